@@ -1,0 +1,5 @@
+"""Entry point for ``python -m jobrunner``."""
+
+from jobrunner.cli import main
+
+raise SystemExit(main())

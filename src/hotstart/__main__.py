@@ -1,0 +1,7 @@
+"""`python -m hotstart`."""
+
+import sys
+
+from hotstart.cli import main
+
+sys.exit(main())

@@ -1,0 +1,44 @@
+"""Progress for multi-run work: a live bar on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+
+class Progress:
+    """A `ProgressCallback` (call it as progress(what, done, total)) and context manager."""
+
+    def __init__(self, title: str, *, enabled: bool = True, stream: TextIO | None = None) -> None:
+        self.title = title
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled and self.stream.isatty():
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar,
+                                       SpinnerColumn, TextColumn, TimeElapsedColumn)
+
+            self._bar = Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                            MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=Console(file=self.stream), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self.title, total=None)
+        return self
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total,
+                             description=f"{self.title}: {what}")
+        elif done < total:
+            self.stream.write(f"hotstart: [{done + 1}/{total}] {what}\n")
+            self.stream.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()

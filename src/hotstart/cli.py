@@ -1,0 +1,254 @@
+"""hotstart's command line.
+
+`hotstart --help` prints a fixed text and imports nothing: the CLI must start about as fast
+as a bare interpreter. Each subcommand builds its argparse parser and imports the modules it
+needs only once it has been chosen.
+"""
+
+import sys
+
+HELP = """\
+usage: hotstart <command> [options]
+
+Make Python processes and workers start fast and lean.
+
+commands:
+  profile   run a target in fresh interpreters; show where start-up time and memory go
+  show      render a saved profile again (tree, table, JSON, --why)
+  diff      compare two saved profiles
+
+options:
+  -h, --help  show this help and exit
+  --version   show hotstart's version and exit
+
+Run 'hotstart <command> --help' for the options of a command.
+"""
+
+_TARGET_HELP = """\
+target (one of, after the options; everything after it goes to the target):
+  -c CODE [ARGS]       python -c CODE
+  -m MODULE [ARGS]     python -m MODULE
+  SCRIPT [ARGS]        python SCRIPT
+  -- COMMAND [ARGS]    any command that starts Python (console scripts, shell scripts);
+                       every Python process it starts is traced and reported
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help"):
+        sys.stdout.write(HELP)
+        return 0
+    if args[0] == "--version":
+        from . import __version__
+
+        sys.stdout.write(f"hotstart {__version__}\n")
+        return 0
+    command = _COMMANDS.get(args[0])
+    if command is None:
+        sys.stderr.write(f"hotstart: error: unknown command {args[0]!r}; "
+                         f"commands: {', '.join(_COMMANDS)} (see 'hotstart --help')\n")
+        return 2
+    from .errors import HotstartError
+
+    try:
+        return command(args[1:])
+    except HotstartError as exc:
+        sys.stderr.write(f"hotstart: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("hotstart: interrupted\n")
+        return 130
+    except BrokenPipeError:  # `hotstart ... | head`
+        return 0
+
+
+# -- profile ---------------------------------------------------------------------------------
+
+def _profile(args: list[str]) -> int:
+    parser = _parser("profile", "Run a target in fresh interpreters and report, per module, "
+                     "where start-up time and memory went, who imported it, and which calls "
+                     "burned time during import.",
+                     usage="hotstart profile [options] (-c CODE | -m MODULE | SCRIPT | "
+                           "-- COMMAND) [ARGS ...]",
+                     epilog=_TARGET_HELP)
+    runs = parser.add_argument_group("running")
+    runs.add_argument("-n", "--runs", type=int, default=5, metavar="N",
+                      help="timed runs; figures are medians with min/max (default 5)")
+    runs.add_argument("--warmup", type=int, default=1, metavar="N",
+                      help="untimed runs first; the first one records hot calls (default 1)")
+    runs.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                      help="kill a run that takes longer and report where it was (default 300)")
+    runs.add_argument("--python", metavar="PATH",
+                      help="interpreter for -c, -m and SCRIPT (default: the one running hotstart)")
+    runs.add_argument("--no-calls", action="store_true",
+                      help="skip the profiling run (no hot calls, no --why beyond the first chain)")
+    runs.add_argument("--engine", choices=("tracer", "importtime"), default="tracer",
+                      help="tracer (default): in-process hooks with memory, sites and hot calls; "
+                           "importtime: parse -X importtime output only")
+    runs.add_argument("--cross-check", action="store_true",
+                      help="also run the target under -X importtime and report how well the "
+                           "tracer's self times agree")
+    runs.add_argument("-o", "--output", metavar="FILE.json",
+                      help="save the profile as JSON (also when the target fails)")
+    runs.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    _add_render_options(parser)
+    options, target = _split_target(parser, args)
+    namespace = parser.parse_args(options)
+
+    from .measure.io import check_writable, save_profile
+    from .measure.runner import failure_message, profile
+    from ._progress import Progress
+
+    if namespace.output:
+        check_writable(namespace.output)
+    import shlex
+
+    with Progress(f"profiling {shlex.join(target.describe())}",
+                  enabled=not namespace.quiet and namespace.format != "json") as progress:
+        result = profile(target, runs=namespace.runs, warmup=namespace.warmup,
+                         timeout=namespace.timeout, python=namespace.python,
+                         calls=not namespace.no_calls, engine=namespace.engine,
+                         cross_check=namespace.cross_check, progress=progress)
+    if namespace.output:
+        save_profile(result, namespace.output)
+    if result.processes:
+        sys.stdout.write(_render(result, namespace))
+    failure = failure_message(result, namespace.timeout)
+    if failure:
+        sys.stderr.write(f"hotstart: error: {failure}\n")
+        return 1
+    if not result.processes:
+        sys.stderr.write("hotstart: error: the target started no Python process that could be "
+                         "traced\n")
+        return 1
+    return 0
+
+
+def _split_target(parser, args: list[str]):
+    """Split `[options] TARGET [target args]`: the target ends hotstart's options."""
+    from .errors import BadInput
+    from .measure.runner import Target
+
+    takes_value = {s for a in parser._actions if a.nargs != 0 for s in a.option_strings}
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg in ("-c", "-m"):
+            if index + 1 >= len(args):
+                raise BadInput(f"{arg} needs an argument ({'code' if arg == '-c' else 'a module'})")
+            kind = "code" if arg == "-c" else "module"
+            return args[:index], Target(kind, args[index + 1], tuple(args[index + 2:]))
+        if arg == "--":
+            if index + 1 >= len(args):
+                raise BadInput("no command given after '--'")
+            return args[:index], Target("command", args[index + 1], tuple(args[index + 2:]))
+        if arg in ("-h", "--help"):
+            parser.parse_args([arg])  # prints help and exits
+        if arg.startswith("-"):
+            index += 2 if (arg in takes_value and "=" not in arg) else 1
+            continue
+        return args[:index], Target("script", arg, tuple(args[index + 1:]))
+    parser.parse_args(args)  # reports unknown options first, if any
+    raise BadInput("no target given: use -c CODE, -m MODULE, SCRIPT or -- COMMAND "
+                   "(see 'hotstart profile --help')")
+
+
+# -- show and diff ---------------------------------------------------------------------------
+
+def _show(args: list[str]) -> int:
+    parser = _parser("show", "Render a profile saved with 'hotstart profile -o'.")
+    parser.add_argument("profile", metavar="PROFILE.json")
+    _add_render_options(parser)
+    namespace = parser.parse_args(args)
+    from .measure.io import load_profile
+
+    result = load_profile(namespace.profile)
+    if not result.processes:
+        from .errors import BadInput
+
+        raise BadInput(f"{namespace.profile}: the profile has no traced process")
+    sys.stdout.write(_render(result, namespace))
+    return 0
+
+
+def _diff(args: list[str]) -> int:
+    parser = _parser("diff", "Compare two saved profiles: modules added and removed, and the "
+                     "biggest changes in time and memory.")
+    parser.add_argument("before", metavar="BEFORE.json")
+    parser.add_argument("after", metavar="AFTER.json")
+    parser.add_argument("--top", type=int, default=15, metavar="N",
+                        help="rows per section (default 15)")
+    parser.add_argument("--threshold", type=float, default=0.1, metavar="MS",
+                        help="hide changes smaller than this (default 0.1 ms)")
+    namespace = parser.parse_args(args)
+    from .measure.diff import diff_profiles
+    from .measure.io import load_profile
+    from .render.diff import render_diff
+    from .errors import BadInput
+
+    before, after = load_profile(namespace.before), load_profile(namespace.after)
+    for path, loaded in ((namespace.before, before), (namespace.after, after)):
+        if not loaded.processes:
+            raise BadInput(f"{path}: the profile has no traced process")
+    sys.stdout.write(render_diff(diff_profiles(before, after), top=namespace.top,
+                                 threshold_ms=namespace.threshold))
+    return 0
+
+
+# -- shared ----------------------------------------------------------------------------------
+
+def _parser(command: str, description: str, **kwargs):
+    import argparse
+
+    return argparse.ArgumentParser(prog=f"hotstart {command}", description=description,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+
+def _add_render_options(parser) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument("--format", choices=("tree", "table", "json"), default="tree",
+                       help="tree (default): the import tree; table: top modules; json: the "
+                            "whole profile")
+    group.add_argument("--sort", choices=("order", "self", "cumulative", "memory"),
+                       help="tree: order of siblings (default: import order); "
+                            "table: ranking (default: self)")
+    group.add_argument("--threshold", type=float, default=1.0, metavar="MS",
+                       help="tree: fold subtrees below this cumulative time (default 1.0)")
+    group.add_argument("--depth", type=int, metavar="N", help="tree: show N levels at most")
+    group.add_argument("--top", type=int, default=25, metavar="N",
+                       help="table: rows to show (default 25)")
+    group.add_argument("--why", action="append", metavar="MODULE", default=[],
+                       help="print every chain of imports that loads MODULE (repeatable)")
+    group.add_argument("--process", type=int, default=0, metavar="N",
+                       help="which traced process to show, as numbered in the summary "
+                            "(default 0, the first)")
+
+
+def _render(result, namespace) -> str:
+    from .errors import BadInput
+
+    if not 0 <= namespace.process < len(result.processes):
+        raise BadInput(f"--process {namespace.process}: the profile has "
+                       f"{len(result.processes)} process(es), numbered from 0")
+    if namespace.why:
+        from .render.why import render_why
+
+        return "\n".join(render_why(result, name, process=namespace.process)
+                         for name in namespace.why)
+    if namespace.format == "json":
+        from .render.json import render_json
+
+        return render_json(result)
+    if namespace.format == "table":
+        from .render.table import render_table
+
+        return render_table(result, process=namespace.process, top=namespace.top,
+                            sort=namespace.sort or "self")
+    from .render.tree import render_tree
+
+    return render_tree(result, process=namespace.process, threshold_ms=namespace.threshold,
+                       sort=namespace.sort or "order", depth=namespace.depth)
+
+
+_COMMANDS = {"profile": _profile, "show": _show, "diff": _diff}

@@ -1,0 +1,1 @@
+"""Measure where a target's start-up time and memory go (`hotstart profile`)."""

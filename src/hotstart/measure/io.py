@@ -1,0 +1,69 @@
+"""Read and write profiles as JSON files, atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from ..errors import BadInput
+from .model import Profile, SchemaError
+
+__all__ = ["load_profile", "save_profile", "check_writable", "write_atomic"]
+
+
+def load_profile(path: str | os.PathLike[str]) -> Profile:
+    """A profile written by `hotstart profile -o`; `BadInput` with the reason if it is not one."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise BadInput(f"profile {os.fspath(path)!r} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read profile {os.fspath(path)!r}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{os.fspath(path)}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    try:
+        return Profile.from_dict(data)
+    except (SchemaError, KeyError, TypeError) as exc:
+        raise BadInput(f"{os.fspath(path)}: not a hotstart profile: {exc}") from None
+
+
+def save_profile(profile: Profile, path: str | os.PathLike[str]) -> None:
+    from ..render.json import render_json
+
+    write_atomic(path, render_json(profile))
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Fail before doing any work if `path` cannot be written."""
+    target = os.path.abspath(os.fspath(path))
+    directory = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise BadInput(f"cannot write {os.fspath(path)!r}: it is a directory")
+    if not os.path.isdir(directory):
+        raise BadInput(f"cannot write {os.fspath(path)!r}: directory {directory!r} does not exist")
+    if not os.access(directory, os.W_OK) or (os.path.exists(target) and not os.access(target, os.W_OK)):
+        raise BadInput(f"cannot write {os.fspath(path)!r}: permission denied")
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it into place."""
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".hotstart-", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise BadInput(f"cannot write {target!r}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise BadInput(f"cannot write {target!r}: {exc.strerror or exc}") from None
+        raise

@@ -1,0 +1,340 @@
+"""Start a target in fresh interpreters, several times, and build its `Profile`.
+
+    hotstart process                                  target process(es)
+    ----------------                                  ------------------
+    write tracer.py as <tmp>/inject/sitecustomize.py
+    for each run:                      PYTHONPATH=<tmp>/inject, HOTSTART_TRACE_DIR=<tmp>/run-N
+      spawn `python -c pass` (floor)
+      spawn the target  ─────────────────────────────▶ site imports sitecustomize: tracer on
+                                                        every import -> <run-N>/<pid>.trace
+      wait (timeout: kill the process group)            subprocess interpreters: same
+    read every run's traces ─▶ merge (medians) ─▶ classify ─▶ Profile
+
+The first, untimed run is the profiling run: it also records the call profile (hot calls)
+and every import edge, which would distort the timings. The floor runs interleave with the
+target runs so both see the same machine state.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Literal, Sequence
+
+from ..errors import BadInput
+from ._records import RawProcess, read_trace_dir
+from .crosscheck import cross_check as compare_with_importtime
+from .merge import merge_importtime, merge_processes
+from .model import Profile, Stat
+
+__all__ = ["Target", "profile", "failure_message", "ProgressCallback"]
+
+TargetKind = Literal["code", "module", "script", "command"]
+
+#: Called as progress(what, done, total) before each step; done == total at the end.
+ProgressCallback = Callable[[str, int, int], None]
+
+_TRACER = Path(__file__).with_name("tracer.py")
+_STDERR_KEEP = 4 << 20
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to profile: `-c CODE`, `-m MODULE`, a script, or any command that starts Python."""
+
+    kind: TargetKind
+    value: str
+    args: tuple[str, ...] = ()
+
+    def argv(self, python: str) -> list[str]:
+        if self.kind == "code":
+            return [python, "-c", self.value, *self.args]
+        if self.kind == "module":
+            return [python, "-m", self.value, *self.args]
+        if self.kind == "script":
+            return [python, self.value, *self.args]
+        return [self.value, *self.args]
+
+    def describe(self) -> list[str]:
+        """The command line as the user would type it."""
+        return self.argv("python")
+
+
+@dataclass
+class _Run:
+    exit_code: int | None
+    wall_us: float
+    timed_out: bool
+    stderr: str
+    processes: list[RawProcess] = field(default_factory=list)
+
+
+def profile(target: Target, *, runs: int = 5, warmup: int = 1, timeout: float | None = None,
+            python: str | None = None, calls: bool = True,
+            engine: Literal["tracer", "importtime"] = "tracer", cross_check: bool = False,
+            cwd: str | None = None, env: dict[str, str] | None = None,
+            progress: ProgressCallback | None = None) -> Profile:
+    """Profile `target` over `runs` timed runs after `warmup` untimed ones.
+
+    Never raises for a target that fails: the returned profile carries its exit status,
+    stderr tail and whatever was measured (see `failure_message`). Raises `BadInput` when the
+    target cannot be started at all.
+    """
+    if runs < 1:
+        raise BadInput(f"--runs must be at least 1, got {runs}")
+    base_env = dict(os.environ if env is None else env)
+    for name in ("HOTSTART_TRACE_DIR", "HOTSTART_TRACE_CALLS"):
+        base_env.pop(name, None)
+    cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
+    interpreter = _resolve_python(python, base_env) if target.kind != "command" else None
+    argv = _target_argv(target, interpreter, base_env, cwd)
+    untimed = max(warmup, 1 if calls and engine == "tracer" else 0)
+    total = untimed + runs * (2 + (1 if cross_check else 0))
+    step = 0
+
+    def tick(what: str) -> None:
+        nonlocal step
+        if progress is not None:
+            progress(what, step, total)
+        step += 1
+
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="hotstart-") as work:
+        inject = os.path.join(work, "inject")
+        os.mkdir(inject)
+        shutil.copyfile(_TRACER, os.path.join(inject, "sitecustomize.py"))
+
+        def run_traced(index: int, calls_mode: bool) -> _Run:
+            trace_dir = os.path.join(work, f"run-{index}")
+            os.mkdir(trace_dir)
+            run_env = dict(base_env)
+            run_env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (inject, base_env.get("PYTHONPATH")) if p)
+            run_env["HOTSTART_TRACE_DIR"] = trace_dir
+            run_env["HOTSTART_TRACE_CALLS"] = "1" if calls_mode else "0"
+            run = _spawn(argv, run_env, cwd, timeout)
+            run.processes = read_trace_dir(trace_dir)
+            return run
+
+        def run_importtime() -> _Run:
+            if target.kind == "command":
+                return _spawn(argv, {**base_env, "PYTHONPROFILEIMPORTTIME": "1"}, cwd, timeout)
+            return _spawn([argv[0], "-X", "importtime", *argv[1:]], base_env, cwd, timeout)
+
+        calls_run: _Run | None = None
+        index = 0
+        for n in range(untimed):
+            tick("profiling run" if n == 0 and calls else "warm-up run")
+            if engine == "tracer":
+                run = run_traced(index, calls_mode=calls and n == 0)
+                index += 1
+                if n == 0 and not run.processes and not run.timed_out:
+                    engine = "importtime"
+                    notes.append(
+                        "the tracer could not be injected (the interpreter ignores PYTHONPATH "
+                        "or site: -I, -E or -S?); measured with -X importtime instead, so "
+                        "there are no memory figures, import sites or hot calls")
+                elif calls and n == 0:
+                    calls_run = run
+            else:
+                run = run_importtime()
+            if run.timed_out:
+                return _build(target, argv, interpreter, engine, [run], [], None, notes,
+                              warmup=untimed, timeout=timeout)
+
+        floor_python = interpreter or _traced_python(calls_run)
+        measured: list[_Run] = []
+        floors: list[float] = []
+        checks: list[_Run] = []
+        for n in range(runs):
+            if floor_python:
+                tick("interpreter floor")
+                floors.append(_spawn([floor_python, "-c", "pass"], base_env, cwd, timeout).wall_us)
+            else:
+                tick("interpreter floor (no Python found)")
+            tick(f"run {n + 1}/{runs}")
+            if engine == "tracer":
+                run = run_traced(index, calls_mode=False)
+                index += 1
+            else:
+                run = run_importtime()
+            measured.append(run)
+            if run.timed_out:
+                break
+            if cross_check:
+                tick(f"-X importtime run {n + 1}/{runs}")
+                checks.append(run_importtime())
+        if progress is not None:
+            progress("done", total, total)
+        return _build(target, argv, interpreter, engine, measured, floors, calls_run, notes,
+                      warmup=untimed, timeout=timeout, checks=checks)
+
+
+def failure_message(profile: Profile, timeout: float | None = None) -> str | None:
+    """One line saying how the target failed, or None if it exited 0."""
+    if profile.timed_out:
+        where = ""
+        if profile.processes:
+            unfinished = [m.name for m in profile.main.modules if m.status == "unfinished"]
+            if unfinished:
+                where = f" while importing {unfinished[-1]}"
+        limit = f" within {timeout:g} s" if timeout else ""
+        return f"target did not finish{limit} and was killed{where}"
+    code = profile.exit_code
+    if code in (0, None):
+        return None
+    last = next((line.strip() for line in reversed(profile.stderr_tail) if line.strip()), "")
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        head = f"target was killed by {name}"
+    else:
+        head = f"target exited with status {code}"
+    return f"{head}: {last}" if last else head
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _resolve_python(python: str | None, env: dict[str, str]) -> str:
+    if python is None:
+        return sys.executable
+    found = shutil.which(python, path=env.get("PATH")) if os.sep not in python else python
+    if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
+        raise BadInput(f"python interpreter {python!r} not found or not executable")
+    return found
+
+
+_MODULE_NAME = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+
+
+def _target_argv(target: Target, python: str | None, env: dict[str, str], cwd: str) -> list[str]:
+    if target.kind == "script":
+        path = os.path.join(cwd, target.value)
+        if not os.path.exists(path):
+            raise BadInput(f"script {target.value!r} not found (looked in {cwd})")
+    elif target.kind == "module":
+        if not _MODULE_NAME.match(target.value):
+            raise BadInput(f"{target.value!r} is not a module name (expected e.g. pkg.mod)")
+    elif target.kind == "command":
+        if not target.value:
+            raise BadInput("no command given after '--'")
+        found = shutil.which(target.value, path=env.get("PATH"))
+        if found is None:
+            raise BadInput(f"command {target.value!r} not found on PATH")
+        return [found, *target.args]
+    assert python is not None
+    return target.argv(python)
+
+
+def _spawn(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float | None) -> _Run:
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter_ns()
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err, env=env, cwd=cwd, start_new_session=True)
+        except OSError as exc:
+            raise BadInput(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
+        timed_out = False
+        try:
+            code: int | None = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc.pid)
+            proc.wait()
+            code = None
+        except BaseException:  # Ctrl-C in hotstart: never leave the target running
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
+        wall_us = (time.perf_counter_ns() - started) / 1e3
+        _kill_group(proc.pid)  # anything the target left behind in its session
+        size = err.seek(0, os.SEEK_END)
+        err.seek(max(0, size - _STDERR_KEEP))
+        stderr = err.read().decode("utf-8", "replace")
+    return _Run(code, wall_us, timed_out, stderr)
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _traced_python(run: _Run | None) -> str | None:
+    if run is not None and run.processes:
+        return str(run.processes[0].header.get("executable") or "") or None
+    return None
+
+
+def _build(target: Target, argv: list[str], python: str | None, engine: str,
+           measured: list[_Run], floors: list[float], calls_run: _Run | None,
+           notes: list[str], *, warmup: int, timeout: float | None,
+           checks: Sequence[_Run] = ()) -> Profile:
+    from .importtime import parse
+
+    walls = [run.wall_us for run in measured]
+    if engine == "tracer":
+        processes = merge_processes([run.processes for run in measured], walls,
+                                    calls_run.processes if calls_run else None)
+    else:
+        processes = merge_importtime([parse(run.stderr) for run in measured], walls)
+    last = measured[-1]
+    profile = Profile(
+        target=target.describe(),
+        python=processes[0].python if processes else "",
+        engine=engine,
+        runs=len(measured),
+        warmup=warmup,
+        wall_us=Stat.of(walls) if walls else None,
+        floor_us=Stat.of(floors) if floors else None,
+        processes=processes,
+        exit_code=last.exit_code,
+        timed_out=last.timed_out,
+        stderr_tail=_stderr_tail(last.stderr),
+        notes=notes,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    if python and not profile.python:
+        profile.python = os.path.basename(python)
+    if processes:
+        profile.notes.extend(_notes(profile))
+    if checks and processes and engine == "tracer":
+        profile.cross_check = compare_with_importtime(processes[0], [parse(c.stderr) for c in checks])
+    return profile
+
+
+def _stderr_tail(stderr: str, lines: int = 20) -> list[str]:
+    kept = [line for line in stderr.splitlines() if not line.startswith("import time:")]
+    return kept[-lines:]
+
+
+def _notes(profile: Profile) -> list[str]:
+    main = profile.main
+    notes = []
+    code = main.bytecode
+    if code.compiled:
+        why = " (PYTHONDONTWRITEBYTECODE is set)" if code.dont_write_bytecode else ""
+        notes.append(
+            f"{code.compiled} of {code.compiled + code.from_pyc} source modules had no valid "
+            f".pyc and were compiled at every start{why}: their times include compilation; "
+            f"run `python -m compileall <dir>` to measure what users with .pyc see")
+    flaky = [m.name for m in main.modules if m.runs < profile.runs]
+    if flaky and profile.runs > 1:
+        shown = ", ".join(flaky[:5]) + (" ..." if len(flaky) > 5 else "")
+        notes.append(f"{len(flaky)} modules were imported in only some runs: {shown}")
+    if not main.complete and not profile.timed_out:
+        notes.append("the main process did not exit normally (killed, or os._exit): "
+                     "memory totals at exit are missing")
+    return notes

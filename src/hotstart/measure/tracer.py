@@ -1,0 +1,344 @@
+"""hotstart's in-process import tracer, injected into every profiled Python process.
+
+The runner copies this file as ``sitecustomize.py`` into a private directory and puts that
+directory first on ``PYTHONPATH``, so every Python process the target starts (console
+scripts and subprocess interpreters included) loads it during ``site`` start-up. With
+``HOTSTART_TRACE_DIR`` unset it only hands over to the real ``sitecustomize``.
+
+How it measures: CPython routes every fresh import (``import`` statements through C, and
+``importlib.import_module``) through ``importlib._bootstrap._find_and_load``, looked up by
+name at each call; the ``-X importtime`` clock sits around that same call. We replace it with
+a wrapper that notes, per import: clocks, resident set size (one ``pread`` of
+``/proc/self/statm``), allocated blocks, thread, and the file:line that asked for it. Each
+start and end is written at once as one line to ``<dir>/<pid>.trace``, so a process that
+crashes, hangs or calls ``os._exit`` still leaves everything up to that point. The wrapper's
+own cost is measured and written too, and the runner subtracts it.
+
+With ``HOTSTART_TRACE_CALLS=1`` (the profiling run, not the timed runs) it also runs the C
+call profiler while an import is in progress ("hot calls": a call, not an import, may be the
+cost) and records every import edge, including imports of modules already loaded.
+
+Only builtin modules may be imported here: anything else would be loaded before the target
+and hidden from its profile. The record format is private to `hotstart.measure.runner`.
+"""
+
+import sys
+
+_ENV_DIR = "HOTSTART_TRACE_DIR"
+_ENV_CALLS = "HOTSTART_TRACE_CALLS"
+
+
+def _install(out_dir, calls_mode):
+    import _thread
+    import atexit
+    import time
+
+    import os
+
+    bootstrap = sys.modules["_frozen_importlib"]
+    original = bootstrap._find_and_load
+    modules = sys.modules
+    get_ident = _thread.get_ident
+    getframe = sys._getframe
+    clock = time.perf_counter_ns
+    blocks = sys.getallocatedblocks
+    write = os.write
+    pread = os.pread
+    here = __file__
+    main_thread = get_ident()
+    t0 = clock()
+
+    try:
+        statm = os.open("/proc/self/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        statm = -1
+
+    def rss_pages():
+        if statm < 0:
+            return -1
+        try:
+            return int(pread(statm, 64, 0).split(None, 2)[1])
+        except (OSError, ValueError, IndexError):
+            return -1
+
+    state = {"out": -1, "seq": 0, "threads": {}, "edges": None, "profiler": None, "depth": 0}
+
+    def open_output():
+        path = os.path.join(out_dir, "%d.trace" % os.getpid())
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+        state["out"] = os.open(path, flags, 0o600)
+        header = {
+            "pid": os.getpid(),
+            "ppid": os.getppid(),
+            "argv": list(getattr(sys, "orig_argv", sys.argv)),
+            "executable": sys.executable,
+            "version": "%d.%d.%d" % sys.version_info[:3],
+            "cache_tag": sys.implementation.cache_tag,
+            "stdlib": getattr(sys, "_stdlib_dir", None) or os.path.dirname(os.__file__),
+            "path": list(sys.path),
+            "dont_write_bytecode": bool(sys.dont_write_bytecode),
+            "preloaded": sorted(modules),
+            "t0": t0,
+            "page_size": os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096,
+            "calls": bool(calls_mode),
+            "tracer": here,
+        }
+        emit("H\t%r\n" % (header,))
+
+    def emit(text):
+        out = state["out"]
+        if out >= 0:
+            try:
+                write(out, text.encode("utf-8", "replace"))
+            except OSError:
+                pass
+
+    def caller_site(depth=2):
+        frame = getframe(depth)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if (filename.startswith("<frozen importlib") or filename == here
+                    or filename.endswith(("importlib/__init__.py", "importlib\\__init__.py"))):
+                frame = frame.f_back
+                continue
+            return frame
+        return None
+
+    def record_edge(name, frame):
+        if frame is not None:
+            importer = frame.f_globals.get("__name__") or "?"
+            site = "%s:%d" % (frame.f_code.co_filename, frame.f_lineno)
+        else:
+            importer, site = "?", ""
+        state["edges"].add((importer, name, site))
+
+    def find_and_load(name, *args, **kwargs):
+        entered = clock()
+        if name in modules:
+            # A cache hit on the importlib.import_module path: not an import, only an edge.
+            if state["edges"] is not None:
+                record_edge(name, caller_site())
+            return original(name, *args, **kwargs)
+        tid = get_ident()
+        thread = state["threads"].get(tid)
+        if thread is None:
+            thread = state["threads"][tid] = [[], 0]  # [stack of seq, overhead ns so far]
+        stack = thread[0]
+        seq = state["seq"] = state["seq"] + 1
+        parent = stack[-1] if stack else 0
+        frame = caller_site()
+        if frame is not None:
+            site_file, site_line = frame.f_code.co_filename, frame.f_lineno
+        else:
+            site_file, site_line = "", 0
+        if state["edges"] is not None:
+            record_edge(name, frame)
+        profiler = state["profiler"]
+        if profiler is not None and tid == main_thread and state["depth"] == 0:
+            profiler.enable()
+        if tid == main_thread:
+            state["depth"] += 1
+        rss0 = rss_pages()
+        blocks0 = blocks()
+        stack.append(seq)
+        thread[1] += clock() - entered
+        ovh0 = thread[1]
+        emit("S\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%d\n" % (
+            seq, parent, name, entered - t0, rss0, blocks0,
+            "main" if tid == main_thread else tid, site_file.replace("\t", " "), site_line))
+        status = "ok"
+        start = clock()
+        try:
+            return original(name, *args, **kwargs)
+        except BaseException as exc:
+            if isinstance(exc, ModuleNotFoundError) and exc.name == name:
+                status = "missing"
+            else:
+                status = "error:" + type(exc).__name__
+            raise
+        finally:
+            end = clock()
+            ovh1 = thread[1]
+            rss1 = rss_pages()
+            blocks1 = blocks()
+            if stack and stack[-1] == seq:
+                stack.pop()
+            if tid == main_thread:
+                state["depth"] -= 1
+                if profiler is not None and state["depth"] == 0:
+                    profiler.disable()
+            origin = ""
+            module = modules.get(name)
+            spec = getattr(module, "__spec__", None)
+            if spec is not None:
+                origin = spec.origin or ""
+                if not origin and spec.submodule_search_locations:
+                    origin = "namespace:" + "|".join(spec.submodule_search_locations)
+            emit("E\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n" % (
+                seq, start - t0, end - t0, ovh1 - ovh0, rss1, blocks1, status,
+                origin.replace("\t", " ")))
+            thread[1] += clock() - end
+
+    def after_fork_in_child():
+        # The child writes its own file; imports in progress at fork belong to the parent.
+        state["threads"] = {}
+        state["depth"] = 0
+        state["seq"] = 0
+        if state["out"] >= 0:
+            try:
+                os.close(state["out"])
+            except OSError:
+                pass
+        open_output()
+
+    def finish():
+        bootstrap._find_and_load = original
+        profiler = state["profiler"]
+        if profiler is not None:
+            profiler.disable()
+        report = {"t_exit": clock(), "module_count": len(modules)}
+        report.update(_proc_memory(os))
+        if profiler is not None:
+            report["calls"] = _call_stats(profiler, here)
+        if state["edges"] is not None:
+            report["edges"] = sorted(state["edges"])
+        emit("X\t%r\n" % (report,))
+
+    if calls_mode:
+        state["edges"] = set()
+        try:
+            import _lsprof
+
+            state["profiler"] = _lsprof.Profiler()
+        except Exception:  # another profiler is active, or no _lsprof: time imports only
+            state["profiler"] = None
+        _trace_import_statements(record_edge, caller_site, modules)
+
+    open_output()
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=after_fork_in_child)
+    atexit.register(finish)
+    bootstrap._find_and_load = find_and_load
+
+
+def _trace_import_statements(record_edge, caller_site, modules):
+    """Record edges for every import statement, also those naming modules already loaded."""
+    import builtins
+
+    original_import = builtins.__import__
+
+    def traced_import(name, globals=None, locals=None, fromlist=(), level=0):
+        module = original_import(name, globals, locals, fromlist, level)
+        try:
+            frame = caller_site(2)
+            if fromlist:
+                target = module.__name__
+                record_edge(target, frame)
+                for attr in fromlist:
+                    if attr != "*" and (target + "." + attr) in modules:
+                        record_edge(target + "." + attr, frame)
+            elif level == 0:
+                record_edge(name, frame)
+        except Exception:
+            pass
+        return module
+
+    builtins.__import__ = traced_import
+
+
+def _proc_memory(os):
+    """Peak RSS, RSS and USS of this process from /proc (Linux); empty elsewhere."""
+    out = {}
+    for path, keys in (("/proc/self/status", ("VmHWM", "VmRSS")),
+                       ("/proc/self/smaps_rollup", ("Private_Clean", "Private_Dirty", "Pss"))):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                text = os.read(fd, 65536).decode("ascii", "replace")
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key in keys:
+                parts = value.split()
+                if parts and parts[0].isdigit():
+                    out[key] = int(parts[0]) * 1024
+    return out
+
+
+def _call_stats(profiler, here):
+    """The call profile as plain data: one row per function with its callers."""
+    entries = profiler.getstats()
+
+    def label(code):
+        if isinstance(code, str):
+            return ("~", 0, code)
+        name = getattr(code, "co_qualname", code.co_name)
+        return (code.co_filename, code.co_firstlineno, name)
+
+    rows = {}
+    for entry in entries:
+        key = label(entry.code)
+        if key[0] == here:
+            continue
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = [key, 0, 0.0, 0.0, {}, {}]
+        row[1] += entry.callcount
+        row[2] += entry.inlinetime
+        row[3] += entry.totaltime
+        for sub in entry.calls or ():
+            callee = label(sub.code)
+            row[5][callee] = row[5].get(callee, 0.0) + sub.totaltime
+            callee_row = rows.get(callee)
+            if callee_row is None:
+                callee_row = rows[callee] = [callee, 0, 0.0, 0.0, {}, {}]
+            calls, total = callee_row[4].get(key, (0, 0.0))
+            callee_row[4][key] = (calls + sub.callcount, total + sub.totaltime)
+    result = []
+    for key, calls, inline, total, callers, callees in rows.values():
+        if total < 50e-6 and not callers:
+            continue
+        result.append({
+            "function": key,
+            "calls": calls,
+            "self": inline,
+            "total": total,
+            "callers": [(k, c, t) for k, (c, t) in callers.items()],
+            "callees": [(k, t) for k, t in callees.items() if t >= 50e-6],
+        })
+    return result
+
+
+def _chain_to_real_sitecustomize():
+    """Import the sitecustomize we shadow, if the environment has one."""
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    me = sys.modules.pop("sitecustomize", None)
+    try:
+        import sitecustomize  # noqa: F401  (the environment's own, now that ours is off the path)
+    except ImportError as exc:
+        if exc.name != "sitecustomize":
+            raise
+        if me is not None:
+            sys.modules["sitecustomize"] = me
+
+
+def _main():
+    import os
+
+    out_dir = os.environ.get(_ENV_DIR)
+    if out_dir and __name__ == "sitecustomize":
+        try:
+            _install(out_dir, os.environ.get(_ENV_CALLS) == "1")
+        except Exception as exc:  # never break the target because the tracer failed
+            sys.stderr.write("hotstart: tracer not installed: %s: %s\n" % (type(exc).__name__, exc))
+    if __name__ == "sitecustomize":
+        _chain_to_real_sitecustomize()
+
+
+_main()

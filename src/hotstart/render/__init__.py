@@ -1,0 +1,1 @@
+"""One renderer per output format: pure functions from the model to text."""

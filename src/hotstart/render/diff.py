@@ -1,0 +1,67 @@
+"""`hotstart diff`: two profiles side by side."""
+
+from __future__ import annotations
+
+import shlex
+
+from ..measure.diff import ModuleChange, ProfileDiff
+from ._format import ms, size
+
+__all__ = ["render_diff"]
+
+
+def render_diff(diff: ProfileDiff, *, top: int = 15, threshold_ms: float = 0.1) -> str:
+    before, after = diff.before, diff.after
+    lines = [f"before: {shlex.join(before.target)}  ({before.created or '?'}, {before.runs} runs)",
+             f"after:  {shlex.join(after.target)}  ({after.created or '?'}, {after.runs} runs)", "",
+             f"  {'':<18} {'before':>10} {'after':>10} {'change':>10}"]
+    for label, a, b, unit in diff.totals():
+        if a is None and b is None:
+            continue
+        lines.append(f"  {label:<18} {_fmt(a, unit):>10} {_fmt(b, unit):>10} "
+                     f"{_change(a, b, unit):>10}")
+
+    def section(title: str, changes: list[ModuleChange], key: str) -> None:
+        keep = [c for c in changes if abs(getattr(c, key)) >= threshold_ms * 1e3] or []
+        if not changes:
+            return
+        lines.extend(["", f"{title} ({len(changes)})",
+                      f"  {'cum ms':>9} {'self ms':>9} {'mem':>8}  module"])
+        for change in keep[:top]:
+            lines.append(f"  {_signed_ms(change.cumulative_us):>9} {_signed_ms(change.self_us):>9} "
+                         f"{size(change.rss, signed=True):>8}  {change.name}")
+        rest = len(changes) - min(len(keep), top)
+        if rest > 0:
+            lines.append(f"  … {rest} more below {threshold_ms:g} ms or past the top {top}")
+
+    section("Added modules", diff.added, "cumulative_us")
+    section("Removed modules", diff.removed, "cumulative_us")
+    section("Biggest changes in self time", diff.changed, "self_us")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "us":
+        return f"{ms(value)} ms"
+    if unit == "bytes":
+        return size(value)
+    return f"{value:.0f}"
+
+
+def _change(a: float | None, b: float | None, unit: str) -> str:
+    if a is None or b is None:
+        return "-"
+    delta = b - a
+    if unit == "us":
+        text = _signed_ms(delta) + " ms"
+    elif unit == "bytes":
+        text = size(delta, signed=True)
+    else:
+        text = f"{delta:+.0f}"
+    return f"{text} ({(delta / a * 100):+.0f}%)" if a else text
+
+
+def _signed_ms(us: float) -> str:
+    return f"{us / 1e3:+.1f}"

@@ -1,0 +1,295 @@
+"""End-to-end tests of the ``examples/jobrunner`` worker that hotstart profiles.
+
+Every test runs a real ``python -m jobrunner`` (or a small script) in a fresh
+interpreter, the way hotstart itself sees the worker. The example's ``src``
+directory is put first on ``PYTHONPATH`` so the tests exercise this checkout
+even if ``pip install -e examples/jobrunner`` points elsewhere; numpy and pandas
+must be installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jobrunner"
+SRC = EXAMPLE / "src"
+
+pytestmark = pytest.mark.skipif(
+    any(importlib.util.find_spec(name) is None for name in ("numpy", "pandas")),
+    reason="examples/jobrunner needs numpy and pandas",
+)
+
+TYPES = {
+    "pipeline",
+    "csv_source",
+    "select",
+    "dropna",
+    "rename",
+    "sort",
+    "astype",
+    "where",
+    "zscore",
+    "describe",
+    "groupby",
+    "lowercase",
+    "strip",
+    "print_sink",
+    "json_sink",
+}
+
+
+def _env(*extra_paths: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    paths = [str(p) for p in (*extra_paths, SRC)]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def jobrunner(*args: str, cwd: Path = EXAMPLE) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m jobrunner ARGS`` in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", "jobrunner", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def python(code: str, *extra_paths: Path, cwd: Path = EXAMPLE) -> subprocess.CompletedProcess[str]:
+    """Run *code* with ``python -c`` in a fresh interpreter; fail on a non-zero exit."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=_env(*extra_paths),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def _numbers(stdout: str, first: str) -> list[str]:
+    """Return the fields of the first output line whose first field is *first*."""
+    for line in stdout.splitlines():
+        fields = line.split()
+        if fields and fields[0] == first:
+            return fields[1:]
+    raise AssertionError(f"no line starting with {first!r} in:\n{stdout}")
+
+
+def test_example_layout() -> None:
+    for relative in (
+        "pyproject.toml",
+        "README.md",
+        "jobs/clean.json",
+        "jobs/typo.json",
+        "jobs/sales.csv",
+        "src/jobrunner/__init__.py",
+        "src/jobrunner/util/__init__.py",
+        "src/jobrunner/plugins/__init__.py",
+    ):
+        assert (EXAMPLE / relative).is_file(), relative
+
+
+def test_interface_lists_every_type_and_the_version() -> None:
+    proc = jobrunner("interface")
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.startswith("jobrunner 0.1.0")
+    listed = {line.split()[0] for line in proc.stdout.splitlines() if line.startswith("    ")}
+    assert listed == TYPES
+    assert "zscore      Add a column with the standard score of a numeric column." in proc.stdout
+
+
+def test_interface_json() -> None:
+    proc = jobrunner("interface", "--json")
+
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["version"] == "0.1.0"
+    assert {t["name"] for t in info["types"]} == TYPES
+    assert all(t["summary"] for t in info["types"])
+    kinds = {t["name"]: t["kind"] for t in info["types"]}
+    assert kinds["pipeline"] == "pipeline"
+    assert kinds["csv_source"] == "source"
+    assert kinds["print_sink"] == kinds["json_sink"] == "sink"
+
+
+def test_compute_clean_spec() -> None:
+    proc = jobrunner("compute", "jobs/clean.json")
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    out = proc.stdout
+    assert "job: clean-sales" in out
+    assert "rows: 30 read, 26 kept" in out
+    assert "columns: region, units, price, price_z" in out
+    assert _numbers(out, "north") == ["12", "9.990", "-0.676"]  # first row, cleaned region
+    assert "... 21 more rows" in out
+    assert _numbers(out, "units") == ["9.577", "1.000", "25.000"]  # mean, min, max
+    assert _numbers(out, "price") == ["21.143", "4.500", "49.000"]
+    assert _numbers(out, "price_z") == ["0.000", "-1.009", "1.689"]
+
+
+def test_compute_from_another_directory_with_input(tmp_path: Path) -> None:
+    rows = (EXAMPLE / "jobs" / "sales.csv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "small.csv").write_text("\n".join(rows[:4]) + "\n", encoding="utf-8")
+
+    proc = jobrunner(
+        "compute", str(EXAMPLE / "jobs" / "clean.json"), "--input", "small.csv", cwd=tmp_path
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert "rows: 3 read, 3 kept" in proc.stdout
+    assert _numbers(proc.stdout, "price") == ["14.827", "9.990", "24.500"]
+
+
+def test_compute_typo_spec_fails_with_one_line() -> None:
+    proc = jobrunner("compute", "jobs/typo.json")
+
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr == (
+        "jobrunner: unknown type 'zscroe' in jobs/typo.json (did you mean 'zscore'?)\n"
+    )
+
+
+def test_compute_missing_spec() -> None:
+    proc = jobrunner("compute", "jobs/missing.json")
+
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr == "jobrunner: job spec not found: jobs/missing.json\n"
+
+
+def test_importing_the_cli_imports_pandas_numpy_and_the_util_chain() -> None:
+    proc = python(
+        """
+        import json, sys
+        import jobrunner.cli
+        names = ("pandas", "numpy", "jobrunner.util.frames", "jobrunner.plugins.stats")
+        print(json.dumps({name: name in sys.modules for name in names}))
+        """
+    )
+
+    assert json.loads(proc.stdout) == {
+        "pandas": True,
+        "numpy": True,
+        "jobrunner.util.frames": True,
+        "jobrunner.plugins.stats": True,
+    }
+
+
+def test_the_light_path_helper_alone_drags_in_pandas() -> None:
+    # jobrunner.util.paths only needs pathlib, but the util package __init__
+    # imports the frame helpers. Bypass jobrunner/__init__.py (and so the
+    # plugins) to show that this chain on its own loads pandas.
+    proc = python(
+        """
+        import importlib.util, json, sys, types
+        spec = importlib.util.find_spec("jobrunner")
+        package = types.ModuleType("jobrunner")
+        package.__path__ = list(spec.submodule_search_locations)
+        sys.modules["jobrunner"] = package
+        from jobrunner.util.paths import resolve_input
+        names = ("jobrunner.plugins", "jobrunner.util.frames", "pandas", "numpy")
+        print(json.dumps({name: name in sys.modules for name in names}))
+        """
+    )
+
+    assert json.loads(proc.stdout) == {
+        "jobrunner.plugins": False,
+        "jobrunner.util.frames": True,
+        "pandas": True,
+        "numpy": True,
+    }
+
+
+def test_get_logger_names_the_calling_module(tmp_path: Path) -> None:
+    (tmp_path / "caller_mod.py").write_text(
+        "from jobrunner.log import get_logger\n"
+        "\n"
+        "log = get_logger()\n"
+        "\n"
+        "def later():\n"
+        "    return get_logger()\n",
+        encoding="utf-8",
+    )
+
+    proc = python(
+        """
+        import json
+        import caller_mod
+        import jobrunner.plugins.stats
+        from jobrunner.log import get_logger
+        print(json.dumps([
+            caller_mod.log.name,
+            caller_mod.later().name,
+            jobrunner.plugins.stats.log.name,
+            get_logger().name,
+            get_logger("explicit").name,
+        ]))
+        """,
+        tmp_path,
+    )
+
+    assert json.loads(proc.stdout) == [
+        "caller_mod",
+        "caller_mod",
+        "jobrunner.plugins.stats",
+        "__main__",
+        "explicit",
+    ]
+
+
+def test_get_logger_walks_the_stack_at_module_level_in_many_modules() -> None:
+    proc = python(
+        """
+        import json, sys
+
+        callers, stack_walks = set(), 0
+
+        def profile(frame, event, arg):
+            global stack_walks
+            if event != "call" or frame.f_back is None:
+                return
+            code, back = frame.f_code, frame.f_back
+            if code.co_name == "get_logger" and back.f_code.co_name == "<module>":
+                callers.add(back.f_globals["__name__"])
+            elif code.co_name == "stack" and back.f_code.co_name == "get_logger":
+                stack_walks += 1
+
+        sys.setprofile(profile)
+        import jobrunner.cli
+        sys.setprofile(None)
+        print(json.dumps({"callers": sorted(callers), "stack_walks": stack_walks}))
+        """
+    )
+
+    result = json.loads(proc.stdout)
+    callers = set(result["callers"])
+    assert len(callers) >= 12, callers
+    assert {
+        "jobrunner.cli",
+        "jobrunner.registry",
+        "jobrunner.util.paths",
+        "jobrunner.plugins.sources",
+        "jobrunner.plugins.stats",
+        "jobrunner.plugins.text",
+    } <= callers
+    assert result["stack_walks"] >= 12
