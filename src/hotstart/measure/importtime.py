@@ -23,9 +23,10 @@ its module already in ``sys.modules``, at the moment of the lookup::
 Note that CPython applies the field width to the *name* itself: the name is
 right-aligned in a field ``2*level`` wide instead of being indented, so the
 level of a ``cached`` line is only visible in the text when the name is
-shorter than its field.  When it is not, the parser bounds the level by the
-neighbouring lines (the level can only rise between two printed lines and
-drops by one at each fresh line) and uses the text as an upper bound.  A
+shorter than its field.  When it is not, the text only gives an upper bound
+and the parser bounds the level by the neighbouring lines: between two
+printed lines the level can only rise, and a fresh line at depth ``d`` is
+printed right after the level drops from ``d + 1`` to ``d``.  A
 ``cached`` line whose first column is right-aligned (``%9s``, as in
 ``"import time:    cached |     cached |   name"``) is read as indented like
 a fresh line.
@@ -221,7 +222,7 @@ class _LogBuilder:
         self._settle_open(upper=None)
         entries = [
             ImportTimeEntry(row.name, row.self_us, row.cumulative_us, depth, order, parent, row.cached)
-            for order, (row, depth, parent) in enumerate(zip(self._rows, self._depths, self._parents))
+            for order, (row, depth, parent) in enumerate(zip(self._rows, self._depths, self._parents, strict=True))
         ]
         return ImportTimeLog(entries, self.other_lines)
 

@@ -167,6 +167,9 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
         profile.hot_calls = hot_calls(calls.report.get("calls", ()),
                                       calls.header.get("tracer"), module_files,
                                       [*search_path, str(stdlib or "")])
+        by_seq = calls.by_seq()
+        profile.profiling_import_us = sum(
+            imp.cumulative_ns for imp in calls.imports if imp.parent not in by_seq) / 1e3
         profile.edges = [
             ImportEdge(importer, imported, site or None)
             for importer, imported, site in calls.report.get("edges", ())

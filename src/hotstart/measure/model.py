@@ -21,7 +21,7 @@ __all__ = [
     "KINDS",
     "Stat",
     "ModuleRecord",
-    "Caller",
+    "CallLink",
     "HotCall",
     "ImportEdge",
     "Bytecode",
@@ -115,8 +115,8 @@ class ModuleRecord:
 
 
 @dataclass(slots=True)
-class Caller:
-    """Who called a hot function, and how much of its time came through that caller."""
+class CallLink:
+    """One caller or callee of a hot call, with the calls and time that went through it."""
 
     function: str
     file: str | None
@@ -127,12 +127,13 @@ class Caller:
 
 @dataclass(slots=True)
 class HotCall:
-    """A function that burned time during the import phase (a call, not an import).
+    """A function called by module-level code while imports ran: a cost that is a call.
 
-    Figures come from the profiling run (a deterministic call profiler restricted to the time
-    an import was in progress), so compare them with each other, not with module times.
-    `imports_us` is the part of `cumulative_us` spent in imports the function itself made.
-    `module_level_callers` lists the modules that call it from their top level.
+    Figures come from the profiling run (a deterministic call profiler active only while an
+    import is in progress), so compare them with each other, not with module times.
+    `callers` are the module bodies (or class statements) that called it, heaviest first;
+    `callees` are where its time went. `imports_us` is the part of `cumulative_us` spent in
+    imports the function made itself.
     """
 
     function: str
@@ -142,8 +143,8 @@ class HotCall:
     self_us: float
     cumulative_us: float
     imports_us: float = 0.0
-    callers: list[Caller] = field(default_factory=list)
-    module_level_callers: list[str] = field(default_factory=list)
+    callers: list[CallLink] = field(default_factory=list)
+    callees: list[CallLink] = field(default_factory=list)
 
     @property
     def own_us(self) -> float:
@@ -153,7 +154,8 @@ class HotCall:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HotCall:
         values = _known(cls, data)
-        values["callers"] = [Caller(**_known(Caller, c)) for c in data.get("callers", [])]
+        for name in ("callers", "callees"):
+            values[name] = [CallLink(**_known(CallLink, c)) for c in data.get(name, [])]
         return cls(**values)
 
 
@@ -194,6 +196,9 @@ class ProcessProfile:
     #: Modules already loaded when the tracer started: the interpreter's own start-up.
     preloaded: list[str] = field(default_factory=list)
     hot_calls: list[HotCall] = field(default_factory=list)
+    #: Total import time of the profiling run that measured `hot_calls` (the call profiler
+    #: slows Python code down, so hot calls are read as shares of this).
+    profiling_import_us: float | None = None
     edges: list[ImportEdge] = field(default_factory=list)
     bytecode: Bytecode = field(default_factory=Bytecode)
     #: False when the process was killed or left through os._exit before reporting.
@@ -202,6 +207,19 @@ class ProcessProfile:
     def imported(self) -> list[ModuleRecord]:
         """Modules that were really loaded (not the failed or missing lookups)."""
         return [m for m in self.modules if m.status in ("ok", "unfinished")]
+
+    @property
+    def import_us(self) -> float:
+        """Median time spent importing: the sum of the top-level imports' cumulative times."""
+        names = {m.name for m in self.modules}
+        return sum(m.cumulative_us.median for m in self.modules
+                   if m.importer is None or m.importer not in names)
+
+    def estimate_us(self, call: HotCall) -> float | None:
+        """A hot call's own time scaled from the profiling run to the timed runs."""
+        if not self.profiling_import_us:
+            return None
+        return call.own_us / self.profiling_import_us * self.import_us
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProcessProfile:

@@ -94,7 +94,10 @@ def _install(out_dir, calls_mode):
                 pass
 
     def caller_site(depth=2):
-        frame = getframe(depth)
+        try:
+            frame = getframe(depth)
+        except ValueError:  # imported from C with no Python frame above (e.g. runpy for -m)
+            return None
         while frame is not None:
             filename = frame.f_code.co_filename
             if (filename.startswith("<frozen importlib") or filename == here
@@ -291,7 +294,8 @@ def _call_stats(profiler, here):
         row[3] += entry.totaltime
         for sub in entry.calls or ():
             callee = label(sub.code)
-            row[5][callee] = row[5].get(callee, 0.0) + sub.totaltime
+            calls, total = row[5].get(callee, (0, 0.0))
+            row[5][callee] = (calls + sub.callcount, total + sub.totaltime)
             callee_row = rows.get(callee)
             if callee_row is None:
                 callee_row = rows[callee] = [callee, 0, 0.0, 0.0, {}, {}]
@@ -307,7 +311,7 @@ def _call_stats(profiler, here):
             "self": inline,
             "total": total,
             "callers": [(k, c, t) for k, (c, t) in callers.items()],
-            "callees": [(k, t) for k, t in callees.items() if t >= 50e-6],
+            "callees": [(k, c, t) for k, (c, t) in callees.items() if t >= 50e-6],
         })
     return result
 

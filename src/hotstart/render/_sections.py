@@ -56,22 +56,24 @@ def summary(profile: Profile, process: ProcessProfile) -> list[str]:
 def hot_calls(process: ProcessProfile, top: int = 10) -> list[str]:
     if not process.hot_calls:
         return []
-    lines = ["", "Hot calls during import (profiling run; own = cumulative minus the imports "
-             "the call made)",
-             f"  {'own ms':>8} {'calls':>6}  function / called from"]
+    lines = ["", "Hot calls: functions module-level code called during import",
+             "  (share of import time in the profiling run, and that share of the timed runs'"
+             " import time; own = without imports the call made)",
+             f"  {'share':>6} {'~ms':>7} {'calls':>6}  function, who called it, where its time went"]
+    total = process.profiling_import_us
     for call in process.hot_calls[:top]:
         where = f"  {short_site(f'{call.file}:{call.line}')}" if call.file else ""
-        lines.append(f"  {ms(call.own_us):>8} {call.calls:>6}  {call.function}{where}")
-        if call.module_level_callers:
-            names = call.module_level_callers
-            shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-            lines.append(f"  {'':>8} {'':>6}    called at module level by {len(names)} "
-                         f"module{'s' if len(names) != 1 else ''}: {shown}")
-        at_module_level = set(call.module_level_callers)
-        others = [c for c in call.callers if c.function not in at_module_level]
-        for caller in others[:2]:
-            lines.append(f"  {'':>8} {'':>6}    <- {caller.function} ({caller.calls}x, "
-                         f"{ms(caller.cumulative_us)} ms)")
+        share = f"{call.own_us / total:.1%}" if total else "-"
+        lines.append(f"  {share:>6} {ms(process.estimate_us(call)):>7} {call.calls:>6}  "
+                     f"{call.function}{where}")
+        names = [c.function for c in call.callers]
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        pad = " " * 25
+        lines.append(f"{pad}called at module level by {len(names)}: {shown}")
+        for callee in call.callees[:2]:
+            part = f"{callee.cumulative_us / call.cumulative_us:.0%}" if call.cumulative_us else "-"
+            lines.append(f"{pad}-> {callee.function}: {part} of it, {callee.calls} "
+                         f"call{'s' if callee.calls != 1 else ''}")
     return lines
 
 

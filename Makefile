@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test`. Each creates the virtual
+# environment when it is missing and installs what it needs; nothing else is required.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-demo: pyproject.toml examples/jobrunner/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e . -e examples/jobrunner
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml examples/jobrunner/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e examples/jobrunner
+	touch $@
+
+# Profile the example worker's light `interface` request: the heavy library it drags in,
+# the chain that pulls it in, and the call that burns time at import.
+demo: $(VENV)/.installed-demo
+	@# Users normally have .pyc files; this machine may not write them (PYTHONDONTWRITEBYTECODE).
+	$(BIN)/python -m compileall -q src examples/jobrunner/src
+	@mkdir -p build
+	$(BIN)/hotstart profile --threshold 5 --depth 6 -o build/demo-interface.json -m jobrunner interface
+	$(BIN)/hotstart show build/demo-interface.json --why pandas
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .venv-* build .pytest_cache
