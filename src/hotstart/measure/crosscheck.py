@@ -22,8 +22,12 @@ def cross_check(process: ProcessProfile, runs: Sequence[Sequence[ImportTimeLog]]
         if logs:
             for name, self_us in logs[0].self_times().items():
                 samples.setdefault(name, []).append(float(self_us))
-    reference = {name: Stat.of(values).median for name, values in samples.items()}
-    traced = {m.name: m.self_us.median for m in process.modules if m.status == "ok"}
+    # importtime also times the interpreter's own start-up imports, which the tracer reports
+    # as preloaded, and failed lookups, which the tracer keeps as "missing"/"error" records.
+    preloaded = set(process.preloaded)
+    reference = {name: Stat.of(values).median for name, values in samples.items()
+                 if name not in preloaded}
+    traced = {m.name: m.self_us.median for m in process.modules}
     common = sorted(traced.keys() & reference.keys())
     xs = [traced[name] for name in common]
     ys = [reference[name] for name in common]

@@ -33,6 +33,7 @@ from typing import Callable, Literal, Sequence
 from ..errors import BadInput
 from ._records import RawProcess, read_trace_dir
 from .crosscheck import cross_check as compare_with_importtime
+from .importtime import ImportTimeLog, parse as parse_importtime
 from .merge import merge_importtime, merge_processes
 from .model import Profile, Stat
 
@@ -282,14 +283,12 @@ def _build(target: Target, argv: list[str], python: str | None, engine: str,
            measured: list[_Run], floors: list[float], calls_run: _Run | None,
            notes: list[str], *, warmup: int, timeout: float | None,
            checks: Sequence[_Run] = ()) -> Profile:
-    from .importtime import parse
-
     walls = [run.wall_us for run in measured]
     if engine == "tracer":
         processes = merge_processes([run.processes for run in measured], walls,
                                     calls_run.processes if calls_run else None)
     else:
-        processes = merge_importtime([parse(run.stderr) for run in measured], walls)
+        processes = merge_importtime([_importtime_logs(run.stderr) for run in measured], walls)
     last = measured[-1]
     profile = Profile(
         target=target.describe(),
@@ -311,8 +310,14 @@ def _build(target: Target, argv: list[str], python: str | None, engine: str,
     if processes:
         profile.notes.extend(_notes(profile))
     if checks and processes and engine == "tracer":
-        profile.cross_check = compare_with_importtime(processes[0], [parse(c.stderr) for c in checks])
+        profile.cross_check = compare_with_importtime(
+            processes[0], [_importtime_logs(c.stderr) for c in checks])
     return profile
+
+
+def _importtime_logs(stderr: str) -> list[ImportTimeLog]:
+    """One log per process that printed importtime lines (not the text before the first)."""
+    return [log for log in parse_importtime(stderr) if log.entries]
 
 
 def _stderr_tail(stderr: str, lines: int = 20) -> list[str]:

@@ -26,6 +26,7 @@ import sys
 
 _ENV_DIR = "HOTSTART_TRACE_DIR"
 _ENV_CALLS = "HOTSTART_TRACE_CALLS"
+_SITE_HOOKS = ("sitecustomize", "usercustomize")
 
 
 def _install(out_dir, calls_mode):
@@ -117,6 +118,8 @@ def _install(out_dir, calls_mode):
 
     def find_and_load(name, *args, **kwargs):
         entered = clock()
+        if name in _SITE_HOOKS:  # site's own lookups: interpreter start-up, not the target
+            return original(name, *args, **kwargs)
         if name in modules:
             # A cache hit on the importlib.import_module path: not an import, only an edge.
             if state["edges"] is not None:
@@ -335,14 +338,17 @@ def _chain_to_real_sitecustomize():
 def _main():
     import os
 
+    if __name__ != "sitecustomize":
+        return
+    # The environment's own sitecustomize runs first: `python -c pass` runs it too, so it is
+    # part of the interpreter floor, not of the target.
+    _chain_to_real_sitecustomize()
     out_dir = os.environ.get(_ENV_DIR)
-    if out_dir and __name__ == "sitecustomize":
+    if out_dir:
         try:
             _install(out_dir, os.environ.get(_ENV_CALLS) == "1")
         except Exception as exc:  # never break the target because the tracer failed
             sys.stderr.write("hotstart: tracer not installed: %s: %s\n" % (type(exc).__name__, exc))
-    if __name__ == "sitecustomize":
-        _chain_to_real_sitecustomize()
 
 
 _main()

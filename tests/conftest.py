@@ -1,0 +1,64 @@
+"""Shared fixtures: real interpreters, real files, the bundled example project."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "jobrunner"
+TRACER = ROOT / "src" / "hotstart" / "measure" / "tracer.py"
+
+
+def write_tree(base: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
+    """Create files under `base` from {relative path: source}; returns `base`."""
+    for relative, text in files.items():
+        path = base / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return base
+
+
+def run_hotstart(*args: str, cwd: os.PathLike[str] | str | None = None,
+                 timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`python -m hotstart ARGS` in a real subprocess, output captured as text."""
+    return subprocess.run([sys.executable, "-m", "hotstart", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def project(tmp_path: pathlib.Path):
+    """A factory for small throwaway projects: project({path: source}) -> directory."""
+
+    def make(files: dict[str, str]) -> pathlib.Path:
+        return write_tree(tmp_path, files)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def jobrunner_profile(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """The example worker's light `interface` request, profiled once through the CLI."""
+    pytest.importorskip("pandas")
+    out = tmp_path_factory.mktemp("jobrunner") / "interface.json"
+    result = run_hotstart("profile", "-q", "-n", "2", "-o", str(out), "-m", "jobrunner",
+                          "interface", cwd=EXAMPLE)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture
+def inject_dir(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A PYTHONPATH entry holding the tracer as `sitecustomize`, as the runner makes it."""
+    directory = tmp_path / "inject"
+    directory.mkdir()
+    shutil.copyfile(TRACER, directory / "sitecustomize.py")
+    return directory

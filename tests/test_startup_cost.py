@@ -1,0 +1,47 @@
+"""hotstart eats its own cooking: `import hotstart` and `hotstart --help` stay near free.
+
+Deterministic proxies for start-up time (the benchmark in bench/ measures the time): the set
+of modules each loads beyond what a bare interpreter already has.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+from hotstart.measure.importtime import parse
+
+HEAVY = {"rich", "libcst", "psutil", "cloudpickle", "dask", "distributed", "ray", "numpy",
+         "pandas", "yaml", "json", "argparse", "typing", "dataclasses", "subprocess",
+         "tempfile", "re", "ast", "inspect", "importlib.metadata"}
+
+
+def imported_by(argv: list[str]) -> set[str]:
+    """Modules a command imports beyond the bare interpreter, via -X importtime."""
+    def run(args: list[str]) -> set[str]:
+        result = subprocess.run([sys.executable, "-X", "importtime", *args], text=True,
+                                capture_output=True, timeout=60)
+        logs = [log for log in parse(result.stderr) if log.entries]
+        return {entry.name for entry in logs[0].fresh()} if logs else set()
+
+    return run(argv) - run(["-c", "pass"])
+
+
+def test_import_hotstart_loads_only_itself():
+    assert imported_by(["-c", "import hotstart"]) == {"hotstart"}
+
+
+def test_lazy_public_names_resolve():
+    code = "import hotstart; print(hotstart.Target.__module__, 'Target' in dir(hotstart))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out == "hotstart.measure.runner True\n"
+
+
+def test_help_loads_no_parser_and_no_tooling():
+    script = pathlib.Path(sys.executable).with_name("hotstart")
+    loaded = imported_by([str(script), "--help"])
+    assert loaded <= {"hotstart", "hotstart.cli"}, loaded
+    assert not loaded & HEAVY
+    # `python -m` adds runpy's own imports, but still no parser and no tooling
+    assert not imported_by(["-m", "hotstart", "--help"]) & HEAVY
