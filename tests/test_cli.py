@@ -49,6 +49,9 @@ def test_tree_output_and_why(jobrunner_profile):
     # the light helper's package __init__ chain is reported even though pandas was loaded first
     # through the plugins: removing the plugin imports alone would not get rid of pandas
     assert any("jobrunner.util -> jobrunner.util.frames -> pandas" in c for c in chains)
+    # ... and the light helper the CLI imports runs that package __init__ (case 4's chain)
+    assert ("__main__ -> jobrunner.cli -> jobrunner.util.paths (via package jobrunner.util) "
+            "-> jobrunner.util.frames -> pandas") in chains
 
 
 def test_table_and_json_formats(jobrunner_profile):

@@ -109,12 +109,10 @@ def _install(out_dir, calls_mode):
         return None
 
     def record_edge(name, frame):
-        if frame is not None:
-            importer = frame.f_globals.get("__name__") or "?"
-            site = "%s:%d" % (frame.f_code.co_filename, frame.f_lineno)
-        else:
-            importer, site = "?", ""
-        state["edges"].add((importer, name, site))
+        if frame is None:  # imported by the interpreter itself (e.g. runpy for -m)
+            return
+        importer = frame.f_globals.get("__name__") or "?"
+        state["edges"].add((importer, name, "%s:%d" % (frame.f_code.co_filename, frame.f_lineno)))
 
     def find_and_load(name, *args, **kwargs):
         entered = clock()

@@ -14,12 +14,12 @@ def render_diff(diff: ProfileDiff, *, top: int = 15, threshold_ms: float = 0.1) 
     before, after = diff.before, diff.after
     lines = [f"before: {shlex.join(before.target)}  ({before.created or '?'}, {before.runs} runs)",
              f"after:  {shlex.join(after.target)}  ({after.created or '?'}, {after.runs} runs)", "",
-             f"  {'':<18} {'before':>10} {'after':>10} {'change':>10}"]
+             f"  {'':<18} {'before':>10} {'after':>10} {'change':>20}"]
     for label, a, b, unit in diff.totals():
         if a is None and b is None:
             continue
         lines.append(f"  {label:<18} {_fmt(a, unit):>10} {_fmt(b, unit):>10} "
-                     f"{_change(a, b, unit):>10}")
+                     f"{_change(a, b, unit):>20}")
 
     def section(title: str, changes: list[ModuleChange], key: str) -> None:
         keep = [c for c in changes if abs(getattr(c, key)) >= threshold_ms * 1e3] or []

@@ -1,46 +1,70 @@
-"""`--why MODULE`: every chain of imports that loads a module, from the entrypoint down."""
+"""`--why MODULE`: every chain of imports that loads a module, from the entrypoint down.
+
+The first chain is the one that really loaded it (the import tree). The others come from the
+import edges the profiling run recorded, including imports of modules already loaded: each
+is a route that would still load the module if the chains before it were cut. Importing
+`pkg.sub` runs `pkg/__init__.py` first, so a link to `pkg.sub` also counts as a link to `pkg`
+(the chain problem: `from pkg.paths import X` pulls in whatever `pkg/__init__` imports).
+"""
 
 from __future__ import annotations
 
 import difflib
+from collections import defaultdict, deque
+from dataclasses import dataclass
 
 from ..errors import BadInput
-from ..measure.model import ImportEdge, ImportTree, Profile
+from ..measure.model import ImportTree, Profile
 from ._format import ms, short_site, size
 
-__all__ = ["render_why", "chains_to"]
+__all__ = ["Link", "chains_to", "render_why"]
 
 
-def chains_to(tree: ImportTree, name: str) -> list[tuple[list[str], str | None]]:
-    """Each distinct chain that imports `name` (or one of its submodules from outside it).
+@dataclass(frozen=True, slots=True)
+class Link:
+    """`importer` imported `named` at `site`, which loaded `module` (`named` or a submodule)."""
 
-    The first is the chain that really loaded it; the others come from every other import
-    site the profiling run saw, each of which would load the module if the first were gone.
-    Returns (chain of module names, site of the last link).
-    """
-    first = tree.chain(name)
-    out: list[tuple[list[str], str | None]] = []
-    if first:
-        out.append(([r.name for r in first], first[-1].site))
-    seen = {tuple(out[0][0])} if out else set()
-    for edge in _external_edges(tree, name):
-        if first and edge.importer == first[-1].importer and edge.imported == name:
-            continue  # the first-load edge itself
-        head = [r.name for r in tree.chain(edge.importer)] or [edge.importer]
-        chain = head + ([edge.imported] if edge.imported == name else [edge.imported, name])
-        if tuple(chain) not in seen:
-            seen.add(tuple(chain))
-            out.append((chain, edge.site))
-    return out
+    importer: str | None  # None: the entrypoint itself
+    module: str
+    named: str
+    site: str | None
 
 
-def _external_edges(tree: ImportTree, name: str) -> list[ImportEdge]:
-    inside = name + "."
-    return [
-        edge for edge in tree.process.edges
-        if (edge.imported == name or edge.imported.startswith(inside))
-        and edge.importer != name and not edge.importer.startswith(inside)
-    ]
+def chains_to(tree: ImportTree, name: str, limit: int = 25,
+              budget: int = 20_000) -> list[list[Link]]:
+    """Up to `limit` distinct import chains ending at `name`, first-load chain first, then
+    shortest first. `budget` bounds the search on large graphs."""
+    first = [Link(r.importer, r.name, r.name, r.site) for r in tree.chain(name)]
+    chains: list[list[Link]] = [first] if first else []
+
+    into: dict[str, list[Link]] = defaultdict(list)
+    for edge in tree.process.edges:
+        parts = edge.imported.split(".")
+        for cut in range(len(parts), 0, -1):
+            module = ".".join(parts[:cut])
+            inside = edge.importer == module or edge.importer.startswith(module + ".")
+            if not inside:
+                into[module].append(Link(edge.importer, module, edge.imported, edge.site))
+    # A chain is the modules it loads: `runpy -> jobrunner` and `__main__ -> jobrunner.cli`
+    # both run jobrunner/__init__, and from there on they are the same route.
+    seen = {tuple(link.module for link in chain) for chain in chains}
+    queue: deque[list[Link]] = deque([link] for link in into.get(name, ()))
+    while queue and budget > 0 and len(chains) < limit:
+        budget -= 1
+        path = queue.popleft()
+        top = path[0].importer or ""
+        visited = {link.module for link in path}
+        parents = [link for link in into.get(top, ()) if link.importer not in visited
+                   and link.importer != top]
+        if not parents:
+            key = tuple(link.module for link in path)
+            if key not in seen:
+                seen.add(key)
+                chains.append(path)
+            continue
+        for link in parents:
+            queue.append([link, *path])
+    return chains
 
 
 def render_why(profile: Profile, name: str, *, process: int = 0) -> str:
@@ -60,15 +84,27 @@ def render_why(profile: Profile, name: str, *, process: int = 0) -> str:
              f"  {origin} · cumulative {ms(record.cumulative_us.median)} ms · {memory} · "
              f"first imported at {short_site(record.site, keep=3) or '?'}"]
     chains = chains_to(tree, name)
-    for index, (chain, site) in enumerate(chains):
-        title = "loaded first through:" if index == 0 else (
-            "also imported by (each would load it if the chains above were gone):"
-            if index == 1 else None)
-        if title:
-            lines += ["", f"  {title}"]
-        at = f"   ({short_site(site, keep=3)})" if site else ""
-        lines.append("    " + " -> ".join(chain) + at)
+    for index, chain in enumerate(chains):
+        if index == 0:
+            lines += ["", "  loaded first through:"]
+        elif index == 1:
+            lines += ["", "  also imported through (each would still load it if the chains "
+                          "above were cut):"]
+        lines.append("    " + _chain_text(chain))
+        sites = ", ".join(short_site(link.site, keep=3) for link in chain if link.site)
+        if sites:
+            lines.append(f"      at {sites}")
     if not proc.edges:
-        lines += ["", "  (other import sites are recorded by the profiling run; "
-                      "this profile was made with --no-calls)"]
+        lines += ["", "  (other routes are recorded by the profiling run; this profile was "
+                      "made with --no-calls)"]
     return "\n".join(lines) + "\n"
+
+
+def _chain_text(chain: list[Link]) -> str:
+    parts = [chain[0].importer] if chain[0].importer else []
+    for link in chain:
+        if link.named != link.module:
+            parts.append(f"{link.named} (via package {link.module})")
+        else:
+            parts.append(link.module)
+    return " -> ".join(parts)

@@ -1,0 +1,56 @@
+"""Side-by-side timing of commands: interleaved rounds, medians with min/max, ratios."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+
+@dataclass
+class Series:
+    label: str
+    argv: list[str]
+    env: dict[str, str] | None = None
+    samples_ms: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        ordered = sorted(self.samples_ms)
+        mid = len(ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> float:
+    """Wall time in ms from spawn to exit; output discarded (stderr to a file, not a pipe)."""
+    with open(os.devnull, "wb") as sink:
+        start = time.perf_counter_ns()
+        subprocess.run(argv, stdout=sink, stderr=sink, env=env, check=True)
+        return (time.perf_counter_ns() - start) / 1e6
+
+
+def interleave(series: Sequence[Series], rounds: int, warmup: int = 2) -> None:
+    """Run every series once per round, in the same order, so all see the same machine."""
+    for _ in range(warmup):
+        for s in series:
+            run_once(s.argv, s.env)
+    for _ in range(rounds):
+        for s in series:
+            s.samples_ms.append(run_once(s.argv, s.env))
+
+
+def table(series: Sequence[Series], baseline: Series, title: str) -> str:
+    lines = [f"### {title}", "",
+             f"| command | median ms | min ms | max ms | ratio to {baseline.label} |",
+             "|---|---:|---:|---:|---:|"]
+    for s in series:
+        lines.append(f"| {s.label} | {s.median:.1f} | {min(s.samples_ms):.1f} | "
+                     f"{max(s.samples_ms):.1f} | {s.median / baseline.median:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def python_info() -> str:
+    return f"Python {sys.version.split()[0]} ({sys.executable})"
