@@ -47,7 +47,6 @@ def project(tmp_path: pathlib.Path):
 @pytest.fixture(scope="session")
 def jobrunner_profile(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     """The example worker's light `interface` request, profiled once through the CLI."""
-    pytest.importorskip("pandas")
     out = tmp_path_factory.mktemp("jobrunner") / "interface.json"
     result = run_hotstart("profile", "-q", "-n", "2", "-o", str(out), "-m", "jobrunner",
                           "interface", cwd=EXAMPLE)

@@ -9,7 +9,6 @@ must be installed.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -17,15 +16,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jobrunner"
 SRC = EXAMPLE / "src"
-
-pytestmark = pytest.mark.skipif(
-    any(importlib.util.find_spec(name) is None for name in ("numpy", "pandas")),
-    reason="examples/jobrunner needs numpy and pandas",
-)
 
 TYPES = {
     "pipeline",

@@ -158,3 +158,17 @@ def test_calls_mode_records_hot_calls_and_every_edge(project, inject_dir):
                for caller in expensive["callers"])
     edges = {(importer, imported) for importer, imported, _ in process.report["edges"]}
     assert ("slow", "json") in edges and ("__main__", "json") in edges
+
+
+def test_exec_of_another_python_gets_its_own_trace(project, inject_dir):
+    # exec keeps the pid: the two interpreters must not share (and mix) one trace file
+    root = project(PKG)
+    code = ("import os, sys, json\n"
+            "os.execv(sys.executable, [sys.executable, '-c', 'import csv, decimal'])\n")
+    processes, result = trace(root, inject_dir, code)
+    assert result.returncode == 0, result.stderr
+    assert len(processes) == 2 and processes[0].pid == processes[1].pid
+    first, second = processes
+    assert "json" in by_name(first) and "csv" not in by_name(first)
+    assert "csv" in by_name(second) and "json" not in by_name(second)
+    assert second.argv[-1] == "import csv, decimal"

@@ -1,6 +1,6 @@
 """Read the tracer's per-process trace files into per-run records.
 
-One file per traced process (``<pid>.trace``), one line per event, written by `tracer.py`:
+One file per traced process (``<pid>-<start>.trace``), one line per event, written by `tracer.py`:
 
     H  {header}                                   once, at tracer start (a Python literal)
     S  seq parent name entered rss blocks thread site_file site_line   an import starts
@@ -93,7 +93,9 @@ def read_trace_file(path: str) -> RawProcess | None:
     process: RawProcess | None = None
     pending: dict[int, RawImport] = {}
     last_ns = 0
-    for line in data.split("\n"):
+    lines = data.split("\n")
+    lines.pop()  # "" after the final newline, or a last line cut short by a kill
+    for line in lines:
         kind, _, rest = line.partition("\t")
         try:
             if kind == "H" and process is None:

@@ -32,13 +32,14 @@ class ModuleChange:
 class ProfileDiff:
     before: Profile
     after: Profile
+    process: int = 0
     added: list[ModuleChange] = field(default_factory=list)
     removed: list[ModuleChange] = field(default_factory=list)
     changed: list[ModuleChange] = field(default_factory=list)
 
     def totals(self) -> list[tuple[str, float | None, float | None, str]]:
         """(figure, before, after, unit) for the process-level figures."""
-        a, b = self.before.main, self.after.main
+        a, b = self.before.processes[self.process], self.after.processes[self.process]
         rows: list[tuple[str, float | None, float | None, str]] = [
             ("wall", _m(a.wall_us), _m(b.wall_us), "us"),
             ("floor", _m(self.before.floor_us), _m(self.after.floor_us), "us"),
@@ -54,13 +55,13 @@ def diff_profiles(before: Profile, after: Profile, *, process: int = 0) -> Profi
     self time among modules in both (sorted by absolute change)."""
     a = {m.name: m for m in before.processes[process].imported()} if before.processes else {}
     b = {m.name: m for m in after.processes[process].imported()} if after.processes else {}
-    result = ProfileDiff(before, after)
+    result = ProfileDiff(before, after, process)
     result.added = sorted((ModuleChange(n, None, b[n]) for n in b.keys() - a.keys()),
-                          key=lambda c: -c.cumulative_us)
+                          key=lambda c: (-c.cumulative_us, c.name))
     result.removed = sorted((ModuleChange(n, a[n], None) for n in a.keys() - b.keys()),
-                            key=lambda c: c.cumulative_us)
+                            key=lambda c: (c.cumulative_us, c.name))
     result.changed = sorted((ModuleChange(n, a[n], b[n]) for n in a.keys() & b.keys()),
-                            key=lambda c: -abs(c.self_us))
+                            key=lambda c: (-abs(c.self_us), c.name))
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 
 from ..errors import BadInput
@@ -25,7 +26,7 @@ def load_profile(path: str | os.PathLike[str]) -> Profile:
         raise BadInput(f"{os.fspath(path)}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     try:
         return Profile.from_dict(data)
-    except (SchemaError, KeyError, TypeError) as exc:
+    except (SchemaError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise BadInput(f"{os.fspath(path)}: not a hotstart profile: {exc}") from None
 
 
@@ -58,6 +59,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, _mode_for(target))
         os.replace(tmp, target)
     except BaseException as exc:
         try:
@@ -67,3 +69,13 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         if isinstance(exc, OSError):
             raise BadInput(f"cannot write {target!r}: {exc.strerror or exc}") from None
         raise
+
+
+def _mode_for(target: str) -> int:
+    """The existing file's mode, or what `open()` would create (mkstemp makes 0600)."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -6,7 +6,7 @@
     for each run:                      PYTHONPATH=<tmp>/inject, HOTSTART_TRACE_DIR=<tmp>/run-N
       spawn `python -c pass` (floor)
       spawn the target  ─────────────────────────────▶ site imports sitecustomize: tracer on
-                                                        every import -> <run-N>/<pid>.trace
+                                                        every import -> <run-N>/<pid>-<t>.trace
       wait (timeout: kill the process group)            subprocess interpreters: same
     read every run's traces ─▶ merge (medians) ─▶ classify ─▶ Profile
 

@@ -10,9 +10,9 @@ How it measures: CPython routes every fresh import (``import`` statements throug
 name at each call; the ``-X importtime`` clock sits around that same call. We replace it with
 a wrapper that notes, per import: clocks, resident set size (one ``pread`` of
 ``/proc/self/statm``), allocated blocks, thread, and the file:line that asked for it. Each
-start and end is written at once as one line to ``<dir>/<pid>.trace``, so a process that
-crashes, hangs or calls ``os._exit`` still leaves everything up to that point. The wrapper's
-own cost is measured and written too, and the runner subtracts it.
+start and end is written at once as one line to ``<dir>/<pid>-<start>.trace``, so a
+process that crashes, hangs or calls ``os._exit`` still leaves everything up to that point.
+The wrapper's own cost is measured and written too, and the runner subtracts it.
 
 With ``HOTSTART_TRACE_CALLS=1`` (the profiling run, not the timed runs) it also runs the C
 call profiler while an import is in progress ("hot calls": a call, not an import, may be the
@@ -65,7 +65,8 @@ def _install(out_dir, calls_mode):
     state = {"out": -1, "seq": 0, "threads": {}, "edges": None, "profiler": None, "depth": 0}
 
     def open_output():
-        path = os.path.join(out_dir, "%d.trace" % os.getpid())
+        # pid and start time: a process that execs another Python keeps its pid
+        path = os.path.join(out_dir, "%d-%d.trace" % (os.getpid(), clock()))
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         state["out"] = os.open(path, flags, 0o600)
         header = {
@@ -145,11 +146,11 @@ def _install(out_dir, calls_mode):
         rss0 = rss_pages()
         blocks0 = blocks()
         stack.append(seq)
-        thread[1] += clock() - entered
-        ovh0 = thread[1]
         emit("S\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%d\n" % (
             seq, parent, name, entered - t0, rss0, blocks0,
             "main" if tid == main_thread else tid, site_file.replace("\t", " "), site_line))
+        thread[1] += clock() - entered
+        ovh0 = thread[1]
         status = "ok"
         start = clock()
         try:
