@@ -42,13 +42,23 @@ def interleave(series: Sequence[Series], rounds: int, warmup: int = 2) -> None:
             s.samples_ms.append(run_once(s.argv, s.env))
 
 
+def paired_ratio(series: Series, baseline: Series) -> float:
+    """Median of the per-round ratios: each round ran both back to back, so slow drift of
+    the machine cancels out (more robust than the ratio of the two medians)."""
+    ratios = sorted(a / b for a, b in zip(series.samples_ms, baseline.samples_ms))
+    mid = len(ratios) // 2
+    return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+
+
 def table(series: Sequence[Series], baseline: Series, title: str) -> str:
     lines = [f"### {title}", "",
-             f"| command | median ms | min ms | max ms | ratio to {baseline.label} |",
-             "|---|---:|---:|---:|---:|"]
+             f"| command | median ms | min ms | max ms | ratio of medians | median of per-round "
+             f"ratios to {baseline.label} |",
+             "|---|---:|---:|---:|---:|---:|"]
     for s in series:
         lines.append(f"| {s.label} | {s.median:.1f} | {min(s.samples_ms):.1f} | "
-                     f"{max(s.samples_ms):.1f} | {s.median / baseline.median:.3f} |")
+                     f"{max(s.samples_ms):.1f} | {s.median / baseline.median:.3f} | "
+                     f"{paired_ratio(s, baseline):.3f} |")
     return "\n".join(lines) + "\n"
 
 

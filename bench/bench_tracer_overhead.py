@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _timing import Series, interleave, python_info, table
+from _timing import Series, interleave, paired_ratio, python_info, table
 
 from hotstart.measure.model import ImportTree
 from hotstart.measure.runner import Target, profile
@@ -29,7 +29,7 @@ TRACER = Path(__file__).resolve().parents[1] / "src" / "hotstart" / "measure" / 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--module", default="pandas")
     args = parser.parse_args()
     code = f"import {args.module}"
@@ -48,8 +48,8 @@ def main() -> None:
     print(f"{python_info()}; {args.rounds} interleaved rounds after 2 warm-up rounds\n")
     print(table([plain, importtime, traced], importtime,
                 f"Wall time of `python -c \"{code}\"`"))
-    print(f"tracer vs -X importtime: {traced.median / importtime.median - 1:+.1%} "
-          f"(budget: within 10 %)\n")
+    print(f"tracer vs -X importtime: {paired_ratio(traced, importtime) - 1:+.1%} "
+          f"(median of per-round ratios; budget: within 10 %)\n")
 
     result = profile(Target("code", code), runs=args.rounds, cross_check=True, calls=False)
     check = result.cross_check

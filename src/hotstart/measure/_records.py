@@ -148,7 +148,7 @@ def _derive(process: RawProcess, last_ns: int) -> None:
         record.cumulative_ns = max(0, record.end_ns - record.start_ns - record.overhead_ns)
         if record.rss0 >= 0 and record.rss1 is not None and record.rss1 >= 0:
             record.cumulative_rss = (record.rss1 - record.rss0) * page
-        if record.blocks1 is not None:
+        if record.blocks0 >= 0 and record.blocks1 is not None and record.blocks1 >= 0:
             record.cumulative_blocks = record.blocks1 - record.blocks0
     for record in process.imports:
         kids = children.get(record.seq, ())

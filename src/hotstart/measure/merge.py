@@ -97,6 +97,10 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
             per_name[imp.name].append(imp)
             shape.setdefault(imp.name, (imp, names))
 
+    # Allocated blocks are counted in the profiling run only (too slow for timed runs).
+    blocks: dict[str, list[RawImport]] = defaultdict(list)
+    for imp in calls.imports if calls is not None else ():
+        blocks[imp.name].append(imp)
     modules: list[ModuleRecord] = []
     module_files: dict[str, str] = {}
     compiled = from_pyc = 0
@@ -129,8 +133,8 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
             cumulative_us=Stat.of(s.cumulative_ns / 1e3 for s in samples),
             self_rss=_stat(s.self_rss for s in samples),
             cumulative_rss=_stat(s.cumulative_rss for s in samples),
-            self_blocks=_stat(s.self_blocks for s in samples),
-            cumulative_blocks=_stat(s.cumulative_blocks for s in samples),
+            self_blocks=_stat(s.self_blocks for s in samples + blocks.get(name, [])),
+            cumulative_blocks=_stat(s.cumulative_blocks for s in samples + blocks.get(name, [])),
             file=origin or None,
             kind=kind,
             distribution=distribution,

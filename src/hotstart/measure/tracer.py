@@ -42,6 +42,9 @@ def _install(out_dir, calls_mode):
     get_ident = _thread.get_ident
     getframe = sys._getframe
     clock = time.perf_counter_ns
+    # getallocatedblocks() walks every arena of the heap: microseconds once numpy is loaded,
+    # so only the untimed profiling run counts allocations.
+    count_blocks = calls_mode
     blocks = sys.getallocatedblocks
     write = os.write
     pread = os.pread
@@ -54,15 +57,18 @@ def _install(out_dir, calls_mode):
     except OSError:
         statm = -1
 
-    def rss_pages():
-        if statm < 0:
-            return -1
+    # Per-process state, reset in a forked child.
+    state = {"out": -1, "seq": 0, "depth": 0}
+    threads = {}  # thread id -> [stack of import seq, tracer overhead ns]
+    edges = set() if calls_mode else None  # (importer, imported, site), profiling run only
+    profiler = None
+    if calls_mode:
         try:
-            return int(pread(statm, 64, 0).split(None, 2)[1])
-        except (OSError, ValueError, IndexError):
-            return -1
+            import _lsprof
 
-    state = {"out": -1, "seq": 0, "threads": {}, "edges": None, "profiler": None, "depth": 0}
+            profiler = _lsprof.Profiler()
+        except Exception:  # another profiler is active, or no _lsprof: time imports only
+            profiler = None
 
     def open_output():
         # pid and start time: a process that execs another Python keeps its pid
@@ -113,42 +119,50 @@ def _install(out_dir, calls_mode):
         if frame is None:  # imported by the interpreter itself (e.g. runpy for -m)
             return
         importer = frame.f_globals.get("__name__") or "?"
-        state["edges"].add((importer, name, "%s:%d" % (frame.f_code.co_filename, frame.f_lineno)))
+        edges.add((importer, name, "%s:%d" % (frame.f_code.co_filename, frame.f_lineno)))
 
+    # The hot path: everything per import is inlined (a Python call costs about as much as
+    # one of the syscalls), and constants are closure variables rather than state lookups.
     def find_and_load(name, *args, **kwargs):
         entered = clock()
         if name in _SITE_HOOKS:  # site's own lookups: interpreter start-up, not the target
             return original(name, *args, **kwargs)
         if name in modules:
             # A cache hit on the importlib.import_module path: not an import, only an edge.
-            if state["edges"] is not None:
+            if edges is not None:
                 record_edge(name, caller_site())
             return original(name, *args, **kwargs)
         tid = get_ident()
-        thread = state["threads"].get(tid)
+        thread = threads.get(tid)
         if thread is None:
-            thread = state["threads"][tid] = [[], 0]  # [stack of seq, overhead ns so far]
+            thread = threads[tid] = [[], 0]  # [stack of seq, tracer overhead ns so far]
         stack = thread[0]
         seq = state["seq"] = state["seq"] + 1
         parent = stack[-1] if stack else 0
         frame = caller_site()
         if frame is not None:
-            site_file, site_line = frame.f_code.co_filename, frame.f_lineno
+            site_file, site_line = frame.f_code.co_filename.replace("\t", " "), frame.f_lineno
         else:
             site_file, site_line = "", 0
-        if state["edges"] is not None:
+        on_main = tid == main_thread
+        if edges is not None:
             record_edge(name, frame)
-        profiler = state["profiler"]
-        if profiler is not None and tid == main_thread and state["depth"] == 0:
-            profiler.enable()
-        if tid == main_thread:
+            if profiler is not None and on_main and state["depth"] == 0:
+                profiler.enable()
+        if on_main:
             state["depth"] += 1
-        rss0 = rss_pages()
-        blocks0 = blocks()
+        try:
+            rss0 = int(pread(statm, 64, 0).split(None, 2)[1])
+        except (OSError, ValueError, IndexError):
+            rss0 = -1
+        blocks0 = blocks() if count_blocks else -1
         stack.append(seq)
-        emit("S\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%d\n" % (
-            seq, parent, name, entered - t0, rss0, blocks0,
-            "main" if tid == main_thread else tid, site_file.replace("\t", " "), site_line))
+        try:
+            write(state["out"], ("S\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%d\n" % (
+                seq, parent, name, entered - t0, rss0, blocks0, "main" if on_main else tid,
+                site_file, site_line)).encode("utf-8", "replace"))
+        except OSError:
+            pass
         thread[1] += clock() - entered
         ovh0 = thread[1]
         status = "ok"
@@ -164,29 +178,34 @@ def _install(out_dir, calls_mode):
         finally:
             end = clock()
             ovh1 = thread[1]
-            rss1 = rss_pages()
-            blocks1 = blocks()
+            try:
+                rss1 = int(pread(statm, 64, 0).split(None, 2)[1])
+            except (OSError, ValueError, IndexError):
+                rss1 = -1
+            blocks1 = blocks() if count_blocks else -1
             if stack and stack[-1] == seq:
                 stack.pop()
-            if tid == main_thread:
+            if on_main:
                 state["depth"] -= 1
                 if profiler is not None and state["depth"] == 0:
                     profiler.disable()
             origin = ""
-            module = modules.get(name)
-            spec = getattr(module, "__spec__", None)
+            spec = getattr(modules.get(name), "__spec__", None)
             if spec is not None:
                 origin = spec.origin or ""
                 if not origin and spec.submodule_search_locations:
                     origin = "namespace:" + "|".join(spec.submodule_search_locations)
-            emit("E\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n" % (
-                seq, start - t0, end - t0, ovh1 - ovh0, rss1, blocks1, status,
-                origin.replace("\t", " ")))
+            try:
+                write(state["out"], ("E\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n" % (
+                    seq, start - t0, end - t0, ovh1 - ovh0, rss1, blocks1, status,
+                    origin.replace("\t", " "))).encode("utf-8", "replace"))
+            except OSError:
+                pass
             thread[1] += clock() - end
 
     def after_fork_in_child():
         # The child writes its own file; imports in progress at fork belong to the parent.
-        state["threads"] = {}
+        threads.clear()
         state["depth"] = 0
         state["seq"] = 0
         if state["out"] >= 0:
@@ -198,25 +217,18 @@ def _install(out_dir, calls_mode):
 
     def finish():
         bootstrap._find_and_load = original
-        profiler = state["profiler"]
         if profiler is not None:
             profiler.disable()
         report = {"t_exit": clock(), "module_count": len(modules)}
         report.update(_proc_memory(os))
         if profiler is not None:
             report["calls"] = _call_stats(profiler, here)
-        if state["edges"] is not None:
-            report["edges"] = sorted(state["edges"])
+        if edges is not None:
+            report["edges"] = sorted(edges)
         emit("X\t%r\n" % (report,))
+        _compile_self(here)
 
     if calls_mode:
-        state["edges"] = set()
-        try:
-            import _lsprof
-
-            state["profiler"] = _lsprof.Profiler()
-        except Exception:  # another profiler is active, or no _lsprof: time imports only
-            state["profiler"] = None
         _trace_import_statements(record_edge, caller_site, modules)
 
     open_output()
@@ -316,6 +328,21 @@ def _call_stats(profiler, here):
             "callees": [(k, c, t) for k, (c, t) in callees.items() if t >= 50e-6],
         })
     return result
+
+
+def _compile_self(path):
+    """Leave a .pyc of this file, at exit, so that later runs do not compile it at start-up
+    (PYTHONDONTWRITEBYTECODE would otherwise make every run pay for it)."""
+    cached = getattr(__spec__, "cached", None)
+    import os
+
+    if cached and not os.path.exists(cached) and getattr(__spec__, "origin", None) == path:
+        try:
+            import py_compile
+
+            py_compile.compile(path, cfile=cached, doraise=True)
+        except Exception:
+            pass
 
 
 def _chain_to_real_sitecustomize():
