@@ -75,8 +75,9 @@ def _profile(args: list[str]) -> int:
     runs = parser.add_argument_group("running")
     runs.add_argument("-n", "--runs", type=int, default=5, metavar="N",
                       help="timed runs; figures are medians with min/max (default 5)")
-    runs.add_argument("--warmup", type=int, default=1, metavar="N",
-                      help="untimed runs first; the first one records hot calls (default 1)")
+    runs.add_argument("--warmup", type=int, default=0, metavar="N",
+                      help="extra untimed runs before the timed ones (default 0); the "
+                           "profiling run (hot calls) and the memory run always come first")
     runs.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                       help="kill a run that takes longer and report where it was (default 300)")
     runs.add_argument("--python", metavar="PATH",

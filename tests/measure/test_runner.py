@@ -49,6 +49,8 @@ def test_code_target_runs_floor_and_medians(project):
     assert [r.name for r in tree.chain("decimal")] == ["app.heavy", "decimal"]
     assert tree.module("app").importer == "app.heavy"
     assert tree.module("decimal").kind == "stdlib"
+    assert heavy.cumulative_rss is not None  # from the memory run
+    assert heavy.cumulative_blocks is not None  # from the profiling run
     assert main.peak_rss is not None and main.uss is not None
     assert main.peak_rss.median >= main.uss.median > 0
     assert main.edges, "the profiling run records import edges"
@@ -174,8 +176,8 @@ def test_progress_reports_every_step(project):
     seen: list[tuple[str, int, int]] = []
     profile(Target("code", "import app.heavy"), runs=2, cwd=root,
             progress=lambda what, done, total: seen.append((what, done, total)))
-    assert seen[0] == ("profiling run", 0, 5)
-    assert [s[1] for s in seen] == [0, 1, 2, 3, 4, 5] and seen[-1][0] == "done"
+    assert seen[:2] == [("profiling run", 0, 6), ("memory run", 1, 6)]
+    assert [s[1] for s in seen] == [0, 1, 2, 3, 4, 5, 6] and seen[-1][0] == "done"
 
 
 def test_isolated_interpreter_cannot_be_traced_at_all():

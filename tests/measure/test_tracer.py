@@ -30,13 +30,14 @@ PKG = {
 
 
 def trace(cwd: pathlib.Path, inject: pathlib.Path, code: str, *, calls: bool = False,
-          extra_path: str | None = None) -> tuple[list[RawProcess], subprocess.CompletedProcess]:
+          extra_path: str | None = None,
+          mode: str | None = None) -> tuple[list[RawProcess], subprocess.CompletedProcess]:
     out = cwd / "trace-out"
     out.mkdir(exist_ok=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(inject), extra_path) if p)
     env["HOTSTART_TRACE_DIR"] = str(out)
-    env["HOTSTART_TRACE_CALLS"] = "1" if calls else "0"
+    env["HOTSTART_TRACE"] = mode if mode is not None else ("calls" if calls else "memory,sync")
     result = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, text=True,
                             capture_output=True, timeout=120)
     return read_trace_dir(str(out)), result
@@ -172,3 +173,32 @@ def test_exec_of_another_python_gets_its_own_trace(project, inject_dir):
     assert "json" in by_name(first) and "csv" not in by_name(first)
     assert "csv" in by_name(second) and "json" not in by_name(second)
     assert second.argv[-1] == "import csv, decimal"
+
+
+def test_timed_mode_buffers_clocks_and_flushes_on_every_exit(project, inject_dir):
+    # Timed runs: no RSS reads, no write per import; records reach the file at exit,
+    # through os._exit too, and a fork neither loses nor duplicates them.
+    root = project(PKG)
+    code = ("import os, pkg\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n    import csv\n    os._exit(0)\n"
+            "os.waitpid(pid, 0)\n"
+            "import decimal\n"
+            "os._exit(0)\n")
+    processes, result = trace(root, inject_dir, code, mode="")
+    assert result.returncode == 0, result.stderr
+    parent = next(p for p in processes if "pkg" in by_name(p))
+    child = next(p for p in processes if p is not parent)
+    assert {"pkg", "pkg.a", "pkg.b", "decimal"} <= set(by_name(parent))
+    assert "csv" in by_name(child) and "pkg" not in by_name(child)
+    assert [imp.name for imp in parent.imports].count("pkg.b") == 1
+    assert all(imp.rss0 == -1 and imp.cumulative_rss is None for imp in parent.imports)
+    assert all(imp.status == "ok" for imp in by_name(parent).values())
+
+
+def test_memory_mode_reads_rss_per_import(project, inject_dir):
+    root = project({"big.py": "DATA = bytearray(32 * 1024 * 1024)\nDATA[::4096] = b'x' * 8192\n"})
+    (process,), result = trace(root, inject_dir, "import big", mode="memory,sync")
+    assert result.returncode == 0, result.stderr
+    big = by_name(process)["big"]
+    assert big.cumulative_rss >= 30 * 1024 * 1024  # the pages it touched

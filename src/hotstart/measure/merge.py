@@ -37,14 +37,18 @@ def _keyed(run: Sequence[RawProcess]) -> dict[tuple[str, int], RawProcess]:
 
 
 def merge_processes(runs: Sequence[Sequence[RawProcess]], walls_us: Sequence[float],
-                    calls_run: Sequence[RawProcess] | None = None) -> list[ProcessProfile]:
+                    calls_run: Sequence[RawProcess] | None = None,
+                    memory_run: Sequence[RawProcess] | None = None) -> list[ProcessProfile]:
     """One `ProcessProfile` per process seen in the measured `runs`, main process first.
 
     `walls_us[i]` is the runner's wall time of run i (spawn to exit of the whole target);
-    it is the wall of the first process. Other processes report their own span.
+    it is the wall of the first process. Other processes report their own span. Memory per
+    module comes from `memory_run` (or, without one, the profiling run `calls_run`);
+    allocated blocks and hot calls from `calls_run`.
     """
     keyed_runs = [_keyed(run) for run in runs]
     keyed_calls = _keyed(calls_run) if calls_run else {}
+    keyed_memory = _keyed(memory_run) if memory_run else {}
     order: list[tuple[str, int]] = []
     for keyed in keyed_runs:
         for key in keyed:
@@ -66,6 +70,7 @@ def merge_processes(runs: Sequence[Sequence[RawProcess]], walls_us: Sequence[flo
                 (p.report["t_exit"] - p.t0) / 1e3 for p in instances if p.report
             ]
         profiles.append(_merge_one(instances, walls, keyed_calls.get(key),
+                                   keyed_memory.get(key) or keyed_calls.get(key),
                                    root_t0=_root_t0(runs, key)))
     return profiles
 
@@ -81,7 +86,8 @@ def _root_t0(runs: Sequence[Sequence[RawProcess]], key: tuple[str, int]) -> floa
 
 
 def _merge_one(instances: list[RawProcess], walls_us: list[float],
-               calls: RawProcess | None, root_t0: float) -> ProcessProfile:
+               calls: RawProcess | None, memory: RawProcess | None,
+               root_t0: float) -> ProcessProfile:
     first = instances[0]
     header = first.header
     stdlib = header.get("stdlib")
@@ -97,7 +103,11 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
             per_name[imp.name].append(imp)
             shape.setdefault(imp.name, (imp, names))
 
-    # Allocated blocks are counted in the profiling run only (too slow for timed runs).
+    # Measured by the untimed runs only (too slow for timed runs): RSS by the memory run,
+    # allocated blocks by the profiling run.
+    rss: dict[str, list[RawImport]] = defaultdict(list)
+    for imp in memory.imports if memory is not None else ():
+        rss[imp.name].append(imp)
     blocks: dict[str, list[RawImport]] = defaultdict(list)
     for imp in calls.imports if calls is not None else ():
         blocks[imp.name].append(imp)
@@ -107,7 +117,9 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
     for order, (name, (imp, names)) in enumerate(shape.items()):
         importer = names.get(imp.parent)
         samples = per_name[name]
-        origin = next((s.origin for s in samples if s.origin), "")
+        facts = rss.get(name, []) + blocks.get(name, []) + samples  # untimed runs first
+        origin = next((s.origin for s in facts if s.origin), "")
+        site = next((s.site for s in facts if s.site), None)
         kind = kind_of(origin, stdlib) if origin else "first-party"
         distribution = None
         if kind in ("third-party", "extension") or origin.startswith("namespace:"):
@@ -131,14 +143,14 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
             thread=imp.thread,
             self_us=Stat.of(s.self_ns / 1e3 for s in samples),
             cumulative_us=Stat.of(s.cumulative_ns / 1e3 for s in samples),
-            self_rss=_stat(s.self_rss for s in samples),
-            cumulative_rss=_stat(s.cumulative_rss for s in samples),
+            self_rss=_stat(s.self_rss for s in samples + rss.get(name, [])),
+            cumulative_rss=_stat(s.cumulative_rss for s in samples + rss.get(name, [])),
             self_blocks=_stat(s.self_blocks for s in samples + blocks.get(name, [])),
             cumulative_blocks=_stat(s.cumulative_blocks for s in samples + blocks.get(name, [])),
             file=origin or None,
             kind=kind,
             distribution=distribution,
-            site=imp.site,
+            site=site,
             status=max(set(statuses), key=statuses.count),
             runs=len(samples),
             bytecode=bytecode,

@@ -3,16 +3,18 @@
     hotstart process                                  target process(es)
     ----------------                                  ------------------
     write tracer.py as <tmp>/inject/sitecustomize.py
-    for each run:                      PYTHONPATH=<tmp>/inject, HOTSTART_TRACE_DIR=<tmp>/run-N
+    untimed: profiling run (HOTSTART_TRACE=calls), memory run (=memory,sync)
+    for each timed run:                PYTHONPATH=<tmp>/inject, HOTSTART_TRACE_DIR=<tmp>/run-N
       spawn `python -c pass` (floor)
       spawn the target  ─────────────────────────────▶ site imports sitecustomize: tracer on
                                                         every import -> <run-N>/<pid>-<t>.trace
       wait (timeout: kill the process group)            subprocess interpreters: same
     read every run's traces ─▶ merge (medians) ─▶ classify ─▶ Profile
 
-The first, untimed run is the profiling run: it also records the call profile (hot calls)
-and every import edge, which would distort the timings. The floor runs interleave with the
-target runs so both see the same machine state.
+The untimed runs measure what would distort the timings: the profiling run records the call
+profile (hot calls), allocated blocks and every import edge; the memory run reads RSS at
+each import. Timed runs record clocks only. The floor runs interleave with the timed runs so
+both see the same machine state.
 """
 
 from __future__ import annotations
@@ -79,12 +81,16 @@ class _Run:
     processes: list[RawProcess] = field(default_factory=list)
 
 
-def profile(target: Target, *, runs: int = 5, warmup: int = 1, timeout: float | None = None,
+def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | None = None,
             python: str | None = None, calls: bool = True,
             engine: Literal["tracer", "importtime"] = "tracer", cross_check: bool = False,
             cwd: str | None = None, env: dict[str, str] | None = None,
             progress: ProgressCallback | None = None) -> Profile:
-    """Profile `target` over `runs` timed runs after `warmup` untimed ones.
+    """Profile `target` over `runs` timed runs.
+
+    Untimed runs come first: the profiling run (hot calls and import edges; skipped when
+    `calls` is false), the memory run (RSS per import), then `warmup` more. Timed runs record
+    clocks only, so that the tracer costs as little as it can.
 
     Never raises for a target that fails: the returned profile carries its exit status,
     stderr tail and whatever was measured (see `failure_message`). Raises `BadInput` when the
@@ -92,14 +98,17 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 1, timeout: float | 
     """
     if runs < 1:
         raise BadInput(f"--runs must be at least 1, got {runs}")
+    if warmup < 0:
+        raise BadInput(f"--warmup must be 0 or more, got {warmup}")
     base_env = dict(os.environ if env is None else env)
-    for name in ("HOTSTART_TRACE_DIR", "HOTSTART_TRACE_CALLS"):
+    for name in ("HOTSTART_TRACE_DIR", "HOTSTART_TRACE"):
         base_env.pop(name, None)
     cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
     interpreter = _resolve_python(python, base_env) if target.kind != "command" else None
     argv = _target_argv(target, interpreter, base_env, cwd)
-    untimed = max(warmup, 1 if calls and engine == "tracer" else 0)
-    total = untimed + runs * (2 + (1 if cross_check else 0))
+    plan = ((["calls"] if calls else []) + ["memory"] if engine == "tracer" else []) + \
+        ["warm-up"] * warmup
+    total = len(plan) + runs * (2 + (1 if cross_check else 0))
     step = 0
 
     def tick(what: str) -> None:
@@ -113,15 +122,18 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 1, timeout: float | 
         inject = os.path.join(work, "inject")
         os.mkdir(inject)
         shutil.copyfile(_TRACER, os.path.join(inject, "sitecustomize.py"))
+        runs_started = 0
 
-        def run_traced(index: int, calls_mode: bool) -> _Run:
-            trace_dir = os.path.join(work, f"run-{index}")
+        def run_traced(mode: str) -> _Run:
+            nonlocal runs_started
+            trace_dir = os.path.join(work, f"run-{runs_started}")
+            runs_started += 1
             os.mkdir(trace_dir)
             run_env = dict(base_env)
             run_env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (inject, base_env.get("PYTHONPATH")) if p)
             run_env["HOTSTART_TRACE_DIR"] = trace_dir
-            run_env["HOTSTART_TRACE_CALLS"] = "1" if calls_mode else "0"
+            run_env["HOTSTART_TRACE"] = mode
             run = _spawn(argv, run_env, cwd, timeout)
             run.processes = read_trace_dir(trace_dir)
             return run
@@ -131,28 +143,31 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 1, timeout: float | 
                 return _spawn(argv, {**base_env, "PYTHONPROFILEIMPORTTIME": "1"}, cwd, timeout)
             return _spawn([argv[0], "-X", "importtime", *argv[1:]], base_env, cwd, timeout)
 
-        calls_run: _Run | None = None
-        index = 0
-        for n in range(untimed):
-            tick("profiling run" if n == 0 and calls else "warm-up run")
+        untimed: dict[str, _Run] = {}
+        timed_mode = ""  # clocks only, buffered
+        for n, mode in enumerate(plan):
+            tick({"calls": "profiling run", "memory": "memory run"}.get(mode, "warm-up run"))
             if engine == "tracer":
-                run = run_traced(index, calls_mode=calls and n == 0)
-                index += 1
+                run = run_traced({"calls": "calls", "memory": "memory,sync"}.get(mode, ""))
                 if n == 0 and not run.processes and not run.timed_out:
                     engine = "importtime"
                     notes.append(
                         "the tracer could not be injected (the interpreter ignores PYTHONPATH "
                         "or site: -I, -E or -S?); measured with -X importtime instead, so "
                         "there are no memory figures, import sites or hot calls")
-                elif calls and n == 0:
-                    calls_run = run
+                untimed[mode] = run
+                if any(not p.complete for p in run.processes):
+                    # A process crashed or left through os._exit: keep every record on disk.
+                    timed_mode = "sync"
             else:
                 run = run_importtime()
             if run.timed_out:
-                return _build(target, argv, interpreter, engine, [run], [], None, notes,
-                              warmup=untimed, timeout=timeout)
+                return _build(target, argv, interpreter, engine, [run], [], None, None, notes,
+                              warmup=len(plan))
 
-        floor_python = interpreter or _traced_python(calls_run)
+        calls_run = untimed.get("calls") if engine == "tracer" else None
+        memory_run = untimed.get("memory") if engine == "tracer" else None
+        floor_python = interpreter or _traced_python(calls_run or memory_run)
         measured: list[_Run] = []
         floors: list[float] = []
         checks: list[_Run] = []
@@ -163,11 +178,7 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 1, timeout: float | 
             else:
                 tick("interpreter floor (no Python found)")
             tick(f"run {n + 1}/{runs}")
-            if engine == "tracer":
-                run = run_traced(index, calls_mode=False)
-                index += 1
-            else:
-                run = run_importtime()
+            run = run_traced(timed_mode) if engine == "tracer" else run_importtime()
             measured.append(run)
             if run.timed_out:
                 break
@@ -176,8 +187,8 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 1, timeout: float | 
                 checks.append(run_importtime())
         if progress is not None:
             progress("done", total, total)
-        return _build(target, argv, interpreter, engine, measured, floors, calls_run, notes,
-                      warmup=untimed, timeout=timeout, checks=checks)
+        return _build(target, argv, interpreter, engine, measured, floors, calls_run,
+                      memory_run, notes, warmup=len(plan), checks=checks)
 
 
 def failure_message(profile: Profile, timeout: float | None = None) -> str | None:
@@ -281,12 +292,13 @@ def _traced_python(run: _Run | None) -> str | None:
 
 def _build(target: Target, argv: list[str], python: str | None, engine: str,
            measured: list[_Run], floors: list[float], calls_run: _Run | None,
-           notes: list[str], *, warmup: int, timeout: float | None,
+           memory_run: _Run | None, notes: list[str], *, warmup: int,
            checks: Sequence[_Run] = ()) -> Profile:
     walls = [run.wall_us for run in measured]
     if engine == "tracer":
         processes = merge_processes([run.processes for run in measured], walls,
-                                    calls_run.processes if calls_run else None)
+                                    calls_run.processes if calls_run else None,
+                                    memory_run.processes if memory_run else None)
     else:
         processes = merge_importtime([_importtime_logs(run.stderr) for run in measured], walls)
     last = measured[-1]

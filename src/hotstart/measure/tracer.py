@@ -14,9 +14,12 @@ start and end is written at once as one line to ``<dir>/<pid>-<start>.trace``, s
 process that crashes, hangs or calls ``os._exit`` still leaves everything up to that point.
 The wrapper's own cost is measured and written too, and the runner subtracts it.
 
-With ``HOTSTART_TRACE_CALLS=1`` (the profiling run, not the timed runs) it also runs the C
-call profiler while an import is in progress ("hot calls": a call, not an import, may be the
-cost) and records every import edge, including imports of modules already loaded.
+``HOTSTART_TRACE`` selects what else to record. Timed runs record clocks only and buffer
+them (no syscall per import). ``memory`` reads RSS at each import's start and end; ``sync``
+writes each record at once, so a process that crashes or hangs loses nothing; ``calls`` (the
+profiling run) also runs the C call profiler while an import is in progress ("hot calls": a
+call, not an import, may be the cost), counts allocated blocks, and records every import
+edge, including imports of modules already loaded.
 
 Only builtin modules may be imported here: anything else would be loaded before the target
 and hidden from its profile. The record format is private to `hotstart.measure.runner`.
@@ -25,11 +28,14 @@ and hidden from its profile. The record format is private to `hotstart.measure.r
 import sys
 
 _ENV_DIR = "HOTSTART_TRACE_DIR"
-_ENV_CALLS = "HOTSTART_TRACE_CALLS"
+#: Comma-separated features: "calls" (call profile, edges, allocated blocks), "memory" (RSS
+#: per import), "sync" (write each record at once). Empty: clocks only, buffered.
+_ENV_MODE = "HOTSTART_TRACE"
+_FLUSH_EVERY = 512  # buffered records per write
 _SITE_HOOKS = ("sitecustomize", "usercustomize")
 
 
-def _install(out_dir, calls_mode):
+def _install(out_dir, features):
     import _thread
     import atexit
     import time
@@ -42,8 +48,14 @@ def _install(out_dir, calls_mode):
     get_ident = _thread.get_ident
     getframe = sys._getframe
     clock = time.perf_counter_ns
-    # getallocatedblocks() walks every arena of the heap: microseconds once numpy is loaded,
-    # so only the untimed profiling run counts allocations.
+    calls_mode = "calls" in features
+    # Timed runs make no syscall per import: with cold caches in the middle of an import, a
+    # pread or write costs several microseconds. RSS is read by the untimed memory run, and
+    # getallocatedblocks() (which walks every arena of the heap) by the profiling run.
+    read_rss = "memory" in features or calls_mode
+    # Sites and origins are facts, not timings: the untimed runs record them.
+    structure = read_rss
+    sync = "sync" in features or calls_mode
     count_blocks = calls_mode
     blocks = sys.getallocatedblocks
     write = os.write
@@ -59,6 +71,7 @@ def _install(out_dir, calls_mode):
 
     # Per-process state, reset in a forked child.
     state = {"out": -1, "seq": 0, "depth": 0}
+    buffer = []  # records not yet written (not in sync mode)
     threads = {}  # thread id -> [stack of import seq, tracer overhead ns]
     edges = set() if calls_mode else None  # (importer, imported, site), profiling run only
     profiler = None
@@ -88,7 +101,7 @@ def _install(out_dir, calls_mode):
             "preloaded": sorted(modules),
             "t0": t0,
             "page_size": os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096,
-            "calls": bool(calls_mode),
+            "features": sorted(features),
             "tracer": here,
         }
         emit("H\t%r\n" % (header,))
@@ -100,6 +113,12 @@ def _install(out_dir, calls_mode):
                 write(out, text.encode("utf-8", "replace"))
             except OSError:
                 pass
+
+    def flush():
+        if buffer:
+            text = "".join(buffer)
+            del buffer[:]
+            emit(text)
 
     def caller_site(depth=2):
         try:
@@ -139,30 +158,38 @@ def _install(out_dir, calls_mode):
         stack = thread[0]
         seq = state["seq"] = state["seq"] + 1
         parent = stack[-1] if stack else 0
-        frame = caller_site()
-        if frame is not None:
-            site_file, site_line = frame.f_code.co_filename.replace("\t", " "), frame.f_lineno
-        else:
-            site_file, site_line = "", 0
+        site_file, site_line = "", 0
+        if structure:
+            frame = caller_site()
+            if frame is not None:
+                site_file = frame.f_code.co_filename.replace("\t", " ")
+                site_line = frame.f_lineno
+            if edges is not None:
+                record_edge(name, frame)
         on_main = tid == main_thread
         if edges is not None:
-            record_edge(name, frame)
             if profiler is not None and on_main and state["depth"] == 0:
                 profiler.enable()
         if on_main:
             state["depth"] += 1
-        try:
-            rss0 = int(pread(statm, 64, 0).split(None, 2)[1])
-        except (OSError, ValueError, IndexError):
-            rss0 = -1
+        rss0 = -1
+        if read_rss:
+            try:
+                rss0 = int(pread(statm, 64, 0).split(None, 2)[1])
+            except (OSError, ValueError, IndexError):
+                pass
         blocks0 = blocks() if count_blocks else -1
         stack.append(seq)
-        try:
-            write(state["out"], ("S\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%d\n" % (
-                seq, parent, name, entered - t0, rss0, blocks0, "main" if on_main else tid,
-                site_file, site_line)).encode("utf-8", "replace"))
-        except OSError:
-            pass
+        record = "S\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%d\n" % (
+            seq, parent, name, entered - t0, rss0, blocks0, "main" if on_main else tid,
+            site_file, site_line)
+        if sync:
+            try:
+                write(state["out"], record.encode("utf-8", "replace"))
+            except OSError:
+                pass
+        else:
+            buffer.append(record)
         thread[1] += clock() - entered
         ovh0 = thread[1]
         status = "ok"
@@ -178,10 +205,12 @@ def _install(out_dir, calls_mode):
         finally:
             end = clock()
             ovh1 = thread[1]
-            try:
-                rss1 = int(pread(statm, 64, 0).split(None, 2)[1])
-            except (OSError, ValueError, IndexError):
-                rss1 = -1
+            rss1 = -1
+            if read_rss:
+                try:
+                    rss1 = int(pread(statm, 64, 0).split(None, 2)[1])
+                except (OSError, ValueError, IndexError):
+                    pass
             blocks1 = blocks() if count_blocks else -1
             if stack and stack[-1] == seq:
                 stack.pop()
@@ -190,21 +219,29 @@ def _install(out_dir, calls_mode):
                 if profiler is not None and state["depth"] == 0:
                     profiler.disable()
             origin = ""
-            spec = getattr(modules.get(name), "__spec__", None)
-            if spec is not None:
-                origin = spec.origin or ""
-                if not origin and spec.submodule_search_locations:
-                    origin = "namespace:" + "|".join(spec.submodule_search_locations)
-            try:
-                write(state["out"], ("E\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n" % (
-                    seq, start - t0, end - t0, ovh1 - ovh0, rss1, blocks1, status,
-                    origin.replace("\t", " "))).encode("utf-8", "replace"))
-            except OSError:
-                pass
+            if structure:
+                spec = getattr(modules.get(name), "__spec__", None)
+                if spec is not None:
+                    origin = spec.origin or ""
+                    if not origin and spec.submodule_search_locations:
+                        origin = "namespace:" + "|".join(spec.submodule_search_locations)
+            record = "E\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n" % (
+                seq, start - t0, end - t0, ovh1 - ovh0, rss1, blocks1, status,
+                origin.replace("\t", " "))
+            if sync:
+                try:
+                    write(state["out"], record.encode("utf-8", "replace"))
+                except OSError:
+                    pass
+            else:
+                buffer.append(record)
+                if len(buffer) >= _FLUSH_EVERY:
+                    flush()
             thread[1] += clock() - end
 
     def after_fork_in_child():
         # The child writes its own file; imports in progress at fork belong to the parent.
+        del buffer[:]
         threads.clear()
         state["depth"] = 0
         state["seq"] = 0
@@ -219,6 +256,7 @@ def _install(out_dir, calls_mode):
         bootstrap._find_and_load = original
         if profiler is not None:
             profiler.disable()
+        flush()
         report = {"t_exit": clock(), "module_count": len(modules)}
         report.update(_proc_memory(os))
         if profiler is not None:
@@ -233,9 +271,22 @@ def _install(out_dir, calls_mode):
 
     open_output()
     if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=after_fork_in_child)
+        os.register_at_fork(before=flush, after_in_child=after_fork_in_child)
     atexit.register(finish)
+    if not sync:
+        _flush_before_os_exit(os, flush)
     bootstrap._find_and_load = find_and_load
+
+
+def _flush_before_os_exit(os, flush):
+    """os._exit skips atexit: write the buffered records first (forked workers use it)."""
+    real_exit = os._exit
+
+    def _exit(status):
+        flush()
+        real_exit(status)
+
+    os._exit = _exit
 
 
 def _trace_import_statements(record_edge, caller_site, modules):
@@ -372,7 +423,7 @@ def _main():
     out_dir = os.environ.get(_ENV_DIR)
     if out_dir:
         try:
-            _install(out_dir, os.environ.get(_ENV_CALLS) == "1")
+            _install(out_dir, frozenset(os.environ.get(_ENV_MODE, "").split(",")) - {""})
         except Exception as exc:  # never break the target because the tracer failed
             sys.stderr.write("hotstart: tracer not installed: %s: %s\n" % (type(exc).__name__, exc))
 
