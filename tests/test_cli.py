@@ -150,3 +150,20 @@ def test_version():
 
     result = run_hotstart("--version")
     assert result.returncode == 0 and result.stdout == f"hotstart {hotstart.__version__}\n"
+
+
+def test_command_form_with_a_console_script_and_an_untraceable_one():
+    import pathlib
+    import sys
+
+    script = pathlib.Path(sys.executable).with_name("jobrunner")
+    result = run_hotstart("profile", "-q", "-n", "1", "--no-calls", "--format", "json", "--",
+                          str(script), "interface")
+    assert result.returncode == 0, result.stderr
+    main = json.loads(result.stdout)["processes"][0]
+    assert main["argv"][1:] == [str(script), "interface"]
+    assert any(m["name"] == "pandas" for m in main["modules"])
+
+    result = run_hotstart("profile", "-q", "-n", "1", "--", sys.executable, "-I", "-c", "pass")
+    assert_one_line_error(result, 1, "no Python process that could be traced (a Python run "
+                                     "with -I ignores PYTHONPATH")

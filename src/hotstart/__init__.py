@@ -24,14 +24,13 @@ _LAZY = {
     "diff_profiles": "hotstart.measure.diff",
     "HotstartError": "hotstart.errors",
     "BadInput": "hotstart.errors",
-    "TargetFailed": "hotstart.errors",
 }
 
 __all__ = ["__version__", *_LAZY]
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing alone costs milliseconds
 if TYPE_CHECKING:
-    from .errors import BadInput, HotstartError, TargetFailed
+    from .errors import BadInput, HotstartError
     from .measure.diff import diff_profiles
     from .measure.io import load_profile, save_profile
     from .measure.model import ImportTree, ModuleRecord, ProcessProfile, Profile

@@ -97,14 +97,14 @@ def _profile(args: list[str]) -> int:
     options, target = _split_target(parser, args)
     namespace = parser.parse_args(options)
 
+    import shlex
+
+    from ._progress import Progress
     from .measure.io import check_writable, save_profile
     from .measure.runner import failure_message, profile
-    from ._progress import Progress
 
     if namespace.output:
         check_writable(namespace.output)
-    import shlex
-
     with Progress(f"profiling {shlex.join(target.describe())}",
                   enabled=not namespace.quiet and namespace.format != "json") as progress:
         result = profile(target, runs=namespace.runs, warmup=namespace.warmup,
@@ -121,7 +121,8 @@ def _profile(args: list[str]) -> int:
         return 1
     if not result.processes:
         sys.stderr.write("hotstart: error: the target started no Python process that could be "
-                         "traced\n")
+                         "traced (a Python run with -I ignores PYTHONPATH and "
+                         "PYTHONPROFILEIMPORTTIME)\n")
         return 1
     return 0
 

@@ -1,17 +1,13 @@
 """Errors hotstart reports to its user: one line saying what went wrong and where.
 
 The CLI prints ``hotstart: error: <message>`` and exits with `exit_code`; it never shows a
-traceback of hotstart itself for these.
+traceback of hotstart itself for these. A target that fails is not an exception: `profile()`
+returns what it measured, and `failure_message()` says how the target failed.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .measure.model import Profile
-
-__all__ = ["HotstartError", "BadInput", "TargetFailed"]
+__all__ = ["HotstartError", "BadInput"]
 
 
 class HotstartError(Exception):
@@ -24,13 +20,3 @@ class BadInput(HotstartError):
     """The user asked for something that cannot be done: missing target, unwritable path."""
 
     exit_code = 2
-
-
-class TargetFailed(HotstartError):
-    """The target exited non-zero, crashed or timed out; `profile` holds what was measured."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, profile: Profile) -> None:
-        super().__init__(message)
-        self.profile = profile

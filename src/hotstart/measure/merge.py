@@ -103,8 +103,8 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
             per_name[imp.name].append(imp)
             shape.setdefault(imp.name, (imp, names))
 
-    # Measured by the untimed runs only (too slow for timed runs): RSS by the memory run,
-    # allocated blocks by the profiling run.
+    # Measured by the untimed runs only (too slow for timed runs): RSS, sites and origins by
+    # the memory run; allocated blocks by the profiling run.
     rss: dict[str, list[RawImport]] = defaultdict(list)
     for imp in memory.imports if memory is not None else ():
         rss[imp.name].append(imp)

@@ -47,6 +47,9 @@ TargetKind = Literal["code", "module", "script", "command"]
 ProgressCallback = Callable[[str, int, int], None]
 
 _TRACER = Path(__file__).with_name("tracer.py")
+# The untimed runs: (progress label, HOTSTART_TRACE features; see tracer.py).
+_PROFILING_RUN = ("profiling run", "calls")
+_MEMORY_RUN = ("memory run", "memory,sync")
 _STDERR_KEEP = 4 << 20
 
 
@@ -106,8 +109,12 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | 
     cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
     interpreter = _resolve_python(python, base_env) if target.kind != "command" else None
     argv = _target_argv(target, interpreter, base_env, cwd)
-    plan = ((["calls"] if calls else []) + ["memory"] if engine == "tracer" else []) + \
-        ["warm-up"] * warmup
+    # Untimed runs, as (label, tracer mode): what would slow the timed runs down.
+    plan: list[tuple[str, str]] = []
+    if engine == "tracer":
+        plan += [_PROFILING_RUN] if calls else []
+        plan += [_MEMORY_RUN]
+    plan += [("warm-up run", "")] * warmup
     total = len(plan) + runs * (2 + (1 if cross_check else 0))
     step = 0
 
@@ -143,19 +150,19 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | 
                 return _spawn(argv, {**base_env, "PYTHONPROFILEIMPORTTIME": "1"}, cwd, timeout)
             return _spawn([argv[0], "-X", "importtime", *argv[1:]], base_env, cwd, timeout)
 
-        untimed: dict[str, _Run] = {}
+        untimed: dict[tuple[str, str], _Run] = {}
         timed_mode = ""  # clocks only, buffered
-        for n, mode in enumerate(plan):
-            tick({"calls": "profiling run", "memory": "memory run"}.get(mode, "warm-up run"))
+        for n, (label, mode) in enumerate(plan):
+            tick(label)
             if engine == "tracer":
-                run = run_traced({"calls": "calls", "memory": "memory,sync"}.get(mode, ""))
+                run = run_traced(mode)
                 if n == 0 and not run.processes and not run.timed_out:
                     engine = "importtime"
                     notes.append(
                         "the tracer could not be injected (the interpreter ignores PYTHONPATH "
                         "or site: -I, -E or -S?); measured with -X importtime instead, so "
                         "there are no memory figures, import sites or hot calls")
-                untimed[mode] = run
+                untimed[label, mode] = run
                 if any(not p.complete for p in run.processes):
                     # A process crashed or left through os._exit: keep every record on disk.
                     timed_mode = "sync"
@@ -165,8 +172,8 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | 
                 return _build(target, argv, interpreter, engine, [run], [], None, None, notes,
                               warmup=len(plan))
 
-        calls_run = untimed.get("calls") if engine == "tracer" else None
-        memory_run = untimed.get("memory") if engine == "tracer" else None
+        calls_run = untimed.get(_PROFILING_RUN) if engine == "tracer" else None
+        memory_run = untimed.get(_MEMORY_RUN) if engine == "tracer" else None
         floor_python = interpreter or _traced_python(calls_run or memory_run)
         measured: list[_Run] = []
         floors: list[float] = []
