@@ -20,18 +20,26 @@ $(VENV)/.installed-dev: pyproject.toml examples/jobrunner/pyproject.toml | $(BIN
 	touch $@
 
 # Profile the example worker's light `interface` request: the heavy library it drags in,
-# the chain that pulls it in, and the call that burns time at import.
+# the chain that pulls it in, and the call that burns time at import; then the modules a
+# job spec needs preloaded, read from the spec and the plugins' source.
 demo: $(VENV)/.installed-demo
 	@# Users normally have .pyc files; this machine may not write them (PYTHONDONTWRITEBYTECODE).
 	$(BIN)/python -m compileall -q src examples/jobrunner/src
 	@mkdir -p build
 	$(BIN)/hotstart profile --threshold 5 --depth 6 -o build/demo-interface.json -m jobrunner interface
 	$(BIN)/hotstart show build/demo-interface.json --why pandas
+	@# The job's spec says which plugins it needs: the preload list for a warm worker.
+	$(BIN)/hotstart preload examples/jobrunner/jobs/clean.json --package jobrunner
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed-dev
+$(VENV)/.installed-bench: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py
 
 clean:

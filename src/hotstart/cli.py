@@ -16,6 +16,8 @@ commands:
   profile   run a target in fresh interpreters; show where start-up time and memory go
   show      render a saved profile again (tree, table, JSON, --why)
   diff      compare two saved profiles
+  index     list a package's registrations, found in its source without importing it
+  preload   the modules a job spec needs preloaded, and which spec entries need them
 
 options:
   -h, --help  show this help and exit
@@ -198,6 +200,119 @@ def _diff(args: list[str]) -> int:
     return 0
 
 
+# -- index and preload -------------------------------------------------------------------------
+
+def _index(args: list[str]) -> int:
+    parser = _parser("index", "Scan a package's source, without importing it, for registration "
+                     "sites (@register(\"name\") and register(\"name\")(obj)); print each name, "
+                     "the module that registers it, and what cannot be seen statically.")
+    parser.add_argument("target", metavar="PACKAGE_OR_PATH",
+                        help="an importable top-level package name, a package directory, a "
+                             "source root or a .py file")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    _add_matcher_options(parser)
+    namespace = parser.parse_args(args)
+    index = _build_index(namespace.target, namespace)
+    if namespace.json:
+        import json
+
+        sys.stdout.write(json.dumps(index.to_dict(), indent=1) + "\n")
+    else:
+        from .render.registry import render_index
+
+        sys.stdout.write(render_index(index, namespace.target))
+    return 0
+
+
+def _preload(args: list[str]) -> int:
+    parser = _parser("preload", "Read a job spec (JSON, YAML, TOML or CUE) and print the minimal "
+                     "list of modules to preload for it, the spec entries that need each, and "
+                     "the type names nothing registers.")
+    parser.add_argument("spec", metavar="SPEC")
+    parser.add_argument("--package", required=True, metavar="PACKAGE_OR_PATH", action="append",
+                        help="where the registrations are (repeatable)")
+    parser.add_argument("--type-key", default="@type", metavar="KEY",
+                        help="the key that names an object's type (default @type)")
+    parser.add_argument("--always", action="append", default=[], metavar="MODULE",
+                        help="a module every worker needs (repeatable; listed first)")
+    parser.add_argument("--alias", action="append", default=[], metavar="NAME=MODULE",
+                        help="a library alias used inside expression strings, e.g. np=numpy "
+                             "(repeatable)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    _add_matcher_options(parser)
+    namespace = parser.parse_args(args)
+    from .errors import BadInput
+    from .registry.spec import AliasTable, SpecError, compute_preload, load_spec
+
+    aliases = {}
+    for item in namespace.alias:
+        name, sep, module = item.partition("=")
+        if not sep:
+            raise BadInput(f"--alias {item!r}: expected NAME=MODULE, e.g. np=numpy")
+        aliases[name.strip()] = module.strip()
+    try:
+        spec = load_spec(namespace.spec)
+        table = AliasTable(aliases) if aliases else None
+    except (SpecError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    index = _build_index(namespace.package, namespace)
+    result = compute_preload(spec, index, type_key=namespace.type_key, always=namespace.always,
+                             hints=[table] if table else [])
+    packages = ", ".join(namespace.package)
+    if namespace.json:
+        import json
+
+        sys.stdout.write(json.dumps({"spec": namespace.spec, "packages": namespace.package,
+                                     **result.to_dict()}, indent=1) + "\n")
+    else:
+        from .render.registry import render_preload
+
+        sys.stdout.write(render_preload(result, namespace.spec, packages))
+    if result.unknown:
+        first = result.unknown[0]
+        close = result.suggestions.get(first.name)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        more = f" and {len(result.unknown) - 1} more" if len(result.unknown) > 1 else ""
+        sys.stderr.write(f"hotstart: error: unknown type {first.name!r} at {first.path} in "
+                         f"{namespace.spec}{hint}{more}\n")
+        return 1
+    return 0
+
+
+def _add_matcher_options(parser) -> None:
+    group = parser.add_argument_group("what counts as a registration")
+    group.add_argument("--callable", action="append", dest="callables", metavar="NAME",
+                       help="a registering callable: 'register' matches register(...) and "
+                            "x.register(...), 'reg.register' only that (repeatable; default "
+                            "register)")
+    group.add_argument("--key", default="0", metavar="POSITION|KEYWORD",
+                       help="where the name is: a positional index or a keyword (default 0)")
+    group.add_argument("--keep", action="append", default=[], metavar="KEYWORD",
+                       help="keyword arguments to keep as metadata (repeatable)")
+    group.add_argument("--no-cache", action="store_true", help="do not read or write the "
+                       "index cache")
+
+
+def _build_index(targets, namespace):
+    import os
+
+    from .errors import BadInput
+    from .registry.index import Index, Matcher
+
+    targets = [targets] if isinstance(targets, str) else list(targets)
+    for target in targets:
+        if not os.path.exists(target):
+            import importlib.util
+
+            if not target.isidentifier() or importlib.util.find_spec(target) is None:
+                raise BadInput(f"{target!r} is neither a file, a directory nor an importable "
+                               f"top-level package")
+    key = int(namespace.key) if namespace.key.isdigit() else namespace.key
+    matcher = Matcher(callables=tuple(namespace.callables or ("register",)), key=key,
+                      keep=tuple(namespace.keep))
+    return Index.build(targets, matcher, cache=not namespace.no_cache)
+
+
 # -- shared ----------------------------------------------------------------------------------
 
 def _parser(command: str, description: str, **kwargs):
@@ -253,4 +368,5 @@ def _render(result, namespace) -> str:
                        sort=namespace.sort or "order", depth=namespace.depth)
 
 
-_COMMANDS = {"profile": _profile, "show": _show, "diff": _diff}
+_COMMANDS = {"profile": _profile, "show": _show, "diff": _diff, "index": _index,
+             "preload": _preload}

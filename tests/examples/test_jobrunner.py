@@ -170,7 +170,35 @@ def test_compute_missing_spec() -> None:
     assert proc.stderr == "jobrunner: job spec not found: jobs/missing.json\n"
 
 
-def test_importing_the_cli_imports_pandas_numpy_and_the_util_chain() -> None:
+def test_import_jobrunner_loads_no_plugin_and_a_spec_still_builds() -> None:
+    proc = python(
+        """
+        import json, sys
+        import jobrunner
+        before = sorted(m for m in sys.modules if m.startswith("jobrunner."))
+        light = "pandas" in sys.modules
+        from jobrunner import registry
+        job = registry.build(json.load(open("jobs/clean.json")))
+        plugins = sorted(m for m in sys.modules if m.startswith("jobrunner.plugins."))
+        print(json.dumps({"before": before, "pandas_before": light,
+                          "job": type(job).__name__, "plugins": plugins}))
+        """
+    )
+
+    result = json.loads(proc.stdout)
+    assert result["before"] == [] and result["pandas_before"] is False
+    assert result["job"] == "Pipeline"
+    # only the modules that register the spec's types; aggregate and filters stay unloaded
+    assert result["plugins"] == [
+        "jobrunner.plugins.sinks",
+        "jobrunner.plugins.sources",
+        "jobrunner.plugins.stats",
+        "jobrunner.plugins.text",
+        "jobrunner.plugins.transforms",
+    ]
+
+
+def test_importing_the_cli_still_imports_pandas_through_the_util_chain() -> None:
     proc = python(
         """
         import json, sys
@@ -180,25 +208,21 @@ def test_importing_the_cli_imports_pandas_numpy_and_the_util_chain() -> None:
         """
     )
 
+    # The plugins are lazy now; the light helper's package __init__ still drags in pandas.
     assert json.loads(proc.stdout) == {
         "pandas": True,
         "numpy": True,
         "jobrunner.util.frames": True,
-        "jobrunner.plugins.stats": True,
+        "jobrunner.plugins.stats": False,
     }
 
 
 def test_the_light_path_helper_alone_drags_in_pandas() -> None:
     # jobrunner.util.paths only needs pathlib, but the util package __init__
-    # imports the frame helpers. Bypass jobrunner/__init__.py (and so the
-    # plugins) to show that this chain on its own loads pandas.
+    # imports the frame helpers, so this chain on its own loads pandas.
     proc = python(
         """
-        import importlib.util, json, sys, types
-        spec = importlib.util.find_spec("jobrunner")
-        package = types.ModuleType("jobrunner")
-        package.__path__ = list(spec.submodule_search_locations)
-        sys.modules["jobrunner"] = package
+        import json, sys
         from jobrunner.util.paths import resolve_input
         names = ("jobrunner.plugins", "jobrunner.util.frames", "pandas", "numpy")
         print(json.dumps({name: name in sys.modules for name in names}))
@@ -211,43 +235,6 @@ def test_the_light_path_helper_alone_drags_in_pandas() -> None:
         "pandas": True,
         "numpy": True,
     }
-
-
-def test_get_logger_names_the_calling_module(tmp_path: Path) -> None:
-    (tmp_path / "caller_mod.py").write_text(
-        "from jobrunner.log import get_logger\n"
-        "\n"
-        "log = get_logger()\n"
-        "\n"
-        "def later():\n"
-        "    return get_logger()\n",
-        encoding="utf-8",
-    )
-
-    proc = python(
-        """
-        import json
-        import caller_mod
-        import jobrunner.plugins.stats
-        from jobrunner.log import get_logger
-        print(json.dumps([
-            caller_mod.log.name,
-            caller_mod.later().name,
-            jobrunner.plugins.stats.log.name,
-            get_logger().name,
-            get_logger("explicit").name,
-        ]))
-        """,
-        tmp_path,
-    )
-
-    assert json.loads(proc.stdout) == [
-        "caller_mod",
-        "caller_mod",
-        "jobrunner.plugins.stats",
-        "__main__",
-        "explicit",
-    ]
 
 
 def test_get_logger_walks_the_stack_at_module_level_in_many_modules() -> None:
@@ -268,7 +255,10 @@ def test_get_logger_walks_the_stack_at_module_level_in_many_modules() -> None:
                 stack_walks += 1
 
         sys.setprofile(profile)
-        import jobrunner.cli
+        import importlib
+        import jobrunner.cli, jobrunner.pipeline
+        for name in jobrunner.plugins.__all__:  # plugins are lazy: load them all
+            importlib.import_module(f"jobrunner.plugins.{name}")
         sys.setprofile(None)
         print(json.dumps({"callers": sorted(callers), "stack_walks": stack_walks}))
         """
@@ -286,3 +276,19 @@ def test_get_logger_walks_the_stack_at_module_level_in_many_modules() -> None:
         "jobrunner.plugins.text",
     } <= callers
     assert result["stack_walks"] >= 12
+
+
+def test_registry_and_index_agree_and_every_module_imports() -> None:
+    # The project's own guards for laziness (case 1's lessons): the static index and the
+    # registry agree, and no submodule hides an import error behind a lazy name.
+    proc = python(
+        """
+        import hotstart.testing
+        from hotstart.registry import check_index
+        from jobrunner import registry
+        check_index(registry._registry, registry.index())
+        imported = hotstart.testing.import_all_submodules("jobrunner")
+        print(len(imported))
+        """
+    )
+    assert int(proc.stdout) >= 20

@@ -202,3 +202,29 @@ def test_memory_mode_reads_rss_per_import(project, inject_dir):
     assert result.returncode == 0, result.stderr
     big = by_name(process)["big"]
     assert big.cumulative_rss >= 30 * 1024 * 1024  # the pages it touched
+
+
+def test_an_import_that_reenters_itself_is_one_record(project, inject_dir):
+    # `import pkg.sub` imports pkg first, and pkg/__init__ imports pkg.sub itself: the inner
+    # import runs sub's body while the outer one waits. One record, where the statement was.
+    root = project({
+        "pkg/__init__.py": "from .frames import X\nfrom .sub import Y\n",
+        "pkg/frames.py": "import decimal\nX = 1\n",
+        "pkg/sub.py": "import csv\nY = 2\n",
+        "main.py": "import pkg.sub\n",
+    })
+    (process,), result = trace(root, inject_dir, "import main")
+    assert result.returncode == 0, result.stderr
+    names = [imp.name for imp in process.imports]
+    assert names.count("pkg.sub") == 1
+    records = by_name(process)
+    seq = {imp.seq: imp.name for imp in process.imports}
+    sub = records["pkg.sub"]
+    assert seq[sub.parent] == "main" and sub.site == f"{root / 'main.py'}:1"
+    assert seq[records["pkg"].parent] == "pkg.sub"
+    assert seq[records["csv"].parent] == "pkg.sub"  # sub's own import moved up with it
+    assert records["csv"].depth == sub.depth + 1
+    # the statement's cost includes the package __init__; self is sub's body alone
+    assert sub.cumulative_ns >= records["pkg"].cumulative_ns > records["pkg.frames"].cumulative_ns
+    # sub's body ran inside pkg/__init__, after pkg.frames
+    assert sub.self_ns <= records["pkg"].cumulative_ns - records["pkg.frames"].cumulative_ns

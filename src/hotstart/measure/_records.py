@@ -158,3 +158,37 @@ def _derive(process: RawProcess, last_ns: int) -> None:
         if record.cumulative_blocks is not None:
             record.self_blocks = record.cumulative_blocks - sum(
                 k.cumulative_blocks or 0 for k in kids)
+    _merge_reentrant(process)
+
+
+def _merge_reentrant(process: RawProcess) -> None:
+    """One record per module when an import re-enters itself.
+
+    ``import pkg.sub`` imports ``pkg`` first; when ``pkg/__init__`` imports ``pkg.sub``
+    itself, the inner import runs the module body while the outer one is still waiting. The
+    outer record keeps its place in the tree, its site and its cumulative cost (what the
+    statement cost); the inner one gives the module's own (self) time and memory, and its
+    children move up to the outer record.
+    """
+    by_seq = process.by_seq()
+    dropped: set[int] = set()
+    for record in process.imports:
+        outer = by_seq.get(record.parent)
+        while outer is not None and outer.name != record.name:
+            outer = by_seq.get(outer.parent)
+        if outer is None:
+            continue
+        outer.self_ns, outer.self_rss, outer.self_blocks = \
+            record.self_ns, record.self_rss, record.self_blocks
+        outer.origin = record.origin or outer.origin
+        outer.status = record.status
+        for child in process.imports:
+            if child.parent == record.seq:
+                child.parent = outer.seq
+        dropped.add(record.seq)
+    if dropped:
+        process.imports = [r for r in process.imports if r.seq not in dropped]
+        by_seq = process.by_seq()
+        for record in process.imports:  # in start order, so parents come first
+            parent = by_seq.get(record.parent)
+            record.depth = parent.depth + 1 if parent is not None else 0

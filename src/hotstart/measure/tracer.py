@@ -33,6 +33,8 @@ _ENV_DIR = "HOTSTART_TRACE_DIR"
 _ENV_MODE = "HOTSTART_TRACE"
 _FLUSH_EVERY = 512  # buffered records per write
 _SITE_HOOKS = ("sitecustomize", "usercustomize")
+_MACHINERY = ("importlib/__init__.py", "importlib\\__init__.py", "hotstart/lazy.py",
+              "hotstart\\lazy.py")
 
 
 def _install(out_dir, features):
@@ -127,8 +129,10 @@ def _install(out_dir, features):
             return None
         while frame is not None:
             filename = frame.f_code.co_filename
+            # importlib, hotstart's lazy loader and the tracer itself are machinery: the site
+            # is the user's statement that set them off
             if (filename.startswith("<frozen importlib") or filename == here
-                    or filename.endswith(("importlib/__init__.py", "importlib\\__init__.py"))):
+                    or filename.endswith(_MACHINERY)):
                 frame = frame.f_back
                 continue
             return frame

@@ -46,8 +46,11 @@ def chains_to(tree: ImportTree, name: str, limit: int = 25,
             if not inside:
                 into[module].append(Link(edge.importer, module, edge.imported, edge.site))
     # A chain is the modules it loads: `runpy -> jobrunner` and `__main__ -> jobrunner.cli`
-    # both run jobrunner/__init__, and from there on they are the same route.
+    # both run jobrunner/__init__, and from there on they are the same route. It is also the
+    # same route when its statements all lie on a route already listed, in order (the edge
+    # `cli -> util` of `from util.paths import x` is the tree's `cli -> util.paths -> util`).
     seen = {tuple(link.module for link in chain) for chain in chains}
+    seen_sites = [_sites(chain) for chain in chains]
     queue: deque[list[Link]] = deque([link] for link in into.get(name, ()))
     while queue and budget > 0 and len(chains) < limit:
         budget -= 1
@@ -58,8 +61,12 @@ def chains_to(tree: ImportTree, name: str, limit: int = 25,
                    and link.importer != top]
         if not parents:
             key = tuple(link.module for link in path)
-            if key not in seen:
+            sites = _sites(path)
+            known_route = len(sites) == len(path) and any(
+                _subsequence(sites, other) for other in seen_sites)
+            if key not in seen and not known_route:
                 seen.add(key)
+                seen_sites.append(sites)
                 chains.append(path)
             continue
         for link in parents:
@@ -108,3 +115,13 @@ def _chain_text(chain: list[Link]) -> str:
         else:
             parts.append(link.module)
     return " -> ".join(parts)
+
+
+def _sites(chain: list[Link]) -> tuple[str, ...]:
+    return tuple(link.site for link in chain if link.site)
+
+
+def _subsequence(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """True when every item of `short` occurs in `long`, in order."""
+    remaining = iter(long)
+    return all(item in remaining for item in short)

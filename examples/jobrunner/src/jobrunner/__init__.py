@@ -3,16 +3,17 @@
 A job spec is a JSON document whose objects name their type with an ``"@type"``
 key. :func:`build` turns such a document into live objects using the types that
 were registered with :func:`register`.
+
+``import jobrunner`` imports nothing else: names resolve on first use, and the
+registry imports a plugin module only when a job spec names one of its types.
 """
 
-from jobrunner.registry import build, names, register
+import hotstart.lazy
 
 __version__ = "0.1.0"
 
-__all__ = ["Pipeline", "__version__", "build", "names", "register"]
-
-# Make every plugin available: importing the plugin package registers all of
-# its sources, steps and sinks, and the pipeline module registers "pipeline",
-# so that any "@type" a job spec mentions can be built.
-from jobrunner import plugins  # noqa: E402,F401
-from jobrunner.pipeline import Pipeline  # noqa: E402
+__getattr__, __dir__, __all__ = hotstart.lazy.attach(
+    __name__,
+    submodules=["cli", "pipeline", "plugins", "registry", "spec", "util"],
+    attrs={"registry": ["build", "names", "register"], "pipeline": ["Pipeline"]},
+)

@@ -50,7 +50,11 @@ class RunResult:
         return len(self.frame)
 
 
-@register("pipeline", kind="pipeline")
+@register(
+    "pipeline",
+    kind="pipeline",
+    summary="Read from a source, apply steps in order, hand the result to a sink.",
+)
 class Pipeline:
     """Read from a source, apply steps in order, hand the result to a sink."""
 

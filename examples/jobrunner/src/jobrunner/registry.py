@@ -7,17 +7,29 @@ Plugins register classes or factory functions under a short name::
 
 and :func:`build` instantiates every ``{"@type": "dropna", ...}`` object found
 in a job spec, passing the remaining keys as keyword arguments.
+
+No plugin is imported up front. hotstart's index reads the package's source for
+``@register("name", ...)`` sites, so :func:`names` and :func:`entries` describe
+every type without importing anything, and :func:`get` imports the one module
+that registers a name the first time a spec asks for it.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from hotstart.registry import Registry, RegistryError
 
 from jobrunner.log import get_logger
+
+if TYPE_CHECKING:
+    from hotstart.registry import Index
 
 __all__ = [
     "TYPE_KEY",
@@ -42,10 +54,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Entry:
-    """A registered type: its name, the callable that builds it and metadata."""
+    """A type a job spec can use: its name, the module that registers it and metadata."""
 
     name: str
-    factory: Callable[..., Any]
+    module: str
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -55,12 +67,8 @@ class Entry:
 
     @property
     def summary(self) -> str:
-        """One-line description: the ``summary`` metadata or the docstring's first line."""
-        summary = self.meta.get("summary")
-        if summary:
-            return str(summary)
-        doc = inspect.getdoc(self.factory) or ""
-        return doc.splitlines()[0] if doc else ""
+        """One-line description, from the ``summary`` metadata."""
+        return str(self.meta.get("summary", ""))
 
 
 class UnknownTypeError(KeyError):
@@ -86,21 +94,28 @@ class SpecBuildError(ValueError):
     """A registered type was given arguments it does not accept."""
 
 
-_registry: dict[str, Entry] = {}
+@functools.lru_cache(maxsize=1)
+def index() -> Index:
+    """The registrations declared in this package's source (read, never imported)."""
+    from hotstart.registry import Index, Matcher
+
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    return Index.build(package_dir, Matcher(callables=("register",), keep=("kind", "summary")))
+
+
+_registry = Registry("jobrunner", index=index)
 
 
 def register(name: str, **meta: Any) -> Callable[[F], F]:
     """Class/function decorator that registers the decorated object as *name*.
 
     Keyword arguments are kept as metadata; ``kind`` and ``summary`` are used
-    when describing the registry.
+    when describing the registry (write them as literals: the index reads them
+    from the source).
     """
 
     def decorator(obj: F) -> F:
-        existing = _registry.get(name)
-        if existing is not None and existing.factory is not obj:
-            raise ValueError(f"type {name!r} is already registered by {existing.factory!r}")
-        _registry[name] = Entry(name, obj, dict(meta))
+        _registry.register(name, obj, **meta)
         log.debug("registered %s -> %s.%s", name, obj.__module__, obj.__qualname__)
         return obj
 
@@ -108,26 +123,34 @@ def register(name: str, **meta: Any) -> Callable[[F], F]:
 
 
 def entry(name: str) -> Entry:
-    """Return the registry entry for *name*; raise :class:`UnknownTypeError` if none."""
-    try:
-        return _registry[name]
-    except KeyError:
-        raise UnknownTypeError(name, names()) from None
+    """Return the description of *name*; raise :class:`UnknownTypeError` if none."""
+    found = index().lookup(name)
+    if found:
+        return Entry(name, found[0].module, dict(found[0].metadata))
+    if name in _registry:
+        factory = _registry.get(name)
+        return Entry(name, factory.__module__, _registry.meta(name))
+    raise UnknownTypeError(name, names())
 
 
 def get(name: str) -> Callable[..., Any]:
-    """Return the class or factory registered as *name*."""
-    return entry(name).factory
+    """Return the class or factory registered as *name*, importing its module if needed."""
+    try:
+        return _registry.get(name)  # type: ignore[no-any-return]
+    except RegistryError as exc:
+        if index().lookup(name):  # declared, but its module failed to import
+            raise
+        raise UnknownTypeError(name, names()) from exc
 
 
 def names() -> list[str]:
-    """Return every registered name, sorted."""
-    return sorted(_registry)
+    """Return every type name a job spec can use, sorted."""
+    return sorted(set(index().names()) | set(_registry.names()))
 
 
 def entries() -> list[Entry]:
-    """Return every registry entry, sorted by name."""
-    return [_registry[name] for name in names()]
+    """Return the description of every type, sorted by name (imports nothing)."""
+    return [entry(name) for name in names()]
 
 
 def build(spec_obj: Any) -> Any:

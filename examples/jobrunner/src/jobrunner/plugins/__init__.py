@@ -1,8 +1,13 @@
-"""Built-in plugins.
+"""Built-in plugins: sources, steps and sinks.
 
-Importing this package registers every built-in source, step and sink.
+Nothing is imported here. The registry finds which module registers a type
+name from the source, without importing it, and imports that module when a job
+spec first asks for the type; a job that never uses pandas never imports it.
 """
 
-from . import aggregate, filters, sinks, sources, stats, text, transforms
+import hotstart.lazy
 
-__all__ = ["aggregate", "filters", "sinks", "sources", "stats", "text", "transforms"]
+__getattr__, __dir__, __all__ = hotstart.lazy.attach(
+    __name__,
+    submodules=["aggregate", "filters", "sinks", "sources", "stats", "text", "transforms"],
+)

@@ -13,7 +13,10 @@ log = get_logger()
 _FUNCTIONS = frozenset({"sum", "mean", "min", "max", "count", "median"})
 
 
-@register("groupby")
+@register(
+    "groupby",
+    summary="Group rows by key columns and aggregate the others (sum, mean, ...).",
+)
 class GroupBy:
     """Group rows by key columns and aggregate the others (sum, mean, ...)."""
 

@@ -11,7 +11,10 @@ from jobrunner.registry import register
 log = get_logger()
 
 
-@register("where")
+@register(
+    "where",
+    summary="Keep rows whose column value equals a value or lies within [min, max].",
+)
 class Where:
     """Keep rows whose column value equals a value or lies within [min, max]."""
 

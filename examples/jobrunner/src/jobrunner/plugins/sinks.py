@@ -23,7 +23,11 @@ def _number(value: float, precision: int) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-@register("print_sink", kind="sink")
+@register(
+    "print_sink",
+    kind="sink",
+    summary="Print row counts, the first rows and per-column numbers.",
+)
 class PrintSink:
     """Print row counts, the first rows and per-column numbers."""
 
@@ -54,7 +58,11 @@ class PrintSink:
                 print(f"{name:<{width}}  {cells}")
 
 
-@register("json_sink", kind="sink")
+@register(
+    "json_sink",
+    kind="sink",
+    summary="Write the resulting rows as JSON to a file or to stdout.",
+)
 class JsonSink:
     """Write the resulting rows as JSON to a file or to stdout."""
 

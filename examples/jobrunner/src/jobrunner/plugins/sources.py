@@ -12,7 +12,7 @@ from jobrunner.registry import register
 log = get_logger()
 
 
-@register("csv_source", kind="source")
+@register("csv_source", kind="source", summary="Read a CSV file into a data frame.")
 class CsvSource:
     """Read a CSV file into a data frame."""
 

@@ -12,7 +12,7 @@ from jobrunner.registry import register
 log = get_logger()
 
 
-@register("zscore")
+@register("zscore", summary="Add a column with the standard score of a numeric column.")
 class ZScore:
     """Add a column with the standard score of a numeric column."""
 
@@ -37,7 +37,10 @@ class ZScore:
         return frame.assign(**{f"{self.column}{self.suffix}": scores})
 
 
-@register("describe")
+@register(
+    "describe",
+    summary="Replace the data with count, mean, std and quantiles of numeric columns.",
+)
 class Describe:
     """Replace the data with count, mean, std and quantiles of numeric columns."""
 

@@ -31,13 +31,13 @@ def _map_text(name: str, columns: list[str], func: Callable[[str], str]) -> Text
     return step
 
 
-@register("lowercase")
+@register("lowercase", summary="Lower-case the text in the given columns.")
 def lowercase(columns: list[str]) -> TextStep:
     """Lower-case the text in the given columns."""
     return _map_text("lowercase", columns, str.lower)
 
 
-@register("strip")
+@register("strip", summary="Remove leading and trailing whitespace (or the given characters).")
 def strip(columns: list[str], chars: str | None = None) -> TextStep:
     """Remove leading and trailing whitespace (or the given characters)."""
     return _map_text("strip", columns, lambda value: value.strip(chars))

@@ -13,7 +13,7 @@ from jobrunner.registry import register
 log = get_logger()
 
 
-@register("select")
+@register("select", summary="Keep only the given columns, in the given order.")
 class Select:
     """Keep only the given columns, in the given order."""
 
@@ -28,7 +28,7 @@ class Select:
         return frame.loc[:, self.columns]
 
 
-@register("dropna")
+@register("dropna", summary="Drop rows with missing values (in all or only some columns).")
 class DropNa:
     """Drop rows with missing values (in all or only some columns)."""
 
@@ -51,7 +51,7 @@ class DropNa:
         return cleaned
 
 
-@register("rename")
+@register("rename", summary="Rename columns using an old-name to new-name mapping.")
 class Rename:
     """Rename columns using an old-name to new-name mapping."""
 
@@ -66,7 +66,7 @@ class Rename:
         return frame.rename(columns=self.columns)
 
 
-@register("sort")
+@register("sort", summary="Sort rows by one or more columns.")
 class Sort:
     """Sort rows by one or more columns."""
 
@@ -83,7 +83,10 @@ class Sort:
         return ordered.reset_index(drop=True)
 
 
-@register("astype")
+@register(
+    "astype",
+    summary='Convert columns to the given types (e.g. "int64", "float64", "string").',
+)
 class AsType:
     """Convert columns to the given types (e.g. "int64", "float64", "string")."""
 
