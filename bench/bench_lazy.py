@@ -45,6 +45,12 @@ FILES = {
         __getattr__, __dir__, __all__ = hotstart.lazy.attach(__name__, attrs={"impl": ["value"]})
         """,
     "lazypkg/impl.py": "value = 1\n",
+    "sealedpkg/__init__.py": """
+        import hotstart.lazy
+        __getattr__, __dir__, __all__ = hotstart.lazy.attach(
+            __name__, attrs={"impl": ["value"]}, seal=True)
+        """,
+    "sealedpkg/impl.py": "value = 1\n",
     "eagerpkg/__init__.py": "from .impl import value\n",
     "eagerpkg/impl.py": "value = 1\n",
     "target.py": "value = 1\n",
@@ -96,15 +102,18 @@ def main() -> None:
         import hookmod
         import lazypkg
         import plainmod
+        import sealedpkg
         import target
 
         lazypkg.value  # resolved once: now a plain global of lazypkg
         assert "value" in lazypkg.__dict__
+        sealedpkg.value  # every declared name resolved: the hooks are gone
+        assert "__getattr__" not in sealedpkg.__dict__
         forget("target")
         proxy = hotstart.lazy.lazy_import("target")
         proxy.value  # loaded; every access is now forwarded
         target = sys.modules["target"]
-        ns = {"lazypkg": lazypkg, "plainmod": plainmod, "hookmod": hookmod, "proxy": proxy,
+        ns = {"lazypkg": lazypkg, "sealedpkg": sealedpkg, "plainmod": plainmod, "hookmod": hookmod, "proxy": proxy,
               "target": target, "forget": forget, "lazy_import": hotstart.lazy.lazy_import}
         n, first = args.number, max(1, args.number // 1000)
 
@@ -123,10 +132,13 @@ def main() -> None:
                          "pop('x', None); plainmod.value", "pop = {}.pop", number=n // 10)
         lazy_steady = Case("`lazypkg.value` after first access", "lazypkg.value", number=n,
                            baseline=plain)
+        sealed_steady = Case("`sealedpkg.value` after first access (`attach(..., seal=True)`)",
+                             "sealedpkg.value", number=n, baseline=plain)
         cases = [
             plain,
             hook,
             lazy_steady,
+            sealed_steady,
             real,
             Case("`proxy.value` (lazy_import, loaded)", "proxy.value", number=n,
                  baseline=real),
@@ -171,7 +183,8 @@ def main() -> None:
     steady = median(lazy_steady.samples_ns)
     print(f"\nlazy attribute after first access: {steady / median(plain.samples_ns):.2f}x a "
           f"plain module global, {steady / median(hook.samples_ns):.2f}x a global of a module "
-          f"that defines __getattr__ (target: ~1.0)")
+          f"that defines __getattr__; sealed: "
+          f"{median(sealed_steady.samples_ns) / median(plain.samples_ns):.2f}x (target: ~1.0)")
 
 
 if __name__ == "__main__":

@@ -585,3 +585,40 @@ def test_import_hotstart_lazy_loads_nothing_else(tmp_path):
 
     assert importtime("import hotstart.lazy") - importtime("pass") == {"hotstart",
                                                                        "hotstart.lazy"}
+
+
+def test_seal_removes_the_hooks_once_every_name_is_resolved(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    pkg = tmp_path / "sealed"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(textwrap.dedent("""
+        import hotstart.lazy
+        __getattr__, __dir__, __all__ = hotstart.lazy.attach(
+            __name__, submodules=["b"], attrs={"a": ["x"]}, seal=True)
+    """))
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "b.py").write_text("y = 2\n")
+    (pkg / "c.py").write_text("z = 3\n")
+    code = textwrap.dedent("""
+        import sealed
+        print("__getattr__" in vars(sealed), sealed.x, "__getattr__" in vars(sealed))
+        print(sealed.b.y, "__getattr__" in vars(sealed), sorted(sealed.__all__))
+        try:
+            sealed.c
+        except AttributeError:
+            print("c not imported: no fallback once sealed")
+        import sealed.c
+        print(sealed.c.z)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "True 1 True",                     # one of two names resolved: still hooked
+        "2 False ['b', 'x']",              # both resolved: hooks removed, __all__ kept
+        "c not imported: no fallback once sealed",
+        "3",
+    ]

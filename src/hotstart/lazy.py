@@ -109,7 +109,7 @@ def _missing(exc: ModuleNotFoundError, full: str, prefix: str) -> bool:
 
 
 def attach(package_name: str, submodules: list[str] | tuple[str, ...] = (),
-           attrs: dict[str, list[str]] | None = None) -> tuple:
+           attrs: dict[str, list[str]] | None = None, *, seal: bool = False) -> tuple:
     """Lazy submodules and attributes for a package, as PEP 562 hooks.
 
     Returns ``(__getattr__, __dir__, __all__)`` for the package's ``__init__``:
@@ -127,6 +127,12 @@ def attach(package_name: str, submodules: list[str] | tuple[str, ...] = (),
     submodule that exists but fails to import raises its own exception (also a
     `ModuleNotFoundError` for a missing dependency). With ``HOTSTART_EAGER=1`` everything is
     imported now, and import errors surface at ``import pkg``.
+
+    ``seal=True`` removes the hooks from the package once every declared name has been
+    resolved. CPython (3.11-3.13) does not specialize attribute access on a module that has a
+    ``__getattr__``, so until then ``pkg.name`` costs about twice a plain module attribute;
+    after sealing it costs the same. A sealed package behaves like any package: an undeclared
+    submodule is an attribute only once it has been imported.
     """
     attr_module: dict = {}
     for module_name, names in (attrs or {}).items():
@@ -189,7 +195,13 @@ def attach(package_name: str, submodules: list[str] | tuple[str, ...] = (),
             raise AttributeError(f"module {package_name!r} has no attribute {name!r}",
                                  name=name, obj=package)
         if package is not None:
-            package.__dict__[name] = value
+            namespace = package.__dict__
+            namespace[name] = value
+            if seal and namespace.get("__getattr__") is __getattr__ and all(
+                    n in namespace for n in lazy_names):
+                del namespace["__getattr__"]
+                if namespace.get("__dir__") is __dir__:
+                    del namespace["__dir__"]
         return value
 
     def __dir__() -> list[str]:
