@@ -181,3 +181,12 @@ def test_cue_export_through_the_binary(tmp_path, monkeypatch):
     (tmp_path / "bad.cue").write_text("source: {")
     with pytest.raises(SpecError, match="bad.cue: cue export failed: .*expected operand"):
         load_spec(tmp_path / "bad.cue")
+
+
+def test_importing_spec_loads_nothing_but_hotstart():
+    # Workers import it to read HOTSTART_PRELOAD: no reader, no difflib, no subprocess.
+    code = ("import sys; before = set(sys.modules); import hotstart.spec\n"
+            "print(sorted(set(sys.modules) - before))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.strip() == str(["hotstart", "hotstart.lazy", "hotstart.registry",
+                               "hotstart.registry.spec", "hotstart.spec"])

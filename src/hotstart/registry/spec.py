@@ -17,23 +17,21 @@ type names; an `AliasTable` finds them, and the same table builds the globals th
 are evaluated with, so the preload list and the evaluation cannot disagree.
 
 Standard library only (YAML needs PyYAML, CUE needs the ``cue`` binary; both are used only
-for those formats).
+for those formats). A worker imports this module to read ``HOTSTART_PRELOAD``, so importing it
+loads nothing else: readers, matching and suggestions import what they need when called.
 """
 
-from __future__ import annotations
-
-import difflib
-import json
 import os
-import re
-import shutil
-import subprocess
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+TYPE_CHECKING = False  # not `from typing import ...`: typing alone costs milliseconds
 if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
     from .index import Index
     from .registry import Registry
+
+    #: A hint extractor reads one string value of the spec (and its path) and names modules.
+    HintExtractor = Callable[[str, str], Iterable[str]]
 
 __all__ = [
     "TYPE_KEY",
@@ -52,24 +50,39 @@ __all__ = [
 TYPE_KEY = "@type"
 PRELOAD_ENV = "HOTSTART_PRELOAD"
 
-#: A hint extractor reads one string value of the spec (and its path) and names modules.
-HintExtractor = Callable[[str, str], Iterable[str]]
-
-_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 # Template syntax that makes a type name known only when the spec is rendered.
-_TEMPLATE = re.compile(r"\$\{|\{\{|%\(|^\$")
+_TEMPLATE_MARKS = ("${", "{{", "%(")
+
+
+def _is_module_name(name: str) -> bool:
+    return bool(name) and all(part.isidentifier() for part in name.split("."))
+
+
+def _is_template(value: str) -> bool:
+    return value.startswith("$") or any(mark in value for mark in _TEMPLATE_MARKS)
 
 
 class SpecError(ValueError):
     """A spec that cannot be read: the message says which file and why, in one line."""
 
 
-@dataclass(frozen=True, slots=True)
 class TypeUse:
     """One occurrence of a type name in a spec, with its JSON path (``$.steps[2]``)."""
 
-    name: str
-    path: str
+    __slots__ = ("name", "path")
+
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.path = path
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TypeUse) and (self.name, self.path) == (other.name, other.path)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.path))
+
+    def __repr__(self) -> str:
+        return f"TypeUse({self.name!r}, {self.path!r})"
 
 
 class AliasTable:
@@ -79,9 +92,11 @@ class AliasTable:
     imports them as the globals to evaluate such strings with. Give both sides the same table.
     """
 
-    def __init__(self, aliases: Mapping[str, str]) -> None:
+    def __init__(self, aliases: "Mapping[str, str]") -> None:
+        import re
+
         for alias, module in aliases.items():
-            if not alias.isidentifier() or not _MODULE.match(module):
+            if not alias.isidentifier() or not _is_module_name(module):
                 raise ValueError(f"bad alias {alias!r} -> {module!r}: expected name -> module")
         self.aliases = dict(aliases)
         names = "|".join(re.escape(a) for a in sorted(self.aliases, key=len, reverse=True))
@@ -98,31 +113,40 @@ class AliasTable:
     def __call__(self, text: str, path: str) -> list[str]:  # a HintExtractor
         return self.modules_in(text)
 
-    def namespace(self) -> dict[str, Any]:
+    def namespace(self) -> "dict[str, Any]":
         """The aliases bound to their imported modules, for ``eval(text, namespace)``."""
         import importlib
 
         return {alias: importlib.import_module(module) for alias, module in self.aliases.items()}
 
 
-@dataclass(slots=True)
 class Preload:
-    """What a spec needs preloaded, and why."""
+    """What a spec needs preloaded, and why.
 
-    modules: list[str] = field(default_factory=list)
-    #: module -> the spec entries that need it ("$.steps[2] zscore", "$.steps[3].expr (hint)")
-    required_by: dict[str, list[str]] = field(default_factory=dict)
-    unknown: list[TypeUse] = field(default_factory=list)
-    #: paths whose type is not a literal name (a template, a number, an object)
-    dynamic: list[str] = field(default_factory=list)
-    #: for each unknown name, the closest known names
-    suggestions: dict[str, list[str]] = field(default_factory=dict)
+    `modules` in order; `required_by` maps a module to the spec entries that need it
+    (``"$.steps[2] zscore"``, ``"$.steps[3].expr (hint)"``); `unknown` lists the type names
+    nothing registers, with the closest known names in `suggestions`; `dynamic` the paths
+    whose type is not a literal name (a template, a number, an object).
+    """
+
+    __slots__ = ("modules", "required_by", "unknown", "dynamic", "suggestions")
+
+    def __init__(self) -> None:
+        self.modules: list[str] = []
+        self.required_by: dict[str, list[str]] = {}
+        self.unknown: list[TypeUse] = []
+        self.dynamic: list[str] = []
+        self.suggestions: dict[str, list[str]] = {}
+
+    def __repr__(self) -> str:
+        return (f"Preload(modules={self.modules!r}, unknown={self.unknown!r}, "
+                f"dynamic={self.dynamic!r})")
 
     @property
     def env_value(self) -> str:
         return encode_preload(self.modules)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         return {
             "modules": self.modules,
             "required_by": self.required_by,
@@ -135,8 +159,10 @@ class Preload:
 
 # -- reading specs -----------------------------------------------------------------------------
 
-def load_spec(path: str | os.PathLike[str]) -> Any:
+def load_spec(path: "str | os.PathLike[str]") -> "Any":
     """Read a JSON, YAML, TOML or CUE spec; `SpecError` with file and reason on failure."""
+    import json
+
     name = os.fspath(path)
     suffix = os.path.splitext(name)[1].lower()
     if not os.path.isfile(name):
@@ -177,7 +203,11 @@ def load_spec(path: str | os.PathLike[str]) -> Any:
                     f"expected .json, .yaml, .yml, .toml or .cue")
 
 
-def _load_cue(name: str) -> Any:
+def _load_cue(name: str) -> "Any":
+    import json
+    import shutil
+    import subprocess
+
     cue = shutil.which("cue")
     if cue is None:
         raise SpecError(f"{name}: reading CUE needs the 'cue' binary on PATH "
@@ -195,7 +225,7 @@ def _load_cue(name: str) -> Any:
 
 # -- walking specs -----------------------------------------------------------------------------
 
-def type_uses(spec: Any, type_key: str = TYPE_KEY) -> Iterator[tuple[str, Any]]:
+def type_uses(spec: "Any", type_key: str = TYPE_KEY) -> "Iterator[tuple[str, Any]]":
     """(path, type value) for every object in the spec that has `type_key`, depth first in
     document order."""
     for path, node in _walk(spec):
@@ -203,22 +233,27 @@ def type_uses(spec: Any, type_key: str = TYPE_KEY) -> Iterator[tuple[str, Any]]:
             yield path, node[type_key]
 
 
-def _walk(node: Any, path: str = "$") -> Iterator[tuple[str, Any]]:
+def _walk(node: "Any", path: str = "$") -> "Iterator[tuple[str, Any]]":
     yield path, node
     if isinstance(node, dict):
         for key, value in node.items():
-            child = f"{path}.{key}" if isinstance(key, str) and key.isidentifier() \
-                else f"{path}[{json.dumps(key)}]"
+            if isinstance(key, str) and key.isidentifier():
+                child = f"{path}.{key}"
+            else:
+                import json
+
+                child = f"{path}[{json.dumps(key)}]"
             yield from _walk(value, child)
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _walk(value, f"{path}[{index}]")
 
 
-def compute_preload(spec: Any, index: Index | None = None, *, type_key: str = TYPE_KEY,
-                    registry: Registry | None = None,
-                    prefixes: Mapping[str, Sequence[str]] | None = None,
-                    hints: Sequence[HintExtractor] = (), always: Sequence[str] = ()) -> Preload:
+def compute_preload(spec: "Any", index: "Index | None" = None, *, type_key: str = TYPE_KEY,
+                    registry: "Registry | None" = None,
+                    prefixes: "Mapping[str, Sequence[str]] | None" = None,
+                    hints: "Sequence[HintExtractor]" = (),
+                    always: "Sequence[str]" = ()) -> Preload:
     """The minimal, deterministic list of modules to preload for `spec`.
 
     Each type name is looked up in `registry` (registered objects, its index, its prefix
@@ -237,7 +272,7 @@ def compute_preload(spec: Any, index: Index | None = None, *, type_key: str = TY
     for module in always:
         need(module, "always")
     for path, value in type_uses(spec, type_key):
-        if not isinstance(value, str) or _TEMPLATE.search(value):
+        if not isinstance(value, str) or _is_template(value):
             result.dynamic.append(path)
             continue
         modules = _modules_for(value, index, registry, prefixes)
@@ -253,14 +288,17 @@ def compute_preload(spec: Any, index: Index | None = None, *, type_key: str = TY
                     for module in extractor(node, path):
                         need(module, f"{path} (hint)")
     result.modules = _minimal(list(order))
-    known = _known_names(index, registry)
-    for use in result.unknown:
-        result.suggestions[use.name] = difflib.get_close_matches(use.name, known, n=3)
+    if result.unknown:
+        import difflib
+
+        known = _known_names(index, registry)
+        for use in result.unknown:
+            result.suggestions[use.name] = difflib.get_close_matches(use.name, known, n=3)
     return result
 
 
-def _modules_for(name: str, index: Index | None, registry: Registry | None,
-                 prefixes: Mapping[str, Sequence[str]] | None) -> list[str] | None:
+def _modules_for(name: str, index: "Index | None", registry: "Registry | None",
+                 prefixes: "Mapping[str, Sequence[str]] | None") -> "list[str] | None":
     if registry is not None:
         if name in registry:
             module = getattr(registry.get(name), "__module__", None)
@@ -276,7 +314,7 @@ def _modules_for(name: str, index: Index | None, registry: Registry | None,
     return None
 
 
-def _known_names(index: Index | None, registry: Registry | None) -> list[str]:
+def _known_names(index: "Index | None", registry: "Registry | None") -> list[str]:
     names: set[str] = set()
     if index is not None:
         names.update(index.names())
@@ -292,12 +330,12 @@ def _minimal(modules: list[str]) -> list[str]:
 
 # -- HOTSTART_PRELOAD ----------------------------------------------------------------------------
 
-def encode_preload(modules: Iterable[str]) -> str:
+def encode_preload(modules: "Iterable[str]") -> str:
     """``a,b,c``: stripped, de-duplicated, order kept; `ValueError` for a bad module name."""
     out: dict[str, None] = {}
     for module in modules:
         name = module.strip()
-        if not _MODULE.match(name):
+        if not _is_module_name(name):
             raise ValueError(f"{module!r} is not a module name")
         out.setdefault(name)
     return ",".join(out)
@@ -312,7 +350,7 @@ def decode_preload(value: str | None = None) -> list[str]:
         name = item.strip()
         if not name:
             continue
-        if not _MODULE.match(name):
+        if not _is_module_name(name):
             raise ValueError(f"{PRELOAD_ENV}: {name!r} is not a module name")
         out.setdefault(name)
     return list(out)
