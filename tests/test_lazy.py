@@ -20,6 +20,7 @@ from hotstart.lazy import (
     lazy_modules_declared,
 )
 from hotstart.measure.importtime import parse as parse_importtime
+from conftest import write_tree as write
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "pep810"
 HAS_PEP810 = hasattr(sys, "set_lazy_imports") or hasattr(sys, "set_lazy_imports_filter")
@@ -53,14 +54,6 @@ PACKAGES = {
     "badpkg/partial.py": "present = 1\n",
     "badpkg/fallback_dep.py": "import hotstart_test_other_missing\n",
 }
-
-
-def write(base: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
-    for relative, text in files.items():
-        path = base / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return base
 
 
 def run(code: str, cwd: pathlib.Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -5,22 +5,14 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
-import textwrap
 
 import pytest
 
 from hotstart.testing import assert_not_imported, import_all_submodules
+from conftest import write_tree as write
 
 LAZY_INIT = ("import hotstart.lazy\n"
              "__getattr__, __dir__, __all__ = hotstart.lazy.attach(__name__, {args})\n")
-
-
-def write(base: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
-    for relative, text in files.items():
-        path = base / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return base
 
 
 @pytest.fixture
