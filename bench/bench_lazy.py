@@ -103,13 +103,11 @@ def main() -> None:
         import lazypkg
         import plainmod
         import sealedpkg
-        import target
 
         lazypkg.value  # resolved once: now a plain global of lazypkg
         assert "value" in lazypkg.__dict__
         sealedpkg.value  # every declared name resolved: the hooks are gone
         assert "__getattr__" not in sealedpkg.__dict__
-        forget("target")
         proxy = hotstart.lazy.lazy_import("target")
         proxy.value  # loaded; every access is now forwarded
         target = sys.modules["target"]
