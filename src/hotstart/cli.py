@@ -317,8 +317,11 @@ def _build_index(targets, namespace):
 
 def _parser(command: str, description: str, **kwargs):
     import argparse
+    import textwrap
 
-    return argparse.ArgumentParser(prog=f"hotstart {command}", description=description,
+    # Raw, so that epilogs keep their layout; the description is one paragraph to fill.
+    return argparse.ArgumentParser(prog=f"hotstart {command}",
+                                   description=textwrap.fill(description, 88),
                                    formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
 
