@@ -1,0 +1,1 @@
+"""Warm pool: workers forked from a preloaded template (in progress; see issue 4)."""
