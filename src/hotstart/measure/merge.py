@@ -71,17 +71,16 @@ def merge_processes(runs: Sequence[Sequence[RawProcess]], walls_us: Sequence[flo
             ]
         profiles.append(_merge_one(instances, walls, keyed_calls.get(key),
                                    keyed_memory.get(key) or keyed_calls.get(key),
-                                   root_t0=_root_t0(runs, key)))
+                                   root_t0=_started_us(runs, keyed_runs, key)))
     return profiles
 
 
-def _root_t0(runs: Sequence[Sequence[RawProcess]], key: tuple[str, int]) -> float:
+def _started_us(runs: Sequence[Sequence[RawProcess]],
+                keyed_runs: Sequence[dict[tuple[str, int], RawProcess]],
+                key: tuple[str, int]) -> float:
     """Median offset of this process's tracer start from the first process's start."""
-    offsets = []
-    for run in runs:
-        keyed = _keyed(run)
-        if key in keyed and run:
-            offsets.append((keyed[key].t0 - run[0].t0) / 1e3)
+    offsets = [(keyed[key].t0 - run[0].t0) / 1e3
+               for run, keyed in zip(runs, keyed_runs) if key in keyed]
     return Stat.of(offsets).median if offsets else 0.0
 
 
