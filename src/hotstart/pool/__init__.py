@@ -1,1 +1,60 @@
-"""Warm pool: workers forked from a preloaded template (in progress; see issue 4)."""
+"""Warm pool: workers forked from a template process that preloaded what the jobs need.
+
+    >>> from hotstart.pool import WarmPool
+    >>> with WarmPool(preload=["pandas"], workers=4, timeout=60) as pool:
+    ...     future = pool.submit(summarise, "sales.csv")
+    ...     future.result(), future.metrics.wall, future.metrics.peak_rss
+
+How tasks and results flow::
+
+    parent process                       template process               worker processes
+    (your code + manager thread)         (fresh interpreter,            (forked from the template)
+                                          scrubbed environment)
+    submit(fn, *args) --> queue
+         |                               boot: import preload,
+         | no idle worker?               report each module,
+         +-- "fork" + [socket,  ------>  gc.freeze(), then serve:
+         |    stdout, stderr files]      os.fork() ---------------->  reset signals, PDEATHSIG,
+         |                                                           stdout/err -> capture files
+         |<------------------------------------------ "ready" -----  wait for a task
+         +-- "task" (pickled fn, args) ------------------------------> run; restore cwd,
+         |                                                           sys.path, environment
+         |<--------------- "done": small result inline --------------+
+         |                 or the path of a spill file (protocol 5   |
+         |                 buffers, mapped back with mmap) ----------+
+         |
+         | timeout / abort:
+         +-- "kill" worker --------->    SIGKILL the child (its pid
+         |                               cannot be reused: unreaped)
+         |<-- "exited" + wait status --  reap every child, report
+         |                               -> future: TaskTimeout / WorkerCrashed / RemoteError
+         +-- "fork" a replacement --->   (one failed task never touches another)
+    parent dies: the template sees its control socket close (or its parent pid change) and
+    SIGKILLs the workers; the template dies: the workers get SIGKILL (PR_SET_PDEATHSIG).
+
+Modules: `warm` (`WarmPool`, the parent's side), ``_template`` and ``_worker`` (the two
+processes), ``_protocol`` (messages), `spill` (large results), `env` (the scrubbed
+environment), `memory` (cgroup-aware limits), `records` (reports and metrics), `errors`.
+Standard library only; cloudpickle is used for lambdas and ``__main__`` functions when
+installed. Importing this package loads nothing until a name is used.
+"""
+
+import hotstart.lazy
+
+__getattr__, __dir__, __all__ = hotstart.lazy.attach(
+    __name__,
+    submodules=["env", "errors", "memory", "records", "spill", "warm"],
+    attrs={
+        "warm": ["WarmPool", "TaskFuture"],
+        "errors": ["PoolError", "PreloadError", "BrokenPool", "RemoteError", "TaskTimeout",
+                   "WorkerCrashed"],
+        "records": ["ModuleLoad", "PreloadReport", "TaskInfo", "TaskMetrics", "WorkerInfo"],
+    },
+)
+
+TYPE_CHECKING = False  # not `from typing import ...`: typing alone costs milliseconds
+if TYPE_CHECKING:
+    from .errors import (BrokenPool, PoolError, PreloadError, RemoteError, TaskTimeout,
+                         WorkerCrashed)
+    from .records import ModuleLoad, PreloadReport, TaskInfo, TaskMetrics, WorkerInfo
+    from .warm import TaskFuture, WarmPool

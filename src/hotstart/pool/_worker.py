@@ -1,0 +1,249 @@
+"""A worker: forked from the template, runs one task at a time for the parent, then waits.
+
+Runs only in a freshly forked child of the template (`start`), never returns: it leaves
+through ``os._exit`` so that nothing the template inherited from the preload (``atexit``
+handlers, buffered files) runs or flushes twice.
+
+Per task (`run_task`): stdout and stderr (descriptors 1 and 2, so C code and child processes
+are captured too) go to two files the parent created and reads; the peak RSS counter is
+reset (``/proc/self/clear_refs``, Linux) so the figure is this task's own peak rather than
+the worker's lifetime watermark; cwd, ``sys.path`` and the environment are saved before and
+restored after, whatever the task did; the result is sent inline or through a spill file.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import resource
+import signal
+import socket
+import sys
+import time
+
+from . import _protocol, env, spill
+
+__all__ = ["run_task", "start"]
+
+# The exception may not unpickle in the parent (a class that only exists in the worker):
+# the parent then falls back on the type name, message and traceback text sent beside it.
+_TRACEBACK_LIMIT = 100
+
+
+def start(sock: socket.socket, worker_id: str, capture: "tuple[int, int]", config: dict,
+          template_pid: int) -> "None":
+    """The life of a worker, right after ``os.fork()`` in the template. Never returns."""
+    status = 0
+    try:
+        _become_worker(capture, template_pid)
+        _protocol.send(sock, ("ready", os.getpid()))
+        while True:
+            try:
+                message, fds = _protocol.recv(sock)
+            except _protocol.Closed:  # the parent is gone or let this worker go
+                break
+            for fd in fds:
+                os.close(fd)
+            if message[0] == "exit":
+                break
+            _kind, task_id, payload = message
+            outcome, metrics = run_task(payload, config, worker_id)
+            try:
+                _protocol.send(sock, ("done", task_id, outcome, metrics))
+            except OSError:  # the parent is gone; a spill file would be orphaned
+                if outcome[0] == "spill":
+                    outcome[1].unlink()
+                break
+    except BaseException:  # noqa: BLE001 - a worker must never fall back into template code
+        status = 70
+        try:
+            import traceback
+
+            traceback.print_exc()
+        except BaseException:  # noqa: BLE001
+            pass
+    finally:
+        _flush()
+        os._exit(status)
+
+
+def _become_worker(capture: "tuple[int, int]", template_pid: int) -> None:
+    # Die with the template (which dies with the parent). PDEATHSIG is tied to the thread
+    # that forked us; the template is single-threaded, so that is the template itself.
+    _set_parent_death_signal()
+    if os.getppid() != template_pid:  # the template died before prctl took effect
+        os._exit(0)
+    _reset_signals()
+    gc.enable()  # the template ran with gc disabled and froze its heap before forking
+    out, err = capture
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    os.close(out)
+    os.close(err)
+    import faulthandler
+
+    faulthandler.enable(file=sys.stderr)  # a segfault leaves its Python traceback in stderr
+
+
+def _set_parent_death_signal() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
+def _reset_signals() -> None:
+    """Every signal back to the interpreter's defaults, and none blocked."""
+    for number in signal.valid_signals():
+        if number in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            if number == signal.SIGINT:
+                signal.signal(number, signal.default_int_handler)
+            elif number == signal.SIGPIPE:  # Python ignores it, so writes raise EPIPE instead
+                signal.signal(number, signal.SIG_IGN)
+            else:
+                signal.signal(number, signal.SIG_DFL)
+        except (OSError, ValueError, RuntimeError):
+            pass
+    signal.set_wakeup_fd(-1)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict]":
+    """Run one pickled ``(fn, args, kwargs)``; returns ``(outcome, metrics)``.
+
+    outcome is ``("inline", bytes)``, ``("spill", SpillFile)`` or ``("error", details)``
+    with details a dict: ``type`` (qualified name), ``message``, ``traceback`` (text) and
+    ``exception`` (the pickled exception, or None when it cannot be pickled).
+    """
+    task_peak = _reset_peak()
+    _truncate_capture()
+    cwd = _getcwd()
+    path = list(sys.path)
+    environ = dict(os.environ)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    value = None
+    error = None
+    try:
+        fn, args, kwargs = pickle.loads(payload)
+        value = fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
+        error = _describe(exc)
+    finally:
+        wall = time.perf_counter() - started
+        _flush()
+        _restore(cwd, path, environ)
+    usage_after = resource.getrusage(resource.RUSAGE_SELF)
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ((usage_after.ru_utime - usage.ru_utime) + (usage_after.ru_stime - usage.ru_stime)
+           + (children_after.ru_utime - children.ru_utime)
+           + (children_after.ru_stime - children.ru_stime))
+    peak = _peak_rss() if task_peak else usage_after.ru_maxrss * 1024
+    metrics = {"wall": wall, "cpu": cpu, "peak_rss": peak,
+               "peak_rss_scope": "task" if task_peak else "worker", "result_bytes": None,
+               "spilled": False}
+    if error is None:
+        try:
+            kind, data = spill.inline_or_spill(value, config["spill_dir"],
+                                               config["spill_threshold"],
+                                               prefix=f"{config['spill_prefix']}{worker_id}-")
+        except BaseException as exc:  # noqa: BLE001
+            error = _describe(exc, note="the task's result could not be sent back")
+        else:
+            if kind == "inline":
+                metrics["result_bytes"] = len(data)
+                return ("inline", data), metrics
+            metrics["result_bytes"] = data.size
+            metrics["spilled"] = True
+            return ("spill", data), metrics
+    return ("error", error), metrics
+
+
+def _describe(exc: BaseException, note: str = "") -> dict:
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__,
+                                              limit=_TRACEBACK_LIMIT))
+    try:
+        pickled = pickle.dumps(exc, protocol=5)
+    except BaseException:  # noqa: BLE001 - unpicklable exceptions are common (locks, files)
+        pickled = None
+    kind = type(exc)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else \
+        f"{kind.__module__}.{kind.__qualname__}"
+    try:
+        message = str(exc)
+    except BaseException:  # noqa: BLE001
+        message = "<str() failed>"
+    return {"type": name, "message": message, "traceback": text, "exception": pickled,
+            "note": note}
+
+
+def _getcwd() -> "str | None":
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+def _restore(cwd: "str | None", path: list, environ: dict) -> None:
+    if cwd is not None:
+        try:
+            os.chdir(cwd)
+        except OSError:
+            pass
+    sys.path[:] = path
+    env.apply(environ)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BaseException:  # noqa: BLE001 - a task may have closed or replaced them
+            pass
+
+
+def _truncate_capture() -> None:
+    for fd in (1, 2):
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+        except OSError:
+            pass
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak RSS (Linux >= 4.0); False where the kernel does not allow it."""
+    try:
+        fd = os.open("/proc/self/clear_refs", os.O_WRONLY)
+    except OSError:
+        return False
+    try:
+        os.write(fd, b"5")
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _peak_rss() -> "int | None":
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
