@@ -45,3 +45,16 @@ def test_help_loads_no_parser_and_no_tooling():
     assert not loaded & HEAVY
     # `python -m` adds runpy's own imports, but still no parser and no tooling
     assert not imported_by(["-m", "hotstart", "--help"]) & HEAVY
+
+
+def test_import_hotstart_pool_loads_nothing_until_used():
+    assert imported_by(["-c", "import hotstart.pool"]) == {"hotstart", "hotstart.lazy",
+                                                           "hotstart.pool"}
+
+
+def test_warm_pool_class_loads_no_tooling():
+    """The parent of a pool pays for the Executor base class, sockets and threads, not for
+    dataclasses/inspect, typing, subprocess (loaded when the template starts) or extras."""
+    loaded = imported_by(["-c", "from hotstart.pool import WarmPool"])
+    assert "hotstart.pool.warm" in loaded
+    assert not loaded & (HEAVY - {"re"}), loaded & HEAVY

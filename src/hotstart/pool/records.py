@@ -1,18 +1,58 @@
 """What a pool reports: the template's preload, each task's metrics, each worker's state.
 
 Plain records, built by the pool from the messages of the template and the workers; hooks and
-futures hand them to the user.
+futures hand them to the user. They are read-only (`_Record`), not dataclasses: ``dataclasses``
+imports ``inspect`` (~10 ms), which a pool's parent should not pay for five small classes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 __all__ = ["ModuleLoad", "PreloadReport", "TaskInfo", "TaskMetrics", "WorkerInfo"]
 
 
-@dataclass(frozen=True)
-class ModuleLoad:
+class _Record:
+    """Keyword or positional fields named in ``__slots__``, defaults in ``_defaults``;
+    compared, hashed and shown by value, and read-only once built."""
+
+    __slots__ = ()
+    _defaults: "dict[str, object]" = {}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        names = self.__slots__
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} fields")
+        values = dict(zip(names, args))
+        for name, value in kwargs.items():
+            if name not in names or name in values:
+                raise TypeError(f"{type(self).__name__}: unexpected or repeated field {name!r}")
+            values[name] = value
+        for name in names:
+            if name not in values:
+                if name not in self._defaults:
+                    raise TypeError(f"{type(self).__name__}: missing field {name!r}")
+                values[name] = self._defaults[name]
+            object.__setattr__(self, name, values[name])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class ModuleLoad(_Record):
     """One preload module, as the template imported it.
 
     seconds: time of the import (including what it imported); rss: resident memory it added
@@ -20,18 +60,23 @@ class ModuleLoad:
     ``"Type: message"`` and traceback: the full traceback text when it failed.
     """
 
+    __slots__ = ("module", "ok", "seconds", "rss", "modules", "error", "traceback")
+    _defaults = {"error": None, "traceback": None}
     module: str
     ok: bool
     seconds: float
     rss: "int | None"
     modules: int
-    error: "str | None" = None
-    traceback: "str | None" = None
+    error: "str | None"
+    traceback: "str | None"
 
 
-@dataclass(frozen=True)
-class PreloadReport:
+class PreloadReport(_Record):
     """The template's preload: every module in order, and the template's totals."""
+
+    __slots__ = ("pid", "python", "modules", "seconds", "rss", "module_count", "threads",
+                 "native_threads")
+    _defaults = {"native_threads": None}
 
     pid: int
     python: str
@@ -40,7 +85,7 @@ class PreloadReport:
     rss: "int | None"
     module_count: int
     threads: int  # Python threads alive in the template after the preload (1: only its own)
-    native_threads: "int | None" = None  # all threads, native pools (OpenBLAS...) included
+    native_threads: "int | None"  # all threads, native pools (OpenBLAS...) included
 
     @property
     def failed(self) -> "list[ModuleLoad]":
@@ -68,8 +113,7 @@ class PreloadReport:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class TaskMetrics:
+class TaskMetrics(_Record):
     """What one task cost, measured in its worker (wall, cpu, peak_rss) and in the parent.
 
     wall: seconds the function ran; cpu: user + system seconds of the worker and the
@@ -80,6 +124,8 @@ class TaskMetrics:
     whether it came back through a spill file; node: the host name.
     """
 
+    __slots__ = ("task_id", "worker_id", "pid", "queue_wait", "wall", "cpu", "peak_rss",
+                 "peak_rss_scope", "result_bytes", "spilled", "node")
     task_id: int
     worker_id: str
     pid: int
@@ -93,9 +139,10 @@ class TaskMetrics:
     node: str
 
 
-@dataclass(frozen=True)
-class TaskInfo:
+class TaskInfo(_Record):
     """A task as hooks see it: its id, the function's name, and when it was submitted."""
+
+    __slots__ = ("task_id", "name", "submitted", "timeout")
 
     task_id: int
     name: str
@@ -103,14 +150,15 @@ class TaskInfo:
     timeout: "float | None"
 
 
-@dataclass
-class WorkerInfo:
+class WorkerInfo(_Record):
     """A worker as ``WarmPool.workers()`` shows it."""
+
+    __slots__ = ("worker_id", "pid", "state", "tasks_done", "forked", "ready")
+    _defaults = {"ready": None}
 
     worker_id: str
     pid: "int | None"
     state: str  # "starting", "idle", "busy", "exiting"
     tasks_done: int
     forked: float  # time.monotonic() when the fork was requested
-    ready: "float | None" = None  # time.monotonic() when it said it was ready
-    extra: dict = field(default_factory=dict)
+    ready: "float | None"  # time.monotonic() when it said it was ready
