@@ -30,6 +30,8 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/hotstart show build/demo-interface.json --why pandas
 	@# The job's spec says which plugins it needs: the preload list for a warm worker.
 	$(BIN)/hotstart preload examples/jobrunner/jobs/clean.json --package jobrunner
+	@# The same list preloaded once in a warm pool's template; jobs run on forked workers.
+	cd examples/jobrunner/jobs && ../../../$(BIN)/jobrunner batch clean.json --repeat 3 --workers 2
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -294,3 +294,27 @@ def test_registry_and_index_agree_and_every_module_imports() -> None:
     # every module of the package but __main__ (running it would start the CLI)
     modules = [p for p in (SRC / "jobrunner").rglob("*.py") if p.name != "__main__.py"]
     assert int(proc.stdout) == len(modules)
+
+
+def test_batch_runs_jobs_on_warm_workers_preloaded_from_the_spec() -> None:
+    proc = jobrunner("batch", "jobs/clean.json", "--repeat", "3", "--workers", "2")
+
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    # the template imported the plugins the spec names, once, and reported each
+    assert "jobrunner.plugins.stats" in out and "jobrunner.plugins.text" in out
+    assert "jobrunner.plugins.aggregate" not in out  # the spec uses no aggregation
+    tasks = [line.split() for line in out.splitlines() if line.startswith("#")]
+    assert len(tasks) == 3
+    assert all(fields[-1] == "rows" or "rows" in fields for fields in tasks)
+    assert all("30 -> 26 rows" in line for line in out.splitlines() if line.startswith("#"))
+    workers = {fields[2] for fields in tasks}
+    assert workers <= {"w1", "w2"}
+
+
+def test_batch_with_a_typo_spec_fails_before_starting_workers() -> None:
+    proc = jobrunner("batch", "jobs/typo.json")
+
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "type 'zscroe'" in proc.stdout and "did you mean 'zscore'" in proc.stdout

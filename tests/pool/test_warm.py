@@ -451,3 +451,20 @@ def test_parent_signal_handlers_do_not_leak_into_the_pool(make_pool):
         assert pool.submit(pooltasks.signal_state).result(timeout=30)["SIGTERM"] is True
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_modules_a_task_imports_are_reported_as_preload_candidates(make_pool):
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    first = pool.submit(pooltasks.modules_loaded, ["decimal"])
+    assert first.result(timeout=30) == {"decimal": False}
+
+    def import_decimal():
+        import decimal  # noqa: F401
+
+    imported = pool.submit(import_decimal)
+    imported.result(timeout=30)
+    assert "decimal" in imported.metrics.imported
+    again = pool.submit(import_decimal)
+    again.result(timeout=30)
+    assert "decimal" not in again.metrics.imported  # the worker kept it
+    assert pool.imported_by_tasks()["decimal"] == 1

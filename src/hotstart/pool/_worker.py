@@ -128,6 +128,7 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict
     cwd = _getcwd()
     path = list(sys.path)
     environ = dict(os.environ)
+    modules_before = set(sys.modules)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -148,7 +149,9 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict
            + (children_after.ru_utime - children.ru_utime)
            + (children_after.ru_stime - children.ru_stime))
     peak = _peak_rss() if task_peak else usage_after.ru_maxrss * 1024
-    metrics = {"wall": wall, "cpu": cpu, "peak_rss": peak,
+    # Modules the task had to import itself: candidates for the preload list.
+    imported = tuple(sorted(set(sys.modules) - modules_before))
+    metrics = {"wall": wall, "cpu": cpu, "peak_rss": peak, "imported": imported,
                "peak_rss_scope": "task" if task_peak else "worker", "result_bytes": None,
                "spilled": False}
     if error is None:

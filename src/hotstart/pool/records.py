@@ -121,11 +121,13 @@ class TaskMetrics(_Record):
     (bytes; ``peak_rss_scope`` is ``"task"`` where Linux lets the peak be reset between tasks,
     else ``"worker"``: the worker's lifetime peak); queue_wait: seconds between submit and
     the moment a worker took the task; result_bytes: size of the pickled result; spilled:
-    whether it came back through a spill file; node: the host name.
+    whether it came back through a spill file; node: the host name; imported: the modules
+    the task imported in its worker (not preloaded: candidates for the preload list).
     """
 
     __slots__ = ("task_id", "worker_id", "pid", "queue_wait", "wall", "cpu", "peak_rss",
-                 "peak_rss_scope", "result_bytes", "spilled", "node")
+                 "peak_rss_scope", "result_bytes", "spilled", "node", "imported")
+    _defaults = {"imported": ()}
     task_id: int
     worker_id: str
     pid: int
@@ -137,6 +139,7 @@ class TaskMetrics(_Record):
     result_bytes: "int | None"
     spilled: bool
     node: str
+    imported: "tuple[str, ...]"
 
 
 class TaskInfo(_Record):

@@ -100,8 +100,9 @@ class WarmPool(Executor):
         ...     frame = pool.submit(load_frame, "sales.csv").result()
 
     preload: modules the template imports before forking any worker; spec (+ package): a job
-    spec (path or loaded object) whose ``@type`` names are mapped to modules through the
-    static index of `package` (see ``hotstart preload``), added to `preload`.
+    spec (path or loaded object), or a list of them, whose ``@type`` names are mapped to
+    modules through the static index of `package` (see ``hotstart preload``), added to
+    `preload`; a type nothing registers raises `PreloadError` ("did you mean ...").
     workers: the most workers at once (default: the CPUs this process may use); workers are
     forked on demand and reused. max_tasks_per_worker: retire a worker after that many
     tasks; idle_timeout: retire a worker idle that long (seconds; the template stays).
@@ -161,6 +162,7 @@ class WarmPool(Executor):
         self._workers: "dict[str, _Worker]" = {}
         self._node = os.uname().nodename
         self._closed = threading.Event()
+        self._imported: "dict[str, int]" = {}
 
         self._control, self._process, self._log = self._start_template(
             modules, env, python or sys.executable, start_timeout)
@@ -261,6 +263,12 @@ class WarmPool(Executor):
 
     def worker_pids(self) -> "list[int]":
         return [info.pid for info in self.workers() if info.pid is not None]
+
+    def imported_by_tasks(self) -> "dict[str, int]":
+        """Modules tasks had to import in their workers (module -> how many tasks did),
+        most frequent first: what to add to the preload list so no worker pays for them."""
+        counts = dict(self._imported)
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     def memory(self) -> "dict[str, Any]":
         """Memory of the template and each worker (PSS and USS, bytes, from
@@ -564,7 +572,10 @@ class WarmPool(Executor):
                               peak_rss=measured["peak_rss"],
                               peak_rss_scope=measured["peak_rss_scope"],
                               result_bytes=measured["result_bytes"],
-                              spilled=measured["spilled"], node=self._node)
+                              spilled=measured["spilled"], node=self._node,
+                              imported=measured["imported"])
+        for name in metrics.imported:
+            self._imported[name] = self._imported.get(name, 0) + 1
         future.metrics = metrics
         kind, data = outcome
         if kind == "error":
@@ -838,19 +849,22 @@ def _resolve_preload(preload: "Iterable[str] | None", spec: "Any",
         if package is None:
             raise ValueError("spec= needs package=: the package (or source path) whose "
                              "@register sites name the spec's types")
-        where = spec if isinstance(spec, (str, os.PathLike)) else "the spec"
-        try:
-            loaded = load_spec(spec) if isinstance(spec, (str, os.PathLike)) else spec
-        except (SpecError, ValueError) as exc:
-            raise PreloadError(f"cannot read the job spec: {exc}") from None
-        result = compute_preload(loaded, Index.build(package))
-        if result.unknown:
-            first = result.unknown[0]
-            close = result.suggestions.get(first.name)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise PreloadError(f"{os.fspath(where)}: type {first.name!r} at {first.path} is "
-                               f"not registered in {package}{hint}")
-        modules += [m for m in result.modules if m not in modules]
+        index = Index.build(package)
+        for one in spec if isinstance(spec, (list, tuple)) else [spec]:
+            is_path = isinstance(one, (str, os.PathLike))
+            where = os.fspath(one) if is_path else "the spec"
+            try:
+                loaded = load_spec(one) if is_path else one
+            except (SpecError, ValueError) as exc:
+                raise PreloadError(f"cannot read the job spec: {exc}") from None
+            result = compute_preload(loaded, index)
+            if result.unknown:
+                first = result.unknown[0]
+                close = result.suggestions.get(first.name)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise PreloadError(f"{where}: type {first.name!r} at {first.path} is not "
+                                   f"registered in {package}{hint}")
+            modules += [m for m in result.modules if m not in modules]
     for name in modules:
         if not isinstance(name, str) or not all(part.isidentifier()
                                                 for part in name.split(".")):

@@ -22,7 +22,7 @@ from jobrunner.log import configure, get_logger
 from jobrunner.spec import SpecError, load_spec
 from jobrunner.util.paths import resolve_input
 
-__all__ = ["describe", "main"]
+__all__ = ["describe", "main", "run_job"]
 
 log = get_logger()
 
@@ -34,6 +34,7 @@ EXIT_USAGE = 2
 REQUESTS = {
     "interface": "describe this worker and the types a job spec can use",
     "compute SPEC [--input CSV]": "run the job described in SPEC and print its result",
+    "batch SPEC... [--workers N]": "run several jobs on warm workers; print what each cost",
 }
 
 _KINDS = (("pipeline", "pipelines"), ("source", "sources"), ("step", "steps"), ("sink", "sinks"))
@@ -87,7 +88,8 @@ def cmd_interface(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_job(spec_path: Path, input_override: str | None) -> None:
+def run_job(spec_path: Path, input_override: str | None = None) -> Any:
+    """Build the job described in *spec_path*, run it and return its ``RunResult``."""
     spec = load_spec(spec_path)
     type_name = spec.get(registry.TYPE_KEY)
     if not isinstance(type_name, str):
@@ -111,13 +113,14 @@ def _run_job(spec_path: Path, input_override: str | None) -> None:
     log.info("running %r on %s", job, input_path)
     result = job.run(input_path)
     log.info("%s finished in %.3fs", result.name, result.seconds)
+    return result
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
     """Handle ``jobrunner compute SPEC [--input CSV]``."""
     spec_path = Path(args.spec)
     try:
-        _run_job(spec_path, args.input)
+        run_job(spec_path, args.input)
     except registry.UnknownTypeError as exc:
         return _fail(f"unknown type {exc.name!r} in {args.spec}{exc.hint}", EXIT_USAGE)
     except registry.SpecBuildError as exc:
@@ -155,7 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="input file (default: the spec's source path, relative to the spec)",
     )
     compute.set_defaults(handler=cmd_compute)
+
+    batch = requests.add_parser("batch", help=REQUESTS["batch SPEC... [--workers N]"])
+    batch.add_argument("specs", metavar="SPEC", nargs="+", help="JSON job specs")
+    batch.add_argument("--workers", type=int, default=2, metavar="N",
+                       help="warm workers (default 2)")
+    batch.add_argument("--repeat", type=int, default=1, metavar="K",
+                       help="run each spec K times (default 1)")
+    batch.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                       help="limit for each job")
+    batch.set_defaults(handler=cmd_batch)
     return parser
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Handle ``jobrunner batch SPEC...``: the jobs run on a hotstart WarmPool."""
+    from jobrunner.batch import run_batch
+
+    return run_batch(args.specs, workers=args.workers, repeat=args.repeat,
+                     timeout=args.timeout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
