@@ -224,3 +224,23 @@ def test_a_hostile_spill_directory_is_refused(tmp_path):
     link.symlink_to(target)
     with pytest.raises(SpillError, match="symbolic link"):
         WarmPool(workers=1, spill_dir=str(link))
+
+
+def test_a_pool_left_open_is_shut_down_at_interpreter_exit(tmp_path):
+    script = tmp_path / "forgetful.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(ROOT / 'src')!r}, {str(pathlib.Path(__file__).parent)!r}]
+        import pooltasks
+        from hotstart.pool import WarmPool
+        pool = WarmPool(preload=["pooltasks"], workers=1, spill_dir={str(tmp_path / 's')!r})
+        future = pool.submit(pooltasks.sleep, 0.3, "finished")
+        future.add_done_callback(lambda f: print("task:", f.result(), flush=True))
+        print(pool.template_pid, flush=True)
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    template_pid = int(done.stdout.split()[0])
+    assert "task: finished" in done.stdout  # the running task was waited for
+    wait_until(lambda: not alive(template_pid))
