@@ -163,3 +163,10 @@ def plant_spill_then_hang(directory, name):
     with open(os.path.join(directory, name), "wb") as handle:
         handle.write(b"partial")
     time.sleep(60)
+
+
+def join_cgroup_and_allocate(procs_file, megabytes):
+    """Move this worker into a memory-limited cgroup, then exceed the limit (a real OOM)."""
+    with open(procs_file, "w") as handle:
+        handle.write(str(os.getpid()))
+    return allocate(megabytes)

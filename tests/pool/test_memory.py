@@ -404,3 +404,30 @@ def test_import_is_cheap(tmp_path: pathlib.Path) -> None:
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# -- OOM kill counters ----------------------------------------------------------------------
+
+def test_oom_kills_sums_v2_memory_events_up_the_tree(tmp_path: pathlib.Path) -> None:
+    root = v2(tmp_path, "/pod/app", {"/pod/app": ("max", "10"), "/pod": ("1000", "10")})
+    tree(tmp_path, {
+        "sys/fs/cgroup/pod/app/memory.events": "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n",
+        "sys/fs/cgroup/pod/memory.events": "oom 2\noom_kill 2\noom_group_kill 0\n"})
+    from hotstart.pool.memory import oom_kills
+
+    assert oom_kills(root) == 3
+
+
+def test_oom_kills_reads_v1_oom_control(tmp_path: pathlib.Path) -> None:
+    root = v1(tmp_path, "/job", {"/job": ("1000", "10")})
+    tree(tmp_path, {"sys/fs/cgroup/memory/job/memory.oom_control":
+                    "oom_kill_disable 0\nunder_oom 0\noom_kill 4\n"})
+    from hotstart.pool.memory import oom_kills
+
+    assert oom_kills(root) == 4
+
+
+def test_oom_kills_is_none_without_counters(tmp_path: pathlib.Path) -> None:
+    from hotstart.pool.memory import oom_kills
+
+    assert oom_kills(v2(tmp_path, "/x", {"/x": ("max", "1")})) is None

@@ -244,3 +244,33 @@ def test_a_pool_left_open_is_shut_down_at_interpreter_exit(tmp_path):
     template_pid = int(done.stdout.split()[0])
     assert "task: finished" in done.stdout  # the running task was waited for
     wait_until(lambda: not alive(template_pid))
+
+
+def _memory_cgroup_v1() -> "str | None":
+    with open("/proc/self/cgroup") as lines:
+        for line in lines:
+            _number, controllers, path = line.rstrip("\n").split(":", 2)
+            if "memory" in controllers.split(","):
+                return "/sys/fs/cgroup/memory" + path
+    return None
+
+
+def test_a_real_oom_kill_fails_that_task_with_the_signal(make_pool, tmp_path):
+    parent = _memory_cgroup_v1()
+    if parent is None or not os.access(parent, os.W_OK):
+        pytest.skip("needs a writable cgroup v1 memory hierarchy to impose a memory limit")
+    limited = pathlib.Path(parent, f"hotstart-test-{os.getpid()}")
+    limited.mkdir()
+    try:
+        (limited / "memory.limit_in_bytes").write_text(str(64 << 20))
+        pool = make_pool(preload=["pooltasks"], workers=1)
+        future = pool.submit(pooltasks.join_cgroup_and_allocate,
+                             str(limited / "cgroup.procs"), 256)
+        with pytest.raises(WorkerCrashed) as caught:
+            future.result(timeout=60)
+        assert caught.value.signal == signal.SIGKILL
+        assert "not sent by the pool: the kernel's OOM killer" in str(caught.value)
+        assert pool.submit(pooltasks.double, 2).result(timeout=30) == 4
+    finally:
+        wait_until(lambda: not (limited / "cgroup.procs").read_text().strip())
+        limited.rmdir()

@@ -48,7 +48,7 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing alone costs millis
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["MemoryLimits", "read_limits", "available"]
+__all__ = ["oom_kills", "MemoryLimits", "read_limits", "available"]
 
 _HUGE = 1 << 60  # at or above: "no limit" (v1 writes LONG_MAX rounded down to a page)
 _UNLIMITED = -1  # internal marker returned by _limit_value
@@ -297,6 +297,28 @@ def read_limits(root: str = "/") -> MemoryLimits:
     if found is None and os.path.normpath(root) == os.sep:
         found = _from_sysconf()
     return found or MemoryLimits(None, None, "unknown")
+
+
+def oom_kills(root: str = "/") -> "int | None":
+    """How many processes the kernel's OOM killer has killed in this process's memory cgroup
+    and the cgroups above it (the sum of their ``oom_kill`` counters: ``memory.events`` in
+    v2, ``memory.oom_control`` in v1), or None without such counters. Only its increase
+    means something: the pool compares it before and after a worker dies of SIGKILL."""
+    v2, v1 = _cgroup_paths(root)
+    for version, cgroup in ((2, v2), (1, v1)):
+        if cgroup is None:
+            continue
+        name = "memory.events" if version == 2 else "memory.oom_control"
+        for chain in _levels(root, cgroup, version):
+            total = None
+            for directory in chain:
+                for line in (_read(os.path.join(directory, name)) or "").splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill" and value.strip().isdigit():
+                        total = (total or 0) + int(value)
+            if total is not None:
+                return total
+    return None
 
 
 def available(root: str = "/") -> "int | None":

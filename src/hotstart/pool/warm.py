@@ -163,6 +163,9 @@ class WarmPool(Executor):
         self._node = os.uname().nodename
         self._closed = threading.Event()
         self._imported: "dict[str, int]" = {}
+        from . import memory
+
+        self._oom_kills = memory.oom_kills()  # the cgroup's OOM kill count, to compare later
 
         self._control, self._process, self._log = self._start_template(
             modules, env, python or sys.executable, start_timeout)
@@ -646,7 +649,8 @@ class WarmPool(Executor):
             code = os.waitstatus_to_exitcode(status)
             stdout, stderr = self._read_output(worker)
             task.future.stdout, task.future.stderr = stdout, stderr
-            error = WorkerCrashed(_crash_text(task, worker, code), exitcode=code if code >= 0
+            error = WorkerCrashed(self._crash_text(task, worker, code),
+                                  exitcode=code if code >= 0
                                   else None, signal=-code if code < 0 else None)
             error._attach(stdout, stderr)
             self._complete(task, error=error)
@@ -658,6 +662,41 @@ class WarmPool(Executor):
         if task is not None or worker.killed:
             if not self._shutdown and not self._broken:
                 self._fork()
+
+    def _crash_text(self, task: _Task, worker: _Worker, code: int) -> str:
+        head = (f"worker {worker.id} (pid {worker.pid}) died while running task "
+                f"{task.info.name!r} (#{task.info.task_id}): ")
+        if code >= 0:
+            return head + f"it exited with code {code}"
+        import signal as signals
+
+        from . import memory
+
+        number = -code
+        try:
+            name = signals.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        text = head + f"killed by {name} (signal {number})"
+        if number == signals.SIGSEGV:
+            return text + ": a segmentation fault (its Python traceback, if any, is in stderr)"
+        if number != signals.SIGKILL:
+            return text
+        limits = memory.read_limits()
+        usage = ""
+        if limits.limit is not None:
+            usage = f"; memory limit {limits.limit / 2**30:.1f} GiB ({limits.source})"
+            if limits.current is not None:
+                usage += f", {limits.current / 2**30:.1f} GiB in use"
+        # The cgroup's oom_kill counter says whether the OOM killer struck since we last
+        # looked (another process of the cgroup may have been its victim: "likely" is honest).
+        before, after = self._oom_kills, memory.oom_kills()
+        self._oom_kills = after
+        if before is not None and after is not None and after > before:
+            return text + f", not sent by the pool: the kernel's OOM killer struck (the cgroup's " \
+                          f"oom_kill count rose from {before} to {after}){usage}"
+        return text + f", not sent by the pool: the kernel's OOM killer sends it when memory " \
+                      f"runs out{usage}"
 
     def _enforce_timeouts(self) -> None:
         now = time.monotonic()
@@ -916,35 +955,6 @@ def _remote_error(task: _Task, worker: _Worker, details: dict) -> RemoteError:
                         exception=exception)
     error.__cause__ = exception
     return error
-
-
-def _crash_text(task: _Task, worker: _Worker, code: int) -> str:
-    head = f"worker {worker.id} (pid {worker.pid}) died while running task " \
-           f"{task.info.name!r} (#{task.info.task_id}): "
-    if code >= 0:
-        return head + f"it exited with code {code}"
-    import signal as signals
-
-    number = -code
-    try:
-        name = signals.Signals(number).name
-    except ValueError:
-        name = f"signal {number}"
-    text = head + f"killed by {name} (signal {number})"
-    if number == signals.SIGKILL:
-        from . import memory
-
-        limits = memory.read_limits()
-        usage = ""
-        if limits.limit is not None:
-            usage = f" (memory limit {limits.limit / 2**30:.1f} GiB from {limits.source}"
-            usage += (f", {limits.current / 2**30:.1f} GiB in use)" if limits.current
-                      is not None else ")")
-        text += f", not sent by the pool: the kernel's OOM killer sends it when memory runs " \
-                f"out{usage}"
-    elif number == signals.SIGSEGV:
-        text += ": a segmentation fault (its Python traceback, if any, is in stderr)"
-    return text
 
 
 def _status_text(status: "int | None") -> str:
