@@ -50,3 +50,50 @@ def ones(n: int, send: bool = True):
 
     array = numpy.ones(n)
     return array if send else None
+
+
+def raw_fork_first() -> float:
+    """The floor of "first result of a task that needs pandas": fork this process (pandas
+    already imported), run `pandas_task` in the child, pickle its result through a pipe, read
+    it, reap the child. Returns the seconds it took."""
+    import pickle
+
+    read_fd, write_fd = os.pipe()
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            os.close(read_fd)
+            view = memoryview(pickle.dumps(pandas_task(), pickle.HIGHEST_PROTOCOL))
+            while view:
+                view = view[os.write(write_fd, view):]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    chunks = []
+    while chunk := os.read(read_fd, 1 << 16):
+        chunks.append(chunk)
+    result = pickle.loads(b"".join(chunks))
+    _, status = os.waitpid(pid, 0)
+    elapsed = time.perf_counter() - start
+    os.close(read_fd)
+    if status != 0 or result[1] != 6:
+        raise RuntimeError(f"raw fork floor failed: status {status}, result {result!r}")
+    return elapsed
+
+
+def fork_floor_server() -> None:
+    """A lean parent (a bare interpreter plus pandas): one `raw_fork_first()` per line read
+    on stdin, its seconds written on stdout. `python -c "import _pool_tasks as t;
+    t.fork_floor_server()"`."""
+    import sys
+
+    import pandas  # noqa: F401
+
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    for _line in sys.stdin:
+        sys.stdout.write(f"{raw_fork_first()!r}\n")
+        sys.stdout.flush()

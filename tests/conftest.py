@@ -61,3 +61,44 @@ def inject_dir(tmp_path: pathlib.Path) -> pathlib.Path:
     directory.mkdir()
     shutil.copyfile(TRACER, directory / "sitecustomize.py")
     return directory
+
+
+# -- the warm pool (tests/pool): real templates and workers, always shut down --------------
+
+@pytest.fixture
+def spill_path(tmp_path):
+    path = tmp_path / "spill"
+    path.mkdir(mode=0o700)
+    os.chmod(path, 0o700)
+    return str(path)
+
+
+@pytest.fixture
+def make_pool(spill_path):
+    """A factory for pools that are always shut down, with a private spill directory."""
+    from hotstart.pool import WarmPool
+
+    pools = []
+
+    def make(**options):
+        options.setdefault("spill_dir", spill_path)
+        pool = WarmPool(**options)
+        pools.append(pool)
+        return pool
+
+    yield make
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="module")
+def shared_pool(tmp_path_factory):
+    """One pool for tests that only run well-behaved tasks (tests/pool: `pooltasks`)."""
+    from hotstart.pool import WarmPool
+
+    directory = tmp_path_factory.mktemp("shared") / "spill"
+    directory.mkdir(mode=0o700)
+    os.chmod(directory, 0o700)
+    pool = WarmPool(preload=["json", "pooltasks"], workers=2, spill_dir=str(directory))
+    yield pool
+    pool.shutdown(wait=True, cancel_futures=True)
