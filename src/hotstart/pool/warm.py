@@ -629,13 +629,17 @@ class WarmPool(Executor):
             worker.state = "lost"
 
     def _kill(self, worker: _Worker) -> None:
+        """SIGKILL a worker (through the template) and fork its replacement right away,
+        without waiting for the exit report: the pool keeps its size."""
         worker.killed = True
         self._lose(worker)
         worker.state = "killed"
         try:
             _protocol.send(self._control, ("kill", worker.id))
         except OSError:
-            pass
+            return
+        if not self._shutdown and not self._broken:
+            self._fork()
 
     def _exited(self, worker_id: str, pid: int, status: int) -> None:
         with self._lock:
@@ -657,11 +661,11 @@ class WarmPool(Executor):
         os.close(worker.out_fd)
         os.close(worker.err_fd)
         self._remove_spills(worker.id)
-        # A worker that died or was killed under a task is replaced at once: the pool keeps
-        # the size it had; retired workers are replaced only when work is waiting.
-        if task is not None or worker.killed:
-            if not self._shutdown and not self._broken:
-                self._fork()
+        # A worker that died under a task is replaced at once: the pool keeps the size it
+        # had (killed workers were replaced by `_kill`; retired ones are replaced only when
+        # work is waiting).
+        if task is not None and not self._shutdown and not self._broken:
+            self._fork()
 
     def _crash_text(self, task: _Task, worker: _Worker, code: int) -> str:
         head = (f"worker {worker.id} (pid {worker.pid}) died while running task "
