@@ -219,14 +219,18 @@ class WarmPool(Executor):
         future = TaskFuture(info)
         task = _Task(info, payload, future)
         future.add_done_callback(self._on_cancelled)
+        self._check_open()
+        self._fire("submit", info)  # before the task can run: on_submit precedes on_complete
         with self._lock:
-            if self._shutdown or self._broken:
-                raise BrokenPool(self._broken or "cannot submit a task: this WarmPool was "
-                                 "shut down; create a new one")
+            self._check_open()
             self._pending.append(task)
-        self._fire("submit", info)
         self._wake()
         return future
+
+    def _check_open(self) -> None:
+        if self._shutdown or self._broken:
+            raise BrokenPool(self._broken or "cannot submit a task: this WarmPool was shut "
+                             "down; create a new one")
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop the pool once the running and (unless `cancel_futures`) queued tasks end.
