@@ -6,24 +6,30 @@ contenders are timed, after one unrecorded warm-up round):
 1. First result of a task that needs pandas (`_pool_tasks.pandas_task`: import pandas, build
    a 3-row DataFrame, return its sum and pandas' version). WarmPool: the constructor returns
    once its template has imported pandas (untimed); timed: `submit(...).result()`, which
-   forks the first worker. Floor: `os.fork()` from this process (pandas already imported),
-   the child runs the task and writes the pickled result to a pipe, the parent reads it and
-   reaps the child. Peers: pool creation + first result; forked peers inherit this process's
-   pandas, spawned ones import it in the task.
+   forks the first worker. Floor: `os.fork()` from a lean helper process that imported
+   pandas (and, for context, from this process): the child runs the task and writes the
+   pickled result to a pipe, the parent reads it and reaps the child. Peers: pool creation
+   + first result; forked peers inherit this process's pandas, spawned ones import it in the
+   task.
 2. A worker replaced after a timeout kill: a task sleeping 10 s scheduled with a 50 ms
    timeout; once its timeout error arrives, the time of a no-op `submit(...).result()`
    (kill, replacement worker, round trip). One worker per pool, so the no-op must run on the
    replacement. WarmPool vs pebble (`ProcessPool.schedule(timeout=)`).
 3. No-op round trip: sequential `submit(noop).result()` on warm workers, interleaved call by
-   call.
+   call (each round starts at the next contender).
 4. Large results: a task returning a 200 MB (and 1 GB) float64 array, minus a baseline task
-   that builds the same array and returns None ("extra time": the transport). Each
-   measurement runs in a fresh parent process (`bench_pool.py --one ...`) that also reports
-   its peak RSS growth (VmHWM, reset through /proc/self/clear_refs) while it receives the
-   result, untouched and after a full `.sum()` over the array.
+   that builds the same array and returns None ("extra time": the transport). WarmPool
+   (spill files in its default directory under /tmp, and in a tmpfs directory) vs
+   ProcessPoolExecutor(fork). Each round runs in a fresh parent process (`bench_pool.py
+   --one ...`), which receives the array twice ("first" and "repeat") and reports its peak
+   RSS growth (VmHWM, reset through /proc/self/clear_refs) while it receives the result,
+   untouched and after a full `.sum()` over the array.
 5. PSS and USS per idle worker (/proc/PID/smaps_rollup): WarmPool with 4 workers forked from
    a pandas template, vs ProcessPoolExecutor workers (spawn: each imports pandas itself; fork
    and forkserver-with-preload for context). One pool alive at a time.
+
+`--quick` is a smoke run (2 rounds, 50 calls, 200 MB only; about 25 s); the full run takes
+about 2 minutes. `--only first,timeout,noop,large,memory` picks sections.
 
 Tasks live in `_pool_tasks.py`; bench/ goes on `sys.path` and in `PYTHONPATH` (for spawned
 interpreters) before any pool exists. This module imports only the standard library at top
@@ -46,8 +52,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-import _pool_tasks as tasks  # noqa: E402
-from _timing import python_info  # noqa: E402
+import _pool_tasks as tasks
+from _timing import python_info
 
 MB = 1 << 20
 SIZES = {"200MB": 25_000_000, "1GB": 125_000_000}  # float64 elements
@@ -190,13 +196,12 @@ def reset_peak() -> int:
 
 def first_result(args: argparse.Namespace, api) -> None:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
     import multiprocessing.forkserver as forkserver_module
+    from concurrent.futures import ProcessPoolExecutor
 
     import loky
-    import pebble
-
     import pandas  # noqa: F401  (the floor and the fork-based peers inherit it)
+    import pebble
 
     fork = multiprocessing.get_context("fork")
     spawn = multiprocessing.get_context("spawn")
@@ -394,7 +399,7 @@ def timeout_replacement(args: argparse.Namespace, api) -> None:
                 last_pid[name] = pid
     finally:
         # The peers first: a WarmPool whose parent has forked children still alive waits
-        # 10 s in shutdown() (they hold its control socket: see RESULTS.md).
+        # 10 s in shutdown(): they inherited its control socket, so the template never sees EOF.
         for name, pool, *_ in reversed(pools):
             if name == "pebble":
                 pool.stop()
@@ -490,7 +495,7 @@ def noop_round_trip(args: argparse.Namespace, api) -> None:
     print()
 
 
-# --- 4. large results -------------------------------------------------------------------------------
+# --- 4. large results ------------------------------------------------------------------------
 
 
 def one_large(contender: str, n: int, passes: int = 2) -> list[dict]:
@@ -563,7 +568,7 @@ def large_results(args: argparse.Namespace, api) -> None:
     if api is not None and tmpfs_available():
         contenders.append(WARM_TMPFS)
     tmp = subprocess.run(["df", "--output=fstype", tempfile.gettempdir()], capture_output=True,
-                         text=True).stdout.split()[-1:]
+                         text=True, check=False).stdout.split()[-1:]
     print(f"Spill files: WarmPool's default spill_dir is under {tempfile.gettempdir()} "
           f"({' '.join(tmp) or 'unknown filesystem'} here); the `{WARM_TMPFS}` rows pass "
           f"spill_dir={TMPFS_SPILL}.\n")
@@ -575,7 +580,7 @@ def large_results(args: argparse.Namespace, api) -> None:
         for _ in range(rounds):
             for contender in contenders:
                 proc = subprocess.run([sys.executable, __file__, "--one", contender, str(n)],
-                                      capture_output=True, text=True, cwd=HERE)
+                                      capture_output=True, text=True, cwd=HERE, check=False)
                 if proc.returncode:
                     sys.stderr.write(proc.stderr)
                     raise SystemExit(f"--one {contender} {n} failed ({proc.returncode})")
@@ -637,18 +642,21 @@ def large_results(args: argparse.Namespace, api) -> None:
             verdict(peak <= 1.1, f"{size_label} WarmPool parent peak after sum() = "
                                  f"{peak:.2f}x the array (target <= 1.1x)")
         print()
+    try:
+        os.rmdir(TMPFS_SPILL)  # empty unless a pool left files behind
+    except OSError:
+        pass
 
 
-# --- 5. PSS per idle worker -------------------------------------------------------------------------
+# --- 5. PSS per idle worker ------------------------------------------------------------------
 
 
 def idle_memory(args: argparse.Namespace, api) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    import psutil
-
     import pandas  # noqa: F401  (what the fork-based peer inherits)
+    import psutil
 
     workers = 4
     hold = 0.3
@@ -736,7 +744,7 @@ def main() -> None:
                         help="smoke run: 2 rounds, few calls, 200 MB only")
     parser.add_argument("--rounds", type=int, default=None,
                         help="rounds of the first-result, timeout and 200 MB cases "
-                             "(default 7, 21, 5; 1 GB: min(N, 3))")
+                             "(default 7, 21, 7; 1 GB: min(N, 3))")
     parser.add_argument("--calls", type=int, default=None,
                         help="no-op calls per contender (default 400)")
     parser.add_argument("--only", default=",".join(SECTIONS),
@@ -750,7 +758,7 @@ def main() -> None:
     quick = 2 if args.quick else None
     args.first_rounds = args.rounds or quick or 7
     args.timeout_rounds = args.rounds or quick or 21
-    args.large_rounds = args.rounds or (1 if args.quick else 5)
+    args.large_rounds = args.rounds or (1 if args.quick else 7)
     args.gb_rounds = min(args.rounds or 3, 3)
     args.calls = args.calls or (50 if args.quick else 400)
     args.sizes = ["200MB"] if args.quick else list(SIZES)

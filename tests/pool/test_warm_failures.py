@@ -274,3 +274,22 @@ def test_a_real_oom_kill_fails_that_task_with_the_signal(make_pool, tmp_path):
     finally:
         wait_until(lambda: not (limited / "cgroup.procs").read_text().strip())
         limited.rmdir()
+
+
+def test_shutdown_does_not_wait_for_children_the_parent_forked(make_pool):
+    """A child forked by the parent inherits the pool's sockets; shutdown must still reach
+    the template at once (it hangs up the connection, not just its descriptor)."""
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    pool.submit(pooltasks.double, 1).result(timeout=30)
+    child = os.fork()
+    if child == 0:
+        import time
+
+        time.sleep(30)
+        os._exit(0)
+    try:
+        pool.shutdown(wait=True)
+        assert pool._process.returncode == 0  # it left by itself; not killed after a wait
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)

@@ -116,6 +116,76 @@ def _reset_signals() -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
+class _Probe:
+    """What a worker reads around every task, kept cheap: a no-op task's round trip is the
+    pool's fixed cost, so the bookkeeping avoids re-opening files and copying dicts of str.
+
+    - the environment is snapshotted as ``os.environ``'s raw bytes dict (a C-level copy)
+      and restored, through `env.apply`, only when the task changed it;
+    - the modules a task imported are found by comparing ``sys.modules`` with the set of
+      names known before, only when the count changed;
+    - ``/proc/self/clear_refs`` and ``/proc/self/status`` stay open (procfs regenerates
+      status on every read at offset 0).
+    """
+
+    def __init__(self) -> None:
+        self.known_modules = set(sys.modules)
+        self.clear_refs = _open_proc("/proc/self/clear_refs", os.O_WRONLY)
+        self.status = _open_proc("/proc/self/status", os.O_RDONLY)
+
+    def reset_peak(self) -> bool:
+        """Reset the peak RSS (Linux >= 4.0); False where the kernel does not allow it."""
+        if self.clear_refs is None:
+            return False
+        try:
+            os.write(self.clear_refs, b"5")
+            return True
+        except OSError:
+            return False
+
+    def peak_rss(self) -> "int | None":
+        if self.status is None:
+            return None
+        try:
+            data = os.pread(self.status, 8192, 0)
+            start = data.index(b"VmHWM:")
+            return int(data[start + 6:data.index(b"kB", start)]) * 1024
+        except (OSError, ValueError):
+            return None
+
+    def new_modules(self) -> "tuple[str, ...]":
+        modules = sys.modules
+        if len(modules) == len(self.known_modules):
+            return ()
+        new = tuple(sorted(name for name in list(modules) if name not in self.known_modules))
+        self.known_modules = set(modules)
+        return new
+
+
+def _open_proc(path: str, flags: int) -> "int | None":
+    try:
+        return os.open(path, flags | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+_probe: "_Probe | None" = None
+
+
+def _environment_snapshot() -> "dict":
+    data = getattr(os.environ, "_data", None)  # bytes -> bytes on POSIX
+    return data.copy() if isinstance(data, dict) else dict(os.environ)
+
+
+def _restore_environment(saved: dict) -> None:
+    data = getattr(os.environ, "_data", None)
+    if isinstance(data, dict):
+        if data == saved:
+            return
+        saved = {os.fsdecode(name): os.fsdecode(value) for name, value in saved.items()}
+    env.apply(saved)
+
+
 def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict]":
     """Run one pickled ``(fn, args, kwargs)``; returns ``(outcome, metrics)``.
 
@@ -123,12 +193,15 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict
     with details a dict: ``type`` (qualified name), ``message``, ``traceback`` (text) and
     ``exception`` (the pickled exception, or None when it cannot be pickled).
     """
-    task_peak = _reset_peak()
+    global _probe
+    probe = _probe
+    if probe is None:
+        probe = _probe = _Probe()
+    task_peak = probe.reset_peak()
     _truncate_capture()
     cwd = _getcwd()
     path = list(sys.path)
-    environ = dict(os.environ)
-    modules_before = set(sys.modules)
+    environ = _environment_snapshot()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -148,10 +221,9 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict
     cpu = ((usage_after.ru_utime - usage.ru_utime) + (usage_after.ru_stime - usage.ru_stime)
            + (children_after.ru_utime - children.ru_utime)
            + (children_after.ru_stime - children.ru_stime))
-    peak = _peak_rss() if task_peak else usage_after.ru_maxrss * 1024
+    peak = probe.peak_rss() if task_peak else usage_after.ru_maxrss * 1024
     # Modules the task had to import itself: candidates for the preload list.
-    imported = tuple(sorted(set(sys.modules) - modules_before))
-    metrics = {"wall": wall, "cpu": cpu, "peak_rss": peak, "imported": imported,
+    metrics = {"wall": wall, "cpu": cpu, "peak_rss": peak, "imported": probe.new_modules(),
                "peak_rss_scope": "task" if task_peak else "worker", "result_bytes": None,
                "spilled": False}
     if error is None:
@@ -205,7 +277,7 @@ def _restore(cwd: "str | None", path: list, environ: dict) -> None:
         except OSError:
             pass
     sys.path[:] = path
-    env.apply(environ)
+    _restore_environment(environ)
 
 
 def _flush() -> None:
@@ -224,29 +296,3 @@ def _truncate_capture() -> None:
             os.lseek(fd, 0, os.SEEK_SET)
         except OSError:
             pass
-
-
-def _reset_peak() -> bool:
-    """Reset this process's peak RSS (Linux >= 4.0); False where the kernel does not allow it."""
-    try:
-        fd = os.open("/proc/self/clear_refs", os.O_WRONLY)
-    except OSError:
-        return False
-    try:
-        os.write(fd, b"5")
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-
-
-def _peak_rss() -> "int | None":
-    try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None

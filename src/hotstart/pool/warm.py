@@ -223,9 +223,52 @@ class WarmPool(Executor):
         self._fire("submit", info)  # before the task can run: on_submit precedes on_complete
         with self._lock:
             self._check_open()
-            self._pending.append(task)
-        self._wake()
+            # An idle worker takes the task straight from this thread: one thread hop less
+            # than going through the manager (which still reads the result).
+            worker = None if self._pending else self._claim_idle()
+            if worker is None:
+                self._pending.append(task)
+        if worker is None or not self._start(task, worker) or task.deadline is not None:
+            self._wake()  # to dispatch, to requeue after a failed send, or to watch a deadline
         return future
+
+    def _claim_idle(self) -> "_Worker | None":
+        """An idle worker, now marked busy (call with the lock held)."""
+        for worker in self._workers.values():
+            if worker.state == "idle":
+                worker.state = "busy"
+                return worker
+        return None
+
+    def _start(self, task: _Task, worker: _Worker) -> bool:
+        """Send a task to a worker this thread claimed; False (task requeued) if it is gone."""
+        if not (task.future.running() or task.future.set_running_or_notify_cancel()):
+            with self._lock:  # cancelled while queued: on_complete already fired
+                if worker.state == "busy":
+                    worker.state = "idle"
+            return True
+        task.dispatched = time.monotonic()
+        task.deadline = (task.dispatched + task.info.timeout
+                         if task.info.timeout is not None else None)
+        task.worker = worker
+        task.future.worker_id = worker.id
+        worker.task = task
+        sock = worker.sock
+        try:
+            if sock is None:
+                raise OSError("the worker's socket is closed")
+            _protocol.send(sock, ("task", task.info.task_id, task.payload))
+            return True
+        except OSError:
+            # The worker died before the task reached it: the task never started, so it
+            # goes back to the front of the queue; its exit report ends the worker.
+            with self._lock:
+                worker.task = None
+                task.worker = None
+                if worker.state == "busy":
+                    worker.state = "lost"
+                self._pending.appendleft(task)
+            return False
 
     def _check_open(self) -> None:
         if self._shutdown or self._broken:
@@ -418,10 +461,7 @@ class WarmPool(Executor):
         return report
 
     def _stop_template(self) -> None:
-        try:
-            self._control.close()
-        except OSError:
-            pass
+        _hang_up(self._control)
         try:
             self._process.wait(timeout=5)
         except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired
@@ -467,38 +507,20 @@ class WarmPool(Executor):
             with self._lock:
                 if not self._pending:
                     return
-                task = self._pending[0]
-                worker = next((w for w in self._workers.values() if w.state == "idle"), None)
+                worker = self._claim_idle()
                 if worker is None:
                     starting = sum(w.state == "starting" for w in self._workers.values())
                     live = sum(w.state in ("starting", "idle", "busy")
                                for w in self._workers.values())
                     wanted = min(len(self._pending) - starting, self._max_workers - live)
                 else:
-                    self._pending.popleft()
+                    task = self._pending.popleft()
             if worker is None:
                 for _ in range(max(wanted, 0)):
                     self._fork()
                 return
-            if not task.future.set_running_or_notify_cancel():
-                continue  # cancelled while queued: on_complete already fired
-            task.dispatched = time.monotonic()
-            task.deadline = (task.dispatched + task.info.timeout
-                             if task.info.timeout is not None else None)
-            task.worker = worker
-            task.future.worker_id = worker.id
-            worker.task = task
-            worker.state = "busy"
-            try:
-                _protocol.send(worker.sock, ("task", task.info.task_id, task.payload))
-            except OSError:
-                # The worker died before the task reached it: the task never started, so
-                # it goes back to the front of the queue; the exit report ends the worker.
-                worker.task = None
-                task.worker = None
-                self._lose(worker)
-                with self._lock:
-                    self._pending.appendleft(task)
+            if not self._start(task, worker):
+                return  # requeued; the dead worker's socket and exit report come next
 
     def _fork(self) -> None:
         worker_id = f"w{next(self._worker_ids)}"
@@ -555,24 +577,31 @@ class WarmPool(Executor):
         kind = message[0]
         if kind == "ready":
             worker.pid = message[1]
-            worker.ready = time.monotonic()
-            worker.state = "idle"
-            worker.idle_since = worker.ready
+            worker.ready = worker.idle_since = time.monotonic()
+            with self._lock:
+                if worker.state == "starting":
+                    worker.state = "idle"
         elif kind == "done":
             self._done(worker, message[1], message[2], message[3])
 
     def _done(self, worker: _Worker, task_id: int, outcome: tuple, measured: dict) -> None:
         task = worker.task
-        worker.task = None
         worker.tasks_done += 1
-        worker.state = "idle"
-        worker.idle_since = time.monotonic()
         if task is None or task.info.task_id != task_id:  # killed meanwhile: drop the result
             if outcome[0] == "spill":
                 outcome[1].unlink()
             return
         future = task.future
+        # Read the output before the worker is free: its next task truncates the files.
         future.stdout, future.stderr = self._read_output(worker)
+        worker.task = None
+        if self._max_tasks is not None and worker.tasks_done >= self._max_tasks:
+            self._retire(worker)
+        else:
+            worker.idle_since = time.monotonic()
+            with self._lock:
+                if worker.state == "busy":
+                    worker.state = "idle"
         metrics = TaskMetrics(task_id=task_id, worker_id=worker.id, pid=worker.pid or 0,
                               queue_wait=task.dispatched - task.info.submitted,
                               wall=measured["wall"], cpu=measured["cpu"],
@@ -602,8 +631,6 @@ class WarmPool(Executor):
                 self._complete(task, error=error)
             else:
                 self._complete(task, value=value)
-        if self._max_tasks is not None and worker.tasks_done >= self._max_tasks:
-            self._retire(worker)
 
     def _complete(self, task: _Task, *, value: "Any" = None,
                   error: "BaseException | None" = None) -> None:
@@ -627,17 +654,19 @@ class WarmPool(Executor):
                 self._selector.unregister(worker.sock)
             except (KeyError, ValueError):
                 pass
-            worker.sock.close()
+            _hang_up(worker.sock)
             worker.sock = None
-        if worker.state != "killed":
-            worker.state = "lost"
+        with self._lock:
+            if worker.state not in ("killed", "exiting"):
+                worker.state = "lost"
 
     def _kill(self, worker: _Worker) -> None:
         """SIGKILL a worker (through the template) and fork its replacement right away,
         without waiting for the exit report: the pool keeps its size."""
         worker.killed = True
+        with self._lock:
+            worker.state = "killed"
         self._lose(worker)
-        worker.state = "killed"
         try:
             _protocol.send(self._control, ("kill", worker.id))
         except OSError:
@@ -746,20 +775,24 @@ class WarmPool(Executor):
                         f"running; worker {worker.id} was killed"))
 
     def _retire(self, worker: _Worker) -> None:
-        worker.state = "exiting"
+        with self._lock:
+            worker.state = "exiting"
         try:
             _protocol.send(worker.sock, ("exit",))
-        except OSError:
+        except (OSError, AttributeError):  # AttributeError: its socket is already closed
             pass
         self._lose(worker)
-        worker.state = "exiting"
 
     def _retire_idle(self) -> None:
         if self._idle_timeout is None:
             return
         cutoff = time.monotonic() - self._idle_timeout
         for worker in list(self._workers.values()):
-            if worker.state == "idle" and worker.idle_since <= cutoff:
+            with self._lock:
+                expired = worker.state == "idle" and worker.idle_since <= cutoff
+                if expired:
+                    worker.state = "exiting"  # claimed: no submitter can take it now
+            if expired:
                 self._retire(worker)
 
     def _next_wake(self) -> "float | None":
@@ -804,10 +837,7 @@ class WarmPool(Executor):
         """Last step of the manager thread: stop workers and template, remove leftovers."""
         for worker in list(self._workers.values()):
             self._lose(worker)
-        try:
-            self._control.close()  # the template SIGKILLs its workers and exits
-        except OSError:
-            pass
+        _hang_up(self._control)  # the template SIGKILLs its workers and exits
         try:
             self._process.wait(timeout=10)
         except Exception:  # noqa: BLE001
@@ -1018,6 +1048,17 @@ def _smaps(pid: int) -> "dict[str, int | None]":
         return {"pss": None, "uss": None, "rss": None}
     return {"pss": fields["Pss"], "uss": fields["Private_Clean"] + fields["Private_Dirty"],
             "rss": fields["Rss"]}
+
+
+def _hang_up(sock: socket.socket) -> None:
+    """Close our end so that the peer sees EOF now, even if a child this process forked
+    holds a copy of the descriptor (``shutdown`` acts on the connection, ``close`` only on
+    the descriptor)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
 
 
 def _drain(sock: socket.socket) -> None:
