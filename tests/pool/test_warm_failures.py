@@ -293,3 +293,30 @@ def test_shutdown_does_not_wait_for_children_the_parent_forked(make_pool):
     finally:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
+
+
+def test_default_spill_prefers_a_tmpfs_with_room_then_falls_back(tmp_path):
+    from hotstart.pool import _worker, warm
+
+    first, second = str(tmp_path / "a"), str(tmp_path / "b")
+    os.mkdir(first)
+    os.mkdir(second)
+    choose = _worker._spill_target([first, second])
+    assert choose(1 << 20) == first  # room enough on the first
+    assert choose(10 ** 18) == second  # more than any disk: the fallback
+    directories = warm._spill_dirs(None)
+    if warm._is_tmpfs("/dev/shm"):
+        assert directories[0] == f"/dev/shm/hotstart-{os.geteuid()}"
+    assert directories[-1].endswith(f"hotstart-{os.geteuid()}")
+
+
+def test_default_spill_directories_are_cleaned_too():
+    pool = WarmPool(preload=["pooltasks"], workers=1)
+    try:
+        result = pool.submit(pooltasks.array, 500_000).result(timeout=60)
+        assert result.shape == (500_000,)
+        leftovers = [name for directory in pool._spill_dirs for name in os.listdir(directory)
+                     if name.startswith(f"result-{pool._token}-")]
+        assert leftovers == []
+    finally:
+        pool.shutdown()

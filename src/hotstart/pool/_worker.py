@@ -24,6 +24,10 @@ import time
 
 from . import _protocol, env, spill
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = ["run_task", "start"]
 
 # The exception may not unpickle in the parent (a class that only exists in the worker):
@@ -228,7 +232,7 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict
                "spilled": False}
     if error is None:
         try:
-            kind, data = spill.inline_or_spill(value, config["spill_dir"],
+            kind, data = spill.inline_or_spill(value, _spill_target(config["spill_dirs"]),
                                                config["spill_threshold"],
                                                prefix=f"{config['spill_prefix']}{worker_id}-")
         except BaseException as exc:  # noqa: BLE001
@@ -241,6 +245,22 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict
             metrics["spilled"] = True
             return ("spill", data), metrics
     return ("error", error), metrics
+
+
+def _spill_target(directories: "list[str]") -> "Callable[[int], str]":
+    """The first directory with room for `size` bytes and a margin; the last one otherwise
+    (a tmpfs such as a container's 64 MB /dev/shm fills up; /tmp is the fallback)."""
+    def choose(size: int) -> str:
+        for directory in directories[:-1]:
+            try:
+                st = os.statvfs(directory)
+            except OSError:
+                continue
+            if st.f_bavail * st.f_frsize >= size + (size >> 2) + (64 << 20):
+                return directory
+        return directories[-1]
+
+    return choose
 
 
 def _describe(exc: BaseException, note: str = "") -> dict:

@@ -53,6 +53,10 @@ import sys
 
 from hotstart.errors import HotstartError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
     "SpillError",
     "SpillFile",
@@ -240,7 +244,7 @@ def write_spill(obj: object, directory: str, *, prefix: str = "result-") -> Spil
         _release(buffers)
 
 
-def inline_or_spill(obj: object, directory: str, threshold: int, *,
+def inline_or_spill(obj: object, directory: "str | Callable[[int], str]", threshold: int, *,
                     prefix: str = "result-") -> tuple[str, bytes | SpillFile]:
     """Small results inline, large ones spilled: ``("inline", bytes)`` or ``("spill", file)``.
 
@@ -249,7 +253,8 @@ def inline_or_spill(obj: object, directory: str, threshold: int, *,
     ``("inline", data)``, data being one self-contained pickle (read it with `load_inline`; when
     there were buffers, obj is pickled a second time with everything in band). Otherwise the
     collected stream and buffers go to a spill file in `directory`, written as by `write_spill`,
-    and the result is ``("spill", SpillFile)``.
+    and the result is ``("spill", SpillFile)``. `directory` may be a function of the size
+    in bytes that returns the directory to use (chosen once the size is known).
     """
     buffers: list[pickle.PickleBuffer] = []
     try:
@@ -262,6 +267,8 @@ def inline_or_spill(obj: object, directory: str, threshold: int, *,
             if buffers:
                 stream = pickle.dumps(obj, protocol=5)
             return ("inline", stream)
+        if callable(directory):
+            directory = directory(total)
         return ("spill", _write_parts(stream, buffers, directory, prefix))
     finally:
         _release(buffers)

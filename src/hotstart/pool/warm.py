@@ -109,7 +109,8 @@ class WarmPool(Executor):
     timeout: default per-task limit in seconds (`schedule` sets one per task).
     env: the template's and workers' whole environment (default: ``env.scrubbed()``, the
     parent's environment reduced to a whitelist plus prefixes); spill_dir: where large
-    results travel (default: the per-user ``/tmp/hotstart-<uid>``, verified);
+    results travel (default: the per-user ``/dev/shm/hotstart-<uid>`` when /dev/shm is a
+    tmpfs with room for the result, else ``/tmp/hotstart-<uid>``; both verified);
     spill_threshold: results whose pickle is larger than this many bytes are spilled.
     on_preload_error: ``"fail"`` (raise `PreloadError`, the default), ``"warn"`` or
     ``"ignore"``: a failing module is in `preload_report` in every case.
@@ -148,8 +149,13 @@ class WarmPool(Executor):
         self._spill_threshold = int(spill_threshold)
         self._number = next(_pool_numbers)
         self._token = f"{os.getpid()}p{self._number}"
-        self._spill_dir = spill.spill_dir(spill_dir)
-        spill.sweep(self._spill_dir)  # leftovers of killed processes, an hour old or more
+        # Where results spill: a RAM-backed tmpfs first when there is one (no disk writeback
+        # for a file that lives milliseconds), else or when it is full /tmp; capture files
+        # and the template's log always go to the last one.
+        self._spill_dirs = _spill_dirs(spill_dir)
+        self._spill_dir = self._spill_dirs[-1]
+        for directory in self._spill_dirs:
+            spill.sweep(directory)  # leftovers of killed processes, an hour old or more
         modules = _resolve_preload(preload, spec, package)
 
         self._lock = threading.Lock()
@@ -410,7 +416,7 @@ class WarmPool(Executor):
         try:
             _protocol.send(ours, ("boot", {
                 "sys_path": list(sys.path), "cwd": os.getcwd(), "preload": modules,
-                "parent_pid": os.getpid(), "spill_dir": self._spill_dir,
+                "parent_pid": os.getpid(), "spill_dirs": self._spill_dirs,
                 "spill_threshold": self._spill_threshold,
                 "spill_prefix": f"result-{self._token}-"}))
             ours.settimeout(start_timeout)
@@ -872,11 +878,12 @@ class WarmPool(Executor):
         return _tail(worker.out_fd), _tail(worker.err_fd)
 
     def _remove_spills(self, worker_id: str) -> None:
-        try:
-            spill.sweep(self._spill_dir, older_than=float("-inf"),
-                        prefix=f"result-{self._token}-{worker_id}")
-        except spill.SpillError:
-            pass
+        for directory in self._spill_dirs:
+            try:
+                spill.sweep(directory, older_than=float("-inf"),
+                            prefix=f"result-{self._token}-{worker_id}")
+            except spill.SpillError:
+                pass
 
     def _fire(self, event: str, *args: "Any") -> None:
         for handler in list(self._hooks[event]):
@@ -905,6 +912,30 @@ def _callables(value: "Callable | Iterable[Callable]") -> "list[Callable]":
     if callable(value):
         return [value]
     return list(value)
+
+
+def _spill_dirs(explicit: "str | None") -> "list[str]":
+    if explicit is not None:
+        return [spill.spill_dir(explicit)]
+    directories = [spill.spill_dir()]
+    if _is_tmpfs("/dev/shm"):
+        try:
+            directories.insert(0, spill.spill_dir(f"/dev/shm/hotstart-{os.geteuid()}"))
+        except spill.SpillError as exc:  # planted by someone else: never used, said once
+            import warnings
+
+            warnings.warn(f"{exc}; spilling to {directories[0]} instead", RuntimeWarning,
+                          stacklevel=4)
+    return directories
+
+
+def _is_tmpfs(path: str) -> bool:
+    try:
+        with open("/proc/self/mounts") as mounts:
+            return any(fields[1] == path and fields[2] == "tmpfs"
+                       for fields in (line.split() for line in mounts) if len(fields) > 2)
+    except OSError:
+        return False
 
 
 def _cpu_count() -> int:
