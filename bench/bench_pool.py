@@ -567,11 +567,11 @@ def large_results(args: argparse.Namespace, api) -> None:
     contenders = (["WarmPool"] if api is not None else []) + ["PPE fork"]
     if api is not None and tmpfs_available():
         contenders.append(WARM_TMPFS)
-    tmp = subprocess.run(["df", "--output=fstype", tempfile.gettempdir()], capture_output=True,
-                         text=True, check=False).stdout.split()[-1:]
-    print(f"Spill files: WarmPool's default spill_dir is under {tempfile.gettempdir()} "
-          f"({' '.join(tmp) or 'unknown filesystem'} here); the `{WARM_TMPFS}` rows pass "
-          f"spill_dir={TMPFS_SPILL}.\n")
+    from hotstart.pool import warm
+
+    defaults = warm._spill_dirs(None)
+    print(f"Spill files: WarmPool's default spill directories, first with room wins: "
+          f"{', '.join(defaults)}; the `{WARM_TMPFS}` rows pass spill_dir={TMPFS_SPILL}.\n")
     for size_label in args.sizes:
         n = SIZES[size_label]
         nbytes = n * 8
