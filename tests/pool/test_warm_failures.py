@@ -276,6 +276,9 @@ def test_a_real_oom_kill_fails_that_task_with_the_signal(make_pool, tmp_path):
         limited.rmdir()
 
 
+# The scenario is a fork of this multi-threaded process (the pool's manager thread); the
+# child only sleeps and exits, so 3.12+'s warning about forking threads does not apply.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_shutdown_does_not_wait_for_children_the_parent_forked(make_pool):
     """A child forked by the parent inherits the pool's sockets; shutdown must still reach
     the template at once (it hangs up the connection, not just its descriptor)."""
