@@ -161,7 +161,7 @@ class WorkerInfo(_Record):
 
     worker_id: str
     pid: "int | None"
-    state: str  # "starting", "idle", "busy", "exiting"
+    state: str  # "starting", "idle", "busy"; on the way out: "exiting", "lost", "killed"
     tasks_done: int
     forked: float  # time.monotonic() when the fork was requested
     ready: "float | None"  # time.monotonic() when it said it was ready
