@@ -270,8 +270,7 @@ def _preload(args: list[str]) -> int:
         sys.stdout.write(render_preload(result, namespace.spec, packages))
     if result.unknown:
         first = result.unknown[0]
-        close = result.suggestions.get(first.name)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = result.hint(first.name)
         more = f" and {len(result.unknown) - 1} more" if len(result.unknown) > 1 else ""
         sys.stderr.write(f"hotstart: error: unknown type {first.name!r} at {first.path} in "
                          f"{namespace.spec}{hint}{more}\n")

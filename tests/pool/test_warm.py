@@ -18,7 +18,7 @@ import textwrap
 import pytest
 
 import pooltasks
-from hotstart.pool import (BrokenPool, PreloadError, TaskFuture, TaskMetrics, WarmPool)
+from hotstart.pool import BrokenPool, PreloadError, TaskFuture, TaskMetrics
 from hotstart.pool import env as pool_env
 from hotstart.pool import memory
 from poolhelpers import alive, wait_until

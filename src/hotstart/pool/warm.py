@@ -63,7 +63,7 @@ class TaskFuture(Future):
 
 
 class _Task:
-    __slots__ = ("info", "payload", "future", "dispatched", "deadline", "worker")
+    __slots__ = ("info", "payload", "future", "dispatched", "deadline")
 
     def __init__(self, info: TaskInfo, payload: bytes, future: TaskFuture) -> None:
         self.info = info
@@ -71,12 +71,11 @@ class _Task:
         self.future = future
         self.dispatched = 0.0
         self.deadline: "float | None" = None
-        self.worker: "_Worker | None" = None
 
 
 class _Worker:
     __slots__ = ("id", "sock", "out_fd", "err_fd", "pid", "state", "task", "tasks_done",
-                 "forked", "ready", "idle_since", "killed")
+                 "forked", "ready", "idle_since")
 
     def __init__(self, worker_id: str, sock: socket.socket, out_fd: int, err_fd: int) -> None:
         self.id = worker_id
@@ -90,7 +89,6 @@ class _Worker:
         self.forked = time.monotonic()
         self.ready: "float | None" = None
         self.idle_since = 0.0
-        self.killed = False  # by the pool (timeout, abort): its SIGKILL is not a crash
 
 
 class WarmPool(Executor):
@@ -167,7 +165,6 @@ class WarmPool(Executor):
         self._worker_ids = itertools.count(1)
         self._workers: "dict[str, _Worker]" = {}
         self._node = os.uname().nodename
-        self._closed = threading.Event()
         self._imported: "dict[str, int]" = {}
         from . import memory
 
@@ -256,7 +253,6 @@ class WarmPool(Executor):
         task.dispatched = time.monotonic()
         task.deadline = (task.dispatched + task.info.timeout
                          if task.info.timeout is not None else None)
-        task.worker = worker
         task.future.worker_id = worker.id
         worker.task = task
         sock = worker.sock
@@ -270,7 +266,6 @@ class WarmPool(Executor):
             # goes back to the front of the queue; its exit report ends the worker.
             with self._lock:
                 worker.task = None
-                task.worker = None
                 if worker.state == "busy":
                     worker.state = "lost"
                 self._pending.appendleft(task)
@@ -669,7 +664,6 @@ class WarmPool(Executor):
     def _kill(self, worker: _Worker) -> None:
         """SIGKILL a worker (through the template) and fork its replacement right away,
         without waiting for the exit report: the pool keeps its size."""
-        worker.killed = True
         with self._lock:
             worker.state = "killed"
         self._lose(worker)
@@ -863,7 +857,6 @@ class WarmPool(Executor):
         self._wake_read.close()
         self._wake_write.close()
         self._log.close()
-        self._closed.set()
         import atexit
 
         atexit.unregister(self._at_exit)
@@ -968,10 +961,8 @@ def _resolve_preload(preload: "Iterable[str] | None", spec: "Any",
             result = compute_preload(loaded, index)
             if result.unknown:
                 first = result.unknown[0]
-                close = result.suggestions.get(first.name)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise PreloadError(f"{where}: type {first.name!r} at {first.path} is not "
-                                   f"registered in {package}{hint}")
+                                   f"registered in {package}{result.hint(first.name)}")
             modules += [m for m in result.modules if m not in modules]
     for name in modules:
         if not isinstance(name, str) or not all(part.isidentifier()

@@ -146,6 +146,12 @@ class Preload:
     def env_value(self) -> str:
         return encode_preload(self.modules)
 
+    def hint(self, name: str) -> str:
+        """`` (did you mean 'zscore'?)`` for an unknown type name with a close known one,
+        else ``""``: the tail of a one-line error."""
+        close = self.suggestions.get(name)
+        return f" (did you mean {close[0]!r}?)" if close else ""
+
     def to_dict(self) -> "dict[str, Any]":
         return {
             "modules": self.modules,
