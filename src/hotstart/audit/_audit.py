@@ -1,0 +1,161 @@
+"""Run the audit: scan, link, classify, find hot spots, reach, and measure."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from collections.abc import Callable, Sequence
+
+from ..errors import BadInput, HotstartError
+from ._project import find_project
+from ._scan import ModuleScan, scan_module
+from .classify import classify_sites, link_cross_module_uses
+from .effects import EffectModel
+from .graph import EntrySpec, StaticGraph, parse_entry
+from .hotspots import find_hotspots
+from .model import AuditReport, Entry
+from .savings import apply_savings
+
+__all__ = ["audit", "parse_version"]
+
+_SUPPORTED = ((3, 11), (3, 15))
+
+
+def parse_version(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """`3.11` or `3.11..3.15` -> ((3, 11), (3, 15)); `3.12` alone means 3.12 and newer."""
+    low, sep, high = text.partition("..")
+
+    def one(part: str) -> tuple[int, int]:
+        try:
+            major, minor = (int(x) for x in part.strip().split("."))
+        except ValueError:
+            raise BadInput(f"--target-version {text!r}: expected 3.N or 3.N..3.M, e.g. "
+                           f"3.11 or 3.11..3.15") from None
+        if not _SUPPORTED[0] <= (major, minor) <= _SUPPORTED[1]:
+            raise BadInput(f"--target-version {text!r}: hotstart supports 3.11 to 3.15")
+        return major, minor
+
+    first = one(low)
+    last = one(high) if sep else _SUPPORTED[1]
+    if last < first:
+        raise BadInput(f"--target-version {text!r}: the range is empty")
+    return first, last
+
+
+def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] = (),
+          tests: Sequence[str] = (), target_version: str = "3.11", run: bool = True,
+          runs: int = 3, python: str | None = None, timeout: float = 300.0,
+          progress: Callable[[str], None] | None = None) -> AuditReport:
+    """Audit the project at `target` (a directory, a file or an importable package name).
+
+    `entries` are entrypoints (`-m pkg.cli interface`, `-c CODE`, `script.py`, a module
+    name); each is profiled unless `run` is false. `profiles` are saved `hotstart profile -o`
+    files. `tests` are extra test directories to read for `patch("mod.Name")`.
+    """
+    started = time.perf_counter()
+    project = find_project(target, list(tests))
+    low, _high = parse_version(target_version)
+    scans: dict[str, ModuleScan] = {}
+    test_scans: list[ModuleScan] = []
+    errors: list[str] = []
+    paths: dict[str, str] = {}
+    for source_file in project.files:
+        try:
+            with open(source_file.path, "rb") as handle:
+                raw = handle.read()
+            if source_file.test and b"patch" not in raw and b"setattr" not in raw:
+                continue
+            source = raw.decode("utf-8")
+            scan = scan_module(source_file.module, source_file.shown, source_file.path, source,
+                               is_package=source_file.is_package, test=source_file.test,
+                               lazy_annotations=low >= (3, 14))
+        except SyntaxError as exc:
+            errors.append(f"{source_file.shown}:{exc.lineno}: cannot parse ({exc.msg})")
+            continue
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            errors.append(f"{source_file.shown}: cannot read ({exc})")
+            continue
+        if source_file.test:
+            test_scans.append(scan)
+        elif source_file.module not in scans:
+            scans[source_file.module] = scan
+            paths[source_file.shown] = source_file.path
+    link_cross_module_uses(scans, test_scans)
+    effects = EffectModel(scans, project.search_path)
+    sites = classify_sites(scans, effects, low)
+    hotspots = find_hotspots(scans)
+    graph = StaticGraph(scans)
+
+    report = AuditReport(root=project.shown_root, package=project.package, files=len(scans),
+                         sites=sites, hotspots=hotspots, target_version=target_version,
+                         errors=errors)
+    specs = [parse_entry(text, scans) for text in entries]
+    if not specs and not profiles and project.package:
+        specs = [parse_entry(project.package, scans)]
+    for spec in specs:
+        report.entries.append(_static_entry(spec, graph))
+    if run:
+        for spec, entry in zip(specs, report.entries):
+            if spec.kind == "command" or spec.name == project.package and not entries:
+                continue
+            if progress:
+                progress(f"profiling {spec.name}")
+            process = _measure(spec, project.search_path, runs, python, timeout)
+            apply_savings(sites, hotspots, entry, process, paths)
+    for path in profiles:
+        from ..measure.io import load_profile
+
+        profile = load_profile(path)
+        if not profile.processes:
+            raise BadInput(f"{path}: the profile has no traced process")
+        process = profile.main
+        argv = list(process.argv)
+        if argv and os.path.basename(argv[0]).startswith("python"):
+            argv = argv[1:]
+        try:
+            spec = parse_entry(shlex.join(argv), scans)
+        except BadInput:
+            spec = EntrySpec(shlex.join(argv), [], "command", argv[0] if argv else "", ())
+        entry = _static_entry(spec, graph)
+        entry.profile = path
+        report.entries.append(entry)
+        apply_savings(sites, hotspots, entry, process, paths)
+
+    for site in sites:
+        if site.klass == "side-effect":
+            for line in site.effects:
+                module, _, what = line.partition(": ")
+                report.effects.setdefault(module, [])
+                if what not in report.effects[module]:
+                    report.effects[module].append(what)
+    deferred = sum(len(s.deferred) for s in scans.values())
+    guarded = sum(1 for s in scans.values() for site in s.sites if site.guard == "TYPE_CHECKING")
+    lazy = sum(1 for s in scans.values() for site in s.sites if site.guard == "lazy")
+    report.notes.append(f"{deferred} imports are already inside functions, {guarded} under "
+                        f"TYPE_CHECKING, {lazy} lazy (PEP 810); they are not listed")
+    if test_scans:
+        patches = sum(len(t.patches) for t in test_scans)
+        report.notes.append(f"read {len(test_scans)} test files for patched names "
+                            f"({patches} patches)")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _static_entry(spec: EntrySpec, graph: StaticGraph) -> Entry:
+    reach, first_party = graph.external_reach(spec.roots) if spec.roots else ([], 0)
+    return Entry(spec.name, [r[0] for r in spec.roots], reach, first_party)
+
+
+def _measure(spec: EntrySpec, search_path: list[str], runs: int, python: str | None,
+             timeout: float):
+    from ..measure.runner import Target, failure_message, profile
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (*search_path, env.get("PYTHONPATH")) if p)
+    result = profile(Target(spec.kind, spec.value, spec.args), runs=runs, timeout=timeout,
+                     python=python, env=env)
+    failure = failure_message(result, timeout)
+    if failure or not result.processes:
+        raise HotstartError(f"--entry {spec.name!r}: {failure or 'no Python process traced'}")
+    return result.main

@@ -1,0 +1,665 @@
+"""Read one module's source with `ast`: its import sites, where each bound name is used, the
+calls it makes at import, its side effects, and what its functions call.
+
+Nothing is imported or executed. One `ModuleScan` per file; the project-wide passes
+(`graph`, `effects`, `classify`) combine them.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from .model import BoundName, ImportSite, Use
+
+__all__ = ["ModuleScan", "scan_module", "parse_source"]
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+
+#: Module-level calls whose point is a side effect, by what they change.
+_EFFECT_CALLS = {
+    "atexit.register": "registers an atexit handler",
+    "sys.path.insert": "edits sys.path",
+    "sys.path.append": "edits sys.path",
+    "sys.path.extend": "edits sys.path",
+    "sys.path.remove": "edits sys.path",
+    "site.addsitedir": "edits sys.path",
+    "codecs.register": "registers a codec",
+    "codecs.register_error": "registers a codec error handler",
+    "logging.basicConfig": "configures logging",
+    "logging.config.dictConfig": "configures logging",
+    "logging.config.fileConfig": "configures logging",
+    "logging.captureWarnings": "configures logging",
+    "logging.setLoggerClass": "configures logging",
+    "signal.signal": "installs a signal handler",
+    "warnings.filterwarnings": "installs a warnings filter",
+    "warnings.simplefilter": "installs a warnings filter",
+    "mimetypes.add_type": "registers a MIME type",
+    "copyreg.pickle": "registers a pickle reducer",
+    "faulthandler.enable": "enables faulthandler",
+    "sys.setrecursionlimit": "changes the recursion limit",
+    "sys.settrace": "installs a trace function",
+    "sys.setprofile": "installs a profile function",
+    "os.environ.setdefault": "edits the environment",
+    "os.environ.update": "edits the environment",
+    "os.putenv": "edits the environment",
+    "setattr": "monkeypatches an attribute",
+    "builtins.setattr": "monkeypatches an attribute",
+    "readline.parse_and_bind": "configures readline",
+    "readline.set_completer": "configures readline",
+}
+_EFFECT_ATTRS = {
+    "sys.modules": "edits sys.modules",
+    "os.environ": "edits the environment",
+    "sys.excepthook": "replaces sys.excepthook",
+    "sys.displayhook": "replaces sys.displayhook",
+    "sys.meta_path": "edits the import system",
+    "sys.path_hooks": "edits the import system",
+    "sys.path": "edits sys.path",
+    "builtins": "edits builtins",
+}
+#: Decorator and call names that register the decorated object somewhere else.
+_REGISTERING = ("register", "route", "hookimpl", "receiver", "connect", "subscribe",
+                "listens_for", "command", "implements", "plugin", "add_command")
+
+
+@dataclass(slots=True)
+class FunctionInfo:
+    """A module-level function or method: what it calls (dotted, resolved through imports)."""
+
+    qualname: str
+    line: int
+    calls: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Effect:
+    line: int
+    what: str
+    strong: bool  # changes state outside the module (not just a module-level call)
+
+
+@dataclass(slots=True)
+class ModuleScan:
+    name: str
+    file: str          # as shown in reports
+    path: str          # absolute
+    is_package: bool
+    lines: list[str]
+    future_annotations: bool = False
+    sites: list[ImportSite] = field(default_factory=list)
+    #: Module-level name -> what it refers to (imports only), for resolving calls.
+    bindings: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    #: Calls made while the module is imported: (callee, line, context).
+    import_calls: list[tuple[str, int, str]] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    all_names: set[str] | None = None
+    defined: set[str] = field(default_factory=set)
+    #: (module, name, line): `from module import name` of a project module's name.
+    from_imports: list[tuple[str, str, int]] = field(default_factory=list)
+    #: Imports inside functions: (module, line) — already deferred.
+    deferred: list[tuple[str, int]] = field(default_factory=list)
+    #: For test files: ("module.Name", line) patched by the test.
+    patches: list[tuple[str, int]] = field(default_factory=list)
+    lazy_lines: set[int] = field(default_factory=set)
+
+
+def parse_source(source: str, filename: str) -> tuple[ast.Module, set[int]]:
+    """Parse `source`; PEP 810 `lazy import` lines are read as plain imports on any version
+    and returned as the second item."""
+    try:
+        return ast.parse(source, filename), set()
+    except SyntaxError:
+        from ..lazy import _lazy_statements
+
+        try:
+            statements = _lazy_statements(source)
+        except Exception:
+            statements = []
+        if not statements:
+            raise
+        lines = source.splitlines(keepends=True)
+        for line, col in sorted({(line, col) for line, _m, col in statements}, reverse=True):
+            text = lines[line - 1]
+            if text[col:col + 4] != "lazy":
+                col = text.find("lazy")
+            lines[line - 1] = text[:col] + text[col + 4:].lstrip(" \t")
+        return ast.parse("".join(lines), filename), {line for line, _m, _c in statements}
+
+
+def resolve_relative(module: str, is_package: bool, level: int, name: str | None) -> str:
+    """The absolute module of `from <level dots><name> import ...` written in `module`."""
+    if not level:
+        return name or ""
+    parts = module.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level > 1:
+        parts = parts[: len(parts) - (level - 1)]
+    base = ".".join(parts)
+    if name:
+        return f"{base}.{name}" if base else name
+    return base
+
+
+def dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def scan_module(name: str, file: str, path: str, source: str, *, is_package: bool,
+                test: bool = False, lazy_annotations: bool = False) -> ModuleScan:
+    """Scan one module. `lazy_annotations`: the target Python evaluates annotations lazily
+    (3.14+), so annotations never run at definition time."""
+    tree, lazy_lines = parse_source(source, path)
+    scan = ModuleScan(name, file, path, is_package, source.splitlines(), lazy_lines=lazy_lines)
+    scan.future_annotations = any(
+        isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        and any(a.name == "annotations" for a in node.names) for node in tree.body)
+    _Collector(scan).block(tree.body, guard=None)
+    _Walker(scan, lazy_annotations or scan.future_annotations).run(tree)
+    if test:
+        _find_patches(scan, tree)
+    return scan
+
+
+# -- pass 1: module-level import sites and bindings ----------------------------------------
+
+class _Collector:
+    def __init__(self, scan: ModuleScan) -> None:
+        self.scan = scan
+
+    def block(self, body: list[ast.stmt], guard: str | None) -> None:
+        for node in body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self.site(node, guard)
+            elif isinstance(node, ast.If):
+                checking = _is_type_checking(node.test)
+                self.block(node.body, "TYPE_CHECKING" if checking else (guard or "if"))
+                self.block(node.orelse, guard or "if")
+            elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+                catches = any(_catches_import_error(h) for h in node.handlers)
+                self.block(node.body, "try" if catches else guard)
+                for handler in node.handlers:
+                    self.block(handler.body, "try" if catches else guard)
+                self.block(node.orelse, guard)
+                self.block(node.finalbody, guard)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                self.block(node.body, guard)
+            elif isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+                self.scan.defined.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    for sub in ast.walk(target):
+                        if isinstance(sub, ast.Name):
+                            self.scan.defined.add(sub.id)
+                            if sub.id == "__all__":
+                                self.all_names(node.value)
+
+    def all_names(self, value: ast.AST | None) -> None:
+        if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+            names = self.scan.all_names if self.scan.all_names is not None else set()
+            names.update(e.value for e in value.elts
+                         if isinstance(e, ast.Constant) and isinstance(e.value, str))
+            self.scan.all_names = names
+        elif isinstance(value, ast.BinOp):
+            self.all_names(value.left)
+            self.all_names(value.right)
+
+    def site(self, node: ast.Import | ast.ImportFrom, guard: str | None) -> None:
+        scan = self.scan
+        if node.lineno in scan.lazy_lines:
+            guard = "lazy"
+        statement = " ".join(line.strip() for line in
+                             scan.lines[node.lineno - 1:(node.end_lineno or node.lineno)])
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                target = alias.name if alias.asname else alias.name.split(".")[0]
+                scan.bindings[bound] = target
+                scan.sites.append(ImportSite(
+                    file=scan.file, module=scan.name, line=node.lineno,
+                    end_line=node.end_lineno or node.lineno, statement=statement,
+                    imported=alias.name, kind="import", guard=guard,
+                    names=[BoundName(bound, target,
+                                     explicit_reexport=alias.asname == alias.name)],
+                    package_init=scan.is_package))
+            return
+        if node.module == "__future__":
+            return
+        base = resolve_relative(scan.name, scan.is_package, node.level, node.module)
+        names = []
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            bound = alias.asname or alias.name
+            target = f"{base}.{alias.name}"
+            scan.bindings[bound] = target
+            names.append(BoundName(bound, target, explicit_reexport=alias.asname == alias.name))
+            scan.from_imports.append((base, alias.name, node.lineno))
+        if names:
+            scan.sites.append(ImportSite(
+                file=scan.file, module=scan.name, line=node.lineno,
+                end_line=node.end_lineno or node.lineno, statement=statement, imported=base,
+                kind="from", level=node.level, guard=guard, names=names,
+                package_init=scan.is_package))
+
+
+def _is_type_checking(test: ast.AST) -> bool:
+    name = dotted(test)
+    return name is not None and name.split(".")[-1] == "TYPE_CHECKING"
+
+
+def _catches_import_error(handler: ast.excepthandler) -> bool:
+    kind = handler.type
+    if kind is None:
+        return True
+    names = [dotted(e) for e in (kind.elts if isinstance(kind, ast.Tuple) else [kind])]
+    return any(n and n.split(".")[-1] in ("ImportError", "ModuleNotFoundError", "Exception",
+                                         "BaseException") for n in names)
+
+
+# -- pass 2: where names are used, import-time calls, effects -------------------------------
+
+class _Scope:
+    __slots__ = ("kind", "qualname", "line", "locals", "parent")
+
+    def __init__(self, kind: str, qualname: str, line: int, local: set[str],
+                 parent: _Scope | None) -> None:
+        self.kind = kind          # "module", "class", "function"
+        self.qualname = qualname
+        self.line = line
+        self.locals = local
+        self.parent = parent
+
+    def function(self) -> _Scope | None:
+        scope: _Scope | None = self
+        while scope is not None and scope.kind != "function":
+            scope = scope.parent
+        return scope
+
+
+class _Walker:
+    def __init__(self, scan: ModuleScan, lazy_annotations: bool) -> None:
+        self.scan = scan
+        self.lazy_annotations = lazy_annotations
+        self.by_name: dict[str, list[BoundName]] = {}
+        for site in scan.sites:
+            for bound in site.names:
+                self.by_name.setdefault(bound.name, []).append(bound)
+        self.module_names = set(scan.defined)
+
+    def run(self, tree: ast.Module) -> None:
+        scope = _Scope("module", "", 0, set(), None)
+        self.block(tree.body, scope, checking=False)
+        if self.scan.all_names:
+            for name in self.scan.all_names:
+                for bound in self.by_name.get(name, ()):
+                    bound.uses.append(Use("all", 0))
+
+    # statements ----------------------------------------------------------------------
+    def block(self, body: list[ast.stmt], scope: _Scope, checking: bool) -> None:
+        for node in body:
+            self.stmt(node, scope, checking)
+
+    def stmt(self, node: ast.stmt, scope: _Scope, checking: bool) -> None:
+        at_import = scope.kind != "function"
+        base = "type-checking" if checking else self.context(scope)
+        if isinstance(node, _FUNCTIONS):
+            self.function(node, scope, checking)
+            return
+        if isinstance(node, ast.ClassDef):
+            for decorator in node.decorator_list:
+                self.expr(decorator, scope, "type-checking" if checking else
+                          ("decorator" if at_import else base))
+                if at_import and not checking:
+                    self.registration(decorator, node.lineno)
+            for item in (*node.bases, *(k.value for k in node.keywords)):
+                self.expr(item, scope, "type-checking" if checking else
+                          ("class-base" if at_import else base))
+            inner = _Scope("class", f"{scope.qualname}{node.name}.", node.lineno, set(), scope)
+            self.block(node.body, inner, checking)
+            return
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            self.expr(node.test, scope, base)
+            self.block(node.body, scope, checking=True)
+            self.block(node.orelse, scope, checking)
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            function = scope.function()
+            if function is not None:
+                for alias in node.names:
+                    module = alias.name if isinstance(node, ast.Import) else resolve_relative(
+                        self.scan.name, self.scan.is_package, node.level, node.module)
+                    self.scan.deferred.append((module, node.lineno))
+            return
+        if isinstance(node, ast.AnnAssign):
+            annotation_context = ("annotation" if scope.kind == "function" or
+                                  self.lazy_annotations else "annotation-runtime")
+            if checking:
+                annotation_context = "type-checking"
+            self.annotation(node.annotation, scope, annotation_context)
+            if node.value is not None:
+                self.expr(node.value, scope, base)
+            self.expr(node.target, scope, base)
+            if at_import and not checking:
+                self.assignment_effect([node.target], node.value, node.lineno)
+            return
+        if isinstance(node, (ast.Assign, ast.AugAssign)) and at_import and not checking:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            self.assignment_effect(targets, node.value, node.lineno)
+        if isinstance(node, ast.Expr) and at_import and not checking:
+            if isinstance(node.value, ast.Call):
+                self.call_effect(node.value, node.lineno)
+        # Generic: walk child expressions in this context, child statements in this scope.
+        for field_name, value in ast.iter_fields(node):
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, ast.stmt):
+                    self.stmt(item, scope, checking)
+                elif isinstance(item, ast.expr):
+                    self.expr(item, scope, base)
+                elif isinstance(item, ast.excepthandler):
+                    if item.type is not None:
+                        self.expr(item.type, scope, base)
+                    self.block(item.body, scope, checking)
+                elif isinstance(item, ast.withitem):
+                    self.expr(item.context_expr, scope, base)
+                    if item.optional_vars is not None:
+                        self.expr(item.optional_vars, scope, base)
+                elif isinstance(item, ast.match_case):
+                    self.expr(item.pattern, scope, base) if isinstance(item.pattern, ast.expr) \
+                        else None
+                    if item.guard is not None:
+                        self.expr(item.guard, scope, base)
+                    self.block(item.body, scope, checking)
+
+    def context(self, scope: _Scope) -> str:
+        if scope.kind == "module":
+            return "module"
+        if scope.kind == "class":
+            return "class-body" if scope.function() is None else "function"
+        return "function"
+
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
+                 checking: bool) -> None:
+        at_import = scope.function() is None
+        outer = "type-checking" if checking else self.context(scope)
+        for decorator in node.decorator_list:
+            self.expr(decorator, scope, "decorator" if at_import and not checking else outer)
+            if at_import and not checking:
+                self.registration(decorator, node.lineno)
+        args = node.args
+        for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
+            self.expr(default, scope, "default" if at_import and not checking else outer)
+        runtime = "annotation-runtime" if at_import else "function"
+        annotation_context = ("type-checking" if checking else
+                              "annotation" if self.lazy_annotations else runtime)
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                    *(a for a in (args.vararg, args.kwarg) if a is not None)):
+            if arg.annotation is not None:
+                self.annotation(arg.annotation, scope, annotation_context)
+        if node.returns is not None:
+            self.annotation(node.returns, scope, annotation_context)
+        qualname = f"{scope.qualname}{node.name}"
+        inner = _Scope("function", qualname + ".<locals>.", node.lineno, _locals(node), scope)
+        inner.qualname = qualname + "."
+        if at_import:
+            self.scan.functions[qualname] = FunctionInfo(qualname, node.lineno)
+        self._function_info = getattr(self, "_function_info", None)
+        saved = self._function_info
+        if at_import:
+            self._function_info = self.scan.functions[qualname]
+        self.block(node.body, inner, checking)
+        self._function_info = saved
+
+    def annotation(self, node: ast.expr, scope: _Scope, context: str) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                try:
+                    parsed = ast.parse(sub.value.strip(), mode="eval")
+                except SyntaxError:
+                    continue
+                string_context = "type-checking" if context == "type-checking" else "annotation"
+                for name in ast.walk(parsed):
+                    if isinstance(name, ast.Name):
+                        self.use(name.id, sub.lineno, scope, string_context)
+        self.expr(node, scope, context, skip_strings=True)
+
+    # expressions ---------------------------------------------------------------------
+    def expr(self, node: ast.AST, scope: _Scope, context: str, *, skip_strings: bool = False,
+             extra_locals: frozenset[str] = frozenset()) -> None:
+        stack: list[tuple[ast.AST, frozenset[str], str]] = [(node, extra_locals, context)]
+        while stack:
+            current, local, ctx = stack.pop()
+            if isinstance(current, ast.Name):
+                if current.id not in local:
+                    use_ctx = ctx
+                    if isinstance(current.ctx, ast.Del) and ctx in ("module", "class-body"):
+                        use_ctx = "module"
+                    if not isinstance(current.ctx, ast.Store):
+                        self.use(current.id, current.lineno, scope, use_ctx)
+                continue
+            if isinstance(current, ast.Lambda):
+                args = current.args
+                for default in (*args.defaults, *(d for d in args.kw_defaults if d)):
+                    stack.append((default, local, ctx))
+                params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                          *(x for x in (args.vararg, args.kwarg) if x))}
+                inner = "lambda" if ctx in _IMPORT_TIME else ctx
+                stack.append((current.body, local | params, inner))
+                continue
+            if isinstance(current, _COMPREHENSIONS):
+                targets = {n.id for g in current.generators for n in ast.walk(g.target)
+                           if isinstance(n, ast.Name)}
+                inner_local = local | targets
+                for index, generator in enumerate(current.generators):
+                    # The first iterable is evaluated in the enclosing scope.
+                    stack.append((generator.iter, local if index == 0 else inner_local, ctx))
+                    for condition in generator.ifs:
+                        stack.append((condition, inner_local, ctx))
+                for part in ((current.key, current.value) if isinstance(current, ast.DictComp)
+                             else (current.elt,)):
+                    stack.append((part, inner_local, ctx))
+                continue
+            if isinstance(current, ast.Call):
+                callee = self.resolve(current.func)
+                if callee is not None:
+                    self.record_call(callee, current.lineno, scope, ctx)
+                if ctx in ("module", "class-body") and isinstance(current.func, (ast.Name,
+                                                                                 ast.Attribute)):
+                    root = current.func
+                    while isinstance(root, ast.Attribute):
+                        root = root.value
+                    if isinstance(root, ast.Name) and root.id not in local:
+                        self.use(root.id, root.lineno, scope, "call")
+                        stack.extend((a, local, ctx) for a in current.args)
+                        stack.extend((k.value, local, ctx) for k in current.keywords)
+                        inner_func = current.func
+                        while isinstance(inner_func, ast.Attribute):
+                            inner_func = inner_func.value
+                        continue
+            if skip_strings and isinstance(current, ast.Constant):
+                continue
+            for child in ast.iter_child_nodes(current):
+                stack.append((child, local, ctx))
+
+    def use(self, name: str, line: int, scope: _Scope, context: str) -> None:
+        bounds = self.by_name.get(name)
+        if not bounds:
+            return
+        function = scope.function()
+        probe: _Scope | None = function
+        while probe is not None:  # a local of an enclosing function shadows the import
+            if probe.kind == "function" and name in probe.locals:
+                return
+            probe = probe.parent
+        if context in ("function", "lambda") and function is not None:
+            use = Use(context, line, function.qualname.rstrip("."), function.line)
+        else:
+            use = Use(context, line)
+        for bound in bounds:
+            bound.uses.append(use)
+
+    def resolve(self, func: ast.AST) -> str | None:
+        name = dotted(func)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        target = self.scan.bindings.get(head)
+        if target is None:
+            if head in self.module_names:
+                return f"{self.scan.name}.{name}"
+            if head in ("setattr", "__import__", "exec", "eval"):
+                return head
+            return None
+        return f"{target}.{rest}" if rest else target
+
+    def record_call(self, callee: str, line: int, scope: _Scope, context: str) -> None:
+        if context in _IMPORT_TIME:
+            self.scan.import_calls.append((callee, line, context))
+        elif context == "function" and self._function_info is not None:
+            self._function_info.calls.append((callee, line))
+
+    _function_info: FunctionInfo | None = None
+
+    # effects -------------------------------------------------------------------------
+    def call_effect(self, call: ast.Call, line: int) -> None:
+        callee = self.resolve(call.func) or dotted(call.func) or "(call)"
+        what = _EFFECT_CALLS.get(callee)
+        if what is None and callee.startswith(("importlib.import_module", "__import__")):
+            what = "imports modules by name"
+        last = callee.rsplit(".", 1)[-1]
+        if what is None and (any(r in last.lower() for r in _REGISTERING)):
+            what = f"registers something ({callee}())"
+        if what is None and last in ("addHandler", "setLevel", "addFilter"):
+            what = "configures logging"
+        if what is None and callee.endswith(("update", "setdefault", "append", "extend",
+                                             "add", "insert")):
+            owner = callee.rsplit(".", 1)[0]
+            if owner != callee and owner.split(".")[0] in self.scan.bindings.values() | set(
+                    self.scan.bindings):
+                what = f"changes state of an imported object ({callee}())"
+        if what is not None:
+            self.scan.effects.append(Effect(line, f"{what} at line {line}", True))
+        else:
+            self.scan.effects.append(Effect(line, f"calls {callee}() at line {line}", False))
+
+    def assignment_effect(self, targets: list[ast.expr], value: ast.expr | None,
+                          line: int) -> None:
+        for target in targets:
+            if isinstance(target, (ast.Attribute, ast.Subscript)):
+                owner = target.value if isinstance(target, ast.Subscript) else target
+                name = dotted(owner if isinstance(target, ast.Subscript) else target.value)
+                if name is None:
+                    continue
+                head = name.split(".")[0]
+                resolved = self.resolve(ast.parse(name, mode="eval").body) or name
+                for attr, what in _EFFECT_ATTRS.items():
+                    if resolved == attr or resolved.startswith(attr + "."):
+                        self.scan.effects.append(Effect(line, f"{what} at line {line}", True))
+                        break
+                else:
+                    if head in self.scan.bindings:
+                        kind = "registers into" if isinstance(target, ast.Subscript) else \
+                            "monkeypatches"
+                        self.scan.effects.append(
+                            Effect(line, f"{kind} {resolved} at line {line}", True))
+        if isinstance(value, ast.Call):
+            callee = self.resolve(value.func) or ""
+            what = _EFFECT_CALLS.get(callee)
+            if what is not None:
+                self.scan.effects.append(Effect(line, f"{what} at line {line}", True))
+
+    def registration(self, decorator: ast.expr, line: int) -> None:
+        func = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = dotted(func) or ""
+        last = name.rsplit(".", 1)[-1].lower()
+        if any(r in last for r in _REGISTERING):
+            callee = self.resolve(func) or name
+            self.scan.effects.append(Effect(line, f"registers with @{callee} at line {line}",
+                                            True))
+
+
+_IMPORT_TIME = frozenset({"module", "class-base", "class-body", "decorator", "default",
+                          "annotation-runtime", "call"})
+
+
+def _locals(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    """Names local to a function: parameters and names it binds (not nested scopes')."""
+    args = node.args
+    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                             *(x for x in (args.vararg, args.kwarg) if x))}
+    declared: set[str] = set()
+    stack = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.Global, ast.Nonlocal)):
+            declared.update(current.names)
+            continue
+        if isinstance(current, (*_FUNCTIONS, ast.ClassDef)):
+            names.add(current.name)
+            stack.extend(current.decorator_list)
+            continue
+        if isinstance(current, (ast.Lambda, *_COMPREHENSIONS)):
+            continue
+        if isinstance(current, ast.Name) and isinstance(current.ctx, (ast.Store, ast.Del)):
+            names.add(current.id)
+        elif isinstance(current, (ast.Import, ast.ImportFrom)):
+            for alias in current.names:
+                if alias.name != "*":
+                    names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(current, ast.ExceptHandler) and current.name:
+            names.add(current.name)
+        elif isinstance(current, (ast.MatchAs, ast.MatchStar)) and current.name:
+            names.add(current.name)
+        stack.extend(ast.iter_child_nodes(current))
+    return names - declared
+
+
+# -- tests: which `module.Name` they patch -------------------------------------------------
+
+_PATCHERS = ("patch", "setattr", "delattr", "object", "patch_object")
+
+
+def _find_patches(scan: ModuleScan, tree: ast.Module) -> None:
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                else:
+                    aliases[alias.name.split(".")[0]] = alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func) or ""
+        if name.rsplit(".", 1)[-1] not in _PATCHERS or not node.args:
+            continue
+        first = node.args[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            if "." in first.value and " " not in first.value:
+                scan.patches.append((first.value, node.lineno))
+            continue
+        if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
+                and isinstance(node.args[1].value, str):
+            owner = dotted(first)
+            if owner is None:
+                continue
+            head, _, rest = owner.partition(".")
+            if head in aliases:
+                owner = aliases[head] + (f".{rest}" if rest else "")
+            scan.patches.append((f"{owner}.{node.args[1].value}", node.lineno))

@@ -1,0 +1,190 @@
+"""Classify each module-level import site: dead, side-effect, deferrable, typing-only or
+needed (see `../shared/DESIGN.md`, "Import-site classification").
+
+The order of the rules is the point:
+
+1. a name used while the module is imported (base class, decorator, class-body statement,
+   default value, module-level call or statement, an annotation evaluated at definition), or
+   patched by a test (`patch("pkg.mod.Name")`), or imported from this module by another one,
+   is **needed**, and the site says what pins it;
+2. a module whose import has effects (registrations, monkeypatching, `sys.path`...) is
+   **side-effect** when its name is unused, and also when a project module's registrations
+   would be delayed by deferring it;
+3. an unused name is **dead**, except re-exports: a package `__init__` re-exporting its own
+   submodules' names is **deferrable** (a lazy `__getattr__`), other re-exports (`__all__`,
+   `x as x`) and `try/except ImportError` availability checks are needed;
+4. a name used only in function bodies (and annotations) is **deferrable**;
+5. a name used only in annotations is **typing-only**.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ._scan import ModuleScan
+from .effects import EffectModel
+from .graph import is_stdlib, parents
+from .model import IMPORT_TIME_CONTEXTS, BoundName, ImportSite, Use
+
+__all__ = ["classify_sites", "link_cross_module_uses"]
+
+_PIN_WORDS = {
+    "call": "called at import",
+    "module": "used by a module-level statement",
+    "class-base": "a base class (or class keyword)",
+    "class-body": "used in a class body",
+    "decorator": "a decorator",
+    "default": "a default argument value",
+    "annotation-runtime": "an annotation evaluated at definition time",
+    "test-patch": "patched by a test",
+    "reexport": "imported from this module by",
+}
+_PINNING = IMPORT_TIME_CONTEXTS | {"call", "test-patch"}
+
+
+def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]) -> None:
+    """Record uses from other files: `from mod import name` of an imported name, and tests
+    patching `mod.name`."""
+    for scan in scans.values():
+        for module, name, line in scan.from_imports:
+            owner = scans.get(module)
+            if owner is None or name in owner.defined:
+                continue
+            for bound in _bound(owner, name):
+                bound.uses.append(Use("reexport", line, scope=scan.name, file=scan.file))
+    for test in tests:
+        for dotted, line in test.patches:
+            parts = dotted.split(".")
+            for cut in range(len(parts) - 1, 0, -1):
+                module = ".".join(parts[:cut])
+                if module in scans:
+                    for bound in _bound(scans[module], parts[cut]):
+                        bound.uses.append(Use("test-patch", line, scope=dotted, file=test.file))
+                    break
+
+
+def _bound(scan: ModuleScan, name: str) -> list[BoundName]:
+    return [b for site in scan.sites if site.guard not in ("TYPE_CHECKING", "lazy")
+            for b in site.names if b.name == name]
+
+
+def classify_sites(scans: dict[str, ModuleScan], effects: EffectModel,
+                   target: tuple[int, int]) -> list[ImportSite]:
+    tops = {name.split(".")[0] for name in scans}
+    out: list[ImportSite] = []
+    for scan in scans.values():
+        for site in scan.sites:
+            if site.guard in ("TYPE_CHECKING", "lazy"):
+                continue
+            site.external = site.imported.split(".")[0] not in tops
+            site.stdlib = site.external and is_stdlib(site.imported)
+            groups: dict[tuple[str, str], list[tuple[BoundName, str, list[str], list[str]]]] = {}
+            for bound in site.names:
+                klass, reason, pins, found = _classify(scan, site, bound, effects, scans)
+                groups.setdefault((klass, reason), []).append((bound, klass, pins, found))
+            for (klass, reason), members in groups.items():
+                part = site if len(groups) == 1 else copy.copy(site)
+                part.names = [m[0] for m in members]
+                part.klass, part.reason = klass, reason
+                part.pins = [p for m in members for p in m[2]]
+                part.effects = members[0][3]
+                part.fix = _fix_text(part, target)
+                out.append(part)
+    out.sort(key=lambda s: (s.file, s.line))
+    return out
+
+
+def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: EffectModel,
+              scans: dict[str, ModuleScan]) -> tuple[str, str, list[str], list[str]]:
+    contexts = {u.context for u in bound.uses}
+    own_package = site.package_init and not site.external and (
+        site.imported == scan.name or site.imported.startswith(scan.name + "."))
+    lazy_reexport = own_package and not bound.name.startswith("_")
+    pins = [_pin(u, site) for u in bound.uses
+            if u.context in _PINNING or (u.context == "reexport" and not lazy_reexport)]
+    if pins:
+        return "needed", pins[0], _unique(pins), []
+
+    modules = parents(site.imported) + [b.target for b in site.names if b.target in scans]
+    unused = not (contexts - {"all", "reexport"})
+    found: list[str] = []
+    for module in dict.fromkeys(modules):
+        if module in scans:
+            found.extend(f"{module}: {e}" for e in effects.of(module))
+        elif unused and not (is_stdlib(module) and module not in _known()):
+            found.extend(f"{module}: {e}" for e in effects.of(module))
+    if found and (unused or any(m in scans for m in modules)):
+        if unused:
+            reason = f"unused, but importing it has effects ({found[0]})"
+        else:
+            reason = (f"importing it has effects that deferring would delay ({found[0]})")
+        return "side-effect", reason, [], found
+
+    if unused:
+        if lazy_reexport:
+            return ("deferrable", "re-exported by the package __init__: a lazy __getattr__ "
+                    "keeps the name importable", [], [])
+        if "all" in contexts:
+            pin = f"re-exported: listed in __all__"
+            return "needed", pin, [pin], []
+        if bound.explicit_reexport:
+            pin = f"re-exported: `{bound.name} as {bound.name}`"
+            return "needed", pin, [pin], []
+        if site.guard == "try":
+            pin = "an availability check: a try/except ImportError handles its absence"
+            return "needed", pin, [pin], []
+        return "dead", "never used", [], []
+    if site.guard == "try":
+        pin = "chosen at import: a try/except ImportError picks a fallback"
+        return "needed", pin, [pin], []
+    if contexts & {"function", "lambda"}:
+        scopes = sorted({u.scope for u in bound.uses if u.scope})
+        where = ", ".join(f"{s}()" for s in scopes[:4]) + (" ..." if len(scopes) > 4 else "")
+        if "lambda" in contexts:
+            where = (where + ", " if where else "") + "a module-level lambda"
+        return "deferrable", f"used only inside {where}", [], []
+    return "typing-only", "used only in annotations", [], []
+
+
+_KNOWN: set[str] | None = None
+
+
+def _known() -> set[str]:
+    global _KNOWN
+    if _KNOWN is None:
+        from .effects import KNOWN_EFFECTS
+
+        _KNOWN = set(KNOWN_EFFECTS)
+    return _KNOWN
+
+
+def _pin(use: Use, site: ImportSite) -> str:
+    words = _PIN_WORDS.get(use.context, use.context)
+    if use.context == "reexport":
+        return f"{words} {use.scope} ({use.file}:{use.line})"
+    if use.context == "test-patch":
+        return f"{words}: {use.scope!r} ({use.file}:{use.line})"
+    return f"{words} (line {use.line})"
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _fix_text(site: ImportSite, target: tuple[int, int]) -> str:
+    if site.klass == "dead":
+        return "remove it"
+    if site.klass == "typing-only":
+        return "move it under `if TYPE_CHECKING:` with a runtime alias for get_type_hints"
+    if site.klass != "deferrable":
+        return ""
+    if site.package_init and site.reason.startswith("re-exported"):
+        return "lazy __getattr__/__dir__ in the package __init__, plus a .pyi stub"
+    if target >= (3, 15):
+        return "`lazy import` (PEP 810)"
+    lambdas = any(u.context == "lambda" for b in site.names for u in b.uses)
+    if lambdas:
+        return "__lazy_modules__ (a module-level lambda uses it, so it cannot move)"
+    scopes = sorted({u.scope for b in site.names for u in b.uses if u.scope})
+    return "move it into " + ", ".join(f"{s}()" for s in scopes[:4]) + \
+        (f" and {len(scopes) - 4} more" if len(scopes) > 4 else "")

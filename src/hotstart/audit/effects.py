@@ -1,0 +1,104 @@
+"""The side-effect model: what importing a module does besides defining names.
+
+A project module has side effects if its module-level code registers something (decorators
+or calls named like `register`), monkeypatches or registers into an imported object, edits
+`sys.modules`, `sys.path`, `os.environ` or builtins, installs `atexit`, codec, signal,
+warnings or logging handlers, or makes any other module-level call whose result it discards;
+and it inherits the effects of the project modules it imports at module level. A module
+outside the project counts only for strong effects read from its own source (a plain
+module-level call there configures that library, not the importer's world), plus a short
+list of modules imported for their effect alone (`readline`, scikit-learn's `enable_*`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ._project import locate
+from ._scan import ModuleScan, parse_source, scan_module
+
+__all__ = ["EffectModel", "KNOWN_EFFECTS"]
+
+#: Modules imported for their effect alone.
+KNOWN_EFFECTS = {
+    "readline": "enables line editing and history for input()",
+    "rlcompleter": "installs tab completion in readline",
+    "this": "prints the Zen of Python",
+    "antigravity": "opens a web browser",
+    "__hello__": "prints a greeting",
+    "sitecustomize": "customizes the interpreter",
+    "usercustomize": "customizes the interpreter",
+    "sklearn.experimental.enable_iterative_imputer": "adds IterativeImputer to sklearn.impute",
+    "sklearn.experimental.enable_halving_search_cv": "adds HalvingGridSearchCV to "
+                                                     "sklearn.model_selection",
+    "sklearn.experimental.enable_hist_gradient_boosting": "enables HistGradientBoosting",
+    "mpl_toolkits.mplot3d": "registers matplotlib's '3d' projection",
+    "gevent.monkey": "patches the standard library when called",
+    "pyximport": "installs an import hook when installed",
+}
+
+
+class EffectModel:
+    def __init__(self, scans: dict[str, ModuleScan], search_path: list[str]) -> None:
+        self.scans = scans
+        self.search_path = search_path
+        self._memo: dict[str, list[str]] = {}
+
+    def of(self, module: str) -> list[str]:
+        """What importing `module` does, as short descriptions ([] if nothing known)."""
+        if module in self._memo:
+            return self._memo[module]
+        self._memo[module] = []  # cycles: a module being computed has no effects yet
+        found: list[str] = []
+        if module in KNOWN_EFFECTS:
+            found.append(KNOWN_EFFECTS[module])
+        scan = self.scans.get(module)
+        if scan is not None:
+            found.extend(e.what for e in scan.effects)
+            for site in scan.sites:
+                if site.guard in ("TYPE_CHECKING", "lazy"):
+                    continue
+                for dependency in self._project_targets(site):
+                    if dependency != module:
+                        inherited = self.of(dependency)
+                        if inherited:
+                            found.append(f"imports {dependency}, which "
+                                         f"{_first_verb(inherited[0])}")
+        elif module not in KNOWN_EFFECTS:
+            found.extend(self._external(module))
+        self._memo[module] = found
+        return found
+
+    def _project_targets(self, site) -> list[str]:
+        out = []
+        for candidate in _parents(site.imported):
+            if candidate in self.scans:
+                out.append(candidate)
+        if site.kind == "from":
+            for bound in site.names:
+                if bound.target in self.scans:
+                    out.append(bound.target)
+        return out
+
+    def _external(self, module: str) -> list[str]:
+        path = locate(module, self.search_path)
+        if path is None or os.path.getsize(path) > 2_000_000:
+            return []
+        try:
+            with open(path, encoding="utf-8") as handle:
+                source = handle.read()
+            parse_source(source, path)
+            scan = scan_module(module, path, path, source,
+                               is_package=path.endswith("__init__.py"))
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
+            return []
+        return [f"{e.what} ({os.path.basename(path)})" for e in scan.effects if e.strong]
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _first_verb(text: str) -> str:
+    return text

@@ -1,0 +1,140 @@
+"""What each import site costs on a measured entrypoint.
+
+The profile records every import statement the entrypoint executed (`ImportEdge`, with its
+`file:line`). Removing a site from that graph and walking it again from the roots gives the
+modules that would no longer load; their self time and memory is the saving. A module that
+another edge still reaches saves nothing: a dead `import pandas` costs nothing when a needed
+module imports pandas anyway, and the finding says who does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+from ..measure.model import HotCall, ProcessProfile
+from .graph import parents
+from .model import Entry, HotSpot, ImportSite, Saving
+
+__all__ = ["ObservedGraph", "apply_savings", "FIXABLE"]
+
+#: Classes `hotstart fix` changes (so their sites leave the start-up path together).
+FIXABLE = ("dead", "deferrable", "typing-only")
+
+
+def _norm(site: str | None) -> str | None:
+    if not site:
+        return None
+    path, sep, line = site.rpartition(":")
+    if not sep:
+        return site
+    return f"{os.path.realpath(path)}:{line}"
+
+
+class ObservedGraph:
+    """The import statements one process executed, as a graph from its roots."""
+
+    def __init__(self, process: ProcessProfile) -> None:
+        self.modules = {m.name: m for m in process.imported()}
+        self.adjacency: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+        self.importers: dict[str, set[str]] = defaultdict(set)
+        for edge in process.edges:
+            if edge.imported in self.modules:
+                self.adjacency[edge.importer].append((edge.imported, _norm(edge.site)))
+                self.importers[edge.imported].add(edge.importer)
+        for module in self.modules.values():
+            if module.importer is not None:
+                self.adjacency[module.importer].append((module.name, _norm(module.site)))
+                self.importers[module.name].add(module.importer)
+        for name in self.modules:  # importing a.b.c imports a and a.b first
+            for parent in parents(name)[:-1]:
+                if parent in self.modules:
+                    self.adjacency[name].append((parent, None))
+        self.roots = ["__main__"] + [m.name for m in self.modules.values()
+                                      if m.importer is None or m.importer not in self.modules]
+        self.baseline = self._reachable(frozenset())
+
+    def _reachable(self, removed: frozenset[str]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(self.roots)
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for target, site in self.adjacency.get(name, ()):
+                if site is None or site not in removed:
+                    stack.append(target)
+        return seen
+
+    def saving(self, entry: str, removed: set[str]) -> Saving:
+        gone = (self.baseline - self._reachable(frozenset(removed))) & set(self.modules)
+        records = sorted((self.modules[n] for n in gone), key=lambda m: -m.cumulative_us.median)
+        us = sum(m.self_us.median for m in records)
+        rss = int(sum(m.self_rss.median for m in records if m.self_rss is not None))
+        return Saving(entry, us, rss, len(records), [m.name for m in records[:10]])
+
+
+def _site_keys(site: ImportSite, paths: dict[str, str]) -> set[str]:
+    path = os.path.realpath(paths.get(site.file, site.file))
+    return {f"{path}:{line}" for line in range(site.line, site.end_line + 1)}
+
+
+def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry,
+                  process: ProcessProfile, paths: dict[str, str]) -> None:
+    """Fill each site's `savings` and the entry's totals from one measured process."""
+    graph = ObservedGraph(process)
+    statements: dict[tuple[str, int], list[ImportSite]] = defaultdict(list)
+    for site in sites:
+        statements[(site.file, site.line)].append(site)
+    fixable_keys: set[str] = set()
+    fixable_sites = 0
+    for site in sites:
+        siblings = statements[(site.file, site.line)]
+        whole = all(s.klass in FIXABLE and s.fix for s in siblings)
+        if site.klass in FIXABLE and site.fix and whole:
+            fixable_keys |= _site_keys(site, paths)
+            fixable_sites += 1
+        if len(siblings) > 1 and not whole:
+            saving = Saving(entry.name, 0.0, 0, 0,
+                            also_imported_by=["the same statement imports names that stay"])
+        else:
+            saving = graph.saving(entry.name, _site_keys(site, paths))
+            if not saving.dropped and site.imported in graph.modules:
+                others = sorted(graph.importers.get(site.imported, set()) - {site.module})
+                saving.also_imported_by = others[:3]
+        if site.imported in graph.modules or saving.dropped:
+            site.savings.append(saving)
+    total = graph.saving(entry.name, fixable_keys)
+    entry.fix_us, entry.fix_rss, entry.fix_sites = total.us, total.rss, fixable_sites
+    entry.measured = True
+    entry.import_us = process.import_us
+    entry.peak_rss = int(process.peak_rss.median) if process.peak_rss else None
+    if process.bytecode.compiled and not process.bytecode.from_pyc:
+        entry.bytecode = "compiled at start (no .pyc)"
+    elif process.bytecode.compiled:
+        entry.bytecode = (f"{process.bytecode.from_pyc} modules from .pyc, "
+                          f"{process.bytecode.compiled} compiled at start")
+    else:
+        entry.bytecode = "from .pyc"
+    for reach in entry.reach:
+        record = graph.modules.get(reach.library)
+        if record is not None:
+            reach.us = record.cumulative_us.median
+            reach.rss = int(record.cumulative_rss.median) if record.cumulative_rss else None
+    _measure_hotspots(hotspots, process, entry.name)
+
+
+def _measure_hotspots(hotspots: list[HotSpot], process: ProcessProfile, entry: str) -> None:
+    calls: dict[str, HotCall] = {}
+    for call in process.hot_calls:
+        calls.setdefault(call.function.replace(":", "."), call)
+    for spot in hotspots:
+        call = calls.get(spot.via[0]) if spot.via else calls.get(spot.call)
+        if call is None:
+            continue
+        estimate = process.estimate_us(call)
+        measured = estimate if estimate is not None else call.own_us
+        if spot.measured_us is None or measured > spot.measured_us:
+            spot.measured_us, spot.measured_calls, spot.measured_entry = \
+                measured, call.calls, entry
