@@ -89,7 +89,7 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
 
     report = AuditReport(root=project.shown_root, package=project.package, files=len(scans),
                          sites=sites, hotspots=hotspots, target_version=target_version,
-                         errors=errors)
+                         errors=errors, paths=paths)
     specs = [parse_entry(text, scans) for text in entries]
     if not specs and not profiles and project.package:
         specs = [parse_entry(project.package, scans)]
@@ -101,8 +101,8 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
                 continue
             if progress:
                 progress(f"profiling {spec.name}")
-            process = _measure(spec, project.search_path, runs, python, timeout)
-            apply_savings(sites, hotspots, entry, process, paths)
+            process, executed = _measure(spec, project, runs, python, timeout)
+            apply_savings(sites, hotspots, entry, process, paths, executed)
     for path in profiles:
         from ..measure.io import load_profile
 
@@ -147,15 +147,18 @@ def _static_entry(spec: EntrySpec, graph: StaticGraph) -> Entry:
     return Entry(spec.name, [r[0] for r in spec.roots], reach, first_party)
 
 
-def _measure(spec: EntrySpec, search_path: list[str], runs: int, python: str | None,
-             timeout: float):
+def _measure(spec: EntrySpec, project, runs: int, python: str | None, timeout: float):
     from ..measure.runner import Target, failure_message, profile
+    from ._executed import executed_functions
 
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (*search_path, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (*project.search_path, env.get("PYTHONPATH")) if p)
     result = profile(Target(spec.kind, spec.value, spec.args), runs=runs, timeout=timeout,
                      python=python, env=env)
     failure = failure_message(result, timeout)
     if failure or not result.processes:
         raise HotstartError(f"--entry {spec.name!r}: {failure or 'no Python process traced'}")
-    return result.main
+    executed = executed_functions(spec.kind, spec.value, spec.args, [project.root], env,
+                                  python=python, timeout=timeout)
+    return result.main, executed

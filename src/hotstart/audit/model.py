@@ -95,6 +95,8 @@ class Saving:
     modules: list[str] = field(default_factory=list)
     #: When nothing is saved because another module loads the same thing: who.
     also_imported_by: list[str] = field(default_factory=list)
+    #: Functions using the name that the entrypoint ran: deferring only delays the import.
+    used_at_run: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -212,6 +214,8 @@ class AuditReport:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: Each audited file as shown -> its absolute path.
+    paths: dict[str, str] = field(default_factory=dict)
     schema: str = SCHEMA
 
     def by_class(self) -> dict[str, list[ImportSite]]:

@@ -81,8 +81,10 @@ def _site_keys(site: ImportSite, paths: dict[str, str]) -> set[str]:
 
 
 def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry,
-                  process: ProcessProfile, paths: dict[str, str]) -> None:
-    """Fill each site's `savings` and the entry's totals from one measured process."""
+                  process: ProcessProfile, paths: dict[str, str],
+                  executed: set[tuple[str, str]] | None = None) -> None:
+    """Fill each site's `savings` and the entry's totals from one measured process.
+    `executed`: the (file, qualname) of project functions the entry ran, when known."""
     graph = ObservedGraph(process)
     statements: dict[tuple[str, int], list[ImportSite]] = defaultdict(list)
     for site in sites:
@@ -92,7 +94,8 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
     for site in sites:
         siblings = statements[(site.file, site.line)]
         whole = all(s.klass in FIXABLE and s.fix for s in siblings)
-        if site.klass in FIXABLE and site.fix and whole:
+        ran = _used_at_run(site, paths, executed)
+        if site.klass in FIXABLE and site.fix and whole and not ran:
             fixable_keys |= _site_keys(site, paths)
             fixable_sites += 1
         if len(siblings) > 1 and not whole:
@@ -103,6 +106,7 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
             if not saving.dropped and site.imported in graph.modules:
                 others = sorted(graph.importers.get(site.imported, set()) - {site.module})
                 saving.also_imported_by = others[:3]
+        saving.used_at_run = ran
         if site.imported in graph.modules or saving.dropped:
             site.savings.append(saving)
     total = graph.saving(entry.name, fixable_keys)
@@ -123,6 +127,15 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
             reach.us = record.cumulative_us.median
             reach.rss = int(record.cumulative_rss.median) if record.cumulative_rss else None
     _measure_hotspots(hotspots, process, entry.name)
+
+
+def _used_at_run(site: ImportSite, paths: dict[str, str],
+                 executed: set[tuple[str, str]] | None) -> list[str]:
+    if not executed or site.klass != "deferrable":
+        return []
+    path = os.path.realpath(paths.get(site.file, site.file))
+    scopes = {u.scope for b in site.names for u in b.uses if u.scope}
+    return sorted(f"{s}()" for s in scopes if (path, s) in executed)
 
 
 def _measure_hotspots(hotspots: list[HotSpot], process: ProcessProfile, entry: str) -> None:

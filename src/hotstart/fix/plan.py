@@ -1,0 +1,134 @@
+"""Which audit findings `hotstart fix` changes, and how: one `Change` per import site.
+
+A change is the unit `--verify` bisects: applying any subset of a file's changes gives valid
+code, because each file is rewritten from its original source with just that subset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..audit.model import AuditReport, ImportSite
+
+__all__ = ["Change", "plan_changes", "SELECTABLE", "DEFER_STYLES", "RUNTIMES"]
+
+SELECTABLE = ("dead", "deferrable", "typing-only")
+#: How a deferrable import is deferred: moved into the functions that use it, a PEP 810
+#: `lazy import` (3.15+ only), or listed in `__lazy_modules__` (lazy on 3.15+, eager before).
+DEFER_STYLES = ("auto", "local", "lazy", "lazy-modules")
+#: What generated runtime code may import: `hotstart.lazy` (the project depends on hotstart)
+#: or the standard library only.
+RUNTIMES = ("auto", "hotstart", "stdlib")
+
+
+@dataclass(slots=True)
+class Change:
+    site: ImportSite
+    action: str      # "remove", "move", "lazy", "lazy-modules", "type-checking", "lazy-init"
+    path: str        # absolute path of the file it changes
+    description: str
+    #: Names (of the site) whose annotation uses need a TYPE_CHECKING import too ("move").
+    annotated: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return f"{self.site.file}:{self.site.line} {self.site.statement}"
+
+
+@dataclass(slots=True)
+class Skipped:
+    site: ImportSite
+    why: str
+
+
+def plan_changes(report: AuditReport, paths: dict[str, str], *, select: tuple[str, ...],
+                 target: tuple[int, int], defer: str = "auto", runtime: str = "stdlib",
+                 min_saving_ms: float | None = None, include_all: bool = False
+                 ) -> tuple[list[Change], list[Skipped]]:
+    """Choose a change for each selected site. Measured reports change only sites that drop
+    modules from some entrypoint's start-up (and dead ones); unmeasured ones leave standard
+    library imports alone unless `include_all` (they cost nothing measurable)."""
+    measured = any(e.measured for e in report.entries)
+    statements: dict[tuple[str, int], list[ImportSite]] = {}
+    for site in report.sites:
+        statements.setdefault((site.file, site.line), []).append(site)
+    changes: list[Change] = []
+    skipped: list[Skipped] = []
+    for site in report.sites:
+        if site.klass not in select or not site.fix:
+            continue
+        usable = [s for s in site.savings if not s.used_at_run]
+        best = max(usable, key=lambda s: (s.us, s.rss), default=None)
+        if not include_all and site.klass != "dead":
+            if measured:
+                limit = (min_saving_ms or 0.0) * 1e3
+                if best is None and any(s.used_at_run for s in site.savings):
+                    ran = next(s.used_at_run for s in site.savings if s.used_at_run)
+                    skipped.append(Skipped(site, f"the entrypoint runs {', '.join(ran)}, which "
+                                           f"uses it: deferring only delays the import"))
+                    continue
+                if best is None or not best.dropped or best.us < limit:
+                    skipped.append(Skipped(site, "saves nothing measurable on the measured "
+                                           "entrypoints"))
+                    continue
+            elif site.stdlib:
+                skipped.append(Skipped(site, "standard library import (costs nothing "
+                                       "measurable; --all to include)"))
+                continue
+        path = paths.get(site.file)
+        if path is None:
+            continue
+        change = _choose(site, path, target, defer, runtime)
+        if isinstance(change, Skipped):
+            skipped.append(change)
+        else:
+            changes.append(change)
+    return changes, skipped
+
+
+def _module_alias(site: ImportSite) -> bool:
+    return site.kind == "import"
+
+
+def _annotated(site: ImportSite) -> list[str]:
+    return [b.name for b in site.names
+            if any(u.context in ("annotation", "type-checking") for u in b.uses)]
+
+
+def _choose(site: ImportSite, path: str, target: tuple[int, int], defer: str,
+            runtime: str) -> Change | Skipped:
+    if site.klass == "dead":
+        return Change(site, "remove", path, "removed (never used)")
+    if site.klass == "typing-only":
+        if _module_alias(site) and runtime != "hotstart":
+            return Skipped(site, "a module used as `mod.X` in annotations needs "
+                                 "hotstart.lazy for its runtime alias (--runtime hotstart)")
+        return Change(site, "type-checking", path,
+                      "moved under `if TYPE_CHECKING:` with a runtime alias")
+    # deferrable
+    reexport = site.package_init and site.reason.startswith("re-exported")
+    style = defer
+    if style == "auto":
+        style = "lazy" if target >= (3, 15) else "local"
+    if style == "lazy" and target < (3, 15):
+        return Skipped(site, "`lazy import` needs Python 3.15+; the target is "
+                             f"{target[0]}.{target[1]} (use --defer lazy-modules or local)")
+    if site.guard == "if" and style == "local":
+        return Skipped(site, "inside a module-level `if`: move it by hand")
+    if style == "lazy":
+        return Change(site, "lazy", path, "made a PEP 810 `lazy` import")
+    if style == "lazy-modules":
+        return Change(site, "lazy-modules", path,
+                      "listed in __lazy_modules__ (lazy on 3.15+, eager before)")
+    if reexport:
+        return Change(site, "lazy-init", path,
+                      "re-exported lazily (PEP 562 __getattr__, .pyi stub)")
+    if any(u.context == "lambda" for b in site.names for u in b.uses):
+        return Skipped(site, "a module-level lambda uses it: use --defer lazy-modules")
+    annotated = _annotated(site)
+    if annotated and _module_alias(site) and runtime != "hotstart":
+        return Skipped(site, "also used as `mod.X` in annotations, which needs hotstart.lazy "
+                             "for a runtime alias (--runtime hotstart)")
+    scopes = sorted({u.scope for b in site.names for u in b.uses if u.scope})
+    return Change(site, "move", path, "moved into " + ", ".join(f"{s}()" for s in scopes),
+                  annotated=annotated)
