@@ -32,6 +32,18 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/hotstart preload examples/jobrunner/jobs/clean.json --package jobrunner
 	@# The same list preloaded once in a warm pool's template; jobs run on forked workers.
 	cd examples/jobrunner/jobs && ../../../$(BIN)/jobrunner batch clean.json --repeat 3 --workers 2
+	@# Audit the example's imports against the measured `interface` request: each site's class
+	@# and saving, the chain to pandas, the inspect.stack() hot spot.
+	$(BIN)/hotstart audit examples/jobrunner --entry "-m jobrunner interface" --hide-needed -q
+	@# Fix a copy, verified by the example's own tests, then profile `interface` again.
+	rm -rf build/jobrunner-fixed && mkdir -p build/jobrunner-fixed
+	cp -r examples/jobrunner/src examples/jobrunner/tests examples/jobrunner/jobs examples/jobrunner/pyproject.toml build/jobrunner-fixed/
+	cd build/jobrunner-fixed && PYTHONPATH=src ../../$(BIN)/hotstart fix . -q --write \
+		--entry "-m jobrunner interface" --verify "PYTHONPATH=src ../../$(BIN)/python -m pytest -q -p no:cacheprovider tests"
+	$(BIN)/python -m compileall -q build/jobrunner-fixed/src
+	PYTHONPATH=build/jobrunner-fixed/src $(BIN)/hotstart profile -q --no-calls --format table --top 5 \
+		-o build/demo-interface-fixed.json -m jobrunner interface
+	$(BIN)/hotstart diff build/demo-interface.json build/demo-interface-fixed.json --top 8
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

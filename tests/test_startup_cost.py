@@ -58,3 +58,16 @@ def test_warm_pool_class_loads_no_tooling():
     loaded = imported_by(["-c", "from hotstart.pool import WarmPool"])
     assert "hotstart.pool.warm" in loaded
     assert not loaded & (HEAVY - {"re"}), loaded & HEAVY
+
+
+def test_audit_loads_libcst_only_to_fix(tmp_path):
+    """The audit reads source with `ast`; libcst is imported by the codemods alone."""
+    (tmp_path / "mod.py").write_text("import json\n\ndef f():\n    return json.dumps(1)\n")
+    code = ("import sys; from hotstart.audit import audit; audit(sys.argv[1], run=False); "
+            "assert 'libcst' not in sys.modules; from hotstart.fix import fix; "
+            "fix(sys.argv[1], include_all=True); print('libcst' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "mod.py")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout == "True\n", out.stderr
+    script = pathlib.Path(sys.executable).with_name("hotstart")
+    assert not imported_by([str(script), "audit", "--help"]) & {"libcst", "rich", "pandas"}

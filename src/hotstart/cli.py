@@ -18,6 +18,10 @@ commands:
   diff      compare two saved profiles
   index     list a package's registrations, found in its source without importing it
   preload   the modules a job spec needs preloaded, and which spec entries need them
+  audit     classify every import site (dead, side-effect, deferrable, typing-only,
+            needed), find import-time hot spots, measure what each fix saves
+  fix       rewrite imports from the audit (move, lazy, TYPE_CHECKING, lazy re-exports,
+            remove dead), show a diff or write it, verify with the project's tests
 
 options:
   -h, --help  show this help and exit
@@ -312,6 +316,142 @@ def _build_index(targets, namespace):
     return Index.build(targets, matcher, cache=not namespace.no_cache)
 
 
+# -- audit and fix ---------------------------------------------------------------------------
+
+def _add_audit_options(parser) -> None:
+    parser.add_argument("target", metavar="PATH_OR_PACKAGE",
+                        help="a package directory, a project directory (src/ and tests/), a "
+                             ".py file, or an importable package name")
+    measure = parser.add_argument_group("measuring")
+    measure.add_argument("--entry", action="append", default=[], metavar="TARGET",
+                         help="an entrypoint to reach and measure: '-m pkg.cli ARGS', "
+                              "'-c CODE', 'script.py ARGS' or a module name (repeatable; quote "
+                              "it)")
+    measure.add_argument("--profile", action="append", default=[], metavar="FILE.json",
+                         help="a saved 'hotstart profile -o' file to take savings from "
+                              "(repeatable)")
+    measure.add_argument("--static", action="store_true",
+                         help="do not run the entries: reach and chains only, no savings")
+    measure.add_argument("--runs", type=int, default=3, metavar="N",
+                         help="timed runs per entry (default 3)")
+    measure.add_argument("--python", metavar="PATH", help="interpreter for the entries")
+    parser.add_argument("--tests", action="append", default=[], metavar="DIR",
+                        help="test files to read for patch('mod.Name') (a project's tests/ "
+                             "is read without it)")
+    parser.add_argument("--target-version", default="3.11", metavar="3.N[..3.M]",
+                        help="the oldest (and newest) Python the code runs on: 3.14+ reads "
+                             "annotations lazily; 3.15+ has `lazy import` (default 3.11)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def _run_audit(namespace):
+    from ._progress import Progress
+    from .audit import audit
+
+    with Progress(f"auditing {namespace.target}", enabled=not namespace.quiet and getattr(
+            namespace, "format", "text") == "text") as progress:
+        return audit(namespace.target, entries=namespace.entry, profiles=namespace.profile,
+                     tests=namespace.tests, target_version=namespace.target_version,
+                     run=not namespace.static, runs=namespace.runs, python=namespace.python,
+                     progress=lambda message: progress(message, 0, 1))
+
+
+def _audit(args: list[str]) -> int:
+    parser = _parser("audit", "Classify every module-level import site of a project as dead, "
+                     "side-effect, deferrable, typing-only or needed (and what pins it), show "
+                     "which libraries each entrypoint reaches and through which chain, find "
+                     "import-time hot spots, and, with --entry or --profile, how many ms and "
+                     "MB each site costs on each entrypoint. Imports nothing of the project.")
+    _add_audit_options(parser)
+    output = parser.add_argument_group("output")
+    output.add_argument("--format", choices=("text", "json", "sarif", "markdown"),
+                        default="text", help="text (default), json, sarif (code scanning), "
+                        "markdown (a PR comment)")
+    output.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE")
+    output.add_argument("--min-saving", type=float, default=0.0, metavar="MS",
+                        help="text: fold sites saving less than this (measured reports)")
+    output.add_argument("--hide-needed", action="store_true", help="text: omit needed sites")
+    namespace = parser.parse_args(args)
+    report = _run_audit(namespace)
+    if namespace.format == "json":
+        import json
+
+        text = json.dumps(report.to_dict(), indent=1) + "\n"
+    elif namespace.format == "sarif":
+        from .render.sarif import render_sarif
+
+        text = render_sarif(report)
+    elif namespace.format == "markdown":
+        from .render.audit_markdown import render_audit_markdown
+
+        text = render_audit_markdown(report)
+    else:
+        from .render.audit import render_audit
+
+        text = render_audit(report, min_saving_ms=namespace.min_saving,
+                            show_needed=not namespace.hide_needed)
+    if namespace.output:
+        from .measure.io import write_atomic
+
+        write_atomic(namespace.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _fix(args: list[str]) -> int:
+    parser = _parser("fix", "Rewrite a project's imports from its audit with libcst, keeping "
+                     "comments and formatting: deferrable imports move into the functions "
+                     "that use them (or become `lazy import` on 3.15+, or go in "
+                     "__lazy_modules__), typing-only ones go under `if TYPE_CHECKING:` with a "
+                     "runtime alias, package re-exports become a lazy __getattr__ plus a .pyi "
+                     "stub, dead ones are removed. With --entry or --profile only changes "
+                     "that save start-up time on an entrypoint are made.")
+    _add_audit_options(parser)
+    choose = parser.add_argument_group("what to change")
+    choose.add_argument("--select", default="dead,deferrable,typing-only", metavar="CLASSES",
+                        help="comma-separated classes to fix (default "
+                             "dead,deferrable,typing-only)")
+    choose.add_argument("--defer", choices=("auto", "local", "lazy", "lazy-modules"),
+                        default="auto", help="how to defer: local (move into functions; "
+                        "the default before 3.15), lazy (`lazy import`, 3.15+), lazy-modules "
+                        "(__lazy_modules__: lazy on 3.15+, eager before)")
+    choose.add_argument("--runtime", choices=("auto", "hotstart", "stdlib"), default="auto",
+                        help="generated code may import hotstart.lazy, or only the standard "
+                             "library (auto: hotstart if the project imports it)")
+    choose.add_argument("--min-saving", type=float, default=None, metavar="MS",
+                        help="with measured entries: skip changes saving less (default: any "
+                             "module dropped)")
+    choose.add_argument("--all", action="store_true", dest="include_all",
+                        help="also changes that save nothing measurable (standard library, "
+                             "or nothing dropped on the entries)")
+    mode = parser.add_argument_group("output").add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true", help="print a unified diff (default)")
+    mode.add_argument("--write", action="store_true", help="rewrite the files")
+    parser.add_argument("--verify", metavar="COMMAND",
+                        help="run COMMAND (the project's tests) on the rewritten code; if it "
+                             "fails, bisect to the changes that break it, revert those and "
+                             "report them (without --write, files are restored afterwards)")
+    parser.add_argument("--verify-timeout", type=float, default=None, metavar="SECONDS",
+                        help="limit for one run of the verify command")
+    namespace = parser.parse_args(args)
+    select = tuple(s.strip() for s in namespace.select.split(",") if s.strip())
+    report = _run_audit(namespace)
+    from .fix import fix
+
+    result = fix(namespace.target, select=select, target_version=namespace.target_version,
+                 defer=namespace.defer, runtime=namespace.runtime,
+                 min_saving_ms=namespace.min_saving, include_all=namespace.include_all,
+                 write=namespace.write, verify=namespace.verify,
+                 verify_timeout=namespace.verify_timeout, report=report)
+    from .render.fix import render_fix
+
+    if not namespace.write:
+        sys.stdout.write(result.diff())
+    sys.stdout.write(render_fix(result))
+    return 0
+
+
 # -- shared ----------------------------------------------------------------------------------
 
 def _parser(command: str, description: str, **kwargs):
@@ -371,4 +511,5 @@ def _render(result, namespace) -> str:
 
 
 _COMMANDS = {"profile": _profile, "show": _show, "diff": _diff, "index": _index,
+             "audit": _audit, "fix": _fix,
              "preload": _preload}

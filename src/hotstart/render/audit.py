@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..audit.model import CLASSES, AuditReport, Entry, HotSpot, ImportSite, Link, Saving
 from ._format import ms, size
 
-__all__ = ["render_audit", "CLASS_HELP", "HotSpotGroup", "hotspot_groups"]
+__all__ = ["CLASS_HELP", "HotSpotGroup", "hotspot_groups", "render_audit"]
 
 WIDTH = 100
 DETAIL = " " * 8  # detail lines of a site line up under its class column
@@ -54,8 +54,8 @@ class HotSpotGroup:
 
     def title(self) -> str:
         count = len(self.modules)
-        via = f" via {', '.join(self.via)}" if self.via else ""
-        return (f"{self.call}(){via}, called at import by {count} "
+        via = f" via {', '.join(self.via)}," if self.via else ""
+        return (f"{self.call}(){via} called at import by {count} "
                 f"module{'s' if count != 1 else ''}")
 
     def measured_text(self) -> str:
@@ -94,8 +94,8 @@ def render_audit(report: AuditReport, *, min_saving_ms: float = 0.0,
         lines += ["", "No entrypoint: what each site would save is not measured."]
     groups = hotspot_groups(report)
     if groups:
-        lines += ["", f"Hot spots (expensive calls made at import): {len(report.hotspots)} in "
-                      f"{len(groups)} group{'s' if len(groups) != 1 else ''}"]
+        lines += ["", (f"Hot spots (expensive calls made at import): {len(report.hotspots)} in "
+                      f"{len(groups)} group{'s' if len(groups) != 1 else ''}")]
         for group in groups:
             lines += _hotspot(group)
     lines += _sites(report, min_saving_ms=min_saving_ms, show_needed=show_needed)
@@ -111,9 +111,9 @@ def render_audit(report: AuditReport, *, min_saving_ms: float = 0.0,
 def _header(report: AuditReport) -> list[str]:
     package = f" (package {report.package})" if report.package else ""
     lines = [f"hotstart audit: {report.root}{package}",
-             f"  {report.files} file{'s' if report.files != 1 else ''} scanned in "
+             (f"  {report.files} file{'s' if report.files != 1 else ''} scanned in "
              f"{report.seconds:.1f} s; target Python {report.target_version}; "
-             f"{len(report.sites)} import site{'s' if len(report.sites) != 1 else ''}"]
+             f"{len(report.sites)} import site{'s' if len(report.sites) != 1 else ''}")]
     for klass, sites in report.by_class().items():
         help_text = CLASS_HELP.get(klass, "")
         lines.append(f"  {klass:<12} {len(sites):>4}   {help_text}".rstrip())
@@ -216,6 +216,9 @@ def _site(site: ImportSite, split: set[tuple[str, int]]) -> list[str]:
         lines = [head + clip(site.statement, WIDTH - len(head) - len(suffix)) + suffix]
         if saving:
             lines.append(DETAIL + saving_text(site.best_saving, WIDTH - len(DETAIL)))
+    delay = delay_text(site.best_saving)
+    if delay:
+        lines.append(_wrapped(delay, DETAIL, DETAIL + "  "))
     if site.klass == "needed" and site.pins:
         if site.reason and site.reason not in site.pins:
             lines.append(_wrapped(site.reason, DETAIL, DETAIL))
@@ -282,6 +285,17 @@ def saving_text(saving: Saving | None, width: int | None = None) -> str:
         if width is None or len(text + detail + tail) <= width:
             return text + detail + tail
     return text + f" ({label})" + tail
+
+
+def delay_text(saving: Saving | None) -> str:
+    """When the entry runs a function that uses the name, deferring only delays the import:
+    `but -m app run calls main(): deferring only delays the import` ("" otherwise)."""
+    if saving is None or not saving.used_at_run or (saving.us <= 0 and saving.rss <= 0):
+        return ""
+    funcs = saving.used_at_run
+    shown = ", ".join(funcs[:4]) + (f" and {len(funcs) - 4} more" if len(funcs) > 4 else "")
+    on = f"{saving.entry} " if saving.entry else "the entry "
+    return f"but {on}runs {shown}: deferring only delays the import"
 
 
 def split_sites(report: AuditReport) -> set[tuple[str, int]]:

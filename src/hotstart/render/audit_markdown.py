@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from ..audit.model import AuditReport, ImportSite
 from ._format import ms
-from .audit import (CLASS_HELP, hotspot_groups, mem, relative, short_file, sites_by_saving,
-                    split_sites)
+from .audit import (
+    CLASS_HELP,
+    hotspot_groups,
+    mem,
+    relative,
+    short_file,
+    sites_by_saving,
+    split_sites,
+)
 
 __all__ = ["render_audit_markdown"]
 
@@ -18,8 +25,8 @@ def render_audit_markdown(report: AuditReport) -> str:
     title = f"`{report.package}`" if report.package else _code(report.root)
     sites = len(report.sites)
     lines = [f"### hotstart audit: {title}", "",
-             f"{sites} import site{'s' if sites != 1 else ''} in {report.files} "
-             f"file{'s' if report.files != 1 else ''} (target Python {report.target_version}).",
+             (f"{sites} import site{'s' if sites != 1 else ''} in {report.files} "
+             f"file{'s' if report.files != 1 else ''} (target Python {report.target_version})."),
              "", "| class | sites | meaning |", "|---|---:|---|"]
     for klass, members in report.by_class().items():
         lines.append(_row(klass, str(len(members)), CLASS_HELP.get(klass, "")))
@@ -47,8 +54,8 @@ def render_audit_markdown(report: AuditReport) -> str:
             shown = ", ".join(places[:6]) + (f", +{len(places) - 6} more"
                                              if len(places) > 6 else "")
             count = len(group.modules)
-            via = f" via `{', '.join(group.via)}`" if group.via else ""
-            text = (f"- **`{group.call}()`**{via}, called at import by {count} "
+            via = f" via `{', '.join(group.via)}`," if group.via else ""
+            text = (f"- **`{group.call}()`**{via} called at import by {count} "
                     f"module{'s' if count != 1 else ''} ({shown})")
             timed = group.measured_text()
             if timed:
@@ -76,8 +83,8 @@ def render_audit_markdown(report: AuditReport) -> str:
     rest = len(fixable) - min(len(ranked), TOP_SITES)
     if rest > 0:
         what = "that save nothing measurable" if len(ranked) <= TOP_SITES and measured else ""
-        lines += ["", f"… and {rest} more fixable site{'s' if rest != 1 else ''} {what}"
-                      f"{' ' if what else ''}(`hotstart audit` lists them all)."]
+        lines += ["", (f"… and {rest} more fixable site{'s' if rest != 1 else ''} {what}"
+                      f"{' ' if what else ''}(`hotstart audit` lists them all).")]
 
     if report.errors:
         lines += ["", "#### Errors", ""] + [f"- {_line(error)}" for error in report.errors]
@@ -95,7 +102,12 @@ def _saving(site: ImportSite) -> str:
         return "-"
     if not _saves(site):
         return "nothing"
-    return f"{ms(best.us)} ms, {mem(best.rss)}"
+    text = f"{ms(best.us)} ms, {mem(best.rss)}"
+    if best.used_at_run:
+        funcs = ", ".join(_code(name) for name in best.used_at_run[:3])
+        more = f" +{len(best.used_at_run) - 3}" if len(best.used_at_run) > 3 else ""
+        text += f" (only delayed: {funcs}{more} run{'s' if len(best.used_at_run) == 1 else ''})"
+    return text
 
 
 def _row(*cells: str) -> str:

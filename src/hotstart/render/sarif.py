@@ -15,9 +15,9 @@ from urllib.parse import quote
 from .. import __version__
 from ..audit.model import AuditReport, HotSpot, ImportSite
 from ._format import ms
-from .audit import CLASS_HELP, saving_text, split_sites
+from .audit import CLASS_HELP, delay_text, saving_text, split_sites
 
-__all__ = ["render_sarif", "SARIF_SCHEMA", "RULES"]
+__all__ = ["RULES", "SARIF_SCHEMA", "render_sarif"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/hotstart/hotstart"
@@ -28,34 +28,34 @@ WARN_US = 1000.0  # a measured saving of 1 ms or more makes a site a warning
 RULES: dict[str, tuple[str, str, str, str]] = {
     "hotstart/dead": (
         "DeadImport", "Import is never used",
-        "The module-level import binds names that nothing uses, and importing the module has "
-        "no side effect the audit knows of.",
-        "Remove the import. It still costs the import of the module (and everything it "
-        "imports) every time this module is imported."),
+        ("The module-level import binds names that nothing uses, and importing the module has "
+        "no side effect the audit knows of."),
+        ("Remove the import. It still costs the import of the module (and everything it "
+        "imports) every time this module is imported.")),
     "hotstart/side-effect": (
         "SideEffectImport", "Import is unused but importing it does something",
-        "Nothing uses the names this import binds, but importing the module has side effects "
-        "(registration, configuration, monkey-patching).",
-        "Keep the side effect explicit: import the module where the effect is needed, or "
-        "document why it must load at import time."),
+        ("Nothing uses the names this import binds, but importing the module has side effects "
+        "(registration, configuration, monkey-patching)."),
+        ("Keep the side effect explicit: import the module where the effect is needed, or "
+        "document why it must load at import time.")),
     "hotstart/deferrable": (
         "DeferrableImport", "Import is used only inside functions",
-        "Every use of the names this import binds runs after the module is imported (function "
-        "bodies, lambdas), so the import can move into those functions.",
-        "Move the import into the functions that use it, or re-export "
-        "it lazily from a package __init__ with a module __getattr__."),
+        ("Every use of the names this import binds runs after the module is imported (function "
+        "bodies, lambdas), so the import can move into those functions."),
+        ("Move the import into the functions that use it, or re-export "
+        "it lazily from a package __init__ with a module __getattr__.")),
     "hotstart/typing-only": (
         "TypingOnlyImport", "Import is used only in annotations",
-        "The names this import binds appear only in annotations that are never evaluated at "
-        "import time.",
-        "Move the import under `if TYPE_CHECKING:` (keep a runtime alias if get_type_hints "
-        "must resolve the names)."),
+        ("The names this import binds appear only in annotations that are never evaluated at "
+        "import time."),
+        ("Move the import under `if TYPE_CHECKING:` (keep a runtime alias if get_type_hints "
+        "must resolve the names).")),
     "hotstart/hot-spot": (
         "ImportTimeHotSpot", "Expensive call made at import time",
-        "A module-level statement calls (directly or through project functions) something "
-        "known to be slow, so every import of the module pays for it.",
-        "Make the call lazy (on first use) or replace it with a cheaper equivalent; the "
-        "result's message names the fix for this call."),
+        ("A module-level statement calls (directly or through project functions) something "
+        "known to be slow, so every import of the module pays for it."),
+        ("Make the call lazy (on first use) or replace it with a cheaper equivalent; the "
+        "result's message names the fix for this call.")),
 }
 
 
@@ -120,11 +120,14 @@ def _site_result(site: ImportSite, rule: str, index: int, fingerprint: str) -> d
         parts.append("fix: " + site.fix)
     if best is not None:
         parts.append(saving_text(best))
+        parts.append(delay_text(best))
     properties: dict = {"class": site.klass, "module": site.module, "imported": site.imported,
                         "names": [name.name for name in site.names]}
     if best is not None:
         properties.update(saving_ms=round(best.us / 1e3, 3), saving_bytes=best.rss,
                           saving_entry=best.entry)
+        if best.used_at_run:
+            properties["used_at_run"] = list(best.used_at_run)
     return {
         "ruleId": rule,
         "ruleIndex": index,

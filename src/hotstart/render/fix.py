@@ -1,0 +1,52 @@
+"""The summary `hotstart fix` prints after (or instead of) its diff."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..fix import FixResult
+
+__all__ = ["render_fix"]
+
+
+def render_fix(result: FixResult) -> str:
+    lines: list[str] = []
+    files = {c.path for c in result.changes}
+    verb = "made" if result.written else "would make"
+    lines.append(f"hotstart fix: {verb} {len(result.changes)} change(s) in {len(files)} "
+                 f"file(s) (runtime code: {result.runtime})")
+    for change in result.changes:
+        site = change.site
+        saving = site.best_saving
+        saved = ""
+        if saving is not None and saving.dropped and not saving.used_at_run:
+            saved = f"  [saves {saving.us / 1e3:.1f} ms, {saving.rss / 2**20:.1f} MiB on " \
+                    f"{saving.entry}]"
+        lines.append(f"  {site.file}:{site.line}  {site.klass:<11} "
+                     f"{_short(site.statement)}: {change.description}{saved}")
+    if result.skipped:
+        reasons = Counter(s.why for s in result.skipped)
+        lines.append(f"left alone: {len(result.skipped)} fixable site(s)")
+        for why, count in reasons.most_common():
+            lines.append(f"  {count:>3} x {why}")
+    verification = result.verification
+    if verification is not None:
+        lines.append(f"verify: {verification.command!r} passed before the rewrite; "
+                     f"{verification.runs} run(s) in all")
+        if verification.reverted:
+            lines.append(f"  reverted {len(verification.reverted)} change(s) that broke it:")
+            for change_id, tail in verification.reverted:
+                lines.append(f"    {change_id}")
+                for line in tail.splitlines()[-4:]:
+                    lines.append(f"      | {line}")
+        if verification.final is not None and verification.final.ok:
+            kept = len(result.changes)
+            lines.append(f"  passes with the {kept} change(s) kept" +
+                         ("" if result.written else " (files restored: use --write to keep)"))
+    if not result.written and verification is None and result.changes:
+        lines.append("nothing written: use --write to apply, --verify 'COMMAND' to test first")
+    return "\n".join(lines) + "\n"
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
