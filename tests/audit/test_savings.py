@@ -60,7 +60,6 @@ def test_deferring_a_library_nothing_else_needs_saves_it(alone):
     assert saving.dropped > 0
     assert "numpy" in saving.modules
     assert len(saving.modules) == min(saving.dropped, 10)
-    assert all(m == "numpy" or m.startswith("numpy.") for m in saving.modules)
     assert saving.also_imported_by == []
     assert heavy.best_saving is saving
 

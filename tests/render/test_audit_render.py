@@ -27,8 +27,8 @@ LONG = ("from app.a_rather_long_module_name_for_testing import (alpha, beta, gam
         "epsilon, zeta, eta, theta, iota)")
 
 
-def site(file: str, line: int, statement: str, klass: str, *names: str, saving: Saving | None = None,
-         **extra) -> ImportSite:
+def site(file: str, line: int, statement: str, klass: str, *names: str,
+         saving: Saving | None = None, **extra) -> ImportSite:
     module = "app." + file.rsplit("/", 1)[-1].removesuffix(".py")
     imported = statement.split()[1]
     bound = [BoundName(name, f"{imported}.{name}", [Use("function", line + 10, "main", line + 9)])
@@ -347,7 +347,8 @@ def test_sarif_results():
     assert "import pandas as pd" in pandas["message"]["text"]
     assert "move it into main()" in pandas["message"]["text"]
     assert "230.4 ms" in pandas["message"]["text"]
-    assert pandas["partialFingerprints"] == {"hotstart/v1": "proj/src/app/cli.py:import pandas as pd"}
+    assert pandas["partialFingerprints"] == {
+        "hotstart/v1": "proj/src/app/cli.py:import pandas as pd"}
 
     assert result("proj/src/app/cli.py", 6)["level"] == "warning"  # dead
     numpy = result("proj/src/app/util.py", 2)

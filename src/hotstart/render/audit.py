@@ -89,13 +89,13 @@ def render_audit(report: AuditReport, *, min_saving_ms: float = 0.0,
     `min_saving_ms` (and a measured entry) sites saving less are only counted, per file."""
     lines = _header(report)
     for entry in report.entries:
-        lines += [""] + _entry(entry, report.root)
+        lines += [""] + _entry(entry)
     if not report.entries:
         lines += ["", "No entrypoint: what each site would save is not measured."]
     groups = hotspot_groups(report)
     if groups:
-        lines += ["", (f"Hot spots (expensive calls made at import): {len(report.hotspots)} in "
-                      f"{len(groups)} group{'s' if len(groups) != 1 else ''}")]
+        lines += ["", (f"Hot spots (expensive calls made at import): {len(report.hotspots)} "
+                       f"in {len(groups)} group{'s' if len(groups) != 1 else ''}")]
         for group in groups:
             lines += _hotspot(group)
     lines += _sites(report, min_saving_ms=min_saving_ms, show_needed=show_needed)
@@ -110,17 +110,18 @@ def render_audit(report: AuditReport, *, min_saving_ms: float = 0.0,
 
 def _header(report: AuditReport) -> list[str]:
     package = f" (package {report.package})" if report.package else ""
+    files, sites = report.files, len(report.sites)
     lines = [f"hotstart audit: {report.root}{package}",
-             (f"  {report.files} file{'s' if report.files != 1 else ''} scanned in "
-             f"{report.seconds:.1f} s; target Python {report.target_version}; "
-             f"{len(report.sites)} import site{'s' if len(report.sites) != 1 else ''}")]
-    for klass, sites in report.by_class().items():
+             (f"  {files} file{'s' if files != 1 else ''} scanned in {report.seconds:.1f} s; "
+              f"target Python {report.target_version}; "
+              f"{sites} import site{'s' if sites != 1 else ''}")]
+    for klass, members in report.by_class().items():
         help_text = CLASS_HELP.get(klass, "")
-        lines.append(f"  {klass:<12} {len(sites):>4}   {help_text}".rstrip())
+        lines.append(f"  {klass:<12} {len(members):>4}   {help_text}".rstrip())
     return lines
 
 
-def _entry(entry: Entry, root: str) -> list[str]:
+def _entry(entry: Entry) -> list[str]:
     lines = [f"Entry: {entry.name}"]
     if entry.measured:
         parts = [f"imports in {ms(entry.import_us)} ms"]
@@ -168,6 +169,8 @@ def _hotspot(group: HotSpotGroup) -> list[str]:
 
 
 def _sites(report: AuditReport, *, min_saving_ms: float, show_needed: bool) -> list[str]:
+    if not report.sites:
+        return ["", "Import sites: none found"]
     measured = any(entry.measured for entry in report.entries)
     cut = min_saving_ms * 1e3 if (min_saving_ms > 0 and measured) else None
     files: dict[str, list[ImportSite]] = {}
@@ -195,8 +198,6 @@ def _sites(report: AuditReport, *, min_saving_ms: float, show_needed: bool) -> l
     title = "Import sites, by file (biggest saving first)"
     if hidden_needed:
         title += f"; {hidden_needed} needed site{'s' if hidden_needed != 1 else ''} not shown"
-    if not report.sites:
-        return ["", "Import sites: none found"]
     return ["", title] + body
 
 
@@ -289,7 +290,7 @@ def saving_text(saving: Saving | None, width: int | None = None) -> str:
 
 def delay_text(saving: Saving | None) -> str:
     """When the entry runs a function that uses the name, deferring only delays the import:
-    `but -m app run calls main(): deferring only delays the import` ("" otherwise)."""
+    `but -m app run runs main(): deferring only delays the import` ("" otherwise)."""
     if saving is None or not saving.used_at_run or (saving.us <= 0 and saving.rss <= 0):
         return ""
     funcs = saving.used_at_run

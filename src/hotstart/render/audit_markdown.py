@@ -26,7 +26,7 @@ def render_audit_markdown(report: AuditReport) -> str:
     sites = len(report.sites)
     lines = [f"### hotstart audit: {title}", "",
              (f"{sites} import site{'s' if sites != 1 else ''} in {report.files} "
-             f"file{'s' if report.files != 1 else ''} (target Python {report.target_version})."),
+              f"file{'s' if report.files != 1 else ''} (target Python {report.target_version})."),
              "", "| class | sites | meaning |", "|---|---:|---|"]
     for klass, members in report.by_class().items():
         lines.append(_row(klass, str(len(members)), CLASS_HELP.get(klass, "")))
@@ -82,9 +82,14 @@ def render_audit_markdown(report: AuditReport) -> str:
                               site.klass, statement, _saving(site), _text(site.fix) or "-"))
     rest = len(fixable) - min(len(ranked), TOP_SITES)
     if rest > 0:
-        what = "that save nothing measurable" if len(ranked) <= TOP_SITES and measured else ""
-        lines += ["", (f"… and {rest} more fixable site{'s' if rest != 1 else ''} {what}"
-                      f"{' ' if what else ''}(`hotstart audit` lists them all).")]
+        plural = "s" if rest != 1 else ""
+        if not ranked:
+            text = f"{rest} fixable site{plural}, none saving anything measurable"
+        elif len(ranked) <= TOP_SITES and measured:
+            text = f"… and {rest} more fixable site{plural} that save nothing measurable"
+        else:
+            text = f"… and {rest} more fixable site{plural}"
+        lines += ["", text + " (`hotstart audit` lists them all)."]
 
     if report.errors:
         lines += ["", "#### Errors", ""] + [f"- {_line(error)}" for error in report.errors]
