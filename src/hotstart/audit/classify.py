@@ -84,6 +84,8 @@ def classify_sites(scans: dict[str, ModuleScan], effects: EffectModel,
                 groups.setdefault((klass, reason), []).append((bound, klass, pins, found))
             for (klass, reason), members in groups.items():
                 part = site if len(groups) == 1 else copy.copy(site)
+                if part is not site:
+                    part.savings = []  # a shallow copy would share the list
                 part.names = [m[0] for m in members]
                 part.klass, part.reason = klass, reason
                 part.pins = [p for m in members for p in m[2]]
