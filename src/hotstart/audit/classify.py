@@ -107,7 +107,11 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
     if pins:
         return "needed", pins[0], _unique(pins), []
 
-    modules = parents(site.imported) + [b.target for b in site.names if b.target in scans]
+    # The importing module and its packages have run already: their effects are not this
+    # site's.
+    modules = [m for m in parents(site.imported) + [b.target for b in site.names
+                                                    if b.target in scans]
+               if not (scan.name == m or scan.name.startswith(m + "."))]
     unused = not (contexts - {"all", "reexport"})
     found: list[str] = []
     for module in dict.fromkeys(modules):

@@ -58,6 +58,9 @@ class EffectModel:
             for site in scan.sites:
                 if site.guard in ("TYPE_CHECKING", "lazy"):
                     continue
+                for external in _parents(site.imported):
+                    if external in KNOWN_EFFECTS and external not in self.scans:
+                        found.append(f"imports {external}, which {KNOWN_EFFECTS[external]}")
                 for dependency in self._project_targets(site):
                     if dependency != module:
                         inherited = self.of(dependency)

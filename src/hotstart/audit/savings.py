@@ -50,8 +50,12 @@ class ObservedGraph:
             for parent in parents(name)[:-1]:
                 if parent in self.modules:
                     self.adjacency[name].append((parent, None))
+        # Modules the entry script imports have no importer in the tree but an edge from
+        # `__main__` (or the module run with -m): they are reached through it, not roots.
         self.roots = ["__main__"] + [m.name for m in self.modules.values()
-                                      if m.importer is None or m.importer not in self.modules]
+                                      if (m.importer is None or m.importer not in self.modules)
+                                      and not any(i == "__main__" or i in self.modules
+                                                  for i in self.importers.get(m.name, ()))]
         self.baseline = self._reachable(frozenset())
 
     def _reachable(self, removed: frozenset[str]) -> set[str]:
@@ -104,8 +108,7 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
         else:
             saving = graph.saving(entry.name, _site_keys(site, paths))
             if not saving.dropped and site.imported in graph.modules:
-                others = sorted(graph.importers.get(site.imported, set()) - {site.module})
-                saving.also_imported_by = others[:3]
+                saving.also_imported_by = _other_importers(graph, site)
         saving.used_at_run = ran
         if site.imported in graph.modules or saving.dropped:
             site.savings.append(saving)
@@ -127,6 +130,17 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
             reach.us = record.cumulative_us.median
             reach.rss = int(record.cumulative_rss.median) if record.cumulative_rss else None
     _measure_hotspots(hotspots, process, entry.name)
+
+
+def _other_importers(graph: ObservedGraph, site: ImportSite) -> list[str]:
+    """Who else imports the site's module: project modules first, never the library's own
+    submodules."""
+    top = site.imported.split(".")[0]
+    project = site.module.split(".")[0]
+    others = [name for name in graph.importers.get(site.imported, set())
+              if name not in (site.module, "__main__") and name.split(".")[0] != top]
+    others.sort(key=lambda name: (name.split(".")[0] != project, name))
+    return others[:3]
 
 
 def _used_at_run(site: ImportSite, paths: dict[str, str],

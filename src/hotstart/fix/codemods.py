@@ -105,6 +105,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
     lazy_modules: list[str] = []
     lazy_init: list[tuple[str, str, str | None]] = []  # (name, submodule key, attr or None)
     needs_hotstart = False
+    declared: list[str] | str | None = None  # __lazy_modules__ of `source`, or why not
 
     for change in changes:
         site = change.site
@@ -121,6 +122,15 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
             lazy_after[site.line].append(_statement(kind, module_text, texts, lazy=True))
         elif change.action == "lazy-modules":
             module_name = site.imported
+            if declared is None:
+                declared = _declared_lazy_modules(source)
+            if isinstance(declared, str):
+                skipped.append((change, declared))
+                continue
+            if module_name in declared:
+                skipped.append((change, f"{module_name} is listed in __lazy_modules__ "
+                                        "already"))
+                continue
             if module_name not in lazy_modules:
                 lazy_modules.append(module_name)
         elif change.action == "move":
@@ -254,8 +264,9 @@ class _Rewriter(cst.CSTTransformer):
             out.append(updated.with_changes(body=kept))
         for statement in lazy or ():
             parsed = cst.parse_statement(statement + "\n")
-            if not out:  # keep the comments above the statement it replaces
-                parsed = parsed.with_changes(leading_lines=updated.leading_lines)
+            if not out:  # keep the comments above and after the statement it replaces
+                parsed = parsed.with_changes(leading_lines=updated.leading_lines,
+                                             trailing_whitespace=updated.trailing_whitespace)
             out.append(parsed)
         if not out:  # removed: the parent block passes its blank lines and comments on
             return updated.with_changes(body=[cst.Expr(cst.Name(_REMOVED))])
@@ -366,15 +377,23 @@ def _add_lazy_modules(code: str, modules: list[str]) -> str:
         return code
     tree = _top_tree(code)
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else []
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else []
         if any(isinstance(t, ast.Name) and t.id == "__lazy_modules__" for t in targets):
-            # extend the existing literal
+            # extend the existing literal: after its last element (a trailing comma and the
+            # closing bracket stay where they are), or inside it when it is empty
+            value = node.value
+            assert isinstance(value, (ast.List, ast.Tuple, ast.Set))
+            added = ", ".join(f'"{m}"' for m in missing)
+            if value.elts:
+                last = value.elts[-1]
+                end, col, added = last.end_lineno, last.end_col_offset, ", " + added
+            else:
+                end, col = value.end_lineno, value.end_col_offset - 1
+                added += "," if isinstance(value, ast.Tuple) else ""
             lines = code.splitlines(keepends=True)
-            end = node.value.end_lineno - 1  # type: ignore[operator]
-            col = node.value.end_col_offset - 1  # type: ignore[operator]
-            text = lines[end]
-            sep = ", " if declared else ""
-            lines[end] = text[:col] + sep + ", ".join(f'"{m}"' for m in missing) + text[col:]
+            text = lines[end - 1].encode("utf-8")  # ast columns count UTF-8 bytes
+            lines[end - 1] = (text[:col] + added.encode() + text[col:]).decode("utf-8")
             return "".join(lines)
     # new declaration after the docstring and __future__ imports, before other imports
     last = 0
@@ -390,6 +409,16 @@ def _add_lazy_modules(code: str, modules: list[str]) -> str:
     lines[last:last] = [f"\n# Imported lazily on Python 3.15+ (PEP 810), eagerly before.\n"
                         f"__lazy_modules__ = [{listed}]\n"]
     return "".join(lines)
+
+
+def _declared_lazy_modules(source: str) -> list[str] | str:
+    """The modules `source` lists in `__lazy_modules__`, or why it cannot be extended."""
+    from ..lazy import lazy_modules_declared
+
+    try:
+        return lazy_modules_declared(source)
+    except ValueError as exc:
+        return f"__lazy_modules__ is not a literal list of strings ({exc}): add it by hand"
 
 
 def _lazy_init_code(items, runtime: str, top: set[str], source: str, tree) -> str:

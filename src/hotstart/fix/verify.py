@@ -79,4 +79,6 @@ def find_culprits(changes: Sequence[T], test: Callable[[list[T]], CommandResult]
             return []
         return bad_first + bad_second
 
+    if not changes:  # nothing applied: nothing to blame (a failure here is flakiness)
+        return []
     return search(list(changes), [], None)
