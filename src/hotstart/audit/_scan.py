@@ -546,8 +546,8 @@ class _Walker:
         if what is None and callee.endswith(("update", "setdefault", "append", "extend",
                                              "add", "insert")):
             owner = callee.rsplit(".", 1)[0]
-            if owner != callee and owner.split(".")[0] in self.scan.bindings.values() | set(
-                    self.scan.bindings):
+            names = set(self.scan.bindings) | set(self.scan.bindings.values())
+            if owner != callee and owner.split(".")[0] in names:
                 what = f"changes state of an imported object ({callee}())"
         if what is not None:
             self.scan.effects.append(Effect(line, f"{what} at line {line}", True))

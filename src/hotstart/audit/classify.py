@@ -48,8 +48,10 @@ def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]
     for scan in scans.values():
         for module, name, line in scan.from_imports:
             owner = scans.get(module)
-            if owner is None or name in owner.defined:
+            if owner is None:
                 continue
+            # Also when the module defines the name too (`if ...: from x import name` /
+            # `else: name = None`): the import may be what provides it.
             for bound in _bound(owner, name):
                 bound.uses.append(Use("reexport", line, scope=scan.name, file=scan.file))
     for test in tests:

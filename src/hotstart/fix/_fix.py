@@ -78,9 +78,14 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     originals: dict[str, str] = {}
     for change in changes:
         if change.path not in originals:
-            with open(change.path, encoding="utf-8") as handle:
+            # newline="": as the bytes are (CRLF stays CRLF), so a restore is exact
+            with open(change.path, encoding="utf-8", newline="") as handle:
                 originals[change.path] = handle.read()
     packages = {report.paths[s.file]: s.module for s in report.sites if s.package_init}
+    # Whether each package had its own __init__.pyi before anything was written: `--verify`
+    # writes ours between renders, and must not then take it for the project's.
+    had_stub = {path: os.path.exists(os.path.join(os.path.dirname(path), "__init__.pyi"))
+                for path in packages}
 
     def render(subset: Sequence[Change]) -> tuple[list[FileChange], list[tuple[Change, str]]]:
         from .codemods import rewrite
@@ -94,7 +99,7 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
                 if path in packages else None
             result = rewrite(originals[path], group, runtime=runtime,
                              package=packages.get(path),
-                             has_stub=bool(stub_path and os.path.exists(stub_path)))
+                             has_stub=had_stub.get(path, False))
             dropped.extend(result.skipped)
             if result.source != originals[path] or result.stub:
                 files.append(FileChange(path, group[0].site.file, originals[path],
@@ -182,7 +187,7 @@ def _atomic_write(path: str, text: str) -> None:
     temporary = os.path.join(directory, f".{os.path.basename(path)}.hotstart-tmp")
     try:
         mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-        with open(temporary, "w", encoding="utf-8") as handle:
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         os.chmod(temporary, mode)
         os.replace(temporary, path)

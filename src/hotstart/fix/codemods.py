@@ -128,8 +128,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
                 skipped.append((change, declared))
                 continue
             if module_name in declared:
-                skipped.append((change, f"{module_name} is listed in __lazy_modules__ "
-                                        "already"))
+                skipped.append((change, f"{module_name} is listed in __lazy_modules__ already"))
                 continue
             if module_name not in lazy_modules:
                 lazy_modules.append(module_name)
@@ -434,7 +433,10 @@ def _lazy_init_code(items, runtime: str, top: set[str], source: str, tree) -> st
                         and n not in {name for name, _k, _a in items})
         names = sorted(set(public) | {name for name, _k, _a in items})
         all_line = "__all__ = [" + ", ".join(f'"{n}"' for n in names) + "]\n"
-    if runtime == "hotstart":
+    # hotstart.lazy.attach binds each name as the submodule or attribute is called; a
+    # re-export under another name (`from .m import a as b`) needs the PEP 562 code below
+    aliased = any(name != (key if attr is None else attr) for name, key, attr in items)
+    if runtime == "hotstart" and not aliased:
         parts = ["__name__"]
         if submodules:
             parts.append("submodules=[" + ", ".join(f'"{s}"' for s in submodules) + "]")
