@@ -82,6 +82,7 @@ def classify_sites(scans: dict[str, ModuleScan], effects: EffectModel,
             site.stdlib = site.external and is_stdlib(site.imported)
             groups: dict[tuple[str, str], list[tuple[BoundName, str, list[str], list[str]]]] = {}
             for bound in site.names:
+                bound.is_module = site.kind == "import" or bound.target in scans
                 klass, reason, pins, found = _classify(scan, site, bound, effects, scans)
                 groups.setdefault((klass, reason), []).append((bound, klass, pins, found))
             for (klass, reason), members in groups.items():

@@ -79,6 +79,8 @@ class BoundName:
     target: str
     uses: list[Use] = field(default_factory=list)
     explicit_reexport: bool = False
+    #: The name is a module (`import m`, or `from pkg import submodule` of the project).
+    is_module: bool = False
 
 
 @dataclass(slots=True)

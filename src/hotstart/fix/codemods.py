@@ -83,6 +83,11 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
             if "__getattr__" in top:
                 skipped.append((change, "the package __init__ already defines __getattr__"))
                 continue
+            if "__all__" not in top and _bound_in_blocks(tree, source):
+                skipped.append((change, "no __all__, and names bound inside module-level "
+                                        "blocks: `import *` would change; write __all__ "
+                                        "first"))
+                continue
             if has_stub:
                 skipped.append((change, "an __init__.pyi exists already; merge the names by "
                                         "hand"))
@@ -152,7 +157,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
                 needs_hotstart |= hot
         elif change.action == "lazy-init":
             for bound in site.names:
-                if site.imported == package:  # `from . import sub`
+                if site.imported == package or bound.is_module:  # a submodule
                     lazy_init.append((bound.name, bound.target[len(package) + 1:], None))
                 else:
                     key = site.imported[len(package) + 1:]  # type: ignore[arg-type]
@@ -191,7 +196,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
 
 
 def _runtime_alias(site, bound, runtime: str) -> tuple[str, bool]:
-    if site.kind == "import":
+    if site.kind == "import" or bound.is_module:
         module = bound.target
         return f'{bound.name} = hotstart.lazy.lazy_import("{module}")', True
     module, _, attr = bound.target.rpartition(".")
@@ -328,6 +333,24 @@ def _top_bindings(tree: ast.Module) -> set[str]:
             for target in targets:
                 names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
     return names
+
+
+def _bound_in_blocks(tree: ast.Module | None, source: str) -> bool:
+    """True if a module-level `if`/`try`/`with`/`for` binds public names."""
+    if tree is None:
+        from ..audit._scan import parse_source
+
+        tree, _ = parse_source(source, "<fix>")
+    for node in tree.body:
+        if isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store) \
+                        and not sub.id.startswith("_"):
+                    return True
+                if isinstance(sub, (ast.Import, ast.ImportFrom)) and any(
+                        not (a.asname or a.name).startswith("_") for a in sub.names):
+                    return True
+    return False
 
 
 def _top_bindings_cst(source: str) -> set[str]:

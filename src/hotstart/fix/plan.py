@@ -87,7 +87,7 @@ def plan_changes(report: AuditReport, paths: dict[str, str], *, select: tuple[st
 
 
 def _module_alias(site: ImportSite) -> bool:
-    return site.kind == "import"
+    return site.kind == "import" or any(b.is_module for b in site.names)
 
 
 def _annotated(site: ImportSite) -> list[str]:
