@@ -134,7 +134,7 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
             return ("deferrable", "re-exported by the package __init__: a lazy __getattr__ "
                     "keeps the name importable", [], [])
         if "all" in contexts:
-            pin = f"re-exported: listed in __all__"
+            pin = "re-exported: listed in __all__"
             return "needed", pin, [pin], []
         if bound.explicit_reexport:
             pin = f"re-exported: `{bound.name} as {bound.name}`"
