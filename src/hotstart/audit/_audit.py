@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from ..errors import BadInput, HotstartError
 from ._project import find_project
-from ._scan import ModuleScan, scan_module
+from ._scan import ModuleScan, scan_module, scan_patches
 from .classify import classify_sites, link_cross_module_uses
 from .effects import EffectModel
 from .graph import EntrySpec, StaticGraph, parse_entry
@@ -67,6 +67,12 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
             if source_file.test and b"patch" not in raw and b"setattr" not in raw:
                 continue
             source = raw.decode("utf-8")
+            if source_file.test:
+                scan = ModuleScan(source_file.module, source_file.shown, source_file.path,
+                                  source_file.is_package, [])
+                scan.patches = scan_patches(source)
+                test_scans.append(scan)
+                continue
             scan = scan_module(source_file.module, source_file.shown, source_file.path, source,
                                is_package=source_file.is_package, test=source_file.test,
                                lazy_annotations=low >= (3, 14))

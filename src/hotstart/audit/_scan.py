@@ -8,6 +8,7 @@ Nothing is imported or executed. One `ModuleScan` per file; the project-wide pas
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from .model import BoundName, ImportSite, Use
@@ -271,15 +272,24 @@ def _catches_import_error(handler: ast.excepthandler) -> bool:
 # -- pass 2: where names are used, import-time calls, effects -------------------------------
 
 class _Scope:
-    __slots__ = ("kind", "qualname", "line", "locals", "parent")
+    __slots__ = ("kind", "qualname", "line", "_locals", "node", "parent")
 
-    def __init__(self, kind: str, qualname: str, line: int, local: set[str],
-                 parent: _Scope | None) -> None:
+    def __init__(self, kind: str, qualname: str, line: int, local: set[str] | None,
+                 parent: _Scope | None, node: ast.AST | None = None) -> None:
         self.kind = kind          # "module", "class", "function"
         self.qualname = qualname
         self.line = line
-        self.locals = local
+        self._locals = local
+        self.node = node
         self.parent = parent
+
+    @property
+    def locals(self) -> set[str]:
+        # Computed on the first use of an imported name inside the function: most
+        # functions of a big package never need it.
+        if self._locals is None:
+            self._locals = _locals(self.node)  # type: ignore[arg-type]
+        return self._locals
 
     def function(self) -> _Scope | None:
         scope: _Scope | None = self
@@ -411,7 +421,7 @@ class _Walker:
         if node.returns is not None:
             self.annotation(node.returns, scope, annotation_context)
         qualname = f"{scope.qualname}{node.name}"
-        inner = _Scope("function", qualname + ".<locals>.", node.lineno, _locals(node), scope)
+        inner = _Scope("function", qualname + ".<locals>.", node.lineno, None, scope, node)
         inner.qualname = qualname + "."
         if at_import:
             self.scan.functions[qualname] = FunctionInfo(qualname, node.lineno)
@@ -627,6 +637,37 @@ def _locals(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[st
 
 
 # -- tests: which `module.Name` they patch -------------------------------------------------
+
+_PATCH_STRING = re.compile(r"""\b(?:patch|setattr|delattr)\(\s*['"]([A-Za-z_][\w.]*\.[A-Za-z_]\w*)['"]""")
+_PATCH_OBJECT = re.compile(
+    r"""\b(?:setattr|delattr|object|patch_object)\(\s*([A-Za-z_][\w.]*)\s*,\s*['"]([A-Za-z_]\w*)['"]""")
+_IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([\w.]+)(?:[ \t]+as[ \t]+(\w+))?", re.M)
+_FROM_LINE = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+([\w, \t]+)$", re.M)
+
+
+def scan_patches(source: str) -> list[tuple[str, int]]:
+    """`("module.Name", line)` for each name a test file patches. Tests are read with regular
+    expressions, not parsed: a big package's test suite is most of its source."""
+    aliases: dict[str, str] = {}
+    for match in _IMPORT_LINE.finditer(source):
+        name, alias = match.group(1), match.group(2)
+        aliases[alias or name.split(".")[0]] = name if alias else name.split(".")[0]
+    for match in _FROM_LINE.finditer(source):
+        for part in match.group(2).split(","):
+            words = part.split()
+            if words:
+                aliases[words[-1]] = f"{match.group(1)}.{words[0]}"
+    found: list[tuple[str, int]] = []
+    for match in _PATCH_STRING.finditer(source):
+        found.append((match.group(1), source.count("\n", 0, match.start()) + 1))
+    for match in _PATCH_OBJECT.finditer(source):
+        owner = match.group(1)
+        head, _, rest = owner.partition(".")
+        if head in aliases:
+            owner = aliases[head] + (f".{rest}" if rest else "")
+        found.append((f"{owner}.{match.group(2)}", source.count("\n", 0, match.start()) + 1))
+    return found
+
 
 _PATCHERS = ("patch", "setattr", "delattr", "object", "patch_object")
 

@@ -129,6 +129,12 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
             reason = (f"importing it has effects that deferring would delay ({found[0]})")
         return "side-effect", reason, [], found
 
+    if not unused and ("all" in contexts or bound.explicit_reexport):
+        # Also used in functions or annotations, but public: moving it out of the module's
+        # namespace would break `mod.name` and `from mod import name`.
+        pin = ("re-exported: listed in __all__" if "all" in contexts
+               else f"re-exported: `{bound.name} as {bound.name}`")
+        return "needed", pin, [pin], []
     if unused:
         if lazy_reexport:
             return ("deferrable", "re-exported by the package __init__: a lazy __getattr__ "

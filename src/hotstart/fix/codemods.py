@@ -83,6 +83,11 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
             if "__getattr__" in top:
                 skipped.append((change, "the package __init__ already defines __getattr__"))
                 continue
+            if "__all__" not in top and "*" in top:
+                skipped.append((change, "no __all__, and a `from ... import *`: a generated "
+                                        "__all__ could not list the names it binds, so "
+                                        "`import *` would change; write __all__ first"))
+                continue
             if "__all__" not in top and _bound_in_blocks(tree, source):
                 skipped.append((change, "no __all__, and names bound inside module-level "
                                         "blocks: `import *` would change; write __all__ "
