@@ -811,3 +811,15 @@ def test_sites_are_sorted_by_file_and_line_and_by_class_covers_every_class(tmp_p
     assert list(groups) == ["dead", "side-effect", "deferrable", "typing-only", "needed"]
     assert [s.module for s in groups["dead"]] == ["pkg.b", "pkg.z"]
     assert [names(s) for s in groups["needed"]] == [["sys"]]
+
+
+def test_an_import_marked_noqa_is_needed(tmp_path):
+    """`# noqa: F401` says the import is kept on purpose (pickle looks names up by module)."""
+    from hotstart.audit import audit
+
+    (tmp_path / "mod.py").write_text("from json import JSONDecoder  # noqa: F401\nimport yaml\n")
+    sites = {s.statement.split("  #")[0]: s for s in audit(str(tmp_path / "mod.py"),
+                                                           run=False).sites}
+    assert sites["from json import JSONDecoder"].klass == "needed"
+    assert "noqa" in sites["from json import JSONDecoder"].reason
+    assert sites["import yaml"].klass == "dead"

@@ -222,6 +222,7 @@ class _Collector:
             guard = "lazy"
         statement = " ".join(line.strip() for line in
                              scan.lines[node.lineno - 1:(node.end_lineno or node.lineno)])
+        noqa = "# noqa" in statement
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
@@ -233,7 +234,7 @@ class _Collector:
                     imported=alias.name, kind="import", guard=guard,
                     names=[BoundName(bound, target,
                                      explicit_reexport=alias.asname == alias.name)],
-                    package_init=scan.is_package))
+                    package_init=scan.is_package, noqa=noqa))
             return
         if node.module == "__future__":
             return
@@ -252,7 +253,7 @@ class _Collector:
                 file=scan.file, module=scan.name, line=node.lineno,
                 end_line=node.end_lineno or node.lineno, statement=statement, imported=base,
                 kind="from", level=node.level, guard=guard, names=names,
-                package_init=scan.is_package))
+                package_init=scan.is_package, noqa=noqa))
 
 
 def _is_type_checking(test: ast.AST) -> bool:

@@ -107,6 +107,8 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
     lazy_reexport = own_package and not bound.name.startswith("_")
     pins = [_pin(u, site) for u in bound.uses
             if u.context in _PINNING or (u.context == "reexport" and not lazy_reexport)]
+    if site.noqa:
+        pins.append("marked `# noqa`: kept on purpose")
     if pins:
         return "needed", pins[0], _unique(pins), []
 

@@ -127,6 +127,7 @@ class ImportSite:
     external: bool = False     # imports a module outside the project
     stdlib: bool = False
     package_init: bool = False  # the statement is in a package `__init__`
+    noqa: bool = False         # marked `# noqa` (kept on purpose, e.g. for pickle lookups)
     savings: list[Saving] = field(default_factory=list)
 
     @property
