@@ -447,19 +447,14 @@ def _lazy_statements(source: str) -> list:
     return found
 
 
-def lazy_modules_declared(source: str) -> list[str]:
-    """Module names a module-level ``__lazy_modules__`` declares in `source` (PEP 810).
-
-    Accepts ``__lazy_modules__ = [...]`` (also a tuple or set, annotated, or ``+=``) of
-    string literals; several assignments give their names in order, each once. ``[]`` if
-    there is none. Source that also uses ``lazy import`` is read too: those statements are
-    parsed as the plain imports they become before 3.15. Raises `ValueError` naming the
-    line if the value is not a literal of strings, `SyntaxError` for invalid source.
-    """
+def _parse_any_version(source: str, filename: str = "<unknown>") -> tuple:
+    """`ast.parse(source)`, reading PEP 810 `lazy import` statements as the plain imports they
+    are before 3.15; returns ``(tree, {lines of lazy statements})``. `SyntaxError` for source
+    that is invalid for another reason."""
     import ast
 
     try:
-        tree = ast.parse(source)
+        return ast.parse(source, filename), set()
     except SyntaxError:
         try:
             statements = _lazy_statements(source)
@@ -476,7 +471,21 @@ def lazy_modules_declared(source: str) -> list[str]:
                 col = text.find("lazy")
             # `lazy import x` -> `import x`: the plain import it is before 3.15
             lines[line - 1] = text[:col] + text[col + 4:].lstrip(" \t")
-        tree = ast.parse("".join(lines))
+        return ast.parse("".join(lines), filename), {line for line, _m, _c in statements}
+
+
+def lazy_modules_declared(source: str) -> list[str]:
+    """Module names a module-level ``__lazy_modules__`` declares in `source` (PEP 810).
+
+    Accepts ``__lazy_modules__ = [...]`` (also a tuple or set, annotated, or ``+=``) of
+    string literals; several assignments give their names in order, each once. ``[]`` if
+    there is none. Source that also uses ``lazy import`` is read too: those statements are
+    parsed as the plain imports they become before 3.15. Raises `ValueError` naming the
+    line if the value is not a literal of strings, `SyntaxError` for invalid source.
+    """
+    import ast
+
+    tree, _lazy_lines = _parse_any_version(source)
     names: list = []
     for node in tree.body:
         if isinstance(node, ast.Assign):

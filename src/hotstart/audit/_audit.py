@@ -74,7 +74,7 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
                 test_scans.append(scan)
                 continue
             scan = scan_module(source_file.module, source_file.shown, source_file.path, source,
-                               is_package=source_file.is_package, test=source_file.test,
+                               is_package=source_file.is_package,
                                lazy_annotations=low >= (3, 14))
         except SyntaxError as exc:
             errors.append(f"{source_file.shown}:{exc.lineno}: cannot parse ({exc.msg})")

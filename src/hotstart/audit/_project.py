@@ -81,12 +81,12 @@ def find_project(target: str, tests: list[str] | None = None) -> Project:
                 if os.path.isfile(os.path.join(root, d, "__init__.py"))]
         if len(tops) == 1:
             package = tops[0]
-    files = list(_walk(walk_root, prefix, shown if walk_root == path else None, path, shown))
+    files = list(_walk(walk_root, prefix, path, shown))
     if root != path:  # project directory with src/: its tests live beside src/
         for extra in ("tests", "test"):
             directory = os.path.join(path, extra)
             if os.path.isdir(directory):
-                files.extend(_walk(directory, extra, None, path, shown, test=True))
+                files.extend(_walk(directory, extra, path, shown, test=True))
     for extra in tests or ():
         if not os.path.exists(extra):
             raise BadInput(f"--tests {extra!r}: no such file or directory")
@@ -95,13 +95,13 @@ def find_project(target: str, tests: list[str] | None = None) -> Project:
             files.append(SourceFile(os.path.basename(directory)[:-3], directory, extra, False,
                                     True))
         else:
-            files.extend(_walk(directory, "", None, directory, extra, test=True))
+            files.extend(_walk(directory, "", directory, extra, test=True))
     if not any(not f.test for f in files):
         raise BadInput(f"{shown}: no Python modules found")
     return Project(root, shown, package, files, [root])
 
 
-def _walk(directory: str, prefix: str, _unused, base: str, shown_base: str,
+def _walk(directory: str, prefix: str, base: str, shown_base: str,
           test: bool = False):
     for current, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))

@@ -11,7 +11,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from .model import BoundName, ImportSite, Use
+from .model import IMPORT_TIME_CONTEXTS, BoundName, ImportSite, Use
 
 __all__ = ["ModuleScan", "scan_module", "parse_source"]
 
@@ -110,24 +110,9 @@ class ModuleScan:
 def parse_source(source: str, filename: str) -> tuple[ast.Module, set[int]]:
     """Parse `source`; PEP 810 `lazy import` lines are read as plain imports on any version
     and returned as the second item."""
-    try:
-        return ast.parse(source, filename), set()
-    except SyntaxError:
-        from ..lazy import _lazy_statements
+    from ..lazy import _parse_any_version
 
-        try:
-            statements = _lazy_statements(source)
-        except Exception:
-            statements = []
-        if not statements:
-            raise
-        lines = source.splitlines(keepends=True)
-        for line, col in sorted({(line, col) for line, _m, col in statements}, reverse=True):
-            text = lines[line - 1]
-            if text[col:col + 4] != "lazy":
-                col = text.find("lazy")
-            lines[line - 1] = text[:col] + text[col + 4:].lstrip(" \t")
-        return ast.parse("".join(lines), filename), {line for line, _m, _c in statements}
+    return _parse_any_version(source, filename)
 
 
 def resolve_relative(module: str, is_package: bool, level: int, name: str | None) -> str:
@@ -157,7 +142,7 @@ def dotted(node: ast.AST) -> str | None:
 
 
 def scan_module(name: str, file: str, path: str, source: str, *, is_package: bool,
-                test: bool = False, lazy_annotations: bool = False) -> ModuleScan:
+                lazy_annotations: bool = False) -> ModuleScan:
     """Scan one module. `lazy_annotations`: the target Python evaluates annotations lazily
     (3.14+), so annotations never run at definition time."""
     tree, lazy_lines = parse_source(source, path)
@@ -167,8 +152,6 @@ def scan_module(name: str, file: str, path: str, source: str, *, is_package: boo
         and any(a.name == "annotations" for a in node.names) for node in tree.body)
     _Collector(scan).block(tree.body, guard=None)
     _Walker(scan, lazy_annotations or scan.future_annotations).run(tree)
-    if test:
-        _find_patches(scan, tree)
     return scan
 
 
@@ -388,8 +371,6 @@ class _Walker:
                     if item.optional_vars is not None:
                         self.expr(item.optional_vars, scope, base)
                 elif isinstance(item, ast.match_case):
-                    self.expr(item.pattern, scope, base) if isinstance(item.pattern, ast.expr) \
-                        else None
                     if item.guard is not None:
                         self.expr(item.guard, scope, base)
                     self.block(item.body, scope, checking)
@@ -426,7 +407,6 @@ class _Walker:
         inner.qualname = qualname + "."
         if at_import:
             self.scan.functions[qualname] = FunctionInfo(qualname, node.lineno)
-        self._function_info = getattr(self, "_function_info", None)
         saved = self._function_info
         if at_import:
             self._function_info = self.scan.functions[qualname]
@@ -466,7 +446,7 @@ class _Walker:
                     stack.append((default, local, ctx))
                 params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
                                           *(x for x in (args.vararg, args.kwarg) if x))}
-                inner = "lambda" if ctx in _IMPORT_TIME else ctx
+                inner = "lambda" if ctx in IMPORT_TIME_CONTEXTS else ctx
                 stack.append((current.body, local | params, inner))
                 continue
             if isinstance(current, _COMPREHENSIONS):
@@ -495,9 +475,6 @@ class _Walker:
                         self.use(root.id, root.lineno, scope, "call")
                         stack.extend((a, local, ctx) for a in current.args)
                         stack.extend((k.value, local, ctx) for k in current.keywords)
-                        inner_func = current.func
-                        while isinstance(inner_func, ast.Attribute):
-                            inner_func = inner_func.value
                         continue
             if skip_strings and isinstance(current, ast.Constant):
                 continue
@@ -536,7 +513,7 @@ class _Walker:
         return f"{target}.{rest}" if rest else target
 
     def record_call(self, callee: str, line: int, scope: _Scope, context: str) -> None:
-        if context in _IMPORT_TIME:
+        if context in IMPORT_TIME_CONTEXTS:
             self.scan.import_calls.append((callee, line, context))
         elif context == "function" and self._function_info is not None:
             self._function_info.calls.append((callee, line))
@@ -600,9 +577,6 @@ class _Walker:
             self.scan.effects.append(Effect(line, f"registers with @{callee} at line {line}",
                                             True))
 
-
-_IMPORT_TIME = frozenset({"module", "class-base", "class-body", "decorator", "default",
-                          "annotation-runtime", "call"})
 
 
 def _locals(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
@@ -668,40 +642,3 @@ def scan_patches(source: str) -> list[tuple[str, int]]:
             owner = aliases[head] + (f".{rest}" if rest else "")
         found.append((f"{owner}.{match.group(2)}", source.count("\n", 0, match.start()) + 1))
     return found
-
-
-_PATCHERS = ("patch", "setattr", "delattr", "object", "patch_object")
-
-
-def _find_patches(scan: ModuleScan, tree: ast.Module) -> None:
-    aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-                else:
-                    aliases[alias.name.split(".")[0]] = alias.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        name = dotted(node.func) or ""
-        if name.rsplit(".", 1)[-1] not in _PATCHERS or not node.args:
-            continue
-        first = node.args[0]
-        if isinstance(first, ast.Constant) and isinstance(first.value, str):
-            if "." in first.value and " " not in first.value:
-                scan.patches.append((first.value, node.lineno))
-            continue
-        if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
-                and isinstance(node.args[1].value, str):
-            owner = dotted(first)
-            if owner is None:
-                continue
-            head, _, rest = owner.partition(".")
-            if head in aliases:
-                owner = aliases[head] + (f".{rest}" if rest else "")
-            scan.patches.append((f"{owner}.{node.args[1].value}", node.lineno))

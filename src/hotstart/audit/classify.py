@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 
 from ._scan import ModuleScan
-from .effects import EffectModel
+from .effects import KNOWN_EFFECTS, EffectModel
 from .graph import is_stdlib, parents
 from .model import IMPORT_TIME_CONTEXTS, BoundName, ImportSite, Use
 
@@ -39,7 +39,7 @@ _PIN_WORDS = {
     "test-patch": "patched by a test",
     "reexport": "imported from this module by",
 }
-_PINNING = IMPORT_TIME_CONTEXTS | {"call", "test-patch"}
+_PINNING = IMPORT_TIME_CONTEXTS | {"test-patch"}
 
 
 def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]) -> None:
@@ -122,7 +122,7 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
     for module in dict.fromkeys(modules):
         if module in scans:
             found.extend(f"{module}: {e}" for e in effects.of(module))
-        elif unused and not (is_stdlib(module) and module not in _known()):
+        elif unused and not (is_stdlib(module) and module not in KNOWN_EFFECTS):
             found.extend(f"{module}: {e}" for e in effects.of(module))
     if found and (unused or any(m in scans for m in modules)):
         if unused:
@@ -161,18 +161,6 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
             where = (where + ", " if where else "") + "a module-level lambda"
         return "deferrable", f"used only inside {where}", [], []
     return "typing-only", "used only in annotations", [], []
-
-
-_KNOWN: set[str] | None = None
-
-
-def _known() -> set[str]:
-    global _KNOWN
-    if _KNOWN is None:
-        from .effects import KNOWN_EFFECTS
-
-        _KNOWN = set(KNOWN_EFFECTS)
-    return _KNOWN
 
 
 def _pin(use: Use, site: ImportSite) -> str:

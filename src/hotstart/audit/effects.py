@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 
 from ._project import locate
-from ._scan import ModuleScan, parse_source, scan_module
+from ._scan import ModuleScan, scan_module
+from .graph import parents
 
 __all__ = ["EffectModel", "KNOWN_EFFECTS"]
 
@@ -58,7 +59,7 @@ class EffectModel:
             for site in scan.sites:
                 if site.guard in ("TYPE_CHECKING", "lazy"):
                     continue
-                for external in _parents(site.imported):
+                for external in parents(site.imported):
                     if external in KNOWN_EFFECTS and external not in self.scans:
                         found.append(f"imports {external}, which {KNOWN_EFFECTS[external]}")
                 for dependency in self._project_targets(site):
@@ -66,7 +67,7 @@ class EffectModel:
                         inherited = self.of(dependency)
                         if inherited:
                             found.append(f"imports {dependency}, which "
-                                         f"{_first_verb(inherited[0])}")
+                                         f"{inherited[0]}")
         elif module not in KNOWN_EFFECTS:
             found.extend(self._external(module))
         self._memo[module] = found
@@ -74,7 +75,7 @@ class EffectModel:
 
     def _project_targets(self, site) -> list[str]:
         out = []
-        for candidate in _parents(site.imported):
+        for candidate in parents(site.imported):
             if candidate in self.scans:
                 out.append(candidate)
         if site.kind == "from":
@@ -90,7 +91,6 @@ class EffectModel:
         try:
             with open(path, encoding="utf-8") as handle:
                 source = handle.read()
-            parse_source(source, path)
             scan = scan_module(module, path, path, source,
                                is_package=path.endswith("__init__.py"))
         except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
@@ -98,10 +98,3 @@ class EffectModel:
         return [f"{e.what} ({os.path.basename(path)})" for e in scan.effects if e.strong]
 
 
-def _parents(name: str) -> list[str]:
-    parts = name.split(".")
-    return [".".join(parts[: i + 1]) for i in range(len(parts))]
-
-
-def _first_verb(text: str) -> str:
-    return text

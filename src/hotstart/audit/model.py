@@ -12,8 +12,10 @@ Units: times in microseconds, memory in bytes, as in the profile model.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from ..measure.model import _known
 
 __all__ = [
     "SCHEMA",
@@ -39,6 +41,7 @@ CLASSES = ("dead", "side-effect", "deferrable", "typing-only", "needed")
 #: the others run later (function bodies, lambdas) or never (annotations, `__all__`).
 USE_CONTEXTS = {
     "module": "a module-level statement",
+    "call": "a module-level call",
     "class-base": "a base class or class keyword",
     "class-body": "a class-body statement",
     "decorator": "a decorator",
@@ -52,8 +55,8 @@ USE_CONTEXTS = {
     "reexport": "an import from another module of the project",
     "test-patch": "a test that patches it",
 }
-IMPORT_TIME_CONTEXTS = frozenset({"module", "class-base", "class-body", "decorator", "default",
-                                  "annotation-runtime"})
+IMPORT_TIME_CONTEXTS = frozenset({"module", "call", "class-base", "class-body", "decorator",
+                                  "default", "annotation-runtime"})
 
 
 @dataclass(slots=True)
@@ -260,8 +263,3 @@ def _entry(data: dict[str, Any]) -> Entry:
         for r in data.get("reach", [])
     ]
     return Entry(**values)
-
-
-def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in data.items() if k in names}

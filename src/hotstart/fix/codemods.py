@@ -75,8 +75,8 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
     """Apply `changes` (all in one file) to `source`. `package`: the package name when the
     file is a package `__init__`."""
     skipped: list[tuple[Change, str]] = []
-    tree = ast.parse(source) if "lazy " not in source else None
-    top = _top_bindings(tree) if tree is not None else _top_bindings_cst(source)
+    tree = _parse(source)
+    top = _top_bindings(tree)
     kept: list[Change] = []
     for change in changes:
         if change.action == "lazy-init":
@@ -88,7 +88,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
                                         "__all__ could not list the names it binds, so "
                                         "`import *` would change; write __all__ first"))
                 continue
-            if "__all__" not in top and _bound_in_blocks(tree, source):
+            if "__all__" not in top and _bound_in_blocks(tree):
                 skipped.append((change, "no __all__, and names bound inside module-level "
                                         "blocks: `import *` would change; write __all__ "
                                         "first"))
@@ -120,7 +120,8 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
     for change in changes:
         site = change.site
         names = [b.name for b in site.names]
-        leaving[site.line].update(names) if change.action != "lazy-modules" else None
+        if change.action != "lazy-modules":  # the only change that keeps the statement
+            leaving[site.line].update(names)
         found = [aliases.found.get((site.line, n)) for n in names]
         if any(f is None for f in found):
             skipped.append((change, "the statement is not where the audit saw it (re-run)"))
@@ -188,7 +189,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
             block += "".join(f"    {a}\n" for a in dict.fromkeys(runtime_aliases))
         blocks.append(block)
     if lazy_init:
-        blocks.append(_lazy_init_code(lazy_init, runtime, top, source, tree))
+        blocks.append(_lazy_init_code(lazy_init, runtime, top))
     code = updated.code
     if blocks:
         code = _insert_after_imports(code, "".join(blocks))
@@ -340,12 +341,8 @@ def _top_bindings(tree: ast.Module) -> set[str]:
     return names
 
 
-def _bound_in_blocks(tree: ast.Module | None, source: str) -> bool:
+def _bound_in_blocks(tree: ast.Module) -> bool:
     """True if a module-level `if`/`try`/`with`/`for` binds public names."""
-    if tree is None:
-        from ..audit._scan import parse_source
-
-        tree, _ = parse_source(source, "<fix>")
     for node in tree.body:
         if isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
             for sub in ast.walk(node):
@@ -358,17 +355,10 @@ def _bound_in_blocks(tree: ast.Module | None, source: str) -> bool:
     return False
 
 
-def _top_bindings_cst(source: str) -> set[str]:
-    from ..audit._scan import parse_source
-
-    tree, _ = parse_source(source, "<fix>")
-    return _top_bindings(tree)
-
-
 def _insert_after_imports(code: str, block: str) -> str:
     """Insert `block` after the module's leading imports (docstring, `__future__`, imports,
     and the `if`/`try` blocks among them)."""
-    tree = ast.parse(code) if "lazy " not in code else _top_tree(code)
+    tree = _parse(code)
     last = 0
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -389,10 +379,11 @@ def _insert_after_imports(code: str, block: str) -> str:
     return "".join(lines)
 
 
-def _top_tree(code: str) -> ast.Module:
-    from ..audit._scan import parse_source
+def _parse(code: str) -> ast.Module:
+    """The module's syntax tree on any supported version (PEP 810 `lazy` read as plain)."""
+    from ..lazy import _parse_any_version
 
-    return parse_source(code, "<fix>")[0]
+    return _parse_any_version(code, "<fix>")[0]
 
 
 def _add_lazy_modules(code: str, modules: list[str]) -> str:
@@ -402,7 +393,7 @@ def _add_lazy_modules(code: str, modules: list[str]) -> str:
     missing = [m for m in modules if m not in declared]
     if not missing:
         return code
-    tree = _top_tree(code)
+    tree = _parse(code)
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else \
             [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else []
@@ -448,7 +439,7 @@ def _declared_lazy_modules(source: str) -> list[str] | str:
         return f"__lazy_modules__ is not a literal list of strings ({exc}): add it by hand"
 
 
-def _lazy_init_code(items, runtime: str, top: set[str], source: str, tree) -> str:
+def _lazy_init_code(items, runtime: str, top: set[str]) -> str:
     submodules = sorted({key for _n, key, attr in items if attr is None})
     attrs: dict[str, list[str]] = {}
     for _name, key, attr in items:
