@@ -1,0 +1,65 @@
+"""hotstart's command line: one module per subcommand, imported only once it is chosen.
+
+`hotstart --help` prints a fixed text and imports nothing: the CLI must start about as fast
+as a bare interpreter. Each subcommand builds its argparse parser and imports the modules it
+needs only once it has been chosen.
+"""
+
+import sys
+
+HELP = """\
+usage: hotstart <command> [options]
+
+Make Python processes and workers start fast and lean.
+
+commands:
+  profile   run a target in fresh interpreters; show where start-up time and memory go
+  show      render a saved profile again (tree, table, JSON, --why)
+  diff      compare two saved profiles
+  index     list a package's registrations, found in its source without importing it
+  preload   the modules a job spec needs preloaded, and which spec entries need them
+  audit     classify every import site (dead, side-effect, deferrable, typing-only,
+            needed), find import-time hot spots, measure what each fix saves
+  fix       rewrite imports from the audit (move, lazy, TYPE_CHECKING, lazy re-exports,
+            remove dead), show a diff or write it, verify with the project's tests
+
+options:
+  -h, --help  show this help and exit
+  --version   show hotstart's version and exit
+
+Run 'hotstart <command> --help' for the options of a command.
+"""
+
+# The subcommands, each a module of this package with a `run(args) -> int`.
+COMMANDS = ("profile", "show", "diff", "index", "preload", "audit", "fix")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help"):
+        sys.stdout.write(HELP)
+        return 0
+    if args[0] == "--version":
+        from .. import __version__
+
+        sys.stdout.write(f"hotstart {__version__}\n")
+        return 0
+    if args[0] not in COMMANDS:
+        sys.stderr.write(f"hotstart: error: unknown command {args[0]!r}; "
+                         f"commands: {', '.join(COMMANDS)} (see 'hotstart --help')\n")
+        return 2
+    from ..errors import HotstartError
+
+    try:
+        import importlib
+
+        command = importlib.import_module(f".{args[0]}", __name__)
+        return command.run(args[1:])
+    except HotstartError as exc:
+        sys.stderr.write(f"hotstart: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("hotstart: interrupted\n")
+        return 130
+    except BrokenPipeError:  # `hotstart ... | head`
+        return 0

@@ -1,0 +1,42 @@
+"""Options shared by `audit` and `fix`, and running the audit they both start from."""
+
+
+
+
+
+def add_audit_options(parser) -> None:
+    parser.add_argument("target", metavar="PATH_OR_PACKAGE",
+                        help="a package directory, a project directory (src/ and tests/), a "
+                             ".py file, or an importable package name")
+    measure = parser.add_argument_group("measuring")
+    measure.add_argument("--entry", action="append", default=[], metavar="TARGET",
+                         help="an entrypoint to reach and measure: '-m pkg.cli ARGS', "
+                              "'-c CODE', 'script.py ARGS' or a module name (repeatable; quote "
+                              "it)")
+    measure.add_argument("--profile", action="append", default=[], metavar="FILE.json",
+                         help="a saved 'hotstart profile -o' file to take savings from "
+                              "(repeatable)")
+    measure.add_argument("--static", action="store_true",
+                         help="do not run the entries: reach and chains only, no savings")
+    measure.add_argument("--runs", type=int, default=3, metavar="N",
+                         help="timed runs per entry (default 3)")
+    measure.add_argument("--python", metavar="PATH", help="interpreter for the entries")
+    parser.add_argument("--tests", action="append", default=[], metavar="DIR",
+                        help="test files to read for patch('mod.Name') (a project's tests/ "
+                             "is read without it)")
+    parser.add_argument("--target-version", default="3.11", metavar="3.N[..3.M]",
+                        help="the oldest (and newest) Python the code runs on: 3.14+ reads "
+                             "annotations lazily; 3.15+ has `lazy import` (default 3.11)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def run_audit(namespace):
+    from .._progress import Progress
+    from ..audit import audit
+
+    with Progress(f"auditing {namespace.target}", enabled=not namespace.quiet and getattr(
+            namespace, "format", "text") == "text") as progress:
+        return audit(namespace.target, entries=namespace.entry, profiles=namespace.profile,
+                     tests=namespace.tests, target_version=namespace.target_version,
+                     run=not namespace.static, runs=namespace.runs, python=namespace.python,
+                     progress=lambda message: progress(message, 0, 1))

@@ -1,0 +1,29 @@
+"""`hotstart diff`: compare two saved profiles."""
+
+import sys
+
+from ._common import make_parser
+
+
+def run(args: list[str]) -> int:
+    parser = make_parser("diff", "Compare two saved profiles: modules added and removed, and the "
+                         "biggest changes in time and memory.")
+    parser.add_argument("before", metavar="BEFORE.json")
+    parser.add_argument("after", metavar="AFTER.json")
+    parser.add_argument("--top", type=int, default=15, metavar="N",
+                        help="rows per section (default 15)")
+    parser.add_argument("--threshold", type=float, default=0.1, metavar="MS",
+                        help="hide changes smaller than this (default 0.1 ms)")
+    namespace = parser.parse_args(args)
+    from ..measure.diff import diff_profiles
+    from ..measure.io import load_profile
+    from ..render.diff import render_diff
+    from ..errors import BadInput
+
+    before, after = load_profile(namespace.before), load_profile(namespace.after)
+    for path, loaded in ((namespace.before, before), (namespace.after, after)):
+        if not loaded.processes:
+            raise BadInput(f"{path}: the profile has no traced process")
+    sys.stdout.write(render_diff(diff_profiles(before, after), top=namespace.top,
+                                 threshold_ms=namespace.threshold))
+    return 0

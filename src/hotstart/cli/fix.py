@@ -1,0 +1,59 @@
+"""`hotstart fix`: rewrite imports from the audit, verified by the project's tests."""
+
+import sys
+
+from ._audit_options import add_audit_options, run_audit
+from ._common import make_parser
+
+
+def run(args: list[str]) -> int:
+    parser = make_parser("fix", "Rewrite a project's imports from its audit with libcst, keeping "
+                         "comments and formatting: deferrable imports move into the functions "
+                         "that use them (or become `lazy import` on 3.15+, or go in "
+                         "__lazy_modules__), typing-only ones go under `if TYPE_CHECKING:` with a "
+                         "runtime alias, package re-exports become a lazy __getattr__ plus a .pyi "
+                         "stub, dead ones are removed. With --entry or --profile only changes "
+                         "that save start-up time on an entrypoint are made.")
+    add_audit_options(parser)
+    choose = parser.add_argument_group("what to change")
+    choose.add_argument("--select", default="dead,deferrable,typing-only", metavar="CLASSES",
+                        help="comma-separated classes to fix (default "
+                             "dead,deferrable,typing-only)")
+    choose.add_argument("--defer", choices=("auto", "local", "lazy", "lazy-modules"),
+                        default="auto", help="how to defer: local (move into functions; "
+                        "the default before 3.15), lazy (`lazy import`, 3.15+), lazy-modules "
+                        "(__lazy_modules__: lazy on 3.15+, eager before)")
+    choose.add_argument("--runtime", choices=("auto", "hotstart", "stdlib"), default="auto",
+                        help="generated code may import hotstart.lazy, or only the standard "
+                             "library (auto: hotstart if the project imports it)")
+    choose.add_argument("--min-saving", type=float, default=None, metavar="MS",
+                        help="with measured entries: skip changes saving less (default: any "
+                             "module dropped)")
+    choose.add_argument("--all", action="store_true", dest="include_all",
+                        help="also changes that save nothing measurable (standard library, "
+                             "or nothing dropped on the entries)")
+    mode = parser.add_argument_group("output").add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true", help="print a unified diff (default)")
+    mode.add_argument("--write", action="store_true", help="rewrite the files")
+    parser.add_argument("--verify", metavar="COMMAND",
+                        help="run COMMAND (the project's tests) on the rewritten code; if it "
+                             "fails, bisect to the changes that break it, revert those and "
+                             "report them (without --write, files are restored afterwards)")
+    parser.add_argument("--verify-timeout", type=float, default=None, metavar="SECONDS",
+                        help="limit for one run of the verify command")
+    namespace = parser.parse_args(args)
+    select = tuple(s.strip() for s in namespace.select.split(",") if s.strip())
+    report = run_audit(namespace)
+    from ..fix import fix
+
+    result = fix(namespace.target, select=select, target_version=namespace.target_version,
+                 defer=namespace.defer, runtime=namespace.runtime,
+                 min_saving_ms=namespace.min_saving, include_all=namespace.include_all,
+                 write=namespace.write, verify=namespace.verify,
+                 verify_timeout=namespace.verify_timeout, report=report)
+    from ..render.fix import render_fix
+
+    if not namespace.write:
+        sys.stdout.write(result.diff())
+    sys.stdout.write(render_fix(result))
+    return 0

@@ -1,0 +1,60 @@
+"""`hotstart preload`: the modules a job spec needs preloaded."""
+
+import sys
+
+from ._common import make_parser
+from ._registry_options import add_matcher_options, build_index
+
+
+def run(args: list[str]) -> int:
+    parser = make_parser("preload", "Read a job spec (JSON, YAML, TOML or CUE) and print the "
+                         "minimal list of modules to preload for it, the spec entries that "
+                         "need each, and the type names nothing registers.")
+    parser.add_argument("spec", metavar="SPEC")
+    parser.add_argument("--package", required=True, metavar="PACKAGE_OR_PATH", action="append",
+                        help="where the registrations are (repeatable)")
+    parser.add_argument("--type-key", default="@type", metavar="KEY",
+                        help="the key that names an object's type (default @type)")
+    parser.add_argument("--always", action="append", default=[], metavar="MODULE",
+                        help="a module every worker needs (repeatable; listed first)")
+    parser.add_argument("--alias", action="append", default=[], metavar="NAME=MODULE",
+                        help="a library alias used inside expression strings, e.g. np=numpy "
+                             "(repeatable)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    add_matcher_options(parser)
+    namespace = parser.parse_args(args)
+    from ..errors import BadInput
+    from ..registry.spec import AliasTable, SpecError, compute_preload, load_spec
+
+    aliases = {}
+    for item in namespace.alias:
+        name, sep, module = item.partition("=")
+        if not sep:
+            raise BadInput(f"--alias {item!r}: expected NAME=MODULE, e.g. np=numpy")
+        aliases[name.strip()] = module.strip()
+    try:
+        spec = load_spec(namespace.spec)
+        table = AliasTable(aliases) if aliases else None
+    except (SpecError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    index = build_index(namespace.package, namespace)
+    result = compute_preload(spec, index, type_key=namespace.type_key, always=namespace.always,
+                             hints=[table] if table else [])
+    packages = ", ".join(namespace.package)
+    if namespace.json:
+        import json
+
+        sys.stdout.write(json.dumps({"spec": namespace.spec, "packages": namespace.package,
+                                     **result.to_dict()}, indent=1) + "\n")
+    else:
+        from ..render.registry import render_preload
+
+        sys.stdout.write(render_preload(result, namespace.spec, packages))
+    if result.unknown:
+        first = result.unknown[0]
+        hint = result.hint(first.name)
+        more = f" and {len(result.unknown) - 1} more" if len(result.unknown) > 1 else ""
+        sys.stderr.write(f"hotstart: error: unknown type {first.name!r} at {first.path} in "
+                         f"{namespace.spec}{hint}{more}\n")
+        return 1
+    return 0

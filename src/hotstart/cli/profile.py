@@ -1,0 +1,67 @@
+"""`hotstart profile`: run a target in fresh interpreters and report where start-up goes."""
+
+import sys
+
+from ._common import TARGET_HELP, add_render_options, make_parser, render_profile, split_target
+
+
+def run(args: list[str]) -> int:
+    parser = make_parser("profile", "Run a target in fresh interpreters and report, per module, "
+                         "where start-up time and memory went, who imported it, and which calls "
+                         "burned time during import.",
+                         usage="hotstart profile [options] (-c CODE | -m MODULE | SCRIPT | "
+                               "-- COMMAND) [ARGS ...]",
+                         epilog=TARGET_HELP)
+    runs = parser.add_argument_group("running")
+    runs.add_argument("-n", "--runs", type=int, default=5, metavar="N",
+                      help="timed runs; figures are medians with min/max (default 5)")
+    runs.add_argument("--warmup", type=int, default=0, metavar="N",
+                      help="extra untimed runs before the timed ones (default 0); the "
+                           "profiling run (hot calls) and the memory run always come first")
+    runs.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                      help="kill a run that takes longer and report where it was (default 300)")
+    runs.add_argument("--python", metavar="PATH",
+                      help="interpreter for -c, -m and SCRIPT (default: the one running hotstart)")
+    runs.add_argument("--no-calls", action="store_true",
+                      help="skip the profiling run (no hot calls, no --why beyond the first chain)")
+    runs.add_argument("--engine", choices=("tracer", "importtime"), default="tracer",
+                      help="tracer (default): in-process hooks with memory, sites and hot calls; "
+                           "importtime: parse -X importtime output only")
+    runs.add_argument("--cross-check", action="store_true",
+                      help="also run the target under -X importtime and report how well the "
+                           "tracer's self times agree")
+    runs.add_argument("-o", "--output", metavar="FILE.json",
+                      help="save the profile as JSON (also when the target fails)")
+    runs.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_render_options(parser)
+    options, target = split_target(parser, args)
+    namespace = parser.parse_args(options)
+
+    import shlex
+
+    from .._progress import Progress
+    from ..measure.io import check_writable, save_profile
+    from ..measure.runner import failure_message, profile
+
+    if namespace.output:
+        check_writable(namespace.output)
+    with Progress(f"profiling {shlex.join(target.describe())}",
+                  enabled=not namespace.quiet and namespace.format != "json") as progress:
+        result = profile(target, runs=namespace.runs, warmup=namespace.warmup,
+                         timeout=namespace.timeout, python=namespace.python,
+                         calls=not namespace.no_calls, engine=namespace.engine,
+                         cross_check=namespace.cross_check, progress=progress)
+    if namespace.output:
+        save_profile(result, namespace.output)
+    if result.processes:
+        sys.stdout.write(render_profile(result, namespace))
+    failure = failure_message(result, namespace.timeout)
+    if failure:
+        sys.stderr.write(f"hotstart: error: {failure}\n")
+        return 1
+    if not result.processes:
+        sys.stderr.write("hotstart: error: the target started no Python process that could be "
+                         "traced (a Python run with -I ignores PYTHONPATH and "
+                         "PYTHONPROFILEIMPORTTIME)\n")
+        return 1
+    return 0
