@@ -11,12 +11,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The demo verifies its fix with the example's own tests, so it installs their extra (pytest).
 $(VENV)/.installed-demo: pyproject.toml examples/jobrunner/pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e . -e examples/jobrunner
+	$(BIN)/python -m pip install --quiet -e . -e 'examples/jobrunner[test]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml examples/jobrunner/pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]' -e examples/jobrunner
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e 'examples/jobrunner[test]'
 	touch $@
 
 # Profile the example worker's light `interface` request: the heavy library it drags in,

@@ -89,8 +89,8 @@ def test_custom_type_key_prefixes_and_minimal_list(shop):
     spec = {"kind": "zscore", "a": {"kind": "np.linalg.norm"}, "b": {"kind": "csv"}}
     preload = compute_preload(spec, shop, type_key="kind", prefixes={"np.": ["numpy"]},
                               always=["shop.plugins"])
-    # shop.plugins is implied by its submodules, so it is dropped
-    assert preload.modules == ["shop.plugins.maths", "numpy", "shop.plugins.io"]
+    # `always` comes first and stays, even where its submodules would import it anyway
+    assert preload.modules == ["shop.plugins", "shop.plugins.maths", "numpy", "shop.plugins.io"]
     assert not preload.unknown
 
 

@@ -57,7 +57,7 @@ from . import _cache
 __all__ = ["Matcher", "Entry", "IndexWarning", "Index", "default_cache_dir", "SCANNER_VERSION"]
 
 #: Bumped whenever the scanner would find something different in the same files.
-SCANNER_VERSION = 1
+SCANNER_VERSION = 2  # 2: stdlib register() calls (atexit, codecs, ABCs) are not registrations
 
 _PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 # A cache written while a candidate file is this young might not notice a later edit that
@@ -535,13 +535,49 @@ def _scan(candidates: list[_Candidate], matcher: Matcher, *, chunked: bool = Tru
                                          f"cannot parse: {trees.msg}"))
             continue
         lines = _line_numbers(data, offsets)
-        visitor = _Visitor(matcher, exact, last, module, path, lines)
+        visitor = _Visitor(matcher, exact, last, module, path, lines, _not_registries(data))
         for tree in trees:
             visitor.body(tree.body, _TOP)
         for entry in visitor.entries:
             entries.setdefault(entry.name, []).append(entry)
         warnings.extend(visitor.warnings)
     return Index(entries, warnings, files_scanned=len(candidates), files_parsed=parsed)
+
+
+# Standard-library modules whose `register` is not a registry: exit handlers, codec search
+# functions, pickle reducers, signal dumps, and ABC virtual subclasses (`Sequence.register(C)`).
+_NOT_REGISTRIES = (b"atexit", b"codecs", b"copyreg", b"faulthandler", b"abc", b"numbers",
+                   b"collections.abc", b"collections", b"typing", b"io", b"os")
+_IMPORT_NOT_REGISTRY: "re.Pattern[bytes] | None" = None
+
+
+def _not_registries(data: bytes) -> frozenset[str]:
+    """Names bound in this file to `_NOT_REGISTRIES` modules or to names imported from them:
+    `atexit.register(fn)`, `import atexit as ae; ae.register(fn)`, `from atexit import
+    register; register(fn)` and `Sequence.register(Cls)` are not registrations."""
+    global _IMPORT_NOT_REGISTRY
+    if _IMPORT_NOT_REGISTRY is None:
+        modules = b"|".join(re.escape(m) for m in _NOT_REGISTRIES)
+        _IMPORT_NOT_REGISTRY = re.compile(
+            rb"^[ \t]*(?:import[ \t]+(?P<plain>[^\n#;]+)"
+            rb"|from[ \t]+(?P<module>" + modules + rb")[ \t]+import[ \t]+"
+            rb"(?P<names>\([^)]*\)|[^\n#;]+))", re.MULTILINE)
+    bound: set[str] = set()
+    for match in _IMPORT_NOT_REGISTRY.finditer(data):
+        if match.group("plain") is not None:
+            for part in match.group("plain").split(b","):
+                words = part.split()
+                if words and words[0] in _NOT_REGISTRIES:
+                    name = words[2] if len(words) == 3 and words[1] == b"as" \
+                        else words[0].partition(b".")[0]
+                    bound.add(name.decode("ascii", "replace"))
+        else:
+            for part in match.group("names").strip(b"()").split(b","):
+                words = part.split()
+                if words:
+                    name = words[2] if len(words) == 3 and words[1] == b"as" else words[0]
+                    bound.add(name.decode("ascii", "replace"))
+    return frozenset(bound)
 
 
 def _line_numbers(data: bytes, offsets: list[int]) -> list[int]:
@@ -621,10 +657,15 @@ def _parse(data: bytes, offsets: list[int], path: str,
         ranges = _chunks(data, offsets)
         if ranges is not None:
             trees = []
+            # Line numbers are counted on from the previous chunk and applied after parsing:
+            # counting from the start, or padding each chunk with newlines, is quadratic.
+            line, position = 0, 0
             try:
                 for start, end in ranges:
-                    line = data.count(b"\n", 0, start)
-                    trees.append(ast.parse(b"\n" * line + data[start:end], path))
+                    line += data.count(b"\n", position, start)
+                    position = start
+                    tree = ast.parse(data[start:end], path)
+                    trees.append(ast.increment_lineno(tree, line) if line else tree)
                 return trees
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 pass  # the chunks were not statements after all: parse the whole file
@@ -768,8 +809,10 @@ class _Visitor:
     """Walks only the statements and expressions that span a candidate line."""
 
     def __init__(self, matcher: Matcher, exact: frozenset[str], last: frozenset[str],
-                 module: str, file: str, lines: list[int]) -> None:
+                 module: str, file: str, lines: list[int],
+                 not_registries: frozenset[str] = frozenset()) -> None:
         self.matcher = matcher
+        self.not_registries = not_registries
         self.exact = exact
         self.last = last
         self.module = module
@@ -786,7 +829,7 @@ class _Visitor:
 
     def matches(self, func: ast.AST) -> bool:
         dotted = _dotted(func)
-        if dotted is None:
+        if dotted is None or dotted.partition(".")[0] in self.not_registries:
             return False
         return dotted in self.exact or dotted.rpartition(".")[2] in self.last
 

@@ -22,6 +22,7 @@ loads nothing else: readers, matching and suggestions import what they need when
 """
 
 import os
+import sys
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing alone costs milliseconds
 if TYPE_CHECKING:
@@ -167,8 +168,6 @@ class Preload:
 
 def load_spec(path: "str | os.PathLike[str]") -> "Any":
     """Read a JSON, YAML, TOML or CUE spec; `SpecError` with file and reason on failure."""
-    import json
-
     name = os.fspath(path)
     suffix = os.path.splitext(name)[1].lower()
     if not os.path.isfile(name):
@@ -180,6 +179,22 @@ def load_spec(path: "str | os.PathLike[str]") -> "Any":
             data = handle.read()
     except OSError as exc:
         raise SpecError(f"cannot read spec {name!r}: {exc.strerror or exc}") from None
+    try:
+        return _parse_spec(name, suffix, data)
+    except RecursionError:
+        raise SpecError(f"{name}: nested too deeply to read (more than about "
+                        f"{sys.getrecursionlimit()} levels); flatten the spec") from None
+    except ValueError as exc:
+        if isinstance(exc, SpecError):
+            raise
+        if "integer string conversion" in str(exc):  # int() refuses over 4,300 digits
+            raise SpecError(f"{name}: a number has more than {sys.get_int_max_str_digits():,} "
+                            f"digits; write it as a string") from None
+        raise SpecError(f"{name}: cannot read a value: {exc}") from None
+
+
+def _parse_spec(name: str, suffix: str, data: bytes) -> "Any":
+    import json
     if suffix == ".json":
         try:
             return json.loads(data)
@@ -239,20 +254,39 @@ def type_uses(spec: "Any", type_key: str = TYPE_KEY) -> "Iterator[tuple[str, Any
             yield path, node[type_key]
 
 
-def _walk(node: "Any", path: str = "$") -> "Iterator[tuple[str, Any]]":
-    yield path, node
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(key, str) and key.isidentifier():
-                child = f"{path}.{key}"
-            else:
-                import json
+def _walk(root: "Any", path: str = "$") -> "Iterator[tuple[str, Any]]":
+    """(path, node) for every node, depth first in document order, each container once.
 
-                child = f"{path}[{json.dumps(key)}]"
-            yield from _walk(value, child)
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _walk(value, f"{path}[{index}]")
+    Iterative, so nesting depth is bounded by memory, not the recursion limit. A container
+    reached again (a YAML alias, or a cycle `&a [*a]`) is not walked again: an alias bomb of
+    a few hundred bytes names billions of paths but holds few objects.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[str, Any]] = [(path, root)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+        yield path, node
+        if isinstance(node, dict):
+            children = [(_child_path(path, key), value) for key, value in node.items()]
+        elif isinstance(node, list):
+            children = [(f"{path}[{index}]", value) for index, value in enumerate(node)]
+        else:
+            continue
+        stack.extend(reversed(children))
+
+
+def _child_path(path: str, key: "Any") -> str:
+    if isinstance(key, str) and key.isidentifier():
+        return f"{path}.{key}"
+    if isinstance(key, str):
+        import json
+
+        return f"{path}[{json.dumps(key)}]"
+    return f"{path}[{key!r}]"  # YAML and TOML keys may be numbers, dates, tuples
 
 
 def compute_preload(spec: "Any", index: "Index | None" = None, *, type_key: str = TYPE_KEY,
@@ -277,6 +311,7 @@ def compute_preload(spec: "Any", index: "Index | None" = None, *, type_key: str 
 
     for module in always:
         need(module, "always")
+    first = list(order)  # `always`: listed first, never dropped for a submodule
     for path, value in type_uses(spec, type_key):
         if not isinstance(value, str) or _is_template(value):
             result.dynamic.append(path)
@@ -293,7 +328,7 @@ def compute_preload(spec: "Any", index: "Index | None" = None, *, type_key: str 
                 for extractor in hints:
                     for module in extractor(node, path):
                         need(module, f"{path} (hint)")
-    result.modules = _minimal(list(order))
+    result.modules = first + _minimal([m for m in order if m not in first], keep=first)
     if result.unknown:
         import difflib
 
@@ -329,9 +364,14 @@ def _known_names(index: "Index | None", registry: "Registry | None") -> list[str
     return sorted(names)
 
 
-def _minimal(modules: list[str]) -> list[str]:
-    listed = set(modules)
-    return [m for m in modules if not any(other.startswith(m + ".") for other in listed)]
+def _minimal(modules: list[str], keep: "Sequence[str]" = ()) -> list[str]:
+    """`modules` less each package that a listed submodule (or one in `keep`) imports anyway;
+    linear in the number of dotted parts, not quadratic in the number of modules."""
+    covered: set[str] = set()
+    for module in (*modules, *keep):
+        parts = module.split(".")
+        covered.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    return [m for m in modules if m not in covered]
 
 
 # -- HOTSTART_PRELOAD ----------------------------------------------------------------------------
