@@ -3,23 +3,45 @@
 Every edit keeps the rest of the file byte for byte (comments, blank lines, quotes), and
 running the fix again on its output changes nothing: moved imports live in functions, typing
 imports under `if TYPE_CHECKING:`, lazy ones are `lazy` or listed, and the audit does not
-list any of those.
+list any of those. Generated imports are laid out as isort/ruff expect (`_imports`), within
+the project's line length.
+
+The parts: `_rewriter` (the libcst pass: drop names, move imports into functions),
+`_typing_alias` (runtime aliases for `TYPE_CHECKING` imports and where they hold),
+`_reexport` (lazy package `__init__`, its `.pyi` stub, `__lazy_modules__`), `_imports`
+(import layout, line length).
 """
 
 from __future__ import annotations
 
 import ast
+import os
 from collections import defaultdict
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper
 
+from ._imports import (
+    Sections,
+    Statement,
+    format_block,
+    insertion_key,
+    line_length,
+    parse_statements,
+    sorted_run,
+)
+from ._reexport import (
+    add_lazy_modules,
+    bound_in_blocks,
+    declared_lazy_modules,
+    lazy_init_code,
+    stub,
+)
+from ._rewriter import MARK, Aliases, Rewriter, statement_text
+from ._typing_alias import alias_problems, runtime_alias
 from .plan import Change
 
-__all__ = ["rewrite", "MARK"]
-
-#: Marks an import moved into a function, so that tidy-up tools and people leave it there.
-MARK = "# deferred by hotstart fix: keeps start-up lean"
+__all__ = ["rewrite", "MARK", "FileResult"]
 
 
 class FileResult:
@@ -29,53 +51,12 @@ class FileResult:
         self.skipped = skipped
 
 
-def _bound(alias: cst.ImportAlias, kind: str) -> str:
-    if alias.asname is not None:
-        return alias.asname.name.value  # type: ignore[union-attr]
-    name = cst.Module([]).code_for_node(alias.name)
-    return name.split(".")[0] if kind == "import" else name
-
-
-class _Aliases(cst.CSTVisitor):
-    """Pass 1: the source text of each import alias, by (line, bound name)."""
-
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self) -> None:
-        self.found: dict[tuple[int, str], tuple[str, str, str]] = {}
-        self.code = cst.Module([]).code_for_node
-
-    def visit_Import(self, node: cst.Import) -> None:
-        line = self.get_metadata(PositionProvider, node).start.line
-        for alias in node.names:
-            text = self.code(alias.name) + (f" as {alias.asname.name.value}"  # type: ignore
-                                            if alias.asname else "")
-            self.found[(line, _bound(alias, "import"))] = ("import", "", text)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar):
-            return
-        line = self.get_metadata(PositionProvider, node).start.line
-        module = "." * len(node.relative) + (self.code(node.module) if node.module else "")
-        for alias in node.names:
-            text = self.code(alias.name) + (f" as {alias.asname.name.value}"  # type: ignore
-                                            if alias.asname else "")
-            self.found[(line, _bound(alias, "from"))] = ("from", module, text)
-
-
-def _statement(kind: str, module: str, texts: list[str], lazy: bool = False) -> str:
-    prefix = "lazy " if lazy else ""
-    if kind == "import":
-        return f"{prefix}import {', '.join(texts)}"
-    return f"{prefix}from {module} import {', '.join(texts)}"
-
-
 def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | None,
             has_stub: bool = False) -> FileResult:
     """Apply `changes` (all in one file) to `source`. `package`: the package name when the
     file is a package `__init__`."""
     skipped: list[tuple[Change, str]] = []
-    tree = _parse(source)
+    tree = parse(source)
     top = _top_bindings(tree)
     kept: list[Change] = []
     for change in changes:
@@ -88,7 +69,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
                                         "__all__ could not list the names it binds, so "
                                         "`import *` would change; write __all__ first"))
                 continue
-            if "__all__" not in top and _bound_in_blocks(tree):
+            if "__all__" not in top and bound_in_blocks(tree):
                 skipped.append((change, "no __all__, and names bound inside module-level "
                                         "blocks: `import *` would change; write __all__ "
                                         "first"))
@@ -104,7 +85,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
 
     module = cst.parse_module(source)
     wrapper = MetadataWrapper(module)
-    aliases = _Aliases()
+    aliases = Aliases()
     wrapper.visit(aliases)
 
     leaving: dict[int, set[str]] = defaultdict(set)
@@ -117,9 +98,15 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
     needs_hotstart = False
     declared: list[str] | str | None = None  # __lazy_modules__ of `source`, or why not
 
+    problems = alias_problems(tree, {b.name for c in changes for b in _forward_refs(c)})
     for change in changes:
         site = change.site
         names = [b.name for b in site.names]
+        pinned = [problems[b.name] for b in _forward_refs(change) if b.name in problems]
+        if pinned:
+            skipped.append((change, f"pinned by: {pinned[0]}; a ForwardRef alias cannot "
+                                    f"stand for it there, so the import stays"))
+            continue
         if change.action != "lazy-modules":  # the only change that keeps the statement
             leaving[site.line].update(names)
         found = [aliases.found.get((site.line, n)) for n in names]
@@ -130,11 +117,11 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
         kind, module_text = found[0][0], found[0][1]  # type: ignore[index]
         texts = [f[2] for f in found]  # type: ignore[index]
         if change.action == "lazy":
-            lazy_after[site.line].append(_statement(kind, module_text, texts, lazy=True))
+            lazy_after[site.line].append(statement_text(kind, module_text, texts, lazy=True))
         elif change.action == "lazy-modules":
             module_name = site.imported
             if declared is None:
-                declared = _declared_lazy_modules(source)
+                declared = declared_lazy_modules(source)
             if isinstance(declared, str):
                 skipped.append((change, declared))
                 continue
@@ -146,19 +133,21 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
         elif change.action == "move":
             for bound, text in zip(site.names, texts):
                 for scope in sorted({u.scope for u in bound.uses if u.scope}):
-                    moves[scope].append(_statement(kind, module_text, [text]))
+                    moves[scope].append(statement_text(kind, module_text, [text]))
             annotated = [t for b, t in zip(site.names, texts) if b.name in change.annotated]
             if annotated:
-                checking.append(_statement(kind, module_text, annotated))
+                checking.append(statement_text(kind, module_text, annotated))
                 for bound in site.names:
                     if bound.name in change.annotated:
-                        alias, hot = _runtime_alias(site, bound, runtime)
+                        alias, hot = runtime_alias(site.kind, bound.name, bound.target,
+                                                   bound.is_module)
                         runtime_aliases.append(alias)
                         needs_hotstart |= hot
         elif change.action == "type-checking":
-            checking.append(_statement(kind, module_text, texts))
+            checking.append(statement_text(kind, module_text, texts))
             for bound in site.names:
-                alias, hot = _runtime_alias(site, bound, runtime)
+                alias, hot = runtime_alias(site.kind, bound.name, bound.target,
+                                           bound.is_module)
                 runtime_aliases.append(alias)
                 needs_hotstart |= hot
         elif change.action == "lazy-init":
@@ -171,159 +160,135 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
                     lazy_init.append((bound.name, key, attr))
         # "remove": leaving the statement is all
 
-    transformer = _Rewriter(leaving, lazy_after, moves)
+    sections = Sections(_project_root(changes))
+    limit = line_length(os.path.dirname(changes[0].path))
+    transformer = Rewriter(leaving, lazy_after, moves, sections, limit)
     updated = wrapper.visit(transformer)
     blocks: list[str] = []
+    top_imports: list[Statement] = []
     if checking:
         wanted = [n for n in ("TYPE_CHECKING",) if n not in top]
         if any("ForwardRef(" in a for a in runtime_aliases) and "ForwardRef" not in top:
             wanted.append("ForwardRef")
         if wanted:
-            blocks.append(f"from typing import {', '.join(wanted)}\n")
-        body = "".join(f"    {line}\n" for line in dict.fromkeys(checking))
-        block = f"\nif TYPE_CHECKING:\n{body}"
+            top_imports.append(Statement("from", "typing", tuple((n, None) for n in wanted)))
+        body = format_block(parse_statements("\n".join(checking)), sections, indent="    ",
+                            limit=limit)
+        block = "\nif TYPE_CHECKING:\n" + "".join(f"{line}\n" for line in body)
         if runtime_aliases:
-            block += ("else:  # runtime aliases: typing.get_type_hints resolves them on use\n")
+            block += "else:  # runtime aliases: typing.get_type_hints resolves them on use\n"
             if needs_hotstart:
                 block += "    import hotstart.lazy\n\n"
-            block += "".join(f"    {a}\n" for a in dict.fromkeys(runtime_aliases))
+            block += "".join(f"{_fit(a, limit)}\n" for a in dict.fromkeys(runtime_aliases))
         blocks.append(block)
     if lazy_init:
-        blocks.append(_lazy_init_code(lazy_init, runtime, top))
+        lazy_code, hot = lazy_init_code(lazy_init, runtime, top, limit)
+        blocks.append(lazy_code)
+        if hot:
+            top_imports.append(Statement("import", "hotstart.lazy",
+                                         (("hotstart.lazy", None),)))
     code = updated.code
     if blocks:
         code = _insert_after_imports(code, "".join(blocks))
+    for statement in top_imports:
+        code = _add_top_import(code, statement, sections, limit)
     if lazy_modules:
-        code = _add_lazy_modules(code, lazy_modules)
-    stub = None
+        code = add_lazy_modules(code, lazy_modules, limit)
+    stub_text = None
     if lazy_init and package is not None:
-        stub = _stub(source, {(n, k, a) for n, k, a in lazy_init})
-    return FileResult(code, stub, skipped)
+        stub_text = stub(source, {(n, k, a) for n, k, a in lazy_init})
+    return FileResult(code, stub_text, skipped)
 
 
-def _runtime_alias(site, bound, runtime: str) -> tuple[str, bool]:
-    if site.kind == "import" or bound.is_module:
-        module = bound.target
-        return f'{bound.name} = hotstart.lazy.lazy_import("{module}")', True
-    module, _, attr = bound.target.rpartition(".")
-    ref = f"__import__('{module}', fromlist=['{attr}']).{attr}"
-    return f'{bound.name} = ForwardRef("{ref}")', False
+def _forward_refs(change: Change):
+    """The names of `change` that get a `ForwardRef` runtime alias."""
+    site = change.site
+    if change.action == "type-checking":
+        names = site.names
+    elif change.action == "move":
+        names = [b for b in site.names if b.name in change.annotated]
+    else:
+        return []
+    return [b for b in names if not (site.kind == "import" or b.is_module)]
 
 
-class _Rewriter(cst.CSTTransformer):
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self, leaving, lazy_after, moves) -> None:
-        super().__init__()
-        self.leaving = leaving
-        self.lazy_after = lazy_after
-        self.moves = moves
-        self.scope: list[str] = []
-
-    # which function we are in
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.scope.append(node.name.value)
-
-    def leave_ClassDef(self, original, updated):
-        self.scope.pop()
-        return updated
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.scope.append(node.name.value)
-
-    def leave_FunctionDef(self, original, updated):
-        qualname = ".".join(self.scope)
-        self.scope.pop()
-        statements = self.moves.get(qualname)
-        if not statements:
-            return updated
-        new = [cst.parse_statement(f"{s}  {MARK}\n") for s in dict.fromkeys(statements)]
-        body = updated.body
-        if isinstance(body, cst.SimpleStatementSuite):
-            inner = [cst.SimpleStatementLine(body=[s.with_changes(semicolon=cst.MaybeSentinel
-                                                                  .DEFAULT)])
-                     for s in body.body]
-            body = cst.IndentedBlock(body=inner)
-        items = list(body.body)
-        index = 1 if items and _is_docstring(items[0]) else 0
-        items[index:index] = new
-        return updated.with_changes(body=body.with_changes(body=items))
-
-    # import statements
-    def leave_SimpleStatementLine(self, original, updated):
-        line = self.get_metadata(PositionProvider, original).start.line
-        names = self.leaving.get(line)
-        lazy = self.lazy_after.get(line)
-        if not names and not lazy:
-            return updated
-        kept = []
-        for small in updated.body:
-            if isinstance(small, (cst.Import, cst.ImportFrom)) and names and not isinstance(
-                    small.names, cst.ImportStar):
-                kind = "import" if isinstance(small, cst.Import) else "from"
-                rest = [a for a in small.names if _bound(a, kind) not in names]
-                if not rest:
-                    continue
-                if len(rest) != len(small.names):
-                    last = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                    small = small.with_changes(names=[*rest[:-1], last])
-            kept.append(small)
-        out: list[cst.BaseStatement] = []
-        if kept:
-            kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
-            out.append(updated.with_changes(body=kept))
-        for statement in lazy or ():
-            parsed = cst.parse_statement(statement + "\n")
-            if not out:  # keep the comments above and after the statement it replaces
-                parsed = parsed.with_changes(leading_lines=updated.leading_lines,
-                                             trailing_whitespace=updated.trailing_whitespace)
-            out.append(parsed)
-        if not out:  # removed: the parent block passes its blank lines and comments on
-            return updated.with_changes(body=[cst.Expr(cst.Name(_REMOVED))])
-        return cst.FlattenSentinel(out) if len(out) > 1 else out[0]
-
-    def leave_IndentedBlock(self, original, updated):
-        body = _drop_removed(updated.body)
-        if not body:
-            body = [cst.SimpleStatementLine([cst.Pass()])]
-        return updated.with_changes(body=body)
-
-    def leave_Module(self, original, updated):
-        return updated.with_changes(body=_drop_removed(updated.body))
+def _project_root(changes: list[Change]) -> str:
+    """The directory the file's module is imported from (its top package's parent)."""
+    site = changes[0].site
+    root = os.path.dirname(changes[0].path)
+    depth = site.module.count(".") + (1 if site.package_init else 0)
+    for _ in range(depth):
+        root = os.path.dirname(root)
+    return root
 
 
-_REMOVED = "__hotstart_removed__"
+def _fit(alias: str, limit: int) -> str:
+    """An `else:` alias line (indented once), its call split over lines when too long."""
+    line = f"    {alias}"
+    if len(line) <= limit or "(" not in alias:
+        return line
+    head, _, rest = alias.partition("(")
+    return f"    {head}(\n        {rest[:-1]}\n    )"
 
 
-def _removed(statement: cst.CSTNode) -> bool:
-    return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
-            and isinstance(statement.body[0], cst.Expr)
-            and isinstance(statement.body[0].value, cst.Name)
-            and statement.body[0].value.value == _REMOVED)
+def _add_top_import(code: str, new: Statement, sections: Sections, limit: int) -> str:
+    """Add `new` to the module's leading import block where isort would put it: merged into
+    a `from` statement of the same module, else before the first statement that sorts after
+    it (a new section gets its blank line). A block in another order than isort's default
+    (the project configures isort otherwise) gets it at its end."""
+    tree = parse(code)
+    body = tree.body
+    start = 1 if body and isinstance(body[0], ast.Expr) and isinstance(
+        getattr(body[0], "value", None), ast.Constant) else 0
+    run: list[ast.Import | ast.ImportFrom] = []
+    for node in body[start:]:
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            break
+        run.append(node)
+    lines = code.splitlines(keepends=True)
+    text = new.text()
+    if not run:
+        at = body[0].end_lineno if start else 0
+        lines[at:at] = [f"{text}\n"]
+        return "".join(lines)
+    statements = [parse_statements(ast.unparse(node))[0] for node in run]
+    for node, old in zip(run, statements):
+        if new.kind == "from" and old.kind == "from" and (old.module, old.level) == (
+                new.module, new.level) and all(a is None for _n, a in old.names) and \
+                "#" not in "".join(lines[node.lineno - 1:node.end_lineno]):
+            merged = Statement("from", new.module, old.names + tuple(
+                n for n in new.names if n not in old.names), new.level)
+            replaced = format_block([merged], sections, limit=limit)[0]
+            lines[node.lineno - 1:node.end_lineno] = [f"{replaced}\n"]
+            return "".join(lines)
+    if not sorted_run(statements, sections):
+        at = run[-1].end_lineno or run[-1].lineno
+        lines[at:at] = [f"{text}\n"]
+        return "".join(lines)
+    key = insertion_key(new, sections)
+    position = next((i for i, s in enumerate(statements) if insertion_key(s, sections) > key),
+                    len(statements))
+    section = sections(new)
+    before = run[position - 1] if position else None
+    after = run[position] if position < len(run) else None
+    if before is not None and sections(statements[position - 1]) == section:
+        at, insert = before.end_lineno or before.lineno, f"{text}\n"
+    elif after is not None and sections(statements[position]) == section:
+        at, insert = _above_comments(lines, after.lineno), f"{text}\n"
+    elif before is not None:
+        at, insert = before.end_lineno or before.lineno, f"\n{text}\n"
+    else:
+        at, insert = _above_comments(lines, after.lineno), f"{text}\n\n"  # type: ignore
+    lines[at:at] = [insert]
+    return "".join(lines)
 
 
-def _drop_removed(body) -> list:
-    """Drop removed statements; the next statement inherits their leading blank lines and
-    comments when it has none of its own."""
-    out: list = []
-    carry = None
-    for statement in body:
-        if _removed(statement):
-            carry = statement.leading_lines if carry is None else carry
-            continue
-        if carry is not None and hasattr(statement, "leading_lines"):
-            if not statement.leading_lines:
-                statement = statement.with_changes(leading_lines=carry)
-            carry = None
-        out.append(statement)
-    return out
-
-
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
-            and isinstance(statement.body[0], cst.Expr)
-            and isinstance(statement.body[0].value, (cst.SimpleString,
-                                                     cst.ConcatenatedString)))
+def _above_comments(lines: list[str], lineno: int) -> int:
+    """The index of the first line of the comments right above line `lineno` (1-based)."""
+    index = lineno - 1
+    while index > 0 and lines[index - 1].lstrip().startswith("#"):
+        index -= 1
+    return index
 
 
 def _top_bindings(tree: ast.Module) -> set[str]:
@@ -341,24 +306,10 @@ def _top_bindings(tree: ast.Module) -> set[str]:
     return names
 
 
-def _bound_in_blocks(tree: ast.Module) -> bool:
-    """True if a module-level `if`/`try`/`with`/`for` binds public names."""
-    for node in tree.body:
-        if isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store) \
-                        and not sub.id.startswith("_"):
-                    return True
-                if isinstance(sub, (ast.Import, ast.ImportFrom)) and any(
-                        not (a.asname or a.name).startswith("_") for a in sub.names):
-                    return True
-    return False
-
-
 def _insert_after_imports(code: str, block: str) -> str:
     """Insert `block` after the module's leading imports (docstring, `__future__`, imports,
     and the `if`/`try` blocks among them)."""
-    tree = _parse(code)
+    tree = parse(code)
     last = 0
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -379,128 +330,8 @@ def _insert_after_imports(code: str, block: str) -> str:
     return "".join(lines)
 
 
-def _parse(code: str) -> ast.Module:
+def parse(code: str) -> ast.Module:
     """The module's syntax tree on any supported version (PEP 810 `lazy` read as plain)."""
     from ..lazy import _parse_any_version
 
     return _parse_any_version(code, "<fix>")[0]
-
-
-def _add_lazy_modules(code: str, modules: list[str]) -> str:
-    from ..lazy import lazy_modules_declared
-
-    declared = lazy_modules_declared(code)
-    missing = [m for m in modules if m not in declared]
-    if not missing:
-        return code
-    tree = _parse(code)
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else \
-            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else []
-        if any(isinstance(t, ast.Name) and t.id == "__lazy_modules__" for t in targets):
-            # extend the existing literal: after its last element (a trailing comma and the
-            # closing bracket stay where they are), or inside it when it is empty
-            value = node.value
-            assert isinstance(value, (ast.List, ast.Tuple, ast.Set))
-            added = ", ".join(f'"{m}"' for m in missing)
-            if value.elts:
-                last = value.elts[-1]
-                end, col, added = last.end_lineno, last.end_col_offset, ", " + added
-            else:
-                end, col = value.end_lineno, value.end_col_offset - 1
-                added += "," if isinstance(value, ast.Tuple) else ""
-            lines = code.splitlines(keepends=True)
-            text = lines[end - 1].encode("utf-8")  # ast columns count UTF-8 bytes
-            lines[end - 1] = (text[:col] + added.encode() + text[col:]).decode("utf-8")
-            return "".join(lines)
-    # new declaration after the docstring and __future__ imports, before other imports
-    last = 0
-    for node in tree.body:
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and last == 0:
-            last = node.end_lineno or node.lineno
-        elif isinstance(node, ast.ImportFrom) and node.module == "__future__":
-            last = node.end_lineno or node.lineno
-        else:
-            break
-    listed = ", ".join(f'"{m}"' for m in missing)
-    lines = code.splitlines(keepends=True)
-    lines[last:last] = [f"\n# Imported lazily on Python 3.15+ (PEP 810), eagerly before.\n"
-                        f"__lazy_modules__ = [{listed}]\n"]
-    return "".join(lines)
-
-
-def _declared_lazy_modules(source: str) -> list[str] | str:
-    """The modules `source` lists in `__lazy_modules__`, or why it cannot be extended."""
-    from ..lazy import lazy_modules_declared
-
-    try:
-        return lazy_modules_declared(source)
-    except ValueError as exc:
-        return f"__lazy_modules__ is not a literal list of strings ({exc}): add it by hand"
-
-
-def _lazy_init_code(items, runtime: str, top: set[str]) -> str:
-    submodules = sorted({key for _n, key, attr in items if attr is None})
-    attrs: dict[str, list[str]] = {}
-    for _name, key, attr in items:
-        if attr is not None:
-            attrs.setdefault(key, []).append(attr)
-    has_all = "__all__" in top
-    all_line = ""
-    if not has_all:
-        public = sorted(n for n in top if not n.startswith("_")
-                        and n not in {name for name, _k, _a in items})
-        names = sorted(set(public) | {name for name, _k, _a in items})
-        all_line = "__all__ = [" + ", ".join(f'"{n}"' for n in names) + "]\n"
-    # hotstart.lazy.attach binds each name as the submodule or attribute is called; a
-    # re-export under another name (`from .m import a as b`) needs the PEP 562 code below
-    aliased = any(name != (key if attr is None else attr) for name, key, attr in items)
-    if runtime == "hotstart" and not aliased:
-        parts = ["__name__"]
-        if submodules:
-            parts.append("submodules=[" + ", ".join(f'"{s}"' for s in submodules) + "]")
-        if attrs:
-            parts.append("attrs={" + ", ".join(
-                f'"{k}": [' + ", ".join(f'"{a}"' for a in v) + "]" for k, v in attrs.items())
-                + "}")
-        return ("\nimport hotstart.lazy\n\n"
-                "# Re-exports load on first use (hotstart fix); __init__.pyi declares them.\n"
-                f"__getattr__, __dir__ = hotstart.lazy.attach({', '.join(parts)})[:2]\n"
-                + all_line)
-    table = ", ".join(f'"{name}": (".{key}", {attr!r})' for name, key, attr in items)
-    return (
-        "\n# Re-exports load on first use (PEP 562, hotstart fix); __init__.pyi declares them.\n"
-        f"_LAZY = {{{table}}}\n" + all_line + "\n\n"
-        "def __getattr__(name):\n"
-        "    try:\n"
-        "        module, attr = _LAZY[name]\n"
-        "    except KeyError:\n"
-        "        raise AttributeError(f\"module {__name__!r} has no attribute {name!r}\") "
-        "from None\n"
-        "    import importlib\n\n"
-        "    value = importlib.import_module(module, __name__)\n"
-        "    if attr is not None:\n"
-        "        value = getattr(value, attr)\n"
-        "    globals()[name] = value\n"
-        "    return value\n\n\n"
-        "def __dir__():\n"
-        "    return sorted(set(globals()) | set(_LAZY))\n"
-    )
-
-
-def _stub(source: str, items: set[tuple[str, str, str | None]]) -> str:
-    """The package `__init__.pyi`: the original module, with each lazy re-export written as
-    an explicit `name as name` import so type checkers keep seeing it."""
-    lazy_names = {name for name, _k, _a in items}
-    module = cst.parse_module(source)
-
-    class _Explicit(cst.CSTTransformer):
-        def leave_ImportAlias(self, original, updated):
-            name = _bound(updated, "from")
-            if name in lazy_names and updated.asname is None and isinstance(updated.name,
-                                                                             cst.Name):
-                return updated.with_changes(asname=cst.AsName(name=cst.Name(name)))
-            return updated
-
-    header = "# Type information for the lazily re-exported names (written by hotstart fix).\n"
-    return header + module.visit(_Explicit()).code

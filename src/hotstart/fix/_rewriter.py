@@ -1,0 +1,211 @@
+"""The libcst pass of the codemods: drop import names from their statements, put moved
+imports at the top of the functions that use them, write `lazy` imports in place."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from ._imports import Sections, format_block, parse_statements
+
+__all__ = ["Aliases", "Rewriter", "bound_name", "statement_text", "MARK"]
+
+#: Above imports moved into a function, so that tidy-up tools and people leave them there. A
+#: line of its own: a trailing comment would push the import past the line length, and isort
+#: moves trailing comments about. Dropped where the indented comment would be too long.
+MARK = "# deferred by hotstart fix"
+
+
+def bound_name(alias: cst.ImportAlias, kind: str) -> str:
+    if alias.asname is not None:
+        return alias.asname.name.value  # type: ignore[union-attr]
+    name = cst.Module([]).code_for_node(alias.name)
+    return name.split(".")[0] if kind == "import" else name
+
+
+class Aliases(cst.CSTVisitor):
+    """Pass 1: the source text of each import alias, by (line, bound name)."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self) -> None:
+        self.found: dict[tuple[int, str], tuple[str, str, str]] = {}
+        self.code = cst.Module([]).code_for_node
+
+    def visit_Import(self, node: cst.Import) -> None:
+        line = self.get_metadata(PositionProvider, node).start.line
+        for alias in node.names:
+            text = self.code(alias.name) + (f" as {alias.asname.name.value}"  # type: ignore
+                                            if alias.asname else "")
+            self.found[(line, bound_name(alias, "import"))] = ("import", "", text)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if isinstance(node.names, cst.ImportStar):
+            return
+        line = self.get_metadata(PositionProvider, node).start.line
+        module = "." * len(node.relative) + (self.code(node.module) if node.module else "")
+        for alias in node.names:
+            text = self.code(alias.name) + (f" as {alias.asname.name.value}"  # type: ignore
+                                            if alias.asname else "")
+            self.found[(line, bound_name(alias, "from"))] = ("from", module, text)
+
+
+def statement_text(kind: str, module: str, texts: list[str], lazy: bool = False) -> str:
+    prefix = "lazy " if lazy else ""
+    if kind == "import":
+        return f"{prefix}import {', '.join(texts)}"
+    return f"{prefix}from {module} import {', '.join(texts)}"
+
+
+class Rewriter(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, leaving, lazy_after, moves, sections: Sections, limit: int) -> None:
+        super().__init__()
+        self.leaving = leaving
+        self.lazy_after = lazy_after
+        self.moves = moves
+        self.sections = sections
+        self.limit = limit
+        self.scope: list[str] = []
+
+    # which function we are in
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scope.append(node.name.value)
+
+    def leave_ClassDef(self, original, updated):
+        self.scope.pop()
+        return updated
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scope.append(node.name.value)
+
+    def leave_FunctionDef(self, original, updated):
+        qualname = ".".join(self.scope)
+        depth = len(self.scope)
+        self.scope.pop()
+        statements = self.moves.get(qualname)
+        if not statements:
+            return updated
+        body = updated.body
+        if isinstance(body, cst.SimpleStatementSuite):
+            inner = [cst.SimpleStatementLine(body=[s.with_changes(semicolon=cst.MaybeSentinel
+                                                                  .DEFAULT)])
+                     for s in body.body]
+            body = cst.IndentedBlock(body=inner)
+        items = list(body.body)
+        index = 1 if items and _is_docstring(items[0]) else 0
+        # imports already at the top of the function join the block, so it stays one
+        # sorted import block
+        end = index
+        while end < len(items) and _plain_import(items[end]):
+            end += 1
+        code = cst.Module([]).code_for_node
+        texts = [*dict.fromkeys(statements), *(code(s).strip() for s in items[index:end])]
+        new = self.import_block(texts, indent=4 * depth)
+        items[index:end] = new
+        return updated.with_changes(body=body.with_changes(body=items))
+
+    def import_block(self, texts: list[str], indent: int) -> list[cst.SimpleStatementLine]:
+        lines = format_block(parse_statements("\n".join(texts)), self.sections,
+                             limit=self.limit - indent)
+        out: list[cst.SimpleStatementLine] = []
+        gap = False
+        for text in "\n".join(lines).split("\n\n"):
+            for statement in cst.parse_module(text + "\n").body:
+                if gap:
+                    statement = statement.with_changes(leading_lines=[cst.EmptyLine(
+                        indent=False)])
+                    gap = False
+                out.append(statement)  # type: ignore[arg-type]
+            gap = True
+        if indent + len(MARK) <= self.limit:
+            out[0] = out[0].with_changes(leading_lines=[cst.EmptyLine(
+                comment=cst.Comment(MARK))])
+        return out
+
+    # import statements
+    def leave_SimpleStatementLine(self, original, updated):
+        line = self.get_metadata(PositionProvider, original).start.line
+        names = self.leaving.get(line)
+        lazy = self.lazy_after.get(line)
+        if not names and not lazy:
+            return updated
+        kept = []
+        for small in updated.body:
+            if isinstance(small, (cst.Import, cst.ImportFrom)) and names and not isinstance(
+                    small.names, cst.ImportStar):
+                kind = "import" if isinstance(small, cst.Import) else "from"
+                rest = [a for a in small.names if bound_name(a, kind) not in names]
+                if not rest:
+                    continue
+                if len(rest) != len(small.names):
+                    last = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                    small = small.with_changes(names=[*rest[:-1], last])
+            kept.append(small)
+        out: list[cst.BaseStatement] = []
+        if kept:
+            kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+            out.append(updated.with_changes(body=kept))
+        for statement in lazy or ():
+            parsed = cst.parse_statement(statement + "\n")
+            if not out:  # keep the comments above and after the statement it replaces
+                parsed = parsed.with_changes(leading_lines=updated.leading_lines,
+                                             trailing_whitespace=updated.trailing_whitespace)
+            out.append(parsed)
+        if not out:  # removed: the parent block passes its blank lines and comments on
+            return updated.with_changes(body=[cst.Expr(cst.Name(_REMOVED))])
+        return cst.FlattenSentinel(out) if len(out) > 1 else out[0]
+
+    def leave_IndentedBlock(self, original, updated):
+        body = _drop_removed(updated.body)
+        if not body:
+            body = [cst.SimpleStatementLine([cst.Pass()])]
+        return updated.with_changes(body=body)
+
+    def leave_Module(self, original, updated):
+        return updated.with_changes(body=_drop_removed(updated.body))
+
+
+_REMOVED = "__hotstart_removed__"
+
+
+def _removed(statement: cst.CSTNode) -> bool:
+    return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Expr)
+            and isinstance(statement.body[0].value, cst.Name)
+            and statement.body[0].value.value == _REMOVED)
+
+
+def _plain_import(statement: cst.CSTNode) -> bool:
+    """A one-statement import line with no comment of its own (safe to re-lay out)."""
+    return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+            and type(statement.body[0]) in (cst.Import, cst.ImportFrom)
+            and not isinstance(getattr(statement.body[0], "names", None), cst.ImportStar)
+            and all(line.comment is None for line in statement.leading_lines)
+            and statement.trailing_whitespace.comment is None
+            and "#" not in cst.Module([]).code_for_node(statement))
+
+
+def _drop_removed(body) -> list:
+    """Drop removed statements; the next statement inherits their leading blank lines and
+    comments when it has none of its own."""
+    out: list = []
+    carry = None
+    for statement in body:
+        if _removed(statement):
+            carry = statement.leading_lines if carry is None else carry
+            continue
+        if carry is not None and hasattr(statement, "leading_lines"):
+            if not statement.leading_lines:
+                statement = statement.with_changes(leading_lines=carry)
+            carry = None
+        out.append(statement)
+    return out
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Expr)
+            and isinstance(statement.body[0].value, (cst.SimpleString,
+                                                     cst.ConcatenatedString)))
