@@ -3,6 +3,8 @@ level, through which chain, and how entrypoints are read."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from hotstart.audit._scan import scan_module
@@ -150,9 +152,13 @@ def test_parse_entry_module_name_and_command_forms():
     spec = parse_entry("pkg.util", {})
     assert (spec.kind, spec.value, spec.args) == ("code", "import pkg.util", ())
     assert spec.roots == [("pkg", None, None), ("pkg.util", None, None)]
-    spec = parse_entry("-- worker --flag", {})
+    # A command that is not a Python script is measured, with no static roots; one that is
+    # not on PATH is an error (see test_roots_entries.py for console scripts).
+    spec = parse_entry("-- sh --flag", {})
     assert (spec.kind, spec.value, spec.args, spec.roots) == \
-        ("command", "worker", ("--flag",), [])
+        ("command", shutil.which("sh"), ("--flag",), [])
+    with pytest.raises(BadInput, match="not on PATH"):
+        parse_entry("-- no-such-worker-hotstart --flag", {})
 
 
 @pytest.mark.parametrize("text", ["", "   ", "-m", "-c", "not a module!", "pkg-cli",

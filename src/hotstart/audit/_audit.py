@@ -7,12 +7,12 @@ import shlex
 import time
 from collections.abc import Callable, Sequence
 
-from ..errors import BadInput, HotstartError
-from ._project import find_project
+from ..errors import BadInput
+from ._project import find_project, name_modules, read_source
 from ._scan import ModuleScan, scan_module, scan_patches
 from .classify import classify_sites, link_cross_module_uses
 from .effects import EffectModel
-from .graph import EntrySpec, StaticGraph, parse_entry
+from .graph import EntrySpec, StaticGraph, entry_script, parse_entry
 from .hotspots import find_hotspots
 from .model import AuditReport, Entry
 from .savings import apply_savings
@@ -56,14 +56,22 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
     started = time.perf_counter()
     project = find_project(target, list(tests))
     low, _high = parse_version(target_version)
+    errors: list[str] = []
+    if project.skipped:
+        errors.append(f"skipped {len(project.skipped)} file(s) that are not regular files in "
+                      f"the project: {', '.join(project.skipped)}")
+    sources = _read_sources(project, errors)
+    scripts = [entry_script(shlex.split(text)[0], project.directory) for text in entries
+               if _is_script_entry(text)]
+    aliases = name_modules(project, sources, scripts)
     scans: dict[str, ModuleScan] = {}
     test_scans: list[ModuleScan] = []
-    errors: list[str] = []
     paths: dict[str, str] = {}
     for source_file in project.files:
+        raw = sources.get(source_file.path)
+        if raw is None:
+            continue
         try:
-            with open(source_file.path, "rb") as handle:
-                raw = handle.read()
             if source_file.test and b"patch" not in raw and b"setattr" not in raw:
                 continue
             source = raw.decode("utf-8")
@@ -87,8 +95,10 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
         elif source_file.module not in scans:
             scans[source_file.module] = scan
             paths[source_file.shown] = source_file.path
+    del sources
+    _link_aliases(scans, test_scans, aliases)
     link_cross_module_uses(scans, test_scans)
-    effects = EffectModel(scans, project.search_path)
+    effects = EffectModel(scans, project.search_path + project.roots)
     sites = classify_sites(scans, effects, low)
     hotspots = find_hotspots(scans)
     graph = StaticGraph(scans)
@@ -96,19 +106,20 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
     report = AuditReport(root=project.shown_root, package=project.package, files=len(scans),
                          sites=sites, hotspots=hotspots, target_version=target_version,
                          errors=errors, paths=paths)
-    specs = [parse_entry(text, scans) for text in entries]
+    specs = [parse_entry(text, scans, project.directory, python) for text in entries]
     if not specs and not profiles and project.package:
         specs = [parse_entry(project.package, scans)]
     for spec in specs:
         report.entries.append(_static_entry(spec, graph))
     if run:
         for spec, entry in zip(specs, report.entries):
-            if spec.kind == "command" or spec.name == project.package and not entries:
-                continue
+            if spec.name == project.package and not entries:
+                continue  # the default entry (the package itself) is reach only
             if progress:
                 progress(f"profiling {spec.name}")
             process, executed = _measure(spec, project, runs, python, timeout)
-            apply_savings(sites, hotspots, entry, process, paths, executed)
+            apply_savings(sites, hotspots, entry, process, paths, executed,
+                          ran=_entry_files(spec, scans))
     for path in profiles:
         from ..measure.io import load_profile
 
@@ -126,7 +137,7 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
         entry = _static_entry(spec, graph)
         entry.profile = path
         report.entries.append(entry)
-        apply_savings(sites, hotspots, entry, process, paths)
+        apply_savings(sites, hotspots, entry, process, paths, ran=_entry_files(spec, scans))
 
     for site in sites:
         if site.klass == "side-effect":
@@ -154,17 +165,85 @@ def _static_entry(spec: EntrySpec, graph: StaticGraph) -> Entry:
 
 
 def _measure(spec: EntrySpec, project, runs: int, python: str | None, timeout: float):
+    """Profile one entry (in the project's directory). An entry that cannot be run or
+    measured is an error: an audit never falls back to a static one silently."""
     from ..measure.runner import Target, failure_message, profile
     from ._executed import executed_functions
 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (*project.search_path, env.get("PYTHONPATH")) if p)
+    cwd = project.directory or None
     result = profile(Target(spec.kind, spec.value, spec.args), runs=runs, timeout=timeout,
-                     python=python, env=env)
+                     python=python, env=env, cwd=cwd)
     failure = failure_message(result, timeout)
     if failure or not result.processes:
-        raise HotstartError(f"--entry {spec.name!r}: {failure or 'no Python process traced'}")
-    executed = executed_functions(spec.kind, spec.value, spec.args, [project.root], env,
-                                  python=python, timeout=timeout)
+        raise BadInput(f"--entry {spec.name!r}: {failure or 'no Python process traced'}; "
+                       f"fix the entry or pass --static")
+    kind, value = spec.kind, spec.value
+    if kind == "command" and spec.script:
+        kind, value = "script", spec.script
+    executed = executed_functions(kind, value, spec.args, [project.root, *project.roots], env,
+                                  python=python, timeout=timeout, cwd=cwd)
     return result.main, executed
+
+
+def _read_sources(project, errors: list[str]) -> dict[str, bytes]:
+    """The bytes of every file of the project, by path; an unreadable one is one line in
+    `errors`."""
+    sources: dict[str, bytes] = {}
+    for source_file in project.files:
+        try:
+            sources[source_file.path] = read_source(source_file.path)
+        except OSError as exc:
+            errors.append(f"{source_file.shown}: cannot read "
+                          f"({exc.strerror or 'not a regular file'})")
+    return sources
+
+
+def _is_script_entry(text: str) -> bool:
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return False
+    return bool(words) and words[0].endswith(".py")
+
+
+def _link_aliases(scans: dict[str, ModuleScan], tests: list[ModuleScan],
+                  aliases: dict[str, list[str]]) -> None:
+    """A module reachable under two names (`entrypoint` and `workers.x.entrypoint`): a test
+    patching `entrypoint.restoration`, or a module importing from `entrypoint`, is matched
+    under the name the audit uses too."""
+    if not aliases:
+        return
+
+    def canonical(dotted: str) -> list[str]:
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):
+            head = ".".join(parts[:cut])
+            if head in scans:
+                return []
+            if head in aliases:
+                rest = parts[cut:]
+                return [".".join([name, *rest]) for name in aliases[head]]
+        return []
+
+    for test in tests:
+        test.patches.extend((name, line) for dotted, line in list(test.patches)
+                            for name in canonical(dotted))
+    for scan in scans.values():
+        scan.from_imports.extend((name, imported, line)
+                                 for module, imported, line in list(scan.from_imports)
+                                 for name in canonical(module))
+
+
+def _entry_files(spec: EntrySpec, scans: dict[str, ModuleScan]) -> set[str]:
+    """Files an entry runs without importing them (its script, its `-m` module)."""
+    files = {spec.value} if spec.kind == "script" else set()
+    if spec.script:
+        files.add(spec.script)
+    if spec.kind == "module":
+        for name in (spec.value, f"{spec.value}.__main__"):
+            if name in scans:
+                files.add(scans[name].path)
+    return {os.path.realpath(f) for f in files}

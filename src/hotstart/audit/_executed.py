@@ -46,7 +46,8 @@ else:
 
 def executed_functions(kind: str, value: str, args: tuple[str, ...], roots: list[str],
                        env: dict[str, str], python: str | None = None,
-                       timeout: float = 300.0) -> set[tuple[str, str]] | None:
+                       timeout: float = 300.0, cwd: str | None = None
+                       ) -> set[tuple[str, str]] | None:
     """{(realpath, qualname)} of project functions the entry ran (`<locals>` dropped), or
     None if the run did not report (a command target, os._exit, a crash)."""
     if kind not in ("module", "script", "code"):
@@ -62,7 +63,7 @@ def executed_functions(kind: str, value: str, args: tuple[str, ...], roots: list
         try:
             subprocess.run([python or sys.executable, "-c", _BOOT, kind, value, *args],
                            env=run_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=timeout)
+                           stderr=subprocess.DEVNULL, timeout=timeout, cwd=cwd)
         except (OSError, subprocess.TimeoutExpired):
             return None
         try:

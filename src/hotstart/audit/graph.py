@@ -4,6 +4,7 @@ pandas"). Importing `a.b.c` runs `a/__init__` and `a/b/__init__` first; the grap
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from collections import deque
@@ -35,13 +36,22 @@ class EntrySpec:
     kind: str            # "module", "code", "script", "command"
     value: str
     args: tuple[str, ...]
+    #: For a command: the Python script it runs (a console script), when known.
+    script: str | None = None
 
 
-def parse_entry(text: str, scans: dict[str, ModuleScan]) -> EntrySpec:
-    """`-m pkg.mod [ARGS]`, `-c CODE`, `SCRIPT [ARGS]`, `-- COMMAND [ARGS]` or a module name."""
+def parse_entry(text: str, scans: dict[str, ModuleScan], base: str | None = None,
+                python: str | None = None) -> EntrySpec:
+    """`-m pkg.mod [ARGS]`, `-c CODE`, `SCRIPT [ARGS]`, `-- COMMAND [ARGS]` or a module name.
+    A script's path is relative to `base` (the audited project). A command that is a Python
+    console script (or `python ...`) is read for its imports; `python`: the interpreter whose
+    `bin/` is searched first."""
     from ..errors import BadInput
 
-    words = shlex.split(text)
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise BadInput(f"--entry {text!r}: {exc}") from None
     if not words:
         raise BadInput("--entry needs a target: -m MODULE [ARGS], -c CODE, SCRIPT or a module")
     head = words[0]
@@ -56,19 +66,73 @@ def parse_entry(text: str, scans: dict[str, ModuleScan]) -> EntrySpec:
         return EntrySpec(text, _code_roots(words[1], "<-c>"), "code", words[1],
                          tuple(words[2:]))
     if head == "--" and len(words) >= 2:
-        return EntrySpec(text, [], "command", words[1], tuple(words[2:]))
+        return _command_entry(text, words[1:], scans, base, python)
     if head.endswith(".py"):
-        try:
-            with open(head, encoding="utf-8") as handle:
-                source = handle.read()
-        except OSError as exc:
-            raise BadInput(f"--entry {text!r}: cannot read {head}: {exc.strerror}") from None
-        return EntrySpec(text, _code_roots(source, head), "script", head, tuple(words[1:]))
+        path = entry_script(head, base)
+        source = _read_script(text, path)
+        return EntrySpec(text, _code_roots(source, path), "script", path, tuple(words[1:]))
     if len(words) == 1 and all(p.isidentifier() for p in head.split(".")):
         return EntrySpec(text, [(m, None, None) for m in parents(head)], "code",
                          f"import {head}", ())
     raise BadInput(f"--entry {text!r}: expected -m MODULE [ARGS], -c CODE, SCRIPT.py [ARGS], "
                    f"-- COMMAND [ARGS] or a module name")
+
+
+def entry_script(head: str, base: str | None) -> str:
+    """The path of an entry script: relative to the audited project `base`, else to the
+    current directory (an absolute path stays)."""
+    if base is not None and not os.path.isabs(head):
+        candidate = os.path.normpath(os.path.join(base, head))
+        if os.path.lexists(candidate) or not os.path.lexists(head):
+            return candidate
+    return os.path.abspath(head) if base is not None else head
+
+
+def _read_script(text: str, path: str) -> str:
+    from ..errors import BadInput
+    from ._project import read_source
+
+    try:
+        return read_source(path).decode("utf-8")
+    except OSError as exc:
+        raise BadInput(f"--entry {text!r}: cannot read {path}: "
+                       f"{exc.strerror or 'not a regular file'}; fix the entry or pass "
+                       f"--static") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"--entry {text!r}: cannot read {path}: {exc}") from None
+
+
+def _command_entry(text: str, words: list[str], scans: dict[str, ModuleScan],
+                   base: str | None, python: str | None) -> EntrySpec:
+    """`-- COMMAND ARGS`: `python ...` is read as the entry it runs; a console script (a
+    Python file on PATH, or an installed entry point) is read for what it imports."""
+    import shutil
+
+    from ..errors import BadInput
+
+    command, args = words[0], tuple(words[1:])
+    if os.path.basename(command).startswith("python") and len(words) >= 2:
+        inner = parse_entry(shlex.join(words[1:]), scans, base, python)
+        script = inner.script or (inner.value if inner.kind == "script" else None)
+        return EntrySpec(text, inner.roots, "command", command, args, script)
+    search = os.pathsep.join(p for p in (os.path.dirname(python) if python else "",
+                                         os.path.dirname(sys.executable),
+                                         os.environ.get("PATH", "")) if p)
+    found = shutil.which(command, path=search) if os.sep not in command else \
+        entry_script(command, base)
+    if found is None or not os.path.exists(found):
+        raise BadInput(f"--entry {text!r}: {command!r} is not on PATH (nor next to the Python "
+                       f"that runs the entries); install it or pass --static")
+    try:
+        from ._project import read_source
+
+        head = read_source(found)[:4096]
+    except OSError:
+        head = b""
+    if not (head.startswith(b"#!") and b"python" in head.split(b"\n", 1)[0]):
+        return EntrySpec(text, [], "command", found, args)  # not Python itself: measure only
+    source = _read_script(text, found)
+    return EntrySpec(text, _code_roots(source, found), "command", found, args, found)
 
 
 def _code_roots(source: str, filename: str) -> list[tuple[str, str | None, int | None]]:

@@ -86,16 +86,22 @@ def _site_keys(site: ImportSite, paths: dict[str, str]) -> set[str]:
 
 def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry,
                   process: ProcessProfile, paths: dict[str, str],
-                  executed: set[tuple[str, str]] | None = None) -> None:
+                  executed: set[tuple[str, str]] | None = None,
+                  ran: set[str] = frozenset()) -> None:
     """Fill each site's `savings` and the entry's totals from one measured process.
-    `executed`: the (file, qualname) of project functions the entry ran, when known."""
+    `executed`: the (file, qualname) of project functions the entry ran, when known; `ran`:
+    files the entry runs without importing them (its script). A site in a file the process
+    never ran gets no saving on this entry: it is not on the entry's path."""
     graph = ObservedGraph(process)
+    on_path = _files_run(process, ran)
     statements: dict[tuple[str, int], list[ImportSite]] = defaultdict(list)
     for site in sites:
         statements[(site.file, site.line)].append(site)
     fixable_keys: set[str] = set()
     fixable_sites = 0
     for site in sites:
+        if os.path.realpath(paths.get(site.file, site.file)) not in on_path:
+            continue
         siblings = statements[(site.file, site.line)]
         whole = all(s.klass in FIXABLE and s.fix for s in siblings)
         ran = _used_at_run(site, paths, executed)
@@ -130,6 +136,17 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
             reach.us = record.cumulative_us.median
             reach.rss = int(record.cumulative_rss.median) if record.cumulative_rss else None
     _measure_hotspots(hotspots, process, entry.name)
+
+
+def _files_run(process: ProcessProfile, ran: set[str]) -> set[str]:
+    """The source files the process ran: each module it imported, each file with an import
+    statement it executed, and `ran`."""
+    files = set(ran)
+    files.update(os.path.realpath(m.file) for m in process.modules if m.file)
+    for edge in process.edges:
+        if edge.site:
+            files.add(os.path.realpath(edge.site.rpartition(":")[0]))
+    return files
 
 
 def _other_importers(graph: ObservedGraph, site: ImportSite) -> list[str]:

@@ -36,7 +36,14 @@ def run_audit(namespace):
 
     with Progress(f"auditing {namespace.target}", enabled=not namespace.quiet and getattr(
             namespace, "format", "text") == "text") as progress:
-        return audit(namespace.target, entries=namespace.entry, profiles=namespace.profile,
-                     tests=namespace.tests, target_version=namespace.target_version,
-                     run=not namespace.static, runs=namespace.runs, python=namespace.python,
-                     progress=lambda message: progress(message, 0, 1))
+        report = audit(namespace.target, entries=namespace.entry, profiles=namespace.profile,
+                       tests=namespace.tests, target_version=namespace.target_version,
+                       run=not namespace.static, runs=namespace.runs, python=namespace.python,
+                       progress=lambda message: progress(message, 0, 1))
+    if not hasattr(namespace, "format"):  # `fix` does not print the report: say what it skipped
+        import sys
+
+        for error in report.errors:  # file names may hold terminal escapes: show them escaped
+            shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in error)
+            sys.stderr.write(f"hotstart: warning: {shown}\n")
+    return report

@@ -45,9 +45,10 @@ def plan_changes(report: AuditReport, paths: dict[str, str], *, select: tuple[st
                  target: tuple[int, int], defer: str = "auto", runtime: str = "stdlib",
                  min_saving_ms: float | None = None, include_all: bool = False
                  ) -> tuple[list[Change], list[Skipped]]:
-    """Choose a change for each selected site. Measured reports change only sites that drop
-    modules from some entrypoint's start-up (and dead ones); unmeasured ones leave standard
-    library imports alone unless `include_all` (they cost nothing measurable)."""
+    """Choose a change for each selected site. Measured reports change only sites on some
+    entrypoint's path: those that drop modules from its start-up, and dead ones; unmeasured
+    ones leave standard library imports alone unless `include_all` (they cost nothing
+    measurable)."""
     measured = any(e.measured for e in report.entries)
     statements: dict[tuple[str, int], list[ImportSite]] = {}
     for site in report.sites:
@@ -59,6 +60,12 @@ def plan_changes(report: AuditReport, paths: dict[str, str], *, select: tuple[st
             continue
         usable = [s for s in site.savings if not s.used_at_run]
         best = max(usable, key=lambda s: (s.us, s.rss), default=None)
+        if not include_all and measured and not site.savings:
+            # With entries given, only what they run changes (not `examples/`, not scripts
+            # the entries never start), dead imports included.
+            skipped.append(Skipped(site, "not on the path of the measured entrypoints "
+                                   "(--all to include)"))
+            continue
         if not include_all and site.klass != "dead":
             if measured:
                 limit = (min_saving_ms or 0.0) * 1e3
