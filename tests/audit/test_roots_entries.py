@@ -212,3 +212,19 @@ def test_with_an_entry_only_its_path_changes(tmp_path):
                         "--all", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "import" not in (proj / "examples/demo.py").read_text()
+
+
+def test_two_script_directories_with_the_same_module_names(tmp_path):
+    # Each worker has its own entrypoint.py and restoration.py: the short names clash, so the
+    # audit names them from the project root, and a test's `entrypoint.restoration` pins the
+    # import in every module that is `entrypoint` to some test.
+    files = {}
+    for worker in ("x", "y"):
+        files.update({f"workers/{worker}/entrypoint.py": ENTRYPOINT,
+                      f"workers/{worker}/restoration.py": RESTORATION,
+                      f"workers/{worker}/tests/test_entrypoint.py": TEST.format(header=SYS_PATH)})
+    report = audit(str(write_tree(tmp_path, files)), run=False)
+    for worker in ("x", "y"):
+        pinned = site(report, f"workers.{worker}.entrypoint", "restoration")
+        assert pinned.klass == "needed"
+        assert any("patched by a test" in pin for pin in pinned.pins)

@@ -10,9 +10,11 @@ def add_audit_options(parser) -> None:
                              ".py file, or an importable package name")
     measure = parser.add_argument_group("measuring")
     measure.add_argument("--entry", action="append", default=[], metavar="TARGET",
-                         help="an entrypoint to reach and measure: '-m pkg.cli ARGS', "
-                              "'-c CODE', 'script.py ARGS' or a module name (repeatable; quote "
-                              "it)")
+                         help="an entrypoint to reach and measure, run in the project's "
+                              "directory: '-m pkg.cli ARGS', '-c CODE', 'script.py ARGS' (a path "
+                              "relative to the project), '-- COMMAND ARGS' (a console script or "
+                              "any command) or a module name (repeatable; quote it). One that "
+                              "cannot be measured is an error (or pass --static)")
     measure.add_argument("--profile", action="append", default=[], metavar="FILE.json",
                          help="a saved 'hotstart profile -o' file to take savings from "
                               "(repeatable)")
