@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any, TextIO
 
 
@@ -15,6 +16,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self._bar: Any = None
         self._task: Any = None
+        self._started = time.monotonic()
 
     def __enter__(self) -> Progress:
         if self.enabled and self.stream.isatty():
@@ -30,11 +32,18 @@ class Progress:
         return self
 
     def __call__(self, what: str, done: int, total: int) -> None:
+        """One step. `total` 0: a step of work whose length is not known (plain lines then
+        carry the elapsed time)."""
         if not self.enabled:
             return
         if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=total,
+            self._bar.update(self._task, completed=done, total=total or None,
                              description=f"{self.title}: {what}")
+        elif not total:
+            elapsed = int(time.monotonic() - self._started)
+            self.stream.write(f"hotstart: {what} [{elapsed // 60}:{elapsed % 60:02d} "
+                              f"elapsed]\n")
+            self.stream.flush()
         elif done < total:
             self.stream.write(f"hotstart: [{done + 1}/{total}] {what}\n")
             self.stream.flush()

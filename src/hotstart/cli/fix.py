@@ -44,13 +44,16 @@ def run(args: list[str]) -> int:
     namespace = parser.parse_args(args)
     select = tuple(s.strip() for s in namespace.select.split(",") if s.strip())
     report = run_audit(namespace)
+    from .._progress import Progress
     from ..fix import fix
 
-    result = fix(namespace.target, select=select, target_version=namespace.target_version,
-                 defer=namespace.defer, runtime=namespace.runtime,
-                 min_saving_ms=namespace.min_saving, include_all=namespace.include_all,
-                 write=namespace.write, verify=namespace.verify,
-                 verify_timeout=namespace.verify_timeout, report=report)
+    with Progress("hotstart fix", enabled=not namespace.quiet) as progress:
+        result = fix(namespace.target, select=select, target_version=namespace.target_version,
+                     defer=namespace.defer, runtime=namespace.runtime,
+                     min_saving_ms=namespace.min_saving, include_all=namespace.include_all,
+                     write=namespace.write, verify=namespace.verify,
+                     verify_timeout=namespace.verify_timeout, report=report,
+                     progress=lambda message: progress(message, 0, 0))
     from ..render.fix import render_fix
 
     if not namespace.write:

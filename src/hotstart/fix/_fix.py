@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-import glob
+import math
 import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from ..audit import audit, parse_version
 from ..audit.model import AuditReport
 from ..errors import BadInput, HotstartError
+from ._write import Files, Source, read_source
 from .plan import SELECTABLE, Change, Skipped, plan_changes
-from .verify import Verification, find_culprits, run_command
+from .verify import CommandResult, Verification, find_culprits, run_command
 
-__all__ = ["fix", "FixResult", "FileChange"]
+__all__ = ["fix", "FixResult", "FileChange", "Refused"]
 
 
 @dataclass(slots=True)
@@ -26,6 +27,15 @@ class FileChange:
     after: str
     stub_path: str | None = None
     stub: str | None = None
+    encoding: str = "utf-8"
+
+
+@dataclass(slots=True)
+class Refused:
+    """A file `fix` does not write, and why; its changes are not made."""
+    file: str
+    why: str
+    changes: int = 0
 
 
 @dataclass(slots=True)
@@ -38,6 +48,7 @@ class FixResult:
     verification: Verification | None = None
     written: bool = False
     reverted: list[Change] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
 
     def diff(self) -> str:
         out = []
@@ -75,17 +86,14 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     changes, skipped = plan_changes(report, report.paths, select=tuple(select), target=low,
                                     defer=defer, runtime=runtime, min_saving_ms=min_saving_ms,
                                     include_all=include_all)
-    originals: dict[str, str] = {}
-    for change in changes:
-        if change.path not in originals:
-            # newline="": as the bytes are (CRLF stays CRLF), so a restore is exact
-            with open(change.path, encoding="utf-8", newline="") as handle:
-                originals[change.path] = handle.read()
+    project = _project_directory(target, report)
+    sources, refused = _read_sources(changes, project)
+    changes = [c for c in changes if c.path in sources]
     packages = {report.paths[s.file]: s.module for s in report.sites if s.package_init}
     # Whether each package had its own __init__.pyi before anything was written: `--verify`
-    # writes ours between renders, and must not then take it for the project's.
-    had_stub = {path: os.path.exists(os.path.join(os.path.dirname(path), "__init__.pyi"))
-                for path in packages}
+    # writes ours between renders, and must not then take it for the project's (lexists:
+    # a dangling link there is not ours to replace either).
+    had_stub = {path: os.path.lexists(_stub_path(path)) for path in packages}
 
     def render(subset: Sequence[Change]) -> tuple[list[FileChange], list[tuple[Change, str]]]:
         from .codemods import rewrite
@@ -95,35 +103,122 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
             grouped[change.path].append(change)
         files, dropped = [], []
         for path, group in grouped.items():
-            stub_path = os.path.join(os.path.dirname(path), "__init__.pyi") \
-                if path in packages else None
-            result = rewrite(originals[path], group, runtime=runtime,
-                             package=packages.get(path),
+            source = sources[path]
+            result = rewrite(source.text, group, runtime=runtime, package=packages.get(path),
                              has_stub=had_stub.get(path, False))
             dropped.extend(result.skipped)
-            if result.source != originals[path] or result.stub:
-                files.append(FileChange(path, group[0].site.file, originals[path],
-                                        result.source, stub_path if result.stub else None,
-                                        result.stub))
+            try:
+                source.encode(result.source)
+            except UnicodeEncodeError:
+                dropped.extend((c, f"the rewritten file cannot be written as {source.encoding}")
+                               for c in group if all(c is not d for d, _ in result.skipped))
+                continue
+            if result.source != source.text or result.stub:
+                files.append(FileChange(path, group[0].site.file, source.text, result.source,
+                                        _stub_path(path) if result.stub else None,
+                                        result.stub, source.encoding))
         return files, dropped
 
     files, dropped = render(changes)
     for change, why in dropped:
         skipped.append(Skipped(change.site, why))
     changes = [c for c in changes if all(c is not d for d, _ in dropped)]
-    result = FixResult(report, changes, skipped, files, runtime)
+    result = FixResult(report, changes, skipped, files, runtime, refused=refused)
+    if not (verify or write):
+        return result
+    disk = _Disk(sources, [_stub_path(p) for p in packages if not had_stub[p]])
     if verify:
-        _verify(result, render, verify, verify_timeout, keep=write)
-    elif write:
-        _write(files)
+        _verify(result, render, disk, verify, verify_timeout, keep=write, progress=progress)
+    else:
+        disk.write(files)
         result.written = True
     return result
 
 
-def _verify(result: FixResult, render, command: str, timeout: float | None,
-            keep: bool) -> None:
+def _project_directory(target: str, report: AuditReport) -> str:
+    """The directory a symlinked file must resolve into to be written: what the user named."""
+    if os.path.isdir(target):
+        return os.path.realpath(target)
+    if os.path.exists(target):
+        return os.path.dirname(os.path.realpath(target))
+    folders = [os.path.dirname(p) for p in report.paths.values()]
+    return os.path.realpath(os.path.commonpath(folders)) if folders else os.getcwd()
+
+
+def _read_sources(changes: list[Change], project: str
+                  ) -> tuple[dict[str, Source], list[Refused]]:
+    """Each changed file that may be written, by audited path, and the ones refused."""
+    sources: dict[str, Source] = {}
+    refused: list[Refused] = []
+    reasons: dict[str, Refused] = {}
+    for change in changes:
+        if change.path in sources or change.path in reasons:
+            continue
+        found = read_source(change.path, project)
+        if isinstance(found, str):
+            reasons[change.path] = Refused(change.site.file, found)
+            refused.append(reasons[change.path])
+        else:
+            sources[change.path] = found
+    # One file under two names (a symlink to another file of the project): the link is
+    # refused, so the file is rewritten once, as the module it is under its own name.
+    by_real: dict[str, list[str]] = defaultdict(list)
+    for path, source in sources.items():
+        by_real[source.real].append(path)
+    for real, paths in by_real.items():
+        if len(paths) > 1:
+            keep = real if real in paths else paths[0]
+            for path in paths:
+                if path != keep:
+                    del sources[path]
+                    shown = next(c.site.file for c in changes if c.path == path)
+                    reasons[path] = Refused(shown, f"a symlink to {keep}, which is fixed "
+                                                   "under its own name")
+                    refused.append(reasons[path])
+    for change in changes:
+        if change.path in reasons:
+            reasons[change.path].changes += 1
+    return sources, refused
+
+
+def _stub_path(init: str) -> str:
+    return os.path.join(os.path.dirname(init), "__init__.pyi")
+
+
+class _Disk:
+    """The project's files as `fix` writes them: originals, or a set of `FileChange`s."""
+
+    def __init__(self, sources: dict[str, Source], new_stubs: list[str]) -> None:
+        self.sources = sources
+        self.files = Files()
+        for source in sources.values():
+            self.files.track(source.real, source.raw, source.path)
+        for stub in new_stubs:
+            self.files.track(stub, None)
+        self.original = dict(self.files.current)
+
+    def write(self, changes: list[FileChange]) -> None:
+        """The originals, but `changes`, all or none."""
+        wanted = dict(self.original)
+        for change in changes:
+            source = self.sources[change.path]
+            wanted[source.real] = source.encode(change.after)
+            if change.stub is not None and change.stub_path is not None:
+                wanted[change.stub_path] = change.stub.encode("utf-8")
+        self.files.apply(wanted)
+
+    def restore(self) -> None:
+        self.files.apply(self.original)
+
+
+def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float | None,
+            keep: bool, progress: Callable[[str], None] | None) -> None:
+    from ._typehints import HintCheck, compare_hints, unchecked
+
+    say = progress or (lambda message: None)
     verification = Verification(command)
     result.verification = verification
+    say(f"verify: run 1, {command!r} on the original files")
     baseline = run_command(command, timeout=timeout)
     verification.runs += 1
     verification.baseline = baseline
@@ -132,26 +227,50 @@ def _verify(result: FixResult, render, command: str, timeout: float | None,
         raise HotstartError(f"--verify {command!r} fails before any change "
                             f"({'timed out' if baseline.timed_out else f'exit {baseline.code}'}"
                             f": {last.strip()}); make it pass first")
-    originals = {f.path: f.before for f in result.files}
-    stubs_before = {f.stub_path: os.path.exists(f.stub_path) for f in result.files
-                    if f.stub_path}
-    try:
-        def test(subset: list[Change]):
-            files, _ = render(subset)
-            _restore(originals, stubs_before)
-            _write(files)
-            verification.runs += 1
-            return run_command(command, timeout=timeout)
+    modules = {c.site.module: c.path for c in result.changes
+               if any(f.path == c.path for f in result.files)}
+    hints = HintCheck(command, modules, timeout) if modules else None
+    hints_before = hints.take() if hints else {}
+    if isinstance(hints_before, str):
+        verification.hints_unchecked = [hints_before]
+        hints = None
+    else:
+        verification.hints_unchecked = unchecked(hints_before)
+    total = len(result.changes)
+    depth_limit = max(1, math.ceil(math.log2(total))) if total else 1
 
-        culprits = find_culprits(result.changes, test)
+    def check(files: list[FileChange]) -> CommandResult:
+        disk.write(files)
+        verification.runs += 1
+        outcome = run_command(command, timeout=timeout)
+        if outcome.ok and hints is not None:
+            after = hints.take()
+            outcome = compare_hints(hints_before, after) if not isinstance(after, str) \
+                else CommandResult(False, None, f"type hints: {after}")
+        return outcome
+
+    def on_trial(candidates: list[Change], depth: int) -> None:
+        run = verification.runs + 1
+        if depth == 0:
+            say(f"verify: run {run}, all {len(candidates)} change(s)")
+            return
+        names = ", ".join(_label(c, result.changes) for c in candidates[:2])
+        more = f" (+{len(candidates) - 2} more)" if len(candidates) > 2 else ""
+        say(f"verify: run {run}, bisection step {depth} of ~{depth_limit}: trying "
+            f"{len(candidates)} change(s): {names}{more}")
+
+    try:
+        def test(subset: list[Change]) -> CommandResult:
+            return check(render(subset)[0])
+
+        culprits = find_culprits(result.changes, test, on_trial)
         bad = [c for c, _ in culprits]
         verification.reverted = [(c.id, r.tail()) for c, r in culprits]
         good = [c for c in result.changes if all(c is not b for b in bad)]
         files, _ = render(good)
-        _restore(originals, stubs_before)
-        _write(files)
-        final = run_command(command, timeout=timeout)
-        verification.runs += 1
+        say(f"verify: run {verification.runs + 1}, the {len(good)} change(s) kept "
+            f"({len(bad)} reverted)")
+        final = check(files)
         verification.final = final
         if not final.ok:
             raise HotstartError(f"--verify {command!r} still fails after reverting "
@@ -159,46 +278,18 @@ def _verify(result: FixResult, render, command: str, timeout: float | None,
         result.reverted = bad
         result.changes = good
         result.files = files
-        if not keep:
-            _restore(originals, stubs_before)
+        if keep:
+            disk.write(files)
+        else:
+            disk.restore()
         result.written = keep
     except BaseException:
-        _restore(originals, stubs_before)
+        disk.restore()
         raise
 
 
-def _write(files: list[FileChange]) -> None:
-    for change in files:
-        _atomic_write(change.path, change.after)
-        if change.stub is not None and change.stub_path is not None:
-            _atomic_write(change.stub_path, change.stub)
-
-
-def _restore(originals: dict[str, str], stubs_before: dict[str, bool]) -> None:
-    for path, text in originals.items():
-        _atomic_write(path, text)
-    for stub, existed in stubs_before.items():
-        if not existed and os.path.exists(stub):
-            os.unlink(stub)
-
-
-def _atomic_write(path: str, text: str) -> None:
-    directory = os.path.dirname(path) or "."
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.hotstart-tmp")
-    try:
-        mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except OSError as exc:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise HotstartError(f"cannot write {path}: {exc.strerror}") from None
-    # A .pyc keyed on (mtime, size) could survive a same-second, same-size rewrite.
-    stem = os.path.splitext(os.path.basename(path))[0]
-    for stale in glob.glob(os.path.join(directory, "__pycache__", f"{stem}.*.pyc")):
-        try:
-            os.unlink(stale)
-        except OSError:
-            pass
+def _label(change: Change, changes: list[Change]) -> str:
+    """The change's id, with its names when other changes share its statement."""
+    if sum(1 for c in changes if c.id == change.id) < 2:
+        return change.id
+    return f"{change.id} ({', '.join(n.name for n in change.site.names)})"

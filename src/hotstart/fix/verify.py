@@ -11,6 +11,7 @@ blamed, with the first applied). It costs about `2 k log2(n)` runs for `k` culpr
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,30 +41,54 @@ class Verification:
     runs: int = 0
     #: (change id, output tail of the run that blamed it)
     reverted: list[tuple[str, str]] = field(default_factory=list)
+    #: Changed modules whose type hints could not be checked, each with why.
+    hints_unchecked: list[str] = field(default_factory=list)
 
 
-def run_command(command: str, *, cwd: str | None = None, timeout: float | None = None
-                ) -> CommandResult:
-    env = dict(os.environ)
+def run_command(command: str, *, cwd: str | None = None, timeout: float | None = None,
+                env: dict[str, str] | None = None) -> CommandResult:
+    """Run `command` through the shell. It gets a session of its own, and on a timeout or an
+    interrupt the whole session is killed: a test runner's children must not outlive it (nor
+    hold its output pipe open, which would hang the wait)."""
+    process = subprocess.Popen(command, shell=True, cwd=cwd, env=env or dict(os.environ),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, text=True, errors="replace",
+                               start_new_session=True)
     try:
-        done = subprocess.run(command, shell=True, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=timeout, text=True,
-                              errors="replace", start_new_session=True)
-    except subprocess.TimeoutExpired as exc:
-        output = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(
-            errors="replace")
-        return CommandResult(False, None, output + f"\n(timed out after {timeout} s)", True)
-    return CommandResult(done.returncode == 0, done.returncode, done.stdout)
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_session(process)
+        output, _ = process.communicate()
+        return CommandResult(False, None, (output or "") + f"\n(timed out after {timeout} s)",
+                             True)
+    except BaseException:
+        _kill_session(process)
+        process.communicate()
+        raise
+    return CommandResult(process.returncode == 0, process.returncode, output)
 
 
-def find_culprits(changes: Sequence[T], test: Callable[[list[T]], CommandResult]
+def _kill_session(process: subprocess.Popen) -> None:
+    # Only while `process` is not reaped: its pid (the session's id) cannot be reused yet.
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def find_culprits(changes: Sequence[T], test: Callable[[list[T]], CommandResult],
+                  on_trial: Callable[[list[T], int], None] | None = None
                   ) -> list[tuple[T, CommandResult]]:
     """The changes that make `test` fail, each with the failing result that blamed it.
-    `test(subset)` must apply exactly `subset` and run the command."""
+    `test(subset)` must apply exactly `subset` and run the command. `on_trial(candidates,
+    depth)` is told before each run which changes are on trial and how deep the bisection
+    is (0: all of them; about log2(n) at single changes)."""
 
-    def search(candidates: list[T], base: list[T], failing: CommandResult | None
-               ) -> list[tuple[T, CommandResult]]:
+    def search(candidates: list[T], base: list[T], failing: CommandResult | None,
+               depth: int) -> list[tuple[T, CommandResult]]:
         if failing is None:
+            if on_trial is not None:
+                on_trial(candidates, depth)
             result = test(base + candidates)
             if result.ok:
                 return []
@@ -72,13 +97,13 @@ def find_culprits(changes: Sequence[T], test: Callable[[list[T]], CommandResult]
             return [(candidates[0], failing)]
         half = len(candidates) // 2
         first, second = candidates[:half], candidates[half:]
-        bad_first = search(first, base, None)
+        bad_first = search(first, base, None, depth + 1)
         good_first = [c for c in first if all(c is not b for b, _ in bad_first)]
-        bad_second = search(second, base + good_first, None)
+        bad_second = search(second, base + good_first, None, depth + 1)
         if not bad_first and not bad_second:  # flaky: the whole set failed once, halves pass
             return []
         return bad_first + bad_second
 
     if not changes:  # nothing applied: nothing to blame (a failure here is flakiness)
         return []
-    return search(list(changes), [], None)
+    return search(list(changes), [], None, 0)

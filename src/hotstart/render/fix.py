@@ -24,6 +24,9 @@ def render_fix(result: FixResult) -> str:
                     f"{saving.entry}]"
         lines.append(f"  {site.file}:{site.line}  {site.klass:<11} "
                      f"{_short(site.statement)}: {change.description}{saved}")
+    for refused in result.refused:
+        lines.append(f"refused {refused.file}: {refused.why}; {refused.changes} change(s) "
+                     f"not made")
     if result.skipped:
         reasons = Counter(s.why for s in result.skipped)
         lines.append(f"left alone: {len(result.skipped)} fixable site(s)")
@@ -33,12 +36,25 @@ def render_fix(result: FixResult) -> str:
     if verification is not None:
         lines.append(f"verify: {verification.command!r} passed before the rewrite; "
                      f"{verification.runs} run(s) in all")
-        if verification.reverted:
+        # One statement can be several changes (names of different classes): listed once.
+        reverted: dict[str, str] = {}
+        for change_id, tail in verification.reverted:
+            reverted.setdefault(change_id, tail)
+        names: dict[str, list[str]] = {}
+        for change in result.reverted:
+            names.setdefault(change.id, []).extend(n.name for n in change.site.names)
+        if reverted:
             lines.append(f"  reverted {len(verification.reverted)} change(s) that broke it:")
-            for change_id, tail in verification.reverted:
-                lines.append(f"    {change_id}")
+            for change_id, tail in reverted.items():
+                shared = names.get(change_id, [])
+                count = sum(1 for c, _ in verification.reverted if c == change_id)
+                lines.append(f"    {change_id}" + (f"  ({count} changes: {', '.join(shared)})"
+                                                   if count > 1 else ""))
                 for line in tail.splitlines()[-4:]:
                     lines.append(f"      | {line}")
+        if verification.hints_unchecked:
+            lines.append(f"  type hints not checked for {len(verification.hints_unchecked)} "
+                         f"module(s): " + "; ".join(verification.hints_unchecked))
         if verification.final is not None and verification.final.ok:
             kept = len(result.changes)
             lines.append(f"  passes with the {kept} change(s) kept" +
