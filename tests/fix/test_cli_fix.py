@@ -37,7 +37,7 @@ def test_fix_prints_a_diff_and_changes_nothing(proj, flags):
     shown = str(proj / "mod.py").lstrip("/")
     assert f"--- a/{shown}\n+++ b/{shown}\n@@ " in out
     assert "\n-import yaml\n" in out and "\n-from yaml import dump\n" in out
-    assert f"\n+    import yaml  {MARK}\n" in out
+    assert f"\n+    {MARK}\n+    import yaml\n" in out
     assert snapshot(proj) == before
 
 
@@ -45,7 +45,7 @@ def test_fix_write_changes_the_files(proj):
     done = run_hotstart("fix", str(proj), "-q", "--write")
     assert done.returncode == 0, done.stderr
     after = (proj / "mod.py").read_text()
-    assert after == f'"""Doc."""\n\n\ndef load(text):\n    import yaml  {MARK}\n' \
+    assert after == f'"""Doc."""\n\n\ndef load(text):\n    {MARK}\n    import yaml\n' \
                     f'    return yaml.safe_load(text)\n'
     assert "+++ b/" not in done.stdout
     # and a second run has nothing left to do

@@ -549,7 +549,7 @@ def test_package_reexport_made_lazy(tmp_path, version, runtime, has_all):
     assert "from .heavy import thing as thing\n" in stub
     # the stub declares what the original __init__ does (declarations only: no docstring,
     # no values), each lazy name written as an explicit re-export
-    assert stub.splitlines()[1:] == ["from .heavy import thing as thing", *(
+    assert stub.splitlines()[1:] == ["from .heavy import thing as thing", "", *(
         ['__all__ = ["thing", "VERSION"]'] if has_all else []), "VERSION: str"]
     assert run_python(root, PACKAGE_CHECK) == "ok\n"
     assert_idempotent(root, target_version=version, runtime=runtime, defer=defer)
@@ -566,7 +566,7 @@ def test_package_reexport_under_another_name(tmp_path, runtime):
     # hotstart.lazy.attach cannot rename: the PEP 562 code does it for either runtime
     assert "_LAZY = {\"other\": (\".heavy\", 'thing'), \"sub\": (\".sub\", None)}\n" in after
     stub = (root / "pkg" / "__init__.pyi").read_text()
-    assert "from .heavy import thing as other\nfrom . import sub as sub\n" in stub
+    assert "from . import sub as sub\nfrom .heavy import thing as other\n" in stub  # sorted
     out = run_python(root, """
         import sys
         import pkg

@@ -117,7 +117,7 @@ def test_verify_reverts_only_the_breaking_change(verified_project):
 
     # on disk: the breaking file as it was, the others rewritten
     assert (root / "pkg/loader.py").read_bytes() == original["pkg/loader.py"]
-    assert f"    import numpy as np  {MARK}\n" in (root / "pkg/calc.py").read_text()
+    assert f"    {MARK}\n    import numpy as np\n" in (root / "pkg/calc.py").read_text()
     assert "dump" not in (root / "pkg/unused.py").read_text()
     assert "def __getattr__" in (root / "pkg/__init__.py").read_text()
     assert "from .calc import compute as compute" in (root / "pkg/__init__.pyi").read_text()

@@ -4,6 +4,11 @@ package `__init__`, its `.pyi` stub, and `__lazy_modules__` declarations."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._imports import Statement
 
 __all__ = ["lazy_init_code", "stub", "add_lazy_modules", "declared_lazy_modules",
            "bound_in_blocks", "wrapped"]
@@ -145,24 +150,32 @@ _DECLARING_CALLS = ("TypeVar", "ParamSpec", "TypeVarTuple", "NewType", "NamedTup
 _LITERAL_TYPES = (bool, int, float, complex, str, bytes)
 
 
-def stub(source: str, items: set[tuple[str, str, str | None]]) -> str:
+def stub(source: str, items: set[tuple[str, str, str | None]],
+         sections: Callable[[Statement], int]) -> str:
     """The package `__init__.pyi`: what the original `__init__` declares, without bodies or
-    statements that run: its imports (public names as explicit `name as name` re-exports,
-    so type checkers see them exported), classes and functions with `...` bodies, variables
-    as `name: type`, `__all__`, type variables and aliases."""
+    statements that run: its imports (one sorted block; the lazy names and the package's own
+    names as explicit `name as name` re-exports, so type checkers see them exported), classes
+    and functions with `...` bodies, variables as `name: type`, `__all__`, type variables and
+    aliases as written."""
+    from ._imports import format_block, parse_statements
     from .codemods import parse
 
     tree = parse(source)
     lazy = {name for name, _k, _a in items}
     body = _declarations(tree.body, lazy, module_level=True)
+    imports = [node for node in body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    rest = [node for node in body if not isinstance(node, (ast.Import, ast.ImportFrom))]
+    if any(isinstance(n, ast.Name) and n.id == "Incomplete" for node in rest
+           for n in ast.walk(node)):
+        imports.append(ast.ImportFrom("_typeshed", [ast.alias("Incomplete")], 0))
+    parts = format_block(parse_statements("\n".join(ast.unparse(n) for n in imports)),
+                         sections) if imports else []
+    if parts and rest:
+        parts.append("")  # a blank line after the import block, as isort wants
+    parts.extend(ast.get_source_segment(source, node) or ast.unparse(node)
+                 if getattr(node, "_verbatim", False) else ast.unparse(node) for node in rest)
     header = "# Type information for the lazily re-exported names (written by hotstart fix).\n"
-    needs = any(isinstance(n, ast.Name) and n.id == "Incomplete"
-                for node in body for n in ast.walk(node))
-    imports = "from _typeshed import Incomplete\n\n" if needs else ""
-    text = "\n".join(ast.get_source_segment(source, node) or ast.unparse(node)
-                     if getattr(node, "_verbatim", False) else ast.unparse(node)
-                     for node in body)
-    return header + imports + text + ("\n" if text else "")
+    return header + "\n".join(parts) + ("\n" if parts else "")
 
 
 def _declarations(body: list[ast.stmt], lazy: set[str], module_level: bool) -> list[ast.stmt]:
@@ -194,9 +207,10 @@ def _declarations(body: list[ast.stmt], lazy: set[str], module_level: bool) -> l
 
 def _reexported(node: ast.Import | ast.ImportFrom, lazy: set[str]) -> ast.stmt:
     """A module-level import as a stub writes an export: `name as name`."""
+    own = isinstance(node, ast.ImportFrom) and node.level > 0
     for alias in node.names:
-        if alias.asname is None and "." not in alias.name and alias.name != "*" and (
-                alias.name in lazy or not alias.name.startswith("_")):
+        if alias.asname is None and alias.name != "*" and (
+                alias.name in lazy or (own and not alias.name.startswith("_"))):
             alias.asname = alias.name
     return node
 

@@ -98,6 +98,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
     needs_hotstart = False
     declared: list[str] | str | None = None  # __lazy_modules__ of `source`, or why not
 
+    unbound: set[str] = set()  # module-level names the changes take away
     problems = alias_problems(tree, {b.name for c in changes for b in _forward_refs(c)})
     for change in changes:
         site = change.site
@@ -131,8 +132,10 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
             if module_name not in lazy_modules:
                 lazy_modules.append(module_name)
         elif change.action == "move":
+            unbound.update(n for n in names if n not in change.annotated)  # else: aliased
             for bound, text in zip(site.names, texts):
-                for scope in sorted({u.scope for u in bound.uses if u.scope}):
+                for scope in sorted({u.scope for u in bound.uses
+                                     if u.scope and u.context == "function"}):
                     moves[scope].append(statement_text(kind, module_text, [text]))
             annotated = [t for b, t in zip(site.names, texts) if b.name in change.annotated]
             if annotated:
@@ -158,7 +161,8 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
                     key = site.imported[len(package) + 1:]  # type: ignore[arg-type]
                     attr = bound.target.rsplit(".", 1)[1]
                     lazy_init.append((bound.name, key, attr))
-        # "remove": leaving the statement is all
+        else:  # "remove": leaving the statement is all
+            unbound.update(names)
 
     sections = Sections(_project_root(changes))
     limit = line_length(os.path.dirname(changes[0].path))
@@ -182,7 +186,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
             block += "".join(f"{_fit(a, limit)}\n" for a in dict.fromkeys(runtime_aliases))
         blocks.append(block)
     if lazy_init:
-        lazy_code, hot = lazy_init_code(lazy_init, runtime, top, limit)
+        lazy_code, hot = lazy_init_code(lazy_init, runtime, top - unbound, limit)
         blocks.append(lazy_code)
         if hot:
             top_imports.append(Statement("import", "hotstart.lazy",
@@ -196,7 +200,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
         code = add_lazy_modules(code, lazy_modules, limit)
     stub_text = None
     if lazy_init and package is not None:
-        stub_text = stub(source, {(n, k, a) for n, k, a in lazy_init})
+        stub_text = stub(source, {(n, k, a) for n, k, a in lazy_init}, sections)
     return FileResult(code, stub_text, skipped)
 
 

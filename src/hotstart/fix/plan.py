@@ -102,11 +102,21 @@ def _annotated(site: ImportSite) -> list[str]:
             if any(u.context in ("annotation", "type-checking") for u in b.uses)]
 
 
+def _importers(site: ImportSite) -> str:
+    """The project modules that import a name of `site` from its module, in words."""
+    found = sorted({f"{u.scope} ({u.file}:{u.line})" for b in site.names for u in b.uses
+                    if u.context == "reexport"})
+    return ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+
+
 def _choose(site: ImportSite, path: str, target: tuple[int, int], defer: str,
             runtime: str) -> Change | Skipped:
     if site.klass == "dead":
         return Change(site, "remove", path, "removed (never used)")
+    importers = _importers(site)
     if site.klass == "typing-only":
+        if importers:  # they would get the runtime alias, not the object
+            return Skipped(site, f"pinned by: imported from this module by {importers}")
         if _module_alias(site) and runtime != "hotstart":
             return Skipped(site, "a module used as `mod.X` in annotations needs "
                                  "hotstart.lazy for its runtime alias (--runtime hotstart)")
@@ -136,6 +146,10 @@ def _choose(site: ImportSite, path: str, target: tuple[int, int], defer: str,
     if annotated and _module_alias(site) and runtime != "hotstart":
         return Skipped(site, "also used as `mod.X` in annotations, which needs hotstart.lazy "
                              "for a runtime alias (--runtime hotstart)")
-    scopes = sorted({u.scope for b in site.names for u in b.uses if u.scope})
+    if importers:  # a package __init__ name also used in its functions: moving it breaks
+        # `from package import name` in the other modules
+        return Skipped(site, f"pinned by: imported from this module by {importers}")
+    scopes = sorted({u.scope for b in site.names for u in b.uses
+                     if u.scope and u.context != "reexport"})
     return Change(site, "move", path, "moved into " + ", ".join(f"{s}()" for s in scopes),
                   annotated=annotated)
