@@ -278,21 +278,25 @@ def test_chains_to_survives_import_cycles():
 
 
 def test_chains_to_stops_at_the_limit_shortest_first():
-    modules = [module("app", None, 0, self_ms=1, cum_ms=5),
-               module("target", "app", 1, self_ms=1, cum_ms=1)]
-    edges = [ImportEdge("__main__", "app"), ImportEdge("app", "target")]
-    for i in range(40):  # 40 plugins import target; plugins 30+ go through a loader
-        if i < 30:
-            edges += [ImportEdge("__main__", f"plugin{i}"), ImportEdge(f"plugin{i}", "target")]
-        else:
-            edges += [ImportEdge("__main__", "loader"), ImportEdge("loader", f"plugin{i}"),
-                      ImportEdge(f"plugin{i}", "target")]
+    # app imports plugin0, which imports plugin1, ... plugin39 imports target and loads it;
+    # unwinding, every plugin and then app import target again: 40 more real chains.
+    modules = [module("app", None, 0, self_ms=1, cum_ms=50)]
+    edges = [ImportEdge("__main__", "app"), ImportEdge("app", "plugin0")]
+    for i in range(40):
+        modules.append(module(f"plugin{i}", "app" if i == 0 else f"plugin{i - 1}", i + 1,
+                              self_ms=1, cum_ms=45 - i))
+        edges += [ImportEdge(f"plugin{i}", f"plugin{i + 1}" if i < 39 else "target"),
+                  ImportEdge(f"plugin{i}", "target")]
+    modules.append(module("target", "plugin39", 41, self_ms=1, cum_ms=1))
+    edges.append(ImportEdge("app", "target"))
     tree = ImportTree(make_process(modules, edges=edges))
     chains = chains_to(tree, "target", limit=25)
     assert len(chains) == 25
-    assert [link.module for link in chains[0]] == ["app", "target"]
+    assert [link.module for link in chains[0]] == ["app"] + [f"plugin{i}" for i in range(40)] \
+        + ["target"]
+    assert [link.module for link in chains[1]] == ["app", "target"]  # __main__ -> app -> target
     lengths = [len(chain) for chain in chains[1:]]
-    assert lengths == sorted(lengths)
+    assert lengths == sorted(lengths) == list(range(2, 26))
     assert len(chains_to(tree, "target", limit=100)) == 1 + 40
 
 

@@ -36,7 +36,12 @@ def add_render_options(parser) -> None:
     group.add_argument("--top", type=int, default=25, metavar="N",
                        help="table: rows to show (default 25)")
     group.add_argument("--why", action="append", metavar="MODULE", default=[],
-                       help="print every chain of imports that loads MODULE (repeatable)")
+                       help="print the chains of imports that load MODULE (repeatable): the "
+                            "one that loaded it first, then other real ones, shortest first")
+    group.add_argument("--why-limit", type=int, default=3, metavar="N",
+                       help="--why: chains to print per module (default 3)")
+    group.add_argument("--why-all", action="store_true",
+                       help="--why: print every real chain")
     group.add_argument("--process", type=int, default=0, metavar="N",
                        help="which traced process to show, as numbered in the summary "
                             "(default 0, the first)")
@@ -51,7 +56,11 @@ def render_profile(result, namespace) -> str:
     if namespace.why:
         from ..render.why import render_why
 
-        return "\n".join(render_why(result, name, process=namespace.process)
+        if namespace.why_limit < 1:
+            raise BadInput(f"--why-limit {namespace.why_limit}: give 1 or more (the first "
+                           f"chain is always shown), or use --why-all")
+        limit = None if namespace.why_all else namespace.why_limit
+        return "\n".join(render_why(result, name, process=namespace.process, limit=limit)
                          for name in namespace.why)
     if namespace.format == "json":
         from ..render.json import render_json

@@ -34,8 +34,10 @@ a fresh line.
 The log is interleaved with the program's own stderr, and with the logs of
 child processes started with ``PYTHONPROFILEIMPORTTIME=1``, each of which
 begins with its own header.  :func:`parse` splits the stream into sections at
-header lines and never raises on inconsistent nesting (threads share one
-global nesting level, so their depths can contradict each other).
+header lines and never raises: not on inconsistent nesting (threads share one
+global nesting level, so their depths can contradict each other), nor on any
+other text.  A line CPython cannot have printed (such as a number longer than
+the 19 digits of a C ``long``) is one of the program's own lines.
 """
 
 import re
@@ -46,7 +48,9 @@ __all__ = ["ImportTimeEntry", "ImportTimeLog", "is_importtime_line", "parse"]
 _PREFIX = "import time:"
 _HEADER_COLUMNS = ("self [us]", "cumulative", "imported package")
 _CACHED = "cached"
-_INTEGER = re.compile(r"-?\d+")
+# CPython prints a C `long` (`%ld`): at most 19 digits. Longer numbers cannot come from
+# CPython, and `int()` refuses more than 4,300 digits: such a line is not an importtime line.
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,16 +17,16 @@ def load_profile(path: str | os.PathLike[str]) -> Profile:
     """A profile written by `hotstart profile -o`; `BadInput` with the reason if it is not one."""
     try:
         with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+            text = handle.read()
     except FileNotFoundError:
         raise BadInput(f"profile {os.fspath(path)!r} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"cannot read profile {os.fspath(path)!r}: {exc}") from None
+    try:
+        return Profile.from_json(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{os.fspath(path)}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    try:
-        return Profile.from_dict(data)
-    except (SchemaError, KeyError, TypeError, AttributeError, ValueError) as exc:
+    except SchemaError as exc:
         raise BadInput(f"{os.fspath(path)}: not a hotstart profile: {exc}") from None
 
 

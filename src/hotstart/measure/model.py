@@ -13,8 +13,10 @@ measured runs) where several runs were merged.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Iterable, Iterator
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from typing import Any, Callable, Iterable, Iterator
 
 __all__ = [
     "SCHEMA",
@@ -65,9 +67,7 @@ class Stat:
 
     @classmethod
     def from_dict(cls, data: Any) -> Stat | None:
-        if data is None:
-            return None
-        return cls(data["median"], data["min"], data["max"])
+        return None if data is None else _decode(cls, data)
 
 
 @dataclass(slots=True)
@@ -106,12 +106,8 @@ class ModuleRecord:
     bytecode: str | None = None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModuleRecord:
-        values = dict(data)
-        for name in ("self_us", "cumulative_us", "self_rss", "cumulative_rss", "self_blocks",
-                     "cumulative_blocks"):
-            values[name] = Stat.from_dict(values.get(name))
-        return cls(**_known(cls, values))
+    def from_dict(cls, data: Any) -> ModuleRecord:
+        return _decode(cls, data)
 
 
 @dataclass(slots=True)
@@ -152,11 +148,8 @@ class HotCall:
         return self.cumulative_us - self.imports_us
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HotCall:
-        values = _known(cls, data)
-        for name in ("callers", "callees"):
-            values[name] = [CallLink(**_known(CallLink, c)) for c in data.get(name, [])]
-        return cls(**values)
+    def from_dict(cls, data: Any) -> HotCall:
+        return _decode(cls, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,15 +215,30 @@ class ProcessProfile:
         return call.own_us / self.profiling_import_us * self.import_us
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ProcessProfile:
-        values = _known(cls, data)
-        for name in ("wall_us", "peak_rss", "uss"):
-            values[name] = Stat.from_dict(data.get(name))
-        values["modules"] = [ModuleRecord.from_dict(m) for m in data.get("modules", [])]
-        values["hot_calls"] = [HotCall.from_dict(h) for h in data.get("hot_calls", [])]
-        values["edges"] = [ImportEdge(**_known(ImportEdge, e)) for e in data.get("edges", [])]
-        values["bytecode"] = Bytecode(**_known(Bytecode, data.get("bytecode", {})))
-        return cls(**values)
+    def from_dict(cls, data: Any) -> ProcessProfile:
+        process = _decode(cls, data)
+        process.check("")
+        return process
+
+    def check(self, path: str) -> None:
+        """`SchemaError` unless the modules form a tree: unique names, no importer cycle."""
+        index_of: dict[str, int] = {}
+        for index, record in enumerate(self.modules):
+            if index_of.setdefault(record.name, index) != index:
+                raise SchemaError(f"{path}modules[{index}].name: module {record.name!r} is "
+                                  f"listed twice (also at modules[{index_of[record.name]}])")
+        importer = {m.name: m.importer for m in self.modules if m.importer in index_of}
+        settled: set[str] = set()
+        for start in importer:
+            walked: list[str] = []
+            name: str | None = start
+            while name is not None and name not in settled:  # iterative: trees can be deep
+                if name in walked:
+                    raise SchemaError(f"{path}modules[{index_of[name]}].importer: modules "
+                                      f"import each other in a cycle through {name!r}")
+                walked.append(name)
+                name = importer.get(name)
+            settled.update(walked)
 
 
 @dataclass(slots=True)
@@ -283,16 +291,28 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: Any) -> Profile:
+        """The profile `data` (parsed JSON) describes; `SchemaError` naming the first wrong
+        value by its JSON path (`processes[0].modules[3].self_us.median: ...`)."""
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             found = data.get("schema") if isinstance(data, dict) else type(data).__name__
-            raise SchemaError(f"expected a {SCHEMA} document, found {found!r}")
-        values = _known(cls, data)
-        values["wall_us"] = Stat.from_dict(data.get("wall_us"))
-        values["floor_us"] = Stat.from_dict(data.get("floor_us"))
-        values["processes"] = [ProcessProfile.from_dict(p) for p in data.get("processes", [])]
-        if data.get("cross_check"):
-            values["cross_check"] = CrossCheck(**_known(CrossCheck, data["cross_check"]))
-        return cls(**values)
+            raise SchemaError(f"expected a {SCHEMA} document, found {_short(found)}")
+        profile = _decode(cls, data)
+        for index, process in enumerate(profile.processes):
+            process.check(f"processes[{index}].")
+        return profile
+
+    @classmethod
+    def from_json(cls, text: str) -> Profile:
+        """Parse and check a profile document. Syntax errors raise `json.JSONDecodeError`,
+        everything else `SchemaError`."""
+        import json
+
+        try:
+            data = json.loads(text, parse_int=_parse_int)
+        except RecursionError:
+            raise SchemaError("JSON nested deeper than any profile (and than Python's JSON "
+                              "reader allows)") from None
+        return cls.from_dict(data)
 
 
 class ImportTree:
@@ -339,6 +359,162 @@ class ImportTree:
             record = stack.pop()
             yield record
             stack.extend(reversed(self.children(record.name)))
+
+
+# -- reading untrusted JSON ------------------------------------------------------------------
+# Profiles are files anyone can hand to `show` or `diff`: every value is checked against its
+# field's type hint, and the first wrong one is named by its JSON path. One reader function is
+# built per type, once; the walk follows the model's types, not the data, so its depth is fixed
+# however deeply the file nests.
+
+#: Largest number a profile holds: 1e18 us is 30,000 years and 1e18 bytes an exabyte. Larger
+#: values are not measurements, and would overflow when rendered.
+_MAX_NUMBER = 1e18
+_READERS: dict[Any, Callable[[Any], Any]] = {}
+
+
+class _LongInteger:
+    """An integer literal too long to be a profile value, kept unconverted: `int()` refuses
+    more than 4,300 digits, and converting long ones costs quadratic time."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _parse_int(text: str) -> int | _LongInteger:
+    return int(text) if len(text) <= 24 else _LongInteger(len(text.lstrip("-")))
+
+
+class _Wrong(Exception):
+    """A value that does not fit; `path` is filled in, innermost part first, on the way out."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message, self.path = message, []
+
+    def error(self) -> SchemaError:
+        where = "".join(reversed(self.path)).lstrip(".") or "the document"
+        return SchemaError(f"{where}: {self.message}")
+
+
+def _decode(hint: Any, value: Any) -> Any:
+    """`value` read as `hint`; `SchemaError` naming the first wrong value by its JSON path."""
+    try:
+        return _reader(hint)(value)
+    except _Wrong as wrong:
+        raise wrong.error() from None
+
+
+def _reader(hint: Any) -> Callable[[Any], Any]:
+    reader = _READERS.get(hint)
+    if reader is None:
+        reader = _READERS[hint] = _make_reader(hint)
+    return reader
+
+
+def _make_reader(hint: Any) -> Callable[[Any], Any]:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is types.UnionType or origin is typing.Union:
+        options = [arg for arg in args if arg is not type(None)]
+        inner = _reader(options[0])
+        if len(options) == len(args):
+            return inner
+        return lambda value: None if value is None else inner(value)
+    if origin is list:
+        item = _reader(args[0])
+
+        def read_list(value: Any) -> list[Any]:
+            if not isinstance(value, list):
+                raise _Wrong(f"expected a list, found {_short(value)}")
+            out = []
+            for index, element in enumerate(value):
+                try:
+                    out.append(item(element))
+                except _Wrong as wrong:
+                    wrong.path.append(f"[{index}]")
+                    raise
+            return out
+        return read_list
+    if hint is str or hint is bool:
+        expected = "a string" if hint is str else "true or false"
+
+        def read_exact(value: Any) -> Any:
+            if type(value) is not hint:
+                raise _Wrong(f"expected {expected}, found {_short(value)}")
+            return value
+        return read_exact
+    if hint is int or hint is float:
+        kinds = (int,) if hint is int else (int, float)
+        expected = "an integer" if hint is int else "a number"
+
+        def read_number(value: Any) -> Any:
+            if type(value) not in kinds:  # not bool, not a _LongInteger
+                raise _Wrong(f"expected {expected}, found {_short(value)}")
+            if not -_MAX_NUMBER <= value <= _MAX_NUMBER:  # NaN fails too
+                raise _Wrong(f"expected {expected} between -{_MAX_NUMBER:g} and "
+                             f"{_MAX_NUMBER:g}, found {_short(value)}")
+            return value
+        return read_number
+    if is_dataclass(hint):
+        return _object_reader(hint)
+    return lambda value: value  # Any, and types the model may add: taken as they are
+
+
+def _object_reader(cls: Any) -> Callable[[Any], Any]:
+    """Read an instance of dataclass `cls`. Unknown keys are ignored (newer writers may add
+    fields); a missing field takes its default, else `None` if it may be null, else `[]` if
+    it is a list, else it is an error."""
+    hints = typing.get_type_hints(cls)
+    specs = []
+    for spec in fields(cls):
+        hint = hints[spec.name]
+        missing: Any = _REQUIRED
+        if spec.default is not MISSING or spec.default_factory is not MISSING:
+            missing = _DEFAULT
+        elif type(None) in typing.get_args(hint):
+            missing = None
+        elif typing.get_origin(hint) is list:
+            missing = list
+        specs.append((spec.name, hint, missing))
+    readers: list[tuple[str, Callable[[Any], Any], Any]] = []
+
+    def read_object(data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise _Wrong(f"expected an object, found {_short(data)}")
+        if not readers:  # built on first use: the model's types refer to each other
+            readers.extend((name, _reader(hint), missing) for name, hint, missing in specs)
+        values = {}
+        for name, read, missing in readers:
+            if name in data:
+                try:
+                    values[name] = read(data[name])
+                except _Wrong as wrong:
+                    wrong.path.append(f".{name}")
+                    raise
+            elif missing is _REQUIRED:
+                wrong = _Wrong("missing")
+                wrong.path.append(f".{name}")
+                raise wrong
+            elif missing is not _DEFAULT:
+                values[name] = None if missing is None else []
+        return cls(**values)
+    return read_object
+
+
+_REQUIRED, _DEFAULT = object(), object()
+
+
+def _short(value: Any) -> str:
+    """`value` described in a few words, safe to print (control characters escaped)."""
+    if isinstance(value, _LongInteger):
+        return f"an integer of {value.digits} digits"
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, (dict, list)):
+        count = f"{len(value)} item{'s' if len(value) != 1 else ''}"
+        return f"{'an object' if isinstance(value, dict) else 'a list'} of {count}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:

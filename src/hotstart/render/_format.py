@@ -1,10 +1,23 @@
-"""Number formatting shared by the text renderers."""
+"""Formatting shared by the text renderers: numbers, sites, and text from the profile."""
 
 from __future__ import annotations
 
 import os
 
 from ..measure.model import Stat
+
+
+def printable(text: object) -> str:
+    """`text` with every character a terminal would act on shown as a Python escape.
+
+    Module names, paths, argv and call names come from the profile, which anyone can write:
+    an ESC (`\\x1b`), a bidi override (`\\u202e`) or a lone surrogate would drive or confuse
+    the terminal, or fail to encode. Printable text (spaces included) is returned as is.
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def ms(us: float | None, digits: int = 1) -> str:
@@ -34,6 +47,7 @@ def short_site(site: str | None, keep: int = 2) -> str:
     """`path/to/pkg/mod.py:12` -> `pkg/mod.py:12` (the last `keep` path parts)."""
     if not site:
         return ""
+    site = printable(site)
     path, _, line = site.rpartition(":")
     if not path:
         return site
@@ -42,4 +56,4 @@ def short_site(site: str | None, keep: int = 2) -> str:
 
 
 def origin_label(kind: str, distribution: str | None) -> str:
-    return f"{kind} ({distribution})" if distribution else kind
+    return printable(f"{kind} ({distribution})" if distribution else kind)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import shlex
 
 from ..measure.model import Profile, ProcessProfile
-from ._format import ms, short_site, size, stat_ms
+from ._format import ms, printable, short_site, size, stat_ms
 
 
 def summary(profile: Profile, process: ProcessProfile) -> list[str]:
-    lines = [shlex.join(profile.target)]
+    lines = [printable(shlex.join(profile.target))]
     runs = f"{profile.runs} run{'s' if profile.runs != 1 else ''}"
     if profile.warmup:
         runs += f" after {profile.warmup} untimed"
-    lines.append(f"  Python {process.python or profile.python} · {process.executable or '?'}"
-                 f" · {profile.engine} · {runs}")
+    lines.append(printable(f"  Python {process.python or profile.python} · "
+                           f"{process.executable or '?'} · {profile.engine} · {runs}"))
     lines.append(f"  wall      {stat_ms(process.wall_us)}")
     if profile.floor_us is not None and process is profile.main:
         lines.append(f"  floor     {stat_ms(profile.floor_us)}  python -c pass, same runs")
@@ -41,8 +41,9 @@ def summary(profile: Profile, process: ProcessProfile) -> list[str]:
         for index, other in enumerate(profile.processes):
             marker = "*" if other is process else " "
             wall = ms(other.wall_us.median) if other.wall_us else "-"
+            argv = printable(shlex.join(other.argv)[:70])
             lines.append(f"   {marker}[{index}] pid {other.pid:<7} {wall:>8} ms "
-                         f"{len(other.imported()):>5} imports  {shlex.join(other.argv)[:70]}")
+                         f"{len(other.imported()):>5} imports  {argv}")
     if profile.cross_check is not None:
         check = profile.cross_check
         corr = "n/a" if check.pearson is None else f"{check.pearson:.3f}"
@@ -78,8 +79,8 @@ def hot_calls(process: ProcessProfile, top: int = 10) -> list[str]:
 
 
 def notes(profile: Profile) -> list[str]:
-    out = [f"note: {note}" for note in profile.notes]
+    out = [f"note: {printable(note)}" for note in profile.notes]
     if profile.failed and profile.stderr_tail:
         out.append("stderr (last lines):")
-        out.extend(f"  {line}" for line in profile.stderr_tail[-8:])
+        out.extend(f"  {printable(line)}" for line in profile.stderr_tail[-8:])
     return ([""] + out) if out else []

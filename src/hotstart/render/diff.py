@@ -5,15 +5,17 @@ from __future__ import annotations
 import shlex
 
 from ..measure.diff import ModuleChange, ProfileDiff
-from ._format import ms, size
+from ._format import ms, printable, size
 
 __all__ = ["render_diff"]
 
 
 def render_diff(diff: ProfileDiff, *, top: int = 15, threshold_ms: float = 0.1) -> str:
     before, after = diff.before, diff.after
-    lines = [f"before: {shlex.join(before.target)}  ({before.created or '?'}, {before.runs} runs)",
-             f"after:  {shlex.join(after.target)}  ({after.created or '?'}, {after.runs} runs)", "",
+    lines = [printable(f"before: {shlex.join(before.target)}  ({before.created or '?'}, "
+                       f"{before.runs} runs)"),
+             printable(f"after:  {shlex.join(after.target)}  ({after.created or '?'}, "
+                       f"{after.runs} runs)"), "",
              f"  {'':<18} {'before':>10} {'after':>10} {'change':>20}"]
     for label, a, b, unit in diff.totals():
         if a is None and b is None:

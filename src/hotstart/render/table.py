@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..measure.model import Profile
 from . import _sections
-from ._format import ms, short_site, size
+from ._format import ms, printable, short_site, size
 from .tree import SORT_KEYS, SortKey
 
 __all__ = ["render_table"]
@@ -26,7 +26,8 @@ def render_table(profile: Profile, *, process: int = 0, top: int = 25,
         lines.append(
             f"  {ms(record.self_us.median):>8} {ms(record.self_us.min):>7} "
             f"{ms(record.self_us.max):>7} {ms(record.cumulative_us.median):>8} {memory:>8}  "
-            f"{origin:<24} {record.name}  <- {short_site(record.site) or record.importer or '-'}")
+            + printable(f"{origin:<24} {record.name}  <- ")
+            + (short_site(record.site) or printable(record.importer or "-")))
     lines += _sections.hot_calls(proc, hot_calls)
     lines += _sections.notes(profile)
     return "\n".join(lines) + "\n"

@@ -1,23 +1,33 @@
-"""`--why MODULE`: every chain of imports that loads a module, from the entrypoint down.
+"""`--why MODULE`: the chains of imports that load a module, from the entrypoint down.
 
 The first chain is the one that really loaded it (the import tree). The others come from the
-import edges the profiling run recorded, including imports of modules already loaded: each
-is a route that would still load the module if the chains before it were cut. Importing
+import edges the profiling run recorded, including imports of modules already loaded: each is
+a route that would still load the module if the chains before it were cut. Importing
 `pkg.sub` runs `pkg/__init__.py` first, so a link to `pkg.sub` also counts as a link to `pkg`
 (the chain problem: `from pkg.paths import X` pulls in whatever `pkg/__init__` imports).
+
+Only real chains are listed. Every link is an import statement the process ran, and the
+modules along a chain started loading in chain order, the target last. So no link goes back to
+a module that was loaded before its importer (such as `rlcompleter -> __main__`: importing
+`__main__` never runs the script again, nor anything it imports), no module imported after the
+target lies on a chain, and no chain has a cycle. Ranking: the first-load chain, then the
+others by number of links, then by how early their modules loaded.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass
 
 from ..errors import BadInput
 from ..measure.model import ImportTree, Profile
-from ._format import ms, short_site, size
+from ._format import ms, printable, short_site, size
 
-__all__ = ["Link", "chains_to", "render_why"]
+__all__ = ["Link", "Chains", "chains_to", "find_chains", "render_why"]
+
+#: Chains `--why` prints by default (the first-load chain included).
+DEFAULT_LIMIT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +40,57 @@ class Link:
     site: str | None
 
 
-def chains_to(tree: ImportTree, name: str, limit: int = 25,
-              budget: int = 20_000) -> list[list[Link]]:
-    """Up to `limit` distinct import chains ending at `name`, first-load chain first, then
-    shortest first. `budget` bounds the search on large graphs."""
+@dataclass(slots=True)
+class Chains:
+    """The chains found, and how many more real chains there are (at least, when the search
+    stopped at its budget: `complete` is then False)."""
+
+    shown: list[list[Link]]
+    more: int
+    complete: bool
+
+
+class _Path:
+    """A partial chain from `link` down to the target: shared tails, so a step costs O(1)."""
+
+    __slots__ = ("link", "rest", "links", "orders")
+
+    def __init__(self, link: Link, rest: _Path | None, order: int) -> None:
+        self.link, self.rest = link, rest
+        self.links = 1 + (rest.links if rest else 0)
+        self.orders = (order, rest.orders) if rest else (order, ())
+
+    def chain(self) -> list[Link]:
+        out: list[Link] = []
+        node: _Path | None = self
+        while node is not None:
+            out.append(node.link)
+            node = node.rest
+        return out
+
+    def rank(self) -> tuple[int, list[int]]:
+        orders: list[int] = []
+        pair: tuple = self.orders
+        while pair:
+            orders.append(pair[0])
+            pair = pair[1]
+        return self.links, orders
+
+
+def find_chains(tree: ImportTree, name: str, limit: int | None = DEFAULT_LIMIT,
+                budget: int = 20_000, count_up_to: int = 1_000) -> Chains:
+    """The real chains ending at `name`, ranked (see the module docstring): up to `limit`
+    (`None`: all), and how many more exist. `budget` bounds the search on large graphs, and
+    counting stops at `count_up_to` chains."""
+    target = tree.module(name)
     first = [Link(r.importer, r.name, r.name, r.site) for r in tree.chain(name)]
     chains: list[list[Link]] = [first] if first else []
+    if target is None:
+        return Chains(chains, 0, True)
+
+    def order(module: str | None) -> int:  # the entrypoint and modules loaded before it: -1
+        record = tree.module(module) if module else None
+        return record.order if record is not None else -1
 
     into: dict[str, list[Link]] = defaultdict(list)
     for edge in tree.process.edges:
@@ -43,7 +98,9 @@ def chains_to(tree: ImportTree, name: str, limit: int = 25,
         for cut in range(len(parts), 0, -1):
             module = ".".join(parts[:cut])
             inside = edge.importer == module or edge.importer.startswith(module + ".")
-            if not inside:
+            record = tree.module(module)
+            # Real links only: into a module of the tree that started after its importer.
+            if not inside and record is not None and order(edge.importer) < record.order:
                 into[module].append(Link(edge.importer, module, edge.imported, edge.site))
     # A chain is the modules it loads: `runpy -> jobrunner` and `__main__ -> jobrunner.cli`
     # both run jobrunner/__init__, and from there on they are the same route. It is also the
@@ -51,47 +108,66 @@ def chains_to(tree: ImportTree, name: str, limit: int = 25,
     # `cli -> util` of `from util.paths import x` is the tree's `cli -> util.paths -> util`).
     seen = {tuple(link.module for link in chain) for chain in chains}
     seen_sites = [_sites(chain) for chain in chains]
-    queue: deque[list[Link]] = deque([link] for link in into.get(name, ()))
-    while queue and budget > 0 and len(chains) < limit:
-        budget -= 1
-        path = queue.popleft()
-        top = path[0].importer or ""
-        visited = {link.module for link in path}
-        parents = [link for link in into.get(top, ()) if link.importer not in visited
-                   and link.importer != top]
-        if not parents:
-            key = tuple(link.module for link in path)
-            sites = _sites(path)
-            known_route = len(sites) == len(path) and any(
+    found: list[list[Link]] = []
+    level = [_Path(link, None, target.order) for link in into.get(name, ())]
+    complete = True
+    while level and len(found) < count_up_to:  # breadth first: shortest chains first
+        ended, deeper = [], []
+        for path in level:
+            if budget <= 0 or len(deeper) > budget:
+                complete = False
+                break
+            budget -= 1
+            parents = into.get(path.link.importer or "", ())
+            if parents:  # every link is real, so modules only go back in load order: no cycle
+                deeper.extend(_Path(link, path, order(link.module)) for link in parents)
+            else:
+                ended.append(path)
+        for path in sorted(ended, key=_Path.rank):
+            chain = path.chain()
+            key = tuple(link.module for link in chain)
+            sites = _sites(chain)
+            known_route = len(sites) == len(chain) and any(
                 _subsequence(sites, other) for other in seen_sites)
             if key not in seen and not known_route:
                 seen.add(key)
                 seen_sites.append(sites)
-                chains.append(path)
-            continue
-        for link in parents:
-            queue.append([link, *path])
-    return chains
+                found.append(chain)
+        if not complete:
+            break
+        level = deeper
+    complete = complete and len(found) < count_up_to
+    keep = len(found) if limit is None else max(0, limit - len(chains))
+    return Chains(chains + found[:keep], len(found) - len(found[:keep]), complete)
 
 
-def render_why(profile: Profile, name: str, *, process: int = 0) -> str:
+def chains_to(tree: ImportTree, name: str, limit: int = 25,
+              budget: int = 20_000) -> list[list[Link]]:
+    """Up to `limit` real import chains ending at `name`, ranked as `find_chains` does."""
+    return find_chains(tree, name, limit, budget).shown
+
+
+def render_why(profile: Profile, name: str, *, process: int = 0,
+               limit: int | None = DEFAULT_LIMIT) -> str:
+    """Why `name` is loaded: its figures and its real import chains, `limit` of them at most
+    (`None`: all)."""
     proc = profile.processes[process]
     tree = ImportTree(proc)
     record = tree.module(name)
     if record is None:
         if name in proc.preloaded:
-            return (f"{name} is loaded by the interpreter itself before the target starts "
-                    f"(python -c pass loads it too).\n")
+            return printable(f"{name} is loaded by the interpreter itself before the target "
+                             f"starts (python -c pass loads it too).") + "\n"
         close = difflib.get_close_matches(name, [m.name for m in proc.modules], n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise BadInput(f"module {name!r} was not imported by the target{hint}")
+        raise BadInput(printable(f"module {name!r} was not imported by the target{hint}"))
     memory = size(record.cumulative_rss.median, signed=True) if record.cumulative_rss else "-"
     origin = record.kind + (f" ({record.distribution})" if record.distribution else "")
-    lines = [f"why is {name} loaded?",
-             f"  {origin} · cumulative {ms(record.cumulative_us.median)} ms · {memory} · "
-             f"first imported at {short_site(record.site, keep=3) or '?'}"]
-    chains = chains_to(tree, name)
-    for index, chain in enumerate(chains):
+    lines = [printable(f"why is {name} loaded?"),
+             printable(f"  {origin} · cumulative {ms(record.cumulative_us.median)} ms · {memory}"
+                       f" · first imported at ") + (short_site(record.site, keep=3) or "?")]
+    found = find_chains(tree, name, limit)
+    for index, chain in enumerate(found.shown):
         if index == 0:
             lines += ["", "  loaded first through:"]
         elif index == 1:
@@ -101,6 +177,10 @@ def render_why(profile: Profile, name: str, *, process: int = 0) -> str:
         sites = ", ".join(short_site(link.site, keep=3) for link in chain if link.site)
         if sites:
             lines.append(f"      at {sites}")
+    if found.more:
+        count = f"{found.more}{'' if found.complete else '+'}"
+        lines += ["", f"  … {count} more chain{'s' if found.more != 1 else ''}; "
+                      f"use --why-all or --why-limit N to see them"]
     if not proc.edges:
         lines += ["", "  (other routes are recorded by the profiling run; this profile was "
                       "made with --no-calls)"]
@@ -114,7 +194,7 @@ def _chain_text(chain: list[Link]) -> str:
             parts.append(f"{link.named} (via package {link.module})")
         else:
             parts.append(link.module)
-    return " -> ".join(parts)
+    return printable(" -> ".join(parts))
 
 
 def _sites(chain: list[Link]) -> tuple[str, ...]:
