@@ -257,3 +257,18 @@ def test_latin1_file_with_a_coding_cookie_stays_latin1(tmp_path):
     assert written.startswith(b"# -*- coding: latin-1 -*-\n\"\"\"Caf\xe9.\"\"\"\n")
     assert fixed(written.decode("latin-1"))
     assert len(result.changes) == 1 and result.files[0].encoding == "iso-8859-1"
+
+
+def test_sigint_while_the_verify_command_runs_restores_every_file(many, tmp_path):
+    """The second run of the command (every change applied) sends hotstart a real SIGINT."""
+    original = snapshot(many)
+    marker = tmp_path / "first-run-done"
+    command = f"test -f {marker} && kill -INT $PPID && sleep 30; touch {marker}"
+    process = subprocess.Popen([sys.executable, "-m", "hotstart", "fix", str(many), "-q",
+                                "--write", "--verify", command], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, cwd=tmp_path)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "hotstart: interrupted"
+    assert _assert_untouched_or_fixed(many, original) == "original"

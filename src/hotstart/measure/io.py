@@ -49,16 +49,22 @@ def check_writable(path: str | os.PathLike[str]) -> None:
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it into place."""
+    """Write `text` to a temporary file beside `path`, then rename it into place. The
+    temporary file has an unpredictable name and is created by `mkstemp` (`O_EXCL |
+    O_NOFOLLOW`, mode 0600 until it gets the target's mode just before the rename), so a link
+    planted beside `path` is never written through; a link at `path` itself is replaced."""
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".hotstart-", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
+                                   suffix=".hotstart-tmp", dir=directory)
     except OSError as exc:
         raise BadInput(f"cannot write {target!r}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.chmod(tmp, _mode_for(target))
         os.replace(tmp, target)
     except BaseException as exc:
