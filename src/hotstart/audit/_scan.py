@@ -11,6 +11,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from . import safety
 from .model import IMPORT_TIME_CONTEXTS, BoundName, ImportSite, Use
 
 __all__ = ["ModuleScan", "scan_module", "parse_source"]
@@ -75,6 +76,20 @@ class FunctionInfo:
 
 
 @dataclass(slots=True)
+class Annotated:
+    """A class or function defined at import whose annotations a library may read at run
+    time: its decorators (`name`, or `name()` when called) and bases, resolved through the
+    module's imports, and the uses its field or signature annotations make."""
+
+    kind: str  # "class" or "function"
+    qualname: str
+    line: int
+    decorators: list[str] = field(default_factory=list)
+    bases: list[str] = field(default_factory=list)
+    uses: list[tuple[str, Use]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Effect:
     line: int
     what: str
@@ -95,6 +110,8 @@ class ModuleScan:
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     #: Calls made while the module is imported: (callee, line, context).
     import_calls: list[tuple[str, int, str]] = field(default_factory=list)
+    #: Line ranges of `if __name__ == "__main__":` bodies: a script's job, not import work.
+    main_blocks: list[tuple[int, int]] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     all_names: set[str] | None = None
     defined: set[str] = field(default_factory=set)
@@ -105,6 +122,12 @@ class ModuleScan:
     #: For test files: ("module.Name", line) patched by the test.
     patches: list[tuple[str, int]] = field(default_factory=list)
     lazy_lines: set[int] = field(default_factory=set)
+    #: Classes and functions whose annotations a library may read at run time.
+    annotated: list[Annotated] = field(default_factory=list)
+    #: Module-level `name = callee(...)`: name -> resolved callee (`app = typer.Typer()`).
+    instances: dict[str, str] = field(default_factory=dict)
+    #: Calls that read an object's annotations: (resolved object, reader, line).
+    annotation_readers: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def parse_source(source: str, filename: str) -> tuple[ast.Module, set[int]]:
@@ -239,6 +262,16 @@ class _Collector:
                 package_init=scan.is_package, noqa=noqa))
 
 
+def _is_main_guard(test: ast.AST) -> bool:
+    """`__name__ == "__main__"`, either way round."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return (any(isinstance(n, ast.Name) and n.id == "__name__" for n in sides)
+            and any(isinstance(n, ast.Constant) and n.value == "__main__" for n in sides))
+
+
 def _is_type_checking(test: ast.AST) -> bool:
     name = dotted(test)
     return name is not None and name.split(".")[-1] == "TYPE_CHECKING"
@@ -256,7 +289,7 @@ def _catches_import_error(handler: ast.excepthandler) -> bool:
 # -- pass 2: where names are used, import-time calls, effects -------------------------------
 
 class _Scope:
-    __slots__ = ("kind", "qualname", "line", "_locals", "node", "parent")
+    __slots__ = ("kind", "qualname", "line", "_locals", "node", "parent", "info")
 
     def __init__(self, kind: str, qualname: str, line: int, local: set[str] | None,
                  parent: _Scope | None, node: ast.AST | None = None) -> None:
@@ -266,6 +299,7 @@ class _Scope:
         self._locals = local
         self.node = node
         self.parent = parent
+        self.info: Annotated | None = None  # a class: its record, for field annotations
 
     @property
     def locals(self) -> set[str]:
@@ -291,6 +325,15 @@ class _Walker:
             for bound in site.names:
                 self.by_name.setdefault(bound.name, []).append(bound)
         self.module_names = set(scan.defined)
+        #: Uses of the whole module namespace (`exec(code, globals())`): they pin every name.
+        self.namespace_uses: list[Use] = []
+        #: Functions an import cannot move into: qualname -> the pin's wording, and for a
+        #: stub or setter (which shares its qualname with other defs) the lines of its body.
+        self.unmovable: dict[str, list[tuple[str, range | None]]] = {}
+        self._capture: list[tuple[str, Use]] | None = None
+        #: Effect prefixes undone by an enclosing `with` (`warnings.` in catch_warnings).
+        self._scoped: list[tuple[str, ...]] = []
+        self._handled: set[int] = set()  # globals() calls already read by their parent
 
     def run(self, tree: ast.Module) -> None:
         scope = _Scope("module", "", 0, set(), None)
@@ -299,6 +342,26 @@ class _Walker:
             for name in self.scan.all_names:
                 for bound in self.by_name.get(name, ()):
                     bound.uses.append(Use("all", 0))
+        for use in self.namespace_uses:
+            for bounds in self.by_name.values():
+                for bound in bounds:
+                    bound.uses.append(use)
+        if self.unmovable:
+            for bounds in self.by_name.values():
+                for use in (u for b in bounds for u in b.uses):
+                    detail = self._unmovable_detail(use)
+                    if detail is not None:
+                        use.context, use.detail = "unmovable", detail
+
+    def _unmovable_detail(self, use: Use) -> str | None:
+        if use.context not in ("function", "lambda") or not use.scope:
+            return None
+        parts = use.scope.split(".")
+        for cut in range(len(parts), 0, -1):  # nested functions are compiled with theirs
+            for detail, lines in self.unmovable.get(".".join(parts[:cut]), ()):
+                if lines is None or use.line in lines:
+                    return detail
+        return None
 
     # statements ----------------------------------------------------------------------
     def block(self, body: list[ast.stmt], scope: _Scope, checking: bool) -> None:
@@ -320,9 +383,33 @@ class _Walker:
             for item in (*node.bases, *(k.value for k in node.keywords)):
                 self.expr(item, scope, "type-checking" if checking else
                           ("class-base" if at_import else base))
-            inner = _Scope("class", f"{scope.qualname}{node.name}.", node.lineno, set(), scope)
+            inner = _Scope("class", f"{scope.qualname}{node.name}.", node.lineno, set(), scope,
+                           node)
+            if at_import and not checking:
+                inner.info = Annotated("class", f"{scope.qualname}{node.name}", node.lineno,
+                                       self.decorator_names(node.decorator_list),
+                                       [self.object_name(b) for b in node.bases])
+                self.scan.annotated.append(inner.info)
+                compiler = next(filter(None, map(safety.compiler, inner.info.decorators)), None)
+                if compiler:  # numba's jitclass compiles every method
+                    self.unmovable.setdefault(inner.info.qualname, []).append((
+                        f"used inside {compiler}-compiled class {inner.info.qualname} "
+                        f"({self.scan.file}:{node.lineno})", None))
             self.block(node.body, inner, checking)
             return
+        if isinstance(node, (ast.With, ast.AsyncWith)) and at_import and not checking:
+            scoped = tuple(p for item in node.items if isinstance(item.context_expr, ast.Call)
+                           for p in safety.scoped_effects(
+                               self.resolve(item.context_expr.func) or ""))
+            self._scoped.append(scoped)
+            try:
+                self.generic(node, scope, checking, base)
+            finally:
+                self._scoped.pop()
+            return
+        if isinstance(node, ast.If) and scope.kind == "module" and _is_main_guard(node.test):
+            self.scan.main_blocks.append((node.body[0].lineno,
+                                          node.body[-1].end_lineno or node.body[-1].lineno))
         if isinstance(node, ast.If) and _is_type_checking(node.test):
             self.expr(node.test, scope, base)
             self.block(node.body, scope, checking=True)
@@ -341,7 +428,9 @@ class _Walker:
                                   self.lazy_annotations else "annotation-runtime")
             if checking:
                 annotation_context = "type-checking"
+            self._capture = scope.info.uses if scope.info is not None else None
             self.annotation(node.annotation, scope, annotation_context)
+            self._capture = None
             if node.value is not None:
                 self.expr(node.value, scope, base)
             self.expr(node.target, scope, base)
@@ -351,11 +440,19 @@ class _Walker:
         if isinstance(node, (ast.Assign, ast.AugAssign)) and at_import and not checking:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             self.assignment_effect(targets, node.value, node.lineno)
+            if scope.kind == "module" and isinstance(node.value, ast.Call):
+                callee = self.resolve(node.value.func) or dotted(node.value.func)
+                for target in targets:
+                    if isinstance(target, ast.Name) and callee:
+                        self.scan.instances[target.id] = callee
         if isinstance(node, ast.Expr) and at_import and not checking:
             if isinstance(node.value, ast.Call):
                 self.call_effect(node.value, node.lineno)
-        # Generic: walk child expressions in this context, child statements in this scope.
-        for field_name, value in ast.iter_fields(node):
+        self.generic(node, scope, checking, base)
+
+    def generic(self, node: ast.stmt, scope: _Scope, checking: bool, base: str) -> None:
+        """Walk child expressions in this context, child statements in this scope."""
+        for _field_name, value in ast.iter_fields(node):
             items = value if isinstance(value, list) else [value]
             for item in items:
                 if isinstance(item, ast.stmt):
@@ -390,19 +487,34 @@ class _Walker:
             self.expr(decorator, scope, "decorator" if at_import and not checking else outer)
             if at_import and not checking:
                 self.registration(decorator, node.lineno)
+        qualname = f"{scope.qualname}{node.name}"
+        info = None
+        if at_import and not checking:
+            info = Annotated("function", qualname, node.lineno,
+                             self.decorator_names(node.decorator_list))
+            self.scan.annotated.append(info)
+            why = safety.unmovable(node, info.decorators, self.class_bases(scope))
+            if why is not None:
+                # A compiled function is all of its qualname; a stub or a setter only its
+                # own lines (the getter or the implementation next to it can take imports).
+                lines = None if why.endswith("-compiled function") else \
+                    range(node.lineno, (node.end_lineno or node.lineno) + 1)
+                self.unmovable.setdefault(qualname, []).append(
+                    (f"used inside {why} {qualname} ({self.scan.file}:{node.lineno})", lines))
         args = node.args
         for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
             self.expr(default, scope, "default" if at_import and not checking else outer)
         runtime = "annotation-runtime" if at_import else "function"
         annotation_context = ("type-checking" if checking else
                               "annotation" if self.lazy_annotations else runtime)
+        self._capture = info.uses if info is not None else None
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs,
                     *(a for a in (args.vararg, args.kwarg) if a is not None)):
             if arg.annotation is not None:
                 self.annotation(arg.annotation, scope, annotation_context)
         if node.returns is not None:
             self.annotation(node.returns, scope, annotation_context)
-        qualname = f"{scope.qualname}{node.name}"
+        self._capture = None
         inner = _Scope("function", qualname + ".<locals>.", node.lineno, None, scope, node)
         inner.qualname = qualname + "."
         if at_import:
@@ -425,6 +537,25 @@ class _Walker:
                     if isinstance(name, ast.Name):
                         self.use(name.id, sub.lineno, scope, string_context)
         self.expr(node, scope, context, skip_strings=True)
+
+    def decorator_names(self, decorators: list[ast.expr]) -> list[str]:
+        """Each decorator resolved through the imports, `name()` when it is called."""
+        out = []
+        for decorator in decorators:
+            called = isinstance(decorator, ast.Call)
+            name = self.object_name(decorator.func if called else decorator)
+            out.append(name + "()" if called else name)
+        return out
+
+    def object_name(self, node: ast.expr) -> str:
+        if isinstance(node, ast.Subscript):  # Protocol[T], Generic[T]
+            node = node.value
+        return self.resolve(node) or dotted(node) or ""
+
+    def class_bases(self, scope: _Scope) -> list[str]:
+        if scope.kind != "class" or scope.info is None:
+            return []
+        return scope.info.bases
 
     # expressions ---------------------------------------------------------------------
     def expr(self, node: ast.AST, scope: _Scope, context: str, *, skip_strings: bool = False,
@@ -462,10 +593,14 @@ class _Walker:
                              else (current.elt,)):
                     stack.append((part, inner_local, ctx))
                 continue
+            if isinstance(current, (ast.Subscript, ast.Compare)) and ctx != "type-checking":
+                self.namespace_read(current, scope)
             if isinstance(current, ast.Call):
                 callee = self.resolve(current.func)
                 if callee is not None:
                     self.record_call(callee, current.lineno, scope, ctx)
+                if ctx != "type-checking":
+                    self.special_call(current, callee, scope)
                 if ctx in ("module", "class-body") and isinstance(current.func, (ast.Name,
                                                                                  ast.Attribute)):
                     root = current.func
@@ -480,6 +615,136 @@ class _Walker:
                 continue
             for child in ast.iter_child_nodes(current):
                 stack.append((child, local, ctx))
+
+    # code that reads the module namespace, compiles functions, reads annotations ---------
+    def namespace_call(self, node: ast.AST, scope: _Scope) -> str | None:
+        """`globals()` anywhere, or `vars()`/`locals()`/`dir()` at module level: the name."""
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and not node.args and not node.keywords):
+            return None
+        name = node.func.id
+        if name in self.by_name or name in self.module_names:
+            return None
+        if name == "globals" or (name in ("vars", "locals", "dir") and scope.kind == "module"):
+            return name
+        return None
+
+    def namespace_read(self, node: ast.Subscript | ast.Compare, scope: _Scope) -> None:
+        where = f"{self.scan.file}:{node.lineno}"
+        if isinstance(node, ast.Compare):  # "name" in globals()
+            for op, right in zip(node.ops, node.comparators):
+                name = self.namespace_call(right, scope)
+                if name and isinstance(op, (ast.In, ast.NotIn)):
+                    self._handled.add(id(right))
+                    self.pin_name(node.left, f"looked up by name in {name}() at {where}",
+                                  node.lineno)
+            return
+        name = self.namespace_call(node.value, scope)
+        if name is not None:
+            self._handled.add(id(node.value))
+            if isinstance(node.ctx, ast.Load):
+                self.pin_name(node.slice, f"read by name from {name}() at {where}", node.lineno)
+        elif (isinstance(node.ctx, ast.Load) and isinstance(node.slice, ast.Name)
+              and node.slice.id == "__name__" and self.resolve(node.value) == "sys.modules"):
+            self.pin_all(f"module object read by name (sys.modules[__name__]) at {where}",
+                         node.lineno)
+
+    def special_call(self, call: ast.Call, callee: str | None, scope: _Scope) -> None:
+        where = f"{self.scan.file}:{call.lineno}"
+        own = self.namespace_call(call, scope)
+        if own is not None and id(call) not in self._handled:
+            self.pin_all(f"module namespace used through {own}() at {where}", call.lineno)
+            return
+        func = call.func
+        if isinstance(func, ast.Attribute) and self.namespace_call(func.value, scope):
+            self._handled.add(id(func.value))
+            name = self.namespace_call(func.value, scope)
+            if func.attr in ("update", "clear", "__setitem__", "__delitem__"):
+                return  # writes: no import is read
+            if func.attr in ("get", "pop", "setdefault", "__getitem__", "__contains__") \
+                    and call.args:
+                self.pin_name(call.args[0], f"read by name from {name}() at {where}",
+                              call.lineno)
+            else:
+                self.pin_all(f"module namespace read through {name}().{func.attr}() at "
+                             f"{where}", call.lineno)
+            return
+        shown = callee or self.callee_text(func)
+        handed = False
+        for value in (*call.args, *(k.value for k in call.keywords)):
+            if self.namespace_call(value, scope) and id(value) not in self._handled:
+                self._handled.add(id(value))
+                handed = True
+        if handed:
+            self.pin_all(f"module namespace handed to {shown}() at {where}", call.lineno)
+        elif callee in safety.IMPLICIT_NAMESPACE and (
+                callee not in ("exec", "eval") or
+                (len(call.args) < 2 and not any(k.arg == "globals" for k in call.keywords)
+                 and not self.shadowed(callee, scope))):
+            self.implicit_namespace(call, callee, where)
+        compiler = safety.compiler(callee or "")
+        if compiler is None and isinstance(func, ast.Call):  # numba.njit(cache=True)(f)
+            compiler = safety.compiler(self.resolve(func.func) or "")
+        if compiler is not None:
+            for arg in call.args:
+                if isinstance(arg, ast.Name) and arg.id in self.module_names:
+                    info = self.scan.functions.get(arg.id)
+                    self.unmovable.setdefault(arg.id, []).append((
+                        f"used inside {compiler}-compiled function {arg.id} "
+                        f"({self.scan.file}:{info.line if info else call.lineno})", None))
+        reader = safety.annotation_reader(callee or "")
+        if reader is not None:
+            for value in (*call.args, *(k.value for k in call.keywords)):
+                for name in ast.walk(value):
+                    if isinstance(name, (ast.Name, ast.Attribute)):
+                        target = self.resolve(name)
+                        if target:
+                            self.scan.annotation_readers.append((target, reader, call.lineno))
+
+    def shadowed(self, name: str, scope: _Scope) -> bool:
+        """A function-local name (`from pandas import eval` inside a function) hides it."""
+        probe: _Scope | None = scope.function()
+        while probe is not None:
+            if probe.kind == "function" and name in probe.locals:
+                return True
+            probe = probe.parent
+        return False
+
+    def callee_text(self, func: ast.expr) -> str:
+        """`string.Template(...).substitute` for a method of a call's result."""
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
+            return f"{self.callee_text(func.value.func)}(...).{func.attr}"
+        return self.resolve(func) or dotted(func) or "a call"
+
+    def implicit_namespace(self, call: ast.Call, callee: str, where: str) -> None:
+        """`exec(code)` without a globals mapping runs in this module's namespace."""
+        code = call.args[0] if call.args else None
+        if isinstance(code, ast.Constant) and isinstance(code.value, str) \
+                and callee in ("exec", "eval"):
+            try:
+                tree = ast.parse(code.value.strip(), mode="eval" if callee == "eval" else "exec")
+            except SyntaxError:
+                tree = None
+            if tree is not None:
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Name):
+                        self.pin_name(ast.Constant(node.id), f"read by {callee}() at {where}",
+                                      call.lineno)
+                return
+        self.pin_all(f"module namespace read by {callee}() at {where}", call.lineno)
+
+    def pin_all(self, detail: str, line: int) -> None:
+        self.namespace_uses.append(Use("namespace", line, detail=detail))
+
+    def pin_name(self, key: ast.expr, detail: str, line: int) -> None:
+        """A constant name pins that name; any other key pins them all."""
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            use = Use("namespace", line, detail=detail)
+            for bound in self.by_name.get(key.value, ()):
+                bound.uses.append(use)
+        else:
+            self.pin_all(f"module namespace {detail.replace(' by name', ' by a computed name')}",
+                         line)
 
     def use(self, name: str, line: int, scope: _Scope, context: str) -> None:
         bounds = self.by_name.get(name)
@@ -497,6 +762,8 @@ class _Walker:
             use = Use(context, line)
         for bound in bounds:
             bound.uses.append(use)
+        if self._capture is not None:
+            self._capture.append((name, use))
 
     def resolve(self, func: ast.AST) -> str | None:
         name = dotted(func)
@@ -523,6 +790,8 @@ class _Walker:
     # effects -------------------------------------------------------------------------
     def call_effect(self, call: ast.Call, line: int) -> None:
         callee = self.resolve(call.func) or dotted(call.func) or "(call)"
+        if any(callee.startswith(p) for scoped in self._scoped for p in scoped):
+            return  # undone when the enclosing `with` block exits
         what = _EFFECT_CALLS.get(callee)
         if what is None and callee.startswith(("importlib.import_module", "__import__")):
             what = "imports modules by name"

@@ -24,7 +24,8 @@ import copy
 from ._scan import ModuleScan
 from .effects import KNOWN_EFFECTS, EffectModel
 from .graph import is_stdlib, parents
-from .model import IMPORT_TIME_CONTEXTS, BoundName, ImportSite, Use
+from .model import PINNING_CONTEXTS, BoundName, ImportSite, Use
+from .safety import mark_runtime_annotations
 
 __all__ = ["classify_sites", "link_cross_module_uses"]
 
@@ -39,7 +40,6 @@ _PIN_WORDS = {
     "test-patch": "patched by a test",
     "reexport": "imported from this module by",
 }
-_PINNING = IMPORT_TIME_CONTEXTS | {"test-patch"}
 
 
 def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]) -> None:
@@ -72,6 +72,7 @@ def _bound(scan: ModuleScan, name: str) -> list[BoundName]:
 
 def classify_sites(scans: dict[str, ModuleScan], effects: EffectModel,
                    target: tuple[int, int]) -> list[ImportSite]:
+    mark_runtime_annotations(scans)
     tops = {name.split(".")[0] for name in scans}
     out: list[ImportSite] = []
     for scan in scans.values():
@@ -106,17 +107,18 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
         site.imported == scan.name or site.imported.startswith(scan.name + "."))
     lazy_reexport = own_package and not bound.name.startswith("_")
     pins = [_pin(u, site) for u in bound.uses
-            if u.context in _PINNING or (u.context == "reexport" and not lazy_reexport)]
+            if u.context in PINNING_CONTEXTS or (u.context == "reexport" and not lazy_reexport)]
     if site.noqa:
         pins.append("marked `# noqa`: kept on purpose")
     if pins:
         return "needed", pins[0], _unique(pins), []
 
     # The importing module and its packages have run already: their effects are not this
-    # site's.
+    # site's; nor are those an earlier import of this module has performed.
     modules = [m for m in parents(site.imported) + [b.target for b in site.names
                                                     if b.target in scans]
-               if not (scan.name == m or scan.name.startswith(m + "."))]
+               if not (scan.name == m or scan.name.startswith(m + "."))
+               and not effects.performed_before(m, scan, site.line)]
     unused = not (contexts - {"all", "reexport"})
     found: list[str] = []
     for module in dict.fromkeys(modules):
@@ -164,6 +166,8 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
 
 
 def _pin(use: Use, site: ImportSite) -> str:
+    if use.detail:
+        return use.detail
     words = _PIN_WORDS.get(use.context, use.context)
     if use.context == "reexport":
         return f"{words} {use.scope} ({use.file}:{use.line})"

@@ -44,12 +44,19 @@ class EffectModel:
         self.scans = scans
         self.search_path = search_path
         self._memo: dict[str, list[str]] = {}
+        #: module -> the modules whose own code performs its effects (itself, dependencies).
+        self._performers: dict[str, set[str]] = {}
+        self._forward: dict[str, list[str]] | None = None
+        self._reverse: dict[str, list[str]] | None = None
+        #: module -> {module it loads unconditionally: the line of the first import that does}
+        self._first_loaded: dict[str, dict[str, int]] = {}
 
     def of(self, module: str) -> list[str]:
         """What importing `module` does, as short descriptions ([] if nothing known)."""
         if module in self._memo:
             return self._memo[module]
         self._memo[module] = []  # cycles: a module being computed has no effects yet
+        performers = self._performers[module] = set()
         found: list[str] = []
         if module in KNOWN_EFFECTS:
             found.append(KNOWN_EFFECTS[module])
@@ -62,16 +69,85 @@ class EffectModel:
                 for external in parents(site.imported):
                     if external in KNOWN_EFFECTS and external not in self.scans:
                         found.append(f"imports {external}, which {KNOWN_EFFECTS[external]}")
+                        performers.add(external)
                 for dependency in self._project_targets(site):
                     if dependency != module:
                         inherited = self.of(dependency)
                         if inherited:
                             found.append(f"imports {dependency}, which "
                                          f"{inherited[0]}")
+                            performers.update(self._performers.get(dependency, ()))
         elif module not in KNOWN_EFFECTS:
             found.extend(self._external(module))
+        if found and (scan is None or scan.effects or module in KNOWN_EFFECTS):
+            performers.add(module)  # its own code does something
         self._memo[module] = found
         return found
+
+    def performed_before(self, module: str, scan: ModuleScan, line: int) -> bool:
+        """Whether every effect of importing `module` has happened before line `line` of
+        `scan` runs, whoever imports `scan`: the modules whose code performs them are loaded
+        by an earlier unconditional module-level import of `scan` (which cannot be a cycle
+        back to `scan`, where a module could still be half-run)."""
+        self.of(module)
+        performers = self._performers.get(module, set())
+        if not performers:
+            return False
+        first = self._first_loaded.get(scan.name)
+        if first is None:
+            first = self._first_loaded[scan.name] = self._loaded_by_line(scan)
+        return all(first.get(p, line) < line for p in performers)
+
+    def _loaded_by_line(self, scan: ModuleScan) -> dict[str, int]:
+        """{module: line of the first unconditional import of `scan` that loads it}. An
+        import whose target imports `scan` back (a cycle) counts for nothing."""
+        edges = self._edges()
+        cyclic = {scan.name}  # the modules that reach `scan`: reverse reachability
+        reverse = self._reverse_edges()
+        stack = [scan.name]
+        while stack:
+            for importer in reverse.get(stack.pop(), ()):
+                if importer not in cyclic:
+                    cyclic.add(importer)
+                    stack.append(importer)
+        first: dict[str, int] = {}
+        for site in sorted(scan.sites, key=lambda s: s.line):
+            if site.guard is not None:
+                continue
+            targets = self._site_targets(site)
+            if cyclic.intersection(targets):
+                continue
+            stack = [t for t in targets if t not in first]
+            while stack:
+                name = stack.pop()
+                if name in first:
+                    continue
+                first[name] = site.line
+                stack.extend(t for t in edges.get(name, ()) if t not in first)
+        return first
+
+    def _site_targets(self, site) -> list[str]:
+        return parents(site.imported) + self._project_targets(site)
+
+    def _edges(self) -> dict[str, list[str]]:
+        """Project module -> what it imports unconditionally at module level, and packages."""
+        if self._forward is None:
+            self._forward = {}
+            for name, scan in self.scans.items():
+                out = parents(name)[:-1]
+                for site in scan.sites:
+                    if site.guard is None:
+                        out.extend(self._site_targets(site))
+                self._forward[name] = list(dict.fromkeys(out))
+        return self._forward
+
+    def _reverse_edges(self) -> dict[str, list[str]]:
+        if self._reverse is None:
+            self._reverse = {}
+            for name, targets in self._edges().items():
+                for target in targets:
+                    self._reverse.setdefault(target, []).append(name)
+        return self._reverse
 
     def _project_targets(self, site) -> list[str]:
         out = []

@@ -21,6 +21,8 @@ __all__ = [
     "SCHEMA",
     "CLASSES",
     "USE_CONTEXTS",
+    "IMPORT_TIME_CONTEXTS",
+    "PINNING_CONTEXTS",
     "Use",
     "BoundName",
     "Saving",
@@ -54,22 +56,30 @@ USE_CONTEXTS = {
     "all": "`__all__`",
     "reexport": "an import from another module of the project",
     "test-patch": "a test that patches it",
+    "namespace": "the module namespace handed to code (exec, eval, globals()[name])",
+    "unmovable": "a function an import cannot move into (compiled, a stub, a setter)",
+    "annotation-read": "an annotation a library reads at run time (pydantic, attrs, ...)",
 }
 IMPORT_TIME_CONTEXTS = frozenset({"module", "call", "class-base", "class-body", "decorator",
                                   "default", "annotation-runtime"})
+#: Uses that pin an import where it is: import-time ones, and those a move would break.
+PINNING_CONTEXTS = IMPORT_TIME_CONTEXTS | {"test-patch", "namespace", "unmovable",
+                                           "annotation-read"}
 
 
 @dataclass(slots=True)
 class Use:
     """One use of a bound name. `scope` is the enclosing function's qualified name and
     `scope_line` the line of its `def` (function uses); `file` is set for uses in other files
-    (re-exports, tests)."""
+    (re-exports, tests); `detail` is the pin's wording for the safety rules ("module
+    namespace handed to exec() at pkg/a.py:12")."""
 
     context: str
     line: int
     scope: str | None = None
     scope_line: int | None = None
     file: str | None = None
+    detail: str | None = None
 
 
 @dataclass(slots=True)
