@@ -142,6 +142,8 @@ def find_project(target: str, tests: list[str] | None = None) -> Project:
 def _one_per_file(files: list[SourceFile], skipped: list[str]) -> list[SourceFile]:
     """A file reached through a symlink too is audited once, under its own path: two
     rewrites of one file would overwrite each other."""
+    if not any(os.path.islink(f.path) for f in files):
+        return files
     real = {os.path.realpath(f.path): f for f in files if not os.path.islink(f.path)}
     out = []
     for source_file in files:
@@ -265,10 +267,10 @@ def name_modules(project: Project, sources: dict[str, bytes],
 
 
 def _name_under(root: str, source_file: SourceFile) -> str | None:
-    relative = os.path.relpath(source_file.path, root)
-    if relative.startswith(os.pardir + os.sep):
+    prefix = root.rstrip(os.sep) + os.sep
+    if not source_file.path.startswith(prefix):
         return None
-    parts = relative[:-3].split(os.sep)
+    parts = source_file.path[len(prefix):-3].split(os.sep)
     if parts[-1] == "__init__":
         parts.pop()
     if not parts or not all(p.isidentifier() for p in parts):
@@ -294,11 +296,13 @@ def locate(module: str, extra_path: list[str] | None = None) -> str | None:
         name = ".".join(module.split(".")[: index + 1])
         try:
             spec = PathFinder.find_spec(name, path)
-        except (ImportError, ValueError, OSError):
+            # A namespace path recomputes itself from its parent in sys.modules: KeyError
+            # when that parent is not imported (hotstart imports nothing of the project).
+            path = list(spec.submodule_search_locations or []) if spec is not None else []
+        except (ImportError, ValueError, OSError, KeyError):
             spec = None
         if spec is None:
             break
-        path = list(spec.submodule_search_locations or [])
     else:
         if spec is not None and spec.origin and spec.origin.endswith(".py"):
             found = spec.origin

@@ -102,33 +102,39 @@ def is_script(raw: bytes) -> bool:
     return raw.startswith(b"#!") or _MAIN_GUARD.search(raw) is not None
 
 
+_PATH_CALL = re.compile(
+    rb"(?<![\w.])(sys\.path\.(?:insert|append|extend)|(?:site\.)?addsitedir)[ \t]*\(")
+_ASSIGNMENT = re.compile(rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*([^\n#]+)", re.MULTILINE)
+
+
 def sys_path_roots(raw: bytes, path: str, cwd: str) -> list[str]:
     """Directories the file at `path` adds to `sys.path` with arguments computable from
     `__file__`, constants (relative to `cwd`, where the tests run) and module-level names
-    assigned from those."""
-    if b"sys.path" not in raw and b"addsitedir" not in raw:
+    assigned from those on one line. Only the calls and those assignments are parsed (a test
+    suite is most of a project's source)."""
+    if b"sys.path." not in raw and b"addsitedir" not in raw:  # the fast common case
         return []
-    try:
-        tree = ast.parse(raw)
-    except (SyntaxError, ValueError, RecursionError):
+    calls = list(_PATH_CALL.finditer(raw))
+    if not calls:
         return []
     values: dict[str, str] = {}
     evaluate = _Evaluator(path, cwd, values)
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)):
-            value = evaluate(node.value)
-            if value is not None:
-                values[node.targets[0].id] = value
+    for match in _ASSIGNMENT.finditer(raw):
+        node = _parse(match.group(2))
+        value = evaluate(node) if node is not None else None
+        if value is not None:
+            values[match.group(1).decode()] = value
     out: list[str] = []
-    for node in ast.walk(tree):
+    for match in calls:
+        node = _parse(match.group(1) + _balanced(raw, match.end() - 1))
         if not isinstance(node, ast.Call):
             continue
         name = _dotted(node.func)
         arguments: list[ast.expr] = []
-        if name in ("sys.path.insert",) and len(node.args) == 2:
+        if name == "sys.path.insert" and len(node.args) == 2:
             arguments = [node.args[1]]
-        elif name in ("sys.path.append", "site.addsitedir") and len(node.args) == 1:
+        elif name in ("sys.path.append", "site.addsitedir", "addsitedir") and \
+                len(node.args) == 1:
             arguments = [node.args[0]]
         elif name == "sys.path.extend" and len(node.args) == 1 and \
                 isinstance(node.args[0], (ast.List, ast.Tuple)):
@@ -138,6 +144,27 @@ def sys_path_roots(raw: bytes, path: str, cwd: str) -> list[str]:
             if value is not None:
                 out.append(os.path.normpath(value))
     return out
+
+
+def _balanced(raw: bytes, start: int, limit: int = 2000) -> bytes:
+    """`raw[start:]` up to the parenthesis closing the one at `start`."""
+    depth = 0
+    for index in range(start, min(len(raw), start + limit)):
+        char = raw[index]
+        if char == 40:    # (
+            depth += 1
+        elif char == 41:  # )
+            depth -= 1
+            if depth == 0:
+                return raw[start:index + 1]
+    return b""
+
+
+def _parse(text: bytes) -> ast.expr | None:
+    try:
+        return ast.parse(text.decode("utf-8").strip(), mode="eval").body
+    except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def _dotted(node: ast.expr) -> str:
