@@ -98,6 +98,8 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
     needs_hotstart = False
     declared: list[str] | str | None = None  # __lazy_modules__ of `source`, or why not
 
+    sections = Sections(_project_root(changes))
+    limit = line_length(os.path.dirname(changes[0].path))
     unbound: set[str] = set()  # module-level names the changes take away
     problems = alias_problems(tree, {b.name for c in changes for b in _forward_refs(c)})
     for change in changes:
@@ -118,7 +120,9 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
         kind, module_text = found[0][0], found[0][1]  # type: ignore[index]
         texts = [f[2] for f in found]  # type: ignore[index]
         if change.action == "lazy":
-            lazy_after[site.line].append(statement_text(kind, module_text, texts, lazy=True))
+            plain = parse_statements(statement_text(kind, module_text, texts))
+            lazy_after[site.line].extend("lazy " + p.text(limit=limit - len("lazy "))
+                                         for p in plain)
         elif change.action == "lazy-modules":
             module_name = site.imported
             if declared is None:
@@ -164,8 +168,6 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
         else:  # "remove": leaving the statement is all
             unbound.update(names)
 
-    sections = Sections(_project_root(changes))
-    limit = line_length(os.path.dirname(changes[0].path))
     transformer = Rewriter(leaving, lazy_after, moves, sections, limit)
     updated = wrapper.visit(transformer)
     blocks: list[str] = []
