@@ -272,3 +272,20 @@ def test_sigint_while_the_verify_command_runs_restores_every_file(many, tmp_path
     assert process.returncode == 130, err
     assert err.strip().splitlines()[-1] == "hotstart: interrupted"
     assert _assert_untouched_or_fixed(many, original) == "original"
+
+
+def test_a_file_changed_during_verify_is_left_as_it_is_now_and_named(many, tmp_path):
+    """Restoring never overwrites what someone else wrote meanwhile (here: the tests)."""
+    original = snapshot(many)
+    edited = many / "mod005.py"
+    marker = tmp_path / "first-run-done"
+    command = f"test -f {marker} && echo '# edited' >> {edited}; touch {marker}"
+    done = run_hotstart("fix", str(many), "-q", "--verify", command, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [
+        f"hotstart: error: restored every file but {edited}: changed on disk while fix was "
+        f"working, left as it is now (check it with `git diff`)"]
+    now = snapshot(many)
+    assert now.pop("mod005.py").endswith(b"# edited\n") and fixed(edited.read_text())
+    assert now == {k: v for k, v in original.items() if k != "mod005.py"}
+    assert _temporaries(many) == []

@@ -208,7 +208,13 @@ class _Disk:
         self.files.apply(wanted)
 
     def restore(self) -> None:
-        self.files.apply(self.original)
+        """Every file as it was; one changed on disk meanwhile (by the user, or by the
+        tests) is left as it is now, and named."""
+        left = self.files.apply(self.original, keep_changed=True)
+        if left:
+            raise HotstartError(f"restored every file but {', '.join(left)}: changed on disk "
+                                f"while fix was working, left as it is now (check it with "
+                                f"`git diff`)")
 
 
 def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float | None,

@@ -110,12 +110,18 @@ class Files:
         self.current.setdefault(real, content)
         self.shown.setdefault(real, shown or real)
 
-    def apply(self, wanted: dict[str, bytes | None]) -> None:
-        """Make each tracked file of `wanted` hold its bytes (None: not exist), all or none."""
+    def apply(self, wanted: dict[str, bytes | None], keep_changed: bool = False) -> list[str]:
+        """Make each tracked file of `wanted` hold its bytes (None: not exist), all or none.
+        A file that changed on disk since hotstart wrote or read it stops the write, or with
+        `keep_changed` (restoring) is left as it is now: the names of those are returned."""
         steps = [_Step(real, data) for real, data in wanted.items()
                  if self.current[real] != data]
+        kept = []
+        if keep_changed:
+            kept = [s for s in steps if _read(s.real) != self.current[s.real]]
+            steps = [s for s in steps if s not in kept]
         if not steps:
-            return
+            return [self.shown[s.real] for s in kept]
         step = steps[0]
         with _Held() as held:
             try:
@@ -149,6 +155,7 @@ class Files:
         for step in steps:
             _drop_stale_bytecode(step.real)
             _drop_stale_bytecode(self.shown[step.real])
+        return [self.shown[s.real] for s in kept]
 
     def _prepare(self, step: _Step) -> None:
         before = self.current[step.real]
