@@ -400,3 +400,33 @@ def test_a_local_eval_is_not_the_builtin(tmp_path):
             return eval(expr)
         """)
     assert classes(report) == {"json": "dead"}
+
+
+PRELOADED = {
+    **PKG,
+    "pkg/reg.py": "import codecs\n\ncodecs.register(lambda name: None)\n",
+    "pkg/heavy.py": "import pkg.reg\nimport pkg.big\n\ndef work():\n    return pkg.big.N\n",
+    "pkg/big.py": "N = sum(range(1000))\n",
+    "pkg/setup.py": "import pkg.reg\n",
+    "pkg/cli.py": "import pkg.heavy\n\ndef main():\n    return pkg.heavy.work()\n",
+    "pkg/main.py": "import pkg.setup\nimport pkg.cli\n",
+    "pkg/alone.py": "import pkg.cli\n",
+}
+
+
+def test_an_effect_the_entry_performed_before_the_site_ran_does_not_pin_it(tmp_path):
+    static = audit_tree(tmp_path / "static", PRELOADED, "pkg")
+    heavy = site(static, "pkg.cli", "pkg")
+    assert heavy.klass == "side-effect"
+    assert heavy.effects == ["pkg.heavy: imports pkg.reg, which registers a codec at line 3"]
+    # on `-m pkg.main`, pkg.setup loaded pkg.reg before pkg.cli ran `import pkg.heavy`
+    measured = audit_tree(tmp_path / "main", PRELOADED, "pkg", entries=["-m pkg.main"],
+                          run=True, runs=1)
+    heavy = site(measured, "pkg.cli", "pkg")
+    assert (heavy.klass, heavy.reason, heavy.effects) == \
+        ("deferrable", "used only inside main()", [])
+    assert heavy.best_saving is not None and "pkg.big" in heavy.best_saving.modules
+    # on `-m pkg.alone` the site itself loads pkg.reg: its effect stays the site's
+    alone = audit_tree(tmp_path / "alone", PRELOADED, "pkg", entries=["-m pkg.alone"],
+                       run=True, runs=1)
+    assert site(alone, "pkg.cli", "pkg").klass == "side-effect"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from ..errors import BadInput
 from ._project import find_project, name_modules, read_source
 from ._scan import ModuleScan, scan_module, scan_patches
-from .classify import classify_sites, link_cross_module_uses
+from .classify import classify_sites, link_cross_module_uses, release_preloaded_effects
 from .effects import EffectModel
 from .graph import EntrySpec, StaticGraph, entry_script, parse_entry
 from .hotspots import find_hotspots
@@ -112,12 +112,17 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
     for spec in specs:
         report.entries.append(_static_entry(spec, graph))
     if run:
+        measured = []
         for spec, entry in zip(specs, report.entries):
             if spec.name == project.package and not entries:
                 continue  # the default entry (the package itself) is reach only
             if progress:
                 progress(f"profiling {spec.name}")
-            process, executed = _measure(spec, project, runs, python, timeout)
+            measured.append((spec, entry, *_measure(spec, project, runs, python, timeout)))
+        # Effects the entries had performed before a site ran are not that site's.
+        sites[:] = release_preloaded_effects(sites, scans, effects, low,
+                                             [m[2] for m in measured], paths)
+        for spec, entry, process, executed in measured:
             apply_savings(sites, hotspots, entry, process, paths, executed,
                           ran=_entry_files(spec, scans))
     for path in profiles:
@@ -174,8 +179,13 @@ def _measure(spec: EntrySpec, project, runs: int, python: str | None, timeout: f
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (*project.search_path, env.get("PYTHONPATH")) if p)
     cwd = project.directory or None
-    result = profile(Target(spec.kind, spec.value, spec.args), runs=runs, timeout=timeout,
-                     python=python, env=env, cwd=cwd)
+    try:
+        result = profile(Target(spec.kind, spec.value, spec.args), runs=runs, timeout=timeout,
+                         python=python, env=env, cwd=cwd)
+    except BadInput as exc:
+        if str(exc).startswith("--python"):
+            raise
+        raise BadInput(f"--entry {spec.name!r}: {exc}; fix the entry or pass --static") from None
     failure = failure_message(result, timeout)
     if failure or not result.processes:
         raise BadInput(f"--entry {spec.name!r}: {failure or 'no Python process traced'}; "

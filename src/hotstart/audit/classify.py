@@ -20,14 +20,20 @@ The order of the rules is the point:
 from __future__ import annotations
 
 import copy
+import os
+from typing import TYPE_CHECKING
 
 from ._scan import ModuleScan
 from .effects import KNOWN_EFFECTS, EffectModel
 from .graph import is_stdlib, parents
 from .model import PINNING_CONTEXTS, BoundName, ImportSite, Use
 from .safety import mark_runtime_annotations
+from .savings import _norm
 
-__all__ = ["classify_sites", "link_cross_module_uses"]
+if TYPE_CHECKING:
+    from ..measure.model import ProcessProfile
+
+__all__ = ["classify_sites", "link_cross_module_uses", "release_preloaded_effects"]
 
 _PIN_WORDS = {
     "call": "called at import",
@@ -81,27 +87,87 @@ def classify_sites(scans: dict[str, ModuleScan], effects: EffectModel,
                 continue
             site.external = site.imported.split(".")[0] not in tops
             site.stdlib = site.external and is_stdlib(site.imported)
-            groups: dict[tuple[str, str], list[tuple[BoundName, str, list[str], list[str]]]] = {}
             for bound in site.names:
                 bound.is_module = site.kind == "import" or bound.target in scans
-                klass, reason, pins, found = _classify(scan, site, bound, effects, scans)
-                groups.setdefault((klass, reason), []).append((bound, klass, pins, found))
-            for (klass, reason), members in groups.items():
-                part = site if len(groups) == 1 else copy.copy(site)
-                if part is not site:
-                    part.savings = []  # a shallow copy would share the list
-                part.names = [m[0] for m in members]
-                part.klass, part.reason = klass, reason
-                part.pins = [p for m in members for p in m[2]]
-                part.effects = members[0][3]
-                part.fix = _fix_text(part, target)
-                out.append(part)
+            out.extend(_classify_site(scan, site, effects, scans, target))
     out.sort(key=lambda s: (s.file, s.line))
     return out
 
 
+def _classify_site(scan: ModuleScan, site: ImportSite, effects: EffectModel,
+                   scans: dict[str, ModuleScan], target: tuple[int, int],
+                   released: frozenset[str] = frozenset()) -> list[ImportSite]:
+    """The site, split into one part per class its names fall in."""
+    groups: dict[tuple[str, str], list[tuple[BoundName, str, list[str], list[str]]]] = {}
+    for bound in site.names:
+        klass, reason, pins, found = _classify(scan, site, bound, effects, scans, released)
+        groups.setdefault((klass, reason), []).append((bound, klass, pins, found))
+    out = []
+    for (klass, reason), members in groups.items():
+        part = site if len(groups) == 1 else copy.copy(site)
+        if part is not site:
+            part.savings = []  # a shallow copy would share the list
+        part.names = [m[0] for m in members]
+        part.klass, part.reason = klass, reason
+        part.pins = [p for m in members for p in m[2]]
+        part.effects = members[0][3]
+        part.fix = _fix_text(part, target)
+        out.append(part)
+    return out
+
+
+def release_preloaded_effects(sites: list[ImportSite], scans: dict[str, ModuleScan],
+                              effects: EffectModel, target: tuple[int, int],
+                              processes: list[ProcessProfile],
+                              paths: dict[str, str]) -> list[ImportSite]:
+    """`sites` with each side-effect site classified again without the effects the measured
+    entrypoints had already performed when they ran it: a module doing them was first loaded
+    through another import (`pkg.a` and `pkg.b` both import a registering library; the
+    entry loads `pkg.a` first). Needs a process that ran the site; judged on these entries."""
+    loads = [_FirstLoads(process) for process in processes]
+    out: list[ImportSite] = []
+    for site in sites:
+        scan = scans.get(site.module)
+        if site.klass != "side-effect" or scan is None:
+            out.append(site)
+            continue
+        keys = {f"{os.path.realpath(paths.get(site.file, site.file))}:{line}"
+                for line in range(site.line, site.end_line + 1)}
+        ran = [first for first in loads if first.executed & keys]
+        released = frozenset(
+            module for module in _effect_modules(scan, site, effects, scans)
+            if ran and effects.performers(module)
+            and all(first.before(effects.performers(module), keys) for first in ran))
+        out.extend(_classify_site(scan, site, effects, scans, target, released)
+                   if released else [site])
+    return out
+
+
+class _FirstLoads:
+    """Which import statements a measured process ran, and the chain of statements that first
+    loaded each module."""
+
+    def __init__(self, process: ProcessProfile) -> None:
+        self.modules = {m.name: m for m in process.imported()}
+        self.executed = {key for key in (_norm(e.site) for e in process.edges) if key}
+        self.executed |= {key for key in (_norm(m.site) for m in self.modules.values()) if key}
+
+    def before(self, performers: set[str], keys: set[str]) -> bool:
+        """No performer was first loaded through the statement at `keys`."""
+        for name in performers:
+            record = self.modules.get(name)
+            seen: set[str] = set()
+            while record is not None and record.name not in seen:
+                seen.add(record.name)
+                if _norm(record.site) in keys:
+                    return False
+                record = self.modules.get(record.importer) if record.importer else None
+        return True
+
+
 def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: EffectModel,
-              scans: dict[str, ModuleScan]) -> tuple[str, str, list[str], list[str]]:
+              scans: dict[str, ModuleScan], released: frozenset[str] = frozenset()
+              ) -> tuple[str, str, list[str], list[str]]:
     contexts = {u.context for u in bound.uses}
     own_package = site.package_init and not site.external and (
         site.imported == scan.name or site.imported.startswith(scan.name + "."))
@@ -113,12 +179,7 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
     if pins:
         return "needed", pins[0], _unique(pins), []
 
-    # The importing module and its packages have run already: their effects are not this
-    # site's; nor are those an earlier import of this module has performed.
-    modules = [m for m in parents(site.imported) + [b.target for b in site.names
-                                                    if b.target in scans]
-               if not (scan.name == m or scan.name.startswith(m + "."))
-               and not effects.performed_before(m, scan, site.line)]
+    modules = [m for m in _effect_modules(scan, site, effects, scans) if m not in released]
     unused = not (contexts - {"all", "reexport"})
     found: list[str] = []
     for module in dict.fromkeys(modules):
@@ -163,6 +224,17 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
             where = (where + ", " if where else "") + "a module-level lambda"
         return "deferrable", f"used only inside {where}", [], []
     return "typing-only", "used only in annotations", [], []
+
+
+def _effect_modules(scan: ModuleScan, site: ImportSite, effects: EffectModel,
+                    scans: dict[str, ModuleScan]) -> list[str]:
+    """The modules whose effects importing at `site` may cause. The importing module and its
+    packages have run already: their effects are not this site's; nor are those an earlier
+    import of this module has performed."""
+    return list(dict.fromkeys(
+        m for m in parents(site.imported) + [b.target for b in site.names if b.target in scans]
+        if not (scan.name == m or scan.name.startswith(m + "."))
+        and not effects.performed_before(m, scan, site.line)))
 
 
 def _pin(use: Use, site: ImportSite) -> str:

@@ -84,6 +84,11 @@ class EffectModel:
         self._memo[module] = found
         return found
 
+    def performers(self, module: str) -> set[str]:
+        """The modules whose own code performs the effects of importing `module`."""
+        self.of(module)
+        return self._performers.get(module, set())
+
     def performed_before(self, module: str, scan: ModuleScan, line: int) -> bool:
         """Whether every effect of importing `module` has happened before line `line` of
         `scan` runs, whoever imports `scan`: the modules whose code performs them are loaded
