@@ -15,6 +15,8 @@ from conftest import run_hotstart, write_tree
 FILES = {
     "pkg/__init__.py": "",
     "pkg/a.py": "import json\nimport os\n\n\ndef f():\n    return os.sep\n",
+    # Imports of the skipped files: their source is looked up, never opened.
+    "pkg/b.py": "import pkg.fifo\nimport pkg.dangling\nimport pkg.loop1\nimport fifomod\n",
 }
 
 
@@ -29,6 +31,7 @@ def hostile_project(base):
     os.symlink("..", pkg / "again")            # a directory loop
     os.symlink(outside, pkg / "elsewhere")     # a directory out of the project
     os.mkfifo(pkg / "fifo.py")
+    os.mkfifo(proj / "fifomod.py")             # looked up as a library by pkg/b.py
     os.symlink("a.py", pkg / "alias.py")       # inside the project: read once, as a.py
     os.symlink(pkg / "a.py", proj / "top.py")  # to a file inside the project, read once
     return proj
@@ -44,10 +47,10 @@ def test_hostile_files_are_skipped_in_one_line(tmp_path, command):
     out = done.stdout if command == "audit" else done.stderr
     if command == "fix":
         [line] = out.strip().splitlines()
-        assert line.startswith("hotstart: warning: skipped 7 file(s)")
+        assert line.startswith("hotstart: warning: skipped 8 file(s)")
     text = " ".join(out.split())  # the renderer wraps long lines
-    assert "skipped 7 file(s) that are not regular files" in text
-    for shown in ("alias.py (symlink to", "top.py (symlink to", "dangling.py (dangling symlink)", "fifo.py (a FIFO)",
+    assert "skipped 8 file(s) that are not regular files" in text
+    for shown in ("alias.py (symlink to", "top.py (symlink to", "fifomod.py (a FIFO)", "dangling.py (dangling symlink)", "fifo.py (a FIFO)",
                   "loop1.py (symlink loop)", "loop2.py (symlink loop)",
                   "escape.py (symlink out of the project)"):
         assert shown in text, shown

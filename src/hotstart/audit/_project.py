@@ -205,6 +205,13 @@ def _not_readable(path: str, inside: str) -> str:
     return "not a regular file"
 
 
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def name_modules(project: Project, sources: dict[str, bytes],
                  scripts: list[str] = ()) -> dict[str, list[str]]:
     """Name each module as the tests and scripts import it, from the `sys.path` entries they
@@ -304,6 +311,7 @@ def locate(module: str, extra_path: list[str] | None = None) -> str | None:
         if spec is None:
             break
     else:
+        # (PathFinder only finds regular files: a FIFO named like a module is not found.)
         if spec is not None and spec.origin and spec.origin.endswith(".py"):
             found = spec.origin
     _located[key] = found

@@ -16,6 +16,8 @@ import configparser
 import os
 import re
 
+from ._project import _regular
+
 __all__ = ["is_script", "prepend_root", "pytest_config", "sys_path_roots"]
 
 _MAIN_GUARD = re.compile(rb"""__name__\s*==\s*['"]__main__['"]""")
@@ -74,15 +76,6 @@ def _read_config(directory: str) -> tuple[list[str], str] | None:
         if name in ("pytest.ini", ".pytest.ini"):  # pytest.ini marks the rootdir even empty
             return [], ""
     return None
-
-
-def _regular(path: str) -> bool:
-    import stat
-
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
 
 
 def prepend_root(path: str) -> str:
