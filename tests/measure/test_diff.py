@@ -47,12 +47,13 @@ def test_added_modules_largest_first(before, after):
     assert diff.added[0].rss == pytest.approx(9 * MB)
 
 
-def test_removed_modules_largest_first_with_negative_changes(before, after):
+def test_removed_modules_largest_own_time_first_with_negative_changes(before, after):
     diff = diff_profiles(before, after)
-    assert [c.name for c in diff.removed] == ["pandas", "pandas.core", "numpy"]
+    assert [c.name for c in diff.removed] == ["numpy", "pandas.core", "pandas"]
     assert all(c.after is None and c.before is not None for c in diff.removed)
-    assert diff.removed[0].cumulative_us == pytest.approx(-45_000.0)
-    assert diff.removed[0].rss == pytest.approx(-27 * MB)
+    assert diff.removed[2].self_us == pytest.approx(-5_000.0)
+    assert diff.removed[2].cumulative_us == pytest.approx(-45_000.0)
+    assert diff.removed[2].rss == pytest.approx(-27 * MB)
 
 
 def test_changed_modules_sorted_by_absolute_self_change(before, after):

@@ -352,12 +352,12 @@ def two_profiles():
 
 def test_render_diff_lists_added_and_removed_modules(two_profiles):
     text = render_diff(diff_profiles(*two_profiles))
-    added = text[text.index("Added modules (1)"):text.index("Removed modules")]
-    removed = text[text.index("Removed modules (3)"):text.index("Biggest changes")]
+    added = text[text.index("Added modules (1;"):text.index("Removed modules")]
+    removed = text[text.index("Removed modules (3;"):text.index("Biggest changes")]
     assert re.search(r"\+12\.0 +\+12\.0 +\+9\.0M  polars", added)
-    assert re.search(r"-45\.0 +-5\.0 +-27\.0M  pandas\n", removed)
+    assert re.search(r"-5\.0 +-45\.0 +-27\.0M  pandas\n", removed)  # self, cum, self mem
     assert [line.split()[-1] for line in removed.splitlines()[2:] if line.strip()] == [
-        "pandas", "pandas.core", "numpy"]
+        "numpy", "pandas.core", "pandas", "3"]  # largest own time first, then the total
 
 
 def test_render_diff_signed_changes_and_totals(two_profiles):

@@ -11,14 +11,38 @@ import os
 import re
 from functools import lru_cache
 
-__all__ = ["kind_of", "distribution_of", "bytecode_of"]
+__all__ = ["origin_of", "kind_of", "project_roots", "distribution_of", "bytecode_of"]
 
 _EXTENSION = re.compile(r"\.(so|pyd|dylib)$|\.cpython-[^/\\]*\.so$|\.abi3\.so$")
 _SITE_DIRS = ("site-packages", "dist-packages")
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git", ".hg")
 
 
-def kind_of(origin: str, stdlib_dir: str | None) -> str:
-    """One of `model.KINDS` for a module origin as the tracer recorded it."""
+def origin_of(origin: str, name: str, stdlib_dir: str | None, search_path: list[str],
+              roots: tuple[str, ...] | None) -> tuple[str, str | None]:
+    """(kind, distribution) of a module, from its origin as the tracer recorded it.
+
+    A module outside the project that an installed distribution owns (an editable install
+    of another checkout) is third-party; one that nothing owns is external."""
+    if not origin:
+        return "first-party", None
+    kind = kind_of(origin, stdlib_dir, roots)
+    if kind in ("third-party", "extension") or origin.startswith("namespace:"):
+        return kind, distribution_of(origin, name)
+    if kind in ("first-party", "external"):
+        distribution = editable_distribution(name, search_path)
+        if distribution and kind == "external":
+            kind = "third-party"
+        return kind, distribution
+    return kind, None
+
+
+def kind_of(origin: str, stdlib_dir: str | None, roots: tuple[str, ...] | None = None) -> str:
+    """One of `model.KINDS` for a module origin as the tracer recorded it.
+
+    First-party means under one of the target's project `roots` (see `project_roots`);
+    anything else not installed and not stdlib is external. Without roots (not known),
+    everything that is neither is first-party."""
     if origin == "built-in":
         return "builtin"
     if origin == "frozen":
@@ -32,7 +56,72 @@ def kind_of(origin: str, stdlib_dir: str | None) -> str:
         return "third-party"
     if stdlib_dir and origin.startswith(stdlib_dir.rstrip("/\\") + os.sep):
         return "stdlib"
-    return "first-party"
+    if roots is None:
+        return "first-party"
+    paths = {origin, os.path.realpath(origin)}
+    if any(path.startswith(root) for path in paths for root in roots):
+        return "first-party"
+    return "external"
+
+
+def project_roots(header: dict, reports: list[dict]) -> tuple[str, ...] | None:
+    """The target's own project, as directory prefixes (each ending in a separator).
+
+    From the tracer's records: the working directory, the script's directory (from the
+    command line) and the directory of the `__main__` module's file (the script, or the
+    module of -m). Each counts from its nearest ancestor holding a project marker
+    (pyproject.toml, setup.py, setup.cfg, .git, .hg), searching no higher than below the
+    home directory; `/` is never a root. None when the records say nothing (older trace
+    files).
+    """
+    cwd = header.get("cwd") if isinstance(header.get("cwd"), str) else None
+    starts = [cwd] if cwd else []
+    script = _script_of(header.get("argv"))
+    files = [report.get("main_file") for report in reports] + [script]
+    for main_file in files:
+        if isinstance(main_file, str) and main_file and (cwd or os.path.isabs(main_file)):
+            starts.append(os.path.dirname(os.path.join(cwd or "", main_file)))
+    if not starts:
+        return None
+    roots: set[str] = set()
+    for start in starts:
+        root = _project_root(os.path.normpath(start))
+        if root:
+            roots.update({root.rstrip(os.sep) + os.sep,
+                          os.path.realpath(root).rstrip(os.sep) + os.sep})
+    return tuple(sorted(roots))
+
+
+def _script_of(argv: object) -> str | None:
+    """The script in a Python command line (`sys.orig_argv`), if it runs one."""
+    if not isinstance(argv, list):
+        return None
+    args = iter(argv[1:])
+    for arg in args:
+        if not isinstance(arg, str) or arg in ("-c", "-m", "-"):
+            return None
+        if arg in ("-W", "-X", "--check-hash-based-pycs"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _project_root(start: str) -> str | None:
+    """The nearest ancestor of `start` with a project marker, else `start` itself. The
+    search stops below the home directory (a dotfiles repository there makes no project of
+    everything under it); `/` is never a root."""
+    top = os.path.abspath(os.sep)
+    home = os.path.expanduser("~")
+    here = start
+    while here not in (top, home):
+        if any(os.path.exists(os.path.join(here, marker)) for marker in _PROJECT_MARKERS):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:  # "//", a drive
+            break
+        here = parent
+    return None if os.path.dirname(start) == start else start
 
 
 def distribution_of(origin: str, name: str) -> str | None:

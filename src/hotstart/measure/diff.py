@@ -1,4 +1,9 @@
-"""Compare two profiles of the same target: what was added, removed, and what changed most."""
+"""Compare two profiles of the same target: what was added, removed, and what changed most.
+
+A module added or removed adds or takes away its own (self) time and memory: its cumulative
+figures also count the modules it imported, which are listed (added or removed) themselves.
+Self figures therefore add up to the change; cumulative ones overlap.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,13 @@ class ModuleChange:
 
     @property
     def rss(self) -> float:
+        """Change in cumulative RSS growth (the module and what it imported)."""
         return _rss(self.after) - _rss(self.before)
+
+    @property
+    def self_rss(self) -> float:
+        """Change in the module's own RSS growth."""
+        return _self_rss(self.after) - _self_rss(self.before)
 
 
 @dataclass(slots=True)
@@ -51,15 +62,15 @@ class ProfileDiff:
 
 
 def diff_profiles(before: Profile, after: Profile, *, process: int = 0) -> ProfileDiff:
-    """Modules added and removed (sorted by their cumulative time) and the biggest changes in
-    self time among modules in both (sorted by absolute change)."""
+    """Modules added and removed, and the biggest changes in self time among modules in both:
+    each sorted by its change in self time, largest first."""
     a = {m.name: m for m in before.processes[process].imported()} if before.processes else {}
     b = {m.name: m for m in after.processes[process].imported()} if after.processes else {}
     result = ProfileDiff(before, after, process)
     result.added = sorted((ModuleChange(n, None, b[n]) for n in b.keys() - a.keys()),
-                          key=lambda c: (-c.cumulative_us, c.name))
+                          key=lambda c: (-c.self_us, c.name))
     result.removed = sorted((ModuleChange(n, a[n], None) for n in a.keys() - b.keys()),
-                            key=lambda c: (c.cumulative_us, c.name))
+                            key=lambda c: (c.self_us, c.name))
     result.changed = sorted((ModuleChange(n, a[n], b[n]) for n in a.keys() & b.keys()),
                             key=lambda c: (-abs(c.self_us), c.name))
     return result
@@ -79,3 +90,7 @@ def _median_cum(record: ModuleRecord | None) -> float:
 
 def _rss(record: ModuleRecord | None) -> float:
     return record.cumulative_rss.median if record and record.cumulative_rss else 0.0
+
+
+def _self_rss(record: ModuleRecord | None) -> float:
+    return record.self_rss.median if record and record.self_rss else 0.0

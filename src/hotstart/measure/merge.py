@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from typing import Sequence
 
-from ._classify import bytecode_of, distribution_of, editable_distribution, kind_of
+from ._classify import bytecode_of, origin_of, project_roots
 from ._records import RawImport, RawProcess
 from .calls import hot_calls
 from .importtime import ImportTimeEntry, ImportTimeLog
@@ -92,6 +92,8 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
     stdlib = header.get("stdlib")
     search_path = list(header.get("path", []))
     cache_tag = header.get("cache_tag")
+    roots = project_roots(header, [p.report for p in (*instances, memory, calls)
+                                   if p is not None and p.report])
 
     per_name: dict[str, list[RawImport]] = defaultdict(list)
     # name -> (the first run's record, that run's seq -> name), for the tree's shape
@@ -119,12 +121,7 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
         facts = rss.get(name, []) + blocks.get(name, []) + samples  # untimed runs first
         origin = next((s.origin for s in facts if s.origin), "")
         site = next((s.site for s in facts if s.site), None)
-        kind = kind_of(origin, stdlib) if origin else "first-party"
-        distribution = None
-        if kind in ("third-party", "extension") or origin.startswith("namespace:"):
-            distribution = distribution_of(origin, name)
-        elif kind == "first-party" and origin:
-            distribution = editable_distribution(name, search_path)
+        kind, distribution = origin_of(origin, name, stdlib, search_path, roots)
         bytecode = bytecode_of(origin, cache_tag)
         if bytecode == "pyc":
             from_pyc += 1

@@ -36,8 +36,10 @@ __all__ = [
 
 SCHEMA = "hotstart.profile/1"
 
-#: Where a module came from, in the order the tree legend lists them.
-KINDS = ("builtin", "frozen", "extension", "stdlib", "third-party", "first-party")
+#: Where a module came from, in the order the tree legend lists them. "first-party": the
+#: target's own project; "external": found on sys.path (PYTHONPATH, a .pth file) outside that
+#: project and owned by no installed distribution.
+KINDS = ("builtin", "frozen", "extension", "stdlib", "third-party", "external", "first-party")
 
 
 class SchemaError(ValueError):

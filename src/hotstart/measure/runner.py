@@ -11,6 +11,10 @@
       wait (timeout: kill the process group)            subprocess interpreters: same
     read every run's traces ─▶ merge (medians) ─▶ classify ─▶ Profile
 
+Each spawn goes through `_supervisor.py`, which times the run from spawn to a blocking
+`wait4` (exact, no polling) and, once the target exits, kills whatever it left running
+(its process group and, on Linux as child subreaper, every orphaned descendant).
+
 The untimed runs measure what would distort the timings: the profiling run records the call
 profile (hot calls), allocated blocks and every import edge; the memory run reads RSS at
 each import. Timed runs record clocks only. The floor runs interleave with the timed runs so
@@ -47,6 +51,8 @@ TargetKind = Literal["code", "module", "script", "command"]
 ProgressCallback = Callable[[str, int, int], None]
 
 _TRACER = Path(__file__).with_name("tracer.py")
+_SUPERVISOR = Path(__file__).with_name("_supervisor.py")
+_STOP_GRACE = 10.0  # seconds the supervisor gets to end a target after SIGTERM
 # The untimed runs: (progress label, HOTSTART_TRACE features; see tracer.py).
 _PROFILING_RUN = ("profiling run", "calls")
 _MEMORY_RUN = ("memory run", "memory,sync")
@@ -82,6 +88,8 @@ class _Run:
     timed_out: bool
     stderr: str
     processes: list[RawProcess] = field(default_factory=list)
+    #: Processes the target left running after it exited, which the supervisor killed.
+    left_running: int = 0
 
 
 def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | None = None,
@@ -108,6 +116,8 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | 
         base_env.pop(name, None)
     cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
     interpreter = _resolve_python(python, base_env) if target.kind != "command" else None
+    if python is not None and interpreter is not None:
+        _check_version(python, interpreter, base_env)
     argv = _target_argv(target, interpreter, base_env, cwd)
     # Untimed runs, as (label, tracer mode): what would slow the timed runs down.
     plan: list[tuple[str, str]] = []
@@ -234,6 +244,33 @@ def _resolve_python(python: str | None, env: dict[str, str]) -> str:
     return found
 
 
+#: The oldest target the tracer runs on (it needs time.perf_counter_ns).
+MIN_TARGET_PYTHON = (3, 7)
+_VERSION_PROBE = "import sys; sys.stdout.write('%d.%d.%d' % tuple(sys.version_info[:3]))"
+
+
+def _check_version(given: str, interpreter: str, env: dict[str, str]) -> None:
+    """One cheap run of --python: refuse what is not Python, or too old for the tracer."""
+    oldest = "%d.%d" % MIN_TARGET_PYTHON
+    try:
+        done = subprocess.run([interpreter, "-E", "-s", "-S", "-c", _VERSION_PROBE], env=env,
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    except OSError as exc:
+        raise BadInput(f"--python {given}: cannot start it: {exc.strerror or exc}") from None
+    except subprocess.TimeoutExpired:
+        raise BadInput(f"--python {given} did not print its version within 60 s; pass a "
+                       f"Python {oldest}+ interpreter") from None
+    found = re.fullmatch(rb"(\d+)\.(\d+)\.\d+", done.stdout.strip())
+    if done.returncode != 0 or not found:
+        raise BadInput(f"--python {given} is not a Python interpreter (`-c` did not print a "
+                       f"version); pass a Python {oldest}+ interpreter")
+    version = int(found[1]), int(found[2])
+    if version < MIN_TARGET_PYTHON:
+        raise BadInput(f"--python {given} is Python {version[0]}.{version[1]}; hotstart "
+                       f"profiles Python {oldest}+ targets (its tracer needs "
+                       f"time.perf_counter_ns); pass a newer interpreter")
+
+
 _MODULE_NAME = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
 
@@ -257,37 +294,89 @@ def _target_argv(target: Target, python: str | None, env: dict[str, str], cwd: s
 
 
 def _spawn(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float | None) -> _Run:
+    """Run `argv` once under the supervisor (see `_supervisor.py`): its exact wall time,
+    exit status and stderr; the process group and every leftover descendant end with it."""
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter_ns()
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=err, env=env, cwd=cwd, start_new_session=True)
+            supervisor = subprocess.Popen(
+                [sys.executable, "-I", "-S", os.fspath(_SUPERVISOR), *argv],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
+                cwd=cwd, start_new_session=True)
         except OSError as exc:
-            raise BadInput(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
-        timed_out = False
-        try:
-            code: int | None = proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc.pid)
-            proc.wait()
-            code = None
-        except BaseException:  # Ctrl-C in hotstart: never leave the target running
-            _kill_group(proc.pid)
-            proc.wait()
-            raise
-        wall_us = (time.perf_counter_ns() - started) / 1e3
-        _kill_group(proc.pid)  # anything the target left behind in its session
+            raise BadInput(f"cannot start {argv[0]!r} in {cwd}: {exc.strerror or exc}") from None
+        with supervisor:
+            try:
+                report, timed_out = _read_report(supervisor, timeout)
+            except BaseException:  # Ctrl-C in hotstart: never leave the target running
+                _stop(supervisor)
+                raise
+        if "error" in report:  # "ERRNO MESSAGE"
+            raise BadInput(f"cannot start {argv[0]!r}: {report['error'].partition(' ')[2]}")
+        if "exit" not in report:  # the supervisor itself failed; its stderr says why
+            code, left = supervisor.returncode or 1, 0
+            wall_us = (time.perf_counter_ns() - started) / 1e3
+        else:
+            code_text, wall_ns, left_text = report["exit"].split()
+            code, wall_us, left = int(code_text), int(wall_ns) / 1e3, int(left_text)
         size = err.seek(0, os.SEEK_END)
         err.seek(max(0, size - _STDERR_KEEP))
         stderr = err.read().decode("utf-8", "replace")
-    return _Run(code, wall_us, timed_out, stderr)
+    return _Run(None if timed_out else code, wall_us, timed_out, stderr, left_running=left)
 
 
-def _kill_group(pgid: int) -> None:
+def _read_report(supervisor: subprocess.Popen, timeout: float | None
+                 ) -> tuple[dict[str, str], bool]:
+    """The supervisor's report lines by keyword, and whether the target ran past `timeout`.
+
+    Blocks until the supervisor writes or exits: no polling. At the timeout, SIGTERM asks
+    the supervisor to kill the target; if it has not finished `_STOP_GRACE` later, it is
+    killed too."""
+    import selectors
+
+    assert supervisor.stdout is not None
+    fd = supervisor.stdout.fileno()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    data = b""
+    timed_out = False
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if selector.select(wait):
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                data += chunk
+                continue
+            if not timed_out and b"\nexit " not in b"\n" + data:
+                timed_out = True
+                _signal(supervisor, signal.SIGTERM)
+                deadline = time.monotonic() + _STOP_GRACE
+            else:
+                _signal(supervisor, signal.SIGKILL)
+                deadline = None
+    supervisor.wait()
+    report = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        keyword, _, rest = line.partition(" ")
+        report[keyword] = rest
+    return report, timed_out
+
+
+def _stop(supervisor: subprocess.Popen) -> None:
+    _signal(supervisor, signal.SIGTERM)
     try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        supervisor.wait(_STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        _signal(supervisor, signal.SIGKILL)
+        supervisor.wait()
+
+
+def _signal(supervisor: subprocess.Popen, signum: int) -> None:
+    try:
+        supervisor.send_signal(signum)
+    except OSError:
         pass
 
 
@@ -328,6 +417,12 @@ def _build(target: Target, argv: list[str], python: str | None, engine: str,
         profile.python = os.path.basename(python)
     if processes:
         profile.notes.extend(_notes(profile))
+    left = max(run.left_running for run in (*measured, calls_run, memory_run, *checks) if run)
+    if left:
+        they = "it" if left == 1 else "them"
+        profile.notes.append(
+            f"the target left {left} process{'es' if left != 1 else ''} running after it "
+            f"exited (a daemon?); hotstart killed {they} at the end of each run")
     if checks and processes and engine == "tracer":
         profile.cross_check = compare_with_importtime(
             processes[0], [_importtime_logs(c.stderr) for c in checks])

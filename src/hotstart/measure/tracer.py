@@ -99,6 +99,7 @@ def _install(out_dir, features):
             "cache_tag": sys.implementation.cache_tag,
             "stdlib": getattr(sys, "_stdlib_dir", None) or os.path.dirname(os.__file__),
             "path": list(sys.path),
+            "cwd": _cwd(os),
             "dont_write_bytecode": bool(sys.dont_write_bytecode),
             "preloaded": sorted(modules),
             "t0": t0,
@@ -205,6 +206,12 @@ def _install(out_dir, features):
                 status = "missing"
             else:
                 status = "error:" + type(exc).__name__
+            # The user's traceback must not show this frame. Python 3.11+ re-raises with the
+            # traceback the exception holds (older versions keep the frame); without it,
+            # CPython also trims importlib's frames exactly as it does without hotstart.
+            tb = exc.__traceback__
+            if tb is not None and tb.tb_next is not None and tb.tb_frame is getframe(0):
+                exc.__traceback__ = tb.tb_next
             raise
         finally:
             end = clock()
@@ -261,7 +268,8 @@ def _install(out_dir, features):
         if profiler is not None:
             profiler.disable()
         flush()
-        report = {"t_exit": clock(), "module_count": len(modules)}
+        report = {"t_exit": clock(), "module_count": len(modules),
+                  "main_file": getattr(modules.get("__main__"), "__file__", None)}
         report.update(_proc_memory(os))
         if profiler is not None:
             report["calls"] = _call_stats(profiler, here)
@@ -280,6 +288,14 @@ def _install(out_dir, features):
     if not sync:
         _flush_before_os_exit(os, flush)
     bootstrap._find_and_load = find_and_load
+
+
+def _cwd(os):
+    """The working directory (it says which project is the target's own), if it exists."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
 
 
 def _flush_before_os_exit(os, flush):

@@ -23,22 +23,29 @@ def render_diff(diff: ProfileDiff, *, top: int = 15, threshold_ms: float = 0.1) 
         lines.append(f"  {label:<18} {_fmt(a, unit):>10} {_fmt(b, unit):>10} "
                      f"{_change(a, b, unit):>20}")
 
-    def section(title: str, changes: list[ModuleChange], key: str) -> None:
-        keep = [c for c in changes if abs(getattr(c, key)) >= threshold_ms * 1e3] or []
+    # Self time and memory first: an added or removed module adds or takes away its own
+    # figures; its cumulative ones also count its imports, listed in the same section.
+    def section(title: str, changes: list[ModuleChange], total: bool) -> None:
+        keep = [c for c in changes if abs(c.self_us) >= threshold_ms * 1e3]
         if not changes:
             return
-        lines.extend(["", f"{title} ({len(changes)})",
-                      f"  {'cum ms':>9} {'self ms':>9} {'mem':>8}  module"])
+        how = "; self adds up, cum ms also counts their imports listed here" if total else ""
+        lines.extend(["", f"{title} ({len(changes)}{how})",
+                      f"  {'self ms':>9} {'cum ms':>9} {'self mem':>9}  module"])
         for change in keep[:top]:
-            lines.append(f"  {_signed_ms(change.cumulative_us):>9} {_signed_ms(change.self_us):>9} "
-                         f"{size(change.rss, signed=True):>8}  {change.name}")
+            lines.append(f"  {_signed_ms(change.self_us):>9} {_signed_ms(change.cumulative_us):>9} "
+                         f"{size(change.self_rss, signed=True):>9}  {printable(change.name)}")
         rest = len(changes) - min(len(keep), top)
         if rest > 0:
             lines.append(f"  … {rest} more below {threshold_ms:g} ms or past the top {top}")
+        if total:
+            lines.append(f"  {_signed_ms(sum(c.self_us for c in changes)):>9} {'':>9} "
+                         f"{size(sum(c.self_rss for c in changes), signed=True):>9}  "
+                         f"total of the {len(changes)}")
 
-    section("Added modules", diff.added, "cumulative_us")
-    section("Removed modules", diff.removed, "cumulative_us")
-    section("Biggest changes in self time", diff.changed, "self_us")
+    section("Added modules", diff.added, True)
+    section("Removed modules", diff.removed, True)
+    section("Biggest changes in self time", diff.changed, False)
     return "\n".join(lines) + "\n"
 
 
