@@ -228,3 +228,36 @@ def test_two_script_directories_with_the_same_module_names(tmp_path):
         pinned = site(report, f"workers.{worker}.entrypoint", "restoration")
         assert pinned.klass == "needed"
         assert any("patched by a test" in pin for pin in pinned.pins)
+
+
+def test_sys_path_calls_are_computed_from_file_constants_and_names():
+    from hotstart.audit._roots import sys_path_roots
+
+    source = b"""import os, site, sys
+from pathlib import Path
+HERE = Path(__file__).resolve().parent
+ROOT: str = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repo
+sys.path.insert(0, ROOT)
+def setup():
+    sys.path.append(str(HERE / "lib"))
+sys.path.extend([os.path.join(ROOT, "x"), "rel"])
+site.addsitedir(HERE.parents[1])
+sys.path.insert(0, os.environ["NOT_COMPUTABLE"])
+mysys.path.append("not sys.path")
+"""
+    assert sys_path_roots(source, "/p/a/tests/t.py", "/p") == [
+        "/p/a", "/p/a/tests/lib", "/p/a/x", "/p/rel", "/p"]
+
+
+def test_pytest_configuration_is_read_for_rootdir_pythonpath_and_import_mode(tmp_path):
+    from hotstart.audit._roots import pytest_config
+
+    write_tree(tmp_path, {"setup.cfg": "[tool:pytest]\naddopts = --rootdir=sub "
+                                       "--import-mode=importlib\npythonpath = a b\n",
+                          "pkg/deeper/x.py": ""})
+    expected = (str(tmp_path / "sub"), [str(tmp_path / "a"), str(tmp_path / "b")], True)
+    assert pytest_config(str(tmp_path)) == expected
+    assert pytest_config(str(tmp_path / "pkg" / "deeper")) == expected  # found above
+    (tmp_path / "pkg" / ".git").mkdir()  # ... but not past the repository's top
+    assert pytest_config(str(tmp_path / "pkg" / "deeper")) == \
+        (str(tmp_path / "pkg" / "deeper"), [], False)

@@ -26,15 +26,19 @@ _MAIN_GUARD = re.compile(rb"""__name__\s*==\s*['"]__main__['"]""")
 def pytest_config(start: str, stop: str | None = None) -> tuple[str, list[str], bool]:
     """(rootdir, `pythonpath` directories, whether tests are imported with
     `--import-mode=importlib`) from the first pytest configuration found in `start` or above
-    (up to `stop`, or a directory holding `.git`). Without one the rootdir is `start`."""
+    (up to `stop`, or a directory holding `.git`; `--rootdir` in its `addopts` is honoured).
+    Without one the rootdir is `start`."""
     directory = os.path.abspath(start)
     while True:
         found = _read_config(directory)
         if found is not None:
             paths, addopts = found
             importlib_mode = bool(re.search(r"--import-mode[= ]+importlib", addopts))
-            return directory, [os.path.normpath(os.path.join(directory, p)) for p in paths], \
-                importlib_mode
+            rootdir = re.search(r"--rootdir[= ]+(\S+)", addopts)
+            return (os.path.normpath(os.path.join(directory, rootdir.group(1))) if rootdir
+                    else directory,
+                    [os.path.normpath(os.path.join(directory, p)) for p in paths],
+                    importlib_mode)
         parent = os.path.dirname(directory)
         if (parent == directory or directory == stop
                 or os.path.exists(os.path.join(directory, ".git"))):
