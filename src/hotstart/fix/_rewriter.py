@@ -189,12 +189,15 @@ def _plain_import(statement: cst.CSTNode) -> bool:
 
 def _drop_removed(body) -> list:
     """Drop removed statements; the next statement inherits their leading blank lines and
-    comments when it has none of its own."""
+    comments (all of a removed run's, a run of blank lines as one: the blank line between
+    two import sections stays) when it has none of its own."""
     out: list = []
     carry = None
     for statement in body:
         if _removed(statement):
-            carry = statement.leading_lines if carry is None else carry
+            carry = [*(carry or ()), *statement.leading_lines]
+            carry = [line for i, line in enumerate(carry) if line.comment is not None
+                     or i == 0 or carry[i - 1].comment is not None]
             continue
         if carry is not None and hasattr(statement, "leading_lines"):
             if not statement.leading_lines:
