@@ -197,7 +197,7 @@ class _Disk:
             self.files.track(stub, None)
         self.original = dict(self.files.current)
 
-    def write(self, changes: list[FileChange]) -> None:
+    def write(self, changes: list[FileChange], durable: bool = True) -> None:
         """The originals, but `changes`, all or none."""
         wanted = dict(self.original)
         for change in changes:
@@ -205,7 +205,7 @@ class _Disk:
             wanted[source.real] = source.encode(change.after)
             if change.stub is not None and change.stub_path is not None:
                 wanted[change.stub_path] = change.stub.encode("utf-8")
-        self.files.apply(wanted)
+        self.files.apply(wanted, durable=durable)
 
     def restore(self) -> None:
         """Every file as it was; one changed on disk meanwhile (by the user, or by the
@@ -246,7 +246,7 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
     depth_limit = max(1, math.ceil(math.log2(total))) if total else 1
 
     def check(files: list[FileChange]) -> CommandResult:
-        disk.write(files)
+        disk.write(files, durable=False)  # a state tried for one run
         verification.runs += 1
         outcome = run_command(command, timeout=timeout)
         if outcome.ok and hints is not None:

@@ -9,8 +9,9 @@ source is decoded as Python would (PEP 263 cookie, BOM) and encoded back the sam
 
 `Files.apply()` moves the project from one known state to another in two phases. Prepare:
 for every file, its new bytes and its current bytes each go to a temporary file beside it,
-created by `tempfile.mkstemp` (unpredictable name, `O_EXCL | O_NOFOLLOW`, mode 0600), written
-and fsynced, with the original's owner; nothing the project sees has changed yet. Commit: each
+created by `tempfile.mkstemp` (unpredictable name, `O_EXCL | O_NOFOLLOW`, mode 0600), with
+the original's owner; the new bytes are flushed to disk (unless `durable` is off, for the
+states `--verify` only tries); nothing the project sees has changed yet. Commit: each
 file's mode is set on its temporary file, which is renamed over it. Undoing needs only renames
 of the saved originals (byte-exact, with their mode and times). SIGINT, SIGTERM and SIGHUP
 are held from the first temporary file to the last clean-up and looked at between files: one
@@ -110,10 +111,13 @@ class Files:
         self.current.setdefault(real, content)
         self.shown.setdefault(real, shown or real)
 
-    def apply(self, wanted: dict[str, bytes | None], keep_changed: bool = False) -> list[str]:
+    def apply(self, wanted: dict[str, bytes | None], *, keep_changed: bool = False,
+              durable: bool = True) -> list[str]:
         """Make each tracked file of `wanted` hold its bytes (None: not exist), all or none.
         A file that changed on disk since hotstart wrote or read it stops the write, or with
-        `keep_changed` (restoring) is left as it is now: the names of those are returned."""
+        `keep_changed` (restoring) is left as it is now: the names of those are returned.
+        `durable`: new contents reach the disk before the renames and the directories are
+        synced after (off for the short-lived states `--verify` tries)."""
         steps = [_Step(real, data) for real, data in wanted.items()
                  if self.current[real] != data]
         kept = []
@@ -126,9 +130,11 @@ class Files:
         with _Held() as held:
             try:
                 for number, step in enumerate(steps):
-                    self._prepare(step)
+                    self._prepare(step, durable)
                     _test_point("prepare", number + 1)
                     held.check()
+                if durable and hasattr(os, "sync"):
+                    os.sync()  # every new file on disk before any rename; one call, not N fsyncs
                 for number, step in enumerate(steps):
                     if step.new_temp is not None:
                         os.chmod(step.new_temp, step.mode)
@@ -151,13 +157,14 @@ class Files:
                 self.current[step.real] = step.new
             for step in steps:
                 _remove(step.undo_temp)
-            _sync_directories(steps)
+            if durable:
+                _sync_directories(steps)
         for step in steps:
             _drop_stale_bytecode(step.real)
             _drop_stale_bytecode(self.shown[step.real])
         return [self.shown[s.real] for s in kept]
 
-    def _prepare(self, step: _Step) -> None:
+    def _prepare(self, step: _Step, durable: bool) -> None:
         before = self.current[step.real]
         try:
             info = os.lstat(step.real)
@@ -173,9 +180,11 @@ class Files:
                 raise HotstartError(f"{self.shown[step.real]} changed on disk while hotstart "
                                     f"was working; nothing was changed: run fix again")
             step.mode = stat.S_IMODE(info.st_mode)
-            step.undo_temp = _temporary(step.real, before, info, keep_times=True)
+            # Only this process reads it back (to undo): no need to wait for the disk.
+            step.undo_temp = _temporary(step.real, before, info, keep_times=True, sync=False)
         if step.new is not None:
-            step.new_temp = _temporary(step.real, step.new, info, keep_times=False)
+            step.new_temp = _temporary(step.real, step.new, info, keep_times=False,
+                                       sync=durable and not hasattr(os, "sync"))
 
 
 class _Held:
@@ -233,7 +242,8 @@ def _undo(steps: list[_Step]) -> str:
     return f"; could not restore {', '.join(lost)}" if lost else ""
 
 
-def _temporary(real: str, data: bytes, like: os.stat_result | None, keep_times: bool) -> str:
+def _temporary(real: str, data: bytes, like: os.stat_result | None, *, keep_times: bool,
+               sync: bool) -> str:
     directory, name = os.path.split(real)
     fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory)
     try:
@@ -243,7 +253,8 @@ def _temporary(real: str, data: bytes, like: os.stat_result | None, keep_times: 
             if like is not None and (like.st_uid, like.st_gid) != (os.getuid(), os.getgid()):
                 with contextlib.suppress(OSError):
                     os.fchown(fd, like.st_uid, like.st_gid)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         if like is not None and keep_times:
             os.utime(temporary, ns=(like.st_atime_ns, like.st_mtime_ns))
     except BaseException:
