@@ -43,10 +43,11 @@ def runtime_alias(kind: str, name: str, target: str, is_module: bool) -> tuple[s
     return f'{name} = ForwardRef("{ref}")', False
 
 
-def alias_problems(tree: ast.Module, names: set[str]) -> dict[str, str]:
+def alias_problems(tree: ast.Module, names: set[str], where: str) -> dict[str, str]:
     """For each of `names` (bound to a `ForwardRef` alias) used in an annotation where the
-    alias would not evaluate like the real object: why, with the line."""
-    checker = _Checker(tree, names)
+    alias would not evaluate like the real object: why, with `where:line` (`where`: the
+    file as reports show it)."""
+    checker = _Checker(tree, names, where)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             args = node.args
@@ -62,8 +63,9 @@ def alias_problems(tree: ast.Module, names: set[str]) -> dict[str, str]:
 
 
 class _Checker:
-    def __init__(self, tree: ast.Module, names: set[str]) -> None:
+    def __init__(self, tree: ast.Module, names: set[str], where: str) -> None:
         self.names = names
+        self.where = where
         self.problems: dict[str, str] = {}
         self.typing_names: set[str] = set(_BUILTIN_GENERICS)  # bare names safe to subscript
         self.typing_modules: set[str] = set()                 # names bound to typing modules
@@ -105,7 +107,7 @@ class _Checker:
         itself, a `|` operand, an argument of typing's generics)."""
         if isinstance(node, ast.Name):
             if node.id in self.names and not ok and node.id not in self.problems:
-                self.problems[node.id] = f"{why} in an annotation (line {node.lineno})"
+                self.problems[node.id] = f"{why} in an annotation ({self.where}:{node.lineno})"
             return
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             try:
@@ -126,7 +128,7 @@ class _Checker:
             value = node.value
             if isinstance(value, ast.Name) and value.id in self.names:
                 self.problems.setdefault(value.id, f"subscripted (`{value.id}[...]`) in an "
-                                                   f"annotation (line {node.lineno})")
+                                                   f"annotation ({self.where}:{node.lineno})")
             else:
                 self.visit(value, False, "used")
             inner_ok = ok and self._typing_generic(value)
@@ -146,7 +148,7 @@ class _Checker:
             root = node.value
             if isinstance(root, ast.Name) and root.id in self.names:
                 self.problems.setdefault(root.id, f"`{ast.unparse(node)}` read in an "
-                                                  f"annotation (line {node.lineno})")
+                                                  f"annotation ({self.where}:{node.lineno})")
                 return
             self.visit(root, False, "used")
             return

@@ -101,7 +101,8 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
     sections = Sections(_project_root(changes))
     limit = line_length(os.path.dirname(changes[0].path))
     unbound: set[str] = set()  # module-level names the changes take away
-    problems = alias_problems(tree, {b.name for c in changes for b in _forward_refs(c)})
+    problems = alias_problems(tree, {b.name for c in changes for b in _forward_refs(c)},
+                              changes[0].site.file)
     for change in changes:
         site = change.site
         names = [b.name for b in site.names]
