@@ -17,9 +17,11 @@ from conftest import run_hotstart
 
 from ._helpers import assert_idempotent, fix_and_write, make, run_python, snapshot
 
-PY313 = "/root/.pyenv/versions/3.13.0/bin/python"
-#: The interpreters the get_type_hints comparison runs on: this one, and 3.13 when present.
-INTERPRETERS = [sys.executable] + [PY313] * os.path.exists(PY313)
+#: The interpreters the get_type_hints comparison runs on: this one, and 3.12 and 3.13 when
+#: present (pyenv builds on the project's machines).
+INTERPRETERS = [sys.executable] + [
+    path for path in ("/root/.pyenv/versions/3.12.1/bin/python",
+                      "/root/.pyenv/versions/3.13.0/bin/python") if os.path.exists(path)]
 
 # -- typing-only aliases keep typing.get_type_hints working ----------------------------------
 
