@@ -1,6 +1,10 @@
 """Import-time hot spots found in the source: calls to known expensive functions made while
 a module is imported, directly or through the project's own functions (`log = get_logger()`
-at module level, where `get_logger` calls `inspect.stack()`)."""
+at module level, where `get_logger` calls `inspect.stack()`).
+
+One module-level call is one hot spot, however many expensive functions it reaches (a
+profile measures its time once). Calls under `if __name__ == "__main__":` are the script's
+job, not import-time work, and are left out."""
 
 from __future__ import annotations
 
@@ -112,11 +116,20 @@ def find_hotspots(scans: dict[str, ModuleScan], max_depth: int = 4) -> list[HotS
     spots: list[HotSpot] = []
     for name, scan in scans.items():
         for callee, line, context in scan.import_calls:
+            if any(first <= line <= last for first, last in scan.main_blocks):
+                continue  # the script's job, run as __main__: not import-time work
             found = [(callee, [])] if callee in EXPENSIVE else reaches(callee, 0,
                                                                         frozenset({callee}))
-            for hot, via in found:
-                kind, why, advice = EXPENSIVE[hot]
-                spots.append(HotSpot(file=scan.file, module=name, line=line, call=hot,
-                                     kind=kind, why=why, advice=advice, via=via,
-                                     context=context))
+            if not found:
+                continue
+            # One call, one time: a call that reaches several expensive functions is one
+            # hot spot (a profile measures it once), named after the first one it reaches.
+            hot, via = found[0]
+            kind, why, advice = EXPENSIVE[hot]
+            others = [other for other, _ in found[1:]]
+            if others:
+                why += "; it also calls " + ", ".join(
+                    f"{other} ({EXPENSIVE[other][1]})" for other in others)
+            spots.append(HotSpot(file=scan.file, module=name, line=line, call=hot, kind=kind,
+                                 why=why, advice=advice, via=via, context=context))
     return spots

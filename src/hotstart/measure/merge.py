@@ -14,7 +14,7 @@ from typing import Sequence
 
 from ._classify import bytecode_of, origin_of, project_roots
 from ._records import RawImport, RawProcess
-from .calls import hot_calls
+from .calls import hot_calls, profiler_overhead_us
 from .importtime import ImportTimeEntry, ImportTimeLog
 from .model import Bytecode, ImportEdge, ModuleRecord, ProcessProfile, Stat
 
@@ -176,12 +176,20 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
         for imp in calls.imports:
             if imp.origin and imp.origin not in module_files:
                 module_files.setdefault(imp.origin, imp.name)
-        profile.hot_calls = hot_calls(calls.report.get("calls", ()),
-                                      calls.header.get("tracer"), module_files,
-                                      [*search_path, str(stdlib or "")])
+        event_ns = calls.report.get("call_event_ns")
+        if not (isinstance(event_ns, (list, tuple)) and len(event_ns) == 2
+                and all(isinstance(v, (int, float)) and v >= 0 for v in event_ns)):
+            event_ns = None  # a tracer that did not measure it: hot calls stay uncorrected
+        rows = calls.report.get("calls", ())
+        sampled = memory.report.get("hot_samples") if memory not in (None, calls) else None
+        profile.hot_calls = hot_calls(rows, calls.header.get("tracer"), module_files,
+                                      [*search_path, str(stdlib or "")], event_ns=event_ns,
+                                      sampled=sampled)
+        profile.call_event_ns = list(event_ns) if event_ns is not None else None
         by_seq = calls.by_seq()
-        profile.profiling_import_us = sum(
+        profile.profiling_import_us = max(0.0, sum(
             imp.cumulative_ns for imp in calls.imports if imp.parent not in by_seq) / 1e3
+            - profiler_overhead_us(rows, event_ns))
         profile.edges = [
             ImportEdge(importer, imported, site or None)
             for importer, imported, site in calls.report.get("edges", ())

@@ -128,10 +128,12 @@ class HotCall:
     """A function called by module-level code while imports ran: a cost that is a call.
 
     Figures come from the profiling run (a deterministic call profiler active only while an
-    import is in progress), so compare them with each other, not with module times.
-    `callers` are the module bodies (or class statements) that called it, heaviest first;
-    `callees` are where its time went. `imports_us` is the part of `cumulative_us` spent in
-    imports the function made itself.
+    import is in progress). `callers` are the module bodies (or class statements) that called
+    it, heaviest first; `callees` are where its time went; `chain` runs from it down to the
+    leaf that burns the time (`inspect.stack` under `get_logger`), each link with its share.
+    `imports_us` is the part of `cumulative_us` spent in imports the function made itself;
+    `overhead_us` the call profiler's own cost for the `events` calls made under it (measured
+    per call event in the profiled process), which the function does not cost unprofiled.
     """
 
     function: str
@@ -143,11 +145,26 @@ class HotCall:
     imports_us: float = 0.0
     callers: list[CallLink] = field(default_factory=list)
     callees: list[CallLink] = field(default_factory=list)
+    overhead_us: float = 0.0
+    events: int = 0
+    chain: list[CallLink] = field(default_factory=list)
+    #: The call's time sampled in the memory run, with no profiler (None: not sampled), and
+    #: how many samples found it.
+    sampled_us: float | None = None
+    samples: int = 0
 
     @property
     def own_us(self) -> float:
-        """Cumulative time without the imports the function made itself."""
-        return self.cumulative_us - self.imports_us
+        """What removing the call saves: its sampled time, else its cumulative time without
+        the imports it made itself and without the call profiler's own overhead."""
+        if self.sampled_us is not None:
+            return self.sampled_us
+        return self.cumulative_us - self.imports_us - self.overhead_us
+
+    @property
+    def leaf(self) -> str:
+        """The function that burns the time: the end of `chain`, or the call itself."""
+        return self.chain[-1].function if self.chain else self.function
 
     @classmethod
     def from_dict(cls, data: Any) -> HotCall:
@@ -191,9 +208,12 @@ class ProcessProfile:
     #: Modules already loaded when the tracer started: the interpreter's own start-up.
     preloaded: list[str] = field(default_factory=list)
     hot_calls: list[HotCall] = field(default_factory=list)
-    #: Total import time of the profiling run that measured `hot_calls` (the call profiler
-    #: slows Python code down, so hot calls are read as shares of this).
+    #: Total import time of the profiling run that measured `hot_calls`, without the call
+    #: profiler's own overhead (hot calls are read as shares of this).
     profiling_import_us: float | None = None
+    #: The call profiler's cost per call event in the profiling run, in ns: [Python function,
+    #: builtin] (None: not measured, and hot calls include the profiler's overhead).
+    call_event_ns: list[float] | None = None
     edges: list[ImportEdge] = field(default_factory=list)
     bytecode: Bytecode = field(default_factory=Bytecode)
     #: False when the process was killed or left through os._exit before reporting.
@@ -211,7 +231,10 @@ class ProcessProfile:
                    if m.importer is None or m.importer not in names)
 
     def estimate_us(self, call: HotCall) -> float | None:
-        """A hot call's own time scaled from the profiling run to the timed runs."""
+        """What removing a hot call saves: its sampled time, else its own time scaled from the
+        profiling run to the timed runs."""
+        if call.sampled_us is not None:
+            return call.sampled_us
         if not self.profiling_import_us:
             return None
         return call.own_us / self.profiling_import_us * self.import_us

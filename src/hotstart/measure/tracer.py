@@ -76,12 +76,17 @@ def _install(out_dir, features):
     buffer = []  # records not yet written (not in sync mode)
     threads = {}  # thread id -> [stack of import seq, tracer overhead ns]
     edges = set() if calls_mode else None  # (importer, imported, site), profiling run only
+    # The memory run also times hot calls without any profiler (see _hot_call_sampler).
+    sampler = (_hot_call_sampler(state, main_thread, clock, here)
+               if "memory" in features and not calls_mode else None)
     profiler = None
+    event_ns = None  # the call profiler's own cost per call event (see _calibrate)
     if calls_mode:
         try:
             import _lsprof
 
             profiler = _lsprof.Profiler()
+            event_ns = _calibrate(profiler, clock)
         except Exception:  # another profiler is active, or no _lsprof: time imports only
             profiler = None
 
@@ -177,6 +182,8 @@ def _install(out_dir, features):
                 profiler.enable()
         if on_main:
             state["depth"] += 1
+            if sampler is not None and state["depth"] == 1:
+                sampler[0]()
         rss0 = -1
         if read_rss:
             try:
@@ -229,6 +236,8 @@ def _install(out_dir, features):
                 state["depth"] -= 1
                 if profiler is not None and state["depth"] == 0:
                     profiler.disable()
+                if sampler is not None and state["depth"] == 0:
+                    sampler[1]()
             origin = ""
             if structure:
                 spec = getattr(modules.get(name), "__spec__", None)
@@ -253,6 +262,8 @@ def _install(out_dir, features):
     def after_fork_in_child():
         # The child writes its own file; imports in progress at fork belong to the parent.
         del buffer[:]
+        if sampler is not None:
+            sampler[3]()
         threads.clear()
         state["depth"] = 0
         state["seq"] = 0
@@ -273,8 +284,12 @@ def _install(out_dir, features):
         report.update(_proc_memory(os))
         if profiler is not None:
             report["calls"] = _call_stats(profiler, here)
+            report["call_event_ns"] = event_ns
         if edges is not None:
             report["edges"] = sorted(edges)
+        sampled = sampler[2]() if sampler is not None else None
+        if sampled is not None:
+            report["hot_samples"] = sampled
         emit("X\t%r\n" % (report,))
         _compile_self(here)
 
@@ -354,6 +369,187 @@ def _proc_memory(os):
                 if parts and parts[0].isdigit():
                     out[key] = int(parts[0]) * 1024
     return out
+
+
+def _hot_call_sampler(state, main_thread, clock, here, interval=0.0005):
+    """Time calls made by module-level code without a profiler: while an import runs on the
+    main thread, a timer signal every `interval` s finds the function the innermost
+    module-level code called and credits it with the time since the last sample (the
+    handler's own time excluded). The profiling run's call profiler slows Python code down
+    unevenly (3.11 runs every instruction unspecialized under it), so the hot calls it finds
+    take their time from here. A signal, not a thread: a sampling thread would stall the
+    main thread at every switch of the GIL, and a loaded machine makes those stalls long.
+    An interval in which the thread blocked (sleep, I/O: its CPU time fell behind the clock)
+    is credited whole, the handler included, since a blocking call ends at its own deadline.
+
+    Only when the process has no SIGALRM handler or timer of its own, only while imports run;
+    it stops for good if the target installs one. Returns the hooks (enter, leave, results,
+    after_fork), or None where there is no interval timer."""
+    try:
+        import _signal
+        import time
+
+        sigalrm, timer = _signal.SIGALRM, _signal.ITIMER_REAL
+        setitimer, getsignal, set_handler = _signal.setitimer, _signal.getsignal, _signal.signal
+        default = _signal.SIG_DFL
+    except (ImportError, AttributeError):
+        return None
+    samples = {}  # (file, first line, qualname) -> [ns, samples]
+    control = {"on": True, "active": False, "last": 0, "last_key": None, "conflict": False,
+               "cpu": 0, "started": 0}
+    cpu_clock = getattr(time, "thread_time_ns", None) or (lambda: 0)
+
+    def elapsed(now, cpu):
+        """Time since the last sample that the running code took (see above)."""
+        wall = now - control["last"]
+        if wall - (cpu - control["cpu"]) > 50_000:  # it blocked (or waited for a CPU)
+            return now - control["started"]  # all of it, the last handler included
+        return max(0, wall)
+    loaders = ("exec_module", "load_module")
+
+    def machinery(code):
+        name = code.co_filename
+        return name.startswith(("<frozen importlib", "<frozen zipimport")) or name == here \
+            or name.endswith(_MACHINERY)
+
+    def import_level(frame):
+        """Module code run by an import, or a class body or code `exec`'d by such code (not
+        code that a function `exec`s, nor a class defined in a function: those are that
+        function's)."""
+        while frame is not None:
+            code = frame.f_code
+            if code.co_flags & 0x2:  # CO_NEWLOCALS: a function
+                return False
+            back = frame.f_back
+            if back is None:
+                return False
+            if code.co_name == "<module>" and (machinery(back.f_code)
+                                               or back.f_code.co_name in loaders):
+                return True
+            frame = back
+        return False
+
+    def hot_call(frame):
+        below = None
+        while frame is not None:
+            code = frame.f_code
+            if machinery(code):  # an import in progress: the module tree's time
+                return None
+            if not code.co_flags & 0x2 and import_level(frame):
+                if below is None:  # module code itself
+                    return None
+                code = below.f_code
+                return (code.co_filename, code.co_firstlineno,
+                        getattr(code, "co_qualname", code.co_name))
+            below = frame
+            frame = frame.f_back
+        return None
+
+    def credit(key, ns):
+        entry = samples.get(key)
+        if entry is None:
+            samples[key] = [ns, 1]
+        else:
+            entry[0] += ns
+            entry[1] += 1
+
+    def handler(signum, frame):
+        now, cpu = clock(), cpu_clock()
+        if control["active"]:
+            key = None
+            try:
+                key = hot_call(frame)
+            except Exception:
+                pass
+            if key is not None:
+                credit(key, elapsed(now, cpu))
+            control["last_key"] = key
+        control["started"] = now
+        control["last"], control["cpu"] = clock(), cpu_clock()
+
+    def stop(conflict=True):
+        control["on"] = control["active"] = False
+        control["conflict"] = control["conflict"] or conflict
+
+    def enter():
+        if not control["on"]:
+            return
+        try:
+            if getsignal(sigalrm) != default or _signal.getitimer(timer) != (0.0, 0.0):
+                return stop()  # the target times itself with SIGALRM: leave it alone
+            set_handler(sigalrm, handler)
+            _signal.siginterrupt(sigalrm, False)  # restart interrupted system calls
+            control["last"], control["last_key"], control["cpu"] = clock(), None, cpu_clock()
+            control["started"] = control["last"]
+            control["active"] = True
+            setitimer(timer, interval, interval)
+        except Exception:
+            stop()
+
+    def leave():
+        if not control["active"]:
+            return
+        control["active"] = False
+        now = clock()
+        if control["last_key"] is not None and now > control["last"]:
+            credit(control["last_key"], elapsed(now, cpu_clock()))
+        try:
+            if getsignal(sigalrm) is handler:
+                setitimer(timer, 0, 0)  # first the timer, so no signal finds SIG_DFL
+                set_handler(sigalrm, default)
+            else:  # the target installed its own handler meanwhile
+                if _signal.getitimer(timer)[1] == interval:
+                    setitimer(timer, 0, 0)
+                stop()
+        except Exception:
+            stop()
+
+    def results():
+        """[(function, ns, samples)], or None if the target's own use of SIGALRM stopped it."""
+        leave()
+        stop(conflict=False)
+        if control["conflict"]:
+            return None
+        return [(key, ns, n) for key, (ns, n) in samples.items()]
+
+    def after_fork():  # a forked child has no timer, and its imports are its own
+        stop()
+        samples.clear()
+
+    return enter, leave, results, after_fork
+
+
+def _calibrate(profiler, clock, rounds=7, count=1000):
+    """The call profiler's own cost per call event in ns, [Python function, builtin]: the
+    same loop timed with and without it (best of `rounds`). Hot calls subtract it for every
+    call made under them, so that they read what removing the call saves."""
+    def noop():
+        pass
+
+    def python_calls(n):
+        for _ in range(n):
+            noop()
+
+    def builtin_calls(n, f=len, arg=()):
+        for _ in range(n):
+            f(arg)
+
+    costs = []
+    for loop in (python_calls, builtin_calls):
+        plain = profiled = float("inf")
+        for _ in range(rounds):
+            start = clock()
+            loop(count)
+            plain = min(plain, clock() - start)
+            profiler.enable()
+            start = clock()
+            loop(count)
+            end = clock()
+            profiler.disable()
+            profiled = min(profiled, end - start)
+        costs.append(max(0.0, (profiled - plain) / count))
+    profiler.clear()
+    return costs
 
 
 def _call_stats(profiler, here):

@@ -58,23 +58,33 @@ def hot_calls(process: ProcessProfile, top: int = 10) -> list[str]:
     if not process.hot_calls:
         return []
     lines = ["", "Hot calls: functions module-level code called during import",
-             "  (share of import time in the profiling run, and that share of the timed runs'"
-             " import time; own = without imports the call made)",
-             f"  {'share':>6} {'~ms':>7} {'calls':>6}  function, who called it, where its time went"]
-    total = process.profiling_import_us
+             "  (~ms: what removing the call saves, timed without a profiler; share: of the"
+             " timed runs' import time; a call's own imports are not counted)",
+             f"  {'share':>6} {'~ms':>7} {'calls':>6}  function, who called it, "
+             "where its time went"]
+    total = process.import_us
+    pad = " " * 25
     for call in process.hot_calls[:top]:
         where = f"  {short_site(f'{call.file}:{call.line}')}" if call.file else ""
-        share = f"{call.own_us / total:.1%}" if total else "-"
-        lines.append(f"  {share:>6} {ms(process.estimate_us(call)):>7} {call.calls:>6}  "
-                     f"{call.function}{where}")
-        names = [c.function for c in call.callers]
+        estimate = process.estimate_us(call)
+        share = f"{estimate / total:.1%}" if total and estimate is not None else "-"
+        lines.append(f"  {share:>6} {ms(estimate):>7} {call.calls:>6}  "
+                     f"{printable(call.function)}{where}")
+        names = [printable(c.function) for c in call.callers]
         shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-        pad = " " * 25
         lines.append(f"{pad}called at module level by {len(names)}: {shown}")
-        for callee in call.callees[:2]:
-            part = f"{callee.cumulative_us / call.cumulative_us:.0%}" if call.cumulative_us else "-"
-            lines.append(f"{pad}-> {callee.function}: {part} of it, {callee.calls} "
-                         f"call{'s' if callee.calls != 1 else ''}")
+        own = call.cumulative_us - call.imports_us - call.overhead_us
+        if call.chain:
+            part = f"{call.chain[-1].cumulative_us / call.own_us:.0%}" if call.own_us > 0 else "-"
+            path = " -> ".join(printable(c.function) for c in [call, *call.chain])
+            lines.append(f"{pad}burns it in {printable(call.leaf)} ({part}): {path}")
+        in_chain = {c.function for c in call.chain[:1]}
+        for callee in [c for c in call.callees if c.function not in in_chain][:2]:
+            fraction = callee.cumulative_us / own if own > 0 else 0.0
+            if call.chain and fraction < 0.05:
+                continue
+            lines.append(f"{pad}-> {printable(callee.function)}: {min(fraction, 1.0):.0%} of it, "
+                         f"{callee.calls} call{'s' if callee.calls != 1 else ''}")
     return lines
 
 
