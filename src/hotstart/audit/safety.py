@@ -89,7 +89,7 @@ _READER_CALLS = frozenset({
     "pydantic.tools.parse_obj_as", "pydantic.validate_call", "pydantic.create_model",
     "typing.get_type_hints", "typing_extensions.get_type_hints", "inspect.get_annotations",
     "attr.resolve_types", "attrs.resolve_types", "typer.run", "fastapi.Depends",
-    "fastapi.Security", "fastapi.params.Depends", "dacite.from_dict", "functools.singledispatch",
+    "fastapi.Security", "fastapi.params.Depends", "dacite.from_dict",
 })
 _READER_TOPS = frozenset({"cattrs", "cattr", "msgspec"})
 
