@@ -198,11 +198,22 @@ def test_old_python_is_bad_input(tmp_path, python, version):
         profile(Target("code", "pass"), python=python, runs=1, cwd=tmp_path)
     (tmp_path / "mod.py").write_text("import json\n")
     for command in (["profile", "--python", python, "-c", "pass"],
-                    ["audit", "-q", "--python", python, "--entry", "-c 'import mod'", str(tmp_path)]):
+                    ["audit", "-q", "--python", python, "--entry", "-c 'import mod'",
+                     str(tmp_path)]):
         done = run_hotstart(*command, cwd=tmp_path)
         assert done.returncode == 2, (command, done.stderr)
         assert done.stderr.startswith(f"hotstart: error: --python {python} is Python {version}")
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_a_command_running_python_3_6_says_why_nothing_was_traced(tmp_path):
+    if not os.path.exists(PY36):
+        pytest.skip(f"{PY36} is not installed here")
+    done = run_hotstart("profile", "-q", "-n", "1", "--", PY36, "-c", "pass", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == ("hotstart: error: the target started no Python process that could "
+                           "be traced: tracer not installed: AttributeError: module 'time' has "
+                           "no attribute 'perf_counter_ns' (the tracer needs Python 3.7+)\n")
 
 
 def test_a_python_that_is_not_python_is_bad_input(tmp_path):

@@ -60,8 +60,10 @@ def run(args: list[str]) -> int:
         sys.stderr.write(f"hotstart: error: {failure}\n")
         return 1
     if not result.processes:
-        sys.stderr.write("hotstart: error: the target started no Python process that could be "
-                         "traced (a Python run with -I ignores PYTHONPATH and "
-                         "PYTHONPROFILEIMPORTTIME)\n")
+        failed = [note for note in result.notes if note.startswith("tracer not installed")]
+        why = f": {failed[0]}" if failed else (" (a Python run with -I ignores PYTHONPATH and "
+                                               "PYTHONPROFILEIMPORTTIME)")
+        sys.stderr.write(f"hotstart: error: the target started no Python process that could "
+                         f"be traced{why}\n")
         return 1
     return 0

@@ -25,6 +25,7 @@ import sys
 import time
 
 _PR_SET_CHILD_SUBREAPER = 36
+_SWEEP_SECONDS = 10.0  # at most this long ending leftovers (a process we cannot kill)
 # Back to their defaults in the target, as `subprocess` does (Python ignores SIGPIPE and
 # SIGXFSZ; we ignore SIGINT and catch SIGTERM).
 _DEFAULT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ", "SIGINT",
@@ -76,17 +77,21 @@ def _end_leftovers(pgid: int, subreaper: bool) -> int:
     if not subreaper:
         return 0
     killed: set[int] = set()
-    while True:
+    deadline = time.monotonic() + _SWEEP_SECONDS
+    while time.monotonic() < deadline:
         for pid in _children():
             killed.add(pid)
             try:
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
+            except OSError:  # not ours to kill (setuid): give up on it at the deadline
                 pass
         try:
-            os.waitpid(-1, 0)  # one at a time: a killed parent's children come to us next
+            # one at a time: a killed parent's children come to us next
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                time.sleep(0.005)
         except ChildProcessError:
-            return len(killed)
+            break
+    return len(killed)
 
 
 def main(argv: list[str]) -> int:

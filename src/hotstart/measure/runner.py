@@ -168,10 +168,15 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | 
                 run = run_traced(mode)
                 if n == 0 and not run.processes and not run.timed_out:
                     engine = "importtime"
+                    notes += [f"{line[len('hotstart: '):]} (the tracer needs Python "
+                              f"{'%d.%d' % MIN_TARGET_PYTHON}+)"
+                              for line in run.stderr.splitlines()
+                              if line.startswith("hotstart: tracer not installed")][:1]
                     notes.append(
                         "the tracer could not be injected (the interpreter ignores PYTHONPATH "
-                        "or site: -I, -E or -S?); measured with -X importtime instead, so "
-                        "there are no memory figures, import sites or hot calls")
+                        "or site: -I, -E or -S?, or it failed: see above); measured with "
+                        "-X importtime instead, so there are no memory figures, import sites "
+                        "or hot calls")
                 untimed[label, mode] = run
                 if any(not p.complete for p in run.processes):
                     # A process crashed or left through os._exit: keep every record on disk.
