@@ -135,7 +135,7 @@ def release_preloaded_effects(sites: list[ImportSite], scans: dict[str, ModuleSc
                 for line in range(site.line, site.end_line + 1)}
         ran = [first for first in loads if first.executed & keys]
         released = frozenset(
-            module for module in _effect_modules(scan, site, effects, scans)
+            module for module in _effect_modules(scan, site, effects, scans, True)
             if ran and effects.performers(module)
             and all(first.before(effects.performers(module), keys) for first in ran))
         out.extend(_classify_site(scan, site, effects, scans, target, released)
@@ -179,14 +179,12 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
     if pins:
         return "needed", pins[0], _unique(pins), []
 
-    modules = [m for m in _effect_modules(scan, site, effects, scans) if m not in released]
     unused = not (contexts - {"all", "reexport"})
+    modules = [m for m in _effect_modules(scan, site, effects, scans, unused)
+               if m not in released]
     found: list[str] = []
-    for module in dict.fromkeys(modules):
-        if module in scans:
-            found.extend(f"{module}: {e}" for e in effects.of(module))
-        elif unused and not (is_stdlib(module) and module not in KNOWN_EFFECTS):
-            found.extend(f"{module}: {e}" for e in effects.of(module))
+    for module in modules:
+        found.extend(f"{module}: {e}" for e in effects.of(module))
     if found and (unused or any(m in scans for m in modules)):
         if unused:
             reason = f"unused, but importing it has effects ({found[0]})"
@@ -227,14 +225,16 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
 
 
 def _effect_modules(scan: ModuleScan, site: ImportSite, effects: EffectModel,
-                    scans: dict[str, ModuleScan]) -> list[str]:
-    """The modules whose effects importing at `site` may cause. The importing module and its
-    packages have run already: their effects are not this site's; nor are those an earlier
-    import of this module has performed."""
-    return list(dict.fromkeys(
-        m for m in parents(site.imported) + [b.target for b in site.names if b.target in scans]
-        if not (scan.name == m or scan.name.startswith(m + "."))
-        and not effects.performed_before(m, scan, site.line)))
+                    scans: dict[str, ModuleScan], unused: bool) -> list[str]:
+    """The modules whose effects importing at `site` may cause and count: the project's, and
+    for an unused name libraries' (a standard-library module only if known for its effect).
+    The importing module and its packages have run already: their effects are not this
+    site's; nor are those an earlier import of this module has performed."""
+    return [m for m in dict.fromkeys(parents(site.imported) + [b.target for b in site.names
+                                                               if b.target in scans])
+            if not (scan.name == m or scan.name.startswith(m + "."))
+            and (m in scans or unused and not (is_stdlib(m) and m not in KNOWN_EFFECTS))
+            and not effects.performed_before(m, scan, site.line)]
 
 
 def _pin(use: Use, site: ImportSite) -> str:
