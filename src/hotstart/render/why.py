@@ -6,12 +6,14 @@ a route that would still load the module if the chains before it were cut. Impor
 `pkg.sub` runs `pkg/__init__.py` first, so a link to `pkg.sub` also counts as a link to `pkg`
 (the chain problem: `from pkg.paths import X` pulls in whatever `pkg/__init__` imports).
 
-Only real chains are listed. Every link is an import statement the process ran, and the
-modules along a chain started loading in chain order, the target last. So no link goes back to
-a module that was loaded before its importer (such as `rlcompleter -> __main__`: importing
-`__main__` never runs the script again, nor anything it imports), no module imported after the
-target lies on a chain, and no chain has a cycle. Ranking: the first-load chain, then the
-others by number of links, then by how early their modules loaded.
+Only real chains are listed. Every link is an import statement the process ran. Every link
+but the last really loaded the module it names: that module started loading after its
+importer, and before the target (the last link is any import of the target, which may have
+been loaded already). So no link goes back to a module loaded earlier (such as
+`rlcompleter -> __main__`: importing `__main__` never runs the script again, nor anything it
+imports), no chain passes through a module imported after the target (only the last importer
+may come later: `late -> target` would still load it), and no chain has a cycle. Ranking: the
+first-load chain, then the others by number of links, then by how early their modules loaded.
 """
 
 from __future__ import annotations
@@ -98,9 +100,9 @@ def find_chains(tree: ImportTree, name: str, limit: int | None = DEFAULT_LIMIT,
         for cut in range(len(parts), 0, -1):
             module = ".".join(parts[:cut])
             inside = edge.importer == module or edge.importer.startswith(module + ".")
-            record = tree.module(module)
-            # Real links only: into a module of the tree that started after its importer.
-            if not inside and record is not None and order(edge.importer) < record.order:
+            # Into a module this process loaded by importing it: not `__main__`, nor a module
+            # the interpreter loaded before the target.
+            if not inside and tree.module(module) is not None:
                 into[module].append(Link(edge.importer, module, edge.imported, edge.site))
     # A chain is the modules it loads: `runpy -> jobrunner` and `__main__ -> jobrunner.cli`
     # both run jobrunner/__init__, and from there on they are the same route. It is also the
@@ -118,11 +120,22 @@ def find_chains(tree: ImportTree, name: str, limit: int | None = DEFAULT_LIMIT,
                 complete = False
                 break
             budget -= 1
-            parents = into.get(path.link.importer or "", ())
-            if parents:  # every link is real, so modules only go back in load order: no cycle
-                deeper.extend(_Path(link, path, order(link.module)) for link in parents)
-            else:
+            head = tree.module(path.link.importer) if path.link.importer else None
+            if head is None:  # the entrypoint, or a module loaded before the target
                 ended.append(path)
+                continue
+            # A link above `head` must have loaded it (so modules go forward in load order: no
+            # cycle), and `head` then lies between the chain's start and its last importer,
+            # so it must have started before the target.
+            imports = into.get(head.name, ())
+            if not imports:  # no recorded import of `head` (runpy, C code): it starts the chain
+                ended.append(path)
+                continue
+            parents = [link for link in imports
+                       if order(link.importer) < head.order and link.importer != name] \
+                if path.rest is None or head.order < target.order else []
+            deeper.extend(_Path(link, path, order(link.module)) for link in parents)
+            # (no parents: every way up to `head` is impossible, and so is this chain)
         for path in sorted(ended, key=_Path.rank):
             chain = path.chain()
             key = tuple(link.module for link in chain)
