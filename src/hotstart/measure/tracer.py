@@ -77,7 +77,7 @@ def _install(out_dir, features):
     threads = {}  # thread id -> [stack of import seq, tracer overhead ns]
     edges = set() if calls_mode else None  # (importer, imported, site), profiling run only
     # The memory run also times hot calls without any profiler (see _hot_call_sampler).
-    sampler = (_hot_call_sampler(state, main_thread, clock, here)
+    sampler = (_hot_call_sampler(state, main_thread, clock, here, os)
                if "memory" in features and not calls_mode else None)
     profiler = None
     event_ns = None  # the call profiler's own cost per call event (see _calibrate)
@@ -371,7 +371,7 @@ def _proc_memory(os):
     return out
 
 
-def _hot_call_sampler(state, main_thread, clock, here, interval=0.0005):
+def _hot_call_sampler(state, main_thread, clock, here, os, interval=0.0005):
     """Time calls made by module-level code without a profiler: while an import runs on the
     main thread, a timer signal every `interval` s finds the function the innermost
     module-level code called and credits it with the time since the last sample (the
@@ -379,8 +379,10 @@ def _hot_call_sampler(state, main_thread, clock, here, interval=0.0005):
     unevenly (3.11 runs every instruction unspecialized under it), so the hot calls it finds
     take their time from here. A signal, not a thread: a sampling thread would stall the
     main thread at every switch of the GIL, and a loaded machine makes those stalls long.
-    An interval in which the thread blocked (sleep, I/O: its CPU time fell behind the clock)
-    is credited whole, the handler included, since a blocking call ends at its own deadline.
+    An interval in which the thread computed is credited its CPU time (``thread_time``): time
+    it waited for a CPU (``/proc/thread-self/schedstat``) is other processes' time. One in
+    which it blocked (sleep, I/O) is credited whole, the handler included: a blocking call
+    ends at its own deadline, and the waits after each sample's wake-up are inside it.
 
     Only when the process has no SIGALRM handler or timer of its own, only while imports run;
     it stops for good if the target installs one. Returns the hooks (enter, leave, results,
@@ -397,15 +399,34 @@ def _hot_call_sampler(state, main_thread, clock, here, interval=0.0005):
     samples = {}  # (file, first line, qualname) -> [ns, samples]
     control = {"on": True, "active": False, "last": 0, "last_key": None, "conflict": False,
                "cpu": 0, "started": 0}
-    cpu_clock = getattr(time, "thread_time_ns", None) or (lambda: 0)
+    thread_time = getattr(time, "thread_time_ns", None)
+    try:
+        schedstat = os.open("/proc/thread-self/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+    except (OSError, AttributeError):
+        schedstat = -1
+
+    def cpu_clock():
+        """(ns on a CPU, ns runnable waiting for one) so far; None where unknown."""
+        if thread_time is None or schedstat < 0:
+            return None
+        try:
+            return thread_time(), int(os.pread(schedstat, 64, 0).split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def elapsed(now, cpu):
         """Time since the last sample that the running code took (see above)."""
         wall = now - control["last"]
-        if wall - (cpu - control["cpu"]) > 50_000:  # it blocked (or waited for a CPU)
-            return now - control["started"]  # all of it, the last handler included
-        return max(0, wall)
+        before = control["cpu"]
+        if cpu is None or before is None:
+            return max(0, wall)
+        ran, waited = cpu[0] - before[0], cpu[1] - before[1]
+        if wall - ran - waited > 50_000:  # it blocked: all of it, the last handler included
+            return now - control["started"]
+        return max(0, ran)
     loaders = ("exec_module", "load_module")
+    # RESUME, where a function starts (3.11+; older versions have no such instruction)
+    resume = (lambda: None).__code__.co_code[0] if sys.version_info >= (3, 11) else -1
 
     def machinery(code):
         name = code.co_filename
@@ -458,6 +479,12 @@ def _hot_call_sampler(state, main_thread, clock, here, interval=0.0005):
         if control["active"]:
             key = None
             try:
+                # Python runs a handler where it checks for signals: on entering a function,
+                # among others. Straight-line code (a module or class body) checks nowhere, so
+                # a signal raised while it ran is handled in the next function it calls: the
+                # time is the caller's.
+                if frame is not None and frame.f_code.co_code[frame.f_lasti] == resume:
+                    frame = frame.f_back
                 key = hot_call(frame)
             except Exception:
                 pass
