@@ -245,8 +245,8 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
     total = len(result.changes)
     depth_limit = max(1, math.ceil(math.log2(total))) if total else 1
 
-    def check(files: list[FileChange]) -> CommandResult:
-        disk.write(files, durable=False)  # a state tried for one run
+    def check(files: list[FileChange], durable: bool = False) -> CommandResult:
+        disk.write(files, durable=durable)  # not durable: a state tried for one run
         verification.runs += 1
         outcome = run_command(command, timeout=timeout)
         if outcome.ok and hints is not None:
@@ -276,7 +276,7 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
         files, _ = render(good)
         say(f"verify: run {verification.runs + 1}, the {len(good)} change(s) kept "
             f"({len(bad)} reverted)")
-        final = check(files)
+        final = check(files, durable=keep)  # kept with --write: then flushed to disk
         verification.final = final
         if not final.ok:
             raise HotstartError(f"--verify {command!r} still fails after reverting "

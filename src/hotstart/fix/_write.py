@@ -106,6 +106,7 @@ class Files:
     def __init__(self) -> None:
         self.current: dict[str, bytes | None] = {}
         self.shown: dict[str, str] = {}  # real path -> the path the user knows it by
+        self.unsynced = False  # the last write was not durable
 
     def track(self, real: str, content: bytes | None, shown: str | None = None) -> None:
         self.current.setdefault(real, content)
@@ -125,6 +126,9 @@ class Files:
             kept = [s for s in steps if _read(s.real) != self.current[s.real]]
             steps = [s for s in steps if s not in kept]
         if not steps:
+            if durable and self.unsynced and hasattr(os, "sync"):
+                os.sync()  # what an earlier, not durable, write left
+                self.unsynced = False
             return [self.shown[s.real] for s in kept]
         step = steps[0]
         with _Held() as held:
@@ -155,6 +159,7 @@ class Files:
             # Committed: a signal from here on is delivered once the clean-up is done.
             for step in steps:
                 self.current[step.real] = step.new
+            self.unsynced = not durable
             for step in steps:
                 _remove(step.undo_temp)
             if durable:
