@@ -114,10 +114,11 @@ class _Checker:
                 parsed = ast.parse(node.value.strip(), mode="eval").body
             except SyntaxError:
                 return
-            for sub in ast.walk(parsed):  # string positions report the string's line
-                for child in ast.iter_child_nodes(sub):
-                    child.lineno = node.lineno  # type: ignore[attr-defined]
-            parsed.lineno = node.lineno  # type: ignore[attr-defined]
+            # String positions report the string's line. Only nodes that have positions:
+            # Load/Store/operator nodes are process-wide singletons shared by every tree.
+            for sub in ast.walk(parsed):
+                if "lineno" in sub._attributes:
+                    sub.lineno = node.lineno  # type: ignore[attr-defined]
             self.visit(parsed, ok, why)
             return
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):

@@ -927,7 +927,8 @@ class _Visitor:
         while stack:
             node, context = stack.pop()
             first = getattr(node, "lineno", None)
-            if first is not None and not self.touches(first, node.end_lineno or first):
+            if first is not None and not self.touches(first,
+                                                      getattr(node, "end_lineno", None) or first):
                 continue
             if isinstance(node, ast.Call):
                 func = node.func
