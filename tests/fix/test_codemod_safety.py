@@ -525,3 +525,16 @@ def test_generated_code_passes_the_projects_lint(tmp_path, options):
     if "target_version" not in options:  # 3.15 syntax: this interpreter cannot run it
         run_python(root, "import pkg.heavy, pkg.api; assert pkg.heavy.thing() == '[\"/\"]'")
     assert_idempotent(root, include_all=True, **options)
+
+
+def test_crlf_file_stays_crlf_with_generated_blocks(tmp_path):
+    api = ("from __future__ import annotations\n\nimport os\n\nfrom pkg.models import Model\n\n"
+           "ROOT = os.sep\n\n\ndef one(x: Model) -> Model | None:\n    return None\n")
+    root = make(tmp_path / "proj", {"pkg/__init__.py": "", "pkg/models.py": MODELS})
+    (root / "pkg" / "api.py").write_bytes(api.replace("\n", "\r\n").encode())
+    result = fix_and_write(root, runtime="stdlib")
+    assert [c.action for c in result.changes] == ["type-checking"]
+    after = (root / "pkg" / "api.py").read_bytes()
+    assert b"if TYPE_CHECKING:\r\n" in after and b"from typing import" in after
+    assert after.count(b"\n") == after.count(b"\r\n")
+    assert_idempotent(root, runtime="stdlib")

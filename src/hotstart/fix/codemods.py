@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections import defaultdict
 
 import libcst as cst
@@ -204,6 +205,9 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
     stub_text = None
     if lazy_init and package is not None:
         stub_text = stub(source, {(n, k, a) for n, k, a in lazy_init}, sections)
+    if "\r\n" in source and source.count("\r\n") == source.count("\n"):
+        # the generated blocks are written with "\n": a CRLF file stays CRLF throughout
+        code = re.sub(r"(?<!\r)\n", "\r\n", code)
     return FileResult(code, stub_text, skipped)
 
 
