@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from ..errors import BadInput
 from ._project import find_project, name_modules, read_source
-from ._scan import ModuleScan, scan_module, scan_patches
+from ._scan import ModuleScan, scan_module, scan_patches, scan_test_attribute_reads
 from .classify import classify_sites, link_cross_module_uses, release_preloaded_effects
 from .effects import EffectModel
 from .graph import EntrySpec, StaticGraph, entry_script, parse_entry
@@ -72,13 +72,12 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
         if raw is None:
             continue
         try:
-            if source_file.test and b"patch" not in raw and b"setattr" not in raw:
-                continue
             source = raw.decode("utf-8")
             if source_file.test:
                 scan = ModuleScan(source_file.module, source_file.shown, source_file.path,
                                   source_file.is_package, [])
                 scan.patches = scan_patches(source)
+                scan.attribute_reads = scan_test_attribute_reads(source)
                 test_scans.append(scan)
                 continue
             scan = scan_module(source_file.module, source_file.shown, source_file.path, source,
@@ -241,6 +240,9 @@ def _link_aliases(scans: dict[str, ModuleScan], tests: list[ModuleScan],
     for test in tests:
         test.patches.extend((name, line) for dotted, line in list(test.patches)
                             for name in canonical(dotted))
+    for reader in (*scans.values(), *tests):
+        reader.attribute_reads.extend((name, line) for dotted, line in
+                                      list(reader.attribute_reads) for name in canonical(dotted))
     for scan in scans.values():
         scan.from_imports.extend((name, imported, line)
                                  for module, imported, line in list(scan.from_imports)

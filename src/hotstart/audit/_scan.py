@@ -121,6 +121,9 @@ class ModuleScan:
     deferred: list[tuple[str, int]] = field(default_factory=list)
     #: For test files: ("module.Name", line) patched by the test.
     patches: list[tuple[str, int]] = field(default_factory=list)
+    #: ("module.Name", line) for each `alias.Name` read through an imported name (tests too):
+    #: moving `Name` out of `module` would break the read.
+    attribute_reads: list[tuple[str, int]] = field(default_factory=list)
     lazy_lines: set[int] = field(default_factory=set)
     #: Classes and functions whose annotations a library may read at run time.
     annotated: list[Annotated] = field(default_factory=list)
@@ -175,8 +178,37 @@ def scan_module(name: str, file: str, path: str, source: str, *, is_package: boo
         and any(a.name == "annotations" for a in node.names) for node in tree.body)
     _Collector(scan).block(tree.body, guard=None)
     _Walker(scan, lazy_annotations or scan.future_annotations).run(tree)
+    scan.attribute_reads = _attribute_reads(tree, scan)
     return scan
 
+
+def _attribute_reads(tree: ast.Module, scan: ModuleScan) -> list[tuple[str, int]]:
+    """`("pkg.mod.Name", line)` for each attribute chain read through an imported name,
+    module-level or function-local imports alike. Scopes are ignored on purpose: a name that
+    only looks like an import adds a pin, never a move."""
+    imported = dict(scan.bindings)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                imported.setdefault(bound, alias.name if alias.asname else bound)
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            base = resolve_relative(scan.name, scan.is_package, node.level, node.module)
+            for alias in node.names:
+                if alias.name != "*":
+                    imported.setdefault(alias.asname or alias.name, f"{base}.{alias.name}")
+    reads = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        parts = [node.attr]
+        root = node.value
+        while isinstance(root, ast.Attribute):
+            parts.append(root.attr)
+            root = root.value
+        if isinstance(root, ast.Name) and root.id in imported:
+            reads.append((".".join([imported[root.id], *reversed(parts)]), node.lineno))
+    return reads
 
 # -- pass 1: module-level import sites and bindings ----------------------------------------
 
@@ -892,6 +924,48 @@ _FROM_LINE = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+([\w, \t]+)
 def scan_patches(source: str) -> list[tuple[str, int]]:
     """`("module.Name", line)` for each name a test file patches. Tests are read with regular
     expressions, not parsed: a big package's test suite is most of its source."""
+    aliases = _test_aliases(source)
+    lines = _LineCounter(source)
+    found: list[tuple[str, int]] = []
+    for match in _PATCH_STRING.finditer(source):
+        found.append((match.group(1), lines.at(match.start())))
+    lines = _LineCounter(source)
+    for match in _PATCH_OBJECT.finditer(source):
+        owner = match.group(1)
+        head, _, rest = owner.partition(".")
+        if head in aliases:
+            owner = aliases[head] + (f".{rest}" if rest else "")
+        found.append((f"{owner}.{match.group(2)}", lines.at(match.start())))
+    return found
+
+
+def scan_test_attribute_reads(source: str) -> list[tuple[str, int]]:
+    """`("module.Name", line)` for each `alias.Name` a test file reads through an imported
+    name (`from jobrunner import cli` ... `cli.SpecError`): the test needs `Name` there."""
+    aliases = _test_aliases(source)
+    if not aliases:
+        return []
+    names = "|".join(sorted(map(re.escape, aliases), key=len, reverse=True))
+    chain = re.compile(rf"(?<![\w.])({names})((?:\.[A-Za-z_]\w*)+)")
+    lines = _LineCounter(source)
+    return [(aliases[match.group(1)] + match.group(2), lines.at(match.start()))
+            for match in chain.finditer(source)]
+
+
+class _LineCounter:
+    """1-based line numbers of increasing offsets, counted on from the last one: counting
+    from the start of a big test file for every match is quadratic."""
+
+    def __init__(self, source: str) -> None:
+        self.source, self.line, self.offset = source, 1, 0
+
+    def at(self, offset: int) -> int:
+        self.line += self.source.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
+
+
+def _test_aliases(source: str) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for match in _IMPORT_LINE.finditer(source):
         name, alias = match.group(1), match.group(2)
@@ -901,13 +975,4 @@ def scan_patches(source: str) -> list[tuple[str, int]]:
             words = part.split()
             if words:
                 aliases[words[-1]] = f"{match.group(1)}.{words[0]}"
-    found: list[tuple[str, int]] = []
-    for match in _PATCH_STRING.finditer(source):
-        found.append((match.group(1), source.count("\n", 0, match.start()) + 1))
-    for match in _PATCH_OBJECT.finditer(source):
-        owner = match.group(1)
-        head, _, rest = owner.partition(".")
-        if head in aliases:
-            owner = aliases[head] + (f".{rest}" if rest else "")
-        found.append((f"{owner}.{match.group(2)}", source.count("\n", 0, match.start()) + 1))
-    return found
+    return aliases

@@ -62,13 +62,34 @@ def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]
                 bound.uses.append(Use("reexport", line, scope=scan.name, file=scan.file))
     for test in tests:
         for dotted, line in test.patches:
-            parts = dotted.split(".")
-            for cut in range(len(parts) - 1, 0, -1):
-                module = ".".join(parts[:cut])
-                if module in scans:
-                    for bound in _bound(scans[module], parts[cut]):
-                        bound.uses.append(Use("test-patch", line, scope=dotted, file=test.file))
-                    break
+            owner = _owner(scans, dotted)
+            if owner is not None:
+                for bound in _bound(scans[owner[0]], owner[1]):
+                    bound.uses.append(Use("test-patch", line, scope=dotted, file=test.file))
+    # `alias.Name` read through an import (toolz.curried reading `toolz.partial`, a test
+    # reading `cli.SpecError`) needs `Name` in its module as an `import ... from` would.
+    for reader in (*scans.values(), *tests):
+        for dotted, line in reader.attribute_reads:
+            owner = _owner(scans, dotted)
+            if owner is None or owner[0] == reader.name:
+                continue
+            for bound in _bound(scans[owner[0]], owner[1]):
+                if not any(u.context == "reexport" and u.file == reader.file
+                           for u in bound.uses):
+                    bound.uses.append(Use("reexport", line, scope=reader.name, file=reader.file,
+                                          detail=f"read as {dotted} by {reader.name} "
+                                                 f"({reader.file}:{line})"))
+
+
+def _owner(scans: dict[str, ModuleScan], dotted: str) -> tuple[str, str] | None:
+    """(module, name) for the longest project module `dotted` starts with, and the name
+    after it: `pkg.mod.Name.attr` -> (`pkg.mod`, `Name`)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:cut])
+        if module in scans:
+            return module, parts[cut]
+    return None
 
 
 def _bound(scan: ModuleScan, name: str) -> list[BoundName]:
