@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ..errors import BadInput
-from ._project import find_project, name_modules, read_source
+from ._project import decode_source, find_project, name_modules, read_source
 from ._scan import ModuleScan, scan_module, scan_patches, scan_test_attribute_reads
 from .classify import classify_sites, link_cross_module_uses, release_preloaded_effects
 from .effects import EffectModel
@@ -72,7 +72,7 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
         if raw is None:
             continue
         try:
-            source = raw.decode("utf-8")
+            source = decode_source(raw)
             if source_file.test:
                 scan = ModuleScan(source_file.module, source_file.shown, source_file.path,
                                   source_file.is_package, [])

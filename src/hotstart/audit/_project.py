@@ -57,6 +57,18 @@ def is_test_file(relative: str) -> bool:
             or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py")
 
 
+def decode_source(raw: bytes) -> str:
+    """Python source text as the interpreter reads it: a UTF-8 BOM or a PEP 263 coding
+    cookie (`# -*- coding: latin-1 -*-`) decides the encoding; UTF-8 otherwise. Line
+    endings are kept. `SyntaxError` for an unknown encoding, `UnicodeDecodeError` for bytes
+    the encoding does not allow."""
+    import io
+    import tokenize
+
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    return raw.decode(encoding)
+
+
 def read_source(path: str) -> bytes:
     """The bytes of the regular file at `path`. Never blocks: a FIFO, socket or device raises
     OSError instead of being opened for reading."""

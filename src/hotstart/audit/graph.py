@@ -90,10 +90,13 @@ def entry_script(head: str, base: str | None) -> str:
 
 def _read_script(text: str, path: str) -> str:
     from ..errors import BadInput
-    from ._project import read_source
+    from ._project import decode_source, read_source
 
     try:
-        return read_source(path).decode("utf-8")
+        return decode_source(read_source(path))
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        raise BadInput(f"--entry {text!r}: cannot decode {path}: {exc}; fix the entry or pass "
+                       f"--static") from None
     except OSError as exc:
         raise BadInput(f"--entry {text!r}: cannot read {path}: "
                        f"{exc.strerror or 'not a regular file'}; fix the entry or pass "
