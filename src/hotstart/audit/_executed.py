@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -60,11 +59,17 @@ def executed_functions(kind: str, value: str, args: tuple[str, ...], roots: list
         run_env["HOTSTART_EXECUTED_ROOTS"] = json.dumps(
             [os.path.realpath(r) + os.sep for r in roots] + [r.rstrip(os.sep) + os.sep
                                                              for r in roots])
+        # Under the profiler's supervisor: a daemon the entry starts, or the entry on its
+        # timeout, ends with the run (process group and every leftover descendant).
+        from ..errors import BadInput
+        from ..measure.runner import _spawn
+
         try:
-            subprocess.run([python or sys.executable, "-c", _BOOT, kind, value, *args],
-                           env=run_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=timeout, cwd=cwd)
-        except (OSError, subprocess.TimeoutExpired):
+            run = _spawn([python or sys.executable, "-c", _BOOT, kind, value, *args], run_env,
+                         cwd or os.getcwd(), timeout)
+        except BadInput:
+            return None
+        if run.timed_out:
             return None
         try:
             with open(out, encoding="utf-8") as f:
