@@ -371,7 +371,7 @@ def _proc_memory(os):
     return out
 
 
-def _hot_call_sampler(state, main_thread, clock, here, os, interval=0.0005):
+def _hot_call_sampler(state, main_thread, clock, here, os, interval=0.001):
     """Time calls made by module-level code without a profiler: while an import runs on the
     main thread, a timer signal every `interval` s finds the function the innermost
     module-level code called and credits it with the time since the last sample (the
