@@ -1,17 +1,25 @@
-"""Audit and fix on real code: `hotstart fix --write --verify` on the jobrunner example and on
-real PyPI packages, start-up before vs after side by side, and the static audit's speed.
+"""Audit and fix on real code: `hotstart fix --write --verify` on the jobrunner example, real
+PyPI packages and a script-directory fixture, each fixed twice; start-up before vs after side
+by side, and the static audit's speed.
 
-1. For each target of `_audit_targets.py` (the jobrunner example and PyPI packages whose wheel
-   ships its tests: joblib, jsonschema, toolz, networkx), the installed package directory (for
-   jobrunner: examples/jobrunner with its tests/) is copied twice into a temp dir, `before/`
-   and `after/`; `PYTHONPATH=<copy>` makes a copy shadow the installed package (checked: the
-   package's `__file__` must be inside the copy). Both copies are compiled with compileall
-   (this machine sets PYTHONDONTWRITEBYTECODE=1, so imports write no .pyc), then
-   `hotstart.fix.fix(after/..., entries=[ENTRY], write=True, verify=TESTS, runtime="stdlib")`
-   rewrites `after/`, where TESTS is the package's own tests run on that copy (`cd <copy> &&
-   PYTHONPATH=<copy> python -m pytest -q -x -p no:cacheprovider ...`); `after/` is compiled
-   again (the fix deletes the .pyc of the files it rewrites). The tests also run once on each
-   copy for the before/after counts.
+1. For each target of `_audit_targets.py` (the jobrunner example; joblib, jsonschema, toolz,
+   networkx and patsy, whose wheels ship their tests; numba-stats, pydantic-settings and
+   sqlite-utils, whose tests come from their sdist, downloaded with `pip download`; the
+   bench/fixtures/workerfleet script directories), the code is copied twice into a temp dir,
+   `before/` and `after/`: the installed package directory (plus the sdist's tests/ and
+   config), examples/jobrunner, or the fixture. `PYTHONPATH=<copy>` makes a copy shadow the
+   installed package (checked: the package's `__file__` must be inside the copy). Both copies
+   are compiled with compileall (this machine sets PYTHONDONTWRITEBYTECODE=1, so imports write
+   no .pyc), then `hotstart.fix.fix(after/..., entries=[ENTRY...], write=True, verify=TESTS,
+   runtime="stdlib")` rewrites `after/`, where TESTS is the target's own tests run on that copy
+   (`cd <copy> && PYTHONPATH=<copy> python -m pytest -q -x -p no:cacheprovider ...`); `after/`
+   is compiled again (the fix deletes the .pyc of the files it rewrites). The tests also run
+   once on each copy for the before/after counts.
+   Checks (`--twice`, on by default): `fix` runs a second time, the same way, on the fixed copy:
+   it must make 0 changes and leave every file byte-identical, and the tests run again; and for
+   every module the fix changed, `typing.get_type_hints(..., include_extras=True)` of the
+   module and of each class, function and method defined in it is taken from both copies, each
+   in a fresh interpreter, and compared as strings.
    Then ENTRY runs from both copies in interleaved rounds (order alternating per round, after
    two unrecorded warm-up rounds): wall time from spawn to exit; then as many rounds of ENTRY
    run through a wrapper that reports, at exit, the process's peak RSS (VmHWM) and the
@@ -19,8 +27,9 @@ real PyPI packages, start-up before vs after side by side, and the static audit'
 2. The static audit (`audit(site-packages/pandas, run=False)`), 3 runs, each in a fresh
    interpreter: wall time of the process and the audit's own time (target: under 10 s).
 
-`--rounds N` (default 9), `--only NAME,...` (target names, or `pandas` for part 2),
-`--keep` keeps the temp dir. Takes about 6 minutes; most of it is `--verify` runs.
+`--rounds N` (default 7), `--only NAME,...` (import names: joblib, numba_stats, ...,
+`workerfleet` for the fixture, or `pandas` for part 2), `--no-twice` (one fix, no type-hint
+check), `--keep` keeps the temp dir. Takes about 15 minutes; most of it is `--verify` runs.
 """
 
 from __future__ import annotations
@@ -47,8 +56,18 @@ REPO = HERE.parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from _audit_checks import (
+    changed_modules,
+    compare_api,
+    compare_hints,
+    differing,
+    public_api,
+    snapshot,
+    type_hints,
+)
+from _audit_report import fix_table, measurement_table, median, report_target
 from _audit_targets import TARGETS, Target
-from _timing import Series, paired_ratio, python_info
+from _timing import Series, python_info
 
 MiB = 1 << 20
 PYTEST = ("-m", "pytest", "-q", "-x", "-p", "no:cacheprovider")
@@ -72,58 +91,90 @@ def test_compute(monkeypatch):
 '''
 
 
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def spread(values: list[float], digits: int = 1) -> str:
-    return (f"{median(values):.{digits}f} ({min(values):.{digits}f}-"
-            f"{max(values):.{digits}f})")
-
-
 # --- copies ---------------------------------------------------------------------------------
 
 
 class Copy:
     """One copy of a target: `root` is the cwd for tests and entry, `path` goes on PYTHONPATH,
-    `package_dir` is what `fix` gets."""
+    `fix_target` is what `fix` gets."""
 
     def __init__(self, target: Target, base: Path) -> None:
         self.root = base
-        if target.example:
+        if target.kind == "example":
             self.path = base / "src"
             self.fix_target = base            # the project directory: src/ and tests/
+        elif target.kind == "fixture":
+            self.path = base
+            self.fix_target = base            # script directories: no package
         else:
             self.path = base
             self.fix_target = base / target.package
-        self.package_dir = self.path / target.package
 
     def env(self) -> dict[str, str]:
         return dict(os.environ, PYTHONPATH=str(self.path))
 
     def test_command(self, target: Target) -> str:
-        words = [sys.executable, *PYTEST, *target.tests]
-        return (f"cd {shlex.quote(str(self.root))} && PYTHONPATH={shlex.quote(str(self.path))} "
-                f"{shlex.join(words)}")
+        """The target's test runs, `&&`-joined (a fixture's workers each run alone)."""
+        runs = [shlex.join([sys.executable, *PYTEST, *tests])
+                for tests in (target.tests, *target.suites)]
+        return (f"cd {shlex.quote(str(self.root))} && export PYTHONPATH="
+                f"{shlex.quote(str(self.path))} && " + " && ".join(runs))
+
+    def entries(self, target: Target) -> list[str]:
+        """The entries `fix` measures, as it reads them (a script as an absolute path)."""
+        if target.static:
+            return []
+        out = []
+        for entry in target.fix_entries or (target.entry,):
+            if not entry[0].startswith("-"):
+                entry = (str(self.root / entry[0]), *entry[1:])
+            out.append(shlex.join(entry))
+        return out
+
+
+SDISTS = Path(tempfile.gettempdir()) / "hotstart-bench-sdists"
+
+
+def sdist_root(target: Target) -> Path:
+    """The unpacked sdist of the installed version (downloaded with pip once, then cached)."""
+    version = importlib.metadata.version(target.distribution)
+    stem = f"{target.distribution.replace('-', '_')}-{version}"
+    unpacked = SDISTS / stem
+    if not unpacked.is_dir():
+        SDISTS.mkdir(exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                        "--no-binary", ":all:", "-d", str(SDISTS),
+                        f"{target.distribution}=={version}"], check=True)
+        archive = SDISTS / f"{stem}.tar.gz"
+        shutil.unpack_archive(archive, SDISTS)
+    return unpacked
 
 
 def make_copy(target: Target, base: Path) -> Copy:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache")
     copy = Copy(target, base)
-    if target.example:
+    if target.kind == "example":
         source = REPO / "examples" / target.package
         shutil.copytree(source, base, ignore=ignore)
         if not (source / "tests").is_dir():
             (base / "tests").mkdir()
             (base / "tests" / "test_smoke.py").write_text(SMOKE_TEST)
-    else:
-        spec = importlib.util.find_spec(target.package)
-        if spec is None or not spec.submodule_search_locations:
-            raise LookupError(f"{target.package} is not installed (pip install -e '.[bench]')")
-        shutil.copytree(next(iter(spec.submodule_search_locations)), copy.package_dir,
-                        ignore=ignore)
+        return copy
+    if target.kind == "fixture":
+        shutil.copytree(HERE / "fixtures" / target.fixture, base, ignore=ignore)
+        return copy
+    spec = importlib.util.find_spec(target.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise LookupError(f"{target.package} is not installed (pip install -e '.[bench]')")
+    shutil.copytree(next(iter(spec.submodule_search_locations)), base / target.package,
+                    ignore=ignore)
+    if target.kind == "sdist":
+        root = sdist_root(target)
+        for name in target.sdist:
+            if (root / name).is_dir():
+                shutil.copytree(root / name, base / name, ignore=ignore)
+            else:
+                shutil.copy2(root / name, base / name)
     return copy
 
 
@@ -153,6 +204,8 @@ def pyc_valid(path: Path) -> tuple[int, int]:
 
 
 def shadow_check(target: Target, copy: Copy) -> str:
+    if not target.package:
+        return ""
     code = f"import {target.package} as m; print(m.__file__)"
     done = subprocess.run([sys.executable, "-c", code], env=copy.env(), cwd=copy.root,
                           capture_output=True, text=True, check=True)
@@ -176,18 +229,23 @@ def run_tests(command: str) -> tuple[str, float, bool]:
 
 
 def summary(output: str) -> str:
-    """'N passed, N failed[, N errors][, N skipped]' from pytest's closing line."""
-    for line in reversed(output.splitlines()):
-        if re.search(r"\bin [\d.]+s", line) and _COUNT.search(line):
-            counts = Counter()
+    """'N passed, N failed[, N errors][, N skipped]' summed over pytest's closing lines (one
+    per test run of the command)."""
+    counts: Counter = Counter()
+    runs = 0
+    for line in output.splitlines():
+        if re.search(r"\bin [\d.]+s\b", line) and _COUNT.search(line):
+            runs += 1
             for number, word in _COUNT.findall(line):
                 counts["error" if word.startswith("error") else word] += int(number)
-            text = f"{counts['passed']} passed, {counts['failed']} failed"
-            for word in ("error", "skipped", "xfailed", "xpassed"):
-                if counts[word]:
-                    text += f", {counts[word]} {word}"
-            return text
-    return "no pytest summary: " + (output.strip().splitlines() or ["(no output)"])[-1][:120]
+    if not runs:
+        return ("no pytest summary: "
+                + (output.strip().splitlines() or ["(no output)"])[-1][:120])
+    text = f"{counts['passed']} passed, {counts['failed']} failed"
+    for word in ("error", "skipped", "xfailed", "xpassed"):
+        if counts[word]:
+            text += f", {counts[word]} {word}"
+    return text
 
 
 # --- measurement ----------------------------------------------------------------------------
@@ -214,9 +272,13 @@ def probe_argv(entry: tuple[str, ...]) -> list[str]:
             "atexit.register(_report)\n")
     if entry[0] == "-c":
         body = f"exec(compile({entry[1]!r}, '<string>', 'exec'), {{'__name__': '__main__'}})"
-    else:
+    elif entry[0] == "-m":
         body = (f"import runpy\nsys.argv = {[entry[1], *entry[2:]]!r}\n"
                 f"runpy.run_module({entry[1]!r}, run_name='__main__', alter_sys=True)")
+    else:  # a script: its directory first on sys.path, as `python script.py` has it
+        body = (f"import os, runpy\nsys.argv = {list(entry)!r}\n"
+                f"sys.path[0] = os.path.dirname(os.path.abspath({entry[0]!r}))\n"
+                f"runpy.run_path({entry[0]!r}, run_name='__main__')")
     return [sys.executable, "-c", hook + body]
 
 
@@ -254,107 +316,54 @@ def measure(target: Target, before: Copy, after: Copy, rounds: int) -> dict:
             "modules": {side: int(median(v)) for side, v in modules.items()}}
 
 
-# --- public names -----------------------------------------------------------------------------
-
-API_CODE = r"""
-import importlib, json, pkgutil, sys, warnings
-warnings.simplefilter("ignore")
-package = sys.argv[1]
-root = importlib.import_module(package)
-names = [package] + [m.name for m in pkgutil.walk_packages(root.__path__, package + ".",
-                                                           onerror=lambda name: None)]
-out = {}
-for name in names:
-    parts = name.split(".")[1:]
-    if any(p in ("tests", "test", "testing", "conftest", "__main__") or p.startswith("test_")
-           for p in parts):
-        continue
-    try:
-        module = importlib.import_module(name)
-    except BaseException as exc:
-        out[name] = {"error": type(exc).__name__}
-        continue
-    public = {}
-    for attr in dir(module):
-        if attr.startswith("_"):
-            continue
-        try:
-            value = getattr(module, attr)
-        except BaseException as exc:
-            public[attr] = "!" + type(exc).__name__
-            continue
-        public[attr] = "module" if isinstance(value, type(sys)) else "value"
-    out[name] = {"names": public, "all": [str(n) for n in getattr(module, "__all__", ()) or ()],
-                 "package": hasattr(module, "__path__")}
-sys.stdout.write("\n" + json.dumps(out) + "\n")
-"""
-
-
-def public_api(target: Target, copy: Copy) -> dict:
-    """Every non-test module of the copy imported (in one process), with its public names
-    (`dir()`, each resolved with getattr, so lazy re-exports are loaded)."""
-    done = subprocess.run([sys.executable, "-c", API_CODE, target.package], env=copy.env(),
-                          cwd=copy.root, capture_output=True, text=True, timeout=300,
-                          check=False)
-    try:
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        raise RuntimeError(f"public-name scan of {target.package} failed: "
-                           f"{done.stderr[-800:]}") from None
-
-
-def compare_api(before: dict, after: dict) -> dict:
-    """Hard breaks: modules that no longer import, names that now raise on access, names
-    lost from a package __init__ or from an __all__. Submodules: a package's attribute naming
-    its own submodule, which an import in the package bound as a side effect (`import pkg;
-    pkg.sub.x` without `import pkg.sub`). Soft: other module attributes that are no longer
-    bound (what moving or removing an import does by design)."""
-    broken, hard, submodules, soft = [], [], [], []
-    for name, old in before.items():
-        new = after.get(name, {"error": "missing"})
-        if "error" in old:
-            continue
-        if "error" in new:
-            broken.append(f"{name} ({new['error']})")
-            continue
-        listed = set(old["all"])
-        for attr, kind in old["names"].items():
-            now = new["names"].get(attr)
-            if now is not None and now.startswith("!") and not kind.startswith("!"):
-                hard.append(f"{name}.{attr} (now raises {now[1:]})")
-            elif now is None and kind == "module" and f"{name}.{attr}" in before:
-                submodules.append(f"{name}.{attr}")  # bound as a side effect of an import
-            elif now is None and (old["package"] or attr in listed):
-                hard.append(f"{name}.{attr}")
-            elif now is None:
-                soft.append(f"{name}.{attr}")
-    return {"modules": sum(1 for v in before.values() if "error" not in v),
-            "broken": broken, "hard": hard, "submodules": submodules, "soft": soft}
-
-
 # --- one target -----------------------------------------------------------------------------
 
 
 def version_of(target: Target) -> str:
     try:
-        return importlib.metadata.version(target.package)
+        return importlib.metadata.version(target.distribution) if target.package else "-"
     except importlib.metadata.PackageNotFoundError:
         return "?"
 
 
-def error_line(tail: str) -> str:
-    lines = [line.strip() for line in tail.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("E ")]
-    failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
-    pick = errors[-1][1:].strip() if errors else (failed[-1] if failed else lines[-1])
-    return pick[:160]
+SECOND_FIX = """
+import json, sys, traceback
+from hotstart.fix import fix
+target, verify, *entries = sys.argv[1:]
+try:
+    r = fix(target, entries=entries, write=True, verify=verify, runtime="stdlib", progress=None)
+except Exception as exc:
+    print(json.dumps({"error": f"{type(exc).__name__}: {exc}", "tb": traceback.format_exc()}))
+else:
+    print(json.dumps({"changes": [f"{c.action} {c.id}" for c in r.changes],
+                      "reverted": [f"{c.action} {c.id}" for c in r.reverted],
+                      "runs": r.verification.runs if r.verification else 0}))
+"""
 
 
-def run_target(target: Target, base: Path, rounds: int) -> dict:
+def second_fix(target: Target, copy: Copy) -> dict:
+    """`fix` again on the fixed copy, the same way, in a fresh interpreter (as a user runs
+    it twice): what it changed, and which files are no longer byte-identical."""
+    old = snapshot(copy.root)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", SECOND_FIX, str(copy.fix_target),
+                           copy.test_command(target), *copy.entries(target)],
+                          capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    try:
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        out = {"error": f"exit {done.returncode}: {done.stderr.strip()[-300:]}", "tb": ""}
+    out["seconds"] = seconds
+    out["files"] = differing(old, snapshot(copy.root))
+    return out
+
+
+def run_target(target: Target, base: Path, rounds: int, twice: bool) -> dict:
     from hotstart.fix import fix
 
     out: dict = {"target": target, "version": version_of(target)}
-    work = base / target.package
+    work = base / (target.package or target.fixture)
     before = make_copy(target, work / "before")
     after = make_copy(target, work / "after")
     out["shadow"] = shadow_check(target, before)
@@ -362,10 +371,9 @@ def run_target(target: Target, base: Path, rounds: int) -> dict:
     compile_tree(before.root)
     compile_tree(after.root)
     out["tests_before"] = run_tests(before.test_command(target))
-    entry_text = shlex.join(target.entry)
     start = time.perf_counter()
     try:
-        result = fix(str(after.fix_target), entries=[entry_text], write=True,
+        result = fix(str(after.fix_target), entries=after.entries(target), write=True,
                      verify=after.test_command(target), runtime="stdlib")
     except Exception as exc:  # noqa: BLE001 (a crash is a result here)
         out["fix_error"] = (f"{type(exc).__name__}: {exc}", traceback.format_exc())
@@ -373,125 +381,28 @@ def run_target(target: Target, base: Path, rounds: int) -> dict:
     out["fix_seconds"] = time.perf_counter() - start
     out["result"] = result
     compile_tree(after.root)
-    out["pyc"] = {"before": pyc_valid(before.root), "after": pyc_valid(after.root)}
     out["tests_after"] = run_tests(after.test_command(target))
-    out["api"] = compare_api(public_api(target, before), public_api(target, after))
+    out["changed"] = differing(snapshot(before.root), snapshot(after.root))
+    if twice:
+        out["second"] = second_fix(target, after)
+        compile_tree(after.root)     # its verify runs delete the .pyc of what they rewrite
+        if out["second"]["files"]:   # byte-identical files: the tests above ran on them
+            out["tests_second"] = run_tests(after.test_command(target))
+        else:
+            out["tests_second"] = (out["tests_after"][0] + " (files byte-identical)", 0.0,
+                                   out["tests_after"][2])
+        modules = changed_modules(target, after, out["changed"])
+        out["hints"] = compare_hints(
+            type_hints(changed_modules(target, before, out["changed"]), before.env(),
+                       before.root),
+            type_hints(modules, after.env(), after.root))
+    out["pyc"] = {"before": pyc_valid(before.root), "after": pyc_valid(after.root)}
+    if target.package:
+        out["api"] = compare_api(public_api(target, before), public_api(target, after))
     out["measure"] = measure(target, before, after, rounds)
     out["command"] = after.test_command(target)
+    out["after_root"] = str(after.root)
     return out
-
-
-def report_target(out: dict) -> None:
-    target: Target = out["target"]
-    print(f"### {target.name} {out['version']}\n")
-    print(f"- entry: `python {shlex.join(target.entry)}`; the copy shadows the installed "
-          f"package (`{target.package}.__file__` = `{out['shadow']}`)")
-    print(f"- verify: `{out['command'].split(' && ', 1)[1]}` in the copy ({target.note})")
-    result = out["result"]
-    if out.get("fix_error"):
-        message, tb = out["fix_error"]
-        print(f"- **fix failed** after {out['fix_seconds']:.1f} s: {message}\n")
-        print("```\n" + tb.rstrip() + "\n```")
-    if result is not None:
-        report = result.report
-        classes = Counter(s.klass for s in report.sites)
-        print(f"- audit: {report.files} files, {len(report.sites)} import sites ("
-              + ", ".join(f"{k} {n}" for k, n in sorted(classes.items())) + ")")
-        for entry in report.entries:
-            if entry.measured:
-                fix_ms = (entry.fix_us or 0) / 1e3
-                print(f"- audit's measurement of the entry (under the tracer): import "
-                      f"{(entry.import_us or 0) / 1e3:.1f} ms, peak RSS "
-                      f"{(entry.peak_rss or 0) / MiB:.1f} MiB; fixing all {entry.fix_sites} "
-                      f"fixable sites together saves {fix_ms:.1f} ms, "
-                      f"{(entry.fix_rss or 0) / MiB:.1f} MiB; bytecode: {entry.bytecode}")
-        kept = Counter(c.action for c in result.changes)
-        files = {c.path for c in result.changes}
-        v = result.verification
-        print(f"- fix: {len(result.changes) + len(result.reverted)} changes planned, "
-              f"{len(result.changes)} kept in {len(files)} files ("
-              + (", ".join(f"{a} {n}" for a, n in kept.most_common()) or "none")
-              + f"), {len(result.reverted)} reverted by verify, {len(result.skipped)} sites "
-              f"skipped; {v.runs if v else 0} test runs; {out['fix_seconds']:.1f} s")
-        reasons = Counter(s.why.split(":")[0] if "entrypoint runs" in s.why else s.why
-                          for s in result.skipped)
-        print("- skipped because: " + "; ".join(f"{why} ({n})"
-                                                for why, n in reasons.most_common(4)))
-        for change in result.changes:
-            print(f"  - kept: {change.action} `{change.id}`"[:220])
-        for change, (_, tail) in zip(result.reverted, v.reverted if v else []):
-            print(f"  - **reverted**: {change.action} `{change.id}`"[:200]
-                  + f" -- {error_line(tail)}")
-    api = out["api"]
-    print(f"- public names (every non-test module of both copies imported, each public name "
-          f"resolved with getattr): {api['modules']} modules; no longer importable: "
-          f"{len(api['broken'])}{listing(api['broken'])}; lost from a package __init__ or an "
-          f"__all__, or now raising: {len(api['hard'])}{listing(api['hard'])}; submodule "
-          f"attributes no longer bound before `import pkg.sub`: {len(api['submodules'])}"
-          f"{listing(api['submodules'])}; other module "
-          f"attributes no longer bound (moved or removed imports): {len(api['soft'])}"
-          f"{listing(api['soft'], 6)}")
-    for side in ("before", "after"):
-        text, seconds, _ = out[f"tests_{side}"]
-        ok, total = out["pyc"][side]
-        print(f"- {side}: tests {text} ({seconds:.1f} s); valid .pyc for {ok}/{total} .py files")
-    print()
-
-
-def estimate(out: dict) -> str:
-    """What the audit measured (under its tracer) that fixing every fixable site would save
-    on the entry: an upper bound for what the kept changes save."""
-    result = out["result"]
-    entries = [e for e in result.report.entries if e.measured] if result else []
-    return f"{entries[0].fix_us / 1e3:.1f}" if entries and entries[0].fix_us else "-"
-
-
-def listing(items: list[str], limit: int = 12) -> str:
-    if not items:
-        return ""
-    shown = ", ".join(f"`{i}`" for i in items[:limit])
-    return f" ({shown}{', ...' if len(items) > limit else ''})"
-
-
-def measurement_table(outs: list[dict], rounds: int) -> None:
-    print(f"### Entry start-up, before vs after the fix ({rounds} interleaved rounds after 2 "
-          f"warm-up rounds, order alternating; wall from spawn to exit; peak RSS (VmHWM) and "
-          f"modules at exit from as many rounds of the entry run through a reporting wrapper)\n")
-    print("| target | entry | before ms median (min-max) | after ms median (min-max) | "
-          "after/before (median of per-round ratios) | saved ms (medians) | audit's estimate "
-          "ms | peak RSS MiB before → after | modules before → after |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for out in outs:
-        m = out["measure"]
-        b, a = m["series"]["before"], m["series"]["after"]
-        rb = [x / MiB for x in m["rss"]["before"]]
-        ra = [x / MiB for x in m["rss"]["after"]]
-        print(f"| {out['target'].name} | `{shlex.join(out['target'].entry)}` | "
-              f"{spread(b.samples_ms)} | {spread(a.samples_ms)} | {paired_ratio(a, b):.3f} | "
-              f"{b.median - a.median:.1f} | {estimate(out)} | {median(rb):.1f} → {median(ra):.1f} "
-              f"({median(ra) - median(rb):+.1f}) | {m['modules']['before']} → "
-              f"{m['modules']['after']} ({m['modules']['after'] - m['modules']['before']:+d}) |")
-    print()
-
-
-def fix_table(outs: list[dict]) -> None:
-    print("### What the fix did\n")
-    print("| target | version | files | import sites | changes kept | reverted by verify | "
-          "verify runs | fix s | tests before | tests after | public names lost (hard / "
-          "submodule attributes / other) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|")
-    for out in outs:
-        r, api = out["result"], out["api"]
-        if r is None:
-            cells = ["-", "-", "**crashed**", "-", "-"]
-        else:
-            cells = [str(r.report.files), str(len(r.report.sites)), str(len(r.changes)),
-                     str(len(r.reverted)), str(r.verification.runs if r.verification else 0)]
-        print(f"| {out['target'].name} | {out['version']} | " + " | ".join(cells)
-              + f" | {out['fix_seconds']:.0f} | {out['tests_before'][0]} | "
-                f"{out['tests_after'][0]} | {len(api['broken']) + len(api['hard'])} / "
-                f"{len(api['submodules'])} / {len(api['soft'])} |")
-    print()
 
 
 # --- part 2: static audit of pandas ----------------------------------------------------------
@@ -543,16 +454,20 @@ def pandas_audit(runs: int = 3) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=9,
-                        help="interleaved timing rounds per target (default 9)")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="interleaved timing rounds per target (default 7)")
     parser.add_argument("--only", default=None,
                         help="comma-separated target names (" + ", ".join(
-                            t.package for t in TARGETS) + ") and/or 'pandas'")
+                            t.package or t.fixture for t in TARGETS) + ") and/or 'pandas'")
+    parser.add_argument("--twice", action=argparse.BooleanOptionalAction, default=True,
+                        help="fix each target a second time (0 changes, files byte-identical, "
+                             "tests green) and compare get_type_hints of the changed modules "
+                             "(default: on)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
-    versions = ", ".join(f"{t.package} {version_of(t)}" for t in TARGETS
-                         if not t.example)
+    versions = ", ".join(f"{t.distribution} {version_of(t)}" for t in TARGETS
+                         if t.kind in ("wheel", "sdist"))
     head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
                           capture_output=True, text=True, check=False).stdout.strip()
     print(f"{python_info()}; {os.cpu_count()} CPUs; hotstart at {head or '?'}; {versions}; "
@@ -566,11 +481,11 @@ def main() -> None:
     outs = []
     try:
         for target in TARGETS:
-            if only is not None and target.package not in only:
+            if only is not None and (target.package or target.fixture) not in only:
                 continue
             step = time.perf_counter()
             try:
-                out = run_target(target, base, args.rounds)
+                out = run_target(target, base, args.rounds, args.twice)
             except LookupError as exc:
                 print(f"### {target.name}\n\nskipped: {exc}\n")
                 continue
