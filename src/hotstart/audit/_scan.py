@@ -17,6 +17,9 @@ from .model import IMPORT_TIME_CONTEXTS, BoundName, ImportSite, Use
 __all__ = ["ModuleScan", "scan_module", "parse_source"]
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+#: Calls that, given `__name__`, return the module itself (its names read as attributes).
+_SELF_LOOKUPS = frozenset({"importlib.import_module", "__import__", "sys.modules.get",
+                           "sys.modules.__getitem__"})
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 #: Module-level calls whose point is a side effect, by what they change.
@@ -448,6 +451,7 @@ class _Walker:
             self.block(node.orelse, scope, checking)
             return
         if isinstance(node, (ast.Import, ast.ImportFrom)):
+            self.self_import(node)
             function = scope.function()
             if function is not None:
                 for alias in node.names:
@@ -701,6 +705,11 @@ class _Walker:
                 self.pin_all(f"module namespace read through {name}().{func.attr}() at "
                              f"{where}", call.lineno)
             return
+        if callee in _SELF_LOOKUPS and call.args and isinstance(call.args[0], ast.Name) \
+                and call.args[0].id == "__name__":
+            self.pin_all(f"module object read by name ({callee}(__name__)) at {where}",
+                         call.lineno)
+            return
         shown = callee or self.callee_text(func)
         handed = False
         for value in (*call.args, *(k.value for k in call.keywords)):
@@ -764,6 +773,20 @@ class _Walker:
                                       call.lineno)
                 return
         self.pin_all(f"module namespace read by {callee}() at {where}", call.lineno)
+
+    def self_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        """A module that imports itself (`from pkg import ev` in pkg/ev.py) reads its own
+        names as attributes, maybe computed ones (`getattr(ev, name)`)."""
+        own = self.scan.name
+        if isinstance(node, ast.Import):
+            found = any(alias.name == own for alias in node.names)
+        else:
+            module = resolve_relative(own, self.scan.is_package, node.level, node.module)
+            found = module == own or any(f"{module}.{alias.name}" == own
+                                         for alias in node.names)
+        if found:
+            self.pin_all(f"module imports itself at {self.scan.file}:{node.lineno}",
+                         node.lineno)
 
     def pin_all(self, detail: str, line: int) -> None:
         self.namespace_uses.append(Use("namespace", line, detail=detail))

@@ -1,0 +1,51 @@
+"""Attacks on `hotstart fix`: small projects whose code a rewrite broke, each fixed on disk
+(with `--all`) and run in a fresh interpreter, which must print what it printed before."""
+
+from __future__ import annotations
+
+import pytest
+
+from ._helpers import assert_idempotent, fix_and_write, make, run_python
+
+LIB = {"lib/__init__.py": "", "lib/heavy.py": "VALUE = 42\n\n\ndef helper():\n    return 'h'\n"}
+
+
+def _fixed_still_works(tmp_path, files: dict[str, str], code: str, **options) -> object:
+    """Run `code` on the project, fix it (write, --all), run `code` again: same output; a
+    second fix changes nothing. Returns the first fix's result."""
+    root = make(tmp_path / "proj", {**LIB, **files})
+    before = run_python(root, code)
+    options.setdefault("include_all", True)
+    result = fix_and_write(root, "pkg", **options)
+    assert run_python(root, code) == before
+    assert_idempotent(root, "pkg", **options)
+    return result
+
+
+# -- the module reached by its own name ------------------------------------------------------
+
+@pytest.mark.parametrize("lookup", [
+    "importlib.import_module(__name__).__dict__",
+    "vars(importlib.import_module(__name__))",
+    "sys.modules.get(__name__).__dict__",
+])
+def test_the_module_looked_up_by_name_keeps_every_import(tmp_path, lookup):
+    source = ("import importlib\nimport json\nimport sys\n\nfrom lib.heavy import helper\n\n\n"
+              f"def run(code):\n    ns = {lookup}\n    exec(code, ns)\n    return ns['out']\n")
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/ev.py": source},
+                                "from pkg.ev import run\n"
+                                "print(run('out = json.dumps(helper())'))\n")
+    assert result.changes == []
+    pins = [p for s in result.report.sites for p in s.pins]
+    assert any("module object read by name" in p for p in pins), pins
+
+
+@pytest.mark.parametrize("statement", ["from pkg import ev", "import pkg.ev as ev",
+                                       "from . import ev"])
+def test_a_module_that_imports_itself_keeps_every_import(tmp_path, statement):
+    source = ("from lib.heavy import helper\n\n\n"
+              f"def go(name):\n    {statement}\n    return getattr(ev, name)()\n")
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/ev.py": source},
+                                "from pkg.ev import go\nprint(go('helper'))\n")
+    assert result.changes == []
+    assert any("module imports itself at " in p for s in result.report.sites for p in s.pins)
