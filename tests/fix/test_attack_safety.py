@@ -49,3 +49,44 @@ def test_a_module_that_imports_itself_keeps_every_import(tmp_path, statement):
                                 "from pkg.ev import go\nprint(go('helper'))\n")
     assert result.changes == []
     assert any("module imports itself at " in p for s in result.report.sites for p in s.pins)
+
+
+# -- a name the module binds again -----------------------------------------------------------
+
+@pytest.mark.parametrize("rebinding, expected", [
+    ("if os.environ.get('PATH'):\n    def helper():\n        return 'fallback'\n", "fallback"),
+    ("if os.environ.get('PATH'):\n    helper = lambda: 'lambda'\n", "lambda"),
+    ("for helper in [lambda: 'loop']:\n    pass\n", "loop"),
+    ("if os.environ.get('PATH'):\n    from lib.other import other as helper\n", "other"),
+])
+def test_an_import_bound_again_at_module_level_stays(tmp_path, rebinding, expected):
+    # a copy of the import moved into go() would shadow the module's later binding
+    source = (f"import os\nfrom lib.heavy import helper\n{rebinding}\n\n"
+              "def go():\n    return helper()\n")
+    result = _fixed_still_works(
+        tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source,
+                   "lib/other.py": "def other():\n    return 'other'\n"},
+        "from pkg.m import go\nprint(go())\n")
+    assert [c for c in result.changes if c.site.imported == "lib.heavy"] == []
+    pins = [p for s in result.report.sites if s.imported == "lib.heavy" for p in s.pins]
+    assert any(p.startswith("bound again at module level (lines 2, ") for p in pins), pins
+
+
+def test_an_import_a_function_rebinds_through_global_stays(tmp_path):
+    source = ("from lib.heavy import helper\n\n\ndef wrap():\n    global helper\n"
+              "    old = helper\n    helper = lambda: old() + '!'\n\n\n"
+              "def go():\n    return helper()\n")
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
+                                "from pkg import m\nm.wrap()\nprint(m.go())\nm.wrap()\n"
+                                "print(m.go())\n")
+    assert result.changes == []
+    [site] = result.report.sites
+    assert site.pins == [f"rebound by `global helper` in wrap() ({site.file}:5)"]
+
+
+def test_only_reading_a_global_still_defers(tmp_path):
+    source = ("from lib.heavy import helper\n\n\ndef go():\n    global helper\n"
+              "    return helper()\n")
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
+                                "from pkg.m import go\nprint(go())\n")
+    assert [c.action for c in result.changes] == ["move"]

@@ -377,6 +377,7 @@ class _Walker:
             for name in self.scan.all_names:
                 for bound in self.by_name.get(name, ()):
                     bound.uses.append(Use("all", 0))
+        self.rebound(tree)
         for use in self.namespace_uses:
             for bounds in self.by_name.values():
                 for bound in bounds:
@@ -387,6 +388,27 @@ class _Walker:
                     detail = self._unmovable_detail(use)
                     if detail is not None:
                         use.context, use.detail = "unmovable", detail
+
+    def rebound(self, tree: ast.Module) -> None:
+        """An imported name the module binds again (`if ...: def helper()`, a second import,
+        `global helper` in a function) is module state: a copy imported inside a function
+        would shadow the other binding."""
+        bindings, declared = _module_bindings(tree)
+        where = self.scan.file
+        for name, bounds in self.by_name.items():
+            lines = bindings.get(name, [])
+            if len(lines) - lines.count(-1) > 1:
+                lines = sorted({line for line in lines if line > 0})
+                detail = f"bound again at module level (lines {', '.join(map(str, lines))} " \
+                    f"of {where})"
+            elif name in declared:
+                function, line = declared[name]
+                detail = f"rebound by `global {name}` in {function}() ({where}:{line})"
+            else:
+                continue
+            use = Use("rebound", lines[-1] if lines else declared[name][1], detail=detail)
+            for bound in bounds:
+                bound.uses.append(use)
 
     def _unmovable_detail(self, use: Use) -> str | None:
         if use.context not in ("function", "lambda") or not use.scope:
@@ -782,8 +804,9 @@ class _Walker:
             found = any(alias.name == own for alias in node.names)
         else:
             module = resolve_relative(own, self.scan.is_package, node.level, node.module)
-            found = module == own or any(f"{module}.{alias.name}" == own
-                                         for alias in node.names)
+            # (a package's `from . import sub` imports its submodules, not itself)
+            found = (module == own and not self.scan.is_package) or any(
+                f"{module}.{alias.name}" == own for alias in node.names)
         if found:
             self.pin_all(f"module imports itself at {self.scan.file}:{node.lineno}",
                          node.lineno)
@@ -901,6 +924,67 @@ class _Walker:
             self.scan.effects.append(Effect(line, f"registers with @{callee} at line {line}",
                                             True))
 
+
+
+def _module_bindings(tree: ast.Module) -> tuple[dict[str, list[int]],
+                                                  dict[str, tuple[str, int]]]:
+    """The lines where each name is bound at module level (imports, assignments, `def`,
+    `for` and `with` targets, ...), and the names functions declare `global` (with the
+    first function and line)."""
+    bindings: dict[str, list[int]] = {}
+    declared: dict[str, tuple[str, int]] = {}
+    stack: list[ast.AST] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+            bindings.setdefault(node.name, []).append(node.lineno)
+            for inner in ast.walk(node):
+                if isinstance(inner, _FUNCTIONS):
+                    # `global name` and a binding of it: the function rebinds the module's
+                    # name (only reading it through `global` is just a read).
+                    for sub in ast.walk(inner):
+                        if isinstance(sub, ast.Global):
+                            for name in sub.names:
+                                if _binds(inner, name):
+                                    declared.setdefault(name, (inner.name, sub.lineno))
+            stack.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Lambda, *_COMPREHENSIONS)):
+            continue
+        name = None
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            name = node.id
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+            name = node.name
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                bound = alias.asname or alias.name.split(".")[0]
+                lines = bindings.setdefault(bound, [])
+                # `import pkg`, `import pkg.a`, `import pkg.b` all bind the same package
+                if isinstance(node, ast.ImportFrom) or alias.asname or -1 not in lines:
+                    lines.append(node.lineno)
+                if isinstance(node, ast.Import) and not alias.asname:
+                    lines.append(-1)
+        if name is not None:
+            bindings.setdefault(name, []).append(getattr(node, "lineno", 0))
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return bindings, declared
+
+
+def _binds(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Whether `function` (its nested scopes included) binds `name`."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
+            return True
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)) and node.name == name \
+                and node is not function:
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                (a.asname or a.name.split(".")[0]) == name for a in node.names):
+            return True
+    return False
 
 
 def _locals(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:

@@ -189,12 +189,15 @@ class _FirstLoads:
 def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: EffectModel,
               scans: dict[str, ModuleScan], released: frozenset[str] = frozenset()
               ) -> tuple[str, str, list[str], list[str]]:
-    contexts = {u.context for u in bound.uses}
+    contexts = {u.context for u in bound.uses} - {"rebound"}  # a binding, not a use
     own_package = site.package_init and not site.external and (
         site.imported == scan.name or site.imported.startswith(scan.name + "."))
     lazy_reexport = own_package and not bound.name.startswith("_")
     pins = [_pin(u, site) for u in bound.uses
-            if u.context in PINNING_CONTEXTS or (u.context == "reexport" and not lazy_reexport)]
+            # a second binding matters to a moved import only (try/except: pinned below)
+            if (u.context in PINNING_CONTEXTS and not (u.context == "rebound" and (
+                site.guard == "try" or not contexts - {"all", "reexport"})))
+            or (u.context == "reexport" and not lazy_reexport)]
     if site.noqa:
         pins.append("marked `# noqa`: kept on purpose")
     if pins:

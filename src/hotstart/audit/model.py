@@ -59,12 +59,13 @@ USE_CONTEXTS = {
     "namespace": "the module namespace handed to code (exec, eval, globals()[name])",
     "unmovable": "a function an import cannot move into (compiled, a stub, a setter)",
     "annotation-read": "an annotation a library reads at run time (pydantic, attrs, ...)",
+    "rebound": "a name the module rebinds (`global name` in a function, a second binding)",
 }
 IMPORT_TIME_CONTEXTS = frozenset({"module", "call", "class-base", "class-body", "decorator",
                                   "default", "annotation-runtime"})
 #: Uses that pin an import where it is: import-time ones, and those a move would break.
 PINNING_CONTEXTS = IMPORT_TIME_CONTEXTS | {"test-patch", "namespace", "unmovable",
-                                           "annotation-read"}
+                                           "annotation-read", "rebound"}
 
 
 @dataclass(slots=True)
