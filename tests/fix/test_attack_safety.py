@@ -7,7 +7,8 @@ import pytest
 
 from ._helpers import assert_idempotent, fix_and_write, make, run_python
 
-LIB = {"lib/__init__.py": "", "lib/heavy.py": "VALUE = 42\n\n\ndef helper():\n    return 'h'\n"}
+LIB = {"lib/__init__.py": "", "lib/heavy.py": "VALUE = 42\n\n\ndef helper():\n    return 'h'\n"
+       "\n\nclass Thing:\n    pass\n"}
 
 
 def _fixed_still_works(tmp_path, files: dict[str, str], code: str, **options) -> object:
@@ -90,3 +91,47 @@ def test_only_reading_a_global_still_defers(tmp_path):
     result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
                                 "from pkg.m import go\nprint(go())\n")
     assert [c.action for c in result.changes] == ["move"]
+
+
+# -- calls named through a function's own imports ---------------------------------------------
+
+def test_the_module_looked_up_through_a_function_local_import_keeps_every_import(tmp_path):
+    source = ("import json\n\nfrom lib.heavy import helper\n\n\ndef run(code):\n"
+              "    import importlib\n\n    ns = importlib.import_module(__name__).__dict__\n"
+              "    exec(code, ns)\n    return ns['out']\n")
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/ev.py": source},
+                                "from pkg.ev import run\n"
+                                "print(run('out = json.dumps(helper())'))\n")
+    assert result.changes == []
+
+
+def test_get_type_hints_through_a_moved_import_is_still_a_reader(tmp_path):
+    # the first fix moves `import typing` into check(); the second must still see that
+    # check's annotations are read (it moved `Thing` under TYPE_CHECKING: not idempotent)
+    source = ("from __future__ import annotations\n\nimport typing\n\n"
+              "from lib.heavy import Thing\n\n\ndef check(x: Thing) -> bool:\n"
+              "    return isinstance(x, typing.get_type_hints(check)['x'])\n")
+    _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
+                       "from pkg.m import check\nfrom lib.heavy import Thing\n"
+                       "print(check(Thing()))\n")
+
+
+# -- the public names of a package __init__ ------------------------------------------------
+
+INIT = ("from __future__ import annotations\n\nfrom collections import OrderedDict\n\nfrom lib.heavy import Thing, helper\n\n"
+        "from .m import go\n\n\ndef use() -> Thing:\n    return helper()\n")
+
+
+@pytest.mark.parametrize("runtime", ["stdlib", "hotstart"])
+def test_names_a_package_init_imports_from_elsewhere_stay_importable(tmp_path, runtime):
+    # unused (was removed as dead), used in a function (was moved), used in an annotation
+    # (was replaced by a ForwardRef): `from pkg import Thing` of another project broke
+    result = _fixed_still_works(
+        tmp_path, {"pkg/__init__.py": INIT, "pkg/m.py": "def go():\n    return 'go'\n"},
+        "import pkg\nfrom pkg import OrderedDict, Thing, go, helper\n"
+        "print(pkg.Thing, OrderedDict, helper(), go(), isinstance(Thing(), type))\n",
+        runtime=runtime)
+    assert [c.site.imported for c in result.changes] == ["pkg.m"]
+    pins = {b.name: s.pins for s in result.report.sites for b in s.names}
+    assert set(pins["Thing"]) == {"a public name of the package __init__ (no __all__): other code "
+                             "may import it"}

@@ -324,7 +324,7 @@ def _catches_import_error(handler: ast.excepthandler) -> bool:
 # -- pass 2: where names are used, import-time calls, effects -------------------------------
 
 class _Scope:
-    __slots__ = ("kind", "qualname", "line", "_locals", "node", "parent", "info")
+    __slots__ = ("kind", "qualname", "line", "_locals", "node", "parent", "info", "imports")
 
     def __init__(self, kind: str, qualname: str, line: int, local: set[str] | None,
                  parent: _Scope | None, node: ast.AST | None = None) -> None:
@@ -335,6 +335,7 @@ class _Scope:
         self.node = node
         self.parent = parent
         self.info: Annotated | None = None  # a class: its record, for field annotations
+        self.imports: dict[str, str] = {}  # a function: what its own imports bind
 
     @property
     def locals(self) -> set[str]:
@@ -480,6 +481,13 @@ class _Walker:
                     module = alias.name if isinstance(node, ast.Import) else resolve_relative(
                         self.scan.name, self.scan.is_package, node.level, node.module)
                     self.scan.deferred.append((module, node.lineno))
+                    if alias.name == "*":
+                        continue
+                    if isinstance(node, ast.Import):
+                        function.imports[alias.asname or alias.name.split(".")[0]] = \
+                            alias.name if alias.asname else alias.name.split(".")[0]
+                    else:
+                        function.imports[alias.asname or alias.name] = f"{module}.{alias.name}"
             return
         if isinstance(node, ast.AnnAssign):
             annotation_context = ("annotation" if scope.kind == "function" or
@@ -654,7 +662,7 @@ class _Walker:
             if isinstance(current, (ast.Subscript, ast.Compare)) and ctx != "type-checking":
                 self.namespace_read(current, scope)
             if isinstance(current, ast.Call):
-                callee = self.resolve(current.func)
+                callee = self.resolve(current.func) or self.resolve_local(current.func, scope)
                 if callee is not None:
                     self.record_call(callee, current.lineno, scope, ctx)
                 if ctx != "type-checking":
@@ -842,6 +850,18 @@ class _Walker:
             bound.uses.append(use)
         if self._capture is not None:
             self._capture.append((name, use))
+
+    def resolve_local(self, func: ast.AST, scope: _Scope) -> str | None:
+        """A callee named through an import inside the function (or one enclosing it)."""
+        name = dotted(func)
+        head, _, rest = (name or "").partition(".")
+        probe: _Scope | None = scope.function()
+        while probe is not None and name:
+            target = probe.imports.get(head)
+            if target is not None:
+                return f"{target}.{rest}" if rest else target
+            probe = probe.parent.function() if probe.parent is not None else None
+        return None
 
     def resolve(self, func: ast.AST) -> str | None:
         name = dotted(func)

@@ -202,6 +202,13 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
         pins.append("marked `# noqa`: kept on purpose")
     if pins:
         return "needed", pins[0], _unique(pins), []
+    if (site.package_init and site.kind == "from" and not lazy_reexport
+            and scan.all_names is None and not bound.name.startswith("_")
+            and site.guard != "TYPE_CHECKING"):
+        # `pkg.Name` / `from pkg import Name` of code outside the project: removed, moved or
+        # replaced by a typing alias, the name would be gone or a ForwardRef
+        pin = "a public name of the package __init__ (no __all__): other code may import it"
+        return "needed", pin, [pin], []
 
     unused = not (contexts - {"all", "reexport"})
     modules = [m for m in _effect_modules(scan, site, effects, scans, unused)
