@@ -135,3 +135,18 @@ def test_names_a_package_init_imports_from_elsewhere_stay_importable(tmp_path, r
     pins = {b.name: s.pins for s in result.report.sites for b in s.names}
     assert set(pins["Thing"]) == {"a public name of the package __init__ (no __all__): other code "
                              "may import it"}
+
+
+# -- `import a.b` in annotations ---------------------------------------------------------------
+
+@pytest.mark.parametrize("body", ["return None", "return lib.heavy.helper()"])
+def test_a_dotted_import_used_in_annotations_keeps_its_place(tmp_path, body):
+    # its runtime alias was `lib = lazy_import("lib")`: get_type_hints then failed with
+    # "module 'lib' has no attribute 'heavy'"
+    source = ("from __future__ import annotations\n\nimport lib.heavy\n\n\n"
+              f"def f(x: lib.heavy.Thing) -> None:\n    {body}\n")
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
+                                "import typing\nimport pkg.m\n"
+                                "print(typing.get_type_hints(pkg.m.f))\n", runtime="hotstart")
+    assert result.changes == []
+    assert any("`import lib.heavy` binds `lib`" in s.why for s in result.skipped)

@@ -97,6 +97,17 @@ def _module_alias(site: ImportSite) -> bool:
     return site.kind == "import" or any(b.is_module for b in site.names)
 
 
+def _submodule_binding(site: ImportSite) -> str | None:
+    """Why `import a.b` (which binds `a`) keeps its place when annotations use it: the runtime
+    alias would be a lazy `a`, which does not load `a.b` (`a.b.X` failed in get_type_hints)."""
+    if site.kind != "import" or all(b.target == site.imported for b in site.names):
+        return None
+    top = site.names[0].name
+    return (f"pinned by: `import {site.imported}` binds `{top}`, and a runtime alias of "
+            f"`{top}` would not load `{site.imported}` (`import {site.imported} as "
+            f"{site.imported.rsplit('.', 1)[1]}` can be moved)")
+
+
 def _annotated(site: ImportSite) -> list[str]:
     return [b.name for b in site.names
             if any(u.context in ("annotation", "type-checking") for u in b.uses)]
@@ -114,9 +125,12 @@ def _choose(site: ImportSite, path: str, target: tuple[int, int], defer: str,
     if site.klass == "dead":
         return Change(site, "remove", path, "removed (never used)")
     importers = _importers(site)
+    submodule = _submodule_binding(site)
     if site.klass == "typing-only":
         if importers:  # they would get the runtime alias, not the object
             return Skipped(site, f"pinned by: imported from this module by {importers}")
+        if submodule:
+            return Skipped(site, submodule)
         if _module_alias(site) and runtime != "hotstart":
             return Skipped(site, "a module used as `mod.X` in annotations needs "
                                  "hotstart.lazy for its runtime alias (--runtime hotstart)")
@@ -143,6 +157,8 @@ def _choose(site: ImportSite, path: str, target: tuple[int, int], defer: str,
     if any(u.context == "lambda" for b in site.names for u in b.uses):
         return Skipped(site, "a module-level lambda uses it: use --defer lazy-modules")
     annotated = _annotated(site)
+    if annotated and submodule:
+        return Skipped(site, submodule)
     if annotated and _module_alias(site) and runtime != "hotstart":
         return Skipped(site, "also used as `mod.X` in annotations, which needs hotstart.lazy "
                              "for a runtime alias (--runtime hotstart)")
