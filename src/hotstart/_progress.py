@@ -11,7 +11,9 @@ class Progress:
     """A `ProgressCallback` (call it as progress(what, done, total)) and context manager."""
 
     def __init__(self, title: str, *, enabled: bool = True, stream: TextIO | None = None) -> None:
-        self.title = title
+        from ._text import printable
+
+        self.title = printable(title)
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self._bar: Any = None
@@ -24,7 +26,9 @@ class Progress:
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar,
                                        SpinnerColumn, TextColumn, TimeElapsedColumn)
 
-            self._bar = Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+            # Not markup: titles quote targets and files ("[/x]" would raise MarkupError).
+            self._bar = Bar(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                            BarColumn(),
                             MofNCompleteColumn(), TimeElapsedColumn(),
                             console=Console(file=self.stream), transient=True)
             self._bar.start()
@@ -36,6 +40,9 @@ class Progress:
         carry the elapsed time)."""
         if not self.enabled:
             return
+        from ._text import printable
+
+        what = printable(what)
         if self._bar is not None:
             self._bar.update(self._task, completed=done, total=total or None,
                              description=f"{self.title}: {what}")

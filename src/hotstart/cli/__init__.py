@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         command = importlib.import_module(f".{args[0]}", __name__)
         return command.run(args[1:])
     except HotstartError as exc:
-        sys.stderr.write(f"hotstart: error: {exc}\n")
+        from .._text import printable
+
+        # The message quotes paths, names and target output: escaped, it is one safe line.
+        sys.stderr.write(f"hotstart: error: {printable(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("hotstart: interrupted\n")

@@ -1,7 +1,6 @@
 """Options shared by `audit` and `fix`, and running the audit they both start from."""
 
-
-
+from ._common import FRESH, MAX_RUNS, check_number
 
 
 def add_audit_options(parser) -> None:
@@ -32,6 +31,12 @@ def add_audit_options(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
+def check_audit_options(namespace) -> None:
+    """The values `audit` and `fix` share, before any work is done."""
+    check_number("--runs", namespace.runs, low=1, high=MAX_RUNS, why=FRESH)
+    check_number("--min-saving", namespace.min_saving, unit="ms")
+
+
 def run_audit(namespace):
     from .._progress import Progress
     from ..audit import audit
@@ -45,7 +50,8 @@ def run_audit(namespace):
     if not hasattr(namespace, "format"):  # `fix` does not print the report: say what it skipped
         import sys
 
+        from .._text import printable
+
         for error in report.errors:  # file names may hold terminal escapes: show them escaped
-            shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in error)
-            sys.stderr.write(f"hotstart: warning: {shown}\n")
+            sys.stderr.write(f"hotstart: warning: {printable(error)}\n")
     return report

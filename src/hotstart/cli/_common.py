@@ -11,15 +11,61 @@ target (one of, after the options; everything after it goes to the target):
                        every Python process it starts is traced and reported
 """
 
+#: More runs than this is a mistake, not a measurement.
+MAX_RUNS = 1000
+FRESH = " (each run starts a fresh interpreter)"
+
 
 def make_parser(command: str, description: str, **kwargs):
     import argparse
     import textwrap
 
+    from ..errors import BadInput
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str):  # one line `hotstart: error: ...`, not usage + error
+            raise BadInput(f"{message}; see 'hotstart {command} --help'")
+
     # Raw, so that epilogs keep their layout; the description is one paragraph to fill.
-    return argparse.ArgumentParser(prog=f"hotstart {command}",
-                                   description=textwrap.fill(description, 88),
-                                   formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+    return Parser(prog=f"hotstart {command}", description=textwrap.fill(description, 88),
+                  formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+
+def check_number(option: str, value: float | None, *, low: float | None = None,
+                 high: float | None = None, above: float | None = None, unit: str = "",
+                 why: str = "") -> None:
+    """`BadInput` unless an option's number is finite and within bounds (None: not given).
+
+    Checked right after parsing, so that a bad value is refused before any work is done."""
+    from ..errors import BadInput
+
+    if value is None:
+        return
+    import math
+
+    shown = f"{option} {value:g}" if isinstance(value, float) else f"{option} {value}"
+    of, unit = (f" of {unit}", f" {unit}") if unit else ("", "")
+    if not math.isfinite(value):
+        raise BadInput(f"{shown}: give a finite number{of}")
+    if above is not None and value <= above:
+        raise BadInput(f"{shown}: give a number{of} above {above:g}{why}")
+    if low is not None and value < low:
+        raise BadInput(f"{shown}: give {low:g}{unit} or more{why}")
+    if high is not None and value > high:
+        raise BadInput(f"{shown}: give at most {high:g}{unit}{why}")
+
+
+def check_render_options(namespace) -> None:
+    """The values of `add_render_options`, before a profile is run or read."""
+    from ..errors import BadInput
+
+    check_number("--threshold", namespace.threshold, unit="ms")
+    check_number("--depth", namespace.depth, low=1)
+    check_number("--top", namespace.top, low=1)
+    check_number("--process", namespace.process, low=0)
+    if namespace.why_limit < 1:
+        raise BadInput(f"--why-limit {namespace.why_limit}: give 1 or more (the first "
+                       f"chain is always shown), or use --why-all")
 
 
 def add_render_options(parser) -> None:
@@ -56,9 +102,6 @@ def render_profile(result, namespace) -> str:
     if namespace.why:
         from ..render.why import render_why
 
-        if namespace.why_limit < 1:
-            raise BadInput(f"--why-limit {namespace.why_limit}: give 1 or more (the first "
-                           f"chain is always shown), or use --why-all")
         limit = None if namespace.why_all else namespace.why_limit
         return "\n".join(render_why(result, name, process=namespace.process, limit=limit)
                          for name in namespace.why)

@@ -2,7 +2,7 @@
 
 import sys
 
-from ._audit_options import add_audit_options, run_audit
+from ._audit_options import add_audit_options, check_audit_options, run_audit
 from ._common import make_parser
 
 
@@ -22,6 +22,7 @@ def run(args: list[str]) -> int:
                         help="text: fold sites saving less than this (measured reports)")
     output.add_argument("--hide-needed", action="store_true", help="text: omit needed sites")
     namespace = parser.parse_args(args)
+    check_audit_options(namespace)
     report = run_audit(namespace)
     if namespace.format == "json":
         import json

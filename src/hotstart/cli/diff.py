@@ -2,7 +2,7 @@
 
 import sys
 
-from ._common import make_parser
+from ._common import check_number, make_parser
 
 
 def run(args: list[str]) -> int:
@@ -15,10 +15,12 @@ def run(args: list[str]) -> int:
     parser.add_argument("--threshold", type=float, default=0.1, metavar="MS",
                         help="hide changes smaller than this (default 0.1 ms)")
     namespace = parser.parse_args(args)
+    check_number("--top", namespace.top, low=1)
+    check_number("--threshold", namespace.threshold, unit="ms")
+    from ..errors import BadInput
     from ..measure.diff import diff_profiles
     from ..measure.io import load_profile
     from ..render.diff import render_diff
-    from ..errors import BadInput
 
     before, after = load_profile(namespace.before), load_profile(namespace.after)
     for path, loaded in ((namespace.before, before), (namespace.after, after)):

@@ -2,8 +2,8 @@
 
 import sys
 
-from ._audit_options import add_audit_options, run_audit
-from ._common import make_parser
+from ._audit_options import add_audit_options, check_audit_options, run_audit
+from ._common import check_number, make_parser
 
 
 def run(args: list[str]) -> int:
@@ -42,7 +42,18 @@ def run(args: list[str]) -> int:
     parser.add_argument("--verify-timeout", type=float, default=None, metavar="SECONDS",
                         help="limit for one run of the verify command")
     namespace = parser.parse_args(args)
+    check_audit_options(namespace)
     select = tuple(s.strip() for s in namespace.select.split(",") if s.strip())
+    from ..errors import BadInput
+    from ..fix.plan import SELECTABLE
+
+    if not select or not set(select) <= set(SELECTABLE):
+        raise BadInput(f"--select {namespace.select!r}: give one or more of "
+                       f"{', '.join(SELECTABLE)} (comma-separated)")
+    if namespace.verify is not None and not namespace.verify.strip():
+        raise BadInput(f"--verify {namespace.verify!r}: give the command that runs the "
+                       f"project's tests, e.g. --verify 'python -m pytest -x -q'")
+    check_number("--verify-timeout", namespace.verify_timeout, above=0, unit="seconds")
     report = run_audit(namespace)
     from .._progress import Progress
     from ..fix import fix

@@ -24,8 +24,16 @@ def run(args: list[str]) -> int:
     add_matcher_options(parser)
     namespace = parser.parse_args(args)
     from ..errors import BadInput
-    from ..registry.spec import AliasTable, SpecError, compute_preload, load_spec
+    from ..registry.spec import AliasTable, SpecError, compute_preload, encode_preload, load_spec
 
+    if not namespace.type_key:
+        raise BadInput("--type-key '': give the key that names an object's type, e.g. @type")
+    for module in namespace.always:
+        try:
+            encode_preload([module])
+        except ValueError:
+            raise BadInput(f"--always {module!r}: not a module name (expected e.g. "
+                           f"pkg.mod)") from None
     aliases = {}
     for item in namespace.alias:
         name, sep, module = item.partition("=")

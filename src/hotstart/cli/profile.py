@@ -2,7 +2,8 @@
 
 import sys
 
-from ._common import TARGET_HELP, add_render_options, make_parser, render_profile, split_target
+from ._common import (FRESH, MAX_RUNS, TARGET_HELP, add_render_options, check_number,
+                      check_render_options, make_parser, render_profile, split_target)
 
 
 def run(args: list[str]) -> int:
@@ -36,6 +37,10 @@ def run(args: list[str]) -> int:
     add_render_options(parser)
     options, target = split_target(parser, args)
     namespace = parser.parse_args(options)
+    check_render_options(namespace)
+    check_number("--runs", namespace.runs, low=1, high=MAX_RUNS, why=FRESH)
+    check_number("--warmup", namespace.warmup, low=0, high=MAX_RUNS, why=FRESH)
+    check_number("--timeout", namespace.timeout, above=0, unit="seconds")
 
     import shlex
 
@@ -57,7 +62,9 @@ def run(args: list[str]) -> int:
         sys.stdout.write(render_profile(result, namespace))
     failure = failure_message(result, namespace.timeout)
     if failure:
-        sys.stderr.write(f"hotstart: error: {failure}\n")
+        from .._text import printable
+
+        sys.stderr.write(f"hotstart: error: {printable(failure)}\n")  # the target's own words
         return 1
     if not result.processes:
         failed = [note for note in result.notes if note.startswith("tracer not installed")]

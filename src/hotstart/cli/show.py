@@ -2,7 +2,7 @@
 
 import sys
 
-from ._common import add_render_options, make_parser, render_profile
+from ._common import add_render_options, check_render_options, make_parser, render_profile
 
 
 def run(args: list[str]) -> int:
@@ -10,6 +10,7 @@ def run(args: list[str]) -> int:
     parser.add_argument("profile", metavar="PROFILE.json")
     add_render_options(parser)
     namespace = parser.parse_args(args)
+    check_render_options(namespace)
     from ..measure.io import load_profile
 
     result = load_profile(namespace.profile)

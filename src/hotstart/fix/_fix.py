@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from .._text import diff_path
 from ..audit import audit, parse_version
 from ..audit.model import AuditReport
 from ..errors import BadInput, HotstartError
@@ -55,12 +56,12 @@ class FixResult:
         for change in self.files:
             out.extend(difflib.unified_diff(
                 change.before.splitlines(keepends=True), change.after.splitlines(keepends=True),
-                f"a/{change.shown.lstrip('/')}", f"b/{change.shown.lstrip('/')}"))
+                *(diff_path(side, change.shown.lstrip("/")) for side in ("a/", "b/"))))
             if change.stub is not None and change.stub_path is not None:
                 shown = os.path.join(os.path.dirname(change.shown),
                                      os.path.basename(change.stub_path))
                 out.extend(difflib.unified_diff([], change.stub.splitlines(keepends=True),
-                                                "/dev/null", f"b/{shown.lstrip('/')}"))
+                                                "/dev/null", diff_path("b/", shown.lstrip("/"))))
         return "".join(line if line.endswith("\n") else line + "\n" for line in out)
 
 

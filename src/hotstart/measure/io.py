@@ -20,8 +20,12 @@ def load_profile(path: str | os.PathLike[str]) -> Profile:
             text = handle.read()
     except FileNotFoundError:
         raise BadInput(f"profile {os.fspath(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read profile {os.fspath(path)!r}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{os.fspath(path)}: not a hotstart profile: not UTF-8 text (byte "
+                       f"{exc.object[exc.start]:#04x} at offset {exc.start})") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read profile {os.fspath(path)!r}: "
+                       f"{exc.strerror or exc}") from None
     try:
         return Profile.from_json(text)
     except json.JSONDecodeError as exc:
@@ -46,6 +50,15 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         raise BadInput(f"cannot write {os.fspath(path)!r}: directory {directory!r} does not exist")
     if not os.access(directory, os.W_OK) or (os.path.exists(target) and not os.access(target, os.W_OK)):
         raise BadInput(f"cannot write {os.fspath(path)!r}: permission denied")
+    # `access` says yes to root, and knows nothing of read-only mounts or /proc: create the
+    # temporary file `write_atomic` will need, and remove it.
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
+                                   suffix=".hotstart-tmp", dir=directory)
+    except OSError as exc:
+        raise BadInput(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:

@@ -251,6 +251,8 @@ def _resolve_python(python: str | None, env: dict[str, str]) -> str:
 
 #: The oldest target the tracer runs on (it needs time.perf_counter_ns).
 MIN_TARGET_PYTHON = (3, 7)
+#: A bare `python -E -s -S -c` prints its version in milliseconds, even on a loaded machine.
+_VERSION_TIMEOUT = 10
 _VERSION_PROBE = "import sys; sys.stdout.write('%d.%d.%d' % tuple(sys.version_info[:3]))"
 
 
@@ -258,15 +260,29 @@ def _check_version(given: str, interpreter: str, env: dict[str, str]) -> None:
     """One cheap run of --python: refuse what is not Python, or too old for the tracer."""
     oldest = "%d.%d" % MIN_TARGET_PYTHON
     try:
-        done = subprocess.run([interpreter, "-E", "-s", "-S", "-c", _VERSION_PROBE], env=env,
-                              stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        # Its own session: what a fake interpreter starts is killed with it, and cannot hold
+        # the pipe open after it.
+        probe = subprocess.Popen([interpreter, "-E", "-s", "-S", "-c", _VERSION_PROBE],
+                                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
     except OSError as exc:
         raise BadInput(f"--python {given}: cannot start it: {exc.strerror or exc}") from None
-    except subprocess.TimeoutExpired:
-        raise BadInput(f"--python {given} did not print its version within 60 s; pass a "
-                       f"Python {oldest}+ interpreter") from None
-    found = re.fullmatch(rb"(\d+)\.(\d+)\.\d+", done.stdout.strip())
-    if done.returncode != 0 or not found:
+    with probe:
+        try:
+            stdout, _ = probe.communicate(timeout=_VERSION_TIMEOUT)
+        except BaseException as exc:
+            try:
+                os.killpg(probe.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            probe.wait()
+            if isinstance(exc, subprocess.TimeoutExpired):
+                raise BadInput(f"--python {given} did not print its version within "
+                               f"{_VERSION_TIMEOUT} s; pass a Python {oldest}+ interpreter"
+                               ) from None
+            raise
+    found = re.fullmatch(rb"(\d+)\.(\d+)\.\d+", stdout.strip())
+    if probe.returncode != 0 or not found:
         raise BadInput(f"--python {given} is not a Python interpreter (`-c` did not print a "
                        f"version); pass a Python {oldest}+ interpreter")
     version = int(found[1]), int(found[2])
@@ -284,6 +300,12 @@ def _target_argv(target: Target, python: str | None, env: dict[str, str], cwd: s
         path = os.path.join(cwd, target.value)
         if not os.path.exists(path):
             raise BadInput(f"script {target.value!r} not found (looked in {cwd})")
+        if os.path.isdir(path):
+            if not os.path.isfile(os.path.join(path, "__main__.py")):
+                raise BadInput(f"script {target.value!r} is a directory without a "
+                               f"__main__.py; give a .py file, or -m MODULE")
+        elif not os.path.isfile(path):  # a FIFO or a device: Python would wait on it
+            raise BadInput(f"script {target.value!r} is not a regular file")
     elif target.kind == "module":
         if not _MODULE_NAME.match(target.value):
             raise BadInput(f"{target.value!r} is not a module name (expected e.g. pkg.mod)")

@@ -325,6 +325,8 @@ def _path_unit(path: str) -> _Unit:
     name = os.path.basename(path)
     if not name.endswith(".py"):
         raise ValueError(f"{path}: not a Python source file (.py)")
+    if not os.path.isfile(path):  # a FIFO or a device named *.py: reading it would block
+        raise ValueError(f"{path}: not a regular file")
     return path, _file_module(path), True
 
 

@@ -171,6 +171,10 @@ def load_spec(path: "str | os.PathLike[str]") -> "Any":
     name = os.fspath(path)
     suffix = os.path.splitext(name)[1].lower()
     if not os.path.isfile(name):
+        if os.path.isdir(name):
+            raise SpecError(f"spec {name!r} is a directory; give a JSON, YAML, TOML or CUE file")
+        if os.path.exists(name):  # a FIFO or a device: reading it could block
+            raise SpecError(f"spec {name!r} is not a regular file")
         raise SpecError(f"spec {name!r} not found")
     if suffix == ".cue":
         return _load_cue(name)
@@ -218,8 +222,8 @@ def _parse_spec(name: str, suffix: str, data: bytes) -> "Any":
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f":{mark.line + 1}" if mark is not None else ""
-            raise SpecError(f"{name}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") \
-                from None
+            problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
+            raise SpecError(f"{name}{where}: not valid YAML ({problem})") from None
     raise SpecError(f"{name}: unknown spec format {suffix or '(no extension)'!r}; "
                     f"expected .json, .yaml, .yml, .toml or .cue")
 

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import os
 
+from .._text import printable  # noqa: F401 (the renderers import it from here)
 from ..measure.model import Stat
 
 
-def printable(text: object) -> str:
-    """`text` with every character a terminal would act on shown as a Python escape.
-
-    Module names, paths, argv and call names come from the profile, which anyone can write:
-    an ESC (`\\x1b`), a bidi override (`\\u202e`) or a lone surrogate would drive or confuse
-    the terminal, or fail to encode. Printable text (spaces included) is returned as is.
-    """
-    text = str(text)
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+def printable_lines(lines: list[str]) -> str:
+    """`lines` as text, each escaped by `printable`: names and paths come from the project."""
+    return "".join(printable(line) + "\n" for line in "\n".join(lines).split("\n"))
 
 
 def ms(us: float | None, digits: int = 1) -> str:

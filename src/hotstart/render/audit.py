@@ -12,7 +12,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from ..audit.model import CLASSES, AuditReport, Entry, HotSpot, ImportSite, Link, Saving
-from ._format import ms, size
+from ._format import ms, printable_lines, size
 
 __all__ = ["CLASS_HELP", "HotSpotGroup", "hotspot_groups", "render_audit"]
 
@@ -103,7 +103,7 @@ def render_audit(report: AuditReport, *, min_saving_ms: float = 0.0,
         lines += ["", "Notes"] + [_wrapped(note, "  - ", "    ") for note in report.notes]
     if report.errors:
         lines += ["", "Errors"] + [_wrapped(error, "  - ", "    ") for error in report.errors]
-    return "\n".join(lines) + "\n"
+    return printable_lines(lines)
 
 
 # -- sections ---------------------------------------------------------------------------------

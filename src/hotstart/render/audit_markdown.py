@@ -4,7 +4,7 @@ and what fixing would save, the hot spots, and the 20 sites that would save the 
 from __future__ import annotations
 
 from ..audit.model import AuditReport, ImportSite
-from ._format import ms
+from ._format import ms, printable_lines
 from .audit import (
     CLASS_HELP,
     hotspot_groups,
@@ -93,7 +93,7 @@ def render_audit_markdown(report: AuditReport) -> str:
 
     if report.errors:
         lines += ["", "#### Errors", ""] + [f"- {_line(error)}" for error in report.errors]
-    return "\n".join(lines) + "\n"
+    return printable_lines(lines)
 
 
 def _saves(site: ImportSite) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..fix import FixResult
+from ._format import printable_lines
 
 __all__ = ["render_fix"]
 
@@ -61,7 +62,7 @@ def render_fix(result: FixResult) -> str:
                          ("" if result.written else " (files restored: use --write to keep)"))
     if not result.written and verification is None and result.changes:
         lines.append("nothing written: use --write to apply, --verify 'COMMAND' to test first")
-    return "\n".join(lines) + "\n"
+    return printable_lines(lines)
 
 
 def _short(text: str, width: int = 60) -> str:

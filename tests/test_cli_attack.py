@@ -1,0 +1,268 @@
+"""Every subcommand attacked with bad input, through the real CLI in subprocesses.
+
+Bad input gets exactly one line `hotstart: error: ...` on stderr (exit 2), never a traceback,
+a hang, a half-written file or raw terminal escapes; a target that fails is exit 1.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import time
+
+import pytest
+from conftest import run_hotstart, write_tree
+
+ESC = "\x1b[31m"
+
+
+def assert_bad_input(result, fragment: str, code: int = 2) -> None:
+    """Exactly one stderr line, `hotstart: error: ...` holding `fragment`, and no escape."""
+    assert result.returncode == code, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("hotstart: [")]
+    assert len(lines) == 1 and lines[0].startswith("hotstart: error: "), result.stderr
+    assert fragment in lines[0], result.stderr
+    assert "\x1b" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> pathlib.Path:
+    """A small real profile (one process), saved once."""
+    out = tmp_path_factory.mktemp("attack") / "p.json"
+    result = run_hotstart("profile", "-q", "-n", "1", "--no-calls", "-o", str(out), "-c",
+                          "import json")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+# -- option values ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("option, value, fragment", [
+    ("--runs", "0", "--runs"), ("--runs", "99999999999999999999", "at most"),
+    ("--warmup", "-1", "--warmup"), ("--warmup", "99999999999999", "at most"),
+    ("--timeout", "0", "--timeout"), ("--timeout", "-1", "--timeout"),
+    ("--timeout", "nan", "--timeout"), ("--timeout", "inf", "--timeout"),
+    ("--threshold", "nan", "--threshold"), ("--depth", "-1", "--depth"),
+    ("--top", "0", "--top"), ("--process", "-1", "--process"), ("--runs", "x", "--runs"),
+])
+def test_profile_option_values_are_checked_before_running(tmp_path, option, value, fragment):
+    marker = tmp_path / "ran"
+    result = run_hotstart("profile", "-q", "-n", "1", option, value, "-c",
+                          f"open({str(marker)!r}, 'w')", cwd=tmp_path, timeout=120)
+    assert_bad_input(result, fragment)
+    assert not marker.exists()  # refused before the target ran once
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--threshold", "nan"], "--threshold"), (["--depth", "0"], "--depth"),
+    (["--top", "-5", "--format", "table"], "--top"), (["--top", "0", "--format", "table"], "--top"),
+    (["--why-limit", "0", "--why", "json"], "--why-limit"),
+])
+def test_show_option_values(saved, args, fragment):
+    assert_bad_input(run_hotstart("show", str(saved), *args), fragment)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--top", "0"], "--top"), (["--top", "-1"], "--top"), (["--threshold", "nan"], "--threshold"),
+])
+def test_diff_option_values(saved, args, fragment):
+    assert_bad_input(run_hotstart("diff", str(saved), str(saved), *args), fragment)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--bogus", "PROFILE"], "unrecognized arguments: --bogus"),
+    ([], "required: PROFILE.json"), (["PROFILE", "extra"], "unrecognized arguments: extra"),
+])
+def test_usage_errors_are_one_line(saved, args, fragment):
+    result = run_hotstart("show", *(str(saved) if arg == "PROFILE" else arg for arg in args))
+    assert_bad_input(result, fragment)
+    assert result.stderr.rstrip().endswith("see 'hotstart show --help'")
+    assert "usage:" not in result.stderr
+
+
+def test_unknown_profile_option_is_one_line(tmp_path):
+    result = run_hotstart("profile", "--bogus", "x.py", cwd=tmp_path)
+    assert_bad_input(result, "unrecognized arguments: --bogus")
+
+
+# -- profile targets --------------------------------------------------------------------------
+
+def test_directory_without_main_is_bad_input(tmp_path):
+    (tmp_path / "adir").mkdir()
+    result = run_hotstart("profile", "-q", "-n", "1", "adir", cwd=tmp_path)
+    assert_bad_input(result, "__main__.py")
+
+
+def test_fifo_script_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "pipe.py")
+    result = run_hotstart("profile", "-q", "-n", "1", "--timeout", "60", "pipe.py",
+                          cwd=tmp_path, timeout=120)
+    assert_bad_input(result, "not a regular file")
+
+
+def test_python_that_hangs_is_given_up_and_its_children_end(tmp_path):
+    pidfile = tmp_path / "pid"
+    fake = tmp_path / "fakepython"
+    fake.write_text(f"#!/bin/sh\nsleep 1000 &\necho $! > {pidfile}\nwait\n")
+    fake.chmod(0o755)
+    result = run_hotstart("profile", "-q", "-n", "1", "--python", str(fake), "-c", "pass",
+                          cwd=tmp_path, timeout=120)
+    assert_bad_input(result, "did not print its version")
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 10  # the kill is sent before hotstart exits; allow reaping
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        if pathlib.Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        pytest.fail("the --python probe's child outlived hotstart")
+
+
+def test_output_that_cannot_be_written_fails_before_running(tmp_path):
+    marker = tmp_path / "ran"
+    result = run_hotstart("profile", "-q", "-n", "1", "-o", "/proc/hotstart-x.json", "-c",
+                          f"open({str(marker)!r}, 'w')", cwd=tmp_path)
+    assert_bad_input(result, "cannot write '/proc/hotstart-x.json'")
+    assert not marker.exists()
+
+
+# -- terminal escapes ---------------------------------------------------------------------------
+
+def test_escapes_in_error_lines_are_shown_escaped(tmp_path):
+    empty = tmp_path / f"e{ESC}.json"
+    empty.write_text("")
+    result = run_hotstart("show", str(empty))
+    assert_bad_input(result, "not valid JSON")
+    assert "\\x1b[31m" in result.stderr
+
+    result = run_hotstart("profile", "-q", "-n", "1", "--no-calls", "-c",
+                          f"import sys; sys.stderr.write({ESC + 'red'!r}); sys.exit(3)")
+    assert_bad_input(result, "status 3", code=1)
+    assert "\x1b" not in result.stdout
+
+
+def test_escapes_in_audit_and_fix_output(tmp_path):
+    write_tree(tmp_path, {"pkg/__init__.py": "", f"pkg/m{ESC}x.py":
+                          "import json\n\ndef f():\n    return json.dumps(1)\n"})
+    for args in (["audit", "pkg"], ["audit", "pkg", "--format", "markdown"],
+                 ["fix", "pkg", "--all"]):
+        result = run_hotstart(*args, "-q", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "m\\x1b[31mx.py" in result.stdout, args
+        assert "\x1b" not in result.stdout + result.stderr, args
+
+
+def test_fix_diff_quotes_an_unusual_file_name_as_git_does(tmp_path):
+    import subprocess
+
+    write_tree(tmp_path, {"pkg/__init__.py": "", f"pkg/m{ESC}x.py":
+                          "import json\n\ndef f():\n    return json.dumps(1)\n"})
+    result = run_hotstart("fix", "pkg", "--all", "-q", cwd=tmp_path)
+    assert '--- "a/pkg/m\\033[31mx.py"' in result.stdout, result.stdout
+    patch = result.stdout[:result.stdout.index("hotstart fix:")]
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    applied = subprocess.run(["git", "apply", "-"], input=patch, text=True, cwd=tmp_path,
+                             capture_output=True)
+    assert applied.returncode == 0, applied.stderr
+    assert "import json" in (tmp_path / f"pkg/m{ESC}x.py").read_text().split("def f")[1]
+
+
+# -- index and preload ------------------------------------------------------------------------
+
+@pytest.fixture
+def registry_pkg(tmp_path) -> pathlib.Path:
+    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/mod.py":
+                          'from reg import register\n\n@register("a")\nclass A:\n    pass\n'})
+    (tmp_path / "s.json").write_text('{"@type": "a"}')
+    return tmp_path
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--key", "-1"], "--key '-1'"), (["--key", ""], "--key ''"), (["--key", "a b"], "--key"),
+    (["--callable", ""], "--callable ''"), (["--callable", ".."], "--callable"),
+    (["--keep", ""], "--keep ''"),
+])
+def test_index_matcher_options(registry_pkg, args, fragment):
+    assert_bad_input(run_hotstart("index", "pkg", *args, cwd=registry_pkg), fragment)
+
+
+def test_index_of_a_file_that_is_not_python_or_not_regular(registry_pkg):
+    result = run_hotstart("index", "s.json", cwd=registry_pkg)
+    assert_bad_input(result, "not a Python source file")
+    os.mkfifo(registry_pkg / "pipe.py")
+    result = run_hotstart("index", "pipe.py", cwd=registry_pkg, timeout=60)
+    assert_bad_input(result, "not a regular file")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--always", ""], "--always ''"), (["--always", "a b"], "--always 'a b'"),
+    (["--type-key", ""], "--type-key ''"),
+])
+def test_preload_options(registry_pkg, args, fragment):
+    result = run_hotstart("preload", "s.json", "--package", "pkg", *args, cwd=registry_pkg)
+    assert_bad_input(result, fragment)
+
+
+def test_preload_spec_that_is_a_directory_or_undecodable_yaml(registry_pkg):
+    (registry_pkg / "specs").mkdir()
+    result = run_hotstart("preload", "specs", "--package", "pkg", cwd=registry_pkg)
+    assert_bad_input(result, "is a directory")
+    (registry_pkg / "bad.yaml").write_bytes(b"\xff\xfe@type: a\n")
+    result = run_hotstart("preload", "bad.yaml", "--package", "pkg", cwd=registry_pkg)
+    assert_bad_input(result, "not valid YAML")
+
+
+# -- audit and fix ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--select", ""], "--select"), (["--select", ",,"], "--select"),
+    (["--verify", ""], "--verify ''"),
+    (["--verify", "true", "--verify-timeout", "nan"], "--verify-timeout"),
+    (["--verify", "true", "--verify-timeout", "0"], "--verify-timeout"),
+    (["--min-saving", "nan"], "--min-saving"), (["--runs", "0"], "--runs"),
+])
+def test_fix_option_values(tmp_path, args, fragment):
+    write_tree(tmp_path, {"pkg/__init__.py": "import json\n\ndef f():\n    return json\n"})
+    before = (tmp_path / "pkg/__init__.py").read_text()
+    result = run_hotstart("fix", "pkg", "--all", "--write", "-q", *args, cwd=tmp_path)
+    assert_bad_input(result, fragment)
+    assert (tmp_path / "pkg/__init__.py").read_text() == before
+
+
+def test_audit_option_values(tmp_path):
+    write_tree(tmp_path, {"pkg/__init__.py": "import json\n"})
+    assert_bad_input(run_hotstart("audit", "pkg", "--min-saving", "nan", cwd=tmp_path),
+                     "--min-saving")
+    assert_bad_input(run_hotstart("audit", "pkg", "--runs", "-3", "--entry", "-c pass",
+                                  cwd=tmp_path), "--runs")
+
+
+def test_progress_on_a_terminal_shows_brackets_and_escapes_as_text(tmp_path):
+    """On a terminal the live bar renders the title: "[/x]" is not rich markup to parse."""
+    import pty
+    import sys
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: hotstart on a terminal
+        os.chdir(tmp_path)
+        os.execv(sys.executable, [sys.executable, "-m", "hotstart", "profile", "-n", "1",
+                                  "--no-calls", "-c", "pass  # [/x] \x1b]0;title\x07"])
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    text = output.decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "Traceback" not in text and "[/x]" in text
+    assert "\\x1b]0;title\\x07" in text and "\x1b]0;title" not in text
