@@ -150,3 +150,50 @@ def test_a_dotted_import_used_in_annotations_keeps_its_place(tmp_path, body):
                                 "print(typing.get_type_hints(pkg.m.f))\n", runtime="hotstart")
     assert result.changes == []
     assert any("`import lib.heavy` binds `lib`" in s.why for s in result.skipped)
+
+
+# -- registration by subclassing -----------------------------------------------------------
+
+BASE = {
+    "init_subclass": "class Base:\n    subs = []\n\n    def __init_subclass__(cls):\n"
+                     "        Base.subs.append(cls.__name__)\n",
+    "metaclass": "class Meta(type):\n    subs = []\n\n    def __init__(cls, name, bases, ns):\n"
+                 "        super().__init__(name, bases, ns)\n        Meta.subs.append(name)\n\n\n"
+                 "class Base(metaclass=Meta):\n    subs = Meta.subs\n",
+}
+
+
+@pytest.mark.parametrize("hook", sorted(BASE))
+def test_a_module_whose_classes_register_by_subclassing_is_not_deferred(tmp_path, hook):
+    # main imported impl only for a function: moved there, Impl was not registered until then
+    files = {"pkg/__init__.py": "", "pkg/base.py": BASE[hook],
+             "pkg/impl.py": "from pkg.base import Base\n\n\nclass Impl(Base):\n    pass\n\n\n"
+                            "def make():\n    return Impl()\n",
+             "pkg/main.py": "from pkg.base import Base\nfrom pkg.impl import make\n\n\n"
+                            "def names():\n    return Base.subs\n\n\n"
+                            "def run():\n    return type(make()).__name__\n"}
+    result = _fixed_still_works(tmp_path, files, "from pkg.main import names, run\n"
+                                "print(names(), run())\n")
+    make_site = next(s for s in result.report.sites if s.imported == "pkg.impl")
+    assert make_site.klass == "side-effect", make_site.reason
+    assert "defines Impl, running the" in make_site.reason
+
+
+# -- tests beside the package ---------------------------------------------------------------
+
+def test_tests_beside_a_package_given_as_a_directory_are_read_for_patches(tmp_path):
+    files = {"pkg/__init__.py": "", "pkg/a.py": "import time\n\n\ndef now():\n"
+             "    return time.time()\n",
+             "tests/test_a.py": "from unittest import mock\n\nimport pkg.a\n\n\n"
+                                "def test_now():\n    with mock.patch('pkg.a.time') as t:\n"
+                                "        t.time.return_value = 5\n"
+                                "        assert pkg.a.now() == 5\n"}
+    result = _fixed_still_works(tmp_path, files, """
+        import subprocess, sys
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               "tests"], capture_output=True, text=True)
+        print(done.returncode)
+        """)
+    assert result.changes == []
+    [site] = result.report.sites
+    assert site.pins[0].startswith("patched by a test: 'pkg.a.time' (")

@@ -15,6 +15,7 @@ from .effects import EffectModel
 from .graph import EntrySpec, StaticGraph, entry_script, parse_entry
 from .hotspots import find_hotspots
 from .model import AuditReport, Entry
+from .safety import mark_subclass_hooks
 from .savings import apply_savings
 
 __all__ = ["audit", "parse_version"]
@@ -97,6 +98,7 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
     del sources
     _link_aliases(scans, test_scans, aliases)
     link_cross_module_uses(scans, test_scans)
+    mark_subclass_hooks(scans)
     effects = EffectModel(scans, project.search_path + project.roots)
     sites = classify_sites(scans, effects, low)
     hotspots = find_hotspots(scans)

@@ -129,11 +129,17 @@ def find_project(target: str, tests: list[str] | None = None) -> Project:
         if len(tops) == 1:
             package = tops[0]
     files = list(_walk(walk_root, prefix, path, shown, skipped))
-    if root != path:  # project directory with src/: its tests live beside src/
+    # Tests beside src/ (a project directory), or beside the package (or its src/) when the
+    # target is a package directory: they may patch its names.
+    homes = [path] if root != path and not prefix else []
+    if prefix:
+        homes = [root] + ([os.path.dirname(root)] if os.path.basename(root) == "src" else [])
+    for home in homes:
+        shown_home = os.path.normpath(os.path.join(shown, os.path.relpath(home, path)))
         for extra in _TEST_DIRS[:2]:
-            test_dir = os.path.join(path, extra)
+            test_dir = os.path.join(home, extra)
             if os.path.isdir(test_dir):
-                files.extend(_walk(test_dir, extra, path, shown, skipped, test=True))
+                files.extend(_walk(test_dir, extra, home, shown_home, skipped, test=True))
     for extra in tests or ():
         if not os.path.exists(extra):
             raise BadInput(f"--tests {extra!r}: no such file or directory")

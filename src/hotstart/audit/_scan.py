@@ -116,6 +116,10 @@ class ModuleScan:
     #: Line ranges of `if __name__ == "__main__":` bodies: a script's job, not import work.
     main_blocks: list[tuple[int, int]] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
+    #: Classes whose subclassing runs code: they define `__init_subclass__`, or are
+    #: metaclasses (derive from `type`); and each class's `metaclass=` (resolved).
+    subclass_hooks: set[str] = field(default_factory=set)
+    metaclasses: dict[str, str] = field(default_factory=dict)
     all_names: set[str] | None = None
     defined: set[str] = field(default_factory=set)
     #: (module, name, line): `from module import name` of a project module's name.
@@ -448,6 +452,14 @@ class _Walker:
                                        self.decorator_names(node.decorator_list),
                                        [self.object_name(b) for b in node.bases])
                 self.scan.annotated.append(inner.info)
+                if "type" in inner.info.bases or any(
+                        isinstance(item, _FUNCTIONS) and item.name == "__init_subclass__"
+                        for item in node.body):
+                    self.scan.subclass_hooks.add(inner.info.qualname)
+                for keyword in node.keywords:
+                    if keyword.arg == "metaclass":
+                        self.scan.metaclasses[inner.info.qualname] = \
+                            self.object_name(keyword.value)
                 compiler = next(filter(None, map(safety.compiler, inner.info.decorators)), None)
                 if compiler:  # numba's jitclass compiles every method
                     self.unmovable.setdefault(inner.info.qualname, []).append((

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ._scan import Annotated, ModuleScan
 
 __all__ = ["compiler", "unmovable", "annotation_reader", "scoped_effects",
-           "mark_runtime_annotations", "IMPLICIT_NAMESPACE"]
+           "mark_runtime_annotations", "mark_subclass_hooks", "IMPLICIT_NAMESPACE"]
 
 #: Calls that run code in the caller's module namespace when given no mapping.
 IMPLICIT_NAMESPACE = frozenset({"exec", "eval", "IPython.embed", "doctest.testmod"})
@@ -184,6 +184,40 @@ def mark_runtime_annotations(scans: dict[str, ModuleScan]) -> None:
             use.context = "annotation-read"
             use.detail = (f"annotation read at run time by {reader} {info.qualname} "
                           f"({scan.file}:{info.line})")
+
+
+def mark_subclass_hooks(scans: dict[str, ModuleScan]) -> None:
+    """A class statement whose project base defines `__init_subclass__` (or whose
+    metaclass is a project class) runs that code at import, often a registration: an effect
+    of its module, so importing the module later would register later."""
+    from ._scan import Effect
+
+    index: dict[str, tuple[ModuleScan, Annotated]] = {}
+    for scan in scans.values():
+        for info in scan.annotated:
+            if info.kind == "class":
+                index.setdefault(f"{scan.name}.{info.qualname}", (scan, info))
+    memo: dict[str, bool] = {}
+
+    def hooked(full: str) -> bool:
+        if full not in memo:
+            memo[full] = False  # a cycle of bases runs nothing
+            scan, info = index[full]
+            parents = [_follow(b, scans, index) for b in
+                       (*info.bases, scan.metaclasses.get(info.qualname, ""))]
+            memo[full] = info.qualname in scan.subclass_hooks or any(
+                p is not None and hooked(p) for p in parents)
+        return memo[full]
+
+    for full, (scan, info) in index.items():
+        meta = scan.metaclasses.get(info.qualname)
+        for base in (*info.bases, meta or ""):
+            parent = _follow(base, scans, index)
+            if parent is not None and hooked(parent):
+                hook = "metaclass" if base == meta else "__init_subclass__ of"
+                scan.effects.append(Effect(info.line, f"defines {info.qualname}, running the "
+                                           f"{hook} {parent} at line {info.line}", True))
+                break
 
 
 def _follow(target: str, scans: dict[str, ModuleScan],
