@@ -266,3 +266,47 @@ def test_progress_on_a_terminal_shows_brackets_and_escapes_as_text(tmp_path):
     assert os.waitstatus_to_exitcode(status) == 0, text
     assert "Traceback" not in text and "[/x]" in text
     assert "\\x1b]0;title\\x07" in text and "\x1b]0;title" not in text
+
+
+# -- diff of profiles with different process counts; audit output; verify; aliases -------------
+
+def test_diff_process_choice_and_range(saved, tmp_path):
+    import sys
+
+    two = tmp_path / "two.json"
+    command = f"{sys.executable} -c pass; {sys.executable} -c 'import json'"
+    result = run_hotstart("profile", "-q", "-n", "1", "--no-calls", "-o", str(two), "--",
+                          "sh", "-c", command)
+    assert result.returncode == 0, result.stderr
+    assert_bad_input(run_hotstart("diff", str(saved), str(two), "--process", "1"),
+                     f"--process 1: {saved} has 1 process(es)")
+    assert_bad_input(run_hotstart("diff", str(saved), str(two), "--process", "-1"), "--process")
+    result = run_hotstart("diff", str(saved), str(two))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("hotstart: warning: ") and "--process N" in result.stderr
+    result = run_hotstart("diff", str(two), str(two), "--process", "1")
+    assert result.returncode == 0 and "process 1 of each: " in result.stdout, result.stderr
+
+
+def test_audit_output_that_cannot_be_written_fails_before_the_entries_run(tmp_path):
+    marker = tmp_path / "ran"
+    write_tree(tmp_path, {"pkg/__init__.py": "import json\n"})
+    result = run_hotstart("audit", "pkg", "-q", "-o", "/proc/hotstart-audit.txt", "--entry",
+                          f"-c open({str(marker)!r}, 'w')", cwd=tmp_path)
+    assert_bad_input(result, "cannot write '/proc/hotstart-audit.txt'")
+    assert not marker.exists()
+
+
+def test_verify_that_times_out_before_any_change_says_so_once(tmp_path):
+    write_tree(tmp_path, {"pkg/__init__.py": "import json\n\ndef f():\n    return json\n"})
+    result = run_hotstart("fix", "pkg", "--all", "-q", "--verify", "sleep 30",
+                          "--verify-timeout", "0.5", cwd=tmp_path)
+    assert_bad_input(result, "fails before any change (timed out after 0.5 s); make it pass",
+                     code=1)
+
+
+@pytest.mark.parametrize("alias", ["=numpy", "np=", "n p=numpy", "np"])
+def test_preload_alias_names_the_bad_option(registry_pkg, alias):
+    result = run_hotstart("preload", "s.json", "--package", "pkg", "--alias", alias,
+                          cwd=registry_pkg)
+    assert_bad_input(result, f"--alias {alias!r}: expected NAME=MODULE")

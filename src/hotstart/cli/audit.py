@@ -23,6 +23,10 @@ def run(args: list[str]) -> int:
     output.add_argument("--hide-needed", action="store_true", help="text: omit needed sites")
     namespace = parser.parse_args(args)
     check_audit_options(namespace)
+    if namespace.output:  # before the audit, which may run the entries for minutes
+        from ..measure.io import check_writable
+
+        check_writable(namespace.output)
     report = run_audit(namespace)
     if namespace.format == "json":
         import json

@@ -37,12 +37,17 @@ def run(args: list[str]) -> int:
     aliases = {}
     for item in namespace.alias:
         name, sep, module = item.partition("=")
-        if not sep:
-            raise BadInput(f"--alias {item!r}: expected NAME=MODULE, e.g. np=numpy")
+        try:
+            if not sep:
+                raise ValueError
+            AliasTable({name.strip(): module.strip()})  # checks the name and the module
+        except ValueError:
+            raise BadInput(f"--alias {item!r}: expected NAME=MODULE, a name and a module, "
+                           f"e.g. np=numpy") from None
         aliases[name.strip()] = module.strip()
+    table = AliasTable(aliases) if aliases else None
     try:
         spec = load_spec(namespace.spec)
-        table = AliasTable(aliases) if aliases else None
     except (SpecError, ValueError) as exc:
         raise BadInput(str(exc)) from None
     index = build_index(namespace.package, namespace)

@@ -230,10 +230,11 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
     verification.runs += 1
     verification.baseline = baseline
     if not baseline.ok:
-        last = baseline.tail(1) or f"exit {baseline.code}"
-        raise HotstartError(f"--verify {command!r} fails before any change "
-                            f"({'timed out' if baseline.timed_out else f'exit {baseline.code}'}"
-                            f": {last.strip()}); make it pass first")
+        last = baseline.tail(1).strip()
+        how = (f"timed out after {timeout:g} s" if baseline.timed_out
+               else f"exit {baseline.code}" + (f": {last}" if last else ""))
+        raise HotstartError(f"--verify {command!r} fails before any change ({how}); make it "
+                            f"pass first")
     modules = {c.site.module: c.path for c in result.changes
                if any(f.path == c.path for f in result.files)}
     hints = HintCheck(command, modules, timeout) if modules else None

@@ -15,8 +15,12 @@ def render_diff(diff: ProfileDiff, *, top: int = 15, threshold_ms: float = 0.1) 
     lines = [printable(f"before: {shlex.join(before.target)}  ({before.created or '?'}, "
                        f"{before.runs} runs)"),
              printable(f"after:  {shlex.join(after.target)}  ({after.created or '?'}, "
-                       f"{after.runs} runs)"), "",
-             f"  {'':<18} {'before':>10} {'after':>10} {'change':>20}"]
+                       f"{after.runs} runs)")]
+    if diff.process:
+        lines.append(printable(f"process {diff.process} of each: "
+                               f"{shlex.join(before.processes[diff.process].argv)} / "
+                               f"{shlex.join(after.processes[diff.process].argv)}"))
+    lines += ["", f"  {'':<18} {'before':>10} {'after':>10} {'change':>20}"]
     for label, a, b, unit in diff.totals():
         if a is None and b is None:
             continue
