@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import pathlib
+import pty
+import subprocess
+import sys
 import time
 
 import pytest
@@ -158,7 +161,6 @@ def test_escapes_in_audit_and_fix_output(tmp_path):
 
 
 def test_fix_diff_quotes_an_unusual_file_name_as_git_does(tmp_path):
-    import subprocess
 
     write_tree(tmp_path, {"pkg/__init__.py": "", f"pkg/m{ESC}x.py":
                           "import json\n\ndef f():\n    return json.dumps(1)\n"})
@@ -244,8 +246,6 @@ def test_audit_option_values(tmp_path):
 
 def test_progress_on_a_terminal_shows_brackets_and_escapes_as_text(tmp_path):
     """On a terminal the live bar renders the title: "[/x]" is not rich markup to parse."""
-    import pty
-    import sys
 
     pid, fd = pty.fork()
     if pid == 0:  # the child: hotstart on a terminal
@@ -271,7 +271,6 @@ def test_progress_on_a_terminal_shows_brackets_and_escapes_as_text(tmp_path):
 # -- diff of profiles with different process counts; audit output; verify; aliases -------------
 
 def test_diff_process_choice_and_range(saved, tmp_path):
-    import sys
 
     two = tmp_path / "two.json"
     command = f"{sys.executable} -c pass; {sys.executable} -c 'import json'"
@@ -310,3 +309,42 @@ def test_preload_alias_names_the_bad_option(registry_pkg, alias):
     result = run_hotstart("preload", "s.json", "--package", "pkg", "--alias", alias,
                           cwd=registry_pkg)
     assert_bad_input(result, f"--alias {alias!r}: expected NAME=MODULE")
+
+
+# -- the process hotstart runs in: its output streams and its directory -------------------------
+
+def test_output_encoding_without_the_characters_gets_escapes(saved):
+
+    done = subprocess.run([sys.executable, "-m", "hotstart", "show", str(saved)],
+                          capture_output=True, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+    assert b"\\xb7" in done.stdout  # the "·" separators, escaped
+
+
+def test_closed_streams_and_a_full_disk(saved, tmp_path):
+
+    def run(*args: str, **streams) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "hotstart", *args], **streams,
+                              stdin=subprocess.DEVNULL, timeout=120)
+
+    # the shell's `>&-` and `2>&-`: the descriptor is closed, sys.stdout/stderr are None
+    closed = subprocess.run(["sh", "-c", '"$0" -m hotstart show "$1" >&-', sys.executable,
+                             str(saved)], capture_output=True, timeout=120)
+    assert closed.returncode == 0 and b"Traceback" not in closed.stderr, closed.stderr
+    closed = subprocess.run(["sh", "-c", '"$0" -m hotstart show "$1" 2>&-', sys.executable,
+                             str(tmp_path / "none.json")], capture_output=True, timeout=120)
+    assert closed.returncode == 2, closed
+    with open("/dev/full", "w") as full:
+        done = run("show", str(saved), stdout=full, stderr=subprocess.PIPE)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == b"hotstart: error: cannot write the output: No space left on device\n"
+
+
+def test_removed_current_directory(tmp_path, saved):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+
+    done = subprocess.run(["sh", "-c", 'cd "$1" && rmdir "$1" && exec "$0" -m hotstart show "$2"',
+                           sys.executable, str(gone), str(saved)], capture_output=True,
+                          text=True, timeout=120)
+    assert_bad_input(done, "the current directory cannot be read")

@@ -35,6 +35,11 @@ COMMANDS = ("profile", "show", "diff", "index", "preload", "audit", "fix")
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os  # loaded by the interpreter already: free
+
+    if sys.stdout is None or sys.stderr is None:  # started with `>&-` or `2>&-`
+        sys.stdout = sys.stdout or open(os.devnull, "w")
+        sys.stderr = sys.stderr or open(os.devnull, "w")
     args = sys.argv[1:] if argv is None else list(argv)
     if not args or args[0] in ("-h", "--help"):
         sys.stdout.write(HELP)
@@ -48,11 +53,20 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"hotstart: error: unknown command {args[0]!r}; "
                          f"commands: {', '.join(COMMANDS)} (see 'hotstart --help')\n")
         return 2
-    from ..errors import HotstartError
+    from ..errors import BadInput, HotstartError
 
+    # A terminal or pipe that cannot encode the output (PYTHONIOENCODING=ascii, a latin-1
+    # locale) gets escapes for the characters it lacks, not a UnicodeEncodeError.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         import importlib
 
+        try:
+            os.getcwd()  # every command reads paths relative to it
+        except OSError as exc:
+            raise BadInput(f"the current directory cannot be read ({exc.strerror}): was it "
+                           f"removed? cd to an existing directory") from None
         command = importlib.import_module(f".{args[0]}", __name__)
         return command.run(args[1:])
     except HotstartError as exc:
@@ -65,4 +79,25 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("hotstart: interrupted\n")
         return 130
     except BrokenPipeError:  # `hotstart ... | head`
+        _drop_stdout()
         return 0
+    except OSError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise
+        _drop_stdout()  # the output is lost: do not fail again when Python flushes it
+        from .._text import printable
+
+        where = f"{exc.filename}" if exc.filename else "cannot write the output"
+        sys.stderr.write(printable(f"hotstart: error: {where}: {exc.strerror}") + "\n")
+        return 1
+
+
+def _drop_stdout() -> None:
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind it
+        pass
