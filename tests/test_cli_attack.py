@@ -45,6 +45,7 @@ def saved(tmp_path_factory) -> pathlib.Path:
     ("--warmup", "-1", "--warmup"), ("--warmup", "99999999999999", "at most"),
     ("--timeout", "0", "--timeout"), ("--timeout", "-1", "--timeout"),
     ("--timeout", "nan", "--timeout"), ("--timeout", "inf", "--timeout"),
+    ("--timeout", "1e308", "give at most"), ("--timeout", "1e12", "give at most"),
     ("--threshold", "nan", "--threshold"), ("--depth", "-1", "--depth"),
     ("--top", "0", "--top"), ("--process", "-1", "--process"), ("--runs", "x", "--runs"),
 ])
@@ -226,6 +227,7 @@ def test_preload_spec_that_is_a_directory_or_undecodable_yaml(registry_pkg):
     (["--verify", ""], "--verify ''"),
     (["--verify", "true", "--verify-timeout", "nan"], "--verify-timeout"),
     (["--verify", "true", "--verify-timeout", "0"], "--verify-timeout"),
+    (["--verify", "true", "--verify-timeout", "1e308"], "--verify-timeout"),
     (["--min-saving", "nan"], "--min-saving"), (["--runs", "0"], "--runs"),
 ])
 def test_fix_option_values(tmp_path, args, fragment):

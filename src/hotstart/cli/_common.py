@@ -14,6 +14,8 @@ target (one of, after the options; everything after it goes to the target):
 #: More runs than this is a mistake, not a measurement.
 MAX_RUNS = 1000
 FRESH = " (each run starts a fresh interpreter)"
+#: Longer limits overflow the clocks and selectors that enforce them (11.6 days).
+MAX_SECONDS = 1_000_000
 
 
 def make_parser(command: str, description: str, **kwargs):
@@ -48,11 +50,11 @@ def check_number(option: str, value: float | None, *, low: float | None = None,
     if not math.isfinite(value):
         raise BadInput(f"{shown}: give a finite number{of}")
     if above is not None and value <= above:
-        raise BadInput(f"{shown}: give a number{of} above {above:g}{why}")
+        raise BadInput(f"{shown}: give a number{of} above {above:,}{why}")
     if low is not None and value < low:
-        raise BadInput(f"{shown}: give {low:g}{unit} or more{why}")
+        raise BadInput(f"{shown}: give {low:,}{unit} or more{why}")
     if high is not None and value > high:
-        raise BadInput(f"{shown}: give at most {high:g}{unit}{why}")
+        raise BadInput(f"{shown}: give at most {high:,}{unit}{why}")
 
 
 def check_render_options(namespace) -> None:

@@ -3,7 +3,7 @@
 import sys
 
 from ._audit_options import add_audit_options, check_audit_options, run_audit
-from ._common import check_number, make_parser
+from ._common import MAX_SECONDS, check_number, make_parser
 
 
 def run(args: list[str]) -> int:
@@ -53,7 +53,8 @@ def run(args: list[str]) -> int:
     if namespace.verify is not None and not namespace.verify.strip():
         raise BadInput(f"--verify {namespace.verify!r}: give the command that runs the "
                        f"project's tests, e.g. --verify 'python -m pytest -x -q'")
-    check_number("--verify-timeout", namespace.verify_timeout, above=0, unit="seconds")
+    check_number("--verify-timeout", namespace.verify_timeout, above=0, high=MAX_SECONDS,
+                 unit="seconds")
     report = run_audit(namespace)
     from .._progress import Progress
     from ..fix import fix

@@ -2,8 +2,9 @@
 
 import sys
 
-from ._common import (FRESH, MAX_RUNS, TARGET_HELP, add_render_options, check_number,
-                      check_render_options, make_parser, render_profile, split_target)
+from ._common import (FRESH, MAX_RUNS, MAX_SECONDS, TARGET_HELP, add_render_options,
+                      check_number, check_render_options, make_parser, render_profile,
+                      split_target)
 
 
 def run(args: list[str]) -> int:
@@ -40,7 +41,8 @@ def run(args: list[str]) -> int:
     check_render_options(namespace)
     check_number("--runs", namespace.runs, low=1, high=MAX_RUNS, why=FRESH)
     check_number("--warmup", namespace.warmup, low=0, high=MAX_RUNS, why=FRESH)
-    check_number("--timeout", namespace.timeout, above=0, unit="seconds")
+    check_number("--timeout", namespace.timeout, above=0, high=MAX_SECONDS,
+                 unit="seconds")
 
     import shlex
 
