@@ -47,7 +47,10 @@ def run(args: list[str]) -> int:
     from ..errors import BadInput
     from ..fix.plan import SELECTABLE
 
-    if not select or not set(select) <= set(SELECTABLE):
+    unknown = [s for s in select if s not in SELECTABLE]
+    if unknown:  # as fix() says it, but before the audit, which may run the entries
+        raise BadInput(f"--select {','.join(unknown)}: choose from {', '.join(SELECTABLE)}")
+    if not select:
         raise BadInput(f"--select {namespace.select!r}: give one or more of "
                        f"{', '.join(SELECTABLE)} (comma-separated)")
     if namespace.verify is not None and not namespace.verify.strip():
