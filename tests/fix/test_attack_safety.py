@@ -197,3 +197,19 @@ def test_tests_beside_a_package_given_as_a_directory_are_read_for_patches(tmp_pa
     assert result.changes == []
     [site] = result.report.sites
     assert site.pins[0].startswith("patched by a test: 'pkg.a.time' (")
+
+
+# -- the submodules a lazy package __init__ no longer imports ---------------------------------
+
+@pytest.mark.parametrize("runtime", ["stdlib", "hotstart"])
+def test_a_lazy_package_init_still_gives_its_submodules_as_attributes(tmp_path, runtime):
+    # `from .m import go` bound `pkg.m` too; after the lazy rewrite `pkg.m` was missing
+    files = {"pkg/__init__.py": "from .m import go\nfrom .sub import f\n",
+             "pkg/m.py": "def go():\n    return 'go'\n",
+             "pkg/sub/__init__.py": "def f():\n    return 'f'\n"}
+    result = _fixed_still_works(tmp_path, files, """
+        import sys
+        import pkg
+        print(pkg.m.go(), pkg.sub.f(), pkg.go())
+        """, runtime=runtime)
+    assert sorted(c.action for c in result.changes) == ["lazy-init", "lazy-init"]

@@ -538,12 +538,15 @@ def test_package_reexport_made_lazy(tmp_path, version, runtime, has_all):
     assert after.endswith('\nVERSION = "1"\n')
     assert after.count("__all__ = ") == 1
     if runtime == "stdlib":
-        assert "_LAZY = {\"thing\": (\".heavy\", 'thing')}\n" in after
+        # `heavy`: the submodule `from .heavy import thing` bound, loaded on access
+        assert "_LAZY = {\"thing\": (\".heavy\", 'thing'), \"heavy\": (\".heavy\", None)}\n" \
+            in after
         assert "\ndef __getattr__(name):\n" in after and "\ndef __dir__():\n" in after
         assert "hotstart" not in after.replace("hotstart fix", "")
     else:
         assert "import hotstart.lazy\n" in after
-        assert 'hotstart.lazy.attach(__name__, attrs={"heavy": ["thing"]})' in after
+        assert 'hotstart.lazy.attach(\n    __name__,\n    submodules=["heavy"],\n' \
+            '    attrs={"heavy": ["thing"]},\n)' in after
         assert "_LAZY" not in after
     stub = (root / "pkg" / "__init__.pyi").read_text()
     assert "from .heavy import thing as thing\n" in stub
@@ -564,7 +567,8 @@ def test_package_reexport_under_another_name(tmp_path, runtime):
     assert [c.action for c in result.changes] == ["lazy-init", "lazy-init"]
     after = (root / "pkg" / "__init__.py").read_text()
     # hotstart.lazy.attach cannot rename: the PEP 562 code does it for either runtime
-    assert "_LAZY = {\"other\": (\".heavy\", 'thing'), \"sub\": (\".sub\", None)}\n" in after
+    assert "_LAZY = {\"other\": (\".heavy\", 'thing'), \"sub\": (\".sub\", None), " \
+        "\"heavy\": (\".heavy\", None)}\n" in after
     stub = (root / "pkg" / "__init__.pyi").read_text()
     assert "from . import sub as sub\nfrom .heavy import thing as other\n" in stub  # sorted
     out = run_python(root, """

@@ -92,10 +92,14 @@ def declared_lazy_modules(source: str) -> list[str] | str:
         return f"__lazy_modules__ is not a literal list of strings ({exc}): add it by hand"
 
 
-def lazy_init_code(items, runtime: str, top: set[str], limit: int) -> tuple[str, bool]:
+def lazy_init_code(items, runtime: str, top: set[str], limit: int,
+                   bound_subs: list[str] = ()) -> tuple[str, bool]:
     """The lazy `__getattr__`/`__dir__` (and `__all__` when there was none) of a package
     `__init__`, and whether it needs `import hotstart.lazy` (the caller adds it among the
-    module's imports)."""
+    module's imports). `bound_subs`: submodules the moved imports bound as a side effect,
+    loaded on access too but not listed in `__all__`."""
+    all_items = list(items)
+    items = all_items + [(sub, sub, None) for sub in bound_subs]
     submodules = sorted({key for _n, key, attr in items if attr is None})
     attrs: dict[str, list[str]] = {}
     for _name, key, attr in items:
@@ -105,7 +109,7 @@ def lazy_init_code(items, runtime: str, top: set[str], limit: int) -> tuple[str,
     if "__all__" not in top:
         public = sorted(n for n in top if not n.startswith("_")
                         and n not in {name for name, _k, _a in items})
-        names = sorted(set(public) | {name for name, _k, _a in items})
+        names = sorted(set(public) | {name for name, _k, _a in all_items})
         all_line = wrapped("__all__ = [", [f'"{n}"' for n in names], "]", limit) + "\n"
     # hotstart.lazy.attach binds each name as the submodule or attribute is called; a
     # re-export under another name (`from .m import a as b`) needs the PEP 562 code below

@@ -170,6 +170,10 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
         else:  # "remove": leaving the statement is all
             unbound.update(names)
 
+    # `from .m import go` also bound the submodule `m` in the package: `pkg.m.go()` of code
+    # that never imported pkg.m itself must keep working (loaded on access, not in __all__)
+    bound_subs = [sub for sub in dict.fromkeys(k.split(".")[0] for _n, k, a in lazy_init if a)
+                  if sub not in {name for name, _k, _a in lazy_init} and sub not in top]
     transformer = Rewriter(leaving, lazy_after, moves, sections, limit)
     updated = wrapper.visit(transformer)
     blocks: list[str] = []
@@ -190,7 +194,7 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
             block += "".join(f"{_fit(a, limit)}\n" for a in dict.fromkeys(runtime_aliases))
         blocks.append(block)
     if lazy_init:
-        lazy_code, hot = lazy_init_code(lazy_init, runtime, top - unbound, limit)
+        lazy_code, hot = lazy_init_code(lazy_init, runtime, top - unbound, limit, bound_subs)
         blocks.append(lazy_code)
         if hot:
             top_imports.append(Statement("import", "hotstart.lazy",
