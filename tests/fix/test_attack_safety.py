@@ -213,3 +213,26 @@ def test_a_lazy_package_init_still_gives_its_submodules_as_attributes(tmp_path, 
         print(pkg.m.go(), pkg.sub.f(), pkg.go())
         """, runtime=runtime)
     assert sorted(c.action for c in result.changes) == ["lazy-init", "lazy-init"]
+
+
+# -- generated code meeting the module's own names ---------------------------------------------
+
+@pytest.mark.parametrize("own", ["class ForwardRef:\n    tag = 'mine'\n",
+                                 "TYPE_CHECKING = 'mine'\n"])
+def test_a_module_with_its_own_forwardref_or_type_checking_keeps_its_typing_imports(
+        tmp_path, own):
+    # the generated block used the module's own name: NameError at import
+    source = ("from __future__ import annotations\n\nfrom lib.heavy import Thing\n\n"
+              f"{own}\n\ndef f(x: Thing) -> None:\n    return None\n")
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
+                                "import typing\nimport pkg.m\n"
+                                "print(typing.get_type_hints(pkg.m.f))\n")
+    assert result.changes == [] or all(f.after == f.before for f in result.files)
+    assert any("pinned by: the module binds its own `" in s.why for s in result.skipped)
+
+
+def test_a_docstring_followed_by_a_semicolon_stays_the_docstring(tmp_path):
+    source = ('import json\n\n\ndef g():\n    r"""Raw doc."""; return json.dumps(2)\n')
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
+                                "from pkg.m import g\nprint(g(), g.__doc__)\n")
+    assert [c.action for c in result.changes] == ["move"]

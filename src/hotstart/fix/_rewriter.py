@@ -94,6 +94,13 @@ class Rewriter(cst.CSTTransformer):
                      for s in body.body]
             body = cst.IndentedBlock(body=inner)
         items = list(body.body)
+        first = items[0] if items else None
+        if isinstance(first, cst.SimpleStatementLine) and len(first.body) > 1 \
+                and _is_docstring(first.with_changes(body=first.body[:1])):
+            # `"""Doc."""; return x`: the docstring keeps its line (and stays the docstring)
+            items[0:1] = [first.with_changes(body=[first.body[0].with_changes(
+                semicolon=cst.MaybeSentinel.DEFAULT)]),
+                cst.SimpleStatementLine(body=list(first.body[1:]))]
         index = 1 if items and _is_docstring(items[0]) else 0
         # imports already at the top of the function join the block, so it stays one
         # sorted import block

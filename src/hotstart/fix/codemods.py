@@ -104,9 +104,15 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
     unbound: set[str] = set()  # module-level names the changes take away
     problems = alias_problems(tree, {b.name for c in changes for b in _forward_refs(c)},
                               changes[0].site.file)
+    own = _own_generated_names(tree)
     for change in changes:
         site = change.site
         names = [b.name for b in site.names]
+        if own and (change.action == "type-checking" or (
+                change.action == "move" and change.annotated)):
+            skipped.append((change, f"pinned by: the module binds its own `{sorted(own)[0]}`, "
+                                    "a name the generated TYPE_CHECKING block uses"))
+            continue
         pinned = [problems[b.name] for b in _forward_refs(change) if b.name in problems]
         if pinned:
             skipped.append((change, f"pinned by: {pinned[0]}; a ForwardRef alias cannot "
@@ -304,6 +310,28 @@ def _above_comments(lines: list[str], lineno: int) -> int:
     while index > 0 and lines[index - 1].lstrip().startswith("#"):
         index -= 1
     return index
+
+
+def _own_generated_names(tree: ast.Module) -> set[str]:
+    """The names generated TYPE_CHECKING blocks use (`TYPE_CHECKING`, `ForwardRef`,
+    `hotstart`) that the module binds anywhere other than by importing them from typing (or
+    `import hotstart...`): the generated code would read or replace the module's own."""
+    wanted = {"TYPE_CHECKING", "ForwardRef", "hotstart"}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.module in ("typing", "typing_extensions"):
+                found.update(a.asname for a in node.names if a.asname in wanted
+                             and a.asname != a.name)
+            else:
+                found.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.asname for a in node.names if a.asname)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.add(node.id)
+    return found & wanted
 
 
 def _top_bindings(tree: ast.Module) -> set[str]:
