@@ -139,7 +139,7 @@ def test_output_that_cannot_be_written_fails_before_running(tmp_path):
 
 def test_escapes_in_error_lines_are_shown_escaped(tmp_path):
     empty = tmp_path / f"e{ESC}.json"
-    empty.write_text("")
+    empty.write_text("{")
     result = run_hotstart("show", str(empty))
     assert_bad_input(result, "not valid JSON")
     assert "\\x1b[31m" in result.stderr
@@ -350,3 +350,17 @@ def test_removed_current_directory(tmp_path, saved):
                            sys.executable, str(gone), str(saved)], capture_output=True,
                           text=True, timeout=120)
     assert_bad_input(done, "the current directory cannot be read")
+
+
+def test_profile_files_that_are_pipes_devices_or_empty(saved, tmp_path):
+    fifo = tmp_path / "p.json"
+    os.mkfifo(fifo)
+    write_tree(tmp_path, {"pkg/__init__.py": "import json\n"})
+    for args in (["show", str(fifo)], ["diff", str(saved), str(fifo)],
+                 ["audit", str(tmp_path / "pkg"), "--profile", str(fifo)]):
+        assert_bad_input(run_hotstart(*args, timeout=60), f"{fifo}: empty")  # never waits
+    assert_bad_input(run_hotstart("show", "/dev/zero", timeout=120), "larger than 256 MiB")
+    # a pipe with a writer is read: `hotstart show <(...)`
+    done = subprocess.run(["bash", "-c", '"$0" -m hotstart show <(cat "$1")', sys.executable,
+                           str(saved)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "import json" in done.stdout, done.stderr

@@ -13,11 +13,26 @@ from .model import Profile, SchemaError
 __all__ = ["load_profile", "save_profile", "check_writable", "write_atomic"]
 
 
+#: Far above any profile hotstart writes (20,000 modules take about 10 MB): a device such as
+#: /dev/zero, or a file that is no profile, is refused before it fills the memory.
+MAX_PROFILE_BYTES = 256 << 20
+
+
 def load_profile(path: str | os.PathLike[str]) -> Profile:
-    """A profile written by `hotstart profile -o`; `BadInput` with the reason if it is not one."""
+    """A profile written by `hotstart profile -o`; `BadInput` with the reason if it is not one.
+    A pipe is read too (`hotstart show <(...)`); a FIFO nothing writes to reads as empty."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        # Non-blocking open: a FIFO without a writer would block the open itself.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        with open(fd, "rb") as handle:
+            data = handle.read(MAX_PROFILE_BYTES + 1)
+        if len(data) > MAX_PROFILE_BYTES:
+            raise BadInput(f"{os.fspath(path)}: not a hotstart profile: larger than "
+                           f"{MAX_PROFILE_BYTES >> 20} MiB")
+        if not data.strip():
+            raise BadInput(f"{os.fspath(path)}: empty, not a hotstart profile")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise BadInput(f"profile {os.fspath(path)!r} not found") from None
     except UnicodeDecodeError as exc:
