@@ -364,3 +364,11 @@ def test_profile_files_that_are_pipes_devices_or_empty(saved, tmp_path):
     done = subprocess.run(["bash", "-c", '"$0" -m hotstart show <(cat "$1")', sys.executable,
                            str(saved)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "import json" in done.stdout, done.stderr
+
+
+def test_output_onto_the_profiled_script_is_refused(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text("print('hi')\n")
+    result = run_hotstart("profile", "-q", "-n", "1", "-o", "./job.py", "job.py", cwd=tmp_path)
+    assert_bad_input(result, "is the script being profiled")
+    assert script.read_text() == "print('hi')\n"

@@ -52,6 +52,15 @@ def run(args: list[str]) -> int:
 
     if namespace.output:
         check_writable(namespace.output)
+        import os
+
+        if target.kind == "script" and os.path.isfile(namespace.output) \
+                and os.path.exists(target.value) \
+                and os.path.samefile(namespace.output, target.value):
+            from ..errors import BadInput
+
+            raise BadInput(f"-o {namespace.output!r} is the script being profiled; give "
+                           f"another file, e.g. profile.json")
     with Progress(f"profiling {shlex.join(target.describe())}",
                   enabled=not namespace.quiet and namespace.format != "json") as progress:
         result = profile(target, runs=namespace.runs, warmup=namespace.warmup,
