@@ -372,3 +372,12 @@ def test_output_onto_the_profiled_script_is_refused(tmp_path):
     result = run_hotstart("profile", "-q", "-n", "1", "-o", "./job.py", "job.py", cwd=tmp_path)
     assert_bad_input(result, "is the script being profiled")
     assert script.read_text() == "print('hi')\n"
+
+
+def test_undecodable_source_is_reported_without_a_none_line(tmp_path):
+    write_tree(tmp_path, {"pkg/__init__.py": "import json\n"})
+    (tmp_path / "pkg" / "bad.py").write_bytes(b"\xff\xfe bad\n")
+    result = run_hotstart("fix", "pkg", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hotstart: warning: pkg/bad.py: cannot parse (" in result.stderr, result.stderr
+    assert ":None" not in result.stderr

@@ -85,7 +85,8 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
                                is_package=source_file.is_package,
                                lazy_annotations=low >= (3, 14))
         except SyntaxError as exc:
-            errors.append(f"{source_file.shown}:{exc.lineno}: cannot parse ({exc.msg})")
+            line = f":{exc.lineno}" if exc.lineno else ""  # none for a bad encoding
+            errors.append(f"{source_file.shown}{line}: cannot parse ({exc.msg})")
             continue
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             errors.append(f"{source_file.shown}: cannot read ({exc})")
