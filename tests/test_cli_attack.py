@@ -381,3 +381,17 @@ def test_undecodable_source_is_reported_without_a_none_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "hotstart: warning: pkg/bad.py: cannot parse (" in result.stderr, result.stderr
     assert ":None" not in result.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--", "./plain"], "command './plain' is not executable (chmod +x it"),
+    (["--", "./adir"], "command './adir' is a directory"),
+    (["--", "./missing"], "command './missing' not found"),
+    ([""], "the script name is empty"),
+])
+def test_command_and_script_paths_say_what_is_wrong(tmp_path, args, fragment):
+    (tmp_path / "plain").write_text("print(1)\n")
+    (tmp_path / "adir").mkdir()
+    result = run_hotstart("profile", "-q", "-n", "1", *args, cwd=tmp_path)
+    assert_bad_input(result, fragment)
+    assert "on PATH" not in result.stderr

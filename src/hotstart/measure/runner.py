@@ -298,6 +298,9 @@ _MODULE_NAME = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 def _target_argv(target: Target, python: str | None, env: dict[str, str], cwd: str) -> list[str]:
     if target.kind == "script":
         path = os.path.join(cwd, target.value)
+        if not target.value:
+            raise BadInput("the script name is empty; give SCRIPT, -c CODE, -m MODULE or "
+                           "-- COMMAND")
         if not os.path.exists(path):
             raise BadInput(f"script {target.value!r} not found (looked in {cwd})")
         if os.path.isdir(path):
@@ -313,6 +316,12 @@ def _target_argv(target: Target, python: str | None, env: dict[str, str], cwd: s
         if not target.value:
             raise BadInput("no command given after '--'")
         found = shutil.which(target.value, path=env.get("PATH"))
+        if found is None and os.sep in target.value:  # a path: say what is wrong with it
+            path = os.path.join(cwd, target.value)
+            problem = ("not found" if not os.path.exists(path) else "is a directory"
+                       if os.path.isdir(path) else "is not executable (chmod +x it, or give "
+                       "its interpreter first)")
+            raise BadInput(f"command {target.value!r} {problem}")
         if found is None:
             raise BadInput(f"command {target.value!r} not found on PATH")
         return [found, *target.args]
