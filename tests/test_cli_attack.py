@@ -395,3 +395,19 @@ def test_command_and_script_paths_say_what_is_wrong(tmp_path, args, fragment):
     result = run_hotstart("profile", "-q", "-n", "1", *args, cwd=tmp_path)
     assert_bad_input(result, fragment)
     assert "on PATH" not in result.stderr
+
+
+def test_unknown_type_line_escapes_the_spec_name(registry_pkg):
+    spec = registry_pkg / f"s{ESC}.json"
+    spec.write_text('{"@type": "zz"}')
+    result = run_hotstart("preload", spec.name, "--package", "pkg", cwd=registry_pkg)
+    assert_bad_input(result, "unknown type 'zz' at $ in s\\x1b[31m.json", code=1)
+    assert "\x1b" not in result.stdout
+
+
+def test_index_escapes_names_from_the_scanned_source(registry_pkg):
+    (registry_pkg / "pkg" / "more.py").write_text(
+        'from reg import register\n\n@register("b\\x1b[31m")\nclass B:\n    pass\n')
+    result = run_hotstart("index", "pkg", "--no-cache", cwd=registry_pkg)
+    assert result.returncode == 0, result.stderr
+    assert "b\\x1b[31m" in result.stdout and "\x1b" not in result.stdout

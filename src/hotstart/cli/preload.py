@@ -67,7 +67,9 @@ def run(args: list[str]) -> int:
         first = result.unknown[0]
         hint = result.hint(first.name)
         more = f" and {len(result.unknown) - 1} more" if len(result.unknown) > 1 else ""
-        sys.stderr.write(f"hotstart: error: unknown type {first.name!r} at {first.path} in "
-                         f"{namespace.spec}{hint}{more}\n")
+        from .._text import printable
+
+        sys.stderr.write(printable(f"hotstart: error: unknown type {first.name!r} at "
+                                   f"{first.path} in {namespace.spec}{hint}{more}") + "\n")
         return 1
     return 0

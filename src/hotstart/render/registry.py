@@ -6,6 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from ..registry.spec import PRELOAD_ENV
+from ._format import printable_lines
 
 if TYPE_CHECKING:
     from ..registry.index import Index
@@ -28,7 +29,7 @@ def render_index(index: Index, target: str) -> str:
         lines += ["", f"{len(index.warnings)} registration{'s' if len(index.warnings) != 1 else ''}"
                       " the scanner cannot see statically:"]
         lines += [f"  {_short(w.file)}:{w.line}: {w.message}" for w in index.warnings]
-    return "\n".join(lines) + "\n"
+    return printable_lines(lines)  # names, paths and messages come from the scanned files
 
 
 def render_preload(preload: Preload, spec: str, package: str) -> str:
@@ -45,7 +46,7 @@ def render_preload(preload: Preload, spec: str, package: str) -> str:
     for path in preload.dynamic:
         lines.append(f"  dynamic type at {path}: not a literal name, so not preloaded")
     lines.append(f"{PRELOAD_ENV}={preload.env_value}")
-    return "\n".join(lines) + "\n"
+    return printable_lines(lines)  # the spec's name and keys
 
 
 def _short(path: str) -> str:
