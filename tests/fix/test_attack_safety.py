@@ -236,3 +236,29 @@ def test_a_docstring_followed_by_a_semicolon_stays_the_docstring(tmp_path):
     result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
                                 "from pkg.m import g\nprint(g(), g.__doc__)\n")
     assert [c.action for c in result.changes] == ["move"]
+
+
+# -- PEP 810 `lazy` where Python 3.15 allows it ---------------------------------------------
+
+def test_no_lazy_import_inside_a_try_statement(tmp_path):
+    # `lazy import` in any `try` block is a SyntaxError on 3.15 (PEP 810)
+    source = ("import sys\n\ntry:\n    import csv\nexcept KeyError:\n    pass\n\n"
+              "if sys.platform:\n    import json\n\n\ndef f():\n    return csv, json\n")
+    root = make(tmp_path / "proj", {"pkg/__init__.py": "", "pkg/m.py": source})
+    result = fix_and_write(root, "pkg", include_all=True, target_version="3.15")
+    after = (root / "pkg" / "m.py").read_text()
+    assert "try:\n    import csv\n" in after and "    lazy import json\n" in after
+    assert [c.site.imported for c in result.changes] == ["json"]
+    assert any("inside a `try` statement" in s.why for s in result.skipped)
+    assert_idempotent(root, "pkg", include_all=True, target_version="3.15")
+
+
+def test_an_import_under_suppress_import_error_is_an_availability_check(tmp_path):
+    # like try/except ImportError: deferring it would move the failure to the first use
+    source = ("import contextlib\n\nwith contextlib.suppress(ImportError):\n"
+              "    import json\n\n\ndef f():\n    return json.dumps(1)\n")
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
+                                "from pkg.m import f\nprint(f())\n")
+    assert result.changes == []
+    json_site = next(s for s in result.report.sites if s.imported == "json")
+    assert (json_site.klass, json_site.guard) == ("needed", "try")

@@ -239,7 +239,13 @@ class _Collector:
                 self.block(node.orelse, guard)
                 self.block(node.finalbody, guard)
             elif isinstance(node, (ast.With, ast.AsyncWith)):
-                self.block(node.body, guard)
+                # `with suppress(ImportError):` is a try/except ImportError
+                suppress = any(isinstance(item.context_expr, ast.Call)
+                               and (dotted(item.context_expr.func) or "").endswith("suppress")
+                               and _catches_import_error(ast.ExceptHandler(
+                                   type=ast.Tuple(elts=list(item.context_expr.args))))
+                               for item in node.items)
+                self.block(node.body, "try" if suppress else guard)
             elif isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
                 self.scan.defined.add(node.name)
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):

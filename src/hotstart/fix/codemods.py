@@ -127,6 +127,11 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
             continue
         kind, module_text = found[0][0], found[0][1]  # type: ignore[index]
         texts = [f[2] for f in found]  # type: ignore[index]
+        if change.action == "lazy" and _in_try(tree, site.line):
+            skipped.append((change, "inside a `try` statement, where `lazy import` is a "
+                                    "SyntaxError (PEP 810): use --defer lazy-modules"))
+            leaving[site.line].difference_update(names)
+            continue
         if change.action == "lazy":
             plain = parse_statements(statement_text(kind, module_text, texts))
             lazy_after[site.line].extend("lazy " + p.text(limit=limit - len("lazy "))
@@ -310,6 +315,15 @@ def _above_comments(lines: list[str], lineno: int) -> int:
     while index > 0 and lines[index - 1].lstrip().startswith("#"):
         index -= 1
     return index
+
+
+def _in_try(tree: ast.Module, line: int) -> bool:
+    """Whether `line` is inside a module-level `try` statement (any of its blocks)."""
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Try) or type(node).__name__ == "TryStar") \
+                and node.lineno <= line <= (node.end_lineno or node.lineno):
+            return True
+    return False
 
 
 def _own_generated_names(tree: ast.Module) -> set[str]:
