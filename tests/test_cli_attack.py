@@ -411,3 +411,10 @@ def test_index_escapes_names_from_the_scanned_source(registry_pkg):
     result = run_hotstart("index", "pkg", "--no-cache", cwd=registry_pkg)
     assert result.returncode == 0, result.stderr
     assert "b\\x1b[31m" in result.stdout and "\x1b" not in result.stdout
+
+
+def test_audit_output_onto_a_source_file_is_refused(tmp_path):
+    write_tree(tmp_path, {"pkg/__init__.py": "import json\n"})
+    result = run_hotstart("audit", "pkg", "-q", "-o", "pkg/__init__.py", cwd=tmp_path)
+    assert_bad_input(result, "is Python source")
+    assert (tmp_path / "pkg/__init__.py").read_text() == "import json\n"

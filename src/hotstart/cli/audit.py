@@ -1,5 +1,6 @@
 """`hotstart audit`: classify every import site, find hot spots, measure savings."""
 
+import os
 import sys
 
 from ._audit_options import add_audit_options, check_audit_options, run_audit
@@ -27,6 +28,11 @@ def run(args: list[str]) -> int:
         from ..measure.io import check_writable
 
         check_writable(namespace.output)
+        if namespace.output.endswith(".py") and os.path.isfile(namespace.output):
+            from ..errors import BadInput
+
+            raise BadInput(f"-o {namespace.output!r} is Python source; write the report to "
+                           f"another file, e.g. audit.txt")
     report = run_audit(namespace)
     if namespace.format == "json":
         import json
