@@ -262,3 +262,42 @@ def test_an_import_under_suppress_import_error_is_an_availability_check(tmp_path
     assert result.changes == []
     json_site = next(s for s in result.report.sites if s.imported == "json")
     assert (json_site.klass, json_site.guard) == ("needed", "try")
+
+
+# -- compiled functions nested in others ------------------------------------------------------
+
+#: A stand-in for numba that refuses what numba refuses: an import in the compiled bytecode.
+FAKE_NUMBA = '''\
+import dis
+
+
+def njit(*args, **options):
+    def compile(function):
+        for instruction in dis.get_instructions(function):
+            if instruction.opname == "IMPORT_NAME":
+                raise RuntimeError("UnsupportedBytecodeError (IMPORT_NAME)")
+        return function
+    if args and callable(args[0]):
+        return compile(args[0])
+    return compile
+
+
+jit = njit
+'''
+
+
+def test_no_import_moves_into_a_compiled_function_nested_in_another(tmp_path):
+    source = ("import cmath\nimport json\n\nimport numba\nfrom numba import njit\n\n\n"
+              "def outer():\n    @njit\n    def inner(x):\n        return cmath.sqrt(x)\n"
+              "    return inner(4)\n\n\n"
+              "def outer2():\n    @numba.jit(nopython=True)\n    def inner2(x):\n"
+              "        return json.dumps(x)\n    return inner2(1)\n")
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/k.py": source,
+                                           "numba/__init__.py": FAKE_NUMBA},
+                                "from pkg.k import outer, outer2\nprint(outer(), outer2())\n")
+    pins = {b.name: s.pins for s in result.report.sites for b in s.names}
+    assert pins["cmath"] == [
+        f"used inside numba.njit-compiled function outer.inner ({result.report.sites[0].file}"
+        ":10)"]
+    # numba and njit move into outer() and outer2(), where the decorators run; nothing else
+    assert [c.site.imported for c in result.changes] == ["numba", "numba"]

@@ -577,7 +577,12 @@ class _Walker:
             info = Annotated("function", qualname, node.lineno,
                              self.decorator_names(node.decorator_list))
             self.scan.annotated.append(info)
-            why = safety.unmovable(node, info.decorators, self.class_bases(scope))
+        if not checking:
+            # nested functions too: an import moved into `outer.<locals>.inner` would be
+            # compiled with it
+            why = safety.unmovable(node, info.decorators if info is not None else
+                                   self.decorator_names(node.decorator_list, scope),
+                                   self.class_bases(scope))
             if why is not None:
                 # A compiled function is all of its qualname; a stub or a setter only its
                 # own lines (the getter or the implementation next to it can take imports).
@@ -622,12 +627,16 @@ class _Walker:
                         self.use(name.id, sub.lineno, scope, string_context)
         self.expr(node, scope, context, skip_strings=True)
 
-    def decorator_names(self, decorators: list[ast.expr]) -> list[str]:
-        """Each decorator resolved through the imports, `name()` when it is called."""
+    def decorator_names(self, decorators: list[ast.expr],
+                        scope: _Scope | None = None) -> list[str]:
+        """Each decorator resolved through the imports (in `scope`, a function's own imports
+        too), `name()` when it is called."""
         out = []
         for decorator in decorators:
             called = isinstance(decorator, ast.Call)
-            name = self.object_name(decorator.func if called else decorator)
+            target = decorator.func if called else decorator
+            local = self.resolve_local(target, scope) if scope is not None else None
+            name = local or self.object_name(target)
             out.append(name + "()" if called else name)
         return out
 
