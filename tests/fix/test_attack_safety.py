@@ -301,3 +301,20 @@ def test_no_import_moves_into_a_compiled_function_nested_in_another(tmp_path):
         ":10)"]
     # numba and njit move into outer() and outer2(), where the decorators run; nothing else
     assert [c.site.imported for c in result.changes] == ["numba", "numba"]
+
+
+# -- annotations evaluated by the project itself ---------------------------------------------
+
+@pytest.mark.parametrize("reader", [
+    "return inspect.signature(f, eval_str=True).parameters['x'].annotation",
+    "import sys\n    namespace = vars(sys.modules[__name__])\n"
+    "    return eval(f.__annotations__['x'], namespace)",
+])
+def test_annotations_the_project_evaluates_itself_keep_their_imports(tmp_path, reader):
+    # the typing-only runtime alias is a ForwardRef: evaluating the string gave it, not Thing
+    source = ("from __future__ import annotations\n\nimport inspect\n\n"
+              "from lib.heavy import Thing\n\n\ndef f(x: Thing) -> None:\n    return None\n\n\n"
+              f"def read():\n    {reader}\n")
+    result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
+                                "from pkg.m import read\nprint(read())\n")
+    assert [c for c in result.changes if c.site.imported == "lib.heavy"] == []

@@ -738,7 +738,8 @@ class _Walker:
             if isinstance(node.ctx, ast.Load):
                 self.pin_name(node.slice, f"read by name from {name}() at {where}", node.lineno)
         elif (isinstance(node.ctx, ast.Load) and isinstance(node.slice, ast.Name)
-              and node.slice.id == "__name__" and self.resolve(node.value) == "sys.modules"):
+              and node.slice.id == "__name__" and "sys.modules" in (
+                  self.resolve(node.value), self.resolve_local(node.value, scope))):
             self.pin_all(f"module object read by name (sys.modules[__name__]) at {where}",
                          node.lineno)
 
@@ -791,6 +792,8 @@ class _Walker:
                         f"used inside {compiler}-compiled function {arg.id} "
                         f"({self.scan.file}:{info.line if info else call.lineno})", None))
         reader = safety.annotation_reader(callee or "")
+        if callee == "inspect.signature" and any(k.arg == "eval_str" for k in call.keywords):
+            reader = "inspect.signature"  # evaluates the strings in the module namespace
         if reader is not None:
             for value in (*call.args, *(k.value for k in call.keywords)):
                 for name in ast.walk(value):
