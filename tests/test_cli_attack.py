@@ -418,3 +418,16 @@ def test_audit_output_onto_a_source_file_is_refused(tmp_path):
     result = run_hotstart("audit", "pkg", "-q", "-o", "pkg/__init__.py", cwd=tmp_path)
     assert_bad_input(result, "is Python source")
     assert (tmp_path / "pkg/__init__.py").read_text() == "import json\n"
+
+
+def test_importtime_engine_does_not_call_the_standard_library_first_party(tmp_path):
+    (tmp_path / "mine.py").write_text("import json\n")
+    out = tmp_path / "it.json"
+    result = run_hotstart("profile", "-q", "-n", "1", "--engine", "importtime", "-o", str(out),
+                          "-c", "import mine", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    from hotstart.measure.io import load_profile
+
+    kinds = {m.name: m.kind for m in load_profile(out).main.modules}
+    assert kinds["json"] == kinds["json.decoder"] == "stdlib"
+    assert kinds["mine"] == "first-party"

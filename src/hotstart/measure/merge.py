@@ -203,6 +203,17 @@ def _stat(values) -> Stat | None:
     return Stat.of(present) if present else None
 
 
+def _kind_by_name(name: str) -> str:
+    """importtime names no files: the standard library is known by name (this interpreter's
+    list, which differs from the target's only in modules added or removed since); anything
+    else cannot be placed and stays first-party."""
+    import sys
+
+    if name in sys.builtin_module_names:
+        return "builtin"
+    return "stdlib" if name.partition(".")[0] in sys.stdlib_module_names else "first-party"
+
+
 def merge_importtime(runs: Sequence[Sequence[ImportTimeLog]],
                      walls_us: Sequence[float]) -> list[ProcessProfile]:
     """`ProcessProfile`s from `-X importtime` output only (the fallback engine).
@@ -255,6 +266,7 @@ def merge_importtime(runs: Sequence[Sequence[ImportTimeLog]],
                 self_us=Stat.of(e.self_us or 0 for e in values),
                 cumulative_us=Stat.of(e.cumulative_us or 0 for e in values),
                 runs=len(values),
+                kind=_kind_by_name(entry.name),
             ))
         walls = list(walls_us) if index == 0 else []
         profiles.append(ProcessProfile(
