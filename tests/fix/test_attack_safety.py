@@ -118,7 +118,8 @@ def test_get_type_hints_through_a_moved_import_is_still_a_reader(tmp_path):
 
 # -- the public names of a package __init__ ------------------------------------------------
 
-INIT = ("from __future__ import annotations\n\nfrom collections import OrderedDict\n\nfrom lib.heavy import Thing, helper\n\n"
+INIT = ("from __future__ import annotations\n\nfrom collections import OrderedDict\n\n"
+        "from lib.heavy import Thing, helper\n\n"
         "from .m import go\n\n\ndef use() -> Thing:\n    return helper()\n")
 
 
@@ -318,3 +319,21 @@ def test_annotations_the_project_evaluates_itself_keep_their_imports(tmp_path, r
     result = _fixed_still_works(tmp_path, {"pkg/__init__.py": "", "pkg/m.py": source},
                                 "from pkg.m import read\nprint(read())\n")
     assert [c for c in result.changes if c.site.imported == "lib.heavy"] == []
+
+
+# -- star imports of a project module -------------------------------------------------------
+
+@pytest.mark.parametrize("a", ["import json\nfrom collections import OrderedDict\n\n\n"
+                               "def f():\n    return 1\n",
+                               "import json\nfrom collections import OrderedDict\n\n\n"
+                               "def f():\n    return json.dumps(OrderedDict()) and 1\n"])
+def test_imports_another_module_star_imports_stay(tmp_path, a):
+    # `from pkg.a import *` (no __all__ in pkg.a) copies json and OrderedDict into pkg.b:
+    # removed as dead or moved into f(), they were gone from b
+    files = {"pkg/__init__.py": "", "pkg/a.py": a,
+             "pkg/b.py": "from pkg.a import *\n\n\ndef g():\n"
+                         "    return json.dumps(OrderedDict(a=f()))\n"}
+    result = _fixed_still_works(tmp_path, files, "from pkg.b import g\nprint(g())\n")
+    assert result.changes == []
+    pins = [p for s in result.report.sites for p in s.pins]
+    assert all(p.startswith("imported from this module by pkg.b with import * (") for p in pins)

@@ -124,6 +124,9 @@ class ModuleScan:
     defined: set[str] = field(default_factory=set)
     #: (module, name, line): `from module import name` of a project module's name.
     from_imports: list[tuple[str, str, int]] = field(default_factory=list)
+    #: (module, line): `from module import *`, which copies every public name of a
+    #: project module without `__all__`, imports included.
+    star_imports: list[tuple[str, int]] = field(default_factory=list)
     #: Imports inside functions: (module, line) — already deferred.
     deferred: list[tuple[str, int]] = field(default_factory=list)
     #: For test files: ("module.Name", line) patched by the test.
@@ -293,6 +296,7 @@ class _Collector:
         names = []
         for alias in node.names:
             if alias.name == "*":
+                scan.star_imports.append((base, node.lineno))
                 continue
             bound = alias.asname or alias.name
             target = f"{base}.{alias.name}"

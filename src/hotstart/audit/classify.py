@@ -60,6 +60,16 @@ def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]
             # `else: name = None`): the import may be what provides it.
             for bound in _bound(owner, name):
                 bound.uses.append(Use("reexport", line, scope=scan.name, file=scan.file))
+        for module, line in scan.star_imports:
+            owner = scans.get(module)
+            if owner is None or owner.all_names is not None:
+                continue
+            for site in owner.sites:  # every public name, imports included
+                for bound in site.names:
+                    if not bound.name.startswith("_") and site.guard not in (
+                            "TYPE_CHECKING", "lazy"):
+                        bound.uses.append(Use("reexport", line, file=scan.file,
+                                              scope=f"{scan.name} with import *"))
     for test in tests:
         for dotted, line in test.patches:
             owner = _owner(scans, dotted)
