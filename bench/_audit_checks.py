@@ -147,7 +147,7 @@ for name in names:
         continue
     public = {}
     for attr in dir(module):
-        if attr.startswith("_"):
+        if attr.startswith("_") and attr not in ("__version__", "__author__"):
             continue
         try:
             value = getattr(module, attr)
@@ -163,7 +163,8 @@ sys.stdout.write("\n" + json.dumps(out) + "\n")
 
 def public_api(target: Target, copy) -> dict:
     """Every non-test module of the copy imported (in one process), with its public names
-    (`dir()`, each resolved with getattr, so lazy re-exports are loaded)."""
+    (`dir()`, each resolved with getattr, so lazy re-exports are loaded; `__version__` counts
+    as public)."""
     done = subprocess.run([sys.executable, "-c", API_CODE, target.package], env=copy.env(),
                           cwd=copy.root, capture_output=True, text=True, timeout=300,
                           check=False)

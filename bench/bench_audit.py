@@ -29,7 +29,8 @@ by side, and the static audit's speed.
 
 `--rounds N` (default 7), `--only NAME,...` (import names: joblib, numba_stats, ...,
 `workerfleet` for the fixture, or `pandas` for part 2), `--no-twice` (one fix, no type-hint
-check), `--keep` keeps the temp dir. Takes about 15 minutes; most of it is `--verify` runs.
+check), `--keep` keeps the temp dir. Takes about 20 minutes on a 2-core machine under load;
+most of it is test runs (`--verify`, each fix twice) and numba compiling numba-stats twice.
 """
 
 from __future__ import annotations
