@@ -188,37 +188,19 @@ def scan_module(name: str, file: str, path: str, source: str, *, is_package: boo
         and any(a.name == "annotations" for a in node.names) for node in tree.body)
     _Collector(scan).block(tree.body, guard=None)
     _Walker(scan, lazy_annotations or scan.future_annotations).run(tree)
-    scan.attribute_reads = _attribute_reads(tree, scan)
+    scan.attribute_reads = _attribute_reads(source, scan)
     return scan
 
 
-def _attribute_reads(tree: ast.Module, scan: ModuleScan) -> list[tuple[str, int]]:
+def _attribute_reads(source: str, scan: ModuleScan) -> list[tuple[str, int]]:
     """`("pkg.mod.Name", line)` for each attribute chain read through an imported name,
-    module-level or function-local imports alike. Scopes are ignored on purpose: a name that
-    only looks like an import adds a pin, never a move."""
-    imported = dict(scan.bindings)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                bound = alias.asname or alias.name.split(".")[0]
-                imported.setdefault(bound, alias.name if alias.asname else bound)
-        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
-            base = resolve_relative(scan.name, scan.is_package, node.level, node.module)
-            for alias in node.names:
-                if alias.name != "*":
-                    imported.setdefault(alias.asname or alias.name, f"{base}.{alias.name}")
-    reads = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Attribute):
-            continue
-        parts = [node.attr]
-        root = node.value
-        while isinstance(root, ast.Attribute):
-            parts.append(root.attr)
-            root = root.value
-        if isinstance(root, ast.Name) and root.id in imported:
-            reads.append((".".join([imported[root.id], *reversed(parts)]), node.lineno))
-    return reads
+    module-level or function-local imports alike. Read with regular expressions, as test
+    files are (an AST walk of every module doubled pandas' audit): a chain in a string or a
+    comment, or a local name that only looks like an import, adds a pin, never a move."""
+    aliases = _test_aliases(source, scan)
+    aliases.update(scan.bindings)
+    return attribute_chains(source, aliases)
+
 
 # -- pass 1: module-level import sites and bindings ----------------------------------------
 
@@ -408,7 +390,8 @@ class _Walker:
         """An imported name the module binds again (`if ...: def helper()`, a second import,
         `global helper` in a function) is module state: a copy imported inside a function
         would shadow the other binding."""
-        bindings, declared = _module_bindings(tree)
+        bindings, declared = _module_bindings(
+            tree, any(line.lstrip().startswith("global ") for line in self.scan.lines))
         where = self.scan.file
         for name, bounds in self.by_name.items():
             lines = bindings.get(name, [])
@@ -980,11 +963,12 @@ class _Walker:
 
 
 
-def _module_bindings(tree: ast.Module) -> tuple[dict[str, list[int]],
-                                                  dict[str, tuple[str, int]]]:
+def _module_bindings(tree: ast.Module, has_global: bool = True
+                     ) -> tuple[dict[str, list[int]], dict[str, tuple[str, int]]]:
     """The lines where each name is bound at module level (imports, assignments, `def`,
     `for` and `with` targets, ...), and the names functions declare `global` (with the
-    first function and line)."""
+    first function and line). `has_global`: the source has the word, so function bodies
+    are walked for `global` statements (most modules have none)."""
     bindings: dict[str, list[int]] = {}
     declared: dict[str, tuple[str, int]] = {}
     stack: list[ast.AST] = list(reversed(tree.body))
@@ -992,7 +976,7 @@ def _module_bindings(tree: ast.Module) -> tuple[dict[str, list[int]],
         node = stack.pop()
         if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
             bindings.setdefault(node.name, []).append(node.lineno)
-            for inner in ast.walk(node):
+            for inner in ast.walk(node) if has_global else ():
                 if isinstance(inner, _FUNCTIONS):
                     # `global name` and a binding of it: the function rebinds the module's
                     # name (only reading it through `global` is just a read).
@@ -1103,14 +1087,20 @@ def scan_patches(source: str) -> list[tuple[str, int]]:
 def scan_test_attribute_reads(source: str) -> list[tuple[str, int]]:
     """`("module.Name", line)` for each `alias.Name` a test file reads through an imported
     name (`from jobrunner import cli` ... `cli.SpecError`): the test needs `Name` there."""
-    aliases = _test_aliases(source)
+    return attribute_chains(source, _test_aliases(source))
+
+
+def attribute_chains(source: str, aliases: dict[str, str]) -> list[tuple[str, int]]:
+    """`("target.attr.attr", line)` for each `alias.attr.attr` in `source`."""
     if not aliases:
         return []
-    names = "|".join(sorted(map(re.escape, aliases), key=len, reverse=True))
-    chain = re.compile(rf"(?<![\w.])({names})((?:\.[A-Za-z_]\w*)+)")
     lines = _LineCounter(source)
     return [(aliases[match.group(1)] + match.group(2), lines.at(match.start()))
-            for match in chain.finditer(source)]
+            for match in _CHAIN.finditer(source) if match.group(1) in aliases]
+
+
+# `name.attr.attr`, not preceded by a dot (`x.name.attr` is an attribute of something else)
+_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)+)")
 
 
 class _LineCounter:
@@ -1126,14 +1116,23 @@ class _LineCounter:
         return self.line
 
 
-def _test_aliases(source: str) -> dict[str, str]:
+def _test_aliases(source: str, scan: ModuleScan | None = None) -> dict[str, str]:
+    """Names bound by the import lines of `source` (anywhere, indented too) -> what they
+    refer to; relative imports are resolved against `scan`'s module, or skipped."""
     aliases: dict[str, str] = {}
     for match in _IMPORT_LINE.finditer(source):
         name, alias = match.group(1), match.group(2)
         aliases[alias or name.split(".")[0]] = name if alias else name.split(".")[0]
     for match in _FROM_LINE.finditer(source):
+        module = match.group(1)
+        if module.startswith("."):
+            if scan is None:
+                continue
+            rest = module.lstrip(".")
+            module = resolve_relative(scan.name, scan.is_package, len(module) - len(rest),
+                                      rest or None)
         for part in match.group(2).split(","):
             words = part.split()
             if words:
-                aliases[words[-1]] = f"{match.group(1)}.{words[0]}"
+                aliases[words[-1]] = f"{module}.{words[0]}"
     return aliases

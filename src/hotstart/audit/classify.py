@@ -51,6 +51,7 @@ _PIN_WORDS = {
 def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]) -> None:
     """Record uses from other files: `from mod import name` of an imported name, and tests
     patching `mod.name`."""
+    bound_names = _BoundIndex(scans)
     for scan in scans.values():
         for module, name, line in scan.from_imports:
             owner = scans.get(module)
@@ -58,7 +59,7 @@ def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]
                 continue
             # Also when the module defines the name too (`if ...: from x import name` /
             # `else: name = None`): the import may be what provides it.
-            for bound in _bound(owner, name):
+            for bound in bound_names.get(module, name):
                 bound.uses.append(Use("reexport", line, scope=scan.name, file=scan.file))
         for module, line in scan.star_imports:
             owner = scans.get(module)
@@ -74,21 +75,41 @@ def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]
         for dotted, line in test.patches:
             owner = _owner(scans, dotted)
             if owner is not None:
-                for bound in _bound(scans[owner[0]], owner[1]):
+                for bound in bound_names.get(*owner):
                     bound.uses.append(Use("test-patch", line, scope=dotted, file=test.file))
     # `alias.Name` read through an import (toolz.curried reading `toolz.partial`, a test
-    # reading `cli.SpecError`) needs `Name` in its module as an `import ... from` would.
+    # reading `cli.SpecError`) needs `Name` in its module as an `import ... from` would. One
+    # pin per (name, reading file): pandas' modules read each other's names thousands of times.
+    pinned: set[tuple[int, str]] = set()
     for reader in (*scans.values(), *tests):
         for dotted, line in reader.attribute_reads:
             owner = _owner(scans, dotted)
             if owner is None or owner[0] == reader.name:
                 continue
-            for bound in _bound(scans[owner[0]], owner[1]):
-                if not any(u.context == "reexport" and u.file == reader.file
-                           for u in bound.uses):
-                    bound.uses.append(Use("reexport", line, scope=reader.name, file=reader.file,
-                                          detail=f"read as {dotted} by {reader.name} "
-                                                 f"({reader.file}:{line})"))
+            for bound in bound_names.get(*owner):
+                if (id(bound), reader.file) in pinned:
+                    continue
+                pinned.add((id(bound), reader.file))
+                bound.uses.append(Use("reexport", line, scope=reader.name, file=reader.file,
+                                      detail=f"read as {dotted} by {reader.name} "
+                                             f"({reader.file}:{line})"))
+
+
+class _BoundIndex:
+    """The names each module's imports bind, by name, built once per module on first use:
+    `_bound` scans every site of a module on each call."""
+
+    def __init__(self, scans: dict[str, ModuleScan]) -> None:
+        self.scans = scans
+        self.by_module: dict[str, dict[str, list[BoundName]]] = {}
+
+    def get(self, module: str, name: str) -> list[BoundName]:
+        names = self.by_module.get(module)
+        if names is None:
+            names = self.by_module[module] = {}
+            for bound in _bound(self.scans[module]):
+                names.setdefault(bound.name, []).append(bound)
+        return names.get(name, [])
 
 
 def _owner(scans: dict[str, ModuleScan], dotted: str) -> tuple[str, str] | None:
@@ -102,9 +123,10 @@ def _owner(scans: dict[str, ModuleScan], dotted: str) -> tuple[str, str] | None:
     return None
 
 
-def _bound(scan: ModuleScan, name: str) -> list[BoundName]:
+def _bound(scan: ModuleScan) -> list[BoundName]:
+    """The names `scan`'s imports bind (outside `TYPE_CHECKING` and `lazy`)."""
     return [b for site in scan.sites if site.guard not in ("TYPE_CHECKING", "lazy")
-            for b in site.names if b.name == name]
+            for b in site.names]
 
 
 def classify_sites(scans: dict[str, ModuleScan], effects: EffectModel,
@@ -212,6 +234,10 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
         pins.append("marked `# noqa`: kept on purpose")
     if pins:
         return "needed", pins[0], _unique(pins), []
+    dunder = bound.name.startswith("__") and bound.name.endswith("__")
+    if site.package_init and dunder and site.guard != "TYPE_CHECKING":
+        pin = f"a dunder name of the package __init__ (`{scan.name}.{bound.name}` is public API)"
+        return "needed", pin, [pin], []
     if (site.package_init and site.kind == "from" and not lazy_reexport
             and scan.all_names is None and not bound.name.startswith("_")
             and site.guard != "TYPE_CHECKING"):
