@@ -337,3 +337,14 @@ def test_imports_another_module_star_imports_stay(tmp_path, a):
     assert result.changes == []
     pins = [p for s in result.report.sites for p in s.pins]
     assert all(p.startswith("imported from this module by pkg.b with import * (") for p in pins)
+
+
+def test_a_dunder_name_of_a_package_init_is_kept(tmp_path):
+    # `from pkg.version import __version__` was removed as dead: pkg.__version__ was gone
+    files = {"pkg/__init__.py": "from pkg.version import __version__\n"
+                                "from lib.heavy import __doc__ as __lib_doc__\n",
+             "pkg/version.py": "__version__ = '1.0'\n"}
+    result = _fixed_still_works(tmp_path, files, "import pkg\nprint(pkg.__version__)\n")
+    assert result.changes == []
+    assert result.report.sites[0].pins == [
+        "a dunder name of the package __init__ (`pkg.__version__` is public API)"]
