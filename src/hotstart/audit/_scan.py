@@ -134,6 +134,9 @@ class ModuleScan:
     #: ("module.Name", line) for each `alias.Name` read through an imported name (tests too):
     #: moving `Name` out of `module` would break the read.
     attribute_reads: list[tuple[str, int]] = field(default_factory=list)
+    #: Names deleted at module level (`del sub`) -> line: a package __init__ that deletes
+    #: the submodule attribute an import bound needs that import where it is.
+    deleted: dict[str, int] = field(default_factory=dict)
     lazy_lines: set[int] = field(default_factory=set)
     #: Classes and functions whose annotations a library may read at run time.
     annotated: list[Annotated] = field(default_factory=list)
@@ -516,6 +519,10 @@ class _Walker:
                 for target in targets:
                     if isinstance(target, ast.Name) and callee:
                         self.scan.instances[target.id] = callee
+        if (isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)
+                and scope.kind == "module"):
+            # `keys |= {...}` reads the name before it binds it (its Name is a Store)
+            self.use(node.target.id, node.lineno, scope, base)
         if isinstance(node, ast.Expr) and at_import and not checking:
             if isinstance(node.value, ast.Call):
                 self.call_effect(node.value, node.lineno)
@@ -648,6 +655,8 @@ class _Walker:
                     use_ctx = ctx
                     if isinstance(current.ctx, ast.Del) and ctx in ("module", "class-body"):
                         use_ctx = "module"
+                        if scope.kind == "module":
+                            self.scan.deleted.setdefault(current.id, current.lineno)
                     if not isinstance(current.ctx, ast.Store):
                         self.use(current.id, current.lineno, scope, use_ctx)
                 continue

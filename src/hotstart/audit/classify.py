@@ -232,6 +232,10 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
             or (u.context == "reexport" and not lazy_reexport)]
     if site.noqa:
         pins.append("marked `# noqa`: kept on purpose")
+    submodule = _deleted_submodule(scan, site)
+    if submodule:
+        pins.append(f"binds submodule attribute `{submodule}`, which `del {submodule}` at line "
+                    f"{scan.deleted[submodule]} removes")
     if pins:
         return "needed", pins[0], _unique(pins), []
     dunder = bound.name.startswith("__") and bound.name.endswith("__")
@@ -302,6 +306,18 @@ def _effect_modules(scan: ModuleScan, site: ImportSite, effects: EffectModel,
             if not (scan.name == m or scan.name.startswith(m + "."))
             and (m in scans or unused and not (is_stdlib(m) and m not in KNOWN_EFFECTS))
             and not effects.performed_before(m, scan, site.line)]
+
+
+def _deleted_submodule(scan: ModuleScan, site: ImportSite) -> str | None:
+    """`sub` when a package __init__ imports from its submodule `sub` and later runs
+    `del sub`: the import is what bound `sub`, so moving it makes the `del` a NameError."""
+    if not (scan.is_package and scan.deleted):
+        return None
+    prefix = scan.name + "."
+    if not site.imported.startswith(prefix):
+        return None
+    sub = site.imported[len(prefix):].split(".")[0]
+    return sub if sub in scan.deleted else None
 
 
 def _pin(use: Use, site: ImportSite) -> str:

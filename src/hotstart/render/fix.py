@@ -34,7 +34,9 @@ def render_fix(result: FixResult) -> str:
         for why, count in reasons.most_common():
             lines.append(f"  {count:>3} x {why}")
     verification = result.verification
-    if verification is not None:
+    if verification is not None and verification.runs == 0:
+        lines.append(f"verify: {verification.command!r} not run: nothing changed")
+    elif verification is not None:
         lines.append(f"verify: {verification.command!r} passed before the rewrite; "
                      f"{verification.runs} run(s) in all")
         # One statement can be several changes (names of different classes): listed once.
