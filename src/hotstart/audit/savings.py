@@ -71,8 +71,15 @@ class ObservedGraph:
                     stack.append(target)
         return seen
 
-    def saving(self, entry: str, removed: set[str]) -> Saving:
-        gone = (self.baseline - self._reachable(frozenset(removed))) & set(self.modules)
+    def gone(self, removed: set[str]) -> set[str]:
+        """The modules that no longer load once the statements at `removed` are gone."""
+        return (self.baseline - self._reachable(frozenset(removed))) & set(self.modules)
+
+    def saving(self, entry: str, removed: set[str], already: set[str] = frozenset()) -> Saving:
+        """What removing `removed` saves, beyond the modules `already` gone."""
+        return self.saving_of(entry, self.gone(removed) - already)
+
+    def saving_of(self, entry: str, gone: set[str]) -> Saving:
         records = sorted((self.modules[n] for n in gone), key=lambda m: -m.cumulative_us.median)
         us = sum(m.self_us.median for m in records)
         rss = int(sum(m.self_rss.median for m in records if m.self_rss is not None))
@@ -99,6 +106,7 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
         statements[(site.file, site.line)].append(site)
     fixable_keys: set[str] = set()
     fixable_sites = 0
+    fixable: list[tuple[ImportSite, set[str], Saving]] = []
     for site in sites:
         if os.path.realpath(paths.get(site.file, site.file)) not in on_path:
             continue
@@ -116,8 +124,11 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
             if not saving.dropped and site.imported in graph.modules:
                 saving.also_imported_by = _other_importers(graph, site)
         saving.used_at_run = ran
+        if site.klass in FIXABLE and site.fix and whole and not ran:
+            fixable.append((site, _site_keys(site, paths), saving))
         if site.imported in graph.modules or saving.dropped:
             site.savings.append(saving)
+    _joint_savings(graph, entry.name, fixable)
     total = graph.saving(entry.name, fixable_keys)
     entry.fix_us, entry.fix_rss, entry.fix_sites = total.us, total.rss, fixable_sites
     entry.measured = True
@@ -136,6 +147,44 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
             reach.us = record.cumulative_us.median
             reach.rss = int(record.cumulative_rss.median) if record.cumulative_rss else None
     _measure_hotspots(hotspots, process, entry.name)
+
+
+def _joint_savings(graph: ObservedGraph, entry: str,
+                   fixable: list[tuple[ImportSite, set[str], Saving]]) -> None:
+    """Price, to a fixed point, the sites that save only once other fixable sites are gone.
+
+    A library imported at two fixable sites (`fractions` importing `numbers`, which another
+    module imports too) saves nothing at either alone, so one `fix` run moved one and the
+    next run the other: not idempotent. Here the sites that save are taken as done; each
+    other fixable site is priced by what it removes beyond them, and joins them when that is
+    something; until no site joins.
+    """
+    removed: set[str] = set()
+    pending = []
+    for site, keys, saving in fixable:
+        if saving.dropped:
+            removed |= keys
+        else:
+            pending.append((site, keys, saving))
+    gone = graph.gone(removed)
+    joined = True
+    while joined and pending:
+        joined = False
+        for item in list(pending):
+            site, keys, saving = item
+            more = graph.gone(removed | keys) - gone
+            if not more:
+                continue
+            extra = graph.saving_of(entry, more)
+            saving.us, saving.rss, saving.dropped, saving.modules = \
+                extra.us, extra.rss, extra.dropped, extra.modules
+            saving.also_imported_by = []
+            if not any(s is saving for s in site.savings):
+                site.savings.append(saving)
+            removed |= keys
+            gone |= more
+            pending.remove(item)
+            joined = True
 
 
 def _files_run(process: ProcessProfile, ran: set[str]) -> set[str]:
