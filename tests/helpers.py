@@ -196,3 +196,41 @@ def full_profile() -> Profile:
                                only_tracer=["app.optional"], only_importtime=["encodings.idna"]),
         floor_us=None,
     )
+
+
+# -- processes a target leaves behind ------------------------------------------------------------
+
+#: Python source that double-forks a daemon (its own session) which appends its pid to the
+#: file named by sys.argv[1] and sleeps 120 s; returns once the pid is written.
+DAEMONIZE = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        with open(sys.argv[1], "a") as out:
+            out.write("%d\\n" % os.getpid())
+        time.sleep(120)
+    os._exit(0)
+os.wait()
+while not open(sys.argv[1]).read().strip():
+    time.sleep(0.01)
+"""
+
+
+def process_alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pids: list[int], seconds: float = 10.0) -> list[int]:
+    """The pids still alive after waiting up to `seconds` for them to end."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [pid for pid in pids if process_alive(pid)]

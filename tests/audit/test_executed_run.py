@@ -4,35 +4,13 @@ supervisor: a daemon the entry starts does not outlive the audit."""
 from __future__ import annotations
 
 import sys
-import time
+
+from helpers import DAEMONIZE, wait_gone
 
 from hotstart.audit._executed import executed_functions
 
 # the entry double-forks a daemon that records its pid, then calls a project function
-ENTRY = """
-import os, sys, time
-import app
-
-if os.fork() == 0:
-    os.setsid()
-    if os.fork() == 0:
-        with open(sys.argv[1], "a") as out:
-            out.write("%d\\n" % os.getpid())
-        time.sleep(120)
-    os._exit(0)
-os.wait()
-while not open(sys.argv[1]).read().strip():
-    time.sleep(0.01)
-app.work()
-"""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+ENTRY = "import app\n" + DAEMONIZE + "app.work()\n"
 
 
 def test_daemon_of_the_entry_does_not_survive(tmp_path):
@@ -46,7 +24,4 @@ def test_daemon_of_the_entry_does_not_survive(tmp_path):
     assert ran is not None and (str((tmp_path / "app.py").resolve()), "work") in ran
     started = [int(line) for line in pids.read_text().split()]
     assert len(started) == 1
-    deadline = time.monotonic() + 10
-    while _alive(started[0]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(started[0])
+    assert wait_gone(started) == []

@@ -11,11 +11,10 @@ import os
 import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import make_process, make_profile, module
+from helpers import DAEMONIZE, make_process, make_profile, module, wait_gone
 
 from hotstart.errors import BadInput
 from hotstart.measure._classify import kind_of, project_roots
@@ -224,33 +223,9 @@ def test_a_python_that_is_not_python_is_bad_input(tmp_path):
 # -- 6. nothing the target started survives the run -----------------------------------------
 
 
-DAEMON = """
-import os, sys, time
-if os.fork() == 0:
-    os.setsid()
-    if os.fork() == 0:
-        with open(sys.argv[1], "a") as out:
-            out.write("%d\\n" % os.getpid())
-        time.sleep(120)
-    os._exit(0)
-os.wait()
-# the daemon has written its pid before the target exits
-while not open(sys.argv[1]).read().strip():
-    time.sleep(0.01)
-"""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_daemons_of_the_target_do_not_survive(tmp_path):
     script = tmp_path / "daemonize.py"
-    script.write_text(DAEMON)
+    script.write_text(DAEMONIZE)
     pids = tmp_path / "pids"
     pids.write_text("")
     done = run_hotstart("profile", "-q", "-n", "2", "--no-calls", str(script), str(pids),
@@ -258,8 +233,5 @@ def test_daemons_of_the_target_do_not_survive(tmp_path):
     assert done.returncode == 0, done.stderr
     started = [int(line) for line in pids.read_text().split()]
     assert len(started) == 3  # the memory run and the 2 timed runs each started one
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in started) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [pid for pid in started if _alive(pid)] == []
+    assert wait_gone(started) == []
     assert "left 1 process running" in done.stdout

@@ -17,6 +17,7 @@ import os
 import re
 
 from ._project import _regular
+from ._scan import dotted
 
 __all__ = ["is_script", "prepend_root", "pytest_config", "sys_path_roots"]
 
@@ -126,7 +127,7 @@ def sys_path_roots(raw: bytes, path: str, cwd: str) -> list[str]:
         node = _parse(match.group(1) + _balanced(raw, match.end() - 1))
         if not isinstance(node, ast.Call):
             continue
-        name = _dotted(node.func)
+        name = dotted(node.func) or ""
         arguments: list[ast.expr] = []
         if name == "sys.path.insert" and len(node.args) == 2:
             arguments = [node.args[1]]
@@ -162,17 +163,6 @@ def _parse(text: bytes) -> ast.expr | None:
         return ast.parse(text.decode("utf-8").strip(), mode="eval").body
     except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError):
         return None
-
-
-def _dotted(node: ast.expr) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
 
 
 class _Evaluator:
@@ -215,7 +205,7 @@ class _Evaluator:
                 else None
         if not isinstance(node, ast.Call) or node.keywords:
             return None
-        name = _dotted(node.func)
+        name = dotted(node.func) or ""
         if name == "os.getcwd" and not node.args:
             return self.cwd
         if name == "os.path.dirname" and len(node.args) == 1:
