@@ -6,8 +6,9 @@ In a fresh interpreter of the project's environment (the one the verify command 
 `python`, or the interpreter of its `pytest` script, with its `VAR=value` prefix; else this
 one), in the current directory, each changed module is imported from its import root and the
 hints of the module and of every class, function and method defined in it are taken, with
-`include_extras=True`, as the `repr` of the resolved objects (addresses masked), or the
-exception raised. Before the rewrite and after it, the two must be equal: a changed hint, a
+`include_extras=True`, as the `repr` of the resolved objects (addresses masked; unions
+spelled one way, since a typing-only alias turns `X | None` into the equal
+`typing.Optional[X]`), or the exception raised. Before the rewrite and after it, the two must be equal: a changed hint, a
 hint that now raises, or a module that no longer imports is a failure of the run.
 """
 
@@ -38,12 +39,37 @@ ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 def text(value):
     return ADDRESS.sub(" at 0x...", value)
 
+UNIONS = (typing.Union, getattr(__import__("types"), "UnionType", typing.Union))
+
+def spell(hint):
+    """The hint's text, one spelling per union: a typing-only alias makes `X | None` resolve
+    to typing.Optional[X] (== the original, but a different object)."""
+    if isinstance(hint, list):  # Callable's parameter list
+        return "[" + ", ".join(spell(h) for h in hint) + "]"
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in UNIONS:
+        return "Union[" + ", ".join(spell(a) for a in args) + "]"
+    if origin is not None and args:
+        return f"{origin!r}[" + ", ".join(spell(a) for a in args) + "]"
+    return repr(hint)
+
 def hints(obj):
     try:
         found = typing.get_type_hints(obj, include_extras=True)
     except Exception as exc:
         return text(f"!{type(exc).__name__}: {exc}")
-    return {name: text(repr(value)) for name, value in found.items()}
+    out = {}
+    for name, value in found.items():
+        try:
+            out[name] = text(spell(value) if has_union(value) else repr(value))
+        except Exception:
+            out[name] = text(repr(value))
+    return out
+
+def has_union(hint):
+    if isinstance(hint, list):
+        return any(has_union(h) for h in hint)
+    return typing.get_origin(hint) in UNIONS or any(has_union(a) for a in typing.get_args(hint))
 
 def functions(value):
     if isinstance(value, (staticmethod, classmethod)):
