@@ -271,3 +271,18 @@ def test_read_trace_dir_orders_by_start_and_skips_other_files(tmp_path):
     write(tmp_path, header(pid=50), "notes.txt")
     processes = read_trace_dir(str(tmp_path))
     assert [p.pid for p in processes] == [10, 20, 30]
+
+
+def test_merge_survives_a_memory_run_whose_process_died_before_its_report(tmp_path):
+    """A daemonizing target's forked process can be killed with its group before the memory
+    run's report is written, while the profiling run's report exists: merging raised
+    AttributeError ('NoneType' object has no attribute 'get') once in nine runs."""
+    from hotstart.measure.merge import merge_processes
+
+    timed = read_trace_file(str(write(tmp_path, COMPLETE, "timed.trace")))
+    calls = read_trace_file(str(write(tmp_path, COMPLETE, "calls.trace")))
+    memory = read_trace_file(str(write(tmp_path, COMPLETE.rsplit("X\t", 1)[0],
+                                       "memory.trace")))
+    assert memory is not None and not memory.report and calls.report
+    (merged,) = merge_processes([[timed]], [80.0], calls_run=[calls], memory_run=[memory])
+    assert merged.hot_calls == []

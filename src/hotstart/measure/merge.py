@@ -181,7 +181,10 @@ def _merge_one(instances: list[RawProcess], walls_us: list[float],
                 and all(isinstance(v, (int, float)) and v >= 0 for v in event_ns)):
             event_ns = None  # a tracer that did not measure it: hot calls stay uncorrected
         rows = calls.report.get("calls", ())
-        sampled = memory.report.get("hot_samples") if memory not in (None, calls) else None
+        # The memory run's process may have died before its report (a daemonizing target
+        # killed with its group): then there are no samples, and hot calls stay calibrated.
+        sampled = (memory.report.get("hot_samples")
+                   if memory not in (None, calls) and memory.report else None)
         profile.hot_calls = hot_calls(rows, calls.header.get("tracer"), module_files,
                                       [*search_path, str(stdlib or "")], event_ns=event_ns,
                                       sampled=sampled)
