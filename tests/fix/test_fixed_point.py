@@ -45,3 +45,46 @@ def test_second_fix_makes_no_change(tmp_path, monkeypatch):
     assert numbers.best_saving is not None and "numbers" in numbers.best_saving.modules
     second = fix(str(tmp_path / "pkg"), entries=["-c 'import pkg.main'"], write=True)
     assert second.changes == []
+
+
+def _twice(tmp_path, monkeypatch, files: dict[str, str]):
+    write_tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    options = dict(entries=["-c 'import pkg'"], write=True, runtime="stdlib")
+    first = fix(str(tmp_path / "pkg"), **options)
+    second = fix(str(tmp_path / "pkg"), **options)
+    return first, second
+
+
+def test_a_dead_import_removed_in_the_same_run_counts(tmp_path, monkeypatch):
+    """joblib: run 1 removed an unused `import json` as dead, and only run 2 moved the other
+    module's `import json`, which saved nothing while the dead one stood."""
+    first, second = _twice(tmp_path, monkeypatch, {
+        "pkg/__init__.py": "from .a import f\nfrom .b import g\n\nCHECKS = [f, g]\n",
+        "pkg/a.py": "import fractions\n\n\ndef f():\n    return 1\n",
+        "pkg/b.py": "import fractions\n\n\ndef g():\n    return fractions.Fraction(1, 2)\n",
+    })
+    assert sorted((c.site.module, c.site.klass) for c in first.changes) == [
+        ("pkg.a", "dead"), ("pkg.b", "deferrable")]
+    assert second.changes == []
+
+
+def test_names_of_one_statement_move_in_one_run(tmp_path, monkeypatch):
+    """joblib: `from ._utils import (A, B)`, each name used in another method, moved one name
+    per run once the other importer of `_utils` became a lazy re-export."""
+    first, second = _twice(tmp_path, monkeypatch, {
+        "pkg/__init__.py": ("from .par import Parallel\nfrom .backends import Backend\n\n"
+                            "BACKENDS = [Backend]\n"),
+        "pkg/par.py": ("from ._utils import eval_expr\n\n\nclass Parallel:\n"
+                       "    def run(self, e):\n        return eval_expr(e)\n"),
+        "pkg/_utils.py": ("import fractions\nimport decimal\n\n\ndef eval_expr(e):\n"
+                          "    return e\n\n\ndef retrieve(x):\n    return x\n\n\n"
+                          "class Wrapper:\n    pass\n"),
+        "pkg/backends.py": ("from ._utils import (retrieve, Wrapper)\n\n\nclass Backend:\n"
+                            "    def submit(self):\n        return Wrapper()\n\n"
+                            "    def result(self, x):\n        return retrieve(x)\n"),
+    })
+    moved = sorted(n.name for c in first.changes for n in c.site.names)
+    assert {"Wrapper", "retrieve"} <= set(moved), moved
+    assert second.changes == []

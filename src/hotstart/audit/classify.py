@@ -282,6 +282,11 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
         if site.guard == "try":
             pin = "an availability check: a try/except ImportError handles its absence"
             return "needed", pin, [pin], []
+        named = _named_in_a_string(scan, site.imported)
+        if named:
+            pin = (f"`{site.imported}` is named in a string at line {named} (exec'd or eval'd "
+                   f"code, or a hint to freezers such as py2app, may need it imported)")
+            return "needed", pin, [pin], []
         return "dead", "never used", [], []
     if site.guard == "try":
         pin = "chosen at import: a try/except ImportError picks a fallback"
@@ -306,6 +311,21 @@ def _effect_modules(scan: ModuleScan, site: ImportSite, effects: EffectModel,
             if not (scan.name == m or scan.name.startswith(m + "."))
             and (m in scans or unused and not (is_stdlib(m) and m not in KNOWN_EFFECTS))
             and not effects.performed_before(m, scan, site.line)]
+
+
+def _named_in_a_string(scan: ModuleScan, module: str) -> int | None:
+    """The first line where `module`'s dotted name stands inside a string literal of the file
+    (`exec("from patsy.builtins import *", ...)`), or None. Only dotted names count: a bare
+    `json` in a string is too common to mean anything."""
+    if "." not in module:
+        return None
+    import re
+
+    quoted = re.compile(r"""["'][^"'\n]*(?<![\w.])""" + re.escape(module) + r"(?![\w])")
+    for number, line in enumerate(scan.lines, 1):
+        if module in line and quoted.search(line):
+            return number
+    return None
 
 
 def _deleted_submodule(scan: ModuleScan, site: ImportSite) -> str | None:

@@ -155,15 +155,20 @@ def _joint_savings(graph: ObservedGraph, entry: str,
 
     A library imported at two fixable sites (`fractions` importing `numbers`, which another
     module imports too) saves nothing at either alone, so one `fix` run moved one and the
-    next run the other: not idempotent. Here the sites that save are taken as done; each
-    other fixable site is priced by what it removes beyond them, and joins them when that is
-    something; until no site joins.
+    next run the other: not idempotent. Here the sites that save are taken as done, and so
+    are dead ones (`fix` removes those on the path whatever they save); each other fixable
+    site is priced by what it removes beyond them, and joins them when that is something;
+    until no site joins. A part of a statement another part of which joined (names used in
+    different functions) moves with it: it gets the statement's saving.
     """
     removed: set[str] = set()
+    by_statement: dict[frozenset[str], Saving] = {}
     pending = []
     for site, keys, saving in fixable:
-        if saving.dropped:
+        if saving.dropped or site.klass == "dead":
             removed |= keys
+            if saving.dropped:
+                by_statement.setdefault(frozenset(keys), saving)
         else:
             pending.append((site, keys, saving))
     gone = graph.gone(removed)
@@ -172,15 +177,20 @@ def _joint_savings(graph: ObservedGraph, entry: str,
         joined = False
         for item in list(pending):
             site, keys, saving = item
+            sibling = by_statement.get(frozenset(keys))
             more = graph.gone(removed | keys) - gone
-            if not more:
+            if sibling is not None:
+                extra = sibling
+            elif more:
+                extra = graph.saving_of(entry, more)
+            else:
                 continue
-            extra = graph.saving_of(entry, more)
             saving.us, saving.rss, saving.dropped, saving.modules = \
-                extra.us, extra.rss, extra.dropped, extra.modules
+                extra.us, extra.rss, extra.dropped, list(extra.modules)
             saving.also_imported_by = []
             if not any(s is saving for s in site.savings):
                 site.savings.append(saving)
+            by_statement.setdefault(frozenset(keys), saving)
             removed |= keys
             gone |= more
             pending.remove(item)
