@@ -88,3 +88,23 @@ def test_names_of_one_statement_move_in_one_run(tmp_path, monkeypatch):
     moved = sorted(n.name for c in first.changes for n in c.site.names)
     assert {"Wrapper", "retrieve"} <= set(moved), moved
     assert second.changes == []
+
+
+def test_a_dead_name_does_not_stand_for_its_whole_statement(tmp_path, monkeypatch):
+    """patsy: `from patsy.parse_formula import ParseNode, Token, parse_formula`, Token unused:
+    run 1 removed Token and counted the statement as gone, so the names that stay were priced
+    at nothing; run 2 moved them."""
+    parse = ("import fractions\nimport decimal\n\nHALF = fractions.Fraction(1, 2)\n"
+             "ONE = decimal.Decimal(1)\n\n\nclass Node:\n    pass\n\n\nclass Token:\n"
+             "    pass\n\n\ndef parse(text):\n    return Node()\n")
+    first, second = _twice(tmp_path, monkeypatch, {
+        "pkg/__init__.py": "from . import desc, other\n\nMODULES = [desc, other]\n",
+        "pkg/parse.py": parse,
+        "pkg/desc.py": ("from pkg.parse import Node, Token, parse\n\n\ndef make():\n"
+                        "    return Node()\n\n\ndef read(text):\n    return parse(text)\n"),
+        "pkg/other.py": ("from pkg.parse import parse\n\n\ndef go(text):\n"
+                         "    return parse(text)\n"),
+    })
+    moved = sorted(n.name for c in first.changes for n in c.site.names)
+    assert moved == ["Node", "Token", "parse", "parse"], moved
+    assert second.changes == []

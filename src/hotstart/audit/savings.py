@@ -158,43 +158,67 @@ def _joint_savings(graph: ObservedGraph, entry: str,
     next run the other: not idempotent. Here the sites that save are taken as done, and so
     are dead ones (`fix` removes those on the path whatever they save); each other fixable
     site is priced by what it removes beyond them, and joins them when that is something;
-    until no site joins. A part of a statement another part of which joined (names used in
-    different functions) moves with it: it gets the statement's saving.
+    until no site joins; then the groups that save only all together. Sites are priced by
+    statement: the parts of one statement (names used
+    in different functions) leave the path together, and a dead part alone removes nothing.
     """
-    removed: set[str] = set()
-    by_statement: dict[frozenset[str], Saving] = {}
-    pending = []
+    # One group per statement: its import edges go only when every part of it goes.
+    statements: dict[frozenset[str], list[tuple[ImportSite, Saving]]] = {}
     for site, keys, saving in fixable:
-        if saving.dropped or site.klass == "dead":
+        statements.setdefault(frozenset(keys), []).append((site, saving))
+    removed: set[str] = set()
+    pending = []
+    for keys, parts in statements.items():
+        saver = next((saving for _, saving in parts if saving.dropped), None)
+        if saver is not None:
             removed |= keys
-            if saving.dropped:
-                by_statement.setdefault(frozenset(keys), saving)
+            _credit(parts, saver)
+        elif all(site.klass == "dead" for site, _ in parts):
+            removed |= keys
         else:
-            pending.append((site, keys, saving))
+            pending.append((keys, parts))
     gone = graph.gone(removed)
     joined = True
     while joined and pending:
         joined = False
         for item in list(pending):
-            site, keys, saving = item
-            sibling = by_statement.get(frozenset(keys))
+            keys, parts = item
             more = graph.gone(removed | keys) - gone
-            if sibling is not None:
-                extra = sibling
-            elif more:
-                extra = graph.saving_of(entry, more)
-            else:
+            if not more:
                 continue
-            saving.us, saving.rss, saving.dropped, saving.modules = \
-                extra.us, extra.rss, extra.dropped, list(extra.modules)
-            saving.also_imported_by = []
-            if not any(s is saving for s in site.savings):
-                site.savings.append(saving)
-            by_statement.setdefault(frozenset(keys), saving)
+            _credit(parts, graph.saving_of(entry, more))
             removed |= keys
             gone |= more
             pending.remove(item)
             joined = True
+    if not pending:
+        return
+    # Groups that save only together (two modules importing the same library, each deferring
+    # it): all of them at once, less each one whose absence changes nothing.
+    together = set().union(*(keys for keys, _ in pending))
+    more = graph.gone(removed | together) - gone
+    if not more:
+        return
+    needed = list(pending)
+    for item in list(needed):
+        rest = set().union(*(keys for keys, _ in needed if keys is not item[0]))
+        if graph.gone(removed | rest) - gone >= more:
+            needed.remove(item)
+    saving = graph.saving_of(entry, more)
+    for _, parts in needed:
+        _credit(parts, saving)
+
+
+def _credit(parts: list[tuple[ImportSite, Saving]], saving: Saving) -> None:
+    """Give every part of a statement the statement's saving (they leave the path together)."""
+    for site, own in parts:
+        if own.dropped:
+            continue
+        own.us, own.rss, own.dropped, own.modules = \
+            saving.us, saving.rss, saving.dropped, list(saving.modules)
+        own.also_imported_by = []
+        if not any(s is own for s in site.savings):
+            site.savings.append(own)
 
 
 def _files_run(process: ProcessProfile, ran: set[str]) -> set[str]:
