@@ -158,7 +158,8 @@ def _joint_savings(graph: ObservedGraph, entry: str,
     next run the other: not idempotent. Here the sites that save are taken as done, and so
     are dead ones (`fix` removes those on the path whatever they save); each other fixable
     site is priced by what it removes beyond them, and joins them when that is something;
-    until no site joins; then the groups that save only all together. Sites are priced by
+    until no site joins. (Groups that save only all together are left to issue 11's joint
+    plans: changing them here made networkx's second run change more.) Sites are priced by
     statement: the parts of one statement (names used
     in different functions) leave the path together, and a dead part alone removes nothing.
     """
@@ -191,22 +192,6 @@ def _joint_savings(graph: ObservedGraph, entry: str,
             gone |= more
             pending.remove(item)
             joined = True
-    if not pending:
-        return
-    # Groups that save only together (two modules importing the same library, each deferring
-    # it): all of them at once, less each one whose absence changes nothing.
-    together = set().union(*(keys for keys, _ in pending))
-    more = graph.gone(removed | together) - gone
-    if not more:
-        return
-    needed = list(pending)
-    for item in list(needed):
-        rest = set().union(*(keys for keys, _ in needed if keys is not item[0]))
-        if graph.gone(removed | rest) - gone >= more:
-            needed.remove(item)
-    saving = graph.saving_of(entry, more)
-    for _, parts in needed:
-        _credit(parts, saving)
 
 
 def _credit(parts: list[tuple[ImportSite, Saving]], saving: Saving) -> None:
