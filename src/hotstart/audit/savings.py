@@ -75,9 +75,9 @@ class ObservedGraph:
         """The modules that no longer load once the statements at `removed` are gone."""
         return (self.baseline - self._reachable(frozenset(removed))) & set(self.modules)
 
-    def saving(self, entry: str, removed: set[str], already: set[str] = frozenset()) -> Saving:
-        """What removing `removed` saves, beyond the modules `already` gone."""
-        return self.saving_of(entry, self.gone(removed) - already)
+    def saving(self, entry: str, removed: set[str]) -> Saving:
+        """What removing the statements at `removed` saves."""
+        return self.saving_of(entry, self.gone(removed))
 
     def saving_of(self, entry: str, gone: set[str]) -> Saving:
         records = sorted((self.modules[n] for n in gone), key=lambda m: -m.cumulative_us.median)
@@ -104,8 +104,6 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
     statements: dict[tuple[str, int], list[ImportSite]] = defaultdict(list)
     for site in sites:
         statements[(site.file, site.line)].append(site)
-    fixable_keys: set[str] = set()
-    fixable_sites = 0
     fixable: list[tuple[ImportSite, set[str], Saving]] = []
     for site in sites:
         if os.path.realpath(paths.get(site.file, site.file)) not in on_path:
@@ -113,24 +111,22 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
         siblings = statements[(site.file, site.line)]
         whole = all(s.klass in FIXABLE and s.fix for s in siblings)
         ran = _used_at_run(site, paths, executed)
-        if site.klass in FIXABLE and site.fix and whole and not ran:
-            fixable_keys |= _site_keys(site, paths)
-            fixable_sites += 1
+        keys = _site_keys(site, paths)
         if len(siblings) > 1 and not whole:
             saving = Saving(entry.name, 0.0, 0, 0,
                             also_imported_by=["the same statement imports names that stay"])
         else:
-            saving = graph.saving(entry.name, _site_keys(site, paths))
+            saving = graph.saving(entry.name, keys)
             if not saving.dropped and site.imported in graph.modules:
                 saving.also_imported_by = _other_importers(graph, site)
         saving.used_at_run = ran
         if site.klass in FIXABLE and site.fix and whole and not ran:
-            fixable.append((site, _site_keys(site, paths), saving))
+            fixable.append((site, keys, saving))
         if site.imported in graph.modules or saving.dropped:
             site.savings.append(saving)
     _joint_savings(graph, entry.name, fixable)
-    total = graph.saving(entry.name, fixable_keys)
-    entry.fix_us, entry.fix_rss, entry.fix_sites = total.us, total.rss, fixable_sites
+    total = graph.saving(entry.name, set().union(*(keys for _, keys, _ in fixable)))
+    entry.fix_us, entry.fix_rss, entry.fix_sites = total.us, total.rss, len(fixable)
     entry.measured = True
     entry.import_us = process.import_us
     entry.peak_rss = int(process.peak_rss.median) if process.peak_rss else None
