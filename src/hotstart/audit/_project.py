@@ -62,16 +62,11 @@ def decode_source(raw: bytes) -> str:
     cookie (`# -*- coding: latin-1 -*-`) decides the encoding; UTF-8 otherwise. Line
     endings are kept. `SyntaxError` for an unknown encoding, `UnicodeDecodeError` for bytes
     the encoding does not allow."""
-    return decode_with_encoding(raw)[0]
-
-
-def decode_with_encoding(raw: bytes) -> tuple[str, str]:
-    """`decode_source`, and the encoding it used (to write the text back the same way)."""
     import io
     import tokenize
 
     encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
-    return raw.decode(encoding), encoding
+    return raw.decode(encoding)
 
 
 def read_source(path: str) -> bytes:

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import os
 import signal
 import stat
 import tempfile
 import threading
+import tokenize
 from dataclasses import dataclass
 
-from ..audit._project import decode_with_encoding
 from ..errors import HotstartError
 from ..measure.io import _mode_for
 
@@ -82,7 +83,8 @@ def read_source(path: str, project: str) -> Source | str:
     except OSError as exc:
         return f"cannot read it ({exc.strerror or exc})"
     try:
-        text, encoding = decode_with_encoding(raw)
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        text = raw.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
         return f"cannot decode it ({exc})"
     return Source(path, real, raw, text, encoding)
