@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..audit.model import AuditReport, ImportSite
 
-__all__ = ["Change", "plan_changes", "SELECTABLE", "DEFER_STYLES", "RUNTIMES"]
+__all__ = ["Change", "CodeSite", "plan_changes", "SELECTABLE", "DEFER_STYLES", "RUNTIMES"]
 
 SELECTABLE = ("dead", "deferrable", "typing-only")
 #: How a deferrable import is deferred: moved into the functions that use it, a PEP 810
@@ -22,8 +22,27 @@ RUNTIMES = ("auto", "hotstart", "stdlib")
 
 
 @dataclass(slots=True)
+class CodeSite:
+    """Where a change that is not of an import statement applies: a call that burns time at
+    import (a caller-name helper), an eager CLI registration. It answers what the report and
+    `--verify` ask of an `ImportSite` (file, line, statement, class, names, saving)."""
+    file: str                  # path as shown (relative to the project)
+    module: str                # the module that contains it
+    line: int
+    statement: str             # the code changed, on one line
+    klass: str                 # the select name of its codemod: "hot-calls", "cli"
+    #: Codemod-specific facts the rewrite needs (a frame depth, a registration's help text).
+    data: dict = field(default_factory=dict)
+    #: The saving the audit priced for it, when it did (a `Saving`), else None.
+    best_saving: object | None = None
+    names: list = field(default_factory=list)
+    end_line: int = 0
+    savings: list = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Change:
-    site: ImportSite
+    site: ImportSite | CodeSite
     action: str      # "remove", "move", "lazy", "lazy-modules", "type-checking", "lazy-init"
     path: str        # absolute path of the file it changes
     description: str

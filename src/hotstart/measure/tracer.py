@@ -33,8 +33,8 @@ _ENV_DIR = "HOTSTART_TRACE_DIR"
 _ENV_MODE = "HOTSTART_TRACE"
 _FLUSH_EVERY = 512  # buffered records per write
 _SITE_HOOKS = ("sitecustomize", "usercustomize")
-_MACHINERY = ("importlib/__init__.py", "importlib\\__init__.py", "hotstart/lazy.py",
-              "hotstart\\lazy.py")
+_MACHINERY = ("importlib/__init__.py", "importlib\\__init__.py", "hotstart/lazy/__init__.py",
+              "hotstart\\lazy\\__init__.py")
 
 
 def _install(out_dir, features):
