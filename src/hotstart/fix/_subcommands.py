@@ -1,0 +1,200 @@
+"""`hotstart fix --select cli`: make a CLI's subcommands lazy, so `--help` no longer imports
+every command module (action "lazy-subcommand").
+
+The frameworks are read by their own modules, which find eager registrations and rewrite
+them: `_subcommands_click` (click groups and typer apps) and `_subcommands_argparse`
+(argparse subparsers). Each finding is a `Change` whose `CodeSite.data` holds:
+
+- ``framework``: "click", "typer" or "argparse";
+- ``invoke``: Python source that runs the program with the arguments (a JSON list) in the
+  environment variable ``HOTSTART_HELP_ARGV``;
+- ``help_paths``: the argument lists whose output must not change (``["--help"]``, and
+  ``[name, "--help"]`` for every subcommand);
+- whatever that framework's rewrite needs.
+
+`HelpCheck` is the net under `--verify`: it runs every help path of the changes in a child
+interpreter before the rewrite and after each trial, and fails on any byte of difference in
+the exit code, the standard output or the standard error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shlex
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+from ..audit.model import AuditReport
+from ._typehints import _quote
+from .plan import Change, Skipped
+from .verify import CommandResult, _kill_session
+
+__all__ = ["ACTION", "HELP_ENV", "SELECT", "HelpCheck", "plan", "rewrite"]
+
+ACTION = "lazy-subcommand"
+SELECT = "cli"
+#: The environment variable an ``invoke`` snippet reads its arguments from (a JSON list).
+HELP_ENV = "HOTSTART_HELP_ARGV"
+#: The terminal every help is rendered for: fixed, so before and after compare byte for byte.
+HELP_TERMINAL = {"COLUMNS": "80", "LINES": "24", "TERM": "dumb", "NO_COLOR": "1",
+                 "PYTHONHASHSEED": "0"}
+#: Variables that would override the fixed terminal (rich and click honour them).
+_UNSET = ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE",
+          "PY_COLORS", "COLORTERM")
+#: Words in a source that make a file worth reading for each framework.
+_MARKERS = {"click": ("click", "typer"), "argparse": ("add_subparsers", "add_parser")}
+
+
+def _framework(name: str):
+    """The module that finds and rewrites registrations of framework `name`."""
+    if name == "click":
+        from . import _subcommands_click as module
+    else:
+        from . import _subcommands_argparse as module
+    return module
+
+
+def plan(report: AuditReport, paths: dict[str, str], project: str
+         ) -> tuple[list[Change], list[Skipped]]:
+    """One change per eager subcommand registration that can be made lazy, and one `Skipped`
+    (with why) per registration that cannot, in the audited files `paths`."""
+    from ..audit._project import decode_source, read_source
+
+    modules = {site.file: site.module for site in report.sites}
+    changes: list[Change] = []
+    skipped: list[Skipped] = []
+    for file in sorted(paths):
+        module = modules.get(file)
+        if module is None:  # no import statement: it registers nothing it imported
+            continue
+        path = paths[file]
+        try:
+            source = decode_source(read_source(path))
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            continue  # the audit reported it already
+        for name, words in _MARKERS.items():
+            if not any(word in source for word in words):
+                continue
+            found, refused = _framework(name).find(source, module, file, path, report,
+                                                   project)
+            changes.extend(found)
+            skipped.extend(refused)
+    return changes, skipped
+
+
+def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change, str]]]:
+    """The new source of one file with `changes` (any subset of its changes) made, and the
+    changes that could not be made, each with why."""
+    failed: list[tuple[Change, str]] = []
+    by_module: dict[str, list[Change]] = {}
+    for change in changes:
+        framework = change.site.data.get("framework")
+        name = "argparse" if framework == "argparse" else "click"
+        by_module.setdefault(name, []).append(change)
+    for name, group in by_module.items():
+        source, not_made = _framework(name).rewrite(source, group)
+        failed.extend(not_made)
+    return source, failed
+
+
+#: One help output: (exit code or None when it timed out, stdout, stderr).
+Output = tuple[int | None, bytes, bytes]
+
+
+class HelpCheck:
+    """The help output of the program and of every subcommand the changes touch, as the
+    project's interpreter prints it: `take` before the rewrite and after each trial,
+    `compare` the two byte for byte."""
+
+    def __init__(self, project: str, changes: list[Change], python: list[str],
+                 timeout: float | None) -> None:
+        self.project = project
+        self.python = python
+        self.timeout = timeout
+        runs: dict[tuple[str, str], None] = {}
+        for change in changes:
+            data = change.site.data
+            invoke = data.get("invoke")
+            if not invoke:
+                continue
+            for argv in data.get("help_paths", []):
+                runs[(invoke, json.dumps(list(argv)))] = None
+        self.runs = list(runs)
+
+    def take(self) -> dict[tuple[str, str], Output] | str:
+        """{(invoke, argv as JSON): output} for every help path, or why none could be run."""
+        if not self.runs:
+            return {}
+        workers = max(1, min(4, os.cpu_count() or 1, len(self.runs)))
+        with ThreadPoolExecutor(workers) as pool:
+            outputs = list(pool.map(self._run, self.runs))
+        for output in outputs:
+            if isinstance(output, str):
+                return output
+        return dict(zip(self.runs, outputs, strict=True))
+
+    def _run(self, run: tuple[str, str]) -> Output | str:
+        invoke, argv = run
+        env = {k: v for k, v in os.environ.items() if k not in _UNSET}
+        env.update(HELP_TERMINAL)
+        env[HELP_ENV] = argv
+        words = [*self.python, "-c", invoke]
+        command = " ".join(_quote(w) if at < len(self.python) - 1 else shlex.quote(w)
+                           for at, w in enumerate(words))
+        try:
+            process = subprocess.Popen(command, shell=True, cwd=self.project, env=env,
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as exc:
+            return f"{shlex.join(self.python)} did not start ({exc.strerror or exc})"
+        try:
+            out, err = process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_session(process)
+            out, err = process.communicate()
+            return None, out, err + f"\n(timed out after {self.timeout} s)".encode()
+        except BaseException:
+            _kill_session(process)
+            process.communicate()
+            raise
+        if process.returncode == 127 and not out:
+            return f"{shlex.join(self.python)} did not run ({err.decode(errors='replace')[-200:]})"
+        return process.returncode, out, err
+
+    def compare(self, before: dict, after: dict) -> CommandResult:
+        """A failing result naming each help whose exit code or bytes changed, with a short
+        unified diff of the first difference; a passing one when all are identical."""
+        lines: list[str] = []
+        for run, old in before.items():
+            new = after.get(run)
+            argv = " ".join(json.loads(run[1])) or "(no arguments)"
+            if new is None:
+                lines.append(f"{argv}: not run after the rewrite")
+                continue
+            if new == old:
+                continue
+            lines.append(f"{argv}: output changed")
+            if old[0] != new[0]:
+                lines.append(f"    exit code {old[0]} -> {new[0]}")
+            for stream, at in (("stdout", 1), ("stderr", 2)):
+                if old[at] != new[at]:
+                    lines.extend("    " + line for line in _diff(old[at], new[at], stream))
+        if not lines:
+            return CommandResult(True, 0, "")
+        return CommandResult(False, None, "help output changed (checked by hotstart --verify, "
+                             "COLUMNS=80 TERM=dumb NO_COLOR=1):\n"
+                             + "\n".join(f"  {line}" for line in lines))
+
+
+def _diff(old: bytes, new: bytes, stream: str, limit: int = 12) -> list[str]:
+    """A unified diff of two outputs, at most `limit` lines (bytes shown as text)."""
+    a = old.decode("utf-8", "backslashreplace").splitlines()
+    b = new.decode("utf-8", "backslashreplace").splitlines()
+    found = list(difflib.unified_diff(a, b, f"{stream} before", f"{stream} after",
+                                      n=1, lineterm=""))
+    if not found:  # same lines, other bytes: line endings or a final newline
+        return [f"{stream}: {old[-40:]!r} -> {new[-40:]!r}"]
+    return found[:limit] + ([f"... ({len(found) - limit} more lines)"]
+                            if len(found) > limit else [])
