@@ -1,11 +1,12 @@
 """Run one target process: time it to its exit, then end everything it left behind.
 
-Started by `runner._spawn` as ``python -I -S _supervisor.py ARGV...`` (a file, not an import:
-it needs nothing but the standard library and must start fast). It
+Started by `runner._spawn` as ``python -I -S _supervisor.py [--stdout FILE] ARGV...`` (a
+file, not an import: it needs nothing but the standard library and must start fast). It
 
 1. makes itself a child subreaper (Linux), so every process the target orphans, a daemon
    that double-forked and called setsid included, becomes its child instead of init's;
-2. spawns ARGV in a session of its own (stdin and stdout /dev/null, stderr inherited) and
+2. spawns ARGV in a session of its own (stdin /dev/null, stdout /dev/null or, with
+   ``--stdout FILE``, that file, created or truncated; stderr inherited) and
    blocks in ``wait4`` until it exits, reading the monotonic clock just before the spawn and
    just after the wait returns: no polling, so the wall time is exact to the syscall;
 3. kills the target's process group and, as subreaper, every descendant still alive, and
@@ -106,8 +107,12 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides, through SIGTERM
     subreaper = _become_subreaper()
+    stdout = (os.devnull, os.O_WRONLY, 0)
+    if argv[:1] == ["--stdout"]:  # a target's argv[0] is a path or a command name, never this
+        stdout = (argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        argv = argv[2:]
     quiet = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-             (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]
+             (os.POSIX_SPAWN_OPEN, 1, *stdout)]
     started = time.perf_counter_ns()
     try:
         pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=quiet, setsid=True,

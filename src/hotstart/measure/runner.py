@@ -43,7 +43,7 @@ from .importtime import ImportTimeLog, parse as parse_importtime
 from .merge import merge_importtime, merge_processes
 from .model import Profile, Stat
 
-__all__ = ["Target", "profile", "failure_message", "ProgressCallback"]
+__all__ = ["Target", "profile", "prepare_target", "failure_message", "ProgressCallback"]
 
 TargetKind = Literal["code", "module", "script", "command"]
 
@@ -111,14 +111,7 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | 
         raise BadInput(f"--runs must be at least 1, got {runs}")
     if warmup < 0:
         raise BadInput(f"--warmup must be 0 or more, got {warmup}")
-    base_env = dict(os.environ if env is None else env)
-    for name in ("HOTSTART_TRACE_DIR", "HOTSTART_TRACE"):
-        base_env.pop(name, None)
-    cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
-    interpreter = _resolve_python(python, base_env) if target.kind != "command" else None
-    if python is not None and interpreter is not None:
-        _check_version(python, interpreter, base_env)
-    argv = _target_argv(target, interpreter, base_env, cwd)
+    argv, interpreter, base_env, cwd = prepare_target(target, python=python, cwd=cwd, env=env)
     # Untimed runs, as (label, tracer mode): what would slow the timed runs down.
     plan: list[tuple[str, str]] = []
     if engine == "tracer":
@@ -211,6 +204,22 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | 
             progress("done", total, total)
         return _build(target, argv, interpreter, engine, measured, floors, calls_run,
                       memory_run, notes, warmup=len(plan), checks=checks)
+
+
+def prepare_target(target: Target, *, python: str | None = None, cwd: str | None = None,
+                   env: dict[str, str] | None = None
+                   ) -> tuple[list[str], str | None, dict[str, str], str]:
+    """What running `target` needs, checked before any run: ``(argv, interpreter, env,
+    cwd)``. `interpreter` is None for a command; `env` is a copy without hotstart's own
+    tracer variables. `BadInput` for a target or `python` that cannot be run."""
+    base_env = dict(os.environ if env is None else env)
+    for name in ("HOTSTART_TRACE_DIR", "HOTSTART_TRACE"):
+        base_env.pop(name, None)
+    cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
+    interpreter = _resolve_python(python, base_env) if target.kind != "command" else None
+    if python is not None and interpreter is not None:
+        _check_version(python, interpreter, base_env)
+    return _target_argv(target, interpreter, base_env, cwd), interpreter, base_env, cwd
 
 
 def failure_message(profile: Profile, timeout: float | None = None) -> str | None:
@@ -329,14 +338,17 @@ def _target_argv(target: Target, python: str | None, env: dict[str, str], cwd: s
     return target.argv(python)
 
 
-def _spawn(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float | None) -> _Run:
+def _spawn(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float | None, *,
+           stdout: str | None = None) -> _Run:
     """Run `argv` once under the supervisor (see `_supervisor.py`): its exact wall time,
-    exit status and stderr; the process group and every leftover descendant end with it."""
+    exit status and stderr; the process group and every leftover descendant end with it.
+    The target's stdout goes to /dev/null, or to the file `stdout` (created or truncated)."""
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter_ns()
         try:
             supervisor = subprocess.Popen(
-                [sys.executable, "-I", "-S", os.fspath(_SUPERVISOR), *argv],
+                [sys.executable, "-I", "-S", os.fspath(_SUPERVISOR),
+                 *(("--stdout", stdout) if stdout is not None else ()), *argv],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
                 cwd=cwd, start_new_session=True)
         except OSError as exc:
