@@ -639,11 +639,13 @@ def _compile_self(path):
             pass
 
 
-def _chain_to_real_sitecustomize():
-    """Import the sitecustomize we shadow, if the environment has one."""
+def _chain_to_real_sitecustomize(here=None):
+    """Import the sitecustomize we shadow, if the environment has one. `here` is the
+    directory of the shadowing one (default: this file's; the lazy trial's child passes
+    its own)."""
     import os
 
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = here or os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     me = sys.modules.pop("sitecustomize", None)
     try:
