@@ -49,8 +49,8 @@ def test_tree_output_and_why(jobrunner_profile):
     assert lines[0] == "why is pandas loaded?"
     chains = [line.strip() for line in lines if " -> " in line]
     # case 4's chain: a light helper whose package __init__ imports the heavy one
-    assert chains[0] == ("jobrunner.cli -> jobrunner.util.paths -> jobrunner.util -> "
-                         "jobrunner.util.frames -> pandas")
+    assert chains[0] == ("jobrunner.cli -> jobrunner.commands.compute -> jobrunner.util.paths "
+                         "-> jobrunner.util -> jobrunner.util.frames -> pandas")
 
 
 def test_table_and_json_formats(jobrunner_profile):

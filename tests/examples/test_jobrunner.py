@@ -16,6 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jobrunner"
 SRC = EXAMPLE / "src"
@@ -294,6 +295,46 @@ def test_registry_and_index_agree_and_every_module_imports() -> None:
     # every module of the package but __main__ (running it would start the CLI)
     modules = [p for p in (SRC / "jobrunner").rglob("*.py") if p.name != "__main__.py"]
     assert int(proc.stdout) == len(modules)
+
+
+def test_help_lists_the_requests_and_pays_for_every_request_module() -> None:
+    # Each request is a subcommand in its own module, registered eagerly: printing the help
+    # imports all of them, and compute's imports drag in pandas (the util chain).
+    proc = python(
+        """
+        import contextlib, io, json, sys
+        from jobrunner import cli
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            try:
+                cli.main(["--help"])
+            except SystemExit as exit:
+                code = exit.code
+        names = ("jobrunner.commands.interface", "jobrunner.commands.compute",
+                 "jobrunner.commands.batch", "jobrunner.registry", "pandas")
+        print(json.dumps({"code": code, "help": out.getvalue(),
+                          "loaded": {name: name in sys.modules for name in names}}))
+        """
+    )
+
+    result = json.loads(proc.stdout)
+    assert result["code"] == 0
+    listed = [line.split()[0] for line in result["help"].splitlines() if line.startswith("    ")]
+    assert listed == ["interface", "compute", "batch"]
+    assert all(result["loaded"].values()), result["loaded"]
+
+
+@pytest.mark.parametrize(("request_", "positionals"),
+                         [("interface", ()), ("compute", ("a.json",)), ("batch", ("a.json",))])
+def test_each_request_help_and_a_bad_request(request_: str, positionals: tuple[str]) -> None:
+    proc = jobrunner(request_, "--help")
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"usage: jobrunner {request_} [-h]")
+    bad = jobrunner(request_, *positionals, "--no-such-option")
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert bad.stderr.endswith("jobrunner: error: unrecognized arguments: --no-such-option\n")
 
 
 def test_batch_runs_jobs_on_warm_workers_preloaded_from_the_spec() -> None:

@@ -14,6 +14,6 @@ __version__ = "0.1.0"
 
 __getattr__, __dir__, __all__ = hotstart.lazy.attach(
     __name__,
-    submodules=["cli", "pipeline", "plugins", "registry", "spec", "util"],
+    submodules=["cli", "commands", "pipeline", "plugins", "registry", "spec", "util"],
     attrs={"registry": ["build", "names", "register"], "pipeline": ["Pipeline"]},
 )

@@ -15,7 +15,7 @@ __all__ = ["run_batch", "run_one"]
 
 def run_one(spec_path: str) -> dict[str, Any]:
     """Run one job in a worker; return a small summary (the frame itself stays there)."""
-    from jobrunner.cli import run_job
+    from jobrunner.commands.compute import run_job
 
     result = run_job(Path(spec_path))
     return {"name": result.name, "rows_in": result.rows_in, "rows_out": result.rows_out,
@@ -28,7 +28,7 @@ def run_batch(specs: list[str], *, workers: int = 2, repeat: int = 1,
 
     paths = [str(Path(spec).resolve()) for spec in specs]
     try:
-        pool = WarmPool(preload=["jobrunner.batch", "jobrunner.cli"], spec=paths, package="jobrunner",
+        pool = WarmPool(preload=["jobrunner.batch", "jobrunner.commands.compute"], spec=paths, package="jobrunner",
                         workers=workers, timeout=timeout)
     except PoolError as exc:
         print(f"jobrunner: {exc}")
