@@ -13,17 +13,23 @@ from .model import HotSpot
 
 __all__ = ["EXPENSIVE", "find_hotspots"]
 
-_FRAMES = ("frames", "builds a FrameInfo (with source lines read from disk) for every frame "
-           "on the stack, and scans sys.modules for each",
-           "name the caller with sys._getframe(1).f_globals['__name__'] (or "
-           "hotstart.lazy.caller_module())")
+_FRAMES = ("frames", ("builds a FrameInfo (with source lines read from disk) for every "
+                      "frame on the stack, and scans sys.modules for each"),
+           ("name the caller with sys._getframe(1).f_globals['__name__'] (or "
+            "hotstart.lazy.caller_module()): `hotstart fix --select hot-calls` rewrites a "
+            "caller-name helper so, with the depth it had"))
+_CURRENTFRAME = ("frames", ("needs the inspect module (with ast, dis, tokenize and enum: "
+                            "milliseconds to import) for a frame that sys._getframe gives "
+                            "without it"),
+                 ("use sys._getframe(0) (and sys._getframe(n) for n `.f_back`s): "
+                  "`hotstart fix --select hot-calls` rewrites it"))
 _GETMODULE = ("frames", "scans every module in sys.modules (and their files) to find one",
               "use the object's __module__ and sys.modules[...]")
 _SOURCE = ("source", "reads and tokenizes source files at import",
            "read source only when it is needed, inside a function")
 _METADATA = ("metadata", "scans every installed distribution's metadata on sys.path",
-             "read entry points or versions on first use (functools.cache), or use "
-             "__version__")
+             ("read entry points or versions on first use (functools.cache), or use "
+              "__version__"))
 _PKG_RESOURCES = ("metadata", "pkg_resources scans every distribution when imported or used",
                   "use importlib.metadata, on first use")
 _SUBPROCESS = ("subprocess", "starts a process while importing",
@@ -40,6 +46,7 @@ EXPENSIVE: dict[str, tuple[str, str, str]] = {
     "inspect.getinnerframes": _FRAMES,
     "inspect.trace": _FRAMES,
     "inspect.getframeinfo": _FRAMES,
+    "inspect.currentframe": _CURRENTFRAME,
     "inspect.getmodule": _GETMODULE,
     "inspect.getsource": _SOURCE,
     "inspect.getsourcelines": _SOURCE,
