@@ -1,0 +1,293 @@
+"""The lazy-import hook: PEP 810 "potentially lazy" imports on CPython 3.11-3.14.
+
+`install(filter)` wraps ``builtins.__import__``. From then on an ``import`` statement that
+PEP 810 would call *potentially lazy* -- at module scope, not inside a ``try`` or ``with``
+block, not ``import *``, not ``from __future__`` -- and whose module is not loaded yet asks
+``filter(importing_module, imported_module, fromlist)``; if it answers True, the statement
+binds lazy objects instead of importing (see `_objects`): the import runs at the first use
+of a bound name, with its real exception if it fails. Every other import goes straight to
+the wrapped ``__import__``.
+
+How a statement is recognised (all checked on the importing frame, cheapest first):
+``IMPORT_NAME`` passes the frame's globals and locals to ``__import__``, and only module
+code (and ``exec`` of module-like code) has ``locals is globals``; the instruction at
+``f_lasti`` must be ``IMPORT_NAME`` (an explicit ``__import__(...)`` call is never lazy);
+and no entry of the code's exception table may cover it (a ``try`` or ``with`` block).
+
+Private: the public faces are `hotstart.lazy.enable`/`set_filter` and the lazy trial. The
+API is documented in docs/lazy-mode.md.
+"""
+
+import builtins
+import sys
+
+from hotstart.lazy._objects import Deferral, LazyFrom, LazyModule, LazySubmoduleChain
+
+__all__ = ["Hook", "install", "installed", "user_frame"]
+
+_bootstrap = sys.modules["_frozen_importlib"]  # the import system's own name resolution
+_getframe = sys._getframe
+
+
+def _opcodes() -> tuple:
+    import opcode  # small and pure; only read when a hook is installed
+
+    opmap = opcode.opmap
+    return (opmap["IMPORT_NAME"], opmap["IMPORT_FROM"], opmap.get("CACHE", -1),
+            opmap["EXTENDED_ARG"])
+
+
+_IMPORT_NAME, _IMPORT_FROM, _CACHE, _EXTENDED_ARG = _opcodes()
+
+#: code object -> ((start, end), ...) of its exception table in bytes; bounded, because module
+#: code objects are usually garbage once their module has run.
+_handler_ranges: dict = {}
+_HANDLER_CACHE_SIZE = 256
+
+
+def _protected_ranges(code) -> tuple:
+    """The byte ranges of `code` covered by an exception handler (3.11+ table format)."""
+    ranges = _handler_ranges.get(code)
+    if ranges is not None:
+        return ranges
+    table = code.co_exceptiontable
+    found = []
+    index = 0
+    size = len(table)
+
+    def varint() -> int:
+        nonlocal index
+        byte = table[index]
+        index += 1
+        value = byte & 63
+        while byte & 64:
+            byte = table[index]
+            index += 1
+            value = (value << 6) | (byte & 63)
+        return value
+
+    while index < size:
+        start = varint()
+        length = varint()
+        varint()  # handler target
+        varint()  # depth and lasti flag
+        found.append((start * 2, (start + length) * 2))
+    ranges = tuple(found)
+    if len(_handler_ranges) >= _HANDLER_CACHE_SIZE:
+        _handler_ranges.clear()
+    _handler_ranges[code] = ranges
+    return ranges
+
+
+def _statement_at(frame) -> int:
+    """0 if `frame` is not at a potentially lazy ``IMPORT_NAME``; 1 if it is; 2 if it is and
+    the statement is ``import a.b as c`` (the next instruction is ``IMPORT_FROM``)."""
+    code = frame.f_code
+    lasti = frame.f_lasti
+    raw = code.co_code
+    if lasti < 0 or raw[lasti] != _IMPORT_NAME:
+        return 0
+    if code.co_exceptiontable:
+        for start, end in _protected_ranges(code):
+            if start <= lasti < end:
+                return 0
+    following = lasti + 2
+    while raw[following] in (_CACHE, _EXTENDED_ARG):
+        following += 2
+    return 2 if raw[following] == _IMPORT_FROM else 1
+
+
+def user_frame(frame=None):
+    """The innermost frame (from `frame`, default the caller's) whose code is neither
+    hotstart's lazy machinery nor the import system; None if there is none."""
+    frame = frame if frame is not None else _getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not (filename.startswith("<frozen importlib") or _is_machinery(filename)):
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def _is_machinery(filename: str) -> bool:
+    normalized = filename.replace("\\", "/")
+    return "/hotstart/lazy/" in normalized or normalized.endswith("/importlib/__init__.py")
+
+
+class Hook:
+    """An installed lazy-import hook (see `install`).
+
+    Attributes, all read-only for users except `filter`:
+
+    - ``filter``: the current filter; may be replaced (None: nothing is lazy).
+    - ``deferred``: ``{module: "file:line"}`` -- modules whose import a statement deferred
+      and that no lazy binding has resolved yet, with the first such statement.
+    - ``reified``: ``{module: (filename, lineno, function) | None}`` -- modules deferred and
+      then used through a lazy binding, with the first frame outside hotstart and importlib
+      that used it.
+    - ``active``: False once uninstalled.
+    """
+
+    def __init__(self, filter, on_reify=None) -> None:
+        import _thread
+
+        self.filter = filter
+        self.on_reify = on_reify
+        self.deferred: dict = {}
+        self.reified: dict = {}
+        self.active = True
+        self._lock = _thread.allocate_lock()  # held only around dict updates, never an import
+        self._next = builtins.__import__
+        hook = self
+
+        def __import__(name, globals=None, locals=None, fromlist=(), level=0):
+            # Cheapest test first: only module-scope code passes locals that are its globals.
+            if globals is None or locals is not globals or not hook.active:
+                return hook._next(name, globals, locals, fromlist, level)
+            return hook._module_scope_import(name, globals, fromlist, level)
+
+        __import__.__doc__ = builtins.__import__.__doc__
+        self._wrapper = __import__
+
+    def _module_scope_import(self, name, globals, fromlist, level):
+        next_import = self._next
+        filter = self.filter
+        if filter is None or name == "__future__" or (fromlist and "*" in fromlist):
+            return next_import(name, globals, globals, fromlist, level)
+        if level:
+            try:
+                absolute = _bootstrap._resolve_name(
+                    name, _bootstrap._calc___package__(globals), level)
+            except (ImportError, KeyError, TypeError, ValueError):  # the import system's own
+                return next_import(name, globals, globals, fromlist, level)
+        else:
+            absolute = name
+        modules = sys.modules
+        loaded = modules.get(absolute)
+        if fromlist:
+            missing = _names_missing(loaded, fromlist)
+            if not missing:  # free: every name is there already
+                return next_import(name, globals, globals, fromlist, level)
+        elif loaded is not None:
+            return next_import(name, globals, globals, fromlist, level)
+        # The importing frame: the caller of the wrapper, or further out if another
+        # __import__ wrapper (a tracer) was installed on top of this one and passed us through.
+        frame = _getframe(2)
+        for _ in range(8):
+            if frame is None or frame.f_globals is globals:
+                break
+            frame = frame.f_back
+        if frame is None or frame.f_globals is not globals:
+            return next_import(name, globals, globals, fromlist, level)
+        form = _statement_at(frame)
+        if not form:
+            return next_import(name, globals, globals, fromlist, level)
+        importing = globals.get("__name__")
+        if not isinstance(importing, str):
+            importing = "__main__"
+        if not filter(importing, absolute, tuple(fromlist) if fromlist else None):
+            return next_import(name, globals, globals, fromlist, level)
+        where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        if fromlist:
+            keys = _from_keys(absolute, loaded, missing)
+            self._defer(keys, where)
+            return LazyFrom(Deferral(self, absolute, keys, where), globals)
+        self._defer((absolute,), where)
+        deferral = Deferral(self, absolute, (absolute,), where)
+        if form == 2:  # import a.b as c: IMPORT_FROM b follows; bind a lazy `a.b`
+            return LazySubmoduleChain(deferral, globals, absolute.split("."), 1)
+        top = absolute.partition(".")[0]
+        # `import a.b` then `import a.c`: both bind `a`; the second must also import a.b.
+        previous = globals.get(top)
+        return LazyModule(deferral, top, globals, top,
+                          previous if type(previous) is LazyModule else None)
+
+    def _defer(self, keys, where: str) -> None:
+        with self._lock:
+            for key in keys:
+                if key not in self.reified:
+                    self.deferred.setdefault(key, where)
+
+    def _reify(self, keys) -> None:
+        """Record the first use of `keys` through a lazy binding (`_objects` calls it)."""
+        fresh = []
+        with self._lock:
+            for key in keys:
+                if key not in self.reified:
+                    fresh.append(key)
+                    self.reified[key] = None
+                    self.deferred.pop(key, None)
+        if not fresh:
+            return
+        frame = user_frame(_getframe(1))
+        user = (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name) \
+            if frame is not None else None
+        for key in fresh:
+            self.reified[key] = user
+        if self.on_reify is not None:
+            for key in fresh:
+                self.on_reify(key, user)
+
+    def uninstall(self) -> None:
+        """Stop deferring imports. Lazy bindings made so far still resolve on first use.
+        Restores the previous ``builtins.__import__`` if this hook's wrapper is still the
+        current one (else another wrapper sits on top; this one then only passes through)."""
+        self.active = False
+        if builtins.__import__ is self._wrapper:
+            builtins.__import__ = self._next
+        global _current
+        if _current is self:
+            _current = None
+
+
+def _names_missing(module, fromlist) -> tuple:
+    """The names of `fromlist` that `module` does not define yet (all if it is not loaded).
+
+    Reads the module's ``__dict__``, not ``getattr``: a PEP 562 ``__getattr__`` would import
+    the very thing that is to be deferred."""
+    if module is None:
+        return tuple(fromlist)
+    try:
+        namespace = module.__dict__
+    except AttributeError:
+        return ()  # not a module: let the import system deal with it
+    return tuple(n for n in fromlist if n not in namespace)
+
+
+def _from_keys(absolute: str, loaded, missing: tuple) -> tuple:
+    """The module names a deferred ``from absolute import ...`` stands for: the package's
+    missing submodules when the package is loaded, else the module itself."""
+    if loaded is not None and hasattr(loaded, "__path__"):
+        return tuple(f"{absolute}.{name}" for name in missing)
+    return (absolute,)
+
+
+_current = None
+
+
+def installed():
+    """The installed `Hook`, or None."""
+    return _current
+
+
+def install(filter, *, on_reify=None) -> Hook:
+    """Wrap ``builtins.__import__`` so that potentially lazy imports `filter` accepts are
+    deferred; return the `Hook`.
+
+    `filter(importing_module, imported_module, fromlist) -> bool` has the signature of PEP
+    810's ``sys.set_lazy_imports_filter``: `imported_module` is absolute (relative imports
+    resolved), `fromlist` a tuple of names or None for ``import x``. It is called only for
+    potentially lazy imports of modules not loaded yet. `on_reify(module, user)` is called
+    once per deferred module, at the first use of one of its lazy bindings, with the using
+    frame as ``(filename, lineno, function)`` (None if only machinery is on the stack).
+
+    Raises `RuntimeError` if a hook is installed already (change its ``filter`` instead).
+    """
+    global _current
+    if _current is not None and _current.active:
+        raise RuntimeError("a hotstart lazy-import hook is installed already; "
+                           "set its .filter or uninstall() it first")
+    hook = Hook(filter, on_reify)
+    builtins.__import__ = hook._wrapper
+    _current = hook
+    return hook
