@@ -1,0 +1,293 @@
+"""The `hot-calls` codemod (`hotstart.fix._callername`): a helper that names its caller with a
+stack walk becomes `sys._getframe(depth)` with the depth written at that place, and the
+names the helper gives, taken by importing its callers in a real interpreter, stay the same.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+from conftest import write_tree
+
+from hotstart.audit import audit
+from hotstart.fix._callername import CallerNameCheck, plan, rewrite
+
+#: Modules that call `pkg.log.get_logger()` at import, at module level and in a class body.
+CALLERS = {
+    "pkg/__init__.py": "",
+    "pkg/a.py": """
+        from pkg.log import get_logger
+
+        log = get_logger()
+        """,
+    "pkg/sub/__init__.py": "",
+    "pkg/sub/b.py": """
+        from pkg import log as logs
+
+        LOG = logs.get_logger()
+
+
+        class Worker:
+            log = logs.get_logger()
+        """,
+}
+NAMES = {"pkg.a": {"log": "name 'pkg.a'"},
+         "pkg.sub.b": {"LOG": "name 'pkg.sub.b'", "Worker.log": "name 'pkg.sub.b'"}}
+
+
+def _project(tmp_path: pathlib.Path, log: str) -> pathlib.Path:
+    return write_tree(tmp_path / "proj", {**CALLERS, "pkg/log.py": log})
+
+
+def _plan(root: pathlib.Path):
+    report = audit(str(root), run=False)
+    return report, *plan(report, report.paths, str(root))
+
+
+def _fix(root: pathlib.Path):
+    """Plan, rewrite log.py with every change, write it; the changes, skips and the check
+    (its snapshot taken before the write)."""
+    _report, changes, skipped = _plan(root)
+    check = CallerNameCheck(str(root), changes, [sys.executable], 60)
+    before = check.take()
+    path = root / "pkg" / "log.py"
+    if changes:
+        new, failed = rewrite(path.read_text(), changes)
+        assert failed == []
+        path.write_text(new)
+    return changes, skipped, check, before
+
+
+def _assert_fixed_point(root: pathlib.Path) -> None:
+    """The rewritten project has no stack-walking hot spot left, and planning again gives
+    no change."""
+    report, changes, _skipped = _plan(root)
+    assert [c.id for c in changes] == []
+    assert [h.call for h in report.hotspots if h.call == "inspect.stack"] == []
+
+
+def test_direct_helper_keeps_depth_one_and_the_names(tmp_path):
+    root = _project(tmp_path, """
+        import inspect
+        import logging
+
+
+        def get_logger():
+            return logging.getLogger(inspect.stack()[1].frame.f_globals["__name__"])
+        """)
+    changes, _skipped, check, before = _fix(root)
+    assert before == NAMES
+    assert [(c.action, c.site.klass, c.site.data["depth"]) for c in changes] == [
+        ("caller-name", "hot-calls", 1)]
+    assert sorted(c["module"] for c in changes[0].site.data["callers"]) == [
+        "pkg.a", "pkg.sub.b", "pkg.sub.b"]
+    source = (root / "pkg" / "log.py").read_text()
+    assert 'logging.getLogger(sys._getframe(1).f_globals["__name__"])' in source
+    assert "import inspect\nimport logging\nimport sys\n" in source  # isort's place
+    assert check.compare(before, check.take()).ok
+    _assert_fixed_point(root)
+
+
+def test_nested_helper_keeps_its_own_index(tmp_path):
+    """`get_logger()` -> `_caller()` with `inspect.stack()[2]`: depth 2 there, not the naive 1
+    (which names every logger after pkg.log)."""
+    log = """
+        import inspect
+        import logging
+
+
+        def _caller():
+            return inspect.stack()[2][0].f_globals["__name__"]
+
+
+        def get_logger():
+            return logging.getLogger(_caller())
+        """
+    root = _project(tmp_path, log)
+    changes, _skipped, check, before = _fix(root)
+    assert [c.site.data["depth"] for c in changes] == [2]
+    assert [c.site.data["function"] for c in changes] == ["_caller"]
+    assert 'return sys._getframe(2).f_globals["__name__"]' in (root / "pkg/log.py").read_text()
+    assert check.compare(before, check.take()).ok
+    _assert_fixed_point(root)
+
+
+def test_check_catches_a_wrong_depth(tmp_path):
+    """The naive rewrite `sys._getframe(1)` in the nested helper: the compare fails and names
+    each logger that changed."""
+    root = _project(tmp_path, """
+        import inspect
+        import logging
+
+
+        def _caller():
+            return inspect.stack()[2][0].f_globals["__name__"]
+
+
+        def get_logger():
+            return logging.getLogger(_caller())
+        """)
+    _report, changes, _skipped = _plan(root)
+    check = CallerNameCheck(str(root), changes, [sys.executable], 60)
+    before = check.take()
+    path = root / "pkg" / "log.py"
+    new, _failed = rewrite(path.read_text(), changes)
+    path.write_text(new.replace("_getframe(2)", "_getframe(1)"))
+    result = check.compare(before, check.take())
+    assert not result.ok
+    lines = result.output.splitlines()[1:]
+    assert sorted(line.strip() for line in lines) == [
+        "pkg.a.log: name 'pkg.a' -> name 'pkg.log'",
+        "pkg.sub.b.LOG: name 'pkg.sub.b' -> name 'pkg.log'",
+        "pkg.sub.b.Worker.log: name 'pkg.sub.b' -> name 'pkg.log'",
+    ]
+
+
+def test_currentframe_f_back(tmp_path):
+    root = _project(tmp_path, """
+        import inspect
+        import logging
+
+
+        def get_logger():
+            return logging.getLogger(inspect.currentframe().f_back.f_globals["__name__"])
+        """)
+    changes, _skipped, check, before = _fix(root)
+    assert [c.site.data["depth"] for c in changes] == [1]
+    source = (root / "pkg/log.py").read_text()
+    assert 'logging.getLogger(sys._getframe(1).f_globals["__name__"])' in source
+    assert "currentframe" not in source
+    assert check.compare(before, check.take()).ok
+    report, again, _ = _plan(root)
+    assert again == [] and report.hotspots == []
+
+
+def test_frame_record_bound_to_a_local_with_a_default_name(tmp_path):
+    """The example's form: `caller = inspect.stack()[1]` then `caller.frame.f_globals.get(
+    "__name__", default)`: the local becomes the frame, its use drops `.frame`, the default
+    stays."""
+    root = _project(tmp_path, """
+        import inspect
+        import logging
+
+
+        def get_logger(name=None):
+            if name is None:
+                caller = inspect.stack()[1]
+                name = caller.frame.f_globals.get("__name__", "pkg")
+            return logging.getLogger(name)
+        """)
+    changes, _skipped, check, before = _fix(root)
+    assert [(c.site.data["binding"], c.site.data["depth"]) for c in changes] == [("caller", 1)]
+    source = (root / "pkg/log.py").read_text()
+    assert "        caller = sys._getframe(1)\n" in source
+    assert '        name = caller.f_globals.get("__name__", "pkg")\n' in source
+    assert check.compare(before, check.take()).ok
+    _assert_fixed_point(root)
+
+
+def test_getmodule_keeps_getmodule_and_loses_the_stack_walk(tmp_path):
+    """`inspect.getmodule(frame)` is None for a frame of no module, where f_globals still
+    names one: it stays (skipped with why); the `inspect.stack()` inside it is rewritten."""
+    root = _project(tmp_path, """
+        import inspect
+        import logging
+
+
+        def get_logger():
+            return logging.getLogger(inspect.getmodule(inspect.stack()[1][0]).__name__)
+        """)
+    changes, skipped, check, before = _fix(root)
+    assert [c.site.data["expression"] for c in changes] == ["inspect.stack()[1][0]"]
+    assert any("inspect.getmodule(frame) is kept" in s.why for s in skipped)
+    source = (root / "pkg/log.py").read_text()
+    assert "logging.getLogger(inspect.getmodule(sys._getframe(1)).__name__)" in source
+    assert check.compare(before, check.take()).ok
+    report, again, skipped_again = _plan(root)
+    assert again == []  # a fixed point: getmodule stays, and says why
+    assert [h.call for h in report.hotspots] == ["inspect.getmodule"] * 3
+    assert all("is kept" in s.why for s in skipped_again)
+
+
+def test_non_equivalent_forms_are_left_with_why(tmp_path):
+    log = """
+        import inspect
+        import logging
+
+
+        def get_logger():
+            where = inspect.stack()[1].filename
+            return logging.getLogger(where)
+
+
+        def get_named():
+            for info in inspect.stack():
+                pass
+            return logging.getLogger("x")
+
+
+        def get_guarded():
+            try:
+                return logging.getLogger(inspect.stack()[1][0].f_globals["__name__"])
+            except IndexError:
+                return logging.getLogger("root")
+        """
+    root = write_tree(tmp_path / "proj", {
+        "pkg/__init__.py": "", "pkg/log.py": log,
+        "pkg/a.py": """
+            from pkg.log import get_guarded, get_logger, get_named
+
+            A = get_logger()
+            B = get_named()
+            C = get_guarded()
+            """})
+    _report, changes, skipped = _plan(root)
+    assert changes == []
+    whys = sorted(s.why for s in skipped)
+    assert len(whys) == 3
+    assert "reads the frame record's `filename`" in whys[0] + whys[1] + whys[2]
+    assert any("uses the whole stack" in w for w in whys)
+    assert any("catches IndexError" in w for w in whys)
+
+
+def test_existing_sys_alias_is_reused_and_nothing_is_added(tmp_path):
+    root = _project(tmp_path, """
+        import inspect
+        import logging
+        import sys as _sys
+
+
+        def get_logger():
+            return logging.getLogger(inspect.stack()[1][0].f_globals["__name__"])
+        """)
+    _changes, _skipped, check, before = _fix(root)
+    source = (root / "pkg/log.py").read_text()
+    assert '_sys._getframe(1).f_globals["__name__"]' in source
+    assert source.count("import sys") == 1
+    assert check.compare(before, check.take()).ok
+
+
+def test_any_subset_of_a_files_changes_is_valid_code(tmp_path):
+    root = _project(tmp_path, """
+        import inspect
+        import logging
+
+
+        def one():
+            return inspect.stack()[1][0].f_globals["__name__"]
+
+
+        def get_logger():
+            return logging.getLogger(inspect.currentframe().f_back.f_globals["__name__"])
+        """)
+    (root / "pkg" / "a.py").write_text("from pkg.log import get_logger, one\n\n"
+                                       "X = one()\nY = get_logger()\n")
+    _report, changes, _skipped = _plan(root)
+    assert sorted(c.site.data["function"] for c in changes) == ["get_logger", "one"]
+    source = (root / "pkg/log.py").read_text()
+    for subset in ([changes[0]], [changes[1]], changes):
+        new, failed = rewrite(source, subset)
+        assert failed == []
+        compile(new, "log.py", "exec")
+        assert new.count("sys._getframe(") == len(subset)
