@@ -27,6 +27,7 @@ __all__ = ["Hook", "install", "installed", "user_frame"]
 
 _bootstrap = sys.modules["_frozen_importlib"]  # the import system's own name resolution
 _getframe = sys._getframe
+_BUILTIN = frozenset(sys.builtin_module_names)
 
 
 def _opcodes() -> tuple:
@@ -79,13 +80,27 @@ def _protected_ranges(code) -> tuple:
     return ranges
 
 
-def _statement_at(frame) -> int:
-    """0 if `frame` is not at a potentially lazy ``IMPORT_NAME``; 1 if it is; 2 if it is and
-    the statement is ``import a.b as c`` (the next instruction is ``IMPORT_FROM``)."""
+def _statement_at(frame, name: str) -> int:
+    """0 if `frame` is not at a potentially lazy ``IMPORT_NAME`` of module `name`; 1 if it
+    is; 2 if it is and the statement is ``import a.b as c`` (``IMPORT_FROM`` follows).
+
+    The name check matters: C code importing through ``PyImport_Import`` (an extension
+    module's init) passes the globals of whatever Python frame is running, which may be a
+    module frame at an unrelated import statement."""
     code = frame.f_code
     lasti = frame.f_lasti
     raw = code.co_code
     if lasti < 0 or raw[lasti] != _IMPORT_NAME:
+        return 0
+    argument = raw[lasti + 1]
+    shift = 8
+    before = lasti - 2
+    while before >= 0 and raw[before] == _EXTENDED_ARG:
+        argument |= raw[before + 1] << shift
+        shift += 8
+        before -= 2
+    names = code.co_names
+    if argument >= len(names) or names[argument] != name:
         return 0
     if code.co_exceptiontable:
         for start, end in _protected_ranges(code):
@@ -152,7 +167,9 @@ class Hook:
     def _module_scope_import(self, name, globals, fromlist, level):
         next_import = self._next
         filter = self.filter
-        if filter is None or name == "__future__" or (fromlist and "*" in fromlist):
+        # An import statement passes None or a tuple; C code (PyImport_Import) passes a list.
+        if filter is None or name == "__future__" or not (
+                fromlist is None or (type(fromlist) is tuple and "*" not in fromlist)):
             return next_import(name, globals, globals, fromlist, level)
         if level:
             try:
@@ -162,6 +179,10 @@ class Hook:
                 return next_import(name, globals, globals, fromlist, level)
         else:
             absolute = name
+        if absolute in _BUILTIN:
+            # Built into the interpreter: importing it costs microseconds, and C code (and
+            # typing's `Generic in __orig_bases__`) often sees its names: never deferred.
+            return next_import(name, globals, globals, fromlist, level)
         modules = sys.modules
         loaded = modules.get(absolute)
         if fromlist:
@@ -179,7 +200,7 @@ class Hook:
             frame = frame.f_back
         if frame is None or frame.f_globals is not globals:
             return next_import(name, globals, globals, fromlist, level)
-        form = _statement_at(frame)
+        form = _statement_at(frame, name)
         if not form:
             return next_import(name, globals, globals, fromlist, level)
         importing = globals.get("__name__")

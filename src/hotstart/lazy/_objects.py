@@ -255,8 +255,10 @@ class LazyValue:
         value = _value(self)
         if isinstance(value, type):
             return (value,)
-        entries = getattr(type(value), "__mro_entries__", None)
-        return entries(value, bases) if entries is not None else (value,)
+        # read as the interpreter does, from the object: typing.NamedTuple is a function
+        # with an __mro_entries__ attribute of its own
+        entries = getattr(value, "__mro_entries__", None)
+        return entries(bases) if entries is not None else (value,)
 
     def __get__(self, instance, owner=None):
         value = _value(self)
@@ -417,7 +419,7 @@ def _value(lazy: LazyValue, chain: tuple = ()):
     hook = deferral.hook
     module_name = deferral.module
     try:
-        if lazy in chain:
+        if any(seen is lazy for seen in chain):  # by identity: `in` would call __eq__
             raise ImportError(f"cannot import name {attr!r} from {module_name!r}: lazy "
                               f"imports that resolve to each other", name=module_name)
         value = _attribute_or_submodule(hook._next, module_name, attr, lazy)
