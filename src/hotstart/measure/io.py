@@ -10,7 +10,7 @@ import tempfile
 from ..errors import BadInput
 from .model import Profile, SchemaError
 
-__all__ = ["load_profile", "save_profile", "check_writable", "write_atomic"]
+__all__ = ["load_profile", "save_profile", "check_writable", "write_atomic", "read_document"]
 
 
 #: Far above any profile hotstart writes (20,000 modules take about 10 MB): a device such as
@@ -21,6 +21,18 @@ MAX_PROFILE_BYTES = 256 << 20
 def load_profile(path: str | os.PathLike[str]) -> Profile:
     """A profile written by `hotstart profile -o`; `BadInput` with the reason if it is not one.
     A pipe is read too (`hotstart show <(...)`); a FIFO nothing writes to reads as empty."""
+    text = read_document(path, "profile")
+    try:
+        return Profile.from_json(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{os.fspath(path)}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except SchemaError as exc:
+        raise BadInput(f"{os.fspath(path)}: not a hotstart profile: {exc}") from None
+
+
+def read_document(path: str | os.PathLike[str], what: str) -> str:
+    """The text of a hotstart `what` file ("profile", "trial report"); `BadInput` naming the
+    file if it is missing, unreadable, empty, too large or not UTF-8."""
     try:
         # Non-blocking open: a FIFO without a writer would block the open itself.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -28,25 +40,19 @@ def load_profile(path: str | os.PathLike[str]) -> Profile:
         with open(fd, "rb") as handle:
             data = handle.read(MAX_PROFILE_BYTES + 1)
         if len(data) > MAX_PROFILE_BYTES:
-            raise BadInput(f"{os.fspath(path)}: not a hotstart profile: larger than "
+            raise BadInput(f"{os.fspath(path)}: not a hotstart {what}: larger than "
                            f"{MAX_PROFILE_BYTES >> 20} MiB")
         if not data.strip():
-            raise BadInput(f"{os.fspath(path)}: empty, not a hotstart profile")
-        text = data.decode("utf-8")
+            raise BadInput(f"{os.fspath(path)}: empty, not a hotstart {what}")
+        return data.decode("utf-8")
     except FileNotFoundError:
-        raise BadInput(f"profile {os.fspath(path)!r} not found") from None
+        raise BadInput(f"{what} {os.fspath(path)!r} not found") from None
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{os.fspath(path)}: not a hotstart profile: not UTF-8 text (byte "
+        raise BadInput(f"{os.fspath(path)}: not a hotstart {what}: not UTF-8 text (byte "
                        f"{exc.object[exc.start]:#04x} at offset {exc.start})") from None
     except OSError as exc:
-        raise BadInput(f"cannot read profile {os.fspath(path)!r}: "
+        raise BadInput(f"cannot read {what} {os.fspath(path)!r}: "
                        f"{exc.strerror or exc}") from None
-    try:
-        return Profile.from_json(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{os.fspath(path)}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except SchemaError as exc:
-        raise BadInput(f"{os.fspath(path)}: not a hotstart profile: {exc}") from None
 
 
 def save_profile(profile: Profile, path: str | os.PathLike[str]) -> None:
