@@ -33,8 +33,13 @@ _ENV_DIR = "HOTSTART_TRACE_DIR"
 _ENV_MODE = "HOTSTART_TRACE"
 _FLUSH_EVERY = 512  # buffered records per write
 _SITE_HOOKS = ("sitecustomize", "usercustomize")
-_MACHINERY = ("importlib/__init__.py", "importlib\\__init__.py", "hotstart/lazy/__init__.py",
-              "hotstart\\lazy\\__init__.py")
+#: Files whose frames are import machinery: importlib, and everything under hotstart/lazy/
+#: (its lazy modules, lazy-import hook and lazy subcommands import on behalf of their user).
+_MACHINERY = ("importlib/__init__.py", "importlib\\__init__.py",
+              "hotstart/lazy/__init__.py", "hotstart\\lazy\\__init__.py",
+              "hotstart/lazy/_hook.py", "hotstart\\lazy\\_hook.py",
+              "hotstart/lazy/_objects.py", "hotstart\\lazy\\_objects.py",
+              "hotstart/lazy/cli.py", "hotstart\\lazy\\cli.py")
 
 
 def _install(out_dir, features):
