@@ -1,0 +1,146 @@
+"""The per-package fallback: when laziness changes what the program does, find the packages
+at fault and keep them eager.
+
+The eager run and each lazy run are compared by exit status and stdout bytes. When they
+differ, the package named by the innermost frames of the lazy run's traceback is made eager
+first (the usual case: a package that registers itself through an import side effect, or
+replaces itself in ``sys.modules``, fails where its lazy binding is used); without one, the
+top-level packages the trial deferred are bisected (assuming one package is at fault; if
+several are, each round finds one). At most ``ceil(log2(N)) + 3`` runs are spent; if the
+output still differs after them, every deferred package is made eager and the trial says so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ._record import Record, module_of_file
+
+__all__ = ["Outcome", "differs", "find_eager_packages", "packages_deferred",
+           "traceback_package"]
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
+#: Frames of the trial's own machinery are never the package at fault.
+_MACHINERY = ("/hotstart/lazy/", "/hotstart/trial/", "/importlib/", "<frozen ")
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one run of the target did: its exit status (None: killed at the timeout), its
+    stdout, the tail of its stderr and its record (None if it wrote none)."""
+
+    exit_code: int | None
+    stdout: bytes
+    stderr: str
+    record: Record | None
+
+
+def differs(eager: Outcome, lazy: Outcome, *, compare_stdout: bool = True) -> str | None:
+    """How `lazy` differs from `eager`, in words; None if it does not."""
+    if lazy.exit_code is None:
+        return "the lazy run did not finish (killed at the timeout)"
+    if lazy.exit_code != eager.exit_code:
+        last = _last_line(lazy.stderr)
+        said = f": {last}" if last else ""
+        return (f"the lazy run exited {lazy.exit_code} where the eager run exited "
+                f"{eager.exit_code}{said}")
+    if compare_stdout and lazy.stdout != eager.stdout:
+        return (f"the lazy run printed other output ({len(lazy.stdout):,} bytes where the "
+                f"eager run printed {len(eager.stdout):,})")
+    return None
+
+
+def _last_line(text: str) -> str:
+    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+
+
+def packages_deferred(record: Record | None, fallback: Record | None) -> list[str]:
+    """The top-level packages the trial made lazy (imported, or importing, in a deferred
+    import); without a lazy record, every package the eager run loaded."""
+    names: set[str] = set()
+    if record is not None and (record.filtered or record.deferred or record.reified):
+        for imported, (_where, importing) in record.filtered.items():
+            names.add(imported.partition(".")[0])
+            if importing and importing != "__main__":
+                names.add(importing.partition(".")[0])
+        names.update(n.partition(".")[0] for n in (*record.deferred, *record.reified))
+    elif fallback is not None:
+        names.update(n.partition(".")[0] for n, path in fallback.modules.items() if path)
+    names.discard("__main__")
+    names.discard("hotstart")
+    return sorted(names)
+
+
+def traceback_package(stderr: str, records: list[Record | None], candidates: set[str]
+                      ) -> tuple[str, str] | None:
+    """The package (among `candidates`) of the innermost traceback frame in `stderr` that is
+    not the trial's machinery, with the frame as ``file:line``; None if no frame is in one."""
+    frames = [match for match in (_FRAME.match(line) for line in stderr.splitlines()) if match]
+    for match in reversed(frames):
+        filename = match["file"]
+        if any(part in filename.replace("\\", "/") for part in _MACHINERY):
+            continue
+        for record in records:
+            if record is None:
+                continue
+            package = module_of_file(record, filename)
+            if package in candidates:
+                return package, f"{filename}:{match['line']}"
+    return None
+
+
+def find_eager_packages(run_lazy: Callable[[frozenset[str]], Outcome], eager: Outcome,
+                        first: Outcome, *, compare_stdout: bool = True
+                        ) -> tuple[dict[str, str], Outcome, int]:
+    """Make eager the packages without which the lazy run does what the eager run does.
+
+    `run_lazy(packages)` runs the target lazily with `packages` kept eager; `first` is the
+    lazy run with none. Returns ``(package -> why, the last lazy outcome, runs made)``."""
+    candidates = set(packages_deferred(first.record, eager.record))
+    budget = math.ceil(math.log2(max(len(candidates), 1))) + 3
+    chosen: dict[str, str] = {}
+    current = first
+    runs = 0
+    while runs < budget:
+        difference = differs(eager, current, compare_stdout=compare_stdout)
+        if difference is None:
+            return chosen, current, runs
+        left = candidates - set(chosen)
+        if not left:
+            break
+        named = traceback_package(current.stderr, [current.record, eager.record], left)
+        if named is not None:
+            package, frame = named
+            chosen[package] = (f"{difference}; its traceback's innermost frame is in "
+                               f"{package} ({frame})")
+            current = run_lazy(frozenset(chosen))
+            runs += 1
+            continue
+        pool = sorted(left)
+        while len(pool) > 1 and runs < budget - 1:
+            half = pool[:len(pool) // 2]
+            trial = run_lazy(frozenset(chosen) | frozenset(half))
+            runs += 1
+            if differs(eager, trial, compare_stdout=compare_stdout) is None:
+                pool = half
+            else:
+                pool = pool[len(pool) // 2:]
+        found = (f"found {pool[0]}" if len(pool) == 1
+                 else f"narrowed it to {len(pool)} packages")
+        for package in pool:
+            chosen[package] = (f"{difference}; bisecting the {len(candidates)} deferred "
+                               f"packages {found}")
+        current = run_lazy(frozenset(chosen))
+        runs += 1
+    if differs(eager, current, compare_stdout=compare_stdout) is None:
+        return chosen, current, runs
+    rest = sorted(candidates - set(chosen))
+    why = (f"laziness still changed the output after {runs} runs looking for the packages "
+           f"at fault: every deferred package was made eager")
+    for package in rest:
+        chosen[package] = why
+    current = run_lazy(frozenset(chosen))
+    return chosen, current, runs + 1

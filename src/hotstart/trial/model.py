@@ -1,0 +1,206 @@
+"""The lazy trial's data model: what one path of a program really used, and its bound.
+
+A `TrialReport` is what `hotstart trial ENTRY` found by running the entry with every
+module-scope import lazy: the modules the path really used (`Use`: where it first used
+each), the modules it only imported (`Deferred`: where the import was deferred), the modules
+an eager run loads and the lazy run never did (`Saved`: what deferring saved), the packages
+that had to stay eager because laziness broke them (`eager_packages`: why), and the start-up
+timings: `before` (eager), the measured bound (every unused import deferred) and the bound
+predicted from the eager profile.
+
+Units: times in microseconds, memory in bytes, as in the profile model; the `*_ms`
+properties are what people and the other commands print. It round-trips through JSON
+(`to_json`/`from_json`; schema "hotstart.trial/1").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..measure.model import SchemaError, Stat, _decode, _parse_int, _short
+
+__all__ = ["SCHEMA", "Deferred", "Saved", "TrialReport", "Use"]
+
+SCHEMA = "hotstart.trial/1"
+
+
+@dataclass(slots=True)
+class Use:
+    """A module the path really used: its deferred import was resolved at `file:line` in
+    `function` (the first frame outside the import machinery). `file` is None where the
+    interpreter does not say who used it (PEP 810 on 3.15), or where it was loaded by
+    another, eager import (`how`)."""
+
+    module: str
+    file: str | None = None
+    line: int | None = None
+    function: str | None = None
+    #: Where its import statement was deferred (`file:line`), when known.
+    deferred_at: str | None = None
+    #: "used" (a deferred binding was used) or "imported" (loaded by an eager import).
+    how: str = "used"
+
+    @property
+    def where(self) -> str:
+        """`file:line in function`, or "" when unknown."""
+        if self.file is None:
+            return ""
+        place = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{place} in {self.function}" if self.function else place
+
+
+@dataclass(slots=True)
+class Deferred:
+    """A module the path imported but never used: its import was deferred at `where`
+    (`file:line`, None when unknown) and the lazy run never loaded it. `saved_us` and
+    `saved_rss` are the self time and memory of it and of the modules only it would have
+    loaded, from the eager profile."""
+
+    module: str
+    where: str | None = None
+    saved_us: float = 0.0
+    saved_rss: int | None = None
+    saved_modules: int = 0
+
+
+@dataclass(slots=True)
+class Saved:
+    """A module the eager run loads and the lazy run never did: its self time and memory in
+    the eager profile, and the unused deferred import that would have loaded it (`via`)."""
+
+    module: str
+    self_us: float
+    self_rss: int | None = None
+    via: str | None = None
+
+
+@dataclass(slots=True)
+class TrialReport:
+    """Everything one `hotstart trial` found on one entry."""
+
+    target: list[str]
+    python: str
+    #: "hook" (hotstart.lazy's import hook, 3.11-3.14) or "pep810" (the interpreter's own).
+    engine: str
+    runs: int
+    #: Wall times of the timed runs (exact, through the supervisor): eager, lazy, and the
+    #: bare interpreter (`python -c pass`), interleaved.
+    eager_us: Stat | None
+    lazy_us: Stat | None
+    floor_us: Stat | None
+    #: The eager profile's start-up minus the self time of every module the lazy run never
+    #: loaded.
+    predicted_us: float | None = None
+    used: dict[str, Use] = field(default_factory=dict)
+    unused: dict[str, Deferred] = field(default_factory=dict)
+    saved: dict[str, Saved] = field(default_factory=dict)
+    #: Packages made eager because laziness changed the program's output: package -> why.
+    eager_packages: dict[str, str] = field(default_factory=dict)
+    #: Modules the lazy run loaded (used, imported eagerly or loaded before the hook).
+    loaded: int = 0
+    #: Modules the eager run loaded.
+    loaded_eager: int = 0
+    #: The lazy run's exit status and stdout were those of the eager run.
+    identical: bool = True
+    #: Runs made to find the packages laziness breaks (beyond the first eager and lazy ones).
+    fallback_runs: int = 0
+    exit_code: int | None = 0
+    notes: list[str] = field(default_factory=list)
+    created: str = ""
+    schema: str = SCHEMA
+
+    @property
+    def before_ms(self) -> float | None:
+        """Start-up of the entry as it is: median eager wall minus the median floor."""
+        return _net(self.eager_us, self.floor_us)
+
+    @property
+    def bound_ms(self) -> float | None:
+        """Measured bound: median lazy wall minus the median floor (it includes the hook's
+        own small cost)."""
+        return _net(self.lazy_us, self.floor_us)
+
+    @property
+    def bound_predicted_ms(self) -> float | None:
+        """Predicted bound: the eager profile's start-up minus what the lazy run never
+        loaded."""
+        return None if self.predicted_us is None else self.predicted_us / 1e3
+
+    @property
+    def ratio(self) -> float | None:
+        """before / measured bound (how many times faster a perfect cut starts)."""
+        before, bound = self.before_ms, self.bound_ms
+        if before is None or bound is None or bound <= 0:
+            return None
+        return before / bound
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        # Maps keyed by module are lists in the file: each entry names its module.
+        for name in ("used", "unused", "saved"):
+            data[name] = list(data[name].values())
+        return {"schema": data.pop("schema"), **data}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TrialReport:
+        """The report `data` (parsed JSON) describes; `SchemaError` naming the first wrong
+        value by its JSON path."""
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+            raise SchemaError(f"expected a {SCHEMA} document, found {_short(found)}")
+        document = _decode(_Document, data)
+        packages = data.get("eager_packages", {})
+        if not isinstance(packages, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in packages.items()):
+            raise SchemaError(f"eager_packages: expected an object of strings, found "
+                              f"{_short(packages)}")
+        values = {name: getattr(document, name) for name in _Document.__dataclass_fields__}
+        for name in ("used", "unused", "saved"):
+            values[name] = {item.module: item for item in values[name]}
+        values["eager_packages"] = dict(packages)
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrialReport:
+        """Parse and check a trial document. Syntax errors raise `json.JSONDecodeError`,
+        everything else `SchemaError`."""
+        try:
+            data = json.loads(text, parse_int=_parse_int)
+        except RecursionError:
+            raise SchemaError("JSON nested deeper than any trial report") from None
+        return cls.from_dict(data)
+
+
+@dataclass(slots=True)
+class _Document:
+    # The typed fields of a trial file, as the profile model's checked reader reads them
+    # (the module maps are lists there; `eager_packages` is checked by hand).
+    target: list[str]
+    python: str
+    engine: str
+    runs: int
+    eager_us: Stat | None
+    lazy_us: Stat | None
+    floor_us: Stat | None
+    predicted_us: float | None = None
+    used: list[Use] = field(default_factory=list)
+    unused: list[Deferred] = field(default_factory=list)
+    saved: list[Saved] = field(default_factory=list)
+    loaded: int = 0
+    loaded_eager: int = 0
+    identical: bool = True
+    fallback_runs: int = 0
+    exit_code: int | None = 0
+    notes: list[str] = field(default_factory=list)
+    created: str = ""
+
+
+def _net(wall: Stat | None, floor: Stat | None) -> float | None:
+    if wall is None:
+        return None
+    return (wall.median - (floor.median if floor is not None else 0.0)) / 1e3
