@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ..errors import BadInput
+from ._pinning import advise_pinned
 from ._project import decode_source, find_project, name_modules, read_source
 from ._scan import ModuleScan, scan_module, scan_patches, scan_test_attribute_reads
 from .classify import classify_sites, link_cross_module_uses, release_preloaded_effects
@@ -146,6 +147,7 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
         report.entries.append(entry)
         apply_savings(sites, hotspots, entry, process, paths, ran=_entry_files(spec, scans))
 
+    advise_pinned(sites, scans)
     for site in sites:
         if site.klass == "side-effect":
             for line in site.effects:

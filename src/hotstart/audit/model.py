@@ -138,6 +138,9 @@ class ImportSite:
     fix: str = ""
     #: For side-effect sites: what importing the module does.
     effects: list[str] = field(default_factory=list)
+    #: For needed sites pinned by a module-level computation: the rewrite by hand, one per
+    #: statement (`audit._pinning`).
+    advice: list[str] = field(default_factory=list)
     external: bool = False     # imports a module outside the project
     stdlib: bool = False
     package_init: bool = False  # the statement is in a package `__init__`

@@ -224,6 +224,8 @@ def _site(site: ImportSite, split: set[tuple[str, int]]) -> list[str]:
         if site.reason and site.reason not in site.pins:
             lines.append(_wrapped(site.reason, DETAIL, DETAIL))
         lines.append(_wrapped("pinned by: " + "; ".join(site.pins), DETAIL, DETAIL + "  "))
+        lines.extend(_wrapped("rewrite by hand: " + advice, DETAIL, DETAIL + "  ")
+                     for advice in site.advice)
     elif site.reason:
         lines.append(_wrapped(site.reason, DETAIL, DETAIL))
     if site.effects:

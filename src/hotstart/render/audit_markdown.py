@@ -66,6 +66,15 @@ def render_audit_markdown(report: AuditReport) -> str:
         if len(groups) > TOP_HOTSPOTS:
             lines.append(f"- … and {len(groups) - TOP_HOTSPOTS} more groups")
 
+    pinning = [(site, advice) for site in report.sites for advice in site.advice]
+    if pinning:
+        lines += ["", "#### Module-level computations that pin a library", ""]
+        for site, advice in pinning[:TOP_HOTSPOTS]:
+            where = _code(f"{relative(site.file, report.root)}:{site.line}")
+            lines.append(f"- {where} `{site.imported}`: {_text(advice)}")
+        if len(pinning) > TOP_HOTSPOTS:
+            lines.append(f"- … and {len(pinning) - TOP_HOTSPOTS} more")
+
     measured = any(entry.measured for entry in report.entries)
     fixable = sites_by_saving(report)
     # Measured: the sites that save something. Static: every fixable site, dead ones first.
