@@ -16,10 +16,16 @@ from ..measure.model import HotCall, ProcessProfile
 from .graph import parents
 from .model import Entry, HotSpot, ImportSite, Saving
 
-__all__ = ["ObservedGraph", "apply_savings", "FIXABLE"]
+__all__ = ["FIXABLE", "ObservedGraph", "apply_savings", "observed_graph", "site_keys"]
 
 #: Classes `hotstart fix` changes (so their sites leave the start-up path together).
 FIXABLE = ("dead", "deferrable", "typing-only")
+#: How many entries' graphs `observed_graph` remembers (the latest audits' entries).
+_KEEP_GRAPHS = 32
+#: Each entry `apply_savings` measured -> (the entry, its observed graph). The graph is the
+#: run's data, not a finding: it stays out of the report (and its JSON), and `hotstart fix`
+#: plans jointly from it. Keyed by the entry object (its id, checked by identity).
+_GRAPHS: dict[int, tuple[Entry, ObservedGraph]] = {}
 
 
 def _norm(site: str | None) -> str | None:
@@ -56,9 +62,10 @@ class ObservedGraph:
                                       if (m.importer is None or m.importer not in self.modules)
                                       and not any(i == "__main__" or i in self.modules
                                                   for i in self.importers.get(m.name, ()))]
-        self.baseline = self._reachable(frozenset())
+        self.baseline = self.reachable(frozenset())
 
-    def _reachable(self, removed: frozenset[str]) -> set[str]:
+    def reachable(self, removed: frozenset[str]) -> set[str]:
+        """The modules (and `__main__`) that load when the statements at `removed` are gone."""
         seen: set[str] = set()
         stack = list(self.roots)
         while stack:
@@ -73,7 +80,7 @@ class ObservedGraph:
 
     def gone(self, removed: set[str]) -> set[str]:
         """The modules that no longer load once the statements at `removed` are gone."""
-        return (self.baseline - self._reachable(frozenset(removed))) & set(self.modules)
+        return (self.baseline - self.reachable(frozenset(removed))) & set(self.modules)
 
     def saving(self, entry: str, removed: set[str]) -> Saving:
         """What removing the statements at `removed` saves."""
@@ -86,7 +93,14 @@ class ObservedGraph:
         return Saving(entry, us, rss, len(records), [m.name for m in records[:10]])
 
 
-def _site_keys(site: ImportSite, paths: dict[str, str]) -> set[str]:
+def observed_graph(entry: Entry) -> ObservedGraph | None:
+    """The import graph `apply_savings` observed for `entry` (in this process), if any."""
+    found = _GRAPHS.get(id(entry))
+    return found[1] if found is not None and found[0] is entry else None
+
+
+def site_keys(site: ImportSite, paths: dict[str, str]) -> set[str]:
+    """The `file:line` keys of the graph's edges the statement of `site` makes."""
     path = os.path.realpath(paths.get(site.file, site.file))
     return {f"{path}:{line}" for line in range(site.line, site.end_line + 1)}
 
@@ -100,6 +114,9 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
     files the entry runs without importing them (its script). A site in a file the process
     never ran gets no saving on this entry: it is not on the entry's path."""
     graph = ObservedGraph(process)
+    _GRAPHS[id(entry)] = (entry, graph)
+    while len(_GRAPHS) > _KEEP_GRAPHS:
+        del _GRAPHS[next(iter(_GRAPHS))]
     on_path = _files_run(process, ran)
     statements: dict[tuple[str, int], list[ImportSite]] = defaultdict(list)
     for site in sites:
@@ -111,7 +128,7 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
         siblings = statements[(site.file, site.line)]
         whole = all(s.klass in FIXABLE and s.fix for s in siblings)
         ran = _used_at_run(site, paths, executed)
-        keys = _site_keys(site, paths)
+        keys = site_keys(site, paths)
         if len(siblings) > 1 and not whole:
             saving = Saving(entry.name, 0.0, 0, 0,
                             also_imported_by=["the same statement imports names that stay"])
@@ -154,8 +171,9 @@ def _joint_savings(graph: ObservedGraph, entry: str,
     next run the other: not idempotent. Here the sites that save are taken as done, and so
     are dead ones (`fix` removes those on the path whatever they save); each other fixable
     site is priced by what it removes beyond them, and joins them when that is something;
-    until no site joins. (Groups that save only all together are left to issue 11's joint
-    plans: changing them here made networkx's second run change more.) Sites are priced by
+    until no site joins. (Groups that save only all together are planned by `hotstart fix`'s
+    joint plans, `fix/_groups.py`; this pricing is what each site is shown to save, and what
+    `fix --plan sites` keeps.) Sites are priced by
     statement: the parts of one statement (names used
     in different functions) leave the path together, and a dead part alone removes nothing.
     """

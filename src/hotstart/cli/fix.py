@@ -5,6 +5,9 @@ import sys
 from ._audit_options import add_audit_options, check_audit_options, run_audit
 from ._common import MAX_SECONDS, check_number, make_parser
 
+#: The default --select (hotstart.fix.plan.SELECTABLE, spelled here: `--help` stays light).
+_SELECT = "dead,deferrable,typing-only,hot-calls,cli"
+
 
 def run(args: list[str]) -> int:
     parser = make_parser("fix", "Rewrite a project's imports from its audit with libcst, keeping "
@@ -16,9 +19,15 @@ def run(args: list[str]) -> int:
                          "that save start-up time on an entrypoint are made.")
     add_audit_options(parser)
     choose = parser.add_argument_group("what to change")
-    choose.add_argument("--select", default="dead,deferrable,typing-only", metavar="CLASSES",
-                        help="comma-separated classes to fix (default "
-                             "dead,deferrable,typing-only)")
+    choose.add_argument("--select", default=_SELECT, metavar="CLASSES",
+                        help=f"comma-separated classes to fix (default {_SELECT}): import "
+                             f"classes, hot-calls (caller-name helpers called at import) and "
+                             f"cli (eager CLI subcommand registrations)")
+    choose.add_argument("--plan", choices=("joint", "sites"), default="joint",
+                        help="with measured entries: joint (default) groups the import "
+                             "changes by what leaves the path together (a library imported "
+                             "at three sites leaves only when all three go) and keeps or "
+                             "reverts a group whole; sites takes each site on its own saving")
     choose.add_argument("--defer", choices=("auto", "local", "lazy", "lazy-modules"),
                         default="auto", help="how to defer: local (move into functions; "
                         "the default before 3.15), lazy (`lazy import`, 3.15+), lazy-modules "
@@ -41,6 +50,11 @@ def run(args: list[str]) -> int:
                              "report them (without --write, files are restored afterwards)")
     parser.add_argument("--verify-timeout", type=float, default=None, metavar="SECONDS",
                         help="limit for one run of the verify command")
+    parser.add_argument("--no-remeasure", action="store_false", dest="remeasure",
+                        help="with --write and measured entries: do not profile the entries "
+                             "again on the written code (by default each group's predicted "
+                             "modules are checked, and a group that measured nothing is "
+                             "reverted)")
     namespace = parser.parse_args(args)
     check_audit_options(namespace)
     select = tuple(s.strip() for s in namespace.select.split(",") if s.strip())
@@ -68,6 +82,8 @@ def run(args: list[str]) -> int:
                      min_saving_ms=namespace.min_saving, include_all=namespace.include_all,
                      write=namespace.write, verify=namespace.verify,
                      verify_timeout=namespace.verify_timeout, report=report,
+                     plan=namespace.plan, remeasure=namespace.remeasure,
+                     python=namespace.python, runs=namespace.runs,
                      progress=lambda message: progress(message, 0, 0))
     from ..render.fix import render_fix
 

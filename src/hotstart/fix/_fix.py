@@ -13,11 +13,12 @@ from .._text import diff_path
 from ..audit import audit, parse_version
 from ..audit.model import AuditReport
 from ..errors import BadInput, HotstartError
+from ._groups import Group, measured_graphs, plan_groups, single_groups
 from ._write import Files, Source, read_source
-from .plan import SELECTABLE, Change, Skipped, plan_changes
+from .plan import PLANS, SELECTABLE, Change, Skipped, plan_changes
 from .verify import CommandResult, Verification, find_culprits, run_command
 
-__all__ = ["fix", "FixResult", "FileChange", "Refused"]
+__all__ = ["FileChange", "FixResult", "Group", "Refused", "fix"]
 
 
 @dataclass(slots=True)
@@ -50,6 +51,18 @@ class FixResult:
     written: bool = False
     reverted: list[Change] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
+    #: "joint" (changes grouped by what leaves the path together) or "sites" (one by one).
+    plan: str = "sites"
+    #: The units kept or reverted together; their changes are `changes`.
+    groups: list[Group] = field(default_factory=list)
+    #: Why the joint plan was not used when it was asked for (no measured entry graph).
+    plan_note: str | None = None
+    #: After `--write`: each measured entry profiled again on the written code.
+    remeasured: list = field(default_factory=list)
+    #: Groups written, then reverted because they measured nothing.
+    remeasure_reverted: list[Group] = field(default_factory=list)
+    #: Why the written code was not profiled again, when it was not.
+    remeasure_note: str | None = None
 
     def diff(self) -> str:
         out = []
@@ -71,23 +84,45 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
         min_saving_ms: float | None = None, include_all: bool = False, write: bool = False,
         verify: str | None = None, verify_timeout: float | None = None,
         progress: Callable[[str], None] | None = None,
-        report: AuditReport | None = None) -> FixResult:
+        report: AuditReport | None = None, plan: str = "joint", remeasure: bool = True,
+        python: str | None = None, runs: int = 3) -> FixResult:
     """Rewrite the project at `target`. Without `write` nothing on disk changes (with
-    `verify`, files are rewritten while the tests run and restored afterwards)."""
+    `verify`, files are rewritten while the tests run and restored afterwards).
+
+    `plan`: "joint" groups the import changes by what leaves the measured entries' paths
+    together (a library imported at three sites leaves only when all three go), "sites"
+    takes each site on its own saving. `remeasure`: after `write`, profile each measured
+    entry again (`python`, `runs`: as the audit ran them) and revert a group that measured
+    nothing."""
+    from .codemods import PROGRAM_CODEMODS, program_codemod
+
     low, _high = parse_version(target_version)
     unknown = [s for s in select if s not in SELECTABLE]
     if unknown:
         raise BadInput(f"--select {','.join(unknown)}: choose from {', '.join(SELECTABLE)}")
+    if plan not in PLANS:
+        raise BadInput(f"--plan {plan}: choose from {', '.join(PLANS)}")
     if report is None:
         report = audit(target, entries=entries, profiles=profiles, tests=tests,
-                       target_version=target_version, progress=progress)
+                       target_version=target_version, runs=runs, python=python,
+                       progress=progress)
     if runtime == "auto":
         uses_hotstart = any(s.imported.split(".")[0] == "hotstart" for s in report.sites)
         runtime = "hotstart" if uses_hotstart else "stdlib"
+    graphs = measured_graphs(report) if plan == "joint" else []
+    plan_note = None
+    if plan == "joint" and not graphs and any(e.measured for e in report.entries):
+        plan_note = ("the measured entries' import graphs are not in this process (a report "
+                     "read back from JSON): each site is planned on its own saving")
     changes, skipped = plan_changes(report, report.paths, select=tuple(select), target=low,
                                     defer=defer, runtime=runtime, min_saving_ms=min_saving_ms,
-                                    include_all=include_all)
+                                    include_all=include_all, joint=bool(graphs))
     project = _project_directory(target, report)
+    for name in select:
+        if name in PROGRAM_CODEMODS:
+            found, left = program_codemod(name).plan(report, report.paths, project)
+            changes.extend(found)
+            skipped.extend(left)
     sources, refused = _read_sources(changes, project)
     changes = [c for c in changes if c.path in sources]
     packages = {report.paths[s.file]: s.module for s in report.sites if s.package_init}
@@ -95,6 +130,7 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     # writes ours between renders, and must not then take it for the project's (lexists:
     # a dangling link there is not ours to replace either).
     had_stub = {path: os.path.lexists(_stub_path(path)) for path in packages}
+    enable_lazy = low < (3, 15) and runtime == "hotstart"
 
     def render(subset: Sequence[Change]) -> tuple[list[FileChange], list[tuple[Change, str]]]:
         from .codemods import rewrite
@@ -106,7 +142,7 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
         for path, group in grouped.items():
             source = sources[path]
             result = rewrite(source.text, group, runtime=runtime, package=packages.get(path),
-                             has_stub=had_stub.get(path, False))
+                             has_stub=had_stub.get(path, False), enable_lazy=enable_lazy)
             dropped.extend(result.skipped)
             try:
                 source.encode(result.source)
@@ -120,23 +156,63 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
                                         result.stub, source.encoding))
         return files, dropped
 
-    files, dropped = render(changes)
-    for change, why in dropped:
-        skipped.append(Skipped(change.site, why))
-    changes = [c for c in changes if all(c is not d for d, _ in dropped)]
-    result = FixResult(report, changes, skipped, files, runtime, refused=refused)
+    if graphs:
+        groups, files = _plan_jointly(report, changes, skipped, graphs, render,
+                                      (min_saving_ms or 0.0) * 1e3)
+        changes = [c for g in groups for c in g.changes]
+    else:
+        files, dropped = render(changes)
+        for change, why in dropped:
+            skipped.append(Skipped(change.site, why))
+        changes = [c for c in changes if all(c is not d for d, _ in dropped)]
+        groups = single_groups(changes)
+    result = FixResult(report, changes, skipped, files, runtime, refused=refused,
+                       plan="joint" if graphs else "sites", groups=groups, plan_note=plan_note)
     if not (verify or write):
         return result
     disk = _Disk(sources, [_stub_path(p) for p in packages if not had_stub[p]])
     if verify and result.changes:
-        _verify(result, render, disk, verify, verify_timeout, keep=write, progress=progress)
+        _verify(result, render, disk, verify, verify_timeout, keep=write, progress=progress,
+                project=project)
     elif verify:  # nothing changed: the tests would check the files as they are, 0 runs
         result.verification = Verification(verify)
         result.written = write
     else:
         disk.write(files)
         result.written = True
+    if result.written and result.changes:
+        if not remeasure:
+            result.remeasure_note = "not profiled again (--no-remeasure)"
+        elif any(e.measured for e in report.entries):
+            from ._remeasure import remeasure_written
+
+            remeasure_written(result, target, tests, render, disk, python=python, runs=runs,
+                              progress=progress)
     return result
+
+
+def _plan_jointly(report: AuditReport, candidates: list[Change], skipped: list[Skipped],
+                  graphs, render, min_saving_us: float) -> tuple[list[Group], list[FileChange]]:
+    """The joint plan: group the import changes by what leaves the path together, render the
+    groups that save; a change the rewrite cannot make stays, so its statement's edges stay
+    and the groups are planned again without it (each round drops at least one change)."""
+    from .codemods import program_action
+
+    imports = [c for c in candidates if program_action(c) is None]
+    programs = [c for c in candidates if program_action(c) is not None]
+    blocked: set[tuple[str, int]] = set()
+    while True:
+        groups, left = plan_groups(report, imports, blocked, graphs, min_saving_us)
+        groups += single_groups(programs)
+        files, dropped = render([c for g in groups for c in g.changes])
+        if not dropped:
+            skipped.extend(left)
+            return groups, files
+        for change, why in dropped:
+            skipped.append(Skipped(change.site, why))
+            blocked.add((change.site.file, change.site.line))
+        imports = [c for c in imports if all(c is not d for d, _ in dropped)]
+        programs = [c for c in programs if all(c is not d for d, _ in dropped)]
 
 
 def _project_directory(target: str, report: AuditReport) -> str:
@@ -222,8 +298,9 @@ class _Disk:
 
 
 def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float | None,
-            keep: bool, progress: Callable[[str], None] | None) -> None:
-    from ._typehints import HintCheck, compare_hints, unchecked
+            keep: bool, progress: Callable[[str], None] | None, project: str) -> None:
+    from ._typehints import HintCheck, compare_hints, interpreter_for, unchecked
+    from .codemods import PROGRAM_CODEMODS, program_action, program_codemod
 
     say = progress or (lambda message: None)
     verification = Verification(command)
@@ -239,7 +316,7 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
         raise HotstartError(f"--verify {command!r} fails before any change ({how}); make it "
                             f"pass first")
     modules = {c.site.module: c.path for c in result.changes
-               if any(f.path == c.path for f in result.files)}
+               if program_action(c) is None and any(f.path == c.path for f in result.files)}
     hints = HintCheck(command, modules, timeout) if modules else None
     hints_before = hints.take() if hints else {}
     if isinstance(hints_before, str):
@@ -247,7 +324,21 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
         hints = None
     else:
         verification.hints_unchecked = unchecked(hints_before)
-    total = len(result.changes)
+    # Each program codemod's own equivalence check (caller names, help bytes), taken on the
+    # original files like the type hints, and again after each trial.
+    checks = []
+    for select in PROGRAM_CODEMODS:
+        mine = [c for c in result.changes if program_action(c) == select]
+        if mine:
+            check_class = getattr(program_codemod(select), PROGRAM_CODEMODS[select][1])
+            checker = check_class(project, mine, interpreter_for(command), timeout)
+            taken = checker.take()
+            if isinstance(taken, str):
+                verification.hints_unchecked.append(f"{select}: {taken}")
+            else:
+                checks.append((checker, taken))
+    units = result.groups
+    total = len(units)
     depth_limit = max(1, math.ceil(math.log2(total))) if total else 1
 
     def check(files: list[FileChange], durable: bool = False) -> CommandResult:
@@ -258,26 +349,35 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
             after = hints.take()
             outcome = compare_hints(hints_before, after) if not isinstance(after, str) \
                 else CommandResult(False, None, f"type hints: {after}")
+        for checker, before in checks:
+            if not outcome.ok:
+                break
+            after = checker.take()
+            outcome = checker.compare(before, after) if not isinstance(after, str) \
+                else CommandResult(False, None, after)
         return outcome
 
-    def on_trial(candidates: list[Change], depth: int) -> None:
+    def on_trial(candidates: list[Group], depth: int) -> None:
         run = verification.runs + 1
+        count = sum(len(g.changes) for g in candidates)
         if depth == 0:
-            say(f"verify: run {run}, all {len(candidates)} change(s)")
+            say(f"verify: run {run}, all {count} change(s)")
             return
-        names = ", ".join(_label(c, result.changes) for c in candidates[:2])
-        more = f" (+{len(candidates) - 2} more)" if len(candidates) > 2 else ""
+        names = ", ".join(_label(g.changes[0], result.changes) for g in candidates[:2])
+        more = f" (+{count - 2} more)" if count > 2 else ""
         say(f"verify: run {run}, bisection step {depth} of ~{depth_limit}: trying "
-            f"{len(candidates)} change(s): {names}{more}")
+            f"{count} change(s): {names}{more}")
 
     try:
-        def test(subset: list[Change]) -> CommandResult:
-            return check(render(subset)[0])
+        def test(subset: list[Group]) -> CommandResult:
+            return check(render([c for g in subset for c in g.changes])[0])
 
-        culprits = find_culprits(result.changes, test, on_trial)
-        bad = [c for c, _ in culprits]
-        verification.reverted = [(c.id, r.tail()) for c, r in culprits]
-        good = [c for c in result.changes if all(c is not b for b in bad)]
+        culprits = find_culprits(units, test, on_trial)  # a group is kept or reverted whole
+        bad_groups = [g for g, _ in culprits]
+        bad = [c for g in bad_groups for c in g.changes]
+        verification.reverted = [(c.id, r.tail()) for g, r in culprits for c in g.changes]
+        good_groups = [g for g in units if all(g is not b for b in bad_groups)]
+        good = [c for g in good_groups for c in g.changes]
         files, _ = render(good)
         say(f"verify: run {verification.runs + 1}, the {len(good)} change(s) kept "
             f"({len(bad)} reverted)")
@@ -288,6 +388,7 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
                                 f"{len(bad)} change(s) (flaky tests?); every file was restored")
         result.reverted = bad
         result.changes = good
+        result.groups = good_groups
         result.files = files
         if keep:
             disk.write(files)

@@ -40,9 +40,16 @@ from ._reexport import (
 )
 from ._rewriter import MARK, Aliases, Rewriter, statement_text
 from ._typing_alias import alias_problems, runtime_alias
-from .plan import Change
+from .plan import Change, CodeSite
 
-__all__ = ["rewrite", "MARK", "FileResult"]
+__all__ = ["MARK", "PROGRAM_CODEMODS", "FileResult", "program_action", "program_codemod",
+           "rewrite"]
+
+#: The codemods of causes that are not imports: select name -> (module, its check class).
+#: Each module has `plan(report, paths, project)`, `rewrite(source, changes)`, `ACTION`, and
+#: the check class `--verify` takes before the rewrite and after each trial.
+PROGRAM_CODEMODS = {"hot-calls": ("_callername", "CallerNameCheck"),
+                    "cli": ("_subcommands", "HelpCheck")}
 
 
 class FileResult:
@@ -52,10 +59,53 @@ class FileResult:
         self.skipped = skipped
 
 
+def program_codemod(select: str):
+    """The module of the program codemod `select` ("hot-calls", "cli")."""
+    import importlib
+
+    from ..errors import HotstartError
+
+    name = PROGRAM_CODEMODS[select][0]
+    try:
+        return importlib.import_module(f"{__package__}.{name}")
+    except ImportError as exc:
+        raise HotstartError(f"--select {select}: its codemod (hotstart.fix.{name}) cannot be "
+                            f"loaded ({exc}); leave {select} out of --select") from None
+
+
+def program_action(change: Change) -> str | None:
+    """The select name of the program codemod that makes `change`, or None (an import)."""
+    site = change.site
+    return site.klass if isinstance(site, CodeSite) and site.klass in PROGRAM_CODEMODS \
+        else None
+
+
 def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | None,
-            has_stub: bool = False) -> FileResult:
+            has_stub: bool = False, enable_lazy: bool = False) -> FileResult:
     """Apply `changes` (all in one file) to `source`. `package`: the package name when the
-    file is a package `__init__`."""
+    file is a package `__init__`. `enable_lazy`: a module that lists imports in
+    `__lazy_modules__` also calls `hotstart.lazy.enable()` (lazy before 3.15, where the
+    interpreter ignores the list). Import changes are made first (they find their statements
+    by line, in the original source), then each program codemod's on the result (they find
+    their code by name)."""
+    programs: dict[str, list[Change]] = defaultdict(list)
+    imports: list[Change] = []
+    for change in changes:
+        select = program_action(change)
+        if select is None:
+            imports.append(change)
+        else:
+            programs[select].append(change)
+    result = _rewrite_imports(source, imports, runtime=runtime, package=package,
+                              has_stub=has_stub, enable_lazy=enable_lazy) if imports else FileResult(source, None, [])
+    for select, group in programs.items():
+        code, failed = program_codemod(select).rewrite(result.source, group)
+        result = FileResult(code, result.stub, result.skipped + failed)
+    return result
+
+
+def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
+                     package: str | None, has_stub: bool, enable_lazy: bool) -> FileResult:
     skipped: list[tuple[Change, str]] = []
     tree = parse(source)
     top = _top_bindings(tree)
@@ -217,6 +267,8 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
         code = _add_top_import(code, statement, sections, limit)
     if lazy_modules:
         code = add_lazy_modules(code, lazy_modules, limit)
+        if enable_lazy:
+            code = _enable_lazy_modules(code)
     stub_text = None
     if lazy_init and package is not None:
         stub_text = stub(source, {(n, k, a) for n, k, a in lazy_init}, sections)
@@ -361,6 +413,35 @@ def _top_bindings(tree: ast.Module) -> set[str]:
             for target in targets:
                 names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
     return names
+
+
+#: What a module that lists its lazy imports runs before them, before 3.15 (`enable_lazy`).
+_ENABLE = ("import hotstart.lazy  # noqa: E402\n"
+           "hotstart.lazy.enable()  # __lazy_modules__ is lazy before 3.15 too (PEP 810 after)\n")
+
+
+def _enable_lazy_modules(code: str) -> str:
+    """`code` calling `hotstart.lazy.enable()` right after its `__lazy_modules__`, before the
+    imports it lists (once: a module that calls it already is left as it is)."""
+    tree = parse(code)
+    declaration = None
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
+                ast.unparse(node.value.func) == "hotstart.lazy.enable":
+            return code
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        if declaration is None and any(isinstance(t, ast.Name) and t.id == "__lazy_modules__"
+                                       for t in targets):
+            declaration = node
+    if declaration is None:
+        return code
+    lines = code.splitlines(keepends=True)
+    at = declaration.end_lineno or declaration.lineno
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    lines[at:at] = [_ENABLE]
+    return "".join(lines)
 
 
 def _insert_after_imports(code: str, block: str) -> str:

@@ -10,9 +10,15 @@ from dataclasses import dataclass, field
 
 from ..audit.model import AuditReport, ImportSite
 
-__all__ = ["Change", "CodeSite", "plan_changes", "SELECTABLE", "DEFER_STYLES", "RUNTIMES"]
+__all__ = ["DEFER_STYLES", "PLANS", "RUNTIMES", "SELECTABLE", "Change", "CodeSite",
+           "plan_changes"]
 
-SELECTABLE = ("dead", "deferrable", "typing-only")
+#: What `fix --select` changes: import classes, then the program codemods (caller-name
+#: helpers called at import, eager CLI subcommand registrations).
+SELECTABLE = ("dead", "deferrable", "typing-only", "hot-calls", "cli")
+#: How changes are chosen with measured entries: grouped by what leaves the path together
+#: ("joint"), or each site by its own saving ("sites").
+PLANS = ("joint", "sites")
 #: How a deferrable import is deferred: moved into the functions that use it, a PEP 810
 #: `lazy import` (3.15+ only), or listed in `__lazy_modules__` (lazy on 3.15+, eager before).
 DEFER_STYLES = ("auto", "local", "lazy", "lazy-modules")
@@ -48,6 +54,9 @@ class Change:
     description: str
     #: Names (of the site) whose annotation uses need a TYPE_CHECKING import too ("move").
     annotated: list[str] = field(default_factory=list)
+    #: Whether its saving holds before Python 3.15: False for `__lazy_modules__` with no
+    #: run-time support (the interpreter ignores it before 3.15), not counted as saved.
+    claimed: bool = True
 
     @property
     def id(self) -> str:
@@ -62,12 +71,13 @@ class Skipped:
 
 def plan_changes(report: AuditReport, paths: dict[str, str], *, select: tuple[str, ...],
                  target: tuple[int, int], defer: str = "auto", runtime: str = "stdlib",
-                 min_saving_ms: float | None = None, include_all: bool = False
-                 ) -> tuple[list[Change], list[Skipped]]:
+                 min_saving_ms: float | None = None, include_all: bool = False,
+                 joint: bool = False) -> tuple[list[Change], list[Skipped]]:
     """Choose a change for each selected site. Measured reports change only sites on some
     entrypoint's path: those that drop modules from its start-up, and dead ones; unmeasured
     ones leave standard library imports alone unless `include_all` (they cost nothing
-    measurable)."""
+    measurable). `joint`: keep every site on the path that the entries do not use, whatever
+    it saves alone (the joint plan, `_groups`, decides what saves together)."""
     measured = any(e.measured for e in report.entries)
     statements: dict[tuple[str, int], list[ImportSite]] = {}
     for site in report.sites:
@@ -93,7 +103,7 @@ def plan_changes(report: AuditReport, paths: dict[str, str], *, select: tuple[st
                     skipped.append(Skipped(site, f"the entrypoint runs {', '.join(ran)}, which "
                                            f"uses it: deferring only delays the import"))
                     continue
-                if best is None or not best.dropped or best.us < limit:
+                if not joint and (best is None or not best.dropped or best.us < limit):
                     skipped.append(Skipped(site, "saves nothing measurable on the measured "
                                            "entrypoints"))
                     continue
@@ -167,9 +177,15 @@ def _choose(site: ImportSite, path: str, target: tuple[int, int], defer: str,
         return Skipped(site, "inside a module-level `if`: move it by hand")
     if style == "lazy":
         return Change(site, "lazy", path, "made a PEP 810 `lazy` import")
+    if style == "lazy-modules" and target < (3, 15) and runtime == "hotstart":
+        return Change(site, "lazy-modules", path, "listed in __lazy_modules__, honoured "
+                      "before 3.15 by hotstart.lazy.enable() (PEP 810 on 3.15+)")
+    if style == "lazy-modules" and target < (3, 15):
+        return Change(site, "lazy-modules", path, "listed in __lazy_modules__: lazy on 3.15+ "
+                      "only; saves nothing before (--runtime hotstart makes it lazy on "
+                      "3.11+)", claimed=False)
     if style == "lazy-modules":
-        return Change(site, "lazy-modules", path,
-                      "listed in __lazy_modules__ (lazy on 3.15+, eager before)")
+        return Change(site, "lazy-modules", path, "listed in __lazy_modules__ (lazy, PEP 810)")
     if reexport:
         return Change(site, "lazy-init", path,
                       "re-exported lazily (PEP 562 __getattr__, .pyi stub)")

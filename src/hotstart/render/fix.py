@@ -14,17 +14,15 @@ def render_fix(result: FixResult) -> str:
     lines: list[str] = []
     files = {c.path for c in result.changes}
     verb = "made" if result.written else "would make"
+    joint = f"; plan: joint, {len(result.groups)} group(s)" if result.plan == "joint" else ""
     lines.append(f"hotstart fix: {verb} {len(result.changes)} change(s) in {len(files)} "
-                 f"file(s) (runtime code: {result.runtime})")
-    for change in result.changes:
-        site = change.site
-        saving = site.best_saving
-        saved = ""
-        if saving is not None and saving.dropped and not saving.used_at_run:
-            saved = f"  [saves {saving.us / 1e3:.1f} ms, {saving.rss / 2**20:.1f} MiB on " \
-                    f"{saving.entry}]"
-        lines.append(f"  {site.file}:{site.line}  {site.klass:<11} "
-                     f"{_short(site.statement)}: {change.description}{saved}")
+                 f"file(s) (runtime code: {result.runtime}{joint})")
+    if result.plan_note:
+        lines.append(f"  plan: {result.plan_note}")
+    for group in result.groups:
+        lines.extend(_group_lines(group, result.plan == "joint"))
+    if result.plan == "joint":
+        lines.extend(_totals(result))
     for refused in result.refused:
         lines.append(f"refused {refused.file}: {refused.why}; {refused.changes} change(s) "
                      f"not made")
@@ -62,9 +60,85 @@ def render_fix(result: FixResult) -> str:
             kept = len(result.changes)
             lines.append(f"  passes with the {kept} change(s) kept" +
                          ("" if result.written else " (files restored: use --write to keep)"))
+    lines.extend(_remeasured(result))
     if not result.written and verification is None and result.changes:
         lines.append("nothing written: use --write to apply, --verify 'COMMAND' to test first")
     return printable_lines(lines)
+
+
+def _saving_text(saving, claimed: bool = True) -> str:
+    if not claimed:
+        return "  [lazy on 3.15+ only: saves nothing before, not counted]"
+    if saving is None or not saving.dropped and not saving.us:
+        return ""
+    return f"  [saves {saving.us / 1e3:.1f} ms, {saving.rss / 2**20:.1f} MiB on " \
+           f"{saving.entry}]"
+
+
+def _site_line(change, indent: str = "  ") -> str:
+    site = change.site
+    return f"{indent}{site.file}:{site.line}  {site.klass:<11} {_short(site.statement)}: " \
+           f"{change.description}"
+
+
+def _group_lines(group, joint: bool) -> list[str]:
+    """One group: its site line (with its saving), or a header naming what leaves the path
+    when all its changes go, then one line per change."""
+    best = max(group.savings, key=lambda s: (s.us, s.rss), default=None)
+    if len(group.changes) == 1 or not joint:
+        return [_site_line(c) + (_saving_text(best, group.claimed) if i == 0 else "")
+                for i, c in enumerate(group.changes)]
+    libraries = ", ".join(group.libraries())
+    count = max((len(m) for m in group.leaving.values()), default=0)
+    lines = [(f"  together, {len(group.changes)} changes take {libraries} ({count} "
+              f"module(s)) off the path{_saving_text(best, group.claimed)}")]
+    lines.extend(_site_line(c, "    ") for c in group.changes)
+    return lines
+
+
+def _totals(result: FixResult) -> list[str]:
+    """What the kept groups save together per entry (their module sets are disjoint)."""
+    lines = []
+    per_entry: dict[str, list] = {}
+    for group in result.groups:
+        if group.claimed:
+            for saving in group.savings:
+                per_entry.setdefault(saving.entry, []).append(saving)
+    for entry, savings in per_entry.items():
+        us = sum(s.us for s in savings)
+        modules = sum(s.dropped for s in savings)
+        lines.append(f"predicted on {entry}: {modules} module(s) off the path, "
+                     f"{us / 1e3:.1f} ms")
+    return lines
+
+
+def _remeasured(result: FixResult) -> list[str]:
+    """What profiling the written code again measured, and the groups it reverted."""
+    lines = []
+    for measured in result.remeasured:
+        before = f"{measured.before_us / 1e3:.1f} ms" if measured.before_us is not None \
+            else "?"
+        lines.append(f"re-profiled {measured.entry} on the written code: import {before} -> "
+                     f"{measured.after_us / 1e3:.1f} ms, modules {measured.modules_before} -> "
+                     f"{measured.modules_after}")
+        if measured.reached is not None:
+            lines.append(f"  before {measured.trial_before_us / 1e3:.1f} ms -> after "
+                         f"{measured.trial_after_us / 1e3:.1f} ms; the trial's bound "
+                         f"{measured.bound_us / 1e3:.1f} ms: fix reached "
+                         f"{measured.reached * 100:.0f} % of it")
+    for group in result.groups:
+        for entry, still in group.still_loaded.items():
+            if still:
+                left = len(group.leaving[entry]) - len(still)
+                lines.append(f"  {group.label()}: {left} of {len(group.leaving[entry])} "
+                             f"predicted module(s) left {entry}; still loaded: "
+                             f"{', '.join(still[:5])}")
+    for group in result.remeasure_reverted:
+        lines.append(f"reverted after re-profiling: {group.label()}: its predicted modules "
+                     f"all still load ({', '.join(group.libraries())})")
+    if result.remeasure_note:
+        lines.append(f"re-profiling: {result.remeasure_note}")
+    return lines
 
 
 def _short(text: str, width: int = 60) -> str:

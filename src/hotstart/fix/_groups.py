@@ -1,0 +1,261 @@
+"""Joint plans: the import changes of one `fix`, grouped by what leaves the start-up path.
+
+A library imported at three fixable sites leaves an entry's path only when all three go;
+alone, each saves nothing. So, for each measured entry's observed import graph:
+
+- the *candidate* statements are the ones the plan can change on that entry (every part of
+  the statement planned, none used by a function the entry runs); the edges of every other
+  statement stay, and so do the edges of the changes that cannot be made;
+- B is what still loads with every candidate edge gone;
+- any other module m that loads today is reached, on each of its import paths, through a
+  *last* candidate edge (past it, only edges that stay). The statements that own such last
+  edges must all go for m to leave, and when they all go m leaves, whatever else stays.
+
+Union-find over the modules outside B (joined along the edges that stay between them) and
+the candidate statements (joined to the targets of their edges) gives the groups: a group's
+modules leave when the whole group goes, and the groups' module sets partition what leaves
+when every candidate goes. One pass over the graph with near-constant union-find (no subsets
+tried): linear in its edges.
+
+Groups of different entries that share a statement are merged (a change is kept or reverted
+once). A group is kept or reverted as a whole; dead imports are removed whatever they save.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ..audit.model import AuditReport, Entry, Saving
+from ..audit.savings import ObservedGraph, observed_graph, site_keys
+from .plan import Change, Skipped
+
+__all__ = ["Group", "measured_graphs", "plan_groups", "single_groups"]
+
+
+@dataclass(slots=True)
+class Group:
+    """Changes kept or reverted together, and what they save together."""
+    changes: list[Change]
+    #: Per measured entry, what leaves its path when the whole group goes (predicted).
+    savings: list[Saving] = field(default_factory=list)
+    #: Per entry name, every module predicted to leave (the deterministic part).
+    leaving: dict[str, list[str]] = field(default_factory=dict)
+    #: Per entry name, the predicted modules that still loaded after the write (re-profiled).
+    still_loaded: dict[str, list[str]] = field(default_factory=dict)
+    #: Whether its saving holds on the running interpreter (False: `__lazy_modules__` with
+    #: no run-time support, lazy on 3.15+ only): not counted in totals, not re-measured.
+    claimed: bool = True
+
+    @property
+    def us(self) -> float:
+        return sum(s.us for s in self.savings)
+
+    def libraries(self, limit: int = 4) -> list[str]:
+        """The top-level packages that leave, heaviest first."""
+        seen: dict[str, None] = {}
+        for saving in sorted(self.savings, key=lambda s: -s.us):
+            for name in saving.modules:
+                seen.setdefault(name.split(".")[0], None)
+        return list(seen)[:limit]
+
+    def label(self) -> str:
+        first = self.changes[0].id
+        return first if len(self.changes) == 1 else f"{first} (+{len(self.changes) - 1} in " \
+                                                    f"its group)"
+
+
+class _Union:
+    def __init__(self) -> None:
+        self.parent: dict[object, object] = {}
+
+    def find(self, item: object) -> object:
+        parent = self.parent
+        parent.setdefault(item, item)
+        while parent[item] != item:  # path halving
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    def union(self, a: object, b: object) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[ra] = rb
+
+
+def measured_graphs(report: AuditReport) -> list[tuple[Entry, ObservedGraph]]:
+    """The measured entries whose observed graph this process still has."""
+    found = []
+    for entry in report.entries:
+        graph = observed_graph(entry) if entry.measured else None
+        if graph is not None:
+            found.append((entry, graph))
+    return found
+
+
+def single_groups(changes: list[Change]) -> list[Group]:
+    """One group per change, priced as the audit priced its site (`--plan sites`, and the
+    program codemods, which no import graph prices)."""
+    groups = []
+    for change in changes:
+        group = Group([change], claimed=change.claimed)
+        site = change.site
+        savings = site.savings or ([site.best_saving] if site.best_saving else [])
+        for saving in savings:
+            if (saving.dropped or saving.us) and not saving.used_at_run:
+                group.savings.append(saving)
+                if saving.dropped:
+                    group.leaving[saving.entry] = list(saving.modules)
+        groups.append(group)
+    return groups
+
+
+def plan_groups(report: AuditReport, candidates: list[Change], blocked: set[tuple[str, int]],
+                graphs: list[tuple[Entry, ObservedGraph]], min_saving_us: float = 0.0
+                ) -> tuple[list[Group], list[Skipped]]:
+    """Group `candidates` (every change the plan could make) by what leaves the measured
+    entries' paths. `blocked`: statements (file, line) that stay whatever is planned (a part
+    that cannot be made). Returns the groups to make (saving ones, and dead changes alone)
+    and the changes left out, with why."""
+    statements: dict[tuple[str, int], list[Change]] = defaultdict(list)
+    for change in candidates:
+        statements[(change.site.file, change.site.line)].append(change)
+    whole = _whole_statements(report, statements, blocked)
+    merged = _Union()
+    found = []
+    for entry, graph in graphs:
+        observed = _entry_groups(report, entry, graph, statements, whole)
+        found.append((entry.name, graph, observed))
+        for _modules, members in observed.groups:
+            first = next(iter(members))
+            for statement in members:
+                merged.union(first, statement)
+    by_root: dict[object, list[tuple[str, int]]] = defaultdict(list)
+    for key in whole:
+        by_root[merged.find(key)].append(key)
+    leaving: dict[object, dict[str, set[str]]] = defaultdict(dict)
+    for entry_name, _graph, observed in found:
+        for modules, members in observed.groups:
+            root = merged.find(next(iter(members)))
+            leaving[root].setdefault(entry_name, set()).update(modules)
+    chosen = {root for root, per_entry in leaving.items()
+              if any(_priced(found, e, names).us >= min_saving_us
+                     for e, names in per_entry.items())}
+    needed = _needed({key for root in chosen for key in by_root[root]}, found)
+    groups: list[Group] = []
+    made: set[int] = set()
+    for root in chosen:
+        changes = sorted((c for key in by_root[root] if key in needed for c in statements[key]),
+                         key=lambda c: (c.site.file, c.site.line))
+        group = Group(changes, claimed=all(c.claimed for c in changes))
+        for entry_name, names in sorted(leaving[root].items()):
+            group.savings.append(_priced(found, entry_name, names))
+            group.leaving[entry_name] = sorted(names)
+        if changes:
+            groups.append(group)
+            made.update(id(c) for c in changes)
+    skipped: list[Skipped] = []
+    for change in candidates:
+        if id(change) in made:
+            continue
+        if change.action == "remove":  # dead: removed whatever it saves, on its own
+            groups.append(Group([change]))
+            continue
+        key = (change.site.file, change.site.line)
+        if key not in whole:
+            why = "the same statement imports names that stay"
+        elif merged.find(key) in chosen:
+            why = ("its module no longer loads on the measured entrypoints once the other "
+                   "groups are deferred: changing it saves nothing more")
+        elif merged.find(key) in leaving:
+            why = "its group saves less than --min-saving on the measured entrypoints"
+        else:
+            why = ("saves nothing measurable on the measured entrypoints, even with every "
+                   "other fixable import deferred")
+        skipped.append(Skipped(change.site, why))
+    groups.sort(key=lambda g: (g.changes[0].site.file, g.changes[0].site.line))
+    return groups, skipped
+
+
+def _priced(found, entry_name: str, names: set[str]) -> Saving:
+    graph = next(graph for name, graph, _observed in found if name == entry_name)
+    return graph.saving_of(entry_name, names)
+
+
+def _needed(chosen: set[tuple[str, int]], found) -> set[tuple[str, int]]:
+    """The chosen statements that still run once every chosen statement is changed: on some
+    entry, a module that imports through them still loads. The others change nothing more
+    (what imports through them leaves with another group), and are left as they are: fewer
+    changes, and a second `fix` then finds them off the path. Leaving them out changes no
+    reachability (their edges start at modules that no longer load)."""
+    needed: set[tuple[str, int]] = set()
+    for _name, graph, observed in found:
+        removed = frozenset(k for s in chosen for k in observed.keys.get(s, ()))
+        stays = graph.reachable(removed)
+        needed.update(s for s in chosen if observed.importers.get(s, set()) & stays)
+    return needed
+
+
+def _whole_statements(report: AuditReport, statements: dict[tuple[str, int], list[Change]],
+                      blocked: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    """The statements every part of which is planned: only those leave the path."""
+    parts: dict[tuple[str, int], int] = defaultdict(int)
+    for site in report.sites:
+        parts[(site.file, site.line)] += 1
+    return {key for key, changes in statements.items()
+            if key not in blocked and len(changes) == parts[key]}
+
+
+@dataclass(slots=True)
+class _Observed:
+    """One entry's groups: (the modules that leave, the statements that must all go); and
+    per candidate statement, its edge keys and the modules its edges start from."""
+    groups: list[tuple[list[str], set[tuple[str, int]]]]
+    keys: dict[tuple[str, int], set[str]]
+    importers: dict[tuple[str, int], set[str]]
+
+
+def _entry_groups(report: AuditReport, entry: Entry, graph: ObservedGraph,
+                  statements: dict[tuple[str, int], list[Change]], whole: set[tuple[str, int]]
+                  ) -> _Observed:
+    owner: dict[str, tuple[str, int]] = {}   # edge key -> candidate statement
+    keys: dict[tuple[str, int], set[str]] = {}
+    union = _Union()
+    for key in whole:
+        changes = statements[key]
+        if any(_used_on(c, entry.name) for c in changes):
+            continue  # the entry runs a function using it: deferring only delays it
+        keys[key] = site_keys(changes[0].site, report.paths)
+        for edge_key in keys[key]:
+            if edge_key in owner:  # two statements on one line: their edges are one
+                union.union(("s", owner[edge_key]), ("s", key))
+            else:
+                owner[edge_key] = key
+    stays = graph.reachable(frozenset(owner))
+    importers: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for importer in graph.baseline:
+        for target, edge_key in graph.adjacency.get(importer, ()):
+            statement = owner.get(edge_key) if edge_key is not None else None
+            if statement is not None:
+                importers[statement].add(importer)
+            if target in stays or target not in graph.modules:
+                continue
+            if statement is not None:
+                union.union(("s", statement), ("m", target))
+            elif importer not in stays:
+                union.union(("m", importer), ("m", target))
+    modules: dict[object, list[str]] = defaultdict(list)
+    members: dict[object, set[tuple[str, int]]] = defaultdict(set)
+    for item in list(union.parent):
+        root = union.find(item)
+        kind, name = item  # type: ignore[misc]
+        if kind == "m":
+            modules[root].append(name)
+        else:
+            members[root].add(name)
+    groups = [(modules[root], found) for root, found in members.items() if root in modules]
+    return _Observed(groups, keys, importers)
+
+
+def _used_on(change: Change, entry: str) -> bool:
+    return any(s.entry == entry and s.used_at_run for s in change.site.savings)
