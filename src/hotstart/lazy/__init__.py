@@ -23,6 +23,9 @@ own exception, and only a name that really does not exist raises ``AttributeErro
 - `caller_module`: the calling module's name, without ``inspect.stack()``.
 - `lazy_import_statements`, `lazy_modules_declared`: read PEP 810 (Python 3.15) ``lazy
   import`` statements and ``__lazy_modules__`` from source, on any supported version.
+- `enable`, `disable`, `set_filter`: the run-time lazy mode -- PEP 810's ``__lazy_modules__``
+  and lazy-imports filter honoured on 3.11-3.14 too (``python -m hotstart.lazy`` runs a
+  whole program that way, chosen by ``HOTSTART_LAZY_IMPORTS``); docs/lazy-mode.md.
 
 ``HOTSTART_EAGER=1`` in the environment makes `attach`, `attach_stub` and `lazy_import`
 import everything at once (tests, debugging), and on Python 3.15+ also asks the interpreter
@@ -37,11 +40,14 @@ import sys
 __all__ = [
     "attach",
     "attach_stub",
-    "lazy_import",
     "caller_module",
+    "disable",
     "eager",
+    "enable",
+    "lazy_import",
     "lazy_import_statements",
     "lazy_modules_declared",
+    "set_filter",
 ]
 
 _ModuleType = type(sys)
@@ -91,6 +97,60 @@ def _disable_interpreter_lazy_imports() -> str:
         except Exception:  # "none" was removed before 3.15.0 final
             pass
     return "unavailable"
+
+
+def enable(mode: str = "normal") -> str:
+    """Make module-scope imports lazy in this process, as PEP 810 does on 3.15; return how.
+
+        # mypkg/__init__.py: opt in; then each module's __lazy_modules__ is honoured
+        import hotstart.lazy
+        hotstart.lazy.enable()
+
+    `mode`: ``"normal"`` -- an import statement is lazy if the importing module lists the
+    imported module (absolute name) in its ``__lazy_modules__``; ``"all"`` -- every
+    potentially lazy import is lazy (like ``-X lazy_imports=all``); ``"none"`` -- none is.
+    Potentially lazy: at module scope, outside ``try``/``with`` blocks, not ``import *``,
+    of a module not loaded yet. ``HOTSTART_LAZY_IMPORTS`` in the environment, if set,
+    overrides `mode` (the process's owner decides, not a library); ``HOTSTART_EAGER=1``
+    overrides both. A filter set by `set_filter` can make any import eager. Idempotent.
+
+    Before 3.15 a ``builtins.__import__`` wrapper binds lazy objects that import on first
+    use (errors surface there, with the real exception and a note naming the import line).
+    On an interpreter with PEP 810 no hook is installed: ``all`` is passed on with
+    ``sys.set_lazy_imports``, ``none`` as a filter refusing every import, and ``normal`` is
+    the interpreter's own default.
+
+    Returns ``"hook"``, ``"interpreter"`` (PEP 810 interpreter), ``"eager"`` (nothing is
+    lazy), or ``"other hook"`` (a hook someone else installed, e.g. the lazy trial's, is
+    left alone). Raises `ValueError` for an unknown mode (argument or environment).
+    """
+    from hotstart.lazy import _mode
+
+    return _mode.enable(mode)
+
+
+def disable() -> None:
+    """Undo `enable`: later imports are eager again (lazy objects bound so far still
+    resolve on first use); on a PEP 810 interpreter, restore the mode and filter found at
+    the first `enable`. Does nothing if `enable` did nothing."""
+    from hotstart.lazy import _mode
+
+    _mode.disable()
+
+
+def set_filter(filter) -> None:
+    """Set the lazy-imports filter, as ``sys.set_lazy_imports_filter`` does on 3.15.
+
+    `filter(importing_module, imported_module, fromlist) -> bool` is asked about each import
+    the mode would make lazy; False makes it eager. `imported_module` is absolute (relative
+    imports resolved); `fromlist` is a tuple of names, or None for ``import x``. None removes
+    the filter. On a PEP 810 interpreter this calls ``sys.set_lazy_imports_filter``; before
+    3.15 it applies once `enable` has installed the hook (at once if it has). Raises
+    `TypeError` if `filter` is neither callable nor None.
+    """
+    from hotstart.lazy import _mode
+
+    _mode.set_filter(filter)
 
 
 def _import(name: str):
@@ -286,7 +346,7 @@ class _LazyModule(_ModuleType):
     # access goes through __getattribute__ (a Python call, ~0.1 us): a fallback __getattr__
     # would be reached only after the module type raised and formatted an AttributeError,
     # which costs ten times more.
-    __slots__ = ("_hs_name", "_hs_module")
+    __slots__ = ("_hs_module", "_hs_name")
 
     def __init__(self, name: str) -> None:
         _ModuleType.__init__(self, name)

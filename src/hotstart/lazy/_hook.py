@@ -21,7 +21,14 @@ API is documented in docs/lazy-mode.md.
 import builtins
 import sys
 
-from hotstart.lazy._objects import Deferral, LazyFrom, LazyModule, LazySubmoduleChain
+from hotstart.lazy._objects import (
+    Deferral,
+    LazyFrom,
+    LazyModule,
+    LazySubmoduleChain,
+    resolve_names,
+    watch_module,
+)
 
 __all__ = ["Hook", "install", "installed", "user_frame"]
 
@@ -34,11 +41,17 @@ def _opcodes() -> tuple:
     import opcode  # small and pure; only read when a hook is installed
 
     opmap = opcode.opmap
-    return (opmap["IMPORT_NAME"], opmap["IMPORT_FROM"], opmap.get("CACHE", -1),
-            opmap["EXTENDED_ARG"])
+    return tuple(opmap.get(name, -1) for name in (
+        "IMPORT_NAME", "IMPORT_FROM", "CACHE", "EXTENDED_ARG", "LOAD_NAME", "LOAD_GLOBAL",
+        "LOAD_FROM_DICT_OR_GLOBALS", "STORE_NAME", "STORE_GLOBAL"))
 
 
-_IMPORT_NAME, _IMPORT_FROM, _CACHE, _EXTENDED_ARG = _opcodes()
+(_IMPORT_NAME, _IMPORT_FROM, _CACHE, _EXTENDED_ARG, _LOAD_NAME, _LOAD_GLOBAL,
+ _LOAD_FROM_DICT_OR_GLOBALS, _STORE_NAME, _STORE_GLOBAL) = _opcodes()
+_CodeType = type(_opcodes.__code__)
+_CO_OPTIMIZED = 1  # a function's code; class bodies and module code lack it
+#: Code objects of comprehensions, which run where they are written (3.11 makes functions).
+_RUN_IN_PLACE = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
 
 #: code object -> ((start, end), ...) of its exception table in bytes; bounded, because module
 #: code objects are usually garbage once their module has run.
@@ -112,6 +125,72 @@ def _statement_at(frame, name: str) -> int:
     return 2 if raw[following] == _IMPORT_FROM else 1
 
 
+def _bound_names(code, lasti: int) -> list:
+    """The names a ``from ... import`` at `lasti` stores to (its ``as`` names), read from the
+    ``IMPORT_FROM``/``STORE_NAME`` pairs that follow; None if the pattern is not recognised."""
+    raw = code.co_code
+    names = code.co_names
+    bound = []
+    index = lasti + 2
+    extended = 0
+    while index < len(raw):
+        op = raw[index]
+        argument = raw[index + 1] | extended
+        index += 2
+        if op == _EXTENDED_ARG:
+            extended = argument << 8
+            continue
+        extended = 0
+        if op in (_CACHE, _IMPORT_FROM):
+            continue
+        if op in (_STORE_NAME, _STORE_GLOBAL) and argument < len(names):
+            bound.append(names[argument])
+            continue
+        return bound  # the POP_TOP that ends the statement
+    return None
+
+
+def _has_instruction(raw: bytes, op: int, argument: int) -> bool:
+    """Whether `raw` has the instruction (`op`, `argument`); may say True for an instruction
+    with that low byte after an EXTENDED_ARG (callers only become more eager)."""
+    if op < 0:
+        return False
+    if argument > 0xFFFF:
+        return True
+    if argument > 0xFF:
+        pattern = bytes((_EXTENDED_ARG, argument >> 8, op, argument & 0xFF))
+    else:
+        pattern = bytes((op, argument))
+    start = 0
+    while True:
+        found = raw.find(pattern, start)
+        if found < 0:
+            return False
+        if not found % 2:
+            return True
+        start = found + 1
+
+
+def _read_at_import(code, name: str) -> bool:
+    """Whether module code `code` reads global `name` while it runs: in its own body, a
+    class body or a comprehension (not in functions, which run later if at all)."""
+    names = code.co_names
+    if name in names:
+        index = names.index(name)
+        raw = code.co_code
+        if (_has_instruction(raw, _LOAD_NAME, index)
+                or _has_instruction(raw, _LOAD_FROM_DICT_OR_GLOBALS, index)
+                or _has_instruction(raw, _LOAD_GLOBAL, index << 1)
+                or _has_instruction(raw, _LOAD_GLOBAL, (index << 1) | 1)):
+            return True
+    for const in code.co_consts:
+        if type(const) is _CodeType and (not const.co_flags & _CO_OPTIMIZED
+                                         or const.co_name in _RUN_IN_PLACE) \
+                and _read_at_import(const, name):
+            return True
+    return False
+
+
 def user_frame(frame=None):
     """The innermost frame (from `frame`, default the caller's) whose code is neither
     hotstart's lazy machinery nor the import system; None if there is none."""
@@ -132,9 +211,12 @@ def _is_machinery(filename: str) -> bool:
 class Hook:
     """An installed lazy-import hook (see `install`).
 
-    Attributes, all read-only for users except `filter`:
+    Attributes, all read-only for users except `filter` and `lazy_modules_only`:
 
     - ``filter``: the current filter; may be replaced (None: nothing is lazy).
+    - ``lazy_modules_only``: if True (PEP 810's "normal" mode), a statement is potentially
+      lazy only if the importing module's ``__lazy_modules__`` contains the imported module's
+      absolute name; the filter then still decides. False (the default): every statement.
     - ``deferred``: ``{module: "file:line"}`` -- modules whose import a statement deferred
       and that no lazy binding has resolved yet, with the first such statement.
     - ``reified``: ``{module: (filename, lineno, function) | None}`` -- modules deferred and
@@ -148,6 +230,8 @@ class Hook:
 
         self.filter = filter
         self.on_reify = on_reify
+        self.lazy_modules_only = False
+        self.bound_lazy = False  # whether any lazy object was made yet
         self.deferred: dict = {}
         self.reified: dict = {}
         self.active = True
@@ -158,8 +242,14 @@ class Hook:
         def __import__(name, globals=None, locals=None, fromlist=(), level=0):
             # Cheapest test first: only module-scope code passes locals that are its globals.
             if globals is None or locals is not globals or not hook.active:
-                return hook._next(name, globals, locals, fromlist, level)
-            return hook._module_scope_import(name, globals, fromlist, level)
+                module = hook._next(name, globals, locals, fromlist, level)
+            else:
+                module = hook._module_scope_import(name, globals, fromlist, level)
+            if fromlist and hook.bound_lazy and type(module) is not LazyFrom:
+                # `from pkg import y` where pkg bound y lazily (an unused re-export): this
+                # statement uses y, so it gets the real object, as on 3.15
+                resolve_names(module, fromlist)
+            return module
 
         __import__.__doc__ = builtins.__import__.__doc__
         self._wrapper = __import__
@@ -179,6 +269,10 @@ class Hook:
                 return next_import(name, globals, globals, fromlist, level)
         else:
             absolute = name
+        if self.lazy_modules_only:  # PEP 810's "normal" mode: the module opts in by name
+            declared = globals.get("__lazy_modules__")
+            if declared is None or absolute not in declared:
+                return next_import(name, globals, globals, fromlist, level)
         if absolute in _BUILTIN:
             # Built into the interpreter: importing it costs microseconds, and C code (and
             # typing's `Generic in __orig_bases__`) often sees its names: never deferred.
@@ -208,7 +302,17 @@ class Hook:
             importing = "__main__"
         if not filter(importing, absolute, tuple(fromlist) if fromlist else None):
             return next_import(name, globals, globals, fromlist, level)
+        if fromlist:
+            # A name the module body itself reads would be needed during this very import
+            # (PEP 810 reifies it at that read): bind the real object, so that C code handed
+            # the name (ABC.register, re.match...) never sees a lazy stand-in.
+            bound = _bound_names(frame.f_code, frame.f_lasti)
+            code = frame.f_code
+            if bound is None or any(_read_at_import(code, n) for n in bound):
+                return next_import(name, globals, globals, fromlist, level)
         where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        self.bound_lazy = True
+        watch_module(globals)
         if fromlist:
             keys = _from_keys(absolute, loaded, missing)
             self._defer(keys, where)
