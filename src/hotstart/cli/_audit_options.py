@@ -22,6 +22,15 @@ def add_audit_options(parser) -> None:
     measure.add_argument("--runs", type=int, default=3, metavar="N",
                          help="timed runs per entry (default 3)")
     measure.add_argument("--python", metavar="PATH", help="interpreter for the entries")
+    measure.add_argument("--trial", action="store_true",
+                         help="also run each --entry with every import lazy (see 'hotstart "
+                              "trial'): each site on its path says whether the path used its "
+                              "module, and an import kept as side-effect or needed that the "
+                              "path never touched is reported as a candidate (never changed)")
+    measure.add_argument("--trial-from", action="append", default=[], metavar="FILE.json",
+                         dest="trial_file",
+                         help="a saved 'hotstart trial -o' file to take that evidence from "
+                              "(repeatable)")
     parser.add_argument("--tests", action="append", default=[], metavar="DIR",
                         help="test files to read for patch('mod.Name') (a project's tests/ "
                              "is read without it)")
@@ -35,18 +44,39 @@ def check_audit_options(namespace) -> None:
     """The values `audit` and `fix` share, before any work is done."""
     check_number("--runs", namespace.runs, low=1, high=MAX_RUNS, why=FRESH)
     check_number("--min-saving", namespace.min_saving, unit="ms")
+    if namespace.trial and namespace.static:
+        from ..errors import BadInput
+
+        raise BadInput("--trial runs the entries; drop --static, or give a saved trial with "
+                       "--trial-from FILE.json")
+    if namespace.trial and not namespace.entry:
+        from ..errors import BadInput
+
+        raise BadInput("--trial needs an entry to run: add --entry '-m pkg.cli ARGS' (or give "
+                       "a saved trial with --trial-from FILE.json)")
 
 
 def run_audit(namespace):
     from .._progress import Progress
     from ..audit import audit
 
+    saved_trials = []
+    if namespace.trial_file:  # read before the audit, which may run entries for minutes
+        from ..trial import load_trial
+
+        saved_trials = [load_trial(path) for path in namespace.trial_file]
+
     with Progress(f"auditing {namespace.target}", enabled=not namespace.quiet and getattr(
             namespace, "format", "text") == "text") as progress:
         report = audit(namespace.target, entries=namespace.entry, profiles=namespace.profile,
                        tests=namespace.tests, target_version=namespace.target_version,
                        run=not namespace.static, runs=namespace.runs, python=namespace.python,
-                       progress=lambda message: progress(message, 0, 1))
+                       progress=lambda message: progress(message, 0, 1), trial=namespace.trial)
+    if saved_trials:
+        from ..audit._evidence import apply_trial, entry_of_trial
+
+        for trial in saved_trials:
+            apply_trial(report, entry_of_trial(report, trial), trial)
     if not hasattr(namespace, "format"):  # `fix` does not print the report: say what it skipped
         import sys
 

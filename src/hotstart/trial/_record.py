@@ -137,7 +137,9 @@ def lazy_env(version: tuple[int, ...], kind: str) -> dict[str, str]:
 def classify(record: Record) -> tuple[dict[str, Use], dict[str, str | None]]:
     """The modules the trial deferred, split: used on the path (`Use`: who used it first, or
     loaded by another, eager import) and never touched (module -> where it was deferred)."""
-    deferred_names = set(record.filtered) | set(record.deferred) | set(record.reified)
+    # `pkg.sub` of `from pkg import sub` counts when it is a module the run loaded.
+    deferred_names = (set(record.filtered) | set(record.deferred) | set(record.reified)
+                      | (set(record.sites) & set(record.modules)))
     used: dict[str, Use] = {}
     unused: dict[str, str | None] = {}
     for name in sorted(deferred_names):

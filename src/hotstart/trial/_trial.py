@@ -163,7 +163,7 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         floor_us=Stat.of(floors) if floors else None,
         eager_packages=chosen, identical=identical, fallback_runs=fallback_runs,
         exit_code=eager.exit_code, notes=notes,
-        loaded=len(lazy.record.modules), loaded_eager=len(eager.record.modules),
+        loaded=len(lazy.record.modules), modules=sorted(eager.record.modules),
         created=datetime.now(UTC).isoformat(timespec="seconds"))
     _fill_modules(report, lazy, profile)
     if report.engine == "pep810":

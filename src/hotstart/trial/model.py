@@ -100,8 +100,8 @@ class TrialReport:
     eager_packages: dict[str, str] = field(default_factory=dict)
     #: Modules the lazy run loaded (used, imported eagerly or loaded before the hook).
     loaded: int = 0
-    #: Modules the eager run loaded.
-    loaded_eager: int = 0
+    #: Modules the eager run loaded (the path as it is), sorted.
+    modules: list[str] = field(default_factory=list)
     #: The lazy run's exit status and stdout were those of the eager run.
     identical: bool = True
     #: Runs made to find the packages laziness breaks (beyond the first eager and lazy ones).
@@ -192,7 +192,7 @@ class _Document:
     unused: list[Deferred] = field(default_factory=list)
     saved: list[Saved] = field(default_factory=list)
     loaded: int = 0
-    loaded_eager: int = 0
+    modules: list[str] = field(default_factory=list)
     identical: bool = True
     fallback_runs: int = 0
     exit_code: int | None = 0

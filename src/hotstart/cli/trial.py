@@ -1,0 +1,86 @@
+"""`hotstart trial`: run an entry with every import lazy; what its path really used, and the
+bound a perfect cut of that path reaches."""
+
+import sys
+
+from ._common import (
+    FRESH,
+    MAX_RUNS,
+    MAX_SECONDS,
+    TARGET_HELP,
+    check_number,
+    make_parser,
+    split_target,
+)
+
+
+def run(args: list[str]) -> int:
+    parser = make_parser("trial", "Run a target with every module-scope import lazy (PEP 810 "
+                         "semantics: hotstart's import hook on 3.11-3.14, -X lazy_imports=all "
+                         "on 3.15), and report which modules its path really used (where "
+                         "first) and which it only imported (where), and the bound: its "
+                         "start-up with every unused import deferred, measured and predicted. "
+                         "Packages that laziness breaks are found and kept eager.",
+                         usage="hotstart trial [options] (-c CODE | -m MODULE | SCRIPT | "
+                               "-- COMMAND) [ARGS ...]\n       hotstart trial --from "
+                               "FILE.json [options]",
+                         epilog=TARGET_HELP)
+    runs = parser.add_argument_group("running")
+    runs.add_argument("-n", "--runs", type=int, default=5, metavar="N",
+                      help="timed runs of the entry eager and lazy, interleaved with the bare "
+                           "interpreter; figures are medians (default 5)")
+    runs.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                      help="kill a run that takes longer (default 300)")
+    runs.add_argument("--python", metavar="PATH",
+                      help="interpreter for -c, -m and SCRIPT (default: the one running hotstart)")
+    runs.add_argument("-o", "--output", metavar="FILE.json", help="save the trial as JSON")
+    runs.add_argument("--from", dest="source", metavar="FILE.json",
+                      help="render a trial saved with -o instead of running one")
+    runs.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    output = parser.add_argument_group("output")
+    output.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text (default) or json (the whole trial)")
+    output.add_argument("--top", type=int, default=25, metavar="N",
+                        help="text: rows per list (default 25)")
+    output.add_argument("--all", action="store_true",
+                        help="text: every row, standard-library modules too")
+    if "--from" in args or any(arg.startswith("--from=") for arg in args):
+        namespace, target = parser.parse_args(args), None
+    else:
+        options, target = split_target(parser, args)
+        namespace = parser.parse_args(options)
+    check_number("--runs", namespace.runs, low=1, high=MAX_RUNS, why=FRESH)
+    check_number("--timeout", namespace.timeout, above=0, high=MAX_SECONDS, unit="seconds")
+    check_number("--top", namespace.top, low=1)
+    if namespace.output:
+        from ..measure.io import check_writable
+
+        check_writable(namespace.output)
+    if target is None:
+        from ..trial import load_trial
+
+        report = load_trial(namespace.source)
+    else:
+        import shlex
+
+        from .._progress import Progress
+        from ..trial import run_trial
+
+        with Progress(f"lazy trial of {shlex.join(target.describe())}",
+                      enabled=not namespace.quiet and namespace.format == "text") as progress:
+            report = run_trial(target, python=namespace.python, runs=namespace.runs,
+                               timeout=namespace.timeout, progress=progress)
+    if namespace.output:
+        from ..measure.io import write_atomic
+
+        write_atomic(namespace.output, report.to_json())
+    if namespace.format == "json":
+        sys.stdout.write(report.to_json())
+    else:
+        import os
+
+        from ..render.trial import render_trial
+
+        sys.stdout.write(render_trial(report, top=namespace.top, every=namespace.all,
+                                      root=os.getcwd()))
+    return 0
