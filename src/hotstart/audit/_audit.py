@@ -48,12 +48,14 @@ def parse_version(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
 def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] = (),
           tests: Sequence[str] = (), target_version: str = "3.11", run: bool = True,
           runs: int = 3, python: str | None = None, timeout: float = 300.0,
-          progress: Callable[[str], None] | None = None) -> AuditReport:
+          progress: Callable[[str], None] | None = None, trial: bool = False) -> AuditReport:
     """Audit the project at `target` (a directory, a file or an importable package name).
 
     `entries` are entrypoints (`-m pkg.cli interface`, `-c CODE`, `script.py`, a module
     name); each is profiled unless `run` is false. `profiles` are saved `hotstart profile -o`
-    files. `tests` are extra test directories to read for `patch("mod.Name")`.
+    files. `tests` are extra test directories to read for `patch("mod.Name")`. With
+    `trial`, each measured entry also gets a lazy trial, whose evidence the sites carry
+    (`_evidence`).
     """
     started = time.perf_counter()
     project = find_project(target, list(tests))
@@ -128,6 +130,12 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
         for spec, entry, process, executed in measured:
             apply_savings(sites, hotspots, entry, process, paths, executed,
                           ran=_entry_files(spec, scans))
+        if trial:
+            from ._evidence import run_trials
+
+            run_trials(report, [(m[1], m[0].kind, m[0].value, m[0].args) for m in measured],
+                       *_run_setting(project), runs=runs, python=python, timeout=timeout,
+                       progress=progress)
     for path in profiles:
         from ..measure.io import load_profile
 
@@ -179,10 +187,7 @@ def _measure(spec: EntrySpec, project, runs: int, python: str | None, timeout: f
     from ..measure.runner import Target, failure_message, profile
     from ._executed import executed_functions
 
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (*project.search_path, env.get("PYTHONPATH")) if p)
-    cwd = project.directory or None
+    env, cwd = _run_setting(project)
     try:
         result = profile(Target(spec.kind, spec.value, spec.args), runs=runs, timeout=timeout,
                          python=python, env=env, cwd=cwd)
@@ -200,6 +205,14 @@ def _measure(spec: EntrySpec, project, runs: int, python: str | None, timeout: f
     executed = executed_functions(kind, value, spec.args, [project.root, *project.roots], env,
                                   python=python, timeout=timeout, cwd=cwd)
     return result.main, executed
+
+
+def _run_setting(project) -> tuple[dict[str, str], str | None]:
+    """The environment and directory an entry of the project runs in."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (*project.search_path, env.get("PYTHONPATH")) if p)
+    return env, project.directory or None
 
 
 def _read_sources(project, errors: list[str]) -> dict[str, bytes]:

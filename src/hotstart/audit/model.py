@@ -26,6 +26,8 @@ __all__ = [
     "Use",
     "BoundName",
     "Saving",
+    "TrialEvidence",
+    "TrialBound",
     "ImportSite",
     "HotSpot",
     "Link",
@@ -116,6 +118,35 @@ class Saving:
 
 
 @dataclass(slots=True)
+class TrialEvidence:
+    """What the lazy trial of one entrypoint saw of a site's module (run-time evidence).
+
+    `status`: "used" (the path used it; `where` is the first use, `file:line in function`
+    or "" when the interpreter does not say), "imported" (loaded by another, eager import),
+    "untouched" (imported, never used; `where` is the deferred import, `file:line`) or
+    "eager" (not deferred: loaded before, or kept eager). `candidate`: the static rules keep
+    the site (side-effect or needed) but the path never touched its module. The trial never
+    changes a site's class: a candidate is reported, not fixed (`audit._evidence`)."""
+
+    entry: str
+    status: str
+    where: str = ""
+    candidate: bool = False
+
+
+@dataclass(slots=True)
+class TrialBound:
+    """An entrypoint's lazy trial: its start-up as it is and with every unused import
+    deferred (the bound a perfect cut reaches; measured, and predicted from the profile), in
+    milliseconds, and the packages that had to stay eager."""
+
+    before_ms: float | None
+    bound_ms: float | None
+    predicted_ms: float | None = None
+    eager_packages: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class ImportSite:
     """One module-level import statement (or one of its names, when they differ in class)."""
 
@@ -146,6 +177,8 @@ class ImportSite:
     package_init: bool = False  # the statement is in a package `__init__`
     noqa: bool = False         # marked `# noqa` (kept on purpose, e.g. for pickle lookups)
     savings: list[Saving] = field(default_factory=list)
+    #: Run-time evidence from the lazy trial of each entry (`audit --trial`).
+    trial: list[TrialEvidence] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -216,6 +249,7 @@ class Entry:
     fix_sites: int = 0
     profile: str | None = None  # the profile file it came from, if any
     bytecode: str | None = None  # "pyc", "compiled at start", ... (what was measured)
+    trial: TrialBound | None = None  # its lazy trial (`audit --trial`), when run
 
 
 @dataclass(slots=True)
@@ -267,6 +301,7 @@ def _site(data: dict[str, Any]) -> ImportSite:
         for n in data.get("names", [])
     ]
     values["savings"] = [Saving(**_known(Saving, s)) for s in data.get("savings", [])]
+    values["trial"] = [TrialEvidence(**_known(TrialEvidence, t)) for t in data.get("trial", [])]
     return ImportSite(**values)
 
 
@@ -276,4 +311,6 @@ def _entry(data: dict[str, Any]) -> Entry:
         Reach(**{**_known(Reach, r), "chain": [Link(**_known(Link, k)) for k in r["chain"]]})
         for r in data.get("reach", [])
     ]
+    trial = data.get("trial")
+    values["trial"] = TrialBound(**_known(TrialBound, trial)) if trial else None
     return Entry(**values)

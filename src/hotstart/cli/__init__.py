@@ -22,6 +22,8 @@ commands:
             needed), find import-time hot spots, measure what each fix saves
   fix       rewrite imports from the audit (move, lazy, TYPE_CHECKING, lazy re-exports,
             remove dead), show a diff or write it, verify with the project's tests
+  trial     run a target with every import lazy: which modules its path really uses,
+            and the start-up a perfect cut of that path reaches (the bound)
 
 options:
   -h, --help  show this help and exit
@@ -31,7 +33,7 @@ Run 'hotstart <command> --help' for the options of a command.
 """
 
 # The subcommands, each a module of this package with a `run(args) -> int`.
-COMMANDS = ("profile", "show", "diff", "index", "preload", "audit", "fix")
+COMMANDS = ("profile", "show", "diff", "index", "preload", "audit", "fix", "trial")
 
 
 def main(argv: list[str] | None = None) -> int:
