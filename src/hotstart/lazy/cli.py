@@ -46,13 +46,13 @@ import sys
 from ._argparse import add_lazy_parser, load_lazy_parsers
 
 __all__ = [
-    "add_lazy_parser",
-    "load_lazy_parsers",
     "LazyGroup",  # noqa: F822 (made by the module's __getattr__: it imports click)
+    "add_lazy_parser",
     "add_lazy_typer",
     "add_lazy_typer_command",
     "compiled_docstring",
     "lazy_command",
+    "load_lazy_parsers",
 ]
 
 #: What a parent's help reads of a subcommand: the placeholder keeps these; every other
@@ -271,35 +271,52 @@ def _typer_placeholder(base: type, target: str, build) -> type:
                  "__module__": __name__})
 
 
-def add_lazy_typer(app, target: str, *, name: str, **options) -> None:
-    """``app.add_typer(<the Typer app `target` names>, name=name, **options)``, importing that
-    app only when its command is used.
+def add_lazy_typer(app, target: str, *, app_settings: dict | None = None,
+                   callback_settings: dict | None = None, **options) -> None:
+    """``app.add_typer(<the Typer app `target` names>, **options)``, importing that app only
+    when its command is used.
 
-    `options` are `add_typer`'s, and must give what the parent's help shows of the sub-app
-    where the sub-app itself sets it (``help``, ``short_help``, ``hidden``, ``deprecated``,
-    ``epilog``, ``rich_help_panel``): the codemod writes the values typer would take from
-    the sub-app (`Typer(help=...)`, its callback's docstring, ...). ``cls`` cannot be given.
+    `options` are `add_typer`'s own. What the parent's help shows of the sub-app when the
+    sub-app sets it is given as the sub-app gives it, and typer's own order of priority
+    decides as it would for the real one: `app_settings`, the listing arguments of its
+    ``Typer(...)`` (``help``, ``short_help``, ``hidden``, ``deprecated``, ``epilog``,
+    ``name``, and ``doc``: the docstring of its ``callback=`` function, as written);
+    `callback_settings`, those of its ``@app.callback(...)`` and ``doc`` its function's
+    docstring (None: it has no callback). ``cls`` cannot be given.
     """
+    import copy
+
     import typer
     from typer.core import TyperGroup
     from typer.main import get_group_from_info
-    from typer.models import TyperInfo
 
     if "cls" in options:
         raise TypeError("add_lazy_typer() cannot take cls=: the placeholder is the class")
 
     def build(self):
-        real_app = _load(self._hs_target)
+        # the registration add_typer made, for the real app: its values are the ones
+        # add_typer gives (some explicit defaults outrank the sub-app's own)
+        info = copy.copy(registered)
+        info.typer_instance = _load(self._hs_target)
         settings = self._hs_settings
         return get_group_from_info(
-            TyperInfo(real_app, name=name, **options),
-            pretty_exceptions_short=app.pretty_exceptions_short,
+            info, pretty_exceptions_short=app.pretty_exceptions_short,
             rich_markup_mode=settings.get("rich_markup_mode", app.rich_markup_mode),
             suggest_commands=settings.get("suggest_commands", app.suggest_commands))
 
     cls = _typer_placeholder(TyperGroup, target, build)
-    stand_in = typer.Typer(cls=cls, add_completion=False)
-    app.add_typer(stand_in, name=name, **options)
+    settings = dict(app_settings or {})
+    doc = settings.pop("doc", None)
+    if doc is not None:
+        settings["callback"] = _named("callback", compiled_docstring(doc))
+    stand_in = typer.Typer(cls=cls, add_completion=False, **settings)
+    if callback_settings is not None:
+        settings = dict(callback_settings)
+        doc = settings.pop("doc", None)
+        stand_in.callback(**settings)(
+            _named("callback", None if doc is None else compiled_docstring(doc)))
+    app.add_typer(stand_in, **options)
+    registered = app.registered_groups[-1]
 
 
 def add_lazy_typer_command(app, target: str, *, name: str | None = None,
@@ -311,22 +328,26 @@ def add_lazy_typer_command(app, target: str, *, name: str | None = None,
     `function`: the function's name (typer derives the command's name from it when `name`
     is None); `doc`: its docstring as written (typer's help when ``help`` is not given).
     """
+    import copy
+
     from typer.core import TyperCommand
     from typer.main import get_command_from_info
-    from typer.models import CommandInfo
 
     if function is None and name is None:
         raise TypeError("add_lazy_typer_command() needs the command's name= or function=")
     user_cls = options.pop("cls", None)
 
     def build(self):
-        callback = _load(self._hs_target)
+        # the registration app.command() made (with its defaults), for the real function
+        info = copy.copy(registered)
+        info.callback = _load(self._hs_target)
+        info.cls = user_cls
         settings = self._hs_settings
         return get_command_from_info(
-            CommandInfo(name=name, cls=user_cls, callback=callback, **options),
-            pretty_exceptions_short=app.pretty_exceptions_short,
+            info, pretty_exceptions_short=app.pretty_exceptions_short,
             rich_markup_mode=settings.get("rich_markup_mode", app.rich_markup_mode))
 
     cls = _typer_placeholder(user_cls or TyperCommand, target, build)
     stand_in = _named(function or name, None if doc is None else compiled_docstring(doc))
     app.command(name, cls=cls, **options)(stand_in)
+    registered = app.registered_commands[-1]

@@ -1,0 +1,450 @@
+"""The `cli` codemod for click and typer: eager registrations made lazy.
+
+It finds, at the top level of a module, the registrations of commands that another module
+of the project defines, and rewrites each to `hotstart.lazy.cli`'s lazy form, with what the
+parent's help shows of the command read from the command module's source:
+
+    cli.add_command(build)             ->  cli.add_command(lazy_command(
+    (after `from .commands.build import build`)     "pkg.commands.build:build",
+                                                     function="build", doc="Build it."))
+    app.add_typer(users.app, name="users")  ->  add_lazy_typer(app, "pkg.users:app",
+                                                               name="users", help="...")
+    app.command()(serve)               ->  add_lazy_typer_command(app, "pkg.serve:serve",
+                                                                  function="serve", doc="...")
+
+and drops the imports that only those registrations used. What it cannot prove equal, it
+leaves alone and says why: a help text computed at run time, a command object built by a
+call, a custom command class (it may draw its own listing), a command module that does
+something else when imported (registers on another group, has side effects), a name used
+elsewhere in the module or imported from it by another.
+
+The values given to the placeholders are the registration's own: the decorator's and the
+call's literal arguments, the docstring as written (``doc=``: the runtime processes it as the
+interpreter's compiler does, and click or typer then as they always do), the function's name
+(``function=``: the installed click's or typer's rule derives the command's name from it).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from ..audit.model import AuditReport
+from ._imports import Sections, Statement, line_length
+from ._rewriter import Rewriter
+from ._subcommands_read import (
+    Project,
+    Refused,
+    SourceModule,
+    click_facts,
+    dotted,
+    literal,
+    one_line,
+    typer_app_facts,
+    typer_command_facts,
+)
+from ._typehints import import_root
+from .codemods import _add_top_import
+from .plan import Change, CodeSite, Skipped
+
+__all__ = ["find", "rewrite"]
+
+RUNTIME = "hotstart.lazy.cli"
+#: Registration kind -> the runtime function its lazy form calls.
+FUNCTIONS = {"add_command": "lazy_command", "add_typer": "add_lazy_typer",
+             "typer_command": "add_lazy_typer_command"}
+#: A name no real command has: its error output is compared too.
+UNKNOWN = "hotstart-no-such-command"
+
+
+# -- finding registrations -----------------------------------------------------------------
+
+def find(source: str, module: str, file: str, path: str, report: AuditReport,
+         project: str) -> tuple[list[Change], list[Skipped]]:
+    """The click and typer registrations of `source` (module `module`, shown as `file`,
+    at `path`) that can be made lazy, and the ones that cannot, with why."""
+    try:
+        here = SourceModule(module, path, source)
+    except (SyntaxError, ValueError):
+        return [], []
+    root = import_root(module, path)
+    known = Project(report, {**report.paths}, root)
+    known.cache[module] = here
+    typer_apps = {name for name, value in here.assigned.items()
+                  if isinstance(value, ast.Call) and here.refers(value.func, ("typer.Typer",))}
+    changes: list[Change] = []
+    skipped: list[Skipped] = []
+    program = _Program(here, root, project)
+    counts = _typer_counts(here, typer_apps)
+    for node in here.tree.body:
+        found = _registration(node, here, typer_apps)
+        if found is None:
+            continue
+        kind, owner, call, argument = found
+        if _made_lazy(argument, here):
+            continue
+        site = CodeSite(file, module, node.lineno, one_line(here.segment(node)), "cli",
+                        end_line=node.end_lineno or node.lineno)
+        try:
+            if kind in ("add_typer", "typer_command") and counts.get(owner, 2) < 2:
+                raise Refused(f"`{owner}` has one command: typer makes it the program "
+                              f"itself, which must import it")
+            data = _plan_one(kind, owner, call, argument, node, here, known)
+        except Refused as why:
+            skipped.append(Skipped(site, f"not made lazy: {why}"))
+            continue
+        data.update(program.facts(owner, kind, data))
+        site.data = data
+        changes.append(Change(site, "lazy-subcommand", path,
+                              f"`{data['name'] or _derived(data)}` registered lazily "
+                              f"({data['target']} imported when used)"))
+    return changes, skipped
+
+
+def _made_lazy(argument: ast.expr, here: SourceModule) -> bool:
+    """Whether the registered command is already one of the runtime's placeholders."""
+    return isinstance(argument, ast.Call) and here.refers(
+        argument.func, tuple(f"{RUNTIME}.{name}" for name in FUNCTIONS.values()))
+
+
+def _registration(node: ast.stmt, here: SourceModule, typer_apps: set[str]):
+    """(kind, owner name, call, registered expression) of a top-level registration."""
+    if not isinstance(node, ast.Expr) or not isinstance(node.value, ast.Call):
+        return None
+    call = node.value
+    func = call.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and call.args:
+        owner = func.value.id
+        if func.attr == "add_command" and owner not in typer_apps:
+            return "add_command", owner, call, call.args[0]
+        if func.attr == "add_typer" and owner in typer_apps:
+            return "add_typer", owner, call, call.args[0]
+    if isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute) and \
+            func.func.attr == "command" and isinstance(func.func.value, ast.Name) and \
+            func.func.value.id in typer_apps and len(call.args) == 1 and not call.keywords:
+        return "typer_command", func.func.value.id, func, call.args[0]
+    return None
+
+
+def _typer_counts(here: SourceModule, apps: set[str]) -> dict[str, int]:
+    """How many commands and sub-apps each typer app of the module registers, a callback
+    counting as two (typer makes an app with a callback a group)."""
+    counts = dict.fromkeys(apps, 0)
+    for name in apps:
+        value = here.assigned[name]
+        if any(k.arg == "callback" for k in value.keywords):  # type: ignore[attr-defined]
+            counts[name] += 2
+    for node in ast.walk(here.tree):
+        decorators = getattr(node, "decorator_list", [])
+        for decorator in decorators:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                    and target.value.id in apps:
+                counts[target.value.id] += 2 if target.attr == "callback" else 1
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name) and node.func.value.id in apps and \
+                node.func.attr == "add_typer":
+            counts[node.func.value.id] += 2
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Call) and \
+                isinstance(node.func.func, ast.Attribute) and \
+                isinstance(node.func.func.value, ast.Name) and \
+                node.func.func.value.id in apps and node.func.func.attr == "command":
+            counts[node.func.func.value.id] += 1
+    return counts
+
+
+def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr, node: ast.stmt,
+              here: SourceModule, known: Project) -> dict:
+    """The rewrite's facts for one registration, or `Refused`."""
+    if isinstance(argument, ast.Call):
+        raise Refused("the command is built by a call at run time")
+    if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred)
+                                                        for a in call.args):
+        raise Refused("`*args`/`**kwargs` in the registration: its values are not known")
+    local, module, attr = _imported(argument, here)
+    _check_uses(local, here, node)
+    owner_module, defined = known.resolve(module, attr)
+    if owner_module.name == here.name:
+        raise Refused(f"`{local}` is defined in this module")
+    effects = [e for m in _parents(owner_module.name, here.name)
+               for e in known.effects.get(m, [])]
+    if effects:
+        raise Refused(f"importing {owner_module.name} does more than define it: "
+                      f"{effects[0]}")
+    _check_module(owner_module, defined)
+    data = {"framework": "typer" if kind != "add_command" else "click", "kind": kind,
+            "owner": owner, "target": f"{module}:{attr}", "binding": local,
+            "import_line": here.imports[local][0].lineno, "subcommands": []}
+    if kind == "add_command":
+        data.update(click_facts(call, owner_module, defined))
+    elif kind == "add_typer":
+        data.update(typer_app_facts(call, here, owner_module, defined))
+    else:
+        data.update(typer_command_facts(call, here, owner_module, defined))
+    return data
+
+
+def _imported(argument: ast.expr, here: SourceModule) -> tuple[str, str, str]:
+    """(local name, module, attribute) of a registered `name` or `module.attr`."""
+    if isinstance(argument, ast.Name):
+        found = here.imports.get(argument.id)
+        if found is None:
+            raise Refused(f"`{argument.id}` is not imported at the top of the module")
+        _node, module, attr = found
+        if attr is None:
+            raise Refused(f"`{argument.id}` is a module, not a command")
+        return argument.id, module, attr
+    if isinstance(argument, ast.Attribute) and isinstance(argument.value, ast.Name):
+        found = here.imports.get(argument.value.id)
+        if found is None:
+            raise Refused(f"`{argument.value.id}` is not imported at the top of the module")
+        _node, module, attr = found
+        return argument.value.id, f"{module}.{attr}" if attr else module, argument.attr
+    raise Refused(f"`{here.segment(argument)}` is not a name imported from a module")
+
+
+def _check_uses(local: str, here: SourceModule, registration: ast.stmt) -> None:
+    """Refuse a name that the module binds twice, re-exports or uses outside registrations
+    (the rewrite drops its import when no use is left)."""
+    bound = 0
+    for node in ast.walk(here.tree):
+        if isinstance(node, ast.alias) and (node.asname or node.name).split(".")[0] == local or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
+                node.name == local or isinstance(node, ast.Name) and node.id == local and \
+                not isinstance(node.ctx, ast.Load) or isinstance(node, (ast.Global, ast.Nonlocal)) and local in node.names:
+            bound += 1
+    if bound != 1:
+        raise Refused(f"`{local}` is bound more than once in the module")
+    exported = here.assigned.get("__all__")
+    if exported is not None and any(literal(e) == local
+                                    for e in getattr(exported, "elts", [])):
+        raise Refused(f"`{local}` is listed in __all__")
+    import_node = here.imports[local][0]
+    if isinstance(import_node, ast.Import) or not isinstance(import_node, ast.stmt):
+        return
+    if getattr(import_node, "col_offset", 0) != 0:
+        raise Refused(f"the import of `{local}` is not a top-level statement of its own")
+
+
+def _parents(module: str, here: str) -> list[str]:
+    """`module` and its packages that the registering module does not import anyway."""
+    parts = module.split(".")
+    mine = {".".join(here.split(".")[:at]) for at in range(1, here.count(".") + 2)}
+    return [name for name in (".".join(parts[:at]) for at in range(1, len(parts) + 1))
+            if name not in mine]
+
+
+def _check_module(module: SourceModule, name: str) -> None:
+    """Refuse a command module whose top level does more than define things: a call on an
+    object it imported (registering on another group) runs at import and would be lost."""
+    for node in module.tree.body:
+        value = node.value if isinstance(node, ast.Expr) else None
+        if value is None or isinstance(value, ast.Constant):
+            continue
+        calls = [n for n in ast.walk(value) if isinstance(n, ast.Call)]
+        for call in calls:
+            head = dotted(call.func)
+            base = head.split(".")[0] if head else None
+            if base is None or base in module.imports or base not in module.assigned and \
+                    base not in module.defs:
+                raise Refused(f"{module.name} runs `{one_line(module.segment(node))}` "
+                              f"when imported (line {node.lineno})")
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                node.value.id == name and isinstance(node.ctx, ast.Store):
+            raise Refused(f"{module.name} sets `{name}.{node.attr}` (line {node.lineno})")
+
+
+# -- how the program is run ------------------------------------------------------------
+
+class _Program:
+    """How HelpCheck runs the program a registration belongs to: the console script that
+    calls this module's object when the project declares one, else the object itself."""
+
+    def __init__(self, here: SourceModule, root: str, project: str) -> None:
+        self.here = here
+        self.root = root
+        self.scripts = _console_scripts(project)
+
+    def facts(self, owner: str, kind: str, data: dict) -> dict:
+        prog, call = None, owner
+        for script, target in sorted(self.scripts.items()):
+            module, _, attr = target.partition(":")
+            if module.strip() == self.here.name and attr.strip():
+                prog, call = script, attr.strip()
+                break
+        if prog is None:
+            prog = self.here.name.split(".")[0]
+        head = call.split(".")[0]
+        invoke = (f"import json, os, sys; sys.path.insert(0, {self.root!r}); "
+                  f"sys.argv = [{prog!r}, *json.loads(os.environ['HOTSTART_HELP_ARGV'])]; "
+                  f"from {self.here.name} import {head}; {call}()")
+        name = data["name"] if data["name"] is not None else _derived(data)
+        paths = [["--help"], [name, "--help"], [UNKNOWN]]
+        paths += [[name, sub, "--help"] for sub in data.get("subcommands", [])]
+        return {"invoke": invoke, "help_paths": paths}
+
+
+def _derived(data: dict) -> str:
+    """The command's name as click 8.2+ and typer derive it from its function's name (a
+    wrong guess only makes HelpCheck compare an error message)."""
+    name = data["function"].lower().replace("_", "-")
+    if data["kind"] == "add_command":
+        left, dash, suffix = name.rpartition("-")
+        if dash and suffix in ("command", "cmd", "group", "grp"):
+            name = left
+    return name
+
+
+def _console_scripts(project: str) -> dict[str, str]:
+    """[project.scripts] of the project's pyproject.toml: {name: "module:attr"}."""
+    import tomllib
+
+    try:
+        with open(os.path.join(project, "pyproject.toml"), "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, ValueError):
+        return {}
+    scripts = data.get("project", {}).get("scripts", {})
+    return {k: v for k, v in scripts.items() if isinstance(v, str)} \
+        if isinstance(scripts, dict) else {}
+
+
+# -- rewriting -----------------------------------------------------------------------------
+
+def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change, str]]]:
+    """`source` with the registrations of `changes` made lazy, the imports only they used
+    dropped and the runtime's functions imported; and the changes it could not make."""
+    failed: list[tuple[Change, str]] = []
+    try:
+        here = SourceModule(changes[0].site.module if changes else "", changes[0].path
+                       if changes else "", source)
+    except (SyntaxError, ValueError) as exc:
+        return source, [(c, f"the file does not parse ({exc})") for c in changes]
+    statements = {node.lineno: node for node in here.tree.body}
+    limit = line_length(os.path.dirname(changes[0].path)) if changes else 88
+    replaced: dict[int, str] = {}
+    spans: list[tuple[int, int]] = []
+    functions: set[str] = set()
+    bindings: dict[str, int] = {}
+    for change in changes:
+        node = statements.get(change.site.line)
+        if node is None or one_line(here.segment(node)) != change.site.statement:
+            failed.append((change, "the registration is not where the plan saw it (re-run)"))
+            continue
+        data = change.site.data
+        function = FUNCTIONS[data["kind"]]
+        clash = here.imports.get(function)
+        if (function in here.defs or function in here.assigned) or (
+                clash is not None and (clash[1], clash[2]) != (RUNTIME, function)):
+            failed.append((change, f"the module has a `{function}` of its own"))
+            continue
+        replaced[node.lineno] = _lazy_statement(here, node, data, limit)
+        spans.append((node.lineno, node.end_lineno or node.lineno))
+        functions.add(function)
+        bindings[data["binding"]] = data["import_line"]
+    if not replaced:
+        return source, failed
+    leaving: dict[int, set[str]] = {}
+    for local, line in bindings.items():
+        uses = [n.lineno for n in ast.walk(here.tree)
+                if isinstance(n, ast.Name) and n.id == local and isinstance(n.ctx, ast.Load)]
+        if all(any(start <= use <= end for start, end in spans) for use in uses):
+            leaving.setdefault(line, set()).add(local)
+    sections = Sections(_root_of(changes[0]))
+    wrapper = MetadataWrapper(cst.parse_module(source))
+    code = wrapper.visit(_Registrations(replaced, leaving, sections, limit)).code
+    for function in sorted(functions):
+        if here.imports.get(function) is None:
+            code = _add_top_import(code, Statement("from", RUNTIME, ((function, None),)),
+                                   sections, limit)
+    return code, failed
+
+
+def _root_of(change: Change) -> str:
+    return import_root(change.site.module, change.path)
+
+
+def _lazy_statement(here: SourceModule, node: ast.Expr, data: dict, limit: int) -> str:
+    """The registration statement `node`, made lazy."""
+    call = node.value
+    values = dict(data["values"])
+    if data["kind"] == "add_command":
+        arguments = [_string(data["target"])]
+        if data["function"] is not None:
+            arguments.append(f"function={_string(data['function'])}")
+        arguments += [f"{k}={_portable(v, here)}" for k, v in values.items()]
+        inner = _call_text("lazy_command", arguments, limit - len(data["owner"]) - 14)
+        argument = call.args[0]  # type: ignore[attr-defined]
+        text = here.segment(node)
+        start = _offset(text, node, argument.lineno, argument.col_offset)
+        end = _offset(text, node, argument.end_lineno, argument.end_col_offset)
+        return text[:start] + inner + text[end:]
+    if data["kind"] == "add_typer":
+        original = call.keywords  # type: ignore[attr-defined]
+    else:
+        original = call.func.keywords  # type: ignore[attr-defined]
+        if "name" in values:
+            values = {"name": values.pop("name"), **values}
+    arguments = [data["owner"], _string(data["target"])]
+    if data["function"] is not None:
+        arguments.append(f"function={_string(data['function'])}")
+    arguments += [f"{k.arg}={here.segment(k.value)}" for k in original]
+    arguments += [f"{k}={_portable(v, here)}" for k, v in values.items()]
+    return _call_text(FUNCTIONS[data["kind"]], arguments, limit)
+
+
+def _string(text: str) -> str:
+    """`text` as a double-quoted Python literal (JSON's escapes are Python's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _offset(text: str, node: ast.stmt, line: int | None, column: int | None) -> int:
+    """The index in `text` (the source of `node`) of (line, UTF-8 byte column)."""
+    lines = text.split("\n")
+    at = (line or node.lineno) - node.lineno
+    start = node.col_offset if at == 0 else 0
+    prefix = lines[at].encode("utf-8")[:(column or 0) - start].decode("utf-8", "replace")
+    return sum(len(x) + 1 for x in lines[:at]) + len(prefix)
+
+
+def _call_text(function: str, arguments: list[str], limit: int) -> str:
+    one = f"{function}({', '.join(arguments)})"
+    if len(one) <= limit and "\n" not in one:
+        return one
+    return f"{function}(\n" + "".join(f"    {a},\n" for a in arguments) + ")"
+
+
+def _portable(text: str, here: SourceModule) -> str:
+    """A literal's source for this module: as written, or escaped to ASCII where the module
+    is not UTF-8 and the literal is not ASCII."""
+    if text.isascii() or not _declares_encoding(here.source):
+        return text
+    return ascii(ast.literal_eval(text))
+
+
+def _declares_encoding(source: str) -> bool:
+    head = source.split("\n", 2)[:2]
+    return any(re.match(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", line) and
+               not re.search(r"coding[:=][ \t]*utf-?8", line, re.IGNORECASE) for line in head)
+
+
+class _Registrations(Rewriter):
+    """Rewriter's removal of import names, and the registrations replaced by line."""
+
+    def __init__(self, replaced: dict[int, str], leaving, sections, limit: int) -> None:
+        super().__init__(leaving, {}, {}, sections, limit)
+        self.replaced = replaced
+
+    def leave_SimpleStatementLine(self, original, updated):
+        line = self.get_metadata(PositionProvider, original).start.line
+        text = self.replaced.get(line)
+        if text is None:
+            return super().leave_SimpleStatementLine(original, updated)
+        parsed = cst.parse_statement(text + "\n")
+        return parsed.with_changes(leading_lines=updated.leading_lines,
+                                   trailing_whitespace=updated.trailing_whitespace)

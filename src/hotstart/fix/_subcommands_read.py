@@ -1,0 +1,357 @@
+"""Reading click and typer registrations from source, for the `cli` codemod
+(`_subcommands_click`): a project module's top-level imports and definitions, and what a
+parent's help shows of a command (its name, help, short help, hidden, deprecated, epilog,
+rich help panel), taken as click and typer take them: the decorator's and the call's literal
+arguments, typer's order of priority (the `add_typer` call, the sub-app's `@callback`, its
+`Typer(...)`, then docstrings), docstrings as written. Whatever is not a literal is refused
+(`Refused`, with why).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+
+from ..audit.model import AuditReport
+
+__all__ = [
+    "NO_VALUE",
+    "Project",
+    "Refused",
+    "SourceModule",
+    "click_facts",
+    "dotted",
+    "literal",
+    "one_line",
+    "typer_app_facts",
+    "typer_command_facts",
+]
+
+#: What a parent's help shows of a click command, besides its name.
+CLICK_LISTING = ("help", "short_help", "hidden", "deprecated", "epilog")
+#: ... of a typer sub-app or command.
+TYPER_LISTING = ("help", "short_help", "hidden", "deprecated", "epilog", "rich_help_panel")
+NO_VALUE = object()
+
+
+class Refused(Exception):
+    """A registration that cannot be made lazy; the message says why."""
+
+
+class SourceModule:
+    """One project module's source, read once: its top-level imports and definitions."""
+
+    def __init__(self, name: str, path: str, source: str) -> None:
+        self.name = name
+        self.path = path
+        self.source = source
+        self.tree = ast.parse(source)
+        self.package = name if os.path.basename(path) == "__init__.py" \
+            else name.rpartition(".")[0]
+        #: local name -> (import node, absolute module, imported attribute or None)
+        self.imports: dict[str, tuple[ast.stmt, str, str | None]] = {}
+        self.defs: dict[str, ast.stmt] = {}
+        self.assigned: dict[str, ast.expr] = {}
+        for node in self.tree.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.imports[alias.asname] = (node, alias.name, None)
+                    else:  # `import a.b` binds `a`
+                        top = alias.name.split(".")[0]
+                        self.imports[top] = (node, top, None)
+            elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                base = self.absolute(node.module or "", node.level)
+                for alias in node.names:
+                    self.imports[alias.asname or alias.name] = (node, base, alias.name)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.defs[node.name] = node
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], ast.Name):
+                self.assigned[node.targets[0].id] = node.value
+
+    def absolute(self, module: str, level: int) -> str:
+        if not level:
+            return module
+        base = self.package
+        for _ in range(level - 1):
+            base = base.rpartition(".")[0]
+        return f"{base}.{module}" if module and base else (module or base)
+
+    def segment(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.source, node) or ""
+
+    def refers(self, node: ast.expr, names: tuple[str, ...]) -> bool:
+        """Whether `node` (`click.command`, `command`) names one of `names` of click or
+        typer (`("click.command", "click.group")`), as this module imports them."""
+        text = dotted(node)
+        if text is None:
+            return False
+        head, _, rest = text.partition(".")
+        found = self.imports.get(head)
+        if found is None:
+            return False
+        _node, module, attr = found
+        full = f"{module}.{attr}" if attr else module
+        return (f"{full}.{rest}" if rest else full) in names
+
+
+def dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = dotted(node.value)
+        return f"{head}.{node.attr}" if head else None
+    return None
+
+
+def literal(node: ast.expr):
+    """The value of a literal (str, bool, None, number), or `NO_VALUE`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bool, int, float,
+                                                                  type(None))):
+        return node.value
+    return NO_VALUE
+
+
+class Project:
+    """The project's modules, read on demand (by absolute name)."""
+
+    def __init__(self, report: AuditReport, paths: dict[str, str], root: str) -> None:
+        self.paths = {s.module: paths[s.file] for s in report.sites if s.file in paths}
+        self.root = root
+        self.effects = report.effects
+        self.cache: dict[str, SourceModule | None] = {}
+
+    def module(self, name: str) -> SourceModule | None:
+        if name in self.cache:
+            return self.cache[name]
+        from ..audit._project import decode_source, read_source
+
+        path = self.paths.get(name)
+        if path is None:
+            base = os.path.join(self.root, *name.split("."))
+            path = next((p for p in (base + ".py", os.path.join(base, "__init__.py"))
+                         if os.path.isfile(p)), None)
+        found = None
+        if path is not None:
+            try:
+                found = SourceModule(name, path, decode_source(read_source(path)))
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                found = None
+        self.cache[name] = found
+        return found
+
+    def resolve(self, module: str, attr: str) -> tuple[SourceModule, str]:
+        """The module that defines `attr` of `module` (following `from .x import attr`
+        re-exports), and the name it has there."""
+        for _ in range(8):
+            found = self.module(module)
+            if found is None:
+                raise Refused(f"{module} is not a module of the project")
+            if attr in found.defs or attr in found.assigned:
+                return found, attr
+            imported = found.imports.get(attr)
+            if imported is None or imported[2] is None:
+                raise Refused(f"{module}.{attr} is not defined at the top of {module}")
+            _node, module, attr = imported
+        raise Refused(f"{module}.{attr}: too many re-exports to follow")
+
+
+# -- what the parent's help shows ------------------------------------------------------
+
+def _keywords(call: ast.Call, module: SourceModule, listing: tuple[str, ...], where: str) -> dict:
+    """{keyword: literal value} of `call`'s listing keywords; `Refused` for one that is not
+    a literal, or for a custom class."""
+    found = {}
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            raise Refused(f"`**{module.segment(keyword.value)}` in {where}: its values are "
+                          f"not known")
+        if keyword.arg == "cls":
+            raise Refused(f"cls={module.segment(keyword.value)} in {where}: a custom class "
+                          f"may draw its listing otherwise")
+        if keyword.arg in listing or keyword.arg == "name":
+            value = literal(keyword.value)
+            if value is NO_VALUE:
+                raise Refused(f"{keyword.arg}={module.segment(keyword.value)} in {where} "
+                              f"is computed at run time")
+            found[keyword.arg] = keyword
+    return found
+
+
+def _docstring(module: SourceModule, node: ast.AST) -> str | None:
+    """The docstring's source literal, or None (no docstring, or an empty one)."""
+    body = getattr(node, "body", None)
+    if not body or not isinstance(body[0], ast.Expr):
+        return None
+    first = body[0].value
+    if not isinstance(first, ast.Constant) or not isinstance(first.value, str) or \
+            not first.value:
+        return None
+    return module.segment(first)
+
+
+def click_facts(call: ast.Call, module: SourceModule, name: str) -> dict:
+    """A click command: its decorator's literal listing values and docstring."""
+    definition = module.defs.get(name)
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        raise Refused(f"{module.name}.{name} is not a function decorated as a click command "
+                      f"(built at run time)")
+    if not definition.decorator_list:
+        raise Refused(f"{module.name}.{name} is not decorated as a click command")
+    outer = definition.decorator_list[0]
+    factory = outer.func if isinstance(outer, ast.Call) else outer
+    names = ("click.command", "click.group", "click.decorators.command",
+             "click.decorators.group")
+    if not module.refers(factory, names):
+        raise Refused(f"{module.name}.{name}'s outer decorator "
+                      f"`@{module.segment(outer)}` is not click.command or click.group "
+                      f"(a command registered on another group, or wrapped)")
+    decorator = outer if isinstance(outer, ast.Call) else ast.Call(outer, [], [])
+    where = f"{module.name}.{name}'s decorator"
+    keywords = _keywords(decorator, module, CLICK_LISTING, where)
+    values = {k: module.segment(v.value) for k, v in keywords.items()}
+    if decorator.args:
+        if len(decorator.args) > 1 or literal(decorator.args[0]) is NO_VALUE:
+            raise Refused(f"the name in {where} is computed at run time")
+        values["name"] = module.segment(decorator.args[0])
+    registered = call.args[1] if len(call.args) > 1 else next(
+        (k.value for k in call.keywords if k.arg == "name"), None)
+    if len(call.args) > 2 or any(k.arg != "name" for k in call.keywords) or (
+            registered is not None and not isinstance(literal(registered), str)):
+        raise Refused("add_command() with arguments besides the command and a literal name")
+    if "help" not in values:
+        doc = _docstring(module, definition)
+        if doc is not None:
+            values["doc"] = doc
+    own = literal(ast.parse(values["name"], mode="eval").body) if "name" in values \
+        else None
+    facts = {"values": values, "function": None if "name" in values else definition.name,
+             "name": literal(registered) if registered is not None else own}
+    facts["group"] = module.refers(factory, names[1::2])
+    facts["subcommands"] = _click_subcommands(module, definition.name) if facts["group"] \
+        else []
+    return facts
+
+
+def _click_subcommands(module: SourceModule, group: str) -> list[str]:
+    """The names (as far as the source shows) of the commands `group` gets in its module."""
+    found = []
+    for node in module.tree.body:
+        for decorator in getattr(node, "decorator_list", [])[:1]:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(target, ast.Attribute) and dotted(target.value) == group and \
+                    target.attr in ("command", "group"):
+                given = decorator.args[0] if isinstance(decorator, ast.Call) and \
+                    decorator.args else None
+                value = literal(given) if given is not None else NO_VALUE
+                found.append(value if isinstance(value, str)
+                             else node.name.lower().replace("_", "-"))  # type: ignore
+    return found
+
+
+def typer_app_facts(call: ast.Call, here: SourceModule, module: SourceModule,
+                    name: str) -> dict:
+    """A typer sub-app: what of it typer may show in the parent's help, as the sub-app gives
+    it: the literal listing arguments of its `Typer(...)` and of its `@callback(...)`, and
+    the docstrings typer may take the help from. Typer's own order of priority decides
+    among them at run time (it differs between versions: `add_typer(deprecated=False)` is
+    explicit in some)."""
+    created = module.assigned.get(name)
+    if not (isinstance(created, ast.Call) and module.refers(created.func, ("typer.Typer",))):
+        raise Refused(f"{module.name}.{name} is not made by `typer.Typer(...)` at the top of "
+                      f"its module")
+    given = _keywords(call, here, TYPER_LISTING, "add_typer()")
+    where = f"{module.name}.{name} = Typer()"
+    instance = {k: module.segment(v.value) for k, v in
+                _keywords(created, module, TYPER_LISTING, where).items()}
+    doc = _instance_callback_doc(created, module)
+    if doc is not None:
+        instance["doc"] = doc
+    values = {"app_settings": instance}
+    callback = _callback(module, name)
+    if callback is not None:
+        settings = {k: module.segment(v.value) for k, v in
+                    _keywords(callback[0], module, TYPER_LISTING, "its @callback").items()}
+        doc = _docstring(module, callback[1])
+        if doc is not None:
+            settings["doc"] = doc
+        values["callback_settings"] = settings
+    chosen = given["name"].value if "name" in given else next(
+        (ast.parse(v["name"], mode="eval").body for v in values.values() if "name" in v),
+        None)
+    if chosen is None:
+        raise Refused("add_typer() without a name: typer merges the sub-app's commands into "
+                      "the parent, which must import them")
+    subcommands = []
+    for node in module.tree.body:
+        for decorator in getattr(node, "decorator_list", [])[:1]:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(target, ast.Attribute) and dotted(target.value) == name and \
+                    target.attr == "command":
+                first = decorator.args[0] if isinstance(decorator, ast.Call) and \
+                    decorator.args else None
+                value = literal(first) if first is not None else NO_VALUE
+                subcommands.append(value if isinstance(value, str)
+                                   else node.name.lower().replace("_", "-"))  # type: ignore
+    return {"values": {k: _dict_text(v) for k, v in values.items() if v or
+                       k == "callback_settings"},
+            "name": literal(chosen), "function": None, "subcommands": subcommands}
+
+
+def _dict_text(values: dict[str, str]) -> str:
+    """A dict display of string keys and source texts."""
+    return "{" + ", ".join(f'"{k}": {v}' for k, v in values.items()) + "}"
+
+
+def _callback(module: SourceModule, app: str) -> tuple[ast.Call, ast.stmt] | None:
+    """The `@app.callback(...)` of a sub-app: (its call, the function)."""
+    for node in module.tree.body:
+        for decorator in getattr(node, "decorator_list", []):
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(target, ast.Attribute) and dotted(target.value) == app and \
+                    target.attr == "callback":
+                made = decorator if isinstance(decorator, ast.Call) else ast.Call(target, [],
+                                                                                  [])
+                return made, node
+    return None
+
+
+def _instance_callback_doc(created: ast.Call, module: SourceModule) -> str | None:
+    value = next((k.value for k in created.keywords if k.arg == "callback"), None)
+    if value is None:
+        return None
+    if not isinstance(value, ast.Name) or value.id not in module.defs:
+        raise Refused(f"Typer(callback={module.segment(value)}): its docstring is not known")
+    return _docstring(module, module.defs[value.id])
+
+
+def typer_command_facts(call: ast.Call, here: SourceModule, module: SourceModule, name: str) -> dict:
+    """A function registered with `app.command(...)(function)`."""
+    definition = module.defs.get(name)
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        raise Refused(f"{module.name}.{name} is not a function defined at the top of its "
+                      f"module")
+    if definition.decorator_list:
+        raise Refused(f"{module.name}.{name} is decorated: the decorator may change its name "
+                      f"or docstring")
+    keywords = _keywords(call, here, TYPER_LISTING, "app.command()")
+    values = {}
+    if call.args:
+        if len(call.args) > 1 or literal(call.args[0]) is NO_VALUE:
+            raise Refused("the command's name in app.command() is computed at run time")
+        values["name"] = here.segment(call.args[0])
+    if "help" not in keywords:
+        doc = _docstring(module, definition)
+        if doc is not None:
+            values["doc"] = doc
+    chosen = call.args[0] if call.args else keywords["name"].value if "name" in keywords \
+        else None
+    return {"values": values, "name": literal(chosen) if chosen is not None else None,
+            "function": None if chosen is not None else definition.name}
+
+
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
