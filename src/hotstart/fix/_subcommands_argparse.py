@@ -204,6 +204,9 @@ def _in_body(scope: str, body: list[ast.stmt], subparsers: str
     found: list[_Found] = []
     names: list[str] = []
     for at, statement in enumerate(body):
+        for node in ast.walk(statement):  # every subcommand this scope adds itself
+            if _is_method(node, subparsers, "add_parser"):
+                names.extend(_literal_names(node))  # type: ignore[arg-type]
         call = _call_of(statement)
         assigned = _assigned(statement)
         if assigned and _is_method(assigned[1], subparsers, "add_parser"):
@@ -215,13 +218,8 @@ def _in_body(scope: str, body: list[ast.stmt], subparsers: str
                 binding, attribute = _callee(following)  # type: ignore[misc]
                 found.append(_Found(scope, subparsers, binding, attribute, "assigned",
                                     [statement, body[at + 1]], add, assigned[0]))
-            else:
-                names.extend(_literal_names(add))
             continue
-        if call is None:
-            continue
-        if _is_method(call, subparsers, "add_parser"):
-            names.extend(_literal_names(call))
+        if call is None or _is_method(call, subparsers, "add_parser"):
             continue
         callee = _callee(call)
         if callee is None:
@@ -406,7 +404,7 @@ def _plan_one(registration: _Found, tree: ast.Module, imports: dict[str, list[as
             if any(isinstance(n, ast.Name) and n.id == registration.binding
                    for n in ast.walk(keyword.value)):
                 return f"add_parser's `{keyword.arg}` uses {registration.binding}", {}
-        keywords = [(k.arg, _source_of(k.value)) for k in add.keywords]
+        keywords = [[k.arg, _source_of(k.value)] for k in add.keywords]
         data.update(name=name, call_with="parser", keywords=keywords)
     aliases = next((ast.literal_eval(v) for k, v in data["keywords"] if k == "aliases"), [])
     data["alias_names"] = [a for a in aliases if isinstance(a, str)] \
@@ -527,7 +525,7 @@ def _registered_by(source: str, function: str, module: str
         if value is _UNKNOWN:
             return (f"{module}.{function}: add_parser's `{keyword.arg}` is not a literal "
                     f"(or a module constant holding one)")
-        keywords.append((keyword.arg, _render(value)))
+        keywords.append([keyword.arg, _render(value)])
     return name, keywords
 
 
