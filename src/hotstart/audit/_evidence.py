@@ -67,14 +67,35 @@ def apply_trial(report: AuditReport, entry: Entry, trial) -> None:
     argv = list(trial.target)
     if argv[1:2] == ["-m"] and len(argv) > 2:  # `-m pkg` runs pkg.__main__ as __main__
         on_path.update((argv[2], f"{argv[2]}.__main__"))
+    candidates = 0
     for site in report.sites:
         if site.module not in on_path:
             continue  # not on this path: the trial says nothing of it
         status, where = _status(site, trial)
         if status is None:
             continue
-        site.trial.append(TrialEvidence(entry.name, status, _shown(where, report),
-                                        candidate=status == "untouched" and site.klass in KEPT))
+        candidate = status == "untouched" and site.klass in KEPT
+        candidates += candidate
+        # A new list: the sites of one split statement may share the old one.
+        site.trial = [*site.trial, TrialEvidence(entry.name, status, _shown(where, report),
+                                                 candidate)]
+    report.notes.append(_summary(entry.name, trial, candidates))
+
+
+def _summary(name: str, trial, candidates: int) -> str:
+    """One note: the trial's bound on the entry, and how many candidates it found."""
+    def figure(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f} ms"
+
+    text = (f"lazy trial on {name}: start-up {figure(trial.before_ms)}, bound "
+            f"{figure(trial.bound_ms)} measured ({figure(trial.bound_predicted_ms)} predicted) "
+            f"with the {len(trial.unused)} modules the path never used deferred")
+    if trial.eager_packages:
+        text += f"; kept eager: {', '.join(sorted(trial.eager_packages))}"
+    if candidates:
+        text += (f"; {candidates} site{'s' if candidates != 1 else ''} the static rules keep "
+                 f"(side-effect, needed) never used on this path: candidates, not changed")
+    return text
 
 
 def _status(site: ImportSite, trial) -> tuple[str | None, str]:

@@ -34,6 +34,10 @@ def run(args: list[str]) -> int:
                            "tracer's self times agree")
     runs.add_argument("-o", "--output", metavar="FILE.json",
                       help="save the profile as JSON (also when the target fails)")
+    runs.add_argument("--trial", action="store_true",
+                      help="after the profile, run the entry with every import lazy (see "
+                           "'hotstart trial'): the bound a perfect cut of this path reaches, "
+                           "and the biggest modules it imports and never uses")
     runs.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_render_options(parser)
     options, target = split_target(parser, args)
@@ -43,6 +47,11 @@ def run(args: list[str]) -> int:
     check_number("--warmup", namespace.warmup, low=0, high=MAX_RUNS, why=FRESH)
     check_number("--timeout", namespace.timeout, above=0, high=MAX_SECONDS,
                  unit="seconds")
+    if namespace.trial and (namespace.format == "json" or namespace.why):
+        from ..errors import BadInput
+
+        raise BadInput("--trial prints a text section after the profile; for the trial as "
+                       "JSON run 'hotstart trial --format json'")
 
     import shlex
 
@@ -84,4 +93,15 @@ def run(args: list[str]) -> int:
         sys.stderr.write(f"hotstart: error: the target started no Python process that could "
                          f"be traced{why}\n")
         return 1
+    if namespace.trial:
+        import os
+
+        from ..render.trial import render_trial_summary
+        from ..trial import run_trial
+
+        with Progress(f"lazy trial of {shlex.join(target.describe())}",
+                      enabled=not namespace.quiet) as progress:
+            trial = run_trial(target, python=namespace.python, runs=namespace.runs,
+                              timeout=namespace.timeout, progress=progress, profile=result)
+        sys.stdout.write(render_trial_summary(trial, root=os.getcwd()))
     return 0

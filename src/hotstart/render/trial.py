@@ -51,7 +51,7 @@ def _header(report: TrialReport, title: str = "hotstart trial") -> list[str]:
             f"interpreter")
     lines.append(f"  before     {_figure(report.before_ms)}   eager, as it is ({runs})")
     lines.append(f"  bound      {_figure(report.bound_ms)}   measured: every unused import "
-                 f"deferred (includes the hook's own cost)")
+                 f"deferred (minus the hook's fixed cost)")
     count = len(report.saved)
     lines.append(f"             {_figure(report.bound_predicted_ms)}   predicted: before minus "
                  f"the self time of the {count} module{'s' if count != 1 else ''} that never "
@@ -65,6 +65,8 @@ def _header(report: TrialReport, title: str = "hotstart trial") -> list[str]:
     timings = [f"eager {stat_ms(report.eager_us)}", f"lazy {stat_ms(report.lazy_us)}"]
     if report.floor_us is not None:
         timings.append(f"python -c pass {stat_ms(report.floor_us)}")
+    if report.hook_floor_us is not None:
+        timings.append(f"the same, lazy {stat_ms(report.hook_floor_us)}")
     lines.append("  walls      " + "; ".join(timings))
     if not report.identical:
         lines.append("  WARNING    the lazy run still does not do what the eager run does "

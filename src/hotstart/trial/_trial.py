@@ -10,7 +10,7 @@ timed runs, into a `TrialReport`.
     differ? per-package fallback (`_fallback`): more lazy runs, some packages eager
     eager profile (`hotstart.measure.runner.profile`): each module's self time and memory
     N x interleaved, timed exactly by the supervisor:
-        python -c pass | the entry, plain | the entry, lazy (nothing recorded)
+        python -c pass | python -c pass, lazy | the entry, plain | the entry, lazy
 
 Every run goes through the measure runner's supervisor (`runner._spawn`): exact wall time to
 the exit, the timeout, and the process group and leftovers killed after each run.
@@ -61,7 +61,7 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
     if runs < 1:
         raise BadInput(f"--runs must be at least 1, got {runs}")
     argv, interpreter, base_env, cwd = prepare_target(target, python=python, cwd=cwd, env=env)
-    steps = _Steps(progress, 3 + (0 if profile is not None else 1) + 3 * runs)
+    steps = _Steps(progress, 3 + (0 if profile is not None else 1) + 4 * runs)
     with tempfile.TemporaryDirectory(prefix="hotstart-trial-") as work:
         inject = os.path.join(work, "inject")
         os.mkdir(inject)
@@ -143,6 +143,7 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         eager_walls: list[float] = []
         lazy_walls: list[float] = []
         floors: list[float] = []
+        hook_floors: list[float] = []
         floor_python = interpreter or eager.record.executable or None
         lazy_run_argv = lazy_argv(argv, version, target.kind)
         for n in range(runs):
@@ -150,6 +151,11 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
                 steps("interpreter floor")
                 floors.append(_spawn([floor_python, "-c", "pass"], base_env, cwd,
                                      timeout).wall_us)
+                # The same with the hook installed: its fixed cost is not the path's.
+                steps("interpreter floor, lazy")
+                hook_floors.append(_spawn(
+                    lazy_argv([floor_python, "-c", "pass"], version, "code"),
+                    trial_env("lazy", frozenset(), None), cwd, timeout).wall_us)
             steps(f"eager run {n + 1}/{runs}")
             eager_walls.append(_timed(argv, base_env, cwd, timeout))
             steps(f"lazy run {n + 1}/{runs}")
@@ -161,6 +167,7 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         engine=lazy.record.engine, runs=runs,
         eager_us=Stat.of(eager_walls), lazy_us=Stat.of(lazy_walls),
         floor_us=Stat.of(floors) if floors else None,
+        hook_floor_us=Stat.of(hook_floors) if hook_floors else None,
         eager_packages=chosen, identical=identical, fallback_runs=fallback_runs,
         exit_code=eager.exit_code, notes=notes,
         loaded=len(lazy.record.modules), modules=sorted(eager.record.modules),
