@@ -234,6 +234,31 @@ def _site(site: ImportSite, split: set[tuple[str, int]]) -> list[str]:
                               DETAIL + "  "))
     if site.fix:
         lines.append(_wrapped("fix: " + site.fix, DETAIL, DETAIL + "     "))
+    lines.extend(_wrapped(text, DETAIL, DETAIL + "  ") for text in trial_lines(site))
+    return lines
+
+
+def trial_lines(site: ImportSite) -> list[str]:
+    """The run-time evidence of the lazy trial on each entry, one line each: what the path
+    did with the site's module, and, for a candidate, that the static rule decided its class
+    and the trial changes nothing (`audit --trial`)."""
+    lines = []
+    for evidence in site.trial:
+        head = f"run-time (trial on {evidence.entry}): "
+        where = evidence.where
+        if evidence.status == "used":
+            text = "used on the path" + (f", first at {where}" if where else "")
+        elif evidence.status == "imported":
+            text = "loaded on the path by an eager import (read while a module is imported)"
+        elif evidence.status == "eager":
+            text = "loaded on the path, not deferred (loaded before, or kept eager)"
+        elif evidence.candidate:
+            text = (f"never used on the path{f' (import deferred at {where})' if where else ''}"
+                    f": a candidate; its class ({site.klass}) is the static rule's, and the "
+                    f"trial changes nothing (report only)")
+        else:
+            text = "never used on the path" + (f" (import deferred at {where})" if where else "")
+        lines.append(head + text)
     return lines
 
 
