@@ -1,0 +1,299 @@
+"""The lazy-import hook core (`hotstart.lazy._hook`): PEP 810 potentially lazy imports on a
+real interpreter, one child process per test (the hook is process-wide)."""
+
+from __future__ import annotations
+
+from lazyhelpers import ALL_LAZY, lines, run_program
+
+PACKAGE = {
+    "pkg/__init__.py": """
+        from . import sub
+        from .heavy import Thing, make
+        import json
+        """,
+    "pkg/sub.py": """
+        print("load pkg.sub")
+        VALUE = 3
+        """,
+    "pkg/heavy.py": """
+        print("load pkg.heavy")
+        class Thing:
+            pass
+        def make():
+            return Thing()
+        def deco(function):
+            function.decorated = True
+            return function
+        """,
+}
+
+
+def test_nothing_loads_until_first_use_and_reification_is_recorded(tmp_path):
+    out = lines(run_program(tmp_path, PACKAGE, ALL_LAZY + """
+        import linecache
+        import pkg
+        print("pkg" in sys.modules, sorted(m for m in HOOK.deferred if m.startswith("pkg")))
+        print(pkg.sub.VALUE)
+        module, (filename, line, function) = REIFIED[0]
+        print(sorted(m for m, _ in REIFIED), linecache.getline(filename, line).strip(), function)
+        t = pkg.make()
+        print(type(t).__name__, "json" in sys.modules)
+        """))
+    assert out == [
+        "False ['pkg']",
+        "load pkg.sub",
+        "3",
+        "['pkg', 'pkg.sub'] print(pkg.sub.VALUE) <module>",  # the first user: that line
+        "load pkg.heavy",
+        "Thing False",  # pkg's own `import json` is never used
+    ]
+
+
+def test_missing_module_raises_at_first_use_with_its_own_traceback_and_a_note(tmp_path):
+    result = run_program(tmp_path, {}, ALL_LAZY + """
+        import linecache, traceback
+        import not_a_real_module_xyz
+        print("bound")
+        def use():
+            return not_a_real_module_xyz.anything
+        for attempt in (1, 2):
+            try:
+                use()
+            except ModuleNotFoundError as exc:
+                text = "".join(traceback.format_exception(exc))
+                print(attempt, exc.name, "return not_a_real_module_xyz.anything" in text)
+                where = exc.__notes__[0].rsplit(" at ", 1)[1]
+                filename, line = where.rsplit(":", 1)
+                print(len(exc.__notes__), linecache.getline(filename, int(line)).strip())
+        """)
+    assert lines(result) == [
+        "bound",
+        "1 not_a_real_module_xyz True",  # the real exception; the traceback shows the use
+        "1 import not_a_real_module_xyz",  # the note names the deferred statement
+        "2 not_a_real_module_xyz True",  # the next use tries again, and fails the same way
+        "1 import not_a_real_module_xyz",
+    ]
+
+
+def test_module_raising_at_import_raises_its_own_exception_at_first_use(tmp_path):
+    files = {"bad.py": "raise ValueError('bad at import')\n",
+             "uses_missing.py": "import missing_dependency_xyz\nVALUE = missing_dependency_xyz.x\n"}
+    result = run_program(tmp_path, files, ALL_LAZY + """
+        from bad import thing
+        import uses_missing
+        def use():
+            thing()
+        try:
+            use()
+        except ValueError as exc:
+            print(type(exc).__name__, exc, len(exc.__notes__))
+        try:
+            uses_missing.VALUE
+        except ModuleNotFoundError as exc:
+            print(type(exc).__name__, exc.name, len(exc.__notes__))
+        """)
+    assert lines(result) == ["ValueError bad at import 1",
+                             # two deferred statements on the way: one note each
+                             "ModuleNotFoundError missing_dependency_xyz 2"]
+
+
+def test_imports_in_try_functions_classes_and_star_stay_eager(tmp_path):
+    files = {f"m{i}.py": f"X = {i}\n" for i in range(1, 7)}
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        try:
+            import m1
+        except ImportError:
+            m1 = None
+        try:
+            import missing_module_abc
+        except ImportError:
+            missing_module_abc = None
+        with open(__file__):
+            import m2
+        def f():
+            import m3
+            return m3
+        f()
+        class C:
+            import m4
+        from m5 import *
+        m6 = __import__("m6")
+        print([type(m).__name__ for m in (m1, m2, C.m4, m6)], missing_module_abc, X)
+        print(sorted(HOOK.deferred))
+        """))
+    assert out == ["['module', 'module', 'module', 'module'] None 5", "[]"]
+
+
+def test_loaded_modules_and_circular_imports_bind_real_objects(tmp_path):
+    files = {
+        "a.py": """
+            import b
+            def f():
+                return "a.f"
+            def call_b():
+                return b.g()
+            """,
+        "b.py": """
+            import a
+            from a import f
+            def g():
+                return "b.g sees " + a.f() + " and " + f()
+            """,
+    }
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import os
+        import a
+        print(type(os).__name__, a.call_b())
+        """))
+    assert out == ["module b.g sees a.f and a.f"]
+
+
+def test_module_replacing_itself_in_sys_modules(tmp_path):
+    files = {"replacer.py": """
+        import sys
+        class Replacement:
+            answer = 42
+        sys.modules[__name__] = Replacement()
+        """}
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import replacer
+        from replacer import answer
+        print(replacer.answer, answer + 0, type(globals()["replacer"]).__name__)
+        """))
+    assert out == ["42 42 Replacement"]
+
+
+def test_from_import_as_decorator_base_class_isinstance_call_and_identity(tmp_path):
+    out = lines(run_program(tmp_path, PACKAGE, ALL_LAZY + """
+        from pkg.heavy import Thing, make, deco
+        def later():
+            @deco
+            def function():
+                pass
+            class Sub(Thing):
+                pass
+            thing = make()
+            return function.decorated, Sub.__mro__[1].__name__, isinstance(thing, Thing), \\
+                issubclass(Sub, Thing)
+        def identity():
+            import pkg.heavy
+            return Thing is pkg.heavy.Thing, make is pkg.heavy.make
+        print(type(globals()["Thing"]).__name__)
+        print(*later())
+        print(*identity(), type(globals()["Thing"]).__name__)
+        """))
+    assert out == [
+        "LazyValue",
+        "load pkg.heavy",
+        "True Thing True True",
+        "True True type",  # rebound in the importer's globals: identity holds from now on
+    ]
+
+
+def test_relative_imports_submodules_and_dotted_imports(tmp_path):
+    files = {
+        **PACKAGE,
+        "deep/__init__.py": "",
+        "deep/er/__init__.py": "",
+        "deep/er/est.py": "print('load deep.er.est')\nVALUE = 'deepest'\n",
+        "app/__init__.py": "",
+        "app/main.py": """
+            from .helpers import helper
+            from . import helpers
+            def run():
+                return helper(), helpers.NAME
+            """,
+        "app/helpers.py": "print('load app.helpers')\nNAME = 'helpers'\n"
+                          "def helper():\n    return 'helped'\n",
+    }
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import deep.er.est
+        import deep.er.est as est
+        from pkg import sub
+        import app.main
+        def use():
+            return deep.er.est.VALUE, est.VALUE, sub.VALUE
+        print(type(globals()["deep"]).__name__, sorted(HOOK.deferred))
+        print(*use())
+        print(*app.main.run())
+        """))
+    assert out == [
+        "LazyModule ['app.main', 'deep.er.est', 'pkg']",
+        "load deep.er.est",
+        "load pkg.sub",
+        "deepest deepest 3",
+        "load app.helpers",
+        "helped helpers",
+    ]
+
+
+def test_threads_racing_first_use_run_the_module_once(tmp_path):
+    files = {"slow.py": """
+        import builtins, time
+        builtins.slow_loads = getattr(builtins, "slow_loads", 0) + 1
+        time.sleep(0.2)
+        def value():
+            return "ready"
+        """}
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import threading, builtins
+        from slow import value
+        import slow
+        results = []
+        start = threading.Barrier(8)
+        def worker(i):
+            start.wait()
+            results.append(value() if i % 2 else slow.value())
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        print(builtins.slow_loads, sorted(set(results)), len(results),
+              [m for m, _ in REIFIED if m == "slow"])
+        """))
+    assert out == ["1 ['ready'] 8 ['slow']"]
+
+
+def test_names_the_module_body_reads_are_bound_eagerly(tmp_path):
+    # ABC.register is C code that type-checks its argument: a lazy stand-in would break it
+    files = {"impl.py": "class Impl:\n    pass\nclass Unused:\n    pass\n"}
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import abc
+        from impl import Impl
+        class Base(abc.ABC):
+            pass
+        Base.register(Impl)
+        print(type(globals()["Impl"]).__name__, issubclass(Impl, Base))
+        """))
+    assert out == ["type True"]
+
+
+def test_module_attribute_reads_resolve_lazy_names(tmp_path):
+    files = {
+        "sentinel.py": "class _NoValueType:\n    pass\nNoValue = _NoValueType()\n",
+        "lib.py": """
+            from sentinel import NoValue
+            def f(x=None):
+                return x is NoValue
+            """,
+    }
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import lib
+        import sentinel
+        default = lib.NoValue        # an attribute read: resolved, as PEP 810 does
+        from lib import NoValue      # an eager from-import of a lazy name: resolved too
+        print(type(default).__name__, default is sentinel.NoValue, NoValue is default,
+              lib.f(default))
+        """))
+    assert out == ["_NoValueType True True True"]
+
+
+def test_uninstall_restores_the_import_function(tmp_path):
+    out = lines(run_program(tmp_path, {"late.py": "X = 1\n"}, ALL_LAZY + """
+        import builtins
+        wrapped = builtins.__import__
+        HOOK.uninstall()
+        import late
+        print(builtins.__import__ is not wrapped, type(late).__name__, HOOK.active,
+              _hook.installed())
+        """))
+    assert out == ["True module False None"]
