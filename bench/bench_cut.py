@@ -1,0 +1,337 @@
+"""How deep `hotstart fix` cuts on real PyPI projects, against the lazy trial's bound (issue 11
+"Done when"): before | fix as it was (per-site plans) | fix with joint plans | fix with the
+codemods | the bound a perfect cut of the path reaches, and the ratio of each to the bound.
+
+For each target of `_cut_targets.py` (hatch, huggingface_hub's `hf`, celery, xarray, faker,
+sqlite-utils, and the jobrunner example as the reference), copies are made as
+`bench_audit.py` makes them (the installed package directory plus the sdist's tests and
+config; `PYTHONPATH=<copy>` shadows the installed package, which is checked), one per variant,
+each compiled with compileall (PYTHONDONTWRITEBYTECODE=1 here, so imports write no .pyc):
+
+- `before`: the code as published;
+- `sites`: `hotstart fix COPY --entry ENTRY --write --verify TESTS --plan sites --select
+  dead,deferrable,typing-only` (fix as it was before issue 11);
+- `joint`: the same with `--plan joint` (sites grouped by what leaves the path together);
+- `codemods`: `--plan joint --select` every class the build has (with `hot-calls` and `cli`),
+  `--runtime hotstart` (lazy subcommands live in `hotstart.lazy.cli`);
+- the bound: `hotstart trial ENTRY` on `before` (every module-scope import lazy; measured and
+  predicted), and the entry run under the run-time lazy mode (`python -m hotstart.lazy`,
+  `HOTSTART_LAZY_IMPORTS=all`) in the timed rounds.
+
+Each variant's copy is compiled again after its fix; its tests run once (passed counts must
+equal before's: 0 regressions), `--help` of the program and of every subcommand is compared
+byte for byte with `before` (CLI targets), and the modules loaded at the entry's exit are
+listed. Then every contender runs alone, interleaved: each round runs `python -c pass` (the
+floor) and every copy's entry once, in an order that reverses every round, after 2 warm-up
+rounds; medians with min/max. Ratio = (before - after) / (before - bound), each bound's saving
+from its own setup: the trial's (its own interleaved eager and lazy runs) and the lazy mode's
+(these rounds).
+
+hotstart itself is a `git archive` snapshot of a commit (`--rev`, default HEAD) put first on
+PYTHONPATH, so uncommitted work in the tree does not leak in; parts the build lacks (no
+`--plan`, no `trial`, no `hot-calls`/`cli` select) are reported as "n/a: not available in this
+build".
+
+`--rounds N` (default 21), `--only NAME,...` (package names), `--variants sites,joint,...`,
+`--keep`, `--json FILE` (raw results, for GAPS notes). Takes about 25 minutes on a 2-core VM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from _audit_checks import differing, snapshot
+from _cut_build import IMPORT_CLASSES, PROGRAM_SELECTS, Build, snapshot_build
+from _cut_checks import help_differences, help_paths, help_snapshot, loaded_modules
+from _cut_report import report_target, summary_tables
+from _cut_targets import TARGETS_CUT, CutTarget
+from _timing import Series, python_info
+from bench_audit import (
+    PYTEST,
+    Copy,
+    compile_tree,
+    make_copy,
+    pyc_valid,
+    run_tests,
+    run_timed,
+    shadow_check,
+    version_of,
+)
+
+VARIANTS = ("sites", "joint", "codemods")
+VENV_BIN = str(Path(sys.executable).parent)
+
+
+# --- environment and commands -------------------------------------------------------------
+
+
+def copy_env(target: CutTarget, copy: Copy, build: Build) -> dict[str, str]:
+    """The environment every run of this copy gets: the copy first on PYTHONPATH, then the
+    measured hotstart; the venv's bin on PATH (hatch's tests look up `uv`); the target's own."""
+    # the copy first: it must shadow the installed package
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(copy.path), str(build.src)]),
+               **dict(target.env))
+    env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def test_command(target: CutTarget, copy: Copy, build: Build) -> str:
+    env = copy_env(target, copy, build)
+    exports = " ".join(f"{name}={shlex.quote(env[name])}"
+                       for name in ("PYTHONPATH", "PATH", *dict(target.env)))
+    runs = [shlex.join([sys.executable, *PYTEST, *tests])
+            for tests in (target.tests, *target.suites)]
+    return f"cd {shlex.quote(str(copy.root))} && export {exports} && " + " && ".join(runs)
+
+
+def new_copy(target: CutTarget, base: Path, name: str) -> Copy:
+    copy = make_copy(target, base / name)
+    for path in target.touch:
+        (copy.root / path).touch()
+    compile_tree(copy.root)
+    return copy
+
+
+def tests_dir(target: CutTarget, copy: Copy) -> Path | None:
+    """The test directory `fix --tests` reads for patch('mod.Name') pins, outside the package."""
+    if target.kind != "sdist":
+        return None
+    for name in target.sdist:
+        if (copy.root / name).is_dir():
+            return copy.root / name
+    return None
+
+
+# --- the fix variants -----------------------------------------------------------------------
+
+
+def fix_argv(variant: str, target: CutTarget, copy: Copy, build: Build) -> list[str] | str:
+    """The `hotstart fix` command of a variant, or why the build cannot run it."""
+    if variant in ("joint", "codemods") and not build.has_plan:
+        return "n/a: not available in this build (no `fix --plan`)"
+    select = list(IMPORT_CLASSES)
+    if variant == "codemods":
+        extra = [s for s in PROGRAM_SELECTS if s in build.selectable]
+        if not extra:
+            return "n/a: not available in this build (no `hot-calls`/`cli` select)"
+        select = [s for s in build.selectable]
+    argv = ["fix", str(copy.fix_target), "--write", "-q",
+            "--verify", test_command(target, copy, build), "--verify-timeout", "600",
+            "--select", ",".join(select),
+            "--runtime", "hotstart" if variant == "codemods" else "stdlib"]
+    if build.has_plan:
+        argv += ["--plan", "sites" if variant == "sites" else "joint"]
+    for entry in copy.entries(target):
+        argv += ["--entry", entry]
+    tests = tests_dir(target, copy)
+    if tests is not None:
+        argv += ["--tests", str(tests)]
+    return build.hotstart(*argv)
+
+
+def run_fix(variant: str, target: CutTarget, base: Path, build: Build, out_dir: Path) -> dict:
+    copy = new_copy(target, base, variant)
+    argv = fix_argv(variant, target, copy, build)
+    out: dict = {"variant": variant, "copy": copy}
+    if isinstance(argv, str):
+        out["na"] = argv
+        return out
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=copy_env(target, copy, build), cwd=copy.root,
+                          capture_output=True, text=True, check=False, timeout=3600)
+    out["seconds"] = time.perf_counter() - start
+    out["returncode"] = done.returncode
+    log = out_dir / f"{target.package}-{variant}.txt"
+    log.write_text(f"$ {shlex.join(argv)}\n\n{done.stdout}\n--- stderr ---\n{done.stderr}")
+    out["log"] = str(log)
+    out["output"] = done.stdout
+    out["stderr_tail"] = done.stderr.strip().splitlines()[-3:]
+    compile_tree(copy.root)
+    return out
+
+
+# --- the trial ------------------------------------------------------------------------------
+
+
+def run_trial(target: CutTarget, copy: Copy, build: Build, out_dir: Path) -> dict:
+    if not build.has_trial:
+        return {"na": "n/a: not available in this build (no `hotstart trial`)"}
+    path = out_dir / f"{target.package}-trial.json"
+    argv = build.hotstart("trial", "--runs", "7", "--format", "json", "-o", str(path), "-q",
+                          *target.entry)
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=copy_env(target, copy, build), cwd=copy.root,
+                          capture_output=True, text=True, check=False, timeout=1800)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0 or not path.is_file():
+        return {"error": (done.stderr.strip().splitlines() or ["(no output)"])[-1][:300],
+                "seconds": seconds}
+    data = json.loads(path.read_text())
+    return {"seconds": seconds, "path": str(path), "before_ms": data.get("before_ms"),
+            "bound_ms": data.get("bound_ms"),
+            "bound_predicted_ms": data.get("bound_predicted_ms"),
+            "unused": sorted(data.get("unused") or {}),
+            "saved": sorted(data.get("saved") or {}),
+            "eager_packages": data.get("eager_packages") or {},
+            "identical": data.get("identical")}
+
+
+# --- timing ---------------------------------------------------------------------------------
+
+
+def contenders(target: CutTarget, copies: dict[str, Copy], build: Build) -> list[Series]:
+    """The floor, every copy's entry, and the entry under the run-time lazy mode (the bound
+    as a real run: every module-scope import lazy, in this process, with the hook's cost)."""
+    before = copies["before"]
+    env = copy_env(target, before, build)
+    series = [Series("floor", [sys.executable, "-c", "pass"], env)]
+    for name, copy in copies.items():
+        series.append(Series(name, [sys.executable, *target.entry],
+                             copy_env(target, copy, build)))
+    if build.has_launcher:
+        series.append(Series("lazy-all", [sys.executable, "-m", "hotstart.lazy",
+                                          *target.entry],
+                             dict(env, HOTSTART_LAZY_IMPORTS="all")))
+    return series
+
+
+def measure(series: list[Series], cwds: dict[str, Path], rounds: int) -> None:
+    """Every contender alone, once per round, the order reversed every other round; two
+    unrecorded warm-up rounds."""
+    for index in range(rounds + 2):
+        order = series if index % 2 == 0 else list(reversed(series))
+        for s in order:
+            ms = run_timed(s.argv, s.env, cwds.get(s.label, cwds["before"]))
+            if index >= 2:
+                s.samples_ms.append(ms)
+
+
+# --- one target -----------------------------------------------------------------------------
+
+
+def run_target(target: CutTarget, base: Path, build: Build, rounds: int, variants: tuple,
+               out_dir: Path) -> dict:
+    work = base / target.package
+    out: dict = {"target": target, "version": version_of(target)}
+    before = new_copy(target, work, "before")
+    out["shadow"] = shadow_check(target, before)
+    out["tests_before"] = run_tests(test_command(target, before, build))
+    out["trial"] = run_trial(target, before, build, out_dir)
+    fixes = {v: run_fix(v, target, work, build, out_dir) for v in variants}
+    out["fixes"] = fixes
+    copies = {"before": before}
+    copies.update({v: f["copy"] for v, f in fixes.items() if "na" not in f})
+    old = snapshot(before.root)
+    program = [sys.executable, *target.entry[:-1]] if target.entry[-1] == "--help" else None
+    env_before = copy_env(target, before, build)
+    paths = help_paths(target, program, env_before, before.root) if program else []
+    out["help_paths"] = paths
+    helps = help_snapshot(program, paths, env_before, before.root) if program else {}
+    out["modules"] = {"before": loaded_modules(target.entry, env_before, before.root)}
+    for variant, fix in fixes.items():
+        if "na" in fix:
+            continue
+        copy = fix["copy"]
+        env = copy_env(target, copy, build)
+        fix["changed"] = differing(old, snapshot(copy.root))
+        fix["tests"] = run_tests(test_command(target, copy, build))
+        fix["pyc"] = pyc_valid(copy.root)
+        if program:
+            fix["help"] = help_differences(helps, help_snapshot(program, paths, env,
+                                                                copy.root))
+        out["modules"][variant] = loaded_modules(target.entry, env, copy.root)
+    out["pyc_before"] = pyc_valid(before.root)
+    series = contenders(target, copies, build)
+    measure(series, {name: c.root for name, c in copies.items()}, rounds)
+    out["series"] = {s.label: s for s in series}
+    return out
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=21,
+                        help="interleaved timing rounds per target (default 21)")
+    parser.add_argument("--only", default=None, help="comma-separated package names (" +
+                        ", ".join(t.package for t in TARGETS_CUT) + ")")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help="comma-separated fix variants (default: all)")
+    parser.add_argument("--rev", default="HEAD", help="the hotstart commit to measure")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument("--json", default=None, help="also write the raw results here")
+    args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    variants = tuple(v for v in args.variants.split(",") if v)
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        parser.error(f"--variants: unknown {', '.join(sorted(unknown))}")
+    base = Path(tempfile.mkdtemp(prefix="hotstart-bench-cut-"))
+    out_dir = base / "logs"
+    out_dir.mkdir()
+    started = time.perf_counter()
+    build = snapshot_build(REPO, base / "hotstart", args.rev)
+    print(f"{python_info()}; {os.cpu_count()} CPUs; {build.describe()}\n")
+    print(f".pyc: PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}: "
+          f"every copy is compiled with compileall before and after its fix; hotstart's "
+          f"snapshot is compiled; dependencies use the .pyc pip wrote.\n")
+    outs = []
+    try:
+        for target in TARGETS_CUT:
+            if only is not None and target.package not in only:
+                continue
+            step = time.perf_counter()
+            try:
+                out = run_target(target, base, build, args.rounds, variants, out_dir)
+            except LookupError as exc:
+                print(f"### {target.name}\n\nskipped: {exc}\n")
+                continue
+            report_target(out)
+            outs.append(out)
+            print(f"_({target.name}: {time.perf_counter() - step:.0f} s)_\n", flush=True)
+        if outs:
+            summary_tables(outs, variants, args.rounds)
+        if args.json:
+            Path(args.json).write_text(json.dumps([raw(o) for o in outs], indent=1))
+    finally:
+        if args.keep:
+            print(f"(temp dir kept: {base})\n")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    print(f"_(total {time.perf_counter() - started:.0f} s)_")
+
+
+def raw(out: dict) -> dict:
+    """The results as plain JSON: copies by root, series by samples."""
+    def clean(value):
+        if isinstance(value, Copy):
+            return str(value.root)
+        if isinstance(value, Series):
+            return {"samples_ms": value.samples_ms, "median": value.median}
+        if isinstance(value, CutTarget):
+            return value.name
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+    return clean(out)
+
+
+if __name__ == "__main__":
+    main()
