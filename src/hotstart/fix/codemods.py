@@ -416,8 +416,11 @@ def _top_bindings(tree: ast.Module) -> set[str]:
 
 
 #: What a module that lists its lazy imports runs before them, before 3.15 (`enable_lazy`).
-_ENABLE = ("import hotstart.lazy  # noqa: E402\n"
-           "hotstart.lazy.enable()  # __lazy_modules__ is lazy before 3.15 too (PEP 810 after)\n")
+_ENABLE = "import hotstart.lazy\n\nhotstart.lazy.enable()\n"
+#: The comment `add_lazy_modules` writes above a new `__lazy_modules__`, and what it becomes
+#: when `hotstart.lazy.enable()` follows.
+_EAGER_BEFORE = "# Imported lazily on Python 3.15+ (PEP 810), eagerly before."
+_LAZY_BEFORE = "# Imported lazily: by PEP 810 on 3.15+, by hotstart.lazy.enable() before."
 
 
 def _enable_lazy_modules(code: str) -> str:
@@ -441,6 +444,9 @@ def _enable_lazy_modules(code: str) -> str:
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     lines[at:at] = [_ENABLE]
+    above = declaration.lineno - 2
+    if above >= 0 and lines[above].strip() == _EAGER_BEFORE:
+        lines[above] = lines[above].replace(_EAGER_BEFORE, _LAZY_BEFORE)
     return "".join(lines)
 
 
