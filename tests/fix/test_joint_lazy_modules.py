@@ -13,8 +13,8 @@ from hotstart.render.fix import render_fix
 from ._helpers import run_python
 from .test_joint_plan import ENTRY, LOADED, _project
 
-OPTIONS = dict(entries=[ENTRY], defer="lazy-modules", target_version="3.11", write=True,
-               runs=1)
+OPTIONS = {"entries": [ENTRY], "defer": "lazy-modules", "target_version": "3.11",
+           "write": True, "runs": 1}
 
 
 def test_stdlib_runtime_writes_the_list_but_claims_nothing(tmp_path, monkeypatch):

@@ -120,7 +120,7 @@ def test_a_group_that_measured_nothing_is_reverted(tmp_path, monkeypatch):
 
 
 def test_no_remeasure_skips_the_second_profile(tmp_path, monkeypatch):
-    root = _project(tmp_path, monkeypatch)
+    _project(tmp_path, monkeypatch)
     result = fix("app", entries=[ENTRY], write=True, runs=1, remeasure=False)
     assert len(result.changes) == 3 and result.remeasured == []
     assert result.remeasure_note == "not profiled again (--no-remeasure)"
