@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -58,6 +59,7 @@ def jobrunner(*args: str, cwd: Path = EXAMPLE) -> subprocess.CompletedProcess[st
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
 
 
@@ -70,6 +72,7 @@ def python(code: str, *extra_paths: Path, cwd: Path = EXAMPLE) -> subprocess.Com
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     return proc
@@ -335,6 +338,80 @@ def test_each_request_help_and_a_bad_request(request_: str, positionals: tuple[s
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert bad.stderr.endswith("jobrunner: error: unrecognized arguments: --no-such-option\n")
+
+
+def _loaded_by(src: Path, *args: str) -> dict[str, object]:
+    """Exit status, output and the jobrunner request modules (and pandas) imported by
+    ``jobrunner ARGS`` run from the sources under *src*."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(
+            f"""
+            import contextlib, io, json, sys
+            sys.argv = ["jobrunner", *{list(args)!r}]
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    from jobrunner.cli import main
+                    code = main()
+                except SystemExit as exit:
+                    code = exit.code
+            loaded = sorted(m for m in sys.modules
+                            if m.startswith("jobrunner.commands.") or m == "pandas")
+            print(json.dumps({{"code": code, "out": out.getvalue(), "err": err.getvalue(),
+                              "loaded": loaded}}))
+            """)],
+        cwd=src.parent, env={**_env(), "PYTHONPATH": str(src), "COLUMNS": "80"},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_the_cli_codemod_makes_every_request_lazy_with_the_same_help(tmp_path: Path) -> None:
+    from hotstart.audit import audit
+    from hotstart.fix import _subcommands
+
+    for part in ("src", "tests", "jobs", "pyproject.toml"):
+        copy = shutil.copytree if (EXAMPLE / part).is_dir() else shutil.copy
+        copy(EXAMPLE / part, tmp_path / part)
+    src = tmp_path / "src"
+    report = audit(str(tmp_path), run=False)
+    changes, skipped = _subcommands.plan(report, report.paths, str(tmp_path))
+    assert [c.site.data["name"] for c in changes] == ["interface", "compute", "batch"]
+    assert [s for s in skipped if s.site.file.endswith("cli.py")] == []
+    check = _subcommands.HelpCheck(str(tmp_path), changes, [sys.executable], 120)
+    helps = check.take()
+    requests = {args: _loaded_by(src, *args) for args in
+                (("--help",), ("interface",), ("compute", "--help"), ("nope",))}
+
+    cli = src / "jobrunner" / "cli.py"
+    new, failed = _subcommands.rewrite(cli.read_text(encoding="utf-8"), changes)
+    cli.write_text(new, encoding="utf-8")
+
+    assert failed == []
+    # the program's help and each request's, byte for byte (COLUMNS=80, TERM=dumb)
+    assert sorted(json.loads(argv) for _, argv in helps) == [
+        ["--help"], ["batch", "--help"], ["compute", "--help"], ["interface", "--help"]]
+    assert check.compare(helps, check.take()).ok
+    for args, before in requests.items():
+        after = _loaded_by(src, *args)
+        assert (after["code"], after["out"], after["err"]) == (
+            before["code"], before["out"], before["err"]), args
+        if args == ("--help",):  # eager: every request module and pandas; lazy: none
+            assert before["loaded"] == ["jobrunner.commands.batch",
+                                        "jobrunner.commands.compute",
+                                        "jobrunner.commands.interface", "pandas"]
+            assert after["loaded"] == []
+    assert _loaded_by(src, "interface")["loaded"] == ["jobrunner.commands.interface"]
+    assert _loaded_by(src, "compute", "--help")["loaded"] == ["jobrunner.commands.compute",
+                                                               "pandas"]
+    # the example's own tests pass on the rewritten copy
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=tmp_path, env={**_env(), "PYTHONPATH": str(src)}, capture_output=True, text=True,
+        timeout=300, check=False,
+    )
+    assert tests.returncode == 0, tests.stdout[-2000:]
 
 
 def test_batch_runs_jobs_on_warm_workers_preloaded_from_the_spec() -> None:
