@@ -291,3 +291,93 @@ def test_any_subset_of_a_files_changes_is_valid_code(tmp_path):
         assert failed == []
         compile(new, "log.py", "exec")
         assert new.count("sys._getframe(") == len(subset)
+
+
+def test_more_forms_keep_the_names_on_this_version(tmp_path):
+    """`getouterframes(currentframe())`, `stack(0)`, a comprehension (its own frame on 3.11,
+    inlined on 3.12+: the depth written there is right on each), a lambda (depth 2 from
+    there), a static method; each called at import, so each names its caller's module."""
+    root = write_tree(tmp_path / "proj", {
+        "pkg/__init__.py": "",
+        "pkg/log.py": """
+            import inspect
+
+
+            def outer_frames():
+                return inspect.getouterframes(inspect.currentframe())[1][0].f_globals["__name__"]
+
+
+            def context_zero():
+                return inspect.stack(0)[1].frame.f_globals["__name__"]
+
+
+            def comprehension():
+                return [inspect.stack()[1].frame.f_globals["__name__"] for _ in "x"][0]
+
+
+            def by_lambda():
+                return (lambda: inspect.stack()[2].frame.f_globals["__name__"])()
+
+
+            class Factory:
+                @staticmethod
+                def make():
+                    return inspect.stack()[1].frame.f_globals["__name__"]
+            """,
+        "pkg/a.py": """
+            from pkg.log import Factory, by_lambda, comprehension, context_zero, outer_frames
+
+            A = outer_frames()
+            B = context_zero()
+            C = comprehension()
+            D = by_lambda()
+            E = Factory.make()
+            """})
+    changes, _skipped, check, before = _fix(root)
+    assert sorted((c.site.data["function"], c.site.data["depth"]) for c in changes) == [
+        ("Factory.make", 1), ("by_lambda", 2), ("comprehension", 1), ("context_zero", 1),
+        ("outer_frames", 1)]
+    names = before["pkg.a"]
+    assert set(names) == {"A", "B", "C", "D", "E"}
+    # the comprehension's own frame on 3.11 (pkg.log), the function's on 3.12+ (pkg.a)
+    assert [names[k] for k in "ABDE"] == ["'pkg.a'"] * 4
+    assert "inspect.stack" not in (root / "pkg/log.py").read_text()
+    assert check.compare(before, check.take()).ok
+
+
+def test_one_call_reaching_two_helpers_rewrites_both(tmp_path):
+    """One module-level call is one hot spot (`via` names the first chain); its
+    `callers_of` lists every function on the way that walks frames, and each is planned."""
+    root = write_tree(tmp_path / "proj", {
+        "pkg/__init__.py": "",
+        "pkg/log.py": """
+            import inspect
+
+
+            def one():
+                return inspect.stack()[2][0].f_globals["__name__"]
+
+
+            def two():
+                return inspect.currentframe().f_back.f_back.f_globals["__name__"]
+
+
+            def both():
+                return one(), two()
+            """,
+        "pkg/a.py": "from pkg.log import both\n\nX = both()\n"})
+    report, changes, _skipped = _plan(root)
+    [spot] = report.hotspots
+    assert sorted(spot.callers_of) == ["pkg.log.one:inspect.stack",
+                                       "pkg.log.two:inspect.currentframe"]
+    assert sorted((c.site.data["function"], c.site.data["depth"]) for c in changes) == [
+        ("one", 2), ("two", 2)]
+    check = CallerNameCheck(str(root), changes, [sys.executable], 60)
+    before = check.take()
+    assert before == {"pkg.a": {"X": "('pkg.a', 'pkg.a')"}}
+    path = root / "pkg" / "log.py"
+    new, failed = rewrite(path.read_text(), changes)
+    assert failed == []
+    path.write_text(new)
+    assert check.compare(before, check.take()).ok
+    _assert_fixed_point(root)

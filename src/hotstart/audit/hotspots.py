@@ -116,7 +116,9 @@ def find_hotspots(scans: dict[str, ModuleScan], max_depth: int = 4) -> list[HotS
                 elif callee in functions and callee not in seen:
                     found.extend((hot, [function, *via])
                                  for hot, via in reaches(callee, depth + 1, seen | {callee}))
-        unique = list({hot: (hot, via) for hot, via in found}.values())
+        # one chain per expensive function and project function that calls it: a fix
+        # rewrites each of those functions (`HotSpot.callers_of`)
+        unique = list({(hot, via[-1]): (hot, via) for hot, via in found}.values())
         memo[function] = unique
         return unique
 
@@ -133,10 +135,13 @@ def find_hotspots(scans: dict[str, ModuleScan], max_depth: int = 4) -> list[HotS
             # hot spot (a profile measures it once), named after the first one it reaches.
             hot, via = found[0]
             kind, why, advice = EXPENSIVE[hot]
-            others = [other for other, _ in found[1:]]
+            others = list(dict.fromkeys(other for other, _ in found[1:] if other != hot))
             if others:
                 why += "; it also calls " + ", ".join(
                     f"{other} ({EXPENSIVE[other][1]})" for other in others)
+            callers_of = {f"{function[-1]}:{other}": None for other, function in found
+                          if function}
             spots.append(HotSpot(file=scan.file, module=name, line=line, call=hot, kind=kind,
-                                 why=why, advice=advice, via=via, context=context))
+                                 why=why, advice=advice, via=via, context=context,
+                                 callers_of=list(callers_of)))
     return spots

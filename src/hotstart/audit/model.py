@@ -206,6 +206,9 @@ class HotSpot:
     advice: str
     via: list[str] = field(default_factory=list)
     context: str = "module"
+    #: Every project function on the way that calls an expensive function itself, as
+    #: `function:expensive` (`via` names the chain to the first one only).
+    callers_of: list[str] = field(default_factory=list)
     measured_us: float | None = None
     measured_calls: int | None = None
     measured_entry: str | None = None

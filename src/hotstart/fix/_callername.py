@@ -465,8 +465,11 @@ def plan(report: AuditReport, paths: dict[str, str], project: str
 
     helpers: dict[str, list[HotSpot]] = {}
     for spot in report.hotspots:
-        if spot.via and spot.call in _FRAME_CALLS:
-            helpers.setdefault(spot.via[-1], []).append(spot)
+        # every project function on the way that walks frames itself, not only `via`'s last
+        reached = [entry.rpartition(":") for entry in spot.callers_of] or \
+            ([(spot.via[-1], ":", spot.call)] if spot.via else [])
+        for function in dict.fromkeys(f for f, _sep, call in reached if call in _FRAME_CALLS):
+            helpers.setdefault(function, []).append(spot)
     modules = _module_files(report, paths)
     changes: list[Change] = []
     skipped: list[Skipped] = []
