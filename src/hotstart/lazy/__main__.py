@@ -73,7 +73,7 @@ def _run(kind: str, target: str, args: list[str]) -> int:
             main_module = type(sys)("__main__")
             main_module.__builtins__ = __builtins__
             sys.modules["__main__"] = main_module
-            exec(compile(target, "<string>", "exec"), main_module.__dict__)
+            exec(compile(target, "<string>", "exec"), main_module.__dict__)  # noqa: S102 (python -c)
         else:
             sys.argv[:] = [target, *args]
             sys.path[0] = os.path.dirname(os.path.realpath(target))
@@ -88,7 +88,7 @@ def _run(kind: str, target: str, args: list[str]) -> int:
         while trace is not None and (trace.tb_frame.f_code.co_filename in launcher
                                      or trace.tb_frame.f_code.co_filename == "<frozen runpy>"):
             trace = trace.tb_next
-        sys.excepthook(type(exc), exc, trace)
+        sys.excepthook(type(exc), exc.with_traceback(trace), trace)
         return 1
     return 0
 
