@@ -2,9 +2,18 @@
 
 import sys
 
-from ._common import (FRESH, MAX_RUNS, MAX_SECONDS, TARGET_HELP, add_render_options,
-                      check_number, check_render_options, make_parser, render_profile,
-                      split_target)
+from ._common import (
+    FRESH,
+    MAX_RUNS,
+    MAX_SECONDS,
+    TARGET_HELP,
+    add_render_options,
+    check_number,
+    check_render_options,
+    make_parser,
+    render_profile,
+    split_target,
+)
 
 
 def run(args: list[str]) -> int:

@@ -1,0 +1,56 @@
+"""Packages that laziness breaks are found, made eager with the reason, and the output is the
+eager run's again."""
+
+from __future__ import annotations
+
+from ._helpers import trial
+
+#: Plugins register through an import side effect the path then needs: deferred, the
+#: plugin never registers and `get` fails with a KeyError inside the package.
+REGISTERS = {
+    "regpkg/__init__.py": """
+        REGISTRY = {}
+        from regpkg import plugin_a
+        def get(name):
+            return REGISTRY[name]
+    """,
+    "regpkg/plugin_a.py": """
+        import regpkg
+        regpkg.REGISTRY["a"] = "plugin a"
+    """,
+    "other.py": "import json\n",
+}
+
+#: A submodule that announces itself at import: deferred, the program prints less, and
+#: nothing fails (no traceback to read: the deferred packages are bisected).
+ANNOUNCES = {
+    "quiet/__init__.py": "from quiet import announcer\nfrom quiet import extra\n",
+    "quiet/announcer.py": "print('announcer loaded')\n",
+    "quiet/extra.py": "X = 1\n",
+    "loud/__init__.py": "import quiet\nimport email.utils\n",
+}
+
+
+def test_a_package_whose_registration_laziness_skips_is_made_eager(tmp_path):
+    report = trial(tmp_path, REGISTERS, "code",
+                   "import regpkg, other\nprint(regpkg.get('a'))")
+    assert list(report.eager_packages) == ["regpkg"]
+    why = report.eager_packages["regpkg"]
+    assert "KeyError" in why and "innermost frame is in regpkg" in why
+    assert "regpkg/__init__.py:4" in why
+    assert report.identical
+    assert report.fallback_runs == 1
+    # Made eager, it loads its plugin; the rest stays lazy.
+    assert "regpkg.plugin_a" not in report.unused
+    assert "json" in report.unused
+
+
+def test_a_package_that_changes_the_output_only_is_found_by_bisection(tmp_path):
+    report = trial(tmp_path, ANNOUNCES, "code", "import loud\nprint('done')")
+    assert list(report.eager_packages) == ["quiet"]
+    assert "printed other output" in report.eager_packages["quiet"]
+    assert "bisecting" in report.eager_packages["quiet"]
+    assert report.identical
+    # Bounded: log2(candidates) + 3 runs at most.
+    assert 1 <= report.fallback_runs <= 5
+    assert "email.utils" in report.unused
