@@ -85,7 +85,7 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
         verify: str | None = None, verify_timeout: float | None = None,
         progress: Callable[[str], None] | None = None,
         report: AuditReport | None = None, plan: str = "joint", remeasure: bool = True,
-        python: str | None = None, runs: int = 3) -> FixResult:
+        python: str | None = None, runs: int = 3, trial: bool = False) -> FixResult:
     """Rewrite the project at `target`. Without `write` nothing on disk changes (with
     `verify`, files are rewritten while the tests run and restored afterwards).
 
@@ -93,7 +93,8 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     together (a library imported at three sites leaves only when all three go), "sites"
     takes each site on its own saving. `remeasure`: after `write`, profile each measured
     entry again (`python`, `runs`: as the audit ran them) and revert a group that measured
-    nothing."""
+    nothing. `trial`: with `write`, the lazy trial runs on each measured entry before the
+    write and after it: "fix reached N % of the trial's bound"."""
     from .codemods import PROGRAM_CODEMODS, program_codemod
 
     low, _high = parse_version(target_version)
@@ -170,6 +171,13 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
                        plan="joint" if graphs else "sites", groups=groups, plan_note=plan_note)
     if not (verify or write):
         return result
+    measured = any(e.measured for e in report.entries)
+    trials = None
+    if trial and write and remeasure and measured and result.changes:
+        from ._remeasure import trial_bounds
+
+        trials = trial_bounds(report, target, tests, python=python, runs=runs,
+                              progress=progress)
     disk = _Disk(sources, [_stub_path(p) for p in packages if not had_stub[p]])
     if verify and result.changes:
         _verify(result, render, disk, verify, verify_timeout, keep=write, progress=progress,
@@ -183,11 +191,11 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     if result.written and result.changes:
         if not remeasure:
             result.remeasure_note = "not profiled again (--no-remeasure)"
-        elif any(e.measured for e in report.entries):
+        elif measured:
             from ._remeasure import remeasure_written
 
             remeasure_written(result, target, tests, render, disk, python=python, runs=runs,
-                              progress=progress)
+                              progress=progress, trials=trials)
     return result
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..errors import BadInput, HotstartError
 
-__all__ = ["Remeasured", "remeasure_written"]
+__all__ = ["Remeasured", "remeasure_written", "trial_bounds"]
 
 
 @dataclass(slots=True)
@@ -47,39 +47,84 @@ class Remeasured:
         return (self.trial_before_us - self.trial_after_us) / room  # type: ignore[operator]
 
 
-def remeasure_written(result, target: str, tests: Sequence[str], render, disk, *,
-                      python: str | None, runs: int,
-                      progress: Callable[[str], None] | None = None) -> None:
-    """Profile the measured entries of `result.report` on the written code, fill
-    `result.remeasured` and each group's `still_loaded`, and revert (write again without)
-    the groups that measured nothing."""
+@dataclass(slots=True)
+class _EntryRun:
+    """How to run one measured entry as the audit ran it."""
+    entry: object  # the report's Entry
+    target: object  # a measure.runner.Target
+    env: dict[str, str]
+    cwd: str | None
+
+
+def _entry_runs(report, target: str, tests: Sequence[str], python: str | None
+                ) -> tuple[list[_EntryRun], str | None]:
+    """Each measured entry with its runner target, environment and directory (the audit's:
+    the project's search path first, run in its directory); and why one could not be."""
     from ..audit._project import find_project
     from ..audit.graph import parse_entry
-    from ..measure.runner import Target, failure_message, profile
+    from ..measure.runner import Target
 
-    say = progress or (lambda message: None)
     project = find_project(target, list(tests))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (*project.search_path, env.get("PYTHONPATH")) if p)
-    cwd = project.directory or None
-    compiled = False
-    measured_entries: list[str] = []
-    for entry in result.report.entries:
+    runs, note = [], None
+    for entry in report.entries:
         if not entry.measured:
             continue
         try:
             spec = parse_entry(entry.name, {}, project.directory, python)
         except BadInput as exc:
-            result.remeasure_note = f"{entry.name}: not profiled again ({exc})"
+            note = f"{entry.name}: not profiled again ({exc})"
             continue
+        runs.append(_EntryRun(entry, Target(spec.kind, spec.value, spec.args), env,
+                              project.directory or None))
+    return runs, note
+
+
+def trial_bounds(report, target: str, tests: Sequence[str], *, python: str | None,
+                 runs: int, progress: Callable[[str], None] | None = None) -> dict:
+    """The lazy trial of each measured entry on the code as it is now: entry name ->
+    `TrialReport` (its `before_ms`, and the bound a perfect cut reaches, `bound_ms`)."""
+    from ..trial import run_trial
+
+    say = progress or (lambda message: None)
+    found = {}
+    for run in _entry_runs(report, target, tests, python)[0]:
+        say(f"trial of {run.entry.name}")
+        found[run.entry.name] = run_trial(run.target, python=python, runs=runs, cwd=run.cwd,
+                                          env=run.env, timeout=_TIMEOUT)
+    return found
+
+
+#: The limit of one run of an entry (the audit's).
+_TIMEOUT = 300.0
+
+
+def remeasure_written(result, target: str, tests: Sequence[str], render, disk, *,
+                      python: str | None, runs: int,
+                      progress: Callable[[str], None] | None = None,
+                      trials: dict | None = None) -> None:
+    """Profile the measured entries of `result.report` on the written code, fill
+    `result.remeasured` and each group's `still_loaded`, and revert (write again without)
+    the groups that measured nothing. `trials`: each entry's trial on the code before the
+    write; the trial runs again on the written code, for "fix reached N % of the bound"."""
+    from ..measure.runner import failure_message, profile
+
+    say = progress or (lambda message: None)
+    entry_runs, note = _entry_runs(result.report, target, tests, python)
+    result.remeasure_note = note
+    compiled = False
+    measured_entries: list[str] = []
+    for run in entry_runs:
+        entry = run.entry
         if entry.bytecode != "compiled at start (no .pyc)" and not compiled:
             _compile([disk.sources[f.path].real for f in result.files], python)
             compiled = True
         say(f"re-profiling {entry.name} on the written code")
-        found = profile(Target(spec.kind, spec.value, spec.args), runs=runs, python=python,
-                        env=env, cwd=cwd, timeout=300.0)
-        failure = failure_message(found, 300.0)
+        found = profile(run.target, runs=runs, python=python, env=run.env, cwd=run.cwd,
+                        timeout=_TIMEOUT)
+        failure = failure_message(found, _TIMEOUT)
         if failure or not found.processes:
             files, _ = render([])
             disk.write(files)
@@ -94,23 +139,39 @@ def remeasure_written(result, target: str, tests: Sequence[str], render, disk, *
         process = found.main
         loaded = {m.name for m in process.imported()}
         result.remeasured.append(Remeasured(
-            entry.name, entry.import_us, process.import_us,
-            _count(result.report, entry), len(loaded)))
+            entry.name, entry.import_us, process.import_us, _count(entry), len(loaded)))
         measured_entries.append(entry.name)
         for group in result.groups:
             predicted = group.leaving.get(entry.name)
             if predicted:
                 group.still_loaded[entry.name] = [m for m in predicted if m in loaded]
     nothing = [g for g in result.groups if _measured_nothing(g, measured_entries)]
-    if not nothing:
-        return
-    kept_groups = [g for g in result.groups if all(g is not n for n in nothing)]
-    kept = [c for g in kept_groups for c in g.changes]
-    files, _ = render(kept)
-    disk.write(files)
-    say(f"re-profiling: {len(nothing)} group(s) measured nothing, reverted")
-    result.remeasure_reverted = nothing
-    result.groups, result.changes, result.files = kept_groups, kept, files
+    if nothing:
+        kept_groups = [g for g in result.groups if all(g is not n for n in nothing)]
+        kept = [c for g in kept_groups for c in g.changes]
+        files, _ = render(kept)
+        disk.write(files)
+        say(f"re-profiling: {len(nothing)} group(s) measured nothing, reverted")
+        result.remeasure_reverted = nothing
+        result.groups, result.changes, result.files = kept_groups, kept, files
+    if trials:
+        try:
+            after = trial_bounds(result.report, target, tests, python=python, runs=runs,
+                                 progress=progress)
+        except BadInput as exc:  # the files are written: say why the figure is missing
+            result.remeasure_note = f"the trial on the written code could not run ({exc})"
+            return
+        for measured in result.remeasured:
+            before, now = trials.get(measured.entry), after.get(measured.entry)
+            if before is None or now is None:
+                continue
+            measured.trial_before_us = _us(before.before_ms)
+            measured.bound_us = _us(before.bound_ms)
+            measured.trial_after_us = _us(now.before_ms)
+
+
+def _us(ms: float | None) -> float | None:
+    return None if ms is None else ms * 1e3
 
 
 def _measured_nothing(group, entries: list[str]) -> bool:
@@ -122,7 +183,7 @@ def _measured_nothing(group, entries: list[str]) -> bool:
     return all(len(group.still_loaded.get(e, ())) == len(group.leaving[e]) for e in predicted)
 
 
-def _count(report, entry) -> int:
+def _count(entry) -> int:
     from ..audit.savings import observed_graph
 
     graph = observed_graph(entry)
