@@ -115,11 +115,11 @@ def _status(site: ImportSite, trial) -> tuple[str | None, str]:
 
 
 def _shown(where: str, report: AuditReport) -> str:
-    """`where` with a project file shown as the audit shows it (relative to its root)."""
-    for shown, path in report.paths.items():
-        if where.startswith(path + ":"):
-            return shown + where[len(path):]
-        real = os.path.realpath(path)
-        if where.startswith(real + ":"):
-            return shown + where[len(real):]
+    """`where` with a project file shown as the audit shows it, relative to its root."""
+    where = next((shown + where[len(spelling):] for shown, path in report.paths.items()
+                  for spelling in (path, os.path.realpath(path))
+                  if where.startswith(spelling + ":")), where)
+    root = report.root.rstrip("/\\")
+    if root and root != "." and where.startswith(root + os.sep):
+        return where[len(root) + 1:]
     return where
