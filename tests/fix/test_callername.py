@@ -8,7 +8,7 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from conftest import write_tree
+from conftest import run_hotstart, write_tree
 
 from hotstart.audit import audit
 from hotstart.fix._callername import CallerNameCheck, plan, rewrite
@@ -381,3 +381,25 @@ def test_one_call_reaching_two_helpers_rewrites_both(tmp_path):
     path.write_text(new)
     assert check.compare(before, check.take()).ok
     _assert_fixed_point(root)
+
+
+def test_fix_all_drops_the_import_moved_into_the_rewritten_function(tmp_path):
+    """`hotstart fix --all` moves `import inspect` into get_logger() (its only user) and
+    rewrites the stack walk in the same run: the moved import, now unused, goes, and hotstart's
+    mark moves to the next moved import."""
+    root = _project(tmp_path, """
+        import inspect
+        import logging
+
+
+        def get_logger():
+            return logging.getLogger(inspect.stack()[1].frame.f_globals["__name__"])
+        """)
+    check = CallerNameCheck(str(root), _plan(root)[1], [sys.executable], 60)
+    before = check.take()
+    done = run_hotstart("fix", str(root / "pkg"), "--all", "--write")
+    assert done.returncode == 0, done.stderr
+    assert (root / "pkg" / "log.py").read_text() == (
+        "import sys\n\n\ndef get_logger():\n    # deferred by hotstart fix\n    import logging\n"
+        '    return logging.getLogger(sys._getframe(1).f_globals["__name__"])\n')
+    assert check.compare(before, check.take()).ok

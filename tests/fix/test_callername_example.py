@@ -1,6 +1,7 @@
-"""The `hot-calls` codemod on a copy of the example: `jobrunner/log.py`'s `get_logger()`
-(`inspect.stack()[1]`, called at import by every module) is rewritten to `sys._getframe(1)`,
-and every logger the example's modules create keeps its name."""
+"""The `hot-calls` codemod on a copy of the example: `hotstart fix COPY --select hot-calls
+--write` rewrites `jobrunner/log.py`'s `get_logger()` (`inspect.stack()[1]`, called at import
+by every module) to `sys._getframe(1)`, and every logger the example's modules create keeps
+its name."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import pathlib
 import shutil
 import sys
 
+from conftest import run_hotstart
+
 from hotstart.audit import audit
-from hotstart.fix._callername import CallerNameCheck, plan, rewrite
+from hotstart.fix._callername import CallerNameCheck, plan
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "jobrunner"
 
@@ -29,10 +32,12 @@ def test_example_log_helper_rewritten_with_the_same_logger_names(tmp_path):
     assert names["jobrunner.pipeline"] == "name 'jobrunner.pipeline'"
     assert all(value == f"name {module!r}" for module, value in names.items())
 
-    log = copy / "src" / "jobrunner" / "log.py"
-    new, failed = rewrite(log.read_text(), changes)
-    assert failed == []
-    log.write_text(new)
+    done = run_hotstart("fix", str(copy), "--select", "hot-calls", "--write")
+    assert done.returncode == 0, done.stderr
+    assert "made 1 change(s) in 1 file(s)" in done.stdout
+    assert "log.py:20  hot-calls   caller = inspect.stack()[1]: names the caller with " \
+           "sys._getframe(1)" in done.stdout
+    new = (copy / "src" / "jobrunner" / "log.py").read_text()
     assert "caller = sys._getframe(1)" in new
     assert 'name = caller.f_globals.get("__name__", "jobrunner")' in new
     assert check.compare(before, check.take()).ok

@@ -50,6 +50,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 from ..audit.model import AuditReport, HotSpot, Saving
 from ._callername_check import CallerNameCheck
 from ._imports import Sections, Statement, line_length
+from ._rewriter import MARK
 from .plan import Change, CodeSite, Skipped
 
 __all__ = ["ACTION", "SELECT", "CallerNameCheck", "plan", "rewrite"]
@@ -88,10 +89,9 @@ class Found:
     depth: int | None = None
     binding: str | None = None     # a local bound to a frame record (`caller`), if so
     why: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.line}:{self.column}"
+    #: Where it is, independent of lines: its text and which occurrence of that text in its
+    #: function (the import codemods may have moved lines before this one runs).
+    key: str = ""
 
 
 # -- reading the source ---------------------------------------------------------------------
@@ -286,7 +286,9 @@ class _Finder(cst.CSTVisitor):
     # expressions
     def _add(self, node: cst.CSTNode, found: Found) -> None:
         qualname = ".".join(self.scope)
-        self.found.setdefault(qualname, []).append(found)
+        siblings = self.found.setdefault(qualname, [])
+        found.key = f"{sum(f.text == found.text for f in siblings)}:{found.text}"
+        siblings.append(found)
         self.nodes[(qualname, found.key)] = node
 
     def _position(self, node: cst.CSTNode) -> tuple[int, int]:
@@ -565,11 +567,67 @@ def _saving(spots: list[HotSpot]) -> Saving | None:
 # -- rewrite -----------------------------------------------------------------------------
 
 class _Replace(cst.CSTTransformer):
-    def __init__(self, replacements: dict[int, cst.CSTNode]) -> None:
+    """The frame expressions replaced; in a function that no longer names `inspect`, an
+    `import inspect` of its own body dropped (the import codemods may have moved the
+    module's import there in this same run, and the audit never lists a function's
+    imports, so nothing else would remove it)."""
+
+    def __init__(self, replacements: dict[int, cst.CSTNode], inspect_name: str | None) -> None:
         self.replacements = replacements
+        self.inspect_name = inspect_name
+        self.touched: list[bool] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.touched.append(False)
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
-        return self.replacements.get(id(original_node), updated_node)
+        replaced = self.replacements.get(id(original_node))
+        if replaced is not None and self.touched:
+            self.touched[-1] = True
+        if isinstance(original_node, cst.FunctionDef):
+            touched = self.touched.pop()
+            if touched and self.inspect_name:
+                updated_node = _drop_local_import(updated_node, self.inspect_name)
+            if self.touched:
+                self.touched[-1] |= touched
+        return updated_node if replaced is None else replaced
+
+
+def _drop_local_import(function: cst.FunctionDef, name: str) -> cst.FunctionDef:
+    """`function` without the `import inspect` statements of its own body when nothing in
+    it reads `inspect` any more (a comment above one, other than hotstart's own mark, keeps
+    it)."""
+    body = function.body
+    if not isinstance(body, cst.IndentedBlock):
+        return function
+    imports = [stmt for stmt in body.body if isinstance(stmt, cst.SimpleStatementLine)
+               and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Import)
+               and [cst.Module([]).code_for_node(a) for a in stmt.body[0].names] == [name]
+               and all(line.comment is None or line.comment.value == MARK
+                       for line in stmt.leading_lines)]
+    if not imports:
+        return function
+    kept: list[cst.BaseStatement] = []
+    mark: list[cst.EmptyLine] = []
+    for stmt in body.body:
+        if any(stmt is i for i in imports):
+            mark = mark or list(stmt.leading_lines)  # hotstart's mark, for the next import
+            continue
+        if mark and isinstance(stmt, cst.SimpleStatementLine) and not stmt.leading_lines \
+                and isinstance(stmt.body[0], (cst.Import, cst.ImportFrom)):
+            stmt = stmt.with_changes(leading_lines=mark)
+        mark = []
+        kept.append(stmt)
+    rest = function.with_changes(body=body.with_changes(body=kept))
+    if any(isinstance(n, cst.Name) and n.value == name for n in _walk(rest)):
+        return function
+    return rest
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
 
 
 def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change, str]]]:
@@ -605,7 +663,8 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
         made += 1
     if not made:
         return source, failed
-    code = scanned.module.visit(_Replace(replacements)).code
+    inspect_name = "inspect" if scanned.names.bound.get("inspect") == "inspect" else None
+    code = scanned.module.visit(_Replace(replacements, inspect_name)).code
     if scanned.names.sys is None:
         code = _with_sys(code, changes[0].path)
     return code, failed
