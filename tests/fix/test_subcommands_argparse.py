@@ -316,3 +316,25 @@ def test_a_console_script_is_how_the_help_is_run(tool):
     done = subprocess.run([sys.executable, "-c", invoke], cwd=tool,
                           env=env, capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (0, "1.0\n")
+
+
+def test_comments_stay_or_the_change_is_refused(tool):
+    path = tool / "pkg" / "cli.py"
+    text = path.read_text().replace("    build.register(sub)\n",
+                                    "    build.register(sub)  # the build command\n")
+    path.write_text(text)
+    changes, _ = plan(tool)
+
+    new, failed = argparse_codemod.rewrite(text, changes)
+
+    assert failed == []
+    assert '        aliases=["b"],\n    )  # the build command\n' in new
+    # an import whose names have comments between them is not rewritten
+    text = text.replace("from pkg.commands import build, clean, serve\n",
+                        "from pkg.commands import (  # the commands\n    build,\n    clean,\n"
+                        "    serve,\n)\n")
+    path.write_text(text)
+    changes, _ = plan(tool)
+    new, failed = argparse_codemod.rewrite(text, changes)
+    assert new == text
+    assert [why for _, why in failed] == ["its import has comments between its names"] * 3

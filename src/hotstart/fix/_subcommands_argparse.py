@@ -35,6 +35,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..audit.model import AuditReport
+from ._argparse_commands import (
+    assignment,
+    call_of,
+    callable_there,
+    invoke_source,
+    is_method,
+    literal,
+    module_file,
+    read,
+    registered_by,
+    render,
+)
 from .plan import Change, CodeSite, Skipped
 
 __all__ = ["find", "rewrite"]
@@ -42,16 +54,8 @@ __all__ = ["find", "rewrite"]
 ACTION = "lazy-subcommand"
 RUNTIME_MODULE = "hotstart.lazy.cli"
 RUNTIME_NAME = "add_lazy_parser"
-#: `add_parser` keywords `add_lazy_parser` needs at once: the program's help lists `help`,
-#: `aliases` and `deprecated`; `add_help` and `prefix_chars` act only when a parser is made.
-EAGER_KEYWORDS = ("help", "aliases", "deprecated", "add_help", "prefix_chars")
 #: Uses of a name (audit contexts) that keep its import where it is.
 _PINS = ("all", "reexport", "test-patch", "namespace", "rebound", "unmovable")
-_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith,
-             ast.Match, ast.Return, ast.Raise, ast.FunctionDef, ast.AsyncFunctionDef,
-             ast.ClassDef)
-if hasattr(ast, "TryStar"):
-    _COMPOUND += (ast.TryStar,)
 
 
 @dataclass(slots=True)
@@ -98,7 +102,7 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
             made.append((registration, data))
         if not made:
             continue
-        invoke = _invoke(module, path, root, report, project)
+        invoke = invoke_source(module, path, root, report, project)
         if invoke is None:
             for registration, _ in made:
                 skipped.append(Skipped(_site(file, module, registration, source),
@@ -153,29 +157,6 @@ def _scopes(tree: ast.Module) -> Iterator[tuple[str, list[ast.stmt]]]:
                 pending.append((prefix, child))
 
 
-def _call_of(statement: ast.stmt) -> ast.Call | None:
-    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-        return statement.value
-    return None
-
-
-def _is_method(node: ast.AST, owner: str, method: str) -> bool:
-    """`node` is a call `owner.method(...)`."""
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-        node.func.attr == method and isinstance(node.func.value, ast.Name) and \
-        node.func.value.id == owner
-
-
-def _assigned(statement: ast.stmt) -> tuple[str, ast.expr] | None:
-    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
-            isinstance(statement.targets[0], ast.Name):
-        return statement.targets[0].id, statement.value
-    if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and \
-            statement.value is not None:
-        return statement.target.id, statement.value
-    return None
-
-
 def _registrations(tree: ast.Module):
     """Per subparsers action made in a scope: (scope, body, its variable, whether its parser
     is an ArgumentParser made in the scope, the registrations found, the subcommand names
@@ -183,7 +164,7 @@ def _registrations(tree: ast.Module):
     for scope, body in _scopes(tree):
         parsers: set[str] = set()
         for at, statement in enumerate(body):
-            assigned = _assigned(statement)
+            assigned = assignment(statement)
             if assigned is None:
                 continue
             name, value = assigned
@@ -205,13 +186,13 @@ def _in_body(scope: str, body: list[ast.stmt], subparsers: str
     names: list[str] = []
     for at, statement in enumerate(body):
         for node in ast.walk(statement):  # every subcommand this scope adds itself
-            if _is_method(node, subparsers, "add_parser"):
+            if is_method(node, subparsers, "add_parser"):
                 names.extend(_literal_names(node))  # type: ignore[arg-type]
-        call = _call_of(statement)
-        assigned = _assigned(statement)
-        if assigned and _is_method(assigned[1], subparsers, "add_parser"):
+        call = call_of(statement)
+        assigned = assignment(statement)
+        if assigned and is_method(assigned[1], subparsers, "add_parser"):
             add = assigned[1]
-            following = _call_of(body[at + 1]) if at + 1 < len(body) else None
+            following = call_of(body[at + 1]) if at + 1 < len(body) else None
             if following is not None and len(following.args) == 1 and not following.keywords \
                     and isinstance(following.args[0], ast.Name) and \
                     following.args[0].id == assigned[0] and _callee(following):
@@ -219,7 +200,7 @@ def _in_body(scope: str, body: list[ast.stmt], subparsers: str
                 found.append(_Found(scope, subparsers, binding, attribute, "assigned",
                                     [statement, body[at + 1]], add, assigned[0]))
             continue
-        if call is None or _is_method(call, subparsers, "add_parser"):
+        if call is None or is_method(call, subparsers, "add_parser"):
             continue
         callee = _callee(call)
         if callee is None:
@@ -230,7 +211,7 @@ def _in_body(scope: str, body: list[ast.stmt], subparsers: str
             if isinstance(argument, ast.Name) and argument.id == subparsers:
                 found.append(_Found(scope, subparsers, *callee, "subparsers", [statement]))
                 continue
-            if _is_method(argument, subparsers, "add_parser"):
+            if is_method(argument, subparsers, "add_parser"):
                 found.append(_Found(scope, subparsers, *callee, "parser", [statement],
                                     argument))  # type: ignore[arg-type]
                 continue
@@ -258,7 +239,7 @@ def _literal_names(add_parser: ast.Call) -> list[str]:
         names.append(add_parser.args[0].value)
     for keyword in add_parser.keywords:
         if keyword.arg == "aliases":
-            value = _literal(keyword.value, {})
+            value = literal(keyword.value, {})
             if isinstance(value, (list, tuple)):
                 names.extend(v for v in value if isinstance(v, str))
     return names
@@ -315,17 +296,9 @@ def _binding(name: str, imports: dict[str, list[ast.stmt]], package: str, root: 
     if alias.name == "*":
         return f"`{name}` comes from `from {base} import *`"
     submodule = f"{base}.{alias.name}"
-    if _module_file(submodule, root) is not None:
+    if module_file(submodule, root) is not None:
         return _Binding(node, submodule, None, alias.name)
     return _Binding(node, base, alias.name, alias.name)
-
-
-def _module_file(module: str, root: str) -> str | None:
-    base = os.path.join(root, *module.split("."))
-    for candidate in (base + ".py", os.path.join(base, "__init__.py")):
-        if os.path.isfile(candidate):
-            return candidate
-    return None
 
 
 def _other_uses(tree: ast.Module, name: str, registration: _Found) -> list[int]:
@@ -361,7 +334,7 @@ def _plan_one(registration: _Found, tree: ast.Module, imports: dict[str, list[as
             return (f"`{registration.binding}` is not a module of the project, so its source "
                     f"cannot be read"), {}
         module, function = bound.module, bound.function
-    command_file = _module_file(module, root)
+    command_file = module_file(module, root)
     if command_file is None:
         return f"{module} is not a module of the project: its help cannot be read", {}
     others = _other_uses(tree, registration.binding, registration)
@@ -376,20 +349,20 @@ def _plan_one(registration: _Found, tree: ast.Module, imports: dict[str, list[as
     if effects:
         return (f"importing {module} has effects ({'; '.join(effects[:2])}): deferring it "
                 f"would delay them"), {}
-    source = _read(command_file)
+    source = read(command_file)
     if source is None:
         return f"{module} could not be read", {}
     data: dict = {"module": module, "function": function,
                   "target": f"{module}:{function}",
                   "import_line": bound.statement.lineno, "import_name": bound.name}
     if registration.shape == "subparsers":
-        facts = _registered_by(source, function, module)
+        facts = registered_by(source, function, module)
         if isinstance(facts, str):
             return facts, {}
         name, keywords = facts
         data.update(name=name, call_with="subparsers", keywords=keywords)
     else:
-        problem = _callable_there(source, function, module)
+        problem = callable_there(source, function, module)
         if problem:
             return problem, {}
         add = registration.add_parser
@@ -428,200 +401,11 @@ def _pinned(report: AuditReport, file: str, line: int, name: str) -> str | None:
     return None
 
 
-def _read(path: str) -> str | None:
-    from ..audit._project import decode_source, read_source
-
-    try:
-        return decode_source(read_source(path))
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return None
-
-
 def _source_of(node: ast.expr) -> str:
     try:
-        return _render(ast.literal_eval(node))
+        return render(ast.literal_eval(node))
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return ast.unparse(node)
-
-
-# -- the command module: what its registration function adds ---------------------------------
-
-def _function(tree: ast.Module, function: str, module: str) -> ast.FunctionDef | str:
-    defined = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-               and s.name == function]
-    rebound = [s for s in tree.body if s not in defined and function in _bound_names(s)]
-    if len(defined) != 1 or rebound or isinstance(defined[0], ast.AsyncFunctionDef):
-        return f"{module}.{function} is not one plain function defined at module level"
-    node = defined[0]
-    if node.decorator_list:
-        return f"{module}.{function} is decorated"
-    positional = [*node.args.posonlyargs, *node.args.args]
-    required = len(positional) - len(node.args.defaults)
-    if not positional or required > 1:
-        return f"{module}.{function} does not take the one argument it is given"
-    return node  # type: ignore[return-value]
-
-
-def _bound_names(statement: ast.stmt) -> set[str]:
-    names = set()
-    for node in ast.walk(statement):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-    return names
-
-
-def _callable_there(source: str, function: str, module: str) -> str | None:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return f"{module} does not parse"
-    found = _function(tree, function, module)
-    return found if isinstance(found, str) else None
-
-
-def _registered_by(source: str, function: str, module: str
-                   ) -> tuple[str, list[tuple[str, str]]] | str:
-    """(name, the keywords add_lazy_parser needs, as source) of the one subcommand that
-    `module.function(subparsers)` adds, or why it cannot be read."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return f"{module} does not parse"
-    node = _function(tree, function, module)
-    if isinstance(node, str):
-        return node
-    parameter = [*node.args.posonlyargs, *node.args.args][0].arg
-    uses = [n for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == parameter]
-    calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)
-             and _is_method(n, parameter, "add_parser")]
-    if len(calls) != 1 or len(uses) != 1:
-        return (f"{module}.{function} uses its subparsers argument other than in one "
-                f"`{parameter}.add_parser(...)` call")
-    call = calls[0]
-    for statement in node.body:
-        if any(n is call for n in ast.walk(statement)):
-            if isinstance(statement, _COMPOUND) and not isinstance(statement, ast.Return):
-                return (f"{module}.{function} calls add_parser inside a block: whether it "
-                        f"runs is not known")
-            break
-        if isinstance(statement, _COMPOUND):
-            return (f"{module}.{function} has a branch, loop or return before its "
-                    f"add_parser call")
-    constants = _constants(tree)
-    if len(call.args) != 1 or any(k.arg is None for k in call.keywords):
-        return f"{module}.{function}'s add_parser call has arguments that are not known"
-    name = _literal(call.args[0], constants)
-    if not isinstance(name, str):
-        return f"{module}.{function} names its subcommand with something not a literal"
-    keywords = []
-    for keyword in call.keywords:
-        if keyword.arg not in EAGER_KEYWORDS:
-            continue  # applied to the subparser when it is filled
-        value = _literal(keyword.value, constants)
-        if value is _UNKNOWN:
-            return (f"{module}.{function}: add_parser's `{keyword.arg}` is not a literal "
-                    f"(or a module constant holding one)")
-        keywords.append([keyword.arg, _render(value)])
-    return name, keywords
-
-
-_UNKNOWN = object()
-
-
-def _constants(tree: ast.Module) -> dict[str, object]:
-    """Module-level names bound once, to a literal."""
-    values: dict[str, object] = {}
-    counts: dict[str, int] = {}
-    for statement in tree.body:
-        for name in _bound_names(statement):
-            counts[name] = counts.get(name, 0) + 1
-        assigned = _assigned(statement)
-        if assigned:
-            try:
-                values[assigned[0]] = ast.literal_eval(assigned[1])
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                pass
-    return {name: value for name, value in values.items() if counts.get(name) == 1}
-
-
-def _literal(node: ast.expr, constants: dict[str, object]) -> object:
-    if isinstance(node, ast.Name) and node.id in constants:
-        return constants[node.id]
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return _UNKNOWN
-
-
-def _render(value: object) -> str:
-    """Python source for a literal value, strings in double quotes where they can be."""
-    if isinstance(value, str):
-        text = repr(value)
-        if text.startswith("'") and '"' not in value:
-            text = '"' + text[1:-1].replace("\\'", "'") + '"'
-        return text
-    if isinstance(value, list):
-        return "[" + ", ".join(_render(v) for v in value) + "]"
-    if isinstance(value, tuple):
-        inner = ", ".join(_render(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    return repr(value)
-
-
-# -- how the program runs ---------------------------------------------------------------------
-
-def _invoke(module: str, path: str, root: str, report: AuditReport, project: str
-            ) -> str | None:
-    """Python source that runs the program as its users do, with the arguments in
-    HOTSTART_HELP_ARGV, from this project's files."""
-    head = (f"import json, os, sys; sys.path.insert(0, {_render(root)}); "
-            f"argv = json.loads(os.environ['HOTSTART_HELP_ARGV']); ")
-    script = _console_script(module, project)
-    if script is not None:
-        name, attribute = script
-        return (head + f"sys.argv = [{_render(name)}, *argv]; import importlib; "
-                f"target = importlib.import_module({_render(module)}); "
-                + "".join(f"target = getattr(target, {_render(a)}); "
-                          for a in attribute.split("."))
-                + "sys.exit(target())")
-    runnable = []
-    for entry in report.entries:
-        words = entry.name.split()
-        if len(words) >= 2 and words[0] == "-m":
-            runnable.append(words[1])
-    top = module.split(".")[0]
-    source = _read(path) or ""
-    if "__main__" in source:
-        runnable.append(module)
-    if _module_file(f"{top}.__main__", root) is not None:
-        runnable.append(top)
-    chosen = next((m for m in runnable if m == module or module.startswith(f"{m}.")
-                   or m == top), None)
-    if chosen is None:
-        return None
-    return (head + f"sys.argv = [{_render(chosen)}, *argv]; import runpy; "
-            f"runpy.run_module({_render(chosen)}, run_name='__main__', alter_sys=True)")
-
-
-def _console_script(module: str, project: str) -> tuple[str, str] | None:
-    """(script name, attribute) of the project's console script that runs `module`."""
-    import tomllib
-
-    try:
-        with open(os.path.join(project, "pyproject.toml"), "rb") as handle:
-            scripts = tomllib.load(handle).get("project", {}).get("scripts", {})
-    except (OSError, ValueError):
-        return None
-    for name, target in sorted(scripts.items()) if isinstance(scripts, dict) else []:
-        if isinstance(target, str) and target.partition(":")[0].strip() == module:
-            attribute = target.partition(":")[2].split("[")[0].strip()
-            if attribute:
-                return name, attribute
-    return None
 
 
 # -- the rewrite ------------------------------------------------------------------------------
@@ -669,9 +453,16 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
         if not _alone(lines, statement, statement):
             failed.append((change, "its import shares its lines with other code"))
             continue
+        end = statement.end_lineno or statement.lineno
+        if end > statement.lineno and any("#" in line for line in lines[statement.lineno - 1:
+                                                                        end]):
+            failed.append((change, "its import has comments between its names"))
+            continue
         indent = lines[first.lineno - 1][:first.col_offset]
-        edits.append((first.lineno, last.end_lineno or last.lineno,
-                      _call_text(indent, data, limit)))
+        end = last.end_lineno or last.lineno
+        comment = lines[end - 1][last.end_col_offset or 0:].strip()
+        text = _call_text(indent, data, limit)
+        edits.append((first.lineno, end, f"{text[:-1]}  {comment}\n" if comment else text))
         dropped.setdefault(statement.lineno, set()).add(registration.binding)
         statements[statement.lineno] = statement
     made = [c for c in changes if all(c is not f for f, _ in failed)]
@@ -710,7 +501,7 @@ def _limit(changes: list[Change]) -> int:
 
 def _call_text(indent: str, data: dict, limit: int) -> str:
     """The `add_lazy_parser(...)` statement for one registration, within `limit` columns."""
-    parts = [data["subparsers"], _render(data["name"]), _render(data["target"])]
+    parts = [data["subparsers"], render(data["name"]), render(data["target"])]
     if data["call_with"] == "parser":
         parts.append('call_with="parser"')
     parts.extend(f"{key}={value}" for key, value in data["keywords"])
@@ -737,11 +528,14 @@ def _without(statement: ast.Import | ast.ImportFrom, names: set[str], lines: lis
     if not kept:
         return ""
     indent = lines[statement.lineno - 1][:statement.col_offset]
+    end = statement.end_lineno or statement.lineno
+    comment = lines[end - 1][statement.end_col_offset or 0:].strip()
+    comment = f"  {comment}" if comment else ""  # a trailing comment stays with the names kept
     if isinstance(statement, ast.Import):
-        return "".join(Statement("import", n, ((n, a),)).text(indent, limit) + "\n"
+        return "".join(Statement("import", n, ((n, a),)).text(indent, limit) + comment + "\n"
                        for n, a in kept)
     return Statement("from", statement.module or "", tuple(kept),
-                     statement.level).text(indent, limit) + "\n"
+                     statement.level).text(indent, limit) + comment + "\n"
 
 
 def _add_runtime_import(code: str, made: list[Change], limit: int) -> str:
