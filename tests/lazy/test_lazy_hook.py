@@ -10,6 +10,8 @@ PACKAGE = {
         from . import sub
         from .heavy import Thing, make
         import json
+        def dump(value):
+            return json.dumps(value)
         """,
     "pkg/sub.py": """
         print("load pkg.sub")
@@ -34,8 +36,9 @@ def test_nothing_loads_until_first_use_and_reification_is_recorded(tmp_path):
         import pkg
         print("pkg" in sys.modules, sorted(m for m in HOOK.deferred if m.startswith("pkg")))
         print(pkg.sub.VALUE)
-        module, (filename, line, function) = REIFIED[0]
-        print(sorted(m for m, _ in REIFIED), linecache.getline(filename, line).strip(), function)
+        mine = [(m, user) for m, user in REIFIED if m.startswith("pkg")]
+        module, (filename, line, function) = mine[0]
+        print([m for m, _ in mine], linecache.getline(filename, line).strip(), function)
         t = pkg.make()
         print(type(t).__name__, "json" in sys.modules)
         """))
@@ -177,7 +180,8 @@ def test_from_import_as_decorator_base_class_isinstance_call_and_identity(tmp_pa
                 issubclass(Sub, Thing)
         def identity():
             import pkg.heavy
-            return Thing is pkg.heavy.Thing, make is pkg.heavy.make
+            bound = globals()
+            return bound["Thing"] is pkg.heavy.Thing, bound["make"] is pkg.heavy.make
         print(type(globals()["Thing"]).__name__)
         print(*later())
         print(*identity(), type(globals()["Thing"]).__name__)
@@ -265,6 +269,42 @@ def test_names_the_module_body_reads_are_bound_eagerly(tmp_path):
         print(type(globals()["Impl"]).__name__, issubclass(Impl, Base))
         """))
     assert out == ["type True"]
+
+
+def test_names_caught_raised_or_compared_by_identity_and_unread_imports_stay_eager(tmp_path):
+    # a lazy stand-in cannot forward `except Name`, `raise Name`, `x is Name`; an `import`
+    # whose binding is never read is there for its side effect
+    files = {
+        "errors.py": "class Oops(Exception):\n    pass\nclass Raised(Exception):\n    pass\n",
+        "sentinels.py": "MISSING = object()\nOTHER = object()\n",
+        "plugin.py": "import builtins\nbuiltins.plugin_registered = True\n",
+        "lazy_one.py": "X = 1\n",
+    }
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import builtins
+        from errors import Oops
+        from errors import Raised as Renamed
+        from sentinels import MISSING
+        import plugin
+        import lazy_one
+        def check(value):
+            try:
+                if value is MISSING:
+                    raise Renamed
+                raise Oops()
+            except (ValueError, Oops):
+                return "caught"
+            except Renamed:
+                return "missing"
+        def one():
+            return lazy_one.X
+        import sentinels
+        bound = globals()
+        print(check(sentinels.MISSING), check(1), builtins.plugin_registered)
+        print(*[type(bound[n]).__name__ for n in ("Oops", "Renamed", "MISSING", "plugin",
+                                                 "lazy_one")])
+        """))
+    assert out == ["missing caught True", "type type object module LazyModule"]
 
 
 def test_module_attribute_reads_resolve_lazy_names(tmp_path):

@@ -87,14 +87,15 @@ def _disable_interpreter_lazy_imports() -> str:
         try:
             set_filter(_never_lazy)
             return "sys.set_lazy_imports_filter"
-        except Exception:  # signature differs from PEP 810's; try the mode switch
+        # the signature differs from PEP 810's: try the mode switch
+        except Exception:  # noqa: BLE001, S110
             pass
     set_mode = getattr(sys, "set_lazy_imports", None)
     if set_mode is not None:
         try:
             set_mode("none")
             return "sys.set_lazy_imports('none')"
-        except Exception:  # "none" was removed before 3.15.0 final
+        except Exception:  # noqa: BLE001, S110 ("none" was removed before 3.15.0)
             pass
     return "unavailable"
 
@@ -310,13 +311,15 @@ def attach_stub(package_name: str, filename: str) -> tuple:
     for node in tree.body:
         where = f"{stub}:{getattr(node, 'lineno', '?')}"
         if isinstance(node, ast.Import):
-            raise ValueError(f"{where}: absolute import in a lazy stub; only `from .sub "
-                             f"import name` and `from . import sub` are supported")
+            raise ValueError(  # noqa: TRY004 (a bad stub is a bad value, as documented)
+                f"{where}: absolute import in a lazy stub; only `from .sub import name` and "
+                f"`from . import sub` are supported")
         if not isinstance(node, ast.ImportFrom):
             for inner in ast.walk(node):
                 if isinstance(inner, (ast.Import, ast.ImportFrom)):
-                    raise ValueError(f"{stub}:{inner.lineno}: import inside a block; lazy "
-                                     f"stubs declare imports at module level only")
+                    raise ValueError(  # noqa: TRY004
+                        f"{stub}:{inner.lineno}: import inside a block; lazy stubs declare "
+                        f"imports at module level only")
             continue
         if node.level == 0:
             raise ValueError(f"{where}: absolute import `from {node.module} import ...` in a "
@@ -518,7 +521,7 @@ def _parse_any_version(source: str, filename: str = "<unknown>") -> tuple:
     except SyntaxError:
         try:
             statements = _lazy_statements(source)
-        except Exception:
+        except Exception:  # noqa: BLE001 (any failure: not PEP 810 syntax)
             statements = None
         if not statements:
             raise  # not PEP 810 syntax: the source is invalid
