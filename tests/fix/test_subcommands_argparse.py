@@ -338,3 +338,19 @@ def test_comments_stay_or_the_change_is_refused(tool):
     new, failed = argparse_codemod.rewrite(text, changes)
     assert new == text
     assert [why for _, why in failed] == ["its import has comments between its names"] * 3
+
+
+def test_a_subparser_the_program_uses_again_is_not_filled_later(tool):
+    path = tool / "pkg" / "cli.py"
+    path.write_text(path.read_text().replace(
+        "    clean.configure(cleaner)\n",
+        "    clean.configure(cleaner)\n    cleaner.set_defaults(func=lambda args: 0)\n"))
+
+    changes, skipped = plan(tool)
+
+    assert "clean" not in {c.site.data["name"] for c in changes}
+    assert {s.site.statement: s.why for s in skipped}[
+        'cleaner = sub.add_parser("clean", help="remove the outputs", aliases=["c"]) '
+        "clean.configure(cleaner)"] == (
+        "not made lazy: the subparser `cleaner` is used again at line 20: filled later, that "
+        "code would run before its registration")

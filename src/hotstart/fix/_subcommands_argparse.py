@@ -2,8 +2,9 @@
 `hotstart.lazy.cli.add_lazy_parser` calls, so the program's `--help` no longer imports them.
 
 In the scope (a function, or the module) where ``S = P.add_subparsers(...)`` is called on a
-parser ``P = argparse.ArgumentParser(...)`` of the same scope, three registrations of a
-subcommand by a function of another project module are found:
+parser made in the same scope (``P = argparse.ArgumentParser(...)`` or a subclass, not a
+subcommand's parser: its help is then ``--help``), three registrations of a subcommand by a
+function of another project module are found:
 
 - ``mod.register(S)``: the function calls ``S.add_parser("name", help=..., ...)`` itself.
   The name, and the keywords that must be known when the program's help is printed (help,
@@ -69,6 +70,7 @@ class _Found:
     statements: list[ast.stmt]
     add_parser: ast.Call | None = None   # the program's own add_parser call
     variable: str | None = None          # the assigned parser's name ("assigned")
+    why: str | None = None               # why it is refused, when the syntax tells
 
 
 def find(source: str, module: str, file: str, path: str, report: AuditReport,
@@ -93,8 +95,8 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
             site = _site(file, module, registration, source)
             why, data = _plan_one(registration, tree, imports, package, root, report, file)
             if why is None and not parser_known:
-                why = (f"`{subparsers}` is made from a parser this scope did not create: its "
-                       f"help path is not known")
+                why = (f"`{subparsers}` belongs to a parser made elsewhere (or a subcommand's):"
+                       f" the command line of its help is not known")
             if why is not None:
                 skipped.append(Skipped(site, f"not made lazy: {why}"))
                 continue
@@ -159,7 +161,7 @@ def _scopes(tree: ast.Module) -> Iterator[tuple[str, list[ast.stmt]]]:
 
 def _registrations(tree: ast.Module):
     """Per subparsers action made in a scope: (scope, body, its variable, whether its parser
-    is an ArgumentParser made in the scope, the registrations found, the subcommand names
+    is a top-level parser made in the scope, the registrations found, the subcommand names
     the scope adds itself)."""
     for scope, body in _scopes(tree):
         parsers: set[str] = set()
@@ -168,9 +170,9 @@ def _registrations(tree: ast.Module):
             if assigned is None:
                 continue
             name, value = assigned
-            if isinstance(value, ast.Call) and _dotted(value.func).rpartition(".")[2] == \
-                    "ArgumentParser":
-                parsers.add(name)
+            if isinstance(value, ast.Call) and not (isinstance(value.func, ast.Attribute)
+                                                    and value.func.attr == "add_parser"):
+                parsers.add(name)  # a parser made here (not a subcommand's): help is `--help`
             if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
                     and value.func.attr == "add_subparsers"):
                 continue
@@ -197,8 +199,13 @@ def _in_body(scope: str, body: list[ast.stmt], subparsers: str
                     and isinstance(following.args[0], ast.Name) and \
                     following.args[0].id == assigned[0] and _callee(following):
                 binding, attribute = _callee(following)  # type: ignore[misc]
+                later = [n.lineno for s in body[at + 2:] for n in ast.walk(s)
+                         if isinstance(n, ast.Name) and n.id == assigned[0]]
+                why = (f"the subparser `{assigned[0]}` is used again at line {later[0]}: "
+                       f"filled later, that code would run before its registration"
+                       if later else None)
                 found.append(_Found(scope, subparsers, binding, attribute, "assigned",
-                                    [statement, body[at + 1]], add, assigned[0]))
+                                    [statement, body[at + 1]], add, assigned[0], why))
             continue
         if call is None or is_method(call, subparsers, "add_parser"):
             continue
@@ -243,14 +250,6 @@ def _literal_names(add_parser: ast.Call) -> list[str]:
             if isinstance(value, (list, tuple)):
                 names.extend(v for v in value if isinstance(v, str))
     return names
-
-
-def _dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
-    return ""
 
 
 @dataclass(slots=True)
@@ -319,6 +318,8 @@ def _plan_one(registration: _Found, tree: ast.Module, imports: dict[str, list[as
               package: str, root: str, report: AuditReport, file: str
               ) -> tuple[str | None, dict]:
     """Why `registration` cannot be made lazy (None if it can), and the rewrite's facts."""
+    if registration.why:
+        return registration.why, {}
     if registration.shape == "other":
         return ("the call passes more than the subparsers (or the subparsers to more than "
                 "the command's function)"), {}
