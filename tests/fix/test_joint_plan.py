@@ -155,3 +155,26 @@ def test_cli_plan_sites_and_joint(tmp_path, monkeypatch):
            "1 group(s))" in joint.stdout
     bad = run_hotstart(*common, "--plan", "all", cwd=root)
     assert bad.returncode == 2 and "invalid choice: 'all'" in bad.stderr
+
+
+def test_a_lazy_reexport_that_a_star_import_reads_is_pinned(tmp_path, monkeypatch):
+    """networkx: `from pkg import *` reads every name of pkg's __all__, so making those
+    re-exports lazy loads them at once (the re-profile found the module still loaded): the
+    plan pins them, and the library still leaves through the import that does move."""
+    files = {
+        **BIGLIB,
+        "app/__init__.py": "from app.pkg import *\n\nJOBS = [tool]\n",
+        "app/pkg/__init__.py": ("from app.pkg.heavy import helper\nfrom app.pkg.light import "
+                                "tool\n\n__all__ = [\"helper\", \"tool\"]\n"),
+        "app/pkg/heavy.py": _user("helper_").replace("def fhelper_", "def helper"),
+        "app/pkg/light.py": "def tool():\n    return 1\n",
+    }
+    _project(tmp_path, monkeypatch, files)
+    result = fix("app", entries=[ENTRY], write=True, runs=1)
+    assert [c.site.file for c in result.changes] == ["app/pkg/heavy.py"]
+    why = sorted(s.why for s in result.skipped if s.site.file == "app/pkg/__init__.py")
+    pinned = ("pinned by: `from app.pkg import *` (app/__init__.py:1) reads every name of its "
+              "__all__, so a lazy re-export would load at once")
+    assert why == [pinned] * 2
+    [group] = result.groups
+    assert group.still_loaded == {ENTRY: []} and result.remeasure_reverted == []

@@ -13,7 +13,7 @@ from .._text import diff_path
 from ..audit import audit, parse_version
 from ..audit.model import AuditReport
 from ..errors import BadInput, HotstartError
-from ._groups import Group, measured_graphs, plan_groups, single_groups
+from ._groups import Group, measured_graphs, plan_groups, single_groups, star_pinned
 from ._write import Files, Source, read_source
 from .plan import PLANS, SELECTABLE, Change, Skipped, plan_changes
 from .verify import CommandResult, Verification, find_culprits, run_command
@@ -110,7 +110,8 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     if runtime == "auto":
         uses_hotstart = any(s.imported.split(".")[0] == "hotstart" for s in report.sites)
         runtime = "hotstart" if uses_hotstart else "stdlib"
-    graphs = measured_graphs(report) if plan == "joint" else []
+    observed = measured_graphs(report)
+    graphs = observed if plan == "joint" else []
     plan_note = None
     if plan == "joint" and not graphs and any(e.measured for e in report.entries):
         plan_note = ("the measured entries' import graphs are not in this process (a report "
@@ -124,6 +125,9 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
             found, left = program_codemod(name).plan(report, report.paths, project)
             changes.extend(found)
             skipped.extend(left)
+    for change, why in star_pinned(report, changes, observed):
+        skipped.append(Skipped(change.site, why))
+        changes = [c for c in changes if c is not change]
     sources, refused = _read_sources(changes, project)
     changes = [c for c in changes if c.path in sources]
     packages = {report.paths[s.file]: s.module for s in report.sites if s.package_init}

@@ -23,6 +23,9 @@ once). A group is kept or reverted as a whole; dead imports are removed whatever
 
 from __future__ import annotations
 
+import ast
+import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -30,7 +33,9 @@ from ..audit.model import AuditReport, Entry, Saving
 from ..audit.savings import ObservedGraph, observed_graph, site_keys
 from .plan import Change, Skipped
 
-__all__ = ["Group", "measured_graphs", "plan_groups", "single_groups"]
+__all__ = ["Group", "measured_graphs", "plan_groups", "single_groups", "star_pinned"]
+
+_STAR = re.compile(r"\s*from\s+(\.*)([\w.]*)\s+import\s+\*")
 
 
 @dataclass(slots=True)
@@ -255,6 +260,75 @@ def _entry_groups(report: AuditReport, entry: Entry, graph: ObservedGraph,
             members[root].add(name)
     groups = [(modules[root], found) for root, found in members.items() if root in modules]
     return _Observed(groups, keys, importers)
+
+
+def star_pinned(report: AuditReport, changes: list[Change],
+                graphs: list[tuple[Entry, ObservedGraph]]) -> list[tuple[Change, str]]:
+    """The lazy re-exports (`lazy-init`) that would load at once anyway: a module on an
+    entry's path runs `from package import *`, which reads every name of the package's
+    `__all__`, so its `__getattr__` loads them all (seen on networkx: the prediction said
+    the module leaves, the re-profile found it loaded)."""
+    pinned: list[tuple[Change, str]] = []
+    lines: dict[str, list[str]] = {}
+    shown = {os.path.realpath(path): file for file, path in report.paths.items()}
+    for change in changes:
+        if change.action != "lazy-init":
+            continue
+        package = change.site.module
+        listed = _dunder_all(change.path)
+        if not listed or not any(b.name in listed for b in change.site.names):
+            continue
+        star = next((where for _entry, graph in graphs
+                     for where in _star_imports(graph, package, lines)), None)
+        if star is not None:
+            path, _, line = star.rpartition(":")
+            why = (f"pinned by: `from {package} import *` ({shown.get(path, path)}:{line}) "
+                   f"reads every name of its __all__, so a lazy re-export would load at once")
+            pinned.append((change, why))
+    return pinned
+
+
+def _star_imports(graph: ObservedGraph, package: str, cache: dict[str, list[str]]):
+    """`file:line` of each observed star import of `package`."""
+    for importer in sorted(graph.importers.get(package, ())):
+        for target, key in graph.adjacency.get(importer, ()):
+            if target != package or key is None:
+                continue
+            path, _, number = key.rpartition(":")
+            if path not in cache:
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        cache[path] = handle.read().splitlines()
+                except OSError:
+                    cache[path] = []
+            text = cache[path][int(number) - 1] if 0 < int(number) <= len(cache[path]) else ""
+            match = _STAR.match(text)
+            if match is None:
+                continue
+            dots, name = match.groups()
+            if dots:  # relative: resolved against the importing module's package
+                base = importer.split(".")
+                keep = len(base) - len(dots) + (1 if path.endswith("__init__.py") else 0)
+                name = ".".join(base[:keep] + ([name] if name else []))
+            if name == package:
+                yield key
+
+
+def _dunder_all(path: str) -> set[str]:
+    """The names a module's literal `__all__` lists (empty when it has none)."""
+    try:
+        with open(path, "rb") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            try:
+                return set(ast.literal_eval(node.value))
+            except ValueError:
+                return set()
+    return set()
 
 
 def _used_on(change: Change, entry: str) -> bool:
