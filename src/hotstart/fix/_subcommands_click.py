@@ -81,20 +81,27 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
     skipped: list[Skipped] = []
     program = _Program(here, root, project)
     counts = _typer_counts(here, typer_apps)
+    registrations = [(node.lineno, node.end_lineno or node.lineno) for node in here.tree.body
+                     if _registration(node, here, typer_apps) is not None]
+    reexported = {b.name: f"{u.scope} ({u.file}:{u.line})" for site in report.sites
+                  if site.file == file for b in site.names for u in b.uses
+                  if u.context == "reexport"}
     for node in here.tree.body:
         found = _registration(node, here, typer_apps)
         if found is None:
             continue
         kind, owner, call, argument = found
-        if _made_lazy(argument, here):
-            continue
+        if _made_lazy(argument, here) or isinstance(argument, ast.Name) and (
+                argument.id in here.defs or argument.id in here.assigned):
+            continue  # lazy already, or defined here: nothing to defer
         site = CodeSite(file, module, node.lineno, one_line(here.segment(node)), "cli",
                         end_line=node.end_lineno or node.lineno)
         try:
             if kind in ("add_typer", "typer_command") and counts.get(owner, 2) < 2:
                 raise Refused(f"`{owner}` has one command: typer makes it the program "
                               f"itself, which must import it")
-            data = _plan_one(kind, owner, call, argument, node, here, known)
+            data = _plan_one(kind, owner, call, argument, here, known, registrations,
+                             reexported)
         except Refused as why:
             skipped.append(Skipped(site, f"not made lazy: {why}"))
             continue
@@ -158,8 +165,9 @@ def _typer_counts(here: SourceModule, apps: set[str]) -> dict[str, int]:
     return counts
 
 
-def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr, node: ast.stmt,
-              here: SourceModule, known: Project) -> dict:
+def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr,
+              here: SourceModule, known: Project, registrations: list[tuple[int, int]],
+              reexported: dict[str, str]) -> dict:
     """The rewrite's facts for one registration, or `Refused`."""
     if isinstance(argument, ast.Call):
         raise Refused("the command is built by a call at run time")
@@ -167,7 +175,7 @@ def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr, node: a
                                                         for a in call.args):
         raise Refused("`*args`/`**kwargs` in the registration: its values are not known")
     local, module, attr = _imported(argument, here)
-    _check_uses(local, here, node)
+    _check_uses(local, here, registrations, reexported)
     owner_module, defined = known.resolve(module, attr)
     if owner_module.name == here.name:
         raise Refused(f"`{local}` is defined in this module")
@@ -208,26 +216,32 @@ def _imported(argument: ast.expr, here: SourceModule) -> tuple[str, str, str]:
     raise Refused(f"`{here.segment(argument)}` is not a name imported from a module")
 
 
-def _check_uses(local: str, here: SourceModule, registration: ast.stmt) -> None:
-    """Refuse a name that the module binds twice, re-exports or uses outside registrations
-    (the rewrite drops its import when no use is left)."""
+def _check_uses(local: str, here: SourceModule, registrations: list[tuple[int, int]],
+                reexported: dict[str, str]) -> None:
+    """Refuse a name that the module binds twice, re-exports, or uses outside its
+    registrations (the module would stay imported; the rewrite drops an import only when no
+    use is left)."""
     bound = 0
     for node in ast.walk(here.tree):
-        if isinstance(node, ast.alias) and (node.asname or node.name).split(".")[0] == local or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
-                node.name == local or isinstance(node, ast.Name) and node.id == local and \
-                not isinstance(node.ctx, ast.Load) or isinstance(node, (ast.Global, ast.Nonlocal)) and local in node.names:
-            bound += 1
+        if isinstance(node, ast.alias):
+            bound += (node.asname or node.name).split(".")[0] == local
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound += node.name == local
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound += local in node.names
+        elif isinstance(node, ast.Name) and node.id == local:
+            if not isinstance(node.ctx, ast.Load):
+                bound += 1
+            elif not any(start <= node.lineno <= end for start, end in registrations):
+                raise Refused(f"`{local}` is also used at line {node.lineno}")
     if bound != 1:
         raise Refused(f"`{local}` is bound more than once in the module")
+    if local in reexported:
+        raise Refused(f"`{local}` is imported from this module by {reexported[local]}")
     exported = here.assigned.get("__all__")
     if exported is not None and any(literal(e) == local
                                     for e in getattr(exported, "elts", [])):
         raise Refused(f"`{local}` is listed in __all__")
-    import_node = here.imports[local][0]
-    if isinstance(import_node, ast.Import) or not isinstance(import_node, ast.stmt):
-        return
-    if getattr(import_node, "col_offset", 0) != 0:
-        raise Refused(f"the import of `{local}` is not a top-level statement of its own")
 
 
 def _parents(module: str, here: str) -> list[str]:
