@@ -312,19 +312,24 @@ def test_module_attribute_reads_resolve_lazy_names(tmp_path):
         "sentinel.py": "class _NoValueType:\n    pass\nNoValue = _NoValueType()\n",
         "lib.py": """
             from sentinel import NoValue
-            def f(x=None):
-                return x is NoValue
+            def f(x):
+                return x == NoValue
             """,
+        "lib2.py": "from sentinel import NoValue\n",
     }
     out = lines(run_program(tmp_path, files, ALL_LAZY + """
-        import lib
-        import sentinel
+        try:  # eager here (a try block); lib and lib2 defer their own imports
+            import lib, lib2, sentinel
+        finally:
+            pass
+        print(type(lib).__name__)    # holds a lazy name: its attribute reads resolve them
         default = lib.NoValue        # an attribute read: resolved, as PEP 810 does
-        from lib import NoValue      # an eager from-import of a lazy name: resolved too
+        from lib2 import NoValue     # an eager from-import of a lazy name: resolved too
         print(type(default).__name__, default is sentinel.NoValue, NoValue is default,
               lib.f(default))
+        print(type(lib).__name__, type(lib2).__name__)  # none left: plain modules again
         """))
-    assert out == ["_NoValueType True True True"]
+    assert out == ["ModuleWithLazyNames", "_NoValueType True True True", "module module"]
 
 
 def test_uninstall_restores_the_import_function(tmp_path):

@@ -399,7 +399,7 @@ class Hook:
                 return next_import(name, globals, globals, fromlist, level)
         where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         self.bound_lazy = True
-        watch_module(globals)
+        watch_module(globals, not fromlist and form == 1)
         if fromlist:
             keys = _from_keys(absolute, loaded, missing)
             self._defer(keys, where)

@@ -23,6 +23,7 @@ see the lazy object itself.
 """
 
 import _operator
+import _thread
 import sys
 
 __all__ = ["Deferral", "LazyFrom", "LazyModule", "LazySubmoduleChain", "LazyValue",
@@ -54,12 +55,38 @@ class Deferral:
 def _rebind(namespace: dict, name, lazy, value) -> None:
     """Replace `lazy` by `value` in the importing module's globals: under `name` if it is
     bound there, else under every name bound to it (``from x import y as z``)."""
+    replaced = False
     if name is not None and namespace.get(name) is lazy:
         namespace[name] = value
-        return
-    for key, bound in list(namespace.items()):
-        if bound is lazy:
-            namespace[key] = value
+        replaced = True
+    else:
+        for key, bound in list(namespace.items()):
+            if bound is lazy:
+                namespace[key] = value
+                replaced = True
+    if replaced:
+        _count_lazy(namespace, -1)
+
+
+#: id(module globals) -> lazy objects bound there and not resolved yet (see watch_module)
+_pending: dict = {}
+_pending_lock = _thread.allocate_lock()
+
+
+def _count_lazy(namespace: dict, change: int) -> None:
+    """Count the lazy objects bound in `namespace`; when none is left, give its module back
+    the plain module class (attribute reads at full speed again)."""
+    key = id(namespace)
+    with _pending_lock:
+        left = _pending.get(key, 0) + change
+        if left > 0:
+            _pending[key] = left
+            return
+        _pending.pop(key, None)
+    module = sys.modules.get(namespace.get("__name__"))
+    if type(module) is ModuleWithLazyNames and _module_getattribute(module, "__dict__") \
+            is namespace:
+        module.__class__ = _ModuleType
 
 
 class LazyModule(_ModuleType):
@@ -152,6 +179,7 @@ class LazySubmoduleChain:
         if self.index + 1 < len(self.parts):
             return LazySubmoduleChain(self.deferral, self.namespace, self.parts,
                                       self.index + 1)
+        _count_lazy(self.namespace, 1)
         return LazyModule(self.deferral, self.deferral.module, self.namespace, None)
 
 
@@ -166,7 +194,9 @@ class LazyFrom:
         _f_set_namespace(self, namespace)
 
     def __getattribute__(self, attr: str):
-        return LazyValue(_f_get_deferral(self), attr, _f_get_namespace(self))
+        namespace = _f_get_namespace(self)
+        _count_lazy(namespace, 1)
+        return LazyValue(_f_get_deferral(self), attr, namespace)
 
 
 _f_get_deferral = LazyFrom._deferral.__get__
@@ -487,10 +517,15 @@ class ModuleWithLazyNames(_ModuleType):
 _module_getattribute = _ModuleType.__getattribute__
 
 
-def watch_module(namespace: dict) -> None:
+def watch_module(namespace: dict, lazy_module: bool) -> None:
     """Give the module whose globals are `namespace` the class `ModuleWithLazyNames`, if it
     is a plain module registered in ``sys.modules`` (a module of a class of its own keeps it:
-    reads of its lazy names then get the lazy objects, which forward every use)."""
+    reads of its lazy names then get the lazy objects, which forward every use). It gets the
+    plain class back once every lazy object bound there is resolved. `lazy_module`: a
+    `LazyModule` is about to be bound (lazy values are counted as ``IMPORT_FROM`` reads them).
+    """
+    if lazy_module:
+        _count_lazy(namespace, 1)
     module = sys.modules.get(namespace.get("__name__"))
     if type(module) is _ModuleType and _module_getattribute(module, "__dict__") is namespace:
         module.__class__ = ModuleWithLazyNames
