@@ -403,3 +403,22 @@ def test_fix_all_drops_the_import_moved_into_the_rewritten_function(tmp_path):
         "import sys\n\n\ndef get_logger():\n    # deferred by hotstart fix\n    import logging\n"
         '    return logging.getLogger(sys._getframe(1).f_globals["__name__"])\n')
     assert check.compare(before, check.take()).ok
+
+
+def test_pep810_lazy_imports_in_the_file_are_kept(tmp_path):
+    """The import codemods write `lazy import` (PEP 810, 3.15) before this one runs on the
+    same file; libcst reads no 3.15 syntax, so those lines are masked and restored as they
+    were (the file is checked as text: this interpreter need not read 3.15 syntax)."""
+    source = ('"""Logs."""\n\nlazy import json\nimport inspect\nimport logging\n\n\n'
+              'def get_logger():\n'
+              '    return logging.getLogger(inspect.stack()[1].frame.f_globals["__name__"])\n')
+    root = _project(tmp_path, source.replace("lazy import json\n", ""))
+    _report, changes, _skipped = _plan(root)
+    new, failed = rewrite(source, changes)
+    assert failed == []
+    assert new == ('"""Logs."""\n\nlazy import json\nimport inspect\nimport logging\n'
+                   'import sys\n\n\ndef get_logger():\n    return logging.getLogger('
+                   'sys._getframe(1).f_globals["__name__"])\n')
+    broken, failed = rewrite("def get_logger(:\n", changes)
+    assert broken == "def get_logger(:\n"
+    assert len(failed) == 1 and failed[0][1].startswith("cannot parse the file (")

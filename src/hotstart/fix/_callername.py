@@ -94,8 +94,9 @@ def plan(report: AuditReport, paths: dict[str, str], project: str
         if path not in cache:
             try:
                 cache[path] = scan(decode_source(read_source(path)))
-            except (OSError, SyntaxError, UnicodeDecodeError, cst.ParserSyntaxError) as exc:
-                cache[path] = f"cannot read {shown} ({exc})"
+            except (OSError, SyntaxError, UnicodeDecodeError, cst.ParserSyntaxError,
+                    RecursionError) as exc:
+                cache[path] = f"cannot read {shown} ({_first_line(exc)})"
         scanned = cache[path]
         site = CodeSite(shown, module, spots[0].line, helper, SELECT)
         if isinstance(scanned, str):
@@ -243,7 +244,11 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
     """`source` (one file) with `changes` made; the changes it could not make, with why."""
     if not changes:
         return source, []
-    scanned = scan(source)
+    try:
+        scanned = scan(source)
+    except (SyntaxError, cst.ParserSyntaxError, RecursionError) as exc:
+        why = f"cannot parse the file ({_first_line(exc)})"
+        return source, [(change, why) for change in changes]
     sys_name = scanned.names.sys or "sys"
     replacements: dict[int, cst.CSTNode] = {}
     failed: list[tuple[Change, str]] = []
@@ -273,10 +278,15 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
     if not made:
         return source, failed
     inspect_name = "inspect" if scanned.names.bound.get("inspect") == "inspect" else None
-    code = scanned.module.visit(_Replace(replacements, inspect_name)).code
+    code = scanned.unmask(scanned.module.visit(_Replace(replacements, inspect_name)).code)
     if scanned.names.sys is None:
         code = _with_sys(code, changes[0].path)
     return code, failed
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _with_sys(code: str, path: str) -> str:

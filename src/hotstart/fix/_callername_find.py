@@ -334,15 +334,55 @@ class Scanned:
     wrapper: MetadataWrapper
     finder: _Finder
     names: _Names
+    masked: bool = False  # PEP 810 `lazy` keywords stand in as `_LAZY` (see `unmask`)
+
+    def unmask(self, code: str) -> str:
+        """`code` (the module, rewritten) with its `lazy` keywords back."""
+        return code.replace(_LAZY, "lazy ") if self.masked else code
+
+
+#: Stands for the PEP 810 `lazy` keyword while libcst (which reads no 3.15 syntax) parses the
+#: module: `lazy import x` is read as `_hotstart_lazy_ = 0; import x`, a plain statement.
+_LAZY = "_hotstart_lazy_ = 0; "
 
 
 def scan(source: str) -> Scanned:
-    module = cst.parse_module(source)
+    """The module's stack-walking expressions. `SyntaxError` or `libcst.ParserSyntaxError`
+    for source that does not parse."""
+    masked = _mask_lazy(source)
+    module = cst.parse_module(masked if masked is not None else source)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    names = _Names(ast.parse(source))
+    names = _Names(ast.parse(module.code))
     finder = _Finder(names, module)
     wrapper.visit(finder)
-    return Scanned(module, wrapper, finder, names)
+    return Scanned(module, wrapper, finder, names, masked is not None)
+
+
+def _mask_lazy(source: str) -> str | None:
+    """`source` with each PEP 810 `lazy` keyword replaced by `_LAZY`, or None when it has
+    none (or already holds the stand-in, which could not be told apart)."""
+    if "lazy" not in source or _LAZY in source:
+        return None
+    try:
+        ast.parse(source)
+        return None
+    except SyntaxError:
+        pass
+    import tokenize
+
+    from ..lazy import _lazy_statements
+
+    try:
+        statements = _lazy_statements(source)
+    except (tokenize.TokenError, SyntaxError, ValueError):  # invalid for another reason
+        return None
+    lines = source.splitlines(keepends=True)
+    for line, col in sorted({(line, col) for line, _module, col in statements}, reverse=True):
+        text = lines[line - 1]
+        if text[col:col + 4] != "lazy":  # columns counted differently (non-ASCII line)
+            col = text.find("lazy")
+        lines[line - 1] = text[:col] + _LAZY + text[col + 4:].lstrip(" \t")
+    return "".join(lines) if statements else None
 
 
 def binding_uses(scanned: Scanned, qualname: str, found: Found) -> list[cst.CSTNode] | str:
