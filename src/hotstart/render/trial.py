@@ -56,9 +56,9 @@ def _header(report: TrialReport, title: str = "hotstart trial") -> list[str]:
     lines.append(f"             {_figure(report.bound_predicted_ms)}   predicted: before minus "
                  f"the self time of the {count} module{'s' if count != 1 else ''} that never "
                  f"loaded")
-    if report.ratio is not None:
-        lines.append(f"  ratio      {report.ratio:7.2f}x     before / bound: what a perfect cut "
-                     f"of this path reaches")
+    ratio = f"{report.ratio:7.2f}x" if report.ratio is not None else "      -  "
+    lines.append(f"  ratio      {ratio}     before / bound: what a perfect cut of this path "
+                 f"reaches")
     lines.append(f"  modules    {len(report.modules)} loaded eagerly, {report.loaded} lazily; "
                  f"{len(report.used)} deferred and used, {len(report.unused)} deferred and "
                  f"never used")
