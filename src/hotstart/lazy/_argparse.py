@@ -37,7 +37,10 @@ Only the standard library; argparse itself is not imported here (the caller's pa
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing costs ~5 ms to import: only type checkers read these
+if TYPE_CHECKING:
+    from argparse import ArgumentParser, _SubParsersAction
+    from typing import Any
 
 __all__ = ["add_lazy_parser", "load_lazy_parsers"]
 
@@ -53,8 +56,8 @@ _LISTING = ("help", "aliases", "deprecated")
 _CALL_WITH = ("subparsers", "parser")
 
 
-def add_lazy_parser(subparsers: Any, name: str, target: str, *, call_with: str = "subparsers",
-                    **kwargs: Any) -> Any:
+def add_lazy_parser(subparsers: _SubParsersAction, name: str, target: str, *,
+                    call_with: str = "subparsers", **kwargs: Any) -> ArgumentParser:
     """Add subcommand `name` to `subparsers` (what ``parser.add_subparsers()`` returned), to
     be filled by the function `target` (``"package.module:function"``) when it is first
     used. `kwargs` go to ``subparsers.add_parser`` now (``help``, ``aliases``,
@@ -77,7 +80,7 @@ def add_lazy_parser(subparsers: Any, name: str, target: str, *, call_with: str =
     return parser
 
 
-def load_lazy_parsers(parser: Any) -> int:
+def load_lazy_parsers(parser: ArgumentParser) -> int:
     """Fill every lazy subparser under `parser`, recursively; return how many were filled."""
     filled = 0
     pending = [parser]
