@@ -1,0 +1,45 @@
+"""The program codemods run inside `hotstart fix`'s pipeline: selected by default, each
+change a group of its own (kept or reverted on its own), rendered with its select name, and
+`--verify` takes the codemod's own equivalence check before the rewrite and after each trial
+(here the caller-name check: the names the helper returns in a real run)."""
+
+from __future__ import annotations
+
+import sys
+
+from hotstart.fix import fix
+from hotstart.render.fix import render_fix
+
+from ._helpers import run_python
+from .test_joint_plan import _project
+
+FILES = {
+    "app/__init__.py": "from app.log import get_logger\n\nlog = get_logger()\n",
+    "app/jobs.py": "from app.log import get_logger\n\nlog = get_logger()\n",
+    "app/log.py": ("import inspect\nimport logging\n\n\ndef get_logger():\n"
+                   "    caller = inspect.stack()[1]\n"
+                   "    return logging.getLogger(caller.frame.f_globals[\"__name__\"])\n"),
+}
+ENTRY = "-c 'import app.jobs'"
+NAMES = "import app.jobs; print(app.log.name, app.jobs.log.name)"
+
+
+def test_a_caller_name_change_goes_through_plan_verify_and_write(tmp_path, monkeypatch):
+    root = _project(tmp_path, monkeypatch, FILES)
+    command = f"{sys.executable} -c 'import app.jobs'"
+    result = fix("app", entries=[ENTRY], write=True, runs=1, verify=command)
+    [change] = result.changes
+    assert (change.action, change.site.klass) == ("caller-name", "hot-calls")
+    assert [g.changes for g in result.groups] == [[change]]
+    # baseline, all changes, the kept set: the caller-name check ran on each (no failure)
+    assert result.verification.runs == 3 and result.verification.reverted == []
+    assert "sys._getframe(1)" in (root / "app/log.py").read_text()
+    assert run_python(root, NAMES).split() == ["app", "app.jobs"]
+    assert "  app/log.py:6  hot-calls   caller = inspect.stack()[1]: names the caller with " \
+           "sys._getframe(1)" in render_fix(result)
+
+
+def test_without_the_hot_calls_select_nothing_of_it_is_planned(tmp_path, monkeypatch):
+    _project(tmp_path, monkeypatch, FILES)
+    result = fix("app", entries=[ENTRY], runs=1, select=("dead", "deferrable"))
+    assert [c for c in result.changes if c.site.klass == "hot-calls"] == []
