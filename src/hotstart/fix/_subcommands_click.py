@@ -58,6 +58,7 @@ RUNTIME = "hotstart.lazy.cli"
 #: Registration kind -> the runtime function its lazy form calls.
 FUNCTIONS = {"add_command": "lazy_command", "add_typer": "add_lazy_typer",
              "typer_command": "add_lazy_typer_command"}
+_MOVED = "the registration or its import is not in the file as planned (re-run)"
 #: A name no real command has: its error output is compared too.
 UNKNOWN = "hotstart-no-such-command"
 
@@ -187,7 +188,7 @@ def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr,
     _check_module(owner_module, defined)
     data = {"framework": "typer" if kind != "add_command" else "click", "kind": kind,
             "owner": owner, "target": f"{module}:{attr}", "binding": local,
-            "import_line": here.imports[local][0].lineno, "subcommands": []}
+            "subcommands": []}
     if kind == "add_command":
         data.update(click_facts(call, owner_module, defined))
     elif kind == "add_typer":
@@ -339,18 +340,23 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
                        if changes else "", source)
     except (SyntaxError, ValueError) as exc:
         return source, [(c, f"the file does not parse ({exc})") for c in changes]
-    statements = {node.lineno: node for node in here.tree.body}
+    # by text, nearest the planned line: the import codemods may have run on the file first
+    statements: dict[str, list[ast.stmt]] = {}
+    for node in here.tree.body:
+        statements.setdefault(one_line(here.segment(node)), []).append(node)
     limit = line_length(os.path.dirname(changes[0].path)) if changes else 88
     replaced: dict[int, str] = {}
     spans: list[tuple[int, int]] = []
     functions: set[str] = set()
     bindings: dict[str, int] = {}
     for change in changes:
-        node = statements.get(change.site.line)
-        if node is None or one_line(here.segment(node)) != change.site.statement:
-            failed.append((change, "the registration is not where the plan saw it (re-run)"))
-            continue
+        found = statements.get(change.site.statement)
         data = change.site.data
+        binding = here.imports.get(data["binding"])
+        if not found or binding is None:
+            failed.append((change, _MOVED))
+            continue
+        node = min(found, key=lambda n: abs(n.lineno - change.site.line))
         function = FUNCTIONS[data["kind"]]
         clash = here.imports.get(function)
         if (function in here.defs or function in here.assigned) or (
@@ -360,7 +366,7 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
         replaced[node.lineno] = _lazy_statement(here, node, data, limit)
         spans.append((node.lineno, node.end_lineno or node.lineno))
         functions.add(function)
-        bindings[data["binding"]] = data["import_line"]
+        bindings[data["binding"]] = binding[0].lineno
     if not replaced:
         return source, failed
     leaving: dict[int, set[str]] = {}
