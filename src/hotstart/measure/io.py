@@ -6,11 +6,16 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import BadInput
 from .model import Profile, SchemaError
 
-__all__ = ["load_profile", "save_profile", "check_writable", "write_atomic", "read_document"]
+T = TypeVar("T")
+
+__all__ = ["check_writable", "load_document", "load_profile", "read_document", "save_profile",
+           "write_atomic"]
 
 
 #: Far above any profile hotstart writes (20,000 modules take about 10 MB): a device such as
@@ -21,13 +26,20 @@ MAX_PROFILE_BYTES = 256 << 20
 def load_profile(path: str | os.PathLike[str]) -> Profile:
     """A profile written by `hotstart profile -o`; `BadInput` with the reason if it is not one.
     A pipe is read too (`hotstart show <(...)`); a FIFO nothing writes to reads as empty."""
-    text = read_document(path, "profile")
+    return load_document(path, "profile", Profile.from_json)
+
+
+def load_document(path: str | os.PathLike[str], what: str, parse: Callable[[str], T]) -> T:
+    """`parse` (a model's `from_json`) applied to the file's text; `BadInput` naming the file
+    for anything that is not a hotstart `what` (see `read_document`), invalid JSON or a
+    `SchemaError`."""
+    text = read_document(path, what)
     try:
-        return Profile.from_json(text)
+        return parse(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{os.fspath(path)}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     except SchemaError as exc:
-        raise BadInput(f"{os.fspath(path)}: not a hotstart profile: {exc}") from None
+        raise BadInput(f"{os.fspath(path)}: not a hotstart {what}: {exc}") from None
 
 
 def read_document(path: str | os.PathLike[str], what: str) -> str:

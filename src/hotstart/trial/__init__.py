@@ -15,8 +15,20 @@ breaks are found and kept eager (`TrialReport.eager_packages` says which, and wh
 docs/trial.md.
 """
 
-from ._io import load_trial
+from __future__ import annotations
+
+import os
+
 from ._trial import run_trial
 from .model import SCHEMA, Deferred, Saved, TrialReport, Use
 
 __all__ = ["SCHEMA", "Deferred", "Saved", "TrialReport", "Use", "load_trial", "run_trial"]
+
+
+def load_trial(path: str | os.PathLike[str]) -> TrialReport:
+    """A report written by `hotstart trial -o`; `hotstart.errors.BadInput` with the reason
+    (one line) if the file is not one: missing, empty, not UTF-8, not JSON, another schema,
+    a wrong value (named by its JSON path)."""
+    from ..measure.io import load_document
+
+    return load_document(path, "trial report", TrialReport.from_json)

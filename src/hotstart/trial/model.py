@@ -16,7 +16,8 @@ properties are what people and the other commands print. It round-trips through 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, make_dataclass
 from typing import Any
 
 from ..measure.model import SchemaError, Stat, _decode, _parse_int, _short
@@ -180,29 +181,27 @@ class TrialReport:
         return cls.from_dict(data)
 
 
-@dataclass(slots=True)
-class _Document:
-    # The typed fields of a trial file, as the profile model's checked reader reads them
-    # (the module maps are lists there; `eager_packages` is checked by hand).
-    target: list[str]
-    python: str
-    engine: str
-    runs: int
-    eager_us: Stat | None
-    lazy_us: Stat | None
-    floor_us: Stat | None
-    hook_floor_us: Stat | None = None
-    predicted_us: float | None = None
-    used: list[Use] = field(default_factory=list)
-    unused: list[Deferred] = field(default_factory=list)
-    saved: list[Saved] = field(default_factory=list)
-    loaded: int = 0
-    modules: list[str] = field(default_factory=list)
-    identical: bool = True
-    fallback_runs: int = 0
-    exit_code: int | None = 0
-    notes: list[str] = field(default_factory=list)
-    created: str = ""
+def _document_type() -> type:
+    """The typed fields of a trial file, for the profile model's checked reader: those of
+    `TrialReport`, with the module maps as the lists they are in the file (`eager_packages`
+    is checked by hand)."""
+    hints = typing.get_type_hints(TrialReport)
+    specs: list[tuple[str, Any, Any]] = []
+    for spec in fields(TrialReport):
+        if spec.name in ("schema", "eager_packages"):
+            continue
+        hint = hints[spec.name]
+        if typing.get_origin(hint) is dict:
+            specs.append((spec.name, list[typing.get_args(hint)[1]], field(default_factory=list)))
+        elif spec.default is not MISSING or spec.default_factory is not MISSING:
+            specs.append((spec.name, hint, field(default=spec.default,
+                                                 default_factory=spec.default_factory)))
+        else:
+            specs.append((spec.name, hint, field()))
+    return make_dataclass("TrialDocument", specs, slots=True)
+
+
+_Document = _document_type()
 
 
 def _net(wall: Stat | None, floor: Stat | None) -> float | None:
