@@ -16,6 +16,15 @@ from hotstart.audit import audit
 from hotstart.fix import _subcommands
 from hotstart.fix._subcommands_click import UNKNOWN
 
+PYPROJECT = """
+[project]
+name = "{name}"
+version = "1.0"
+dependencies = ["click", "typer", "hotstart>=0.1"]
+
+[project.scripts]
+{name} = "{target}"
+"""
 HEAVY = "# stands in for a library that costs time to import\nLOADED = True\n"
 COMMANDS = ("build", "serve", "clean_cmd", "deploy", "lint", "test_all")
 
@@ -65,6 +74,7 @@ cli.add_command(test_all)
 '''
 
 TYPER_FILES = {
+    "pyproject.toml": PYPROJECT.format(name="app", target="app.main:app"),
     "app/__init__.py": "",
     "app/heavy.py": HEAVY,
     "app/subs/__init__.py": "",
@@ -189,7 +199,8 @@ def run_program(root, code: str, *argv: str) -> tuple[int, str, str, list[str]]:
 @pytest.fixture
 def click_project(tmp_path):
     files = {"tool/__init__.py": "", "tool/heavy.py": HEAVY, "tool/commands/__init__.py": "",
-             "tool/cli.py": CLICK_CLI}
+             "tool/cli.py": CLICK_CLI,
+             "pyproject.toml": PYPROJECT.format(name="tool", target="tool.cli:cli")}
     files.update({f"tool/commands/{name}.py": command_module(name) for name in COMMANDS})
     return write(tmp_path / "proj", files)
 
@@ -207,6 +218,8 @@ def test_click_group_made_lazy_help_identical(click_project):
     assert paths == {("--help",), ("build", "--help"), ("run", "--help"), ("clean", "--help"),
                      ("deploy", "--help"), ("lint", "--help"), ("test-all", "--help"),
                      (UNKNOWN,)}
+    program = next(v for k, v in before.items() if json.loads(k[1]) == ["--help"])
+    assert program[1].startswith(b"Usage: tool [OPTIONS]")  # the console script's name
     unknown = next(v for k, v in before.items() if json.loads(k[1]) == [UNKNOWN])
     assert unknown[0] == 2 and b"No such command" in unknown[2]
     runs = {name: run_program(root, "from tool.cli import cli; cli()", name, "--fast")
@@ -377,6 +390,21 @@ def test_help_check_catches_a_changed_help(click_project):
     # `build --help` is the real command's own: only the listing read the wrong text
     assert [line for line in lines if line.startswith("  ") and not
             line.startswith("    ")] == ["  --help: output changed"]
+
+
+def test_no_change_without_the_runtime_dependency(click_project):
+    pyproject = click_project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(', "hotstart>=0.1"', ""))
+    report = audit(str(click_project), run=False)
+    changes, skipped = _subcommands.plan(report, report.paths, str(click_project))
+    assert changes == [] and len(skipped) == 6
+    assert skipped[0].why == (
+        "not made lazy: the lazy registration needs hotstart.lazy.cli at run time, and the "
+        "project does not depend on hotstart (add it to the project's dependencies, or pass "
+        "--runtime hotstart)")
+    changes, skipped = _subcommands.plan(report, report.paths, str(click_project),
+                                         runtime="hotstart")
+    assert len(changes) == 6 and skipped == []
 
 
 def test_help_check_says_why_it_could_not_run(click_project):

@@ -56,10 +56,15 @@ def _framework(name: str):
     return module
 
 
-def plan(report: AuditReport, paths: dict[str, str], project: str
-         ) -> tuple[list[Change], list[Skipped]]:
+def plan(report: AuditReport, paths: dict[str, str], project: str, *,
+         runtime: str = "auto") -> tuple[list[Change], list[Skipped]]:
     """One change per eager subcommand registration that can be made lazy, and one `Skipped`
-    (with why) per registration that cannot, in the audited files `paths`."""
+    (with why) per registration that cannot, in the audited files `paths`.
+
+    The lazy registrations call `hotstart.lazy.cli` at run time: with `runtime` "stdlib",
+    or "auto" and a project that does not depend on hotstart (no module of it imports
+    hotstart, its pyproject.toml and requirements files do not name it), every one is
+    skipped, saying so."""
     from ..audit._project import decode_source, read_source
 
     modules = {site.file: site.module for site in report.sites}
@@ -81,7 +86,41 @@ def plan(report: AuditReport, paths: dict[str, str], project: str
                                                    project)
             changes.extend(found)
             skipped.extend(refused)
+    if changes and (runtime == "stdlib" or runtime == "auto" and not _depends_on_hotstart(
+            report, project)):
+        why = ("not made lazy: the lazy registration needs hotstart.lazy.cli at run time, "
+               "and the project does not depend on hotstart (add it to the project's "
+               "dependencies, or pass --runtime hotstart)")
+        skipped.extend(Skipped(change.site, why) for change in changes)
+        changes = []
     return changes, skipped
+
+
+def _depends_on_hotstart(report: AuditReport, project: str) -> bool:
+    """Whether the project imports hotstart or names it among its requirements."""
+    if any(site.imported.split(".")[0] == "hotstart" for site in report.sites):
+        return True
+    import re
+    import tomllib
+
+    named = re.compile(r"^\s*hotstart\s*(\[|[<>=!~;@ ]|$)", re.IGNORECASE)
+    try:
+        with open(os.path.join(project, "pyproject.toml"), "rb") as handle:
+            declared = tomllib.load(handle).get("project", {}).get("dependencies", [])
+    except (OSError, ValueError):
+        declared = []
+    if isinstance(declared, list) and any(isinstance(d, str) and named.match(d)
+                                          for d in declared):
+        return True
+    for name in sorted(os.listdir(project)) if os.path.isdir(project) else ():
+        if name.startswith("requirements") and name.endswith(".txt"):
+            try:
+                with open(os.path.join(project, name), encoding="utf-8") as handle:
+                    if any(named.match(line) for line in handle):
+                        return True
+            except (OSError, UnicodeDecodeError):
+                continue
+    return False
 
 
 def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change, str]]]:
