@@ -271,11 +271,14 @@ def star_pinned(report: AuditReport, changes: list[Change],
     pinned: list[tuple[Change, str]] = []
     lines: dict[str, list[str]] = {}
     shown = {os.path.realpath(path): file for file, path in report.paths.items()}
+    listed_by: dict[str, set[str]] = {}
     for change in changes:
         if change.action != "lazy-init":
             continue
         package = change.site.module
-        listed = _dunder_all(change.path)
+        if change.path not in listed_by:
+            listed_by[change.path] = _dunder_all(change.path)
+        listed = listed_by[change.path]
         if not listed or not any(b.name in listed for b in change.site.names):
             continue
         star = next((where for _entry, graph in graphs
