@@ -354,3 +354,65 @@ def test_a_subparser_the_program_uses_again_is_not_filled_later(tool):
         "clean.configure(cleaner)"] == (
         "not made lazy: the subparser `cleaner` is used again at line 20: filled later, that "
         "code would run before its registration")
+
+
+FMT = '''
+    import pkg.heavy_build
+
+
+    def fmt_command(subparsers, defaults):
+        parser = subparsers.add_parser("fmt", help="format the code")
+        parser.add_argument("--line-length", type=int, **defaults)
+        parser.set_defaults(func=lambda args: print("fmt", args.line_length) or 0)
+    '''
+
+
+def with_fmt(tool, function: str = FMT, after: str = "") -> None:
+    """The tool with `fmt_command(sub, defaults)` (hatchling's shape: the registration
+    functions get a shared dict of add_argument keywords) before the deploy command."""
+    make(tool, {"pkg/commands/fmt.py": function})
+    path = tool / "pkg" / "cli.py"
+    path.write_text(path.read_text().replace(
+        "from pkg.commands.deploy", "from pkg.commands.fmt import fmt_command\n"
+        "from pkg.commands.deploy").replace(
+        "    add_deploy_parser(sub)\n",
+        '    defaults = {"metavar": "N", "help": "a number"}\n'
+        f"    fmt_command(sub, defaults)\n{after}    add_deploy_parser(sub)\n"))
+
+
+def test_a_registration_given_more_arguments_gets_them_when_filled(tool):
+    with_fmt(tool)
+    changes, _ = plan(tool)
+    fmt = next(c for c in changes if c.site.data["name"] == "fmt")
+    assert fmt.site.data["arguments"] == ["defaults"]
+    check = HelpCheck(str(tool), changes, [sys.executable], 60)
+    before = check.take()
+    ran = run(tool, "fmt", "--line-length", "79")
+    source = (tool / "pkg" / "cli.py").read_text()
+
+    new, failed = argparse_codemod.rewrite(source, changes)
+    (tool / "pkg" / "cli.py").write_text(new)
+
+    assert failed == []
+    assert ('    add_lazy_parser(\n        sub, "fmt", "pkg.commands.fmt:fmt_command", '
+            'arguments=(defaults,),\n        help="format the code",\n    )\n') in new
+    assert ["fmt", "--help"] in fmt.site.data["help_paths"]
+    assert check.compare(before, check.take()).ok
+    assert run(tool, "fmt", "--line-length", "79")[:3] == ran[:3] == (0, "fmt 79\n", "")
+
+
+@pytest.mark.parametrize(("function", "after", "why"), [
+    (FMT.replace("**defaults)", "**defaults)\n        defaults.pop(\"help\")"), "",
+     ("not made lazy: pkg.commands.fmt.fmt_command may change the dict `defaults` it is "
+     "given: deferring the call would change what the code after it sees")),
+    (FMT, '    defaults["help"] = "changed"\n',
+     ("not made lazy: `defaults` is also used at line 23, which may change it before the "
+     "deferred call reads it")),
+])
+def test_a_shared_value_that_may_change_keeps_the_registration(tool, function, after, why):
+    with_fmt(tool, function, after)
+
+    changes, skipped = plan(tool)
+
+    assert "fmt" not in {c.site.data["name"] for c in changes}
+    assert {s.site.statement: s.why for s in skipped}["fmt_command(sub, defaults)"] == why

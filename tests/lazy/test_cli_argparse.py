@@ -15,7 +15,8 @@ import sys
 
 import pytest
 
-COMMANDS = ("app.commands.build", "app.commands.serve", "app.commands.broken", "app.heavy")
+COMMANDS = ("app.commands.build", "app.commands.copy", "app.commands.serve",
+            "app.commands.broken", "app.heavy")
 
 FILES = {
     "app/__init__.py": "",
@@ -57,6 +58,12 @@ FILES = {
             print("serve", args.port)
             return 0
         ''',
+    "app/commands/copy.py": '''
+        def register(subparsers, defaults, verbose=False):
+            parser = subparsers.add_parser("copy", help="copy the outputs")
+            parser.add_argument("--to", **defaults)
+            parser.set_defaults(func=lambda args: print("copy", args.to) or 0)
+        ''',
     "app/commands/broken.py": '''
         import missing_dependency_of_broken
 
@@ -67,7 +74,9 @@ FILES = {
     "app/eager.py": '''
         import argparse
 
-        from app.commands import broken_stub, build, serve
+        from app.commands import broken_stub, build, copy, serve
+
+        DEFAULTS = {"metavar": "WHERE", "help": "where to copy"}
 
 
         def make():
@@ -76,6 +85,7 @@ FILES = {
             sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
             build.register(sub)
             serve.configure(sub.add_parser("serve", help="serve the site"))
+            copy.register(sub, DEFAULTS)
             broken_stub.register(sub)
             return parser
         ''',
@@ -89,6 +99,8 @@ FILES = {
 
         from hotstart.lazy.cli import add_lazy_parser
 
+        DEFAULTS = {"metavar": "WHERE", "help": "where to copy"}
+
 
         def make():
             parser = argparse.ArgumentParser(prog="app", description="A small program.")
@@ -98,6 +110,8 @@ FILES = {
                             help="build the project", aliases=["b"])
             add_lazy_parser(sub, "serve", "app.commands.serve:configure", call_with="parser",
                             help="serve the site")
+            add_lazy_parser(sub, "copy", "app.commands.copy:register", arguments=(DEFAULTS,),
+                            help="copy the outputs")
             add_lazy_parser(sub, "broken", "app.commands.broken:register", help="never works")
             return parser
         ''',
@@ -158,17 +172,21 @@ def child(app, code: str) -> subprocess.CompletedProcess[str]:
     ["serve", "--port", "eighty"],
     ["build", "--no-such-option"],
     ["serve", "extra"],
+    ["copy", "--help"],
+    ["copy", "--to", "there"],
 ])
 def test_lazy_program_behaves_byte_for_byte_like_the_eager_one(app, argv):
     eager = run(app, "app.eager", *argv)
     lazy = run(app, "app.lazy", *argv)
 
     assert lazy[:3] == eager[:3]
-    assert eager[3] == ["app.commands.build", "app.commands.serve", "app.heavy"]
+    assert eager[3] == ["app.commands.build", "app.commands.copy", "app.commands.serve",
+                        "app.heavy"]
     chosen = {"b": "build"}.get(next((a for a in argv if not a.startswith("-")), ""), "")
-    chosen = chosen or next((a for a in argv if a in ("build", "serve")), None)
-    if chosen:
-        assert lazy[3] == [f"app.commands.{chosen}", "app.heavy"]
+    chosen = chosen or next((a for a in argv if a in ("build", "serve", "copy")), None)
+    if chosen:  # copy imports nothing heavy
+        assert lazy[3] == [f"app.commands.{chosen}"] + (["app.heavy"] if chosen != "copy"
+                                                        else [])
     else:  # the program's help or a parse error before a command: nothing imported
         assert lazy[3] == []
 
@@ -202,7 +220,8 @@ def test_hotstart_eager_fills_every_subparser_at_once(app):
     code, _, err, loaded = run(app, "app.lazy", "serve", "--help", HOTSTART_EAGER="1")
     # everything is imported while the parser is built, so the broken module raises there
     assert code == 1 and b"missing_dependency_of_broken" in err
-    assert loaded == ["app.commands.build", "app.commands.serve", "app.heavy"]
+    assert loaded == ["app.commands.build", "app.commands.copy", "app.commands.serve",
+                      "app.heavy"]
     assert eager[0] == 0
 
 
@@ -222,7 +241,7 @@ def test_load_lazy_parsers_fills_them_for_tools_that_read_the_actions(app):
     )
     done = child(app, code)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [["help"], 2, ["help", "port"], 0, True]
+    assert json.loads(done.stdout) == [["help"], 3, ["help", "port"], 0, True]
 
 
 @pytest.mark.parametrize(("register", "error"), [

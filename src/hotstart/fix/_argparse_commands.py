@@ -67,7 +67,8 @@ def read(path: str) -> str | None:
         return None
 
 
-def function_node(tree: ast.Module, function: str, module: str) -> ast.FunctionDef | str:
+def function_node(tree: ast.Module, function: str, module: str, given: int = 1
+                  ) -> ast.FunctionDef | str:
     defined = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
                and s.name == function]
     rebound = [s for s in tree.body if s not in defined and function in bound_names(s)]
@@ -78,8 +79,8 @@ def function_node(tree: ast.Module, function: str, module: str) -> ast.FunctionD
         return f"{module}.{function} is decorated"
     positional = [*node.args.posonlyargs, *node.args.args]
     required = len(positional) - len(node.args.defaults)
-    if not positional or required > 1:
-        return f"{module}.{function} does not take the one argument it is given"
+    if (len(positional) < given and node.args.vararg is None) or required > given:
+        return f"{module}.{function} does not take the {given} argument(s) it is given"
     return node  # type: ignore[return-value]
 
 
@@ -104,18 +105,20 @@ def callable_there(source: str, function: str, module: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def registered_by(source: str, function: str, module: str
-                   ) -> tuple[str, list[tuple[str, str]]] | str:
-    """(name, the keywords add_lazy_parser needs, as source) of the one subcommand that
-    `module.function(subparsers)` adds, or why it cannot be read."""
+def registered_by(source: str, function: str, module: str, given: int = 1
+                  ) -> tuple[str, list[list[str]], list[bool]] | str:
+    """(name, the keywords add_lazy_parser needs as source, whether the function may change
+    each argument after the first) of the one subcommand that `module.function(subparsers,
+    ...)` (`given` arguments) adds, or why it cannot be read."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return f"{module} does not parse"
-    node = function_node(tree, function, module)
+    node = function_node(tree, function, module, given)
     if isinstance(node, str):
         return node
-    parameter = [*node.args.posonlyargs, *node.args.args][0].arg
+    parameters = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
+    parameter = parameters[0]
     uses = [n for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == parameter]
     calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)
              and is_method(n, parameter, "add_parser")]
@@ -147,7 +150,27 @@ def registered_by(source: str, function: str, module: str
             return (f"{module}.{function}: add_parser's `{keyword.arg}` is not a literal "
                     f"(or a module constant holding one)")
         keywords.append([keyword.arg, render(value)])
-    return name, keywords
+    changed = [not _only_read(node, p) for p in parameters[1:given]]
+    return name, keywords, changed + [True] * (given - 1 - len(changed))  # the rest: *args
+
+
+def _only_read(function: ast.FunctionDef, parameter: str) -> bool:
+    """Whether `function` uses `parameter` only as `**parameter` or `parameter[key]` (values
+    read from it; nothing it is handed to could change it)."""
+    parents = {id(child): node for node in ast.walk(function)
+               for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(function):
+        if not (isinstance(node, ast.Name) and node.id == parameter):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(parent, ast.keyword) and parent.arg is None:
+            continue
+        if isinstance(parent, ast.Subscript) and parent.value is node and \
+                isinstance(parent.ctx, ast.Load) and not isinstance(
+                    parents.get(id(parent)), (ast.Attribute, ast.Subscript, ast.Call)):
+            continue
+        return False
+    return True
 
 
 UNKNOWN = object()

@@ -33,10 +33,11 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..audit.model import AuditReport
 from ._argparse_commands import (
+    UNKNOWN,
     assignment,
     call_of,
     callable_there,
@@ -71,6 +72,9 @@ class _Found:
     add_parser: ast.Call | None = None   # the program's own add_parser call
     variable: str | None = None          # the assigned parser's name ("assigned")
     why: str | None = None               # why it is refused, when the syntax tells
+    #: `binding.attribute(S, *extra)`: what else the function is given ("subparsers")
+    extra: list[ast.expr] = field(default_factory=list)
+    body: list[ast.stmt] = field(default_factory=list)  # the whole scope's
 
 
 def find(source: str, module: str, file: str, path: str, report: AuditReport,
@@ -102,6 +106,7 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
                 continue
             names.extend([data["name"], *data.get("alias_names", [])])
             made.append((registration, data))
+        made = _shared_arguments(made, body, file, module, source, skipped)
         if not made:
             continue
         invoke = invoke_source(module, path, root, report, project)
@@ -124,6 +129,34 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
                                   f"registered lazily: `{data['name']}` imports "
                                   f"{data['module']} when it is used"))
     return changes, skipped
+
+
+def _shared_arguments(made: list[tuple[_Found, dict]], body: list[ast.stmt], file: str,
+                      module: str, source: str, skipped: list[Skipped]
+                      ) -> list[tuple[_Found, dict]]:
+    """`made` but the registrations given a mutable value (`defaults = {...}`) that other
+    code of the scope also uses: a deferred call would see it as that code leaves it."""
+    readers: dict[str, set[int]] = {}
+    for registration, data in made:
+        for name in data.get("shared", []):
+            readers.setdefault(name, set()).update(
+                id(n) for n in ast.walk(registration.statements[0]))
+    unsafe: dict[str, int] = {}
+    for name, own in readers.items():
+        lines = [n.lineno for s in body for n in ast.walk(s) if isinstance(n, ast.Name)
+                 and n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in own]
+        if lines:
+            unsafe[name] = lines[0]
+    kept = []
+    for registration, data in made:
+        name = next((n for n in data.get("shared", []) if n in unsafe), None)
+        if name is None:
+            kept.append((registration, data))
+            continue
+        skipped.append(Skipped(_site(file, module, registration, source),
+                               f"not made lazy: `{name}` is also used at line {unsafe[name]}, "
+                               f"which may change it before the deferred call reads it"))
+    return kept
 
 
 def _site(file: str, module: str, registration: _Found, source: str,
@@ -178,11 +211,11 @@ def _registrations(tree: ast.Module):
                 continue
             owner = value.func.value
             known = isinstance(owner, ast.Name) and owner.id in parsers
-            found, names = _in_body(scope, body[at + 1:], name)
+            found, names = _in_body(scope, body[at + 1:], name, body)
             yield scope, body, name, known, found, names
 
 
-def _in_body(scope: str, body: list[ast.stmt], subparsers: str
+def _in_body(scope: str, body: list[ast.stmt], subparsers: str, scope_body: list[ast.stmt]
              ) -> tuple[list[_Found], list[str]]:
     found: list[_Found] = []
     names: list[str] = []
@@ -213,11 +246,16 @@ def _in_body(scope: str, body: list[ast.stmt], subparsers: str
         if callee is None:
             continue
         arguments = [*call.args, *(k.value for k in call.keywords)]
+        first = call.args[0] if call.args else None
+        rest = [n for a in call.args[1:] for n in ast.walk(a)]
+        if isinstance(first, ast.Name) and first.id == subparsers and not call.keywords and \
+                not any(isinstance(n, ast.Starred) or (isinstance(n, ast.Name) and
+                                                       n.id == subparsers) for n in rest):
+            found.append(_Found(scope, subparsers, *callee, "subparsers", [statement],
+                                extra=call.args[1:], body=scope_body))
+            continue
         if len(call.args) == 1 and not call.keywords:
             argument = call.args[0]
-            if isinstance(argument, ast.Name) and argument.id == subparsers:
-                found.append(_Found(scope, subparsers, *callee, "subparsers", [statement]))
-                continue
             if is_method(argument, subparsers, "add_parser"):
                 found.append(_Found(scope, subparsers, *callee, "parser", [statement],
                                     argument))  # type: ignore[arg-type]
@@ -357,11 +395,14 @@ def _plan_one(registration: _Found, tree: ast.Module, imports: dict[str, list[as
                   "target": f"{module}:{function}",
                   "import_line": bound.statement.lineno, "import_name": bound.name}
     if registration.shape == "subparsers":
-        facts = registered_by(source, function, module)
+        facts = registered_by(source, function, module, 1 + len(registration.extra))
         if isinstance(facts, str):
             return facts, {}
-        name, keywords = facts
-        data.update(name=name, call_with="subparsers", keywords=keywords)
+        name, keywords, changed = facts
+        arguments = _arguments(registration, changed, module, function)
+        if isinstance(arguments, str):
+            return arguments, {}
+        data.update(name=name, call_with="subparsers", keywords=keywords, **arguments)
     else:
         problem = callable_there(source, function, module)
         if problem:
@@ -384,6 +425,54 @@ def _plan_one(registration: _Found, tree: ast.Module, imports: dict[str, list[as
     data["alias_names"] = [a for a in aliases if isinstance(a, str)] \
         if isinstance(aliases, (list, tuple)) else []
     return None, data
+
+
+def _arguments(registration: _Found, changed: list[str], module: str, function: str
+               ) -> dict | str:
+    """What the registration passes after the subparsers, for `add_lazy_parser(...,
+    arguments=(...))`: the same values, handed over when the subparser is filled. Each must be
+    a literal, or a name the scope binds once to a literal; a mutable one (a dict, a list)
+    only if the function reads it and nothing else in the scope uses it (`shared`, checked
+    across the scope's registrations by `_shared_arguments`)."""
+    texts, shared = [], []
+    for at, node in enumerate(registration.extra, start=1):
+        if isinstance(node, ast.Name):
+            value = _bound_once(registration.body, node.id)
+            if value is UNKNOWN:
+                return (f"its argument `{node.id}` is not bound once in the scope to a "
+                        f"literal")
+            text = node.id
+        else:
+            value = literal(node, {})
+            if value is UNKNOWN:
+                return f"its argument {ast.unparse(node)} is not a literal"
+            text = render(value)
+        if isinstance(node, ast.Name) and not _immutable(value):
+            if changed[at - 1]:  # a fresh literal is the function's own: it may change it
+                return (f"{module}.{function} may change the {type(value).__name__} "
+                        f"`{node.id}` it is given: deferring the call would change what "
+                        f"the code after it sees")
+            shared.append(node.id)
+        texts.append(text)
+    if not texts:
+        return {}
+    return {"arguments": texts, "shared": shared}
+
+
+def _bound_once(body: list[ast.stmt], name: str) -> object:
+    """The literal `name` is bound to by the one statement of `body` that binds it."""
+    stores = [n for s in body for n in ast.walk(s)
+              if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
+    statements = [s for s in body if (assignment(s) or ("", None))[0] == name]
+    if len(stores) != 1 or len(statements) != 1:
+        return UNKNOWN
+    return literal(assignment(statements[0])[1], {})  # type: ignore[index]
+
+
+def _immutable(value: object) -> bool:
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    return value is None or isinstance(value, (str, bytes, int, float, complex, bool))
 
 
 def _pinned(report: AuditReport, file: str, line: int, name: str) -> str | None:
@@ -505,6 +594,10 @@ def _call_text(indent: str, data: dict, limit: int) -> str:
     parts = [data["subparsers"], render(data["name"]), render(data["target"])]
     if data["call_with"] == "parser":
         parts.append('call_with="parser"')
+    if data.get("arguments"):
+        inner = ", ".join(data["arguments"])
+        parts.append(f"arguments=({inner},)" if len(data["arguments"]) == 1
+                     else f"arguments=({inner})")
     parts.extend(f"{key}={value}" for key, value in data["keywords"])
     line = f"{indent}{RUNTIME_NAME}({', '.join(parts)})"
     if len(line) <= limit:

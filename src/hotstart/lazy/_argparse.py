@@ -22,7 +22,10 @@ The registration function is called, as the eager code called it, with either
   ``add_parser`` returns the subparser made earlier, after applying the keywords that can
   still apply (``description``, ``epilog``, ``formatter_class``, ``parents``, ...);
 - the subparser itself (``call_with="parser"``), as in ``configure(subparsers.add_parser(
-  "build", help=...))``.
+  "build", help=...))``;
+
+and then ``arguments``, the values the eager call passed after it (``register(subparsers,
+defaults)``: ``arguments=(defaults,)``), evaluated when the lazy subparser is made.
 
 Errors stay true: a subcommand module that fails to import raises its own exception when
 that subcommand is used, and `--help` of the program does not import it. With
@@ -57,18 +60,21 @@ _CALL_WITH = ("subparsers", "parser")
 
 
 def add_lazy_parser(subparsers: _SubParsersAction, name: str, target: str, *,
-                    call_with: str = "subparsers", **kwargs: Any) -> ArgumentParser:
+                    call_with: str = "subparsers", arguments: tuple = (),
+                    **kwargs: Any) -> ArgumentParser:
     """Add subcommand `name` to `subparsers` (what ``parser.add_subparsers()`` returned), to
     be filled by the function `target` (``"package.module:function"``) when it is first
-    used. `kwargs` go to ``subparsers.add_parser`` now (``help``, ``aliases``,
-    ``description``, ...). Returns the subparser."""
+    used, called with the subparsers (or the subparser) and then `arguments`. `kwargs` go
+    to ``subparsers.add_parser`` now (``help``, ``aliases``, ``description``, ...). Returns
+    the subparser."""
     if call_with not in _CALL_WITH:
         raise ValueError(f"call_with={call_with!r}: use 'subparsers' or 'parser'")
     module, _, function = target.partition(":")
     if not module or not function:
         raise ValueError(f"target {target!r}: write it as 'package.module:function'")
     parser = subparsers.add_parser(name, **kwargs)
-    filler = _Filler(subparsers, parser, name, module, function, call_with, kwargs)
+    filler = _Filler(subparsers, parser, name, module, function, call_with, kwargs,
+                     tuple(arguments))
     for method in _NEEDS_FILLING:
         if hasattr(parser, method):  # parse_known_intermixed_args is 3.7+, always here
             setattr(parser, method, filler.wrap(method))
@@ -101,7 +107,7 @@ class _Filler:
     """Fills one lazy subparser, once, and puts its own methods back."""
 
     def __init__(self, subparsers: Any, parser: Any, name: str, module: str, function: str,
-                 call_with: str, given: dict[str, Any]) -> None:
+                 call_with: str, given: dict[str, Any], arguments: tuple) -> None:
         self.subparsers = subparsers
         self.parser = parser
         self.name = name
@@ -109,6 +115,7 @@ class _Filler:
         self.function = function
         self.call_with = call_with
         self.given = given
+        self.arguments = arguments
         self.filled = False
 
     def wrap(self, method: str):
@@ -130,7 +137,8 @@ class _Filler:
         for method in _NEEDS_FILLING:  # first: the function may format or parse it
             self.parser.__dict__.pop(method, None)
         self.filled = True
-        register(self.parser if self.call_with == "parser" else _Registrar(self))
+        register(self.parser if self.call_with == "parser" else _Registrar(self),
+                 *self.arguments)
 
     def target(self) -> str:
         return f"{self.module}:{self.function}"
