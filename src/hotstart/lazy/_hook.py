@@ -21,6 +21,13 @@ API is documented in docs/lazy-mode.md.
 import builtins
 import sys
 
+from hotstart.lazy._bytecode import (
+    bound_names,
+    needs_real_object,
+    read_anywhere,
+    statement_at,
+    stored_name,
+)
 from hotstart.lazy._objects import (
     Deferral,
     LazyFrom,
@@ -35,240 +42,6 @@ __all__ = ["Hook", "install", "installed", "user_frame"]
 _bootstrap = sys.modules["_frozen_importlib"]  # the import system's own name resolution
 _getframe = sys._getframe
 _BUILTIN = frozenset(sys.builtin_module_names)
-
-
-def _opcodes() -> tuple:
-    import opcode  # small and pure; only read when a hook is installed
-
-    opmap = opcode.opmap
-    return tuple(opmap.get(name, -1) for name in (
-        "IMPORT_NAME", "IMPORT_FROM", "CACHE", "EXTENDED_ARG", "LOAD_NAME", "LOAD_GLOBAL",
-        "LOAD_FROM_DICT_OR_GLOBALS", "STORE_NAME", "STORE_GLOBAL", "BUILD_TUPLE"))
-
-
-def _opcode_sets() -> tuple:
-    import opcode
-
-    opmap = opcode.opmap
-    takes_itself = frozenset(opmap[name] for name in (
-        "IS_OP", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "RAISE_VARARGS") if name in opmap)
-    operand_loads = frozenset(code for name, code in opmap.items()
-                              if name.startswith("LOAD_") or name in ("PUSH_NULL", "COPY"))
-    attribute_reads = frozenset(opmap[name] for name in ("LOAD_ATTR", "LOAD_METHOD")
-                                if name in opmap)
-    chain = frozenset(opmap[name] for name in ("IMPORT_FROM", "SWAP", "POP_TOP", "CACHE")
-                      if name in opmap)
-    return takes_itself, operand_loads, attribute_reads, chain
-
-
-(_IMPORT_NAME, _IMPORT_FROM, _CACHE, _EXTENDED_ARG, _LOAD_NAME, _LOAD_GLOBAL,
- _LOAD_FROM_DICT_OR_GLOBALS, _STORE_NAME, _STORE_GLOBAL, _BUILD_TUPLE) = _opcodes()
-_TAKES_ITSELF, _OPERAND_LOADS, _ATTRIBUTE_READS, _CHAIN = _opcode_sets()
-_CodeType = type(_opcodes.__code__)
-_CO_OPTIMIZED = 1  # a function's code; class bodies and module code lack it
-#: Code objects of comprehensions, which run where they are written (3.11 makes functions).
-_RUN_IN_PLACE = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
-
-#: code object -> ((start, end), ...) of its exception table in bytes; bounded, because module
-#: code objects are usually garbage once their module has run.
-_handler_ranges: dict = {}
-_HANDLER_CACHE_SIZE = 256
-
-
-def _protected_ranges(code) -> tuple:
-    """The byte ranges of `code` covered by an exception handler (3.11+ table format)."""
-    ranges = _handler_ranges.get(code)
-    if ranges is not None:
-        return ranges
-    table = code.co_exceptiontable
-    found = []
-    index = 0
-    size = len(table)
-
-    def varint() -> int:
-        nonlocal index
-        byte = table[index]
-        index += 1
-        value = byte & 63
-        while byte & 64:
-            byte = table[index]
-            index += 1
-            value = (value << 6) | (byte & 63)
-        return value
-
-    while index < size:
-        start = varint()
-        length = varint()
-        varint()  # handler target
-        varint()  # depth and lasti flag
-        found.append((start * 2, (start + length) * 2))
-    ranges = tuple(found)
-    if len(_handler_ranges) >= _HANDLER_CACHE_SIZE:
-        _handler_ranges.clear()
-    _handler_ranges[code] = ranges
-    return ranges
-
-
-def _statement_at(frame, name: str) -> int:
-    """0 if `frame` is not at a potentially lazy ``IMPORT_NAME`` of module `name`; 1 if it
-    is; 2 if it is and the statement is ``import a.b as c`` (``IMPORT_FROM`` follows).
-
-    The name check matters: C code importing through ``PyImport_Import`` (an extension
-    module's init) passes the globals of whatever Python frame is running, which may be a
-    module frame at an unrelated import statement."""
-    code = frame.f_code
-    lasti = frame.f_lasti
-    raw = code.co_code
-    if lasti < 0 or raw[lasti] != _IMPORT_NAME:
-        return 0
-    argument = raw[lasti + 1]
-    shift = 8
-    before = lasti - 2
-    while before >= 0 and raw[before] == _EXTENDED_ARG:
-        argument |= raw[before + 1] << shift
-        shift += 8
-        before -= 2
-    names = code.co_names
-    if argument >= len(names) or names[argument] != name:
-        return 0
-    if code.co_exceptiontable:
-        for start, end in _protected_ranges(code):
-            if start <= lasti < end:
-                return 0
-    following = lasti + 2
-    while raw[following] in (_CACHE, _EXTENDED_ARG):
-        following += 2
-    return 2 if raw[following] == _IMPORT_FROM else 1
-
-
-def _bound_names(code, lasti: int) -> list:
-    """The names a ``from ... import`` at `lasti` stores to (its ``as`` names), read from the
-    ``IMPORT_FROM``/``STORE_NAME`` pairs that follow; None if the pattern is not recognised."""
-    raw = code.co_code
-    names = code.co_names
-    bound = []
-    index = lasti + 2
-    extended = 0
-    while index < len(raw):
-        op = raw[index]
-        argument = raw[index + 1] | extended
-        index += 2
-        if op == _EXTENDED_ARG:
-            extended = argument << 8
-            continue
-        extended = 0
-        if op in (_CACHE, _IMPORT_FROM):
-            continue
-        if op in (_STORE_NAME, _STORE_GLOBAL) and argument < len(names):
-            bound.append(names[argument])
-            continue
-        return bound  # the POP_TOP that ends the statement
-    return None
-
-
-def _stored_name(code, lasti: int):
-    """The name an ``import`` statement at `lasti` binds: the first ``STORE_NAME`` or
-    ``STORE_GLOBAL`` after it (past the ``IMPORT_FROM`` chain of ``import a.b as c``)."""
-    raw = code.co_code
-    names = code.co_names
-    index = lasti + 2
-    extended = 0
-    while index < len(raw):
-        op = raw[index]
-        argument = raw[index + 1] | extended
-        index += 2
-        if op == _EXTENDED_ARG:
-            extended = argument << 8
-            continue
-        extended = 0
-        if op in (_STORE_NAME, _STORE_GLOBAL):
-            return names[argument] if argument < len(names) else None
-        if op not in _CHAIN:
-            return None
-    return None
-
-
-def _read_anywhere(code, name: str) -> bool:
-    """Whether any code of a module (functions included) reads global `name`."""
-    if next(_loads(code, name), None) is not None:
-        return True
-    return any(type(const) is _CodeType and _read_anywhere(const, name)
-               for const in code.co_consts)
-
-
-def _offsets(raw: bytes, op: int, argument: int):
-    """The offsets in `raw` of the instruction (`op`, `argument`). With an argument below 256
-    it may also yield an instruction with that low byte after an EXTENDED_ARG (callers only
-    become more eager)."""
-    if op < 0:
-        return
-    if argument > 0xFFFF:  # not worth decoding: callers treat it as found
-        yield 0
-        return
-    if argument > 0xFF:
-        pattern = bytes((_EXTENDED_ARG, argument >> 8, op, argument & 0xFF))
-        skip = 2
-    else:
-        pattern = bytes((op, argument))
-        skip = 0
-    found = raw.find(pattern)
-    while found >= 0:
-        if not found % 2:
-            yield found + skip
-        found = raw.find(pattern, found + 1)
-
-
-def _loads(code, name: str):
-    """The offsets of the instructions of `code` that read global `name`."""
-    names = code.co_names
-    if name not in names:
-        return
-    index = names.index(name)
-    raw = code.co_code
-    yield from _offsets(raw, _LOAD_NAME, index)
-    yield from _offsets(raw, _LOAD_FROM_DICT_OR_GLOBALS, index)
-    yield from _offsets(raw, _LOAD_GLOBAL, index << 1)
-    yield from _offsets(raw, _LOAD_GLOBAL, (index << 1) | 1)
-
-
-def _consumed_as_itself(raw: bytes, offset: int) -> bool:
-    """Whether the value loaded at `offset` meets an instruction that takes the object as it
-    is, past any forwarding: ``is``, ``except``/``except*`` matching, ``raise``. Attribute
-    reads, calls and operators (which a lazy object forwards) end the search."""
-    index = offset + 2
-    first = True
-    while index < len(raw):
-        op = raw[index]
-        index += 2
-        if op in (_CACHE, _EXTENDED_ARG):
-            continue
-        if op in _TAKES_ITSELF:
-            return True
-        if op == _BUILD_TUPLE:  # except (A, B):
-            while index < len(raw) and raw[index] in (_CACHE, _EXTENDED_ARG):
-                index += 2
-            return index < len(raw) and raw[index] in _TAKES_ITSELF
-        if op not in _OPERAND_LOADS or (first and op in _ATTRIBUTE_READS):
-            return False
-        first = False
-    return False
-
-
-def _needs_real_object(code, name: str, running: bool) -> bool:
-    """Whether code of a module needs global `name` to be the real object: a read while the
-    module runs (`running`: its body, class bodies, comprehensions; PEP 810 reifies the name
-    there anyway), or anywhere a use that a lazy object cannot forward (`x is name`,
-    ``except name``, ``raise name``)."""
-    for offset in _loads(code, name):
-        if running or _consumed_as_itself(code.co_code, offset):
-            return True
-    for const in code.co_consts:
-        if type(const) is _CodeType:
-            runs_here = running and (not const.co_flags & _CO_OPTIMIZED
-                                     or const.co_name in _RUN_IN_PLACE)
-            if _needs_real_object(const, name, runs_here):
-                return True
-    return False
 
 
 def user_frame(frame=None):
@@ -374,7 +147,7 @@ class Hook:
             frame = frame.f_back
         if frame is None or frame.f_globals is not globals:
             return next_import(name, globals, globals, fromlist, level)
-        form = _statement_at(frame, name)
+        form = statement_at(frame, name)
         if not form:
             return next_import(name, globals, globals, fromlist, level)
         importing = globals.get("__name__")
@@ -387,15 +160,14 @@ class Hook:
             # (PEP 810 reifies it at that read): bind the real object, so that C code handed
             # the name (ABC.register, re.match...) never sees a lazy stand-in. Likewise a
             # name its functions compare by identity, catch or raise (no forwarding there).
-            bound = _bound_names(frame.f_code, frame.f_lasti)
+            bound = bound_names(frame.f_code, frame.f_lasti)
             code = frame.f_code
-            if bound is None or any(_needs_real_object(code, n, True) for n in bound):
+            if bound is None or any(needs_real_object(code, n) for n in bound):
                 return next_import(name, globals, globals, fromlist, level)
         else:
             # `import a.b` whose binding the module never reads is there for its side
             # effects (registering a plugin, a C capsule...): deferred, they would never run
-            bound_name = _stored_name(frame.f_code, frame.f_lasti)
-            if bound_name is None or not _read_anywhere(frame.f_code, bound_name):
+            if not read_anywhere(frame.f_code, stored_name(frame.f_code, frame.f_lasti)):
                 return next_import(name, globals, globals, fromlist, level)
         where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         self.bound_lazy = True
