@@ -181,7 +181,7 @@ def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr,
     if owner_module.name == here.name:
         raise Refused(f"`{local}` is defined in this module")
     effects = [e for m in _parents(owner_module.name, here.name)
-               for e in known.effects.get(m, [])]
+               for e in known.effects.get(m, []) if not _defines_commands(e, m)]
     if effects:
         raise Refused(f"importing {owner_module.name} does more than define it: "
                       f"{effects[0]}")
@@ -243,6 +243,26 @@ def _check_uses(local: str, here: SourceModule, registrations: list[tuple[int, i
     if exported is not None and any(literal(e) == local
                                     for e in getattr(exported, "elts", [])):
         raise Refused(f"`{local}` is listed in __all__")
+
+
+_COMMAND_DECORATOR = re.compile(r"registers with @(click|typer)(\.[\w.]+)? at line \d+$")
+_THROUGH = re.compile(r"imports ([\w.]+), which (.*)$")
+_OWN_REGISTRATION = re.compile(r"registers something \(([\w.]+)\.(add_command|add_typer|"
+                               r"command|group|callback)\(\)\) at line \d+$")
+
+
+def _defines_commands(effect: str, module: str) -> bool:
+    """Whether an effect the audit reports for `module` only builds click or typer commands:
+    a click decorator, or a registration on a group or app of the module itself (whose
+    other effects `_check_module` reads)."""
+    through = _THROUGH.match(effect)
+    while through is not None:  # "imports m, which <effect of m>"
+        module, effect = through.group(1), through.group(2)
+        through = _THROUGH.match(effect)
+    if _COMMAND_DECORATOR.match(effect):
+        return True
+    found = _OWN_REGISTRATION.match(effect)
+    return found is not None and found.group(1).rpartition(".")[0] == module
 
 
 def _parents(module: str, here: str) -> list[str]:
