@@ -114,6 +114,9 @@ class Hook:
         if filter is None or name == "__future__" or not (
                 fromlist is None or (type(fromlist) is tuple and "*" not in fromlist)):
             return next_import(name, globals, globals, fromlist, level)
+        lazy_modules = globals.get("__lazy_modules__")
+        if self.lazy_modules_only and lazy_modules is None:  # "normal": the module opts in
+            return next_import(name, globals, globals, fromlist, level)
         if level:
             try:
                 absolute = _bootstrap._resolve_name(
@@ -122,10 +125,8 @@ class Hook:
                 return next_import(name, globals, globals, fromlist, level)
         else:
             absolute = name
-        if self.lazy_modules_only:  # PEP 810's "normal" mode: the module opts in by name
-            declared = globals.get("__lazy_modules__")
-            if declared is None or absolute not in declared:
-                return next_import(name, globals, globals, fromlist, level)
+        if self.lazy_modules_only and absolute not in lazy_modules:
+            return next_import(name, globals, globals, fromlist, level)
         if absolute in _BUILTIN:
             # Built into the interpreter: importing it costs microseconds, and C code (and
             # typing's `Generic in __orig_bases__`) often sees its names: never deferred.
