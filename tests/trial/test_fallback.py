@@ -3,6 +3,8 @@ eager run's again."""
 
 from __future__ import annotations
 
+from hotstart.trial._fallback import error_line
+
 from ._helpers import trial
 
 #: Plugins register through an import side effect the path then needs: deferred, the
@@ -54,3 +56,14 @@ def test_a_package_that_changes_the_output_only_is_found_by_bisection(tmp_path):
     # Bounded: log2(candidates) + 3 runs at most.
     assert 1 <= report.fallback_runs <= 5
     assert "email.utils" in report.unused
+
+
+def test_the_error_line_is_the_exception_not_the_note_after_it():
+    stderr = ("Traceback (most recent call last):\n"
+              '  File "/srv/app/main.py", line 3, in <module>\n'
+              "    run()\n"
+              "KeyError: 'a'\n"
+              "hotstart.lazy: raised at the first use of the import deferred at app.py:4\n")
+    assert error_line(stderr) == "KeyError: 'a'"
+    assert error_line("just a message\n\n") == "just a message"
+    assert error_line("") == ""

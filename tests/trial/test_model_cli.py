@@ -86,7 +86,7 @@ def test_deep_nesting_is_refused_as_a_schema_error():
 @pytest.mark.parametrize("args, says", [
     (["nope.py"], "script 'nope.py' not found"),
     (["-c", "import sys; sys.stderr.write('broken here\\n'); sys.exit(3)"],
-     "the target fails without the trial too: target exited with status 3: broken here"),
+     "the target fails without the trial too: it exited with status 3: broken here"),
     (["-c", "import no_such_module_here"],
      "No module named 'no_such_module_here'"),
     (["-o", "/nonexistent-dir/t.json", "-c", "pass"], "does not exist"),

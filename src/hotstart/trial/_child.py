@@ -68,12 +68,14 @@ def _install(mode, eager, source):
         return state
     state["engine"] = "hook"
     _hook = _import_hotstart(source, "hotstart.lazy._hook")
-    if hasattr(_hook, "_read_anywhere"):
-        # For the run-time lazy mode the hook keeps an `import x` whose name is never read
-        # eager (it is there for a side effect). PEP 810's "all" mode defers it too, and so
-        # does the trial: an effect the path needed shows as a changed output, which the
-        # per-package fallback puts right (and reports).
-        _hook._read_anywhere = lambda code, name: True
+    # For the run-time lazy mode the hook keeps an `import x` whose name is never read eager
+    # (it is there for a side effect). PEP 810's "all" mode defers it too, and so does the
+    # trial: an effect the path needed shows as a changed output, which the per-package
+    # fallback puts right (and reports). The hook has no switch for it yet: its test of
+    # "read anywhere" is replaced, in this process only.
+    for name in ("read_anywhere", "_read_anywhere"):
+        if hasattr(_hook, name):
+            setattr(_hook, name, lambda code, bound: True)
     user_frame = _hook.user_frame
 
     def lazy(importing, imported, fromlist):

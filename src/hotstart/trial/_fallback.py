@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ._record import Record, module_of_file
 
-__all__ = ["Outcome", "differs", "find_eager_packages", "packages_deferred",
+__all__ = ["Outcome", "differs", "error_line", "find_eager_packages", "packages_deferred",
            "traceback_package"]
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
@@ -43,7 +43,7 @@ def differs(eager: Outcome, lazy: Outcome, *, compare_stdout: bool = True) -> st
     if lazy.exit_code is None:
         return "the lazy run did not finish (killed at the timeout)"
     if lazy.exit_code != eager.exit_code:
-        last = _last_line(lazy.stderr)
+        last = error_line(lazy.stderr)
         said = f": {last}" if last else ""
         return (f"the lazy run exited {lazy.exit_code} where the eager run exited "
                 f"{eager.exit_code}{said}")
@@ -53,8 +53,17 @@ def differs(eager: Outcome, lazy: Outcome, *, compare_stdout: bool = True) -> st
     return None
 
 
-def _last_line(text: str) -> str:
-    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+#: The line a traceback ends with: `KeyError: 'a'`, `pkg.errors.ConfigError: ...`.
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Iteration|Warning)"
+                        r"(: |$)")
+
+
+def error_line(stderr: str) -> str:
+    """What a failed run said: the last exception line of its traceback (not the notes
+    after it), else its last line; "" if it printed nothing."""
+    lines = [line.rstrip() for line in stderr.splitlines() if line.strip()]
+    found = next((line for line in reversed(lines) if _EXCEPTION.match(line)), None)
+    return found or (lines[-1].strip() if lines else "")
 
 
 def packages_deferred(record: Record | None, fallback: Record | None) -> list[str]:

@@ -30,11 +30,10 @@ from ..measure.runner import (
     ProgressCallback,
     Target,
     _spawn,
-    failure_message,
     prepare_target,
 )
 from ..measure.runner import profile as profile_target
-from ._fallback import Outcome, differs, find_eager_packages
+from ._fallback import Outcome, differs, error_line, find_eager_packages
 from ._record import classify, lazy_argv, lazy_env, read_record
 from .model import Deferred, Saved, TrialReport
 
@@ -43,7 +42,6 @@ __all__ = ["run_trial"]
 _CHILD = Path(__file__).with_name("_child.py")
 #: The directory holding the `hotstart` package: the child imports the hook from it.
 _SOURCE = str(Path(__file__).resolve().parents[2])
-_STDERR_LINES = 20
 
 
 def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
@@ -135,7 +133,7 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         if lazy.record is None:
             raise BadInput("the lazy run left no record (it ended through os._exit or a "
                            "signal, or started no Python process the trial could follow); "
-                           f"{_tail(lazy.stderr) or 'no error output'}")
+                           f"{error_line(lazy.stderr) or 'no error output'}")
         if profile is None:
             steps("eager profile (self time and memory of each module)")
             profile = profile_target(target, runs=1, calls=False, python=python, cwd=cwd,
@@ -208,17 +206,14 @@ def _check_eager(eager: Outcome, timeout: float | None) -> None:
         raise BadInput(f"the target did not finish{limit} and was killed; raise --timeout or "
                        f"give an entry that exits")
     if eager.exit_code != 0:
-        stand_in = Profile(target=[], python="", engine="", runs=1, warmup=0, wall_us=None,
-                           floor_us=None, processes=[], exit_code=eager.exit_code,
-                           stderr_tail=eager.stderr.splitlines()[-_STDERR_LINES:])
-        raise BadInput(f"the target fails without the trial too: {failure_message(stand_in)}")
+        said = error_line(eager.stderr)
+        how = (f"was killed by signal {-eager.exit_code}" if eager.exit_code < 0
+               else f"exited with status {eager.exit_code}")
+        raise BadInput(f"the target fails without the trial too: it {how}"
+                       + (f": {said}" if said else ""))
     if eager.record is None:
         raise BadInput("the target started no Python process the trial could follow (an "
                        "interpreter run with -I, -E or -S ignores PYTHONPATH and site)")
-
-
-def _tail(stderr: str) -> str:
-    return next((line.strip() for line in reversed(stderr.splitlines()) if line.strip()), "")
 
 
 def _fill_modules(report: TrialReport, lazy: Outcome, profile: Profile) -> None:
