@@ -14,8 +14,8 @@ code (and ``exec`` of module-like code) has ``locals is globals``; the instructi
 ``f_lasti`` must be ``IMPORT_NAME`` (an explicit ``__import__(...)`` call is never lazy);
 and no entry of the code's exception table may cover it (a ``try`` or ``with`` block).
 
-Private: the public faces are `hotstart.lazy.enable`/`set_filter` and the lazy trial. The
-API is documented in docs/lazy-mode.md.
+Private: the public faces are `hotstart.lazy.enable`/`set_filter` (docs/lazy-mode.md) and
+the lazy trial (`hotstart trial`), which calls `install` as documented here.
 """
 
 import builtins
@@ -88,7 +88,9 @@ class Hook:
         self.deferred: dict = {}
         self.reified: dict = {}
         self.active = True
-        self._lock = _thread.allocate_lock()  # held only around dict updates, never an import
+        # Held only around dict updates, never across an import; reentrant all the same: a
+        # finalizer run by the garbage collector in the middle may import lazily too.
+        self._lock = _thread.RLock()
         self._next = builtins.__import__
         hook = self
 

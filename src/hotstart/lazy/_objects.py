@@ -70,7 +70,7 @@ def _rebind(namespace: dict, name, lazy, value) -> None:
 
 #: id(module globals) -> lazy objects bound there and not resolved yet (see watch_module)
 _pending: dict = {}
-_pending_lock = _thread.allocate_lock()
+_pending_lock = _thread.RLock()  # reentrant: a finalizer may resolve lazy objects too
 
 
 def _count_lazy(namespace: dict, change: int) -> None:
