@@ -342,3 +342,14 @@ def test_uninstall_restores_the_import_function(tmp_path):
               _hook.installed())
         """))
     assert out == ["True module False None"]
+
+
+def test_unread_imports_can_be_deferred_as_pep810_all_does(tmp_path):
+    files = {"plugin.py": "import builtins\nbuiltins.plugin_registered = True\n"}
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import builtins
+        HOOK.eager_unread_imports = False
+        import plugin
+        print(getattr(builtins, "plugin_registered", False), sorted(HOOK.deferred))
+        """))
+    assert out == ["False ['plugin']"]

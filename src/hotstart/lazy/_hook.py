@@ -64,12 +64,16 @@ def _is_machinery(filename: str) -> bool:
 class Hook:
     """An installed lazy-import hook (see `install`).
 
-    Attributes, all read-only for users except `filter` and `lazy_modules_only`:
+    Attributes, all read-only for users except `filter`, `lazy_modules_only` and
+    `eager_unread_imports`:
 
     - ``filter``: the current filter; may be replaced (None: nothing is lazy).
     - ``lazy_modules_only``: if True (PEP 810's "normal" mode), a statement is potentially
       lazy only if the importing module's ``__lazy_modules__`` contains the imported module's
       absolute name; the filter then still decides. False (the default): every statement.
+    - ``eager_unread_imports``: if True (the default), ``import a.b`` whose bound name the
+      module never reads stays eager: it is there for its side effects. False defers it too,
+      as PEP 810's "all" mode does (the lazy trial, which falls back where that breaks).
     - ``deferred``: ``{module: "file:line"}`` -- modules whose import a statement deferred
       and that no lazy binding has resolved yet, with the first such statement.
     - ``reified``: ``{module: (filename, lineno, function) | None}`` -- modules deferred and
@@ -84,6 +88,7 @@ class Hook:
         self.filter = filter
         self.on_reify = on_reify
         self.lazy_modules_only = False
+        self.eager_unread_imports = True
         self.bound_lazy = False  # whether any lazy object was made yet
         self.deferred: dict = {}
         self.reified: dict = {}
@@ -170,7 +175,8 @@ class Hook:
         else:
             # `import a.b` whose binding the module never reads is there for its side
             # effects (registering a plugin, a C capsule...): deferred, they would never run
-            if not read_anywhere(frame.f_code, stored_name(frame.f_code, frame.f_lasti)):
+            if self.eager_unread_imports and not read_anywhere(
+                    frame.f_code, stored_name(frame.f_code, frame.f_lasti)):
                 return next_import(name, globals, globals, fromlist, level)
         where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         self.bound_lazy = True
