@@ -353,3 +353,46 @@ def test_unread_imports_can_be_deferred_as_pep810_all_does(tmp_path):
         print(getattr(builtins, "plugin_registered", False), sorted(HOOK.deferred))
         """))
     assert out == ["False ['plugin']"]
+
+
+def test_every_kind_of_first_use_is_forwarded(tmp_path):
+    files = {"things.py": """
+        import contextlib
+        NUMBER = 6
+        WORDS = ["a", "b"]
+        TABLE = {"k": 1}
+        PATH = "some/dir"
+        @contextlib.contextmanager
+        def managed():
+            yield "entered"
+        async def coroutine():
+            return "awaited"
+        def method(self):
+            return "bound to " + type(self).__name__
+        """}
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import asyncio, os
+        from things import NUMBER
+        from things import WORDS
+        from things import TABLE
+        from things import PATH
+        from things import managed
+        from things import coroutine
+        from things import method
+        class Holder:
+            pass
+        def uses():
+            Holder.method = method  # a class attribute: read through the descriptor protocol
+            with managed() as entered:
+                pass
+            return [NUMBER * 2, 2 ** NUMBER, NUMBER // 4, -NUMBER, NUMBER > 5, len(WORDS),
+                    list(WORDS), "b" in WORDS, TABLE["k"], {NUMBER: 1}[6], hash(NUMBER) == 6,
+                    str(PATH), repr(PATH), bool(PATH), f"{NUMBER:03d}", os.fspath(PATH),
+                    os.path.join(PATH, "x"), entered, asyncio.run(coroutine()),
+                    Holder().method()]
+        print(*uses(), sep="|")
+        print(sorted(n for n in ("NUMBER", "WORDS", "TABLE", "PATH", "managed", "coroutine",
+                                 "method") if type(globals()[n]).__name__ == "LazyValue"))
+        """))
+    assert out == [("12|64|1|-6|True|2|['a', 'b']|True|1|1|True|some/dir|'some/dir'|True|006|"
+                   "some/dir|some/dir/x|entered|awaited|bound to Holder"), "[]"]

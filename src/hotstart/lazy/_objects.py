@@ -226,7 +226,9 @@ class LazyValue:
         delattr(_value(self), attr)
 
     # The interpreter looks special methods up on the type, past __getattribute__: each one
-    # it may use is defined here and forwards the operation to the real object.
+    # it may use is defined here and forwards the operation to the real object. Not
+    # __next__/__anext__: an imported name is rarely an iterator, and defining them would
+    # make every lazy value pass isinstance(v, collections.abc.Iterator) before its use.
     def __call__(self, *args, **kwargs):
         return _value(self)(*args, **kwargs)
 
@@ -253,9 +255,6 @@ class LazyValue:
 
     def __iter__(self):
         return iter(_value(self))
-
-    def __next__(self):
-        return next(_value(self))
 
     def __reversed__(self):
         return reversed(_value(self))
@@ -320,10 +319,10 @@ class LazyValue:
     def __aiter__(self):
         return _special(self, "__aiter__")()
 
-    def __anext__(self):
-        return _special(self, "__anext__")()
-
     def __fspath__(self):
+        value = _value(self)
+        if isinstance(value, (str, bytes)):  # as os.fspath: a path string is its own path
+            return value
         return _special(self, "__fspath__")()
 
     def __int__(self) -> int:
