@@ -267,6 +267,7 @@ def test_typer_sub_apps_made_lazy_help_identical(tmp_path):
 
 def test_refused_registrations_say_why(tmp_path):
     root = write(tmp_path / "proj", {
+        "pyproject.toml": PYPROJECT.format(name="tool", target="tool.cli:cli"),
         "tool/__init__.py": "",
         "tool/other.py": '''
             import click
@@ -320,7 +321,8 @@ def test_refused_registrations_say_why(tmp_path):
 
 
             class Fancy(click.Command):
-                pass
+                def get_short_help_str(self, limit=45):
+                    return "fancy"
 
 
             @click.command(cls=Fancy)
@@ -366,8 +368,8 @@ def test_refused_registrations_say_why(tmp_path):
                                       "`other.add_command(registers)` when imported (line 11)",
         "cli.add_command(used)": "not made lazy: `used` is also used at line 23",
         "cli.add_command(custom)": "not made lazy: cls=Fancy in tool.commands.custom."
-                                   "custom's decorator: a custom class may draw its listing "
-                                   "otherwise",
+                                   "custom's decorator: tool.commands.custom.Fancy defines "
+                                   "get_short_help_str, which the parent's listing may read",
     }
     assert (root / "tool" / "cli.py").read_text() == source
 

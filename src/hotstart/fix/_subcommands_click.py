@@ -46,6 +46,7 @@ from ._subcommands_read import (
     literal,
     one_line,
     typer_app_facts,
+    typer_call,
     typer_command_facts,
 )
 from ._typehints import import_root
@@ -77,11 +78,11 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
     known = Project(report, {**report.paths}, root)
     known.cache[module] = here
     typer_apps = {name for name, value in here.assigned.items()
-                  if isinstance(value, ast.Call) and here.refers(value.func, ("typer.Typer",))}
+                  if typer_call(value, here, known) is not None}
     changes: list[Change] = []
     skipped: list[Skipped] = []
     program = _Program(here, root, project)
-    counts = _typer_counts(here, typer_apps)
+    counts = _typer_counts(here, typer_apps, known)
     registrations = [(node.lineno, node.end_lineno or node.lineno) for node in here.tree.body
                      if _registration(node, here, typer_apps) is not None]
     reexported = {b.name: f"{u.scope} ({u.file}:{u.line})" for site in report.sites
@@ -139,13 +140,13 @@ def _registration(node: ast.stmt, here: SourceModule, typer_apps: set[str]):
     return None
 
 
-def _typer_counts(here: SourceModule, apps: set[str]) -> dict[str, int]:
+def _typer_counts(here: SourceModule, apps: set[str], known: Project) -> dict[str, int]:
     """How many commands and sub-apps each typer app of the module registers, a callback
     counting as two (typer makes an app with a callback a group)."""
     counts = dict.fromkeys(apps, 0)
     for name in apps:
-        value = here.assigned[name]
-        if any(k.arg == "callback" for k in value.keywords):  # type: ignore[attr-defined]
+        value = typer_call(here.assigned[name], here, known)
+        if value is not None and any(k.arg == "callback" for k in value.keywords):
             counts[name] += 2
     for node in ast.walk(here.tree):
         decorators = getattr(node, "decorator_list", [])
@@ -190,11 +191,11 @@ def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr,
             "owner": owner, "target": f"{module}:{attr}", "binding": local,
             "subcommands": []}
     if kind == "add_command":
-        data.update(click_facts(call, owner_module, defined))
+        data.update(click_facts(call, owner_module, defined, known))
     elif kind == "add_typer":
-        data.update(typer_app_facts(call, here, owner_module, defined))
+        data.update(typer_app_facts(call, here, owner_module, defined, known))
     else:
-        data.update(typer_command_facts(call, here, owner_module, defined))
+        data.update(typer_command_facts(call, here, owner_module, defined, known))
     return data
 
 

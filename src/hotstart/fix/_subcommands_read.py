@@ -10,6 +10,7 @@ arguments, typer's order of priority (the `add_typer` call, the sub-app's `@call
 from __future__ import annotations
 
 import ast
+import json
 import os
 
 from ..audit.model import AuditReport
@@ -159,24 +160,143 @@ class Project:
 
 # -- what the parent's help shows ------------------------------------------------------
 
-def _keywords(call: ast.Call, module: SourceModule, listing: tuple[str, ...], where: str) -> dict:
-    """{keyword: literal value} of `call`'s listing keywords; `Refused` for one that is not
-    a literal, or for a custom class."""
+def _keywords(call: ast.Call, module: SourceModule, listing: tuple[str, ...], where: str,
+              project: Project | None = None) -> dict[str, ast.keyword]:
+    """{keyword: its node} of `call`'s listing keywords; `Refused` for one that is not a
+    literal, or for a command class that may draw its listing otherwise (any class, without
+    `project`)."""
     found = {}
     for keyword in call.keywords:
+        shown = ast.unparse(keyword.value)
         if keyword.arg is None:
-            raise Refused(f"`**{module.segment(keyword.value)}` in {where}: its values are "
-                          f"not known")
+            raise Refused(f"`**{shown}` in {where}: its values are not known")
         if keyword.arg == "cls":
-            raise Refused(f"cls={module.segment(keyword.value)} in {where}: a custom class "
-                          f"may draw its listing otherwise")
+            why = _class_problem(keyword.value, getattr(keyword, "hs_module", module),
+                                 project) if project is not None else "a class of its own"
+            if why is not None:
+                raise Refused(f"cls={shown} in {where}: {why}")
         if keyword.arg in listing or keyword.arg == "name":
-            value = literal(keyword.value)
-            if value is NO_VALUE:
-                raise Refused(f"{keyword.arg}={module.segment(keyword.value)} in {where} "
-                              f"is computed at run time")
+            if literal(keyword.value) is NO_VALUE:
+                raise Refused(f"{keyword.arg}={shown} in {where} is computed at run time")
             found[keyword.arg] = keyword
     return found
+
+
+#: Command classes whose listing is the framework's own.
+FRAMEWORK_CLASSES = ("click.Command", "click.Group", "click.core.Command", "click.core.Group",
+                     "typer.core.TyperGroup", "typer.core.TyperCommand")
+#: What a parent's listing reads of a subcommand's class: a class that defines one of these
+#: may show it otherwise than the placeholder (which has the framework's own).
+_LISTING_MEMBERS = {"__init__", "__new__", "__getattr__", "__getattribute__",
+                    "get_short_help_str", "help", "short_help", "hidden", "deprecated",
+                    "name", "rich_help_panel", "epilog"}
+
+
+def _class_problem(node: ast.expr, module: SourceModule, project: Project,
+                   depth: int = 0) -> str | None:
+    """Why the command class `node` may draw the parent's listing of its command otherwise
+    than the framework's own class, or None (a project class that leaves it alone)."""
+    if module.refers(node, FRAMEWORK_CLASSES):
+        return None
+    name = node.id if isinstance(node, ast.Name) else None
+    if name is None or depth > 8:
+        return "a custom class may draw its listing otherwise"
+    owner, defined = module, name
+    if name not in module.defs:
+        imported = module.imports.get(name)
+        if imported is None or imported[2] is None:
+            return "a custom class may draw its listing otherwise"
+        try:
+            owner, defined = project.resolve(imported[1], imported[2])
+        except Refused as why:
+            return str(why)
+    definition = owner.defs.get(defined)
+    if not isinstance(definition, ast.ClassDef) or definition.decorator_list or \
+            definition.keywords:
+        return f"{owner.name}.{defined} is not a plain class of the project"
+    for item in definition.body:
+        names = [item.name] if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                 ast.ClassDef)) else \
+            [t.id for t in getattr(item, "targets", [getattr(item, "target", None)])
+             if isinstance(t, ast.Name)]
+        touched = _LISTING_MEMBERS.intersection(names)
+        if touched:
+            return (f"{owner.name}.{defined} defines {min(touched)}, which the "
+                    f"parent's listing may read")
+    for base in definition.bases:
+        why = _class_problem(base, owner, project, depth + 1)
+        if why is not None:
+            return why
+    return None
+
+
+def literal_text(node: ast.expr) -> str:
+    """A literal's value as Python source (strings double-quoted)."""
+    value = literal(node)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def typer_call(value: ast.expr | None, module: SourceModule, project: Project
+               ) -> ast.Call | None:
+    """The `typer.Typer(...)` call that makes `value`: the call itself, or the one a
+    project factory returns (`def make(help): return typer.Typer(help=help, ...)`), its
+    parameters replaced by the arguments `value` passes (or their defaults)."""
+    if not isinstance(value, ast.Call):
+        return None
+    if module.refers(value.func, ("typer.Typer",)):
+        return value
+    if not isinstance(value.func, ast.Name) or any(
+            isinstance(a, ast.Starred) for a in value.args) or any(
+            k.arg is None for k in value.keywords):
+        return None
+    owner, name = module, value.func.id
+    if name not in module.defs:
+        imported = module.imports.get(name)
+        if imported is None or imported[2] is None:
+            return None
+        try:
+            owner, name = project.resolve(imported[1], imported[2])
+        except Refused:
+            return None
+    factory = owner.defs.get(name)
+    if not isinstance(factory, ast.FunctionDef) or factory.decorator_list:
+        return None
+    body = factory.body[1:] if _docstring(owner, factory) is not None else factory.body
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or not isinstance(
+            body[0].value, ast.Call) or not owner.refers(body[0].value.func, ("typer.Typer",)):
+        return None
+    made = body[0].value
+    arguments = factory.args
+    if arguments.vararg or arguments.kwarg or made.args:
+        return None
+    positional = [*arguments.posonlyargs, *arguments.args]
+    given: dict[str, ast.expr] = {}
+    for parameter, default in zip(reversed(positional), reversed(arguments.defaults),
+                                  strict=False):
+        given[parameter.arg] = default
+    for parameter, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+        if default is not None:
+            given[parameter.arg] = default
+    for parameter, argument in zip(positional, value.args, strict=False):
+        given[parameter.arg] = argument
+    for keyword in value.keywords:
+        given[keyword.arg] = keyword.value  # type: ignore[index]
+    keywords = []
+    for keyword in made.keywords:
+        inner = keyword.value
+        if isinstance(inner, ast.Name) and inner.id in {p.arg for p in
+                                                        [*positional, *arguments.kwonlyargs]}:
+            if inner.id not in given:
+                return None
+            inner = given[inner.id]
+        made_keyword = ast.keyword(keyword.arg, inner)
+        if inner is keyword.value:  # a name in it is the factory module's
+            made_keyword.hs_module = owner  # type: ignore[attr-defined]
+        keywords.append(made_keyword)
+    call = ast.Call(made.func, [], keywords)
+    return ast.copy_location(call, value)
 
 
 def _docstring(module: SourceModule, node: ast.AST) -> str | None:
@@ -191,7 +311,7 @@ def _docstring(module: SourceModule, node: ast.AST) -> str | None:
     return module.segment(first)
 
 
-def click_facts(call: ast.Call, module: SourceModule, name: str) -> dict:
+def click_facts(call: ast.Call, module: SourceModule, name: str, project: Project) -> dict:
     """A click command: its decorator's literal listing values and docstring."""
     definition = module.defs.get(name)
     if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -209,7 +329,7 @@ def click_facts(call: ast.Call, module: SourceModule, name: str) -> dict:
                       f"(a command registered on another group, or wrapped)")
     decorator = outer if isinstance(outer, ast.Call) else ast.Call(outer, [], [])
     where = f"{module.name}.{name}'s decorator"
-    keywords = _keywords(decorator, module, CLICK_LISTING, where)
+    keywords = _keywords(decorator, module, CLICK_LISTING, where, project)
     values = {k: module.segment(v.value) for k, v in keywords.items()}
     if decorator.args:
         if len(decorator.args) > 1 or literal(decorator.args[0]) is NO_VALUE:
@@ -250,28 +370,28 @@ def _click_subcommands(module: SourceModule, group: str) -> list[str]:
     return found
 
 
-def typer_app_facts(call: ast.Call, here: SourceModule, module: SourceModule,
-                    name: str) -> dict:
+def typer_app_facts(call: ast.Call, here: SourceModule, module: SourceModule, name: str,
+                    project: Project) -> dict:
     """A typer sub-app: what of it typer may show in the parent's help, as the sub-app gives
     it: the literal listing arguments of its `Typer(...)` and of its `@callback(...)`, and
     the docstrings typer may take the help from. Typer's own order of priority decides
     among them at run time (it differs between versions: `add_typer(deprecated=False)` is
     explicit in some)."""
-    created = module.assigned.get(name)
-    if not (isinstance(created, ast.Call) and module.refers(created.func, ("typer.Typer",))):
-        raise Refused(f"{module.name}.{name} is not made by `typer.Typer(...)` at the top of "
-                      f"its module")
+    created = typer_call(module.assigned.get(name), module, project)
+    if created is None:
+        raise Refused(f"{module.name}.{name} is not made by `typer.Typer(...)` (or a function "
+                      f"returning one) at the top of its module")
     given = _keywords(call, here, TYPER_LISTING, "add_typer()")
     where = f"{module.name}.{name} = Typer()"
-    instance = {k: module.segment(v.value) for k, v in
-                _keywords(created, module, TYPER_LISTING, where).items()}
+    instance = {k: literal_text(v.value) for k, v in
+                _keywords(created, module, TYPER_LISTING, where, project).items()}
     doc = _instance_callback_doc(created, module)
     if doc is not None:
         instance["doc"] = doc
     values = {"app_settings": instance}
     callback = _callback(module, name)
     if callback is not None:
-        settings = {k: module.segment(v.value) for k, v in
+        settings = {k: literal_text(v.value) for k, v in
                     _keywords(callback[0], module, TYPER_LISTING, "its @callback").items()}
         doc = _docstring(module, callback[1])
         if doc is not None:
@@ -326,7 +446,8 @@ def _instance_callback_doc(created: ast.Call, module: SourceModule) -> str | Non
     return _docstring(module, module.defs[value.id])
 
 
-def typer_command_facts(call: ast.Call, here: SourceModule, module: SourceModule, name: str) -> dict:
+def typer_command_facts(call: ast.Call, here: SourceModule, module: SourceModule, name: str,
+                        project: Project) -> dict:
     """A function registered with `app.command(...)(function)`."""
     definition = module.defs.get(name)
     if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -335,7 +456,7 @@ def typer_command_facts(call: ast.Call, here: SourceModule, module: SourceModule
     if definition.decorator_list:
         raise Refused(f"{module.name}.{name} is decorated: the decorator may change its name "
                       f"or docstring")
-    keywords = _keywords(call, here, TYPER_LISTING, "app.command()")
+    keywords = _keywords(call, here, TYPER_LISTING, "app.command()", project)
     values = {}
     if call.args:
         if len(call.args) > 1 or literal(call.args[0]) is NO_VALUE:
