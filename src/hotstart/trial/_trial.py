@@ -50,86 +50,51 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
               profile: Profile | None = None) -> TrialReport:
     """Run `target` with every module-scope import lazy and report what its path used.
 
-    `runs` timed runs each of the bare interpreter, the entry as it is and the entry lazy,
-    interleaved. `profile` is an eager profile of the same entry to take self times from
-    (`hotstart profile --trial` passes its own); without one, a one-run profile is made.
-    Raises `BadInput` for a target that cannot be started, that fails without the trial
-    too (its own error, one line), or on which the trial's hook cannot be installed.
+    `runs` timed runs each of the bare interpreter (plain and with the hook), the entry as it
+    is and the entry lazy, interleaved. `profile` is an eager profile of the same entry to
+    take self times from (`hotstart profile --trial` passes its own); without one, a one-run
+    profile is made. Raises `BadInput` for a target that cannot be started, that fails
+    without the trial too (its own error, one line), or on which the trial's hook cannot be
+    installed.
     """
     if runs < 1:
         raise BadInput(f"--runs must be at least 1, got {runs}")
     argv, interpreter, base_env, cwd = prepare_target(target, python=python, cwd=cwd, env=env)
     steps = _Steps(progress, 3 + (0 if profile is not None else 1) + 4 * runs)
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hotstart-trial-") as work:
-        inject = os.path.join(work, "inject")
-        os.mkdir(inject)
-        shutil.copyfile(_CHILD, os.path.join(inject, "sitecustomize.py"))
-        counter = iter(range(1 << 30))
-
-        def trial_env(mode: str, eager: frozenset[str], out: str | None) -> dict[str, str]:
-            run_env = dict(base_env)
-            run_env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (inject, base_env.get("PYTHONPATH")) if p)
-            if target.kind == "code":  # `-c "import pandas"` asks for pandas: its own
-                eager = eager | {"__main__"}  # imports are lazy, not the one of the entry
-            run_env.update(HOTSTART_TRIAL_MODE=mode, HOTSTART_TRIAL_EAGER=",".join(sorted(eager)),
-                           HOTSTART_TRIAL_SRC=_SOURCE)
-            if out:
-                run_env["HOTSTART_TRIAL_OUT"] = out
-            if mode == "lazy":
-                run_env.update(lazy_env(version, target.kind))
-            return run_env
-
-        def recorded(mode: str, eager: frozenset[str] = frozenset()) -> Outcome:
-            n = next(counter)
-            out = os.path.join(work, f"record-{n}.json")
-            stdout = os.path.join(work, f"stdout-{n}")
-            run_argv = lazy_argv(argv, version, target.kind) if mode == "lazy" else argv
-            run = _spawn(run_argv, trial_env(mode, eager, out), cwd, timeout, stdout=stdout)
-            try:
-                with open(stdout, "rb") as handle:
-                    printed = handle.read()
-            except OSError:
-                printed = b""
-            return Outcome(None if run.timed_out else run.exit_code, printed,
-                           "\n".join(run.stderr.splitlines()[-200:]), read_record(out))
-
-        version: tuple[int, ...] = (0, 0, 0)
+        runner = _Runs(target, argv, base_env, cwd, timeout, work)
         steps("eager run")
-        eager = recorded("eager")
+        eager = runner.recorded("eager")
         _check_eager(eager, timeout)
         assert eager.record is not None
-        version = eager.record.version
+        runner.version = eager.record.version
         steps("lazy run")
-        lazy = recorded("lazy")
+        lazy = runner.recorded("lazy")
         if lazy.record is not None and lazy.record.error:
             raise BadInput(f"the trial's lazy-import hook could not be installed: "
                            f"{lazy.record.error}")
-        notes: list[str] = []
-        compare_stdout = True
-        fallback_runs = 0
-        only_stdout = (differs(eager, lazy) is not None
-                       and differs(eager, lazy, compare_stdout=False) is None)
-        if only_stdout:
-            steps("eager run again (is its output stable?)")
-            again = recorded("eager")
+        compare_stdout, fallback_runs = True, 0
+        if (differs(eager, lazy) is not None
+                and differs(eager, lazy, compare_stdout=False) is None):
+            steps("eager run again (is its output stable?)", extra=True)
             fallback_runs += 1
-            if again.stdout != eager.stdout:
+            if runner.recorded("eager").stdout != eager.stdout:
                 compare_stdout = False
                 notes.append("the entry prints different output on each eager run: the lazy "
                              "run was compared by exit status only")
 
         def run_lazy(packages: frozenset[str]) -> Outcome:
             steps(f"lazy run with {len(packages)} package(s) eager", extra=True)
-            return recorded("lazy", packages)
+            return runner.recorded("lazy", packages)
 
         chosen, lazy, extra = find_eager_packages(run_lazy, eager, lazy,
                                                   compare_stdout=compare_stdout)
         fallback_runs += extra
-        identical = differs(eager, lazy, compare_stdout=compare_stdout) is None
-        if not identical:
+        difference = differs(eager, lazy, compare_stdout=compare_stdout)
+        if difference is not None:
             notes.append(f"even with every deferred package eager the lazy run differs: "
-                         f"{differs(eager, lazy, compare_stdout=compare_stdout)}")
+                         f"{difference}")
         if lazy.record is None:
             raise BadInput("the lazy run left no record (it ended through os._exit or a "
                            "signal, or started no Python process the trial could follow); "
@@ -138,35 +103,15 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
             steps("eager profile (self time and memory of each module)")
             profile = profile_target(target, runs=1, calls=False, python=python, cwd=cwd,
                                      env=env, timeout=timeout)
-        eager_walls: list[float] = []
-        lazy_walls: list[float] = []
-        floors: list[float] = []
-        hook_floors: list[float] = []
-        floor_python = interpreter or eager.record.executable or None
-        lazy_run_argv = lazy_argv(argv, version, target.kind)
-        for n in range(runs):
-            if floor_python:
-                steps("interpreter floor")
-                floors.append(_spawn([floor_python, "-c", "pass"], base_env, cwd,
-                                     timeout).wall_us)
-                # The same with the hook installed: its fixed cost is not the path's.
-                steps("interpreter floor, lazy")
-                hook_floors.append(_spawn(
-                    lazy_argv([floor_python, "-c", "pass"], version, "code"),
-                    trial_env("lazy", frozenset(), None), cwd, timeout).wall_us)
-            steps(f"eager run {n + 1}/{runs}")
-            eager_walls.append(_timed(argv, base_env, cwd, timeout))
-            steps(f"lazy run {n + 1}/{runs}")
-            lazy_walls.append(_timed(lazy_run_argv, trial_env("lazy", frozenset(chosen), None),
-                                     cwd, timeout))
-        steps("done", extra=False, last=True)
+        walls = runner.timed(runs, interpreter or eager.record.executable or None,
+                             frozenset(chosen), steps)
+        steps("done", last=True)
     report = TrialReport(
-        target=target.describe(), python=".".join(map(str, version)),
+        target=target.describe(), python=".".join(map(str, runner.version)),
         engine=lazy.record.engine, runs=runs,
-        eager_us=Stat.of(eager_walls), lazy_us=Stat.of(lazy_walls),
-        floor_us=Stat.of(floors) if floors else None,
-        hook_floor_us=Stat.of(hook_floors) if hook_floors else None,
-        eager_packages=chosen, identical=identical, fallback_runs=fallback_runs,
+        eager_us=_stat(walls["eager"]), lazy_us=_stat(walls["lazy"]),
+        floor_us=_stat(walls["floor"]), hook_floor_us=_stat(walls["hook floor"]),
+        eager_packages=chosen, identical=difference is None, fallback_runs=fallback_runs,
         exit_code=eager.exit_code, notes=notes,
         loaded=len(lazy.record.modules), modules=sorted(eager.record.modules),
         created=datetime.now(UTC).isoformat(timespec="seconds"))
@@ -175,6 +120,86 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         report.notes.append("PEP 810's interpreter records which modules were imported lazily, "
                             "not who used them: used modules have no first-use frame")
     return report
+
+
+class _Runs:
+    """The runs of one trial, in its scratch directory `work`: recorded ones (the child
+    writes its record, stdout is kept) and timed ones (nothing recorded)."""
+
+    def __init__(self, target: Target, argv: list[str], env: dict[str, str], cwd: str,
+                 timeout: float | None, work: str) -> None:
+        self.target, self.argv, self.base_env, self.cwd = target, argv, env, cwd
+        self.timeout, self.work = timeout, work
+        #: The target interpreter's version, from the first record (3.15+: PEP 810).
+        self.version: tuple[int, ...] = (0, 0, 0)
+        self.inject = os.path.join(work, "inject")
+        os.mkdir(self.inject)
+        shutil.copyfile(_CHILD, os.path.join(self.inject, "sitecustomize.py"))
+        self.count = 0
+
+    def env(self, mode: str, eager: frozenset[str], out: str | None) -> dict[str, str]:
+        """The environment of a run with the child: `mode`, `eager` packages, record `out`."""
+        run_env = dict(self.base_env)
+        run_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (self.inject, self.base_env.get("PYTHONPATH")) if p)
+        if self.target.kind == "code":  # `-c "import pandas"` asks for pandas: its own
+            eager = eager | {"__main__"}  # imports are lazy, not the one of the entry
+        run_env.update(HOTSTART_TRIAL_MODE=mode, HOTSTART_TRIAL_EAGER=",".join(sorted(eager)),
+                       HOTSTART_TRIAL_SRC=_SOURCE)
+        if out:
+            run_env["HOTSTART_TRIAL_OUT"] = out
+        if mode == "lazy":
+            run_env.update(lazy_env(self.version, self.target.kind))
+        return run_env
+
+    def argv_for(self, mode: str, argv: list[str] | None = None, kind: str | None = None
+                 ) -> list[str]:
+        argv = self.argv if argv is None else argv
+        if mode != "lazy":
+            return argv
+        return lazy_argv(argv, self.version, kind or self.target.kind)
+
+    def recorded(self, mode: str, eager: frozenset[str] = frozenset()) -> Outcome:
+        """One run that writes its record: its exit status, stdout, stderr and record."""
+        self.count += 1
+        out = os.path.join(self.work, f"record-{self.count}.json")
+        stdout = os.path.join(self.work, f"stdout-{self.count}")
+        run = _spawn(self.argv_for(mode), self.env(mode, eager, out), self.cwd, self.timeout,
+                     stdout=stdout)
+        try:
+            with open(stdout, "rb") as handle:
+                printed = handle.read()
+        except OSError:
+            printed = b""
+        return Outcome(None if run.timed_out else run.exit_code, printed,
+                       "\n".join(run.stderr.splitlines()[-200:]), read_record(out))
+
+    def timed(self, runs: int, floor_python: str | None, eager: frozenset[str], steps
+              ) -> dict[str, list[float]]:
+        """`runs` rounds of exact wall times, interleaved: `python -c pass` plain and with
+        the hook (its fixed cost is not the path's), the entry plain and lazy."""
+        walls: dict[str, list[float]] = {"floor": [], "hook floor": [], "eager": [], "lazy": []}
+        plain_env, lazy_env_ = self.base_env, self.env("lazy", eager, None)
+        for n in range(runs):
+            if floor_python:
+                floor = [floor_python, "-c", "pass"]
+                steps("interpreter floor")
+                walls["floor"].append(self._wall(floor, plain_env))
+                steps("interpreter floor, lazy")
+                walls["hook floor"].append(self._wall(
+                    self.argv_for("lazy", floor, "code"), self.env("lazy", frozenset(), None)))
+            steps(f"eager run {n + 1}/{runs}")
+            walls["eager"].append(self._wall(self.argv, plain_env))
+            steps(f"lazy run {n + 1}/{runs}")
+            walls["lazy"].append(self._wall(self.argv_for("lazy"), lazy_env_))
+        return walls
+
+    def _wall(self, argv: list[str], env: dict[str, str]) -> float:
+        run = _spawn(argv, env, self.cwd, self.timeout)
+        if run.timed_out:
+            limit = f" within {self.timeout:g} s" if self.timeout else ""
+            raise BadInput(f"a timed run of the target did not finish{limit}; raise --timeout")
+        return run.wall_us
 
 
 class _Steps:
@@ -191,12 +216,8 @@ class _Steps:
         self.done += 1
 
 
-def _timed(argv: list[str], env: dict[str, str], cwd: str, timeout: float | None) -> float:
-    run = _spawn(argv, env, cwd, timeout)
-    if run.timed_out:
-        limit = f" within {timeout:g} s" if timeout else ""
-        raise BadInput(f"a timed run of the target did not finish{limit}; raise --timeout")
-    return run.wall_us
+def _stat(values: list[float]) -> Stat | None:
+    return Stat.of(values) if values else None
 
 
 def _check_eager(eager: Outcome, timeout: float | None) -> None:
