@@ -68,14 +68,6 @@ def _install(mode, eager, source):
         return state
     state["engine"] = "hook"
     _hook = _import_hotstart(source, "hotstart.lazy._hook")
-    # For the run-time lazy mode the hook keeps an `import x` whose name is never read eager
-    # (it is there for a side effect). PEP 810's "all" mode defers it too, and so does the
-    # trial: an effect the path needed shows as a changed output, which the per-package
-    # fallback puts right (and reports). The hook has no switch for it yet: its test of
-    # "read anywhere" is replaced, in this process only.
-    for name in ("read_anywhere", "_read_anywhere"):
-        if hasattr(_hook, name):
-            setattr(_hook, name, lambda code, bound: True)
     user_frame = _hook.user_frame
 
     def lazy(importing, imported, fromlist):
@@ -90,7 +82,12 @@ def _install(mode, eager, source):
             sites.setdefault(f"{imported}.{name}", where)
         return True
 
-    state["hook"] = _hook.install(lazy)
+    hook = _hook.install(lazy)
+    # The run-time lazy mode keeps an `import x` whose name is never read eager (it is there
+    # for a side effect); PEP 810's "all" mode defers it, and so does the trial: an effect the
+    # path needed shows as a changed output, which the per-package fallback puts right.
+    hook.eager_unread_imports = False
+    state["hook"] = hook
     return state
 
 
