@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 
 from ..audit.model import AuditReport
 
@@ -16,6 +17,7 @@ __all__ = ["EAGER_KEYWORDS", "UNKNOWN", "assignment", "bound_names", "call_of",
 #: `add_parser` keywords `add_lazy_parser` needs at once: the program's help lists `help`,
 #: `aliases` and `deprecated`; `add_help` and `prefix_chars` act only when a parser is made.
 EAGER_KEYWORDS = ("help", "aliases", "deprecated", "add_help", "prefix_chars")
+_MAIN_GUARD = re.compile(r"""^if\s+__name__\s*==\s*["']__main__["']\s*:""", re.MULTILINE)
 #: Statements before (or around) a registration's add_parser call that may skip it.
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith,
              ast.Match, ast.Return, ast.Raise, ast.FunctionDef, ast.AsyncFunctionDef,
@@ -237,8 +239,7 @@ def invoke_source(module: str, path: str, root: str, report: AuditReport, projec
         if len(words) >= 2 and words[0] == "-m":
             runnable.append(words[1])
     top = module.split(".")[0]
-    source = read(path) or ""
-    if "__main__" in source:
+    if _MAIN_GUARD.search(read(path) or ""):
         runnable.append(module)
     if module_file(f"{top}.__main__", root) is not None:
         runnable.append(top)
