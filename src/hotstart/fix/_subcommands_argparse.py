@@ -11,7 +11,10 @@ function of another project module are found:
   aliases, deprecated) or when the subparser is made (add_help, prefix_chars), are read from
   that call in the command module's source: literals, or module-level constants holding
   literals. It must be the only use of the parameter, and run unconditionally (no branch,
-  loop or return before it).
+  loop or return before it). ``mod.register(S, defaults, ...)`` too, when each further
+  argument is a literal or a name the scope binds once to a literal, and a mutable one
+  (``defaults = {...}``) is only read by the function and used by nothing else in the scope
+  (`_shared_arguments`): the values are handed over when the subparser is filled.
 - ``mod.configure(S.add_parser("name", ...))``, and ``p = S.add_parser("name", ...)``
   followed at once by ``mod.configure(p)`` (``p`` used nowhere else): the keywords are the
   program's own and stay as they are.
