@@ -200,6 +200,7 @@ def test_relative_imports_submodules_and_dotted_imports(tmp_path):
         "deep/__init__.py": "",
         "deep/er/__init__.py": "",
         "deep/er/est.py": "print('load deep.er.est')\nVALUE = 'deepest'\n",
+        "deep/index.py": "VALUE = 'index'\n",  # named like an attribute of the chain
         "app/__init__.py": "",
         "app/main.py": """
             from .helpers import helper
@@ -213,19 +214,20 @@ def test_relative_imports_submodules_and_dotted_imports(tmp_path):
     out = lines(run_program(tmp_path, files, ALL_LAZY + """
         import deep.er.est
         import deep.er.est as est
+        import deep.index as index
         from pkg import sub
         import app.main
         def use():
-            return deep.er.est.VALUE, est.VALUE, sub.VALUE
+            return deep.er.est.VALUE, est.VALUE, sub.VALUE, index.VALUE
         print(type(globals()["deep"]).__name__, sorted(HOOK.deferred))
         print(*use())
         print(*app.main.run())
         """))
     assert out == [
-        "LazyModule ['app.main', 'deep.er.est', 'pkg']",
+        "LazyModule ['app.main', 'deep.er.est', 'deep.index', 'pkg']",
         "load deep.er.est",
         "load pkg.sub",
-        "deepest deepest 3",
+        "deepest deepest 3 index",
         "load app.helpers",
         "helped helpers",
     ]

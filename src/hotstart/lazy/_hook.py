@@ -188,7 +188,7 @@ class Hook:
         self._defer((absolute,), where)
         deferral = Deferral(self, absolute, (absolute,), where)
         if form == 2:  # import a.b as c: IMPORT_FROM b follows; bind a lazy `a.b`
-            return LazySubmoduleChain(deferral, globals, absolute.split("."), 1)
+            return LazySubmoduleChain(deferral, globals, absolute.count("."))
         top = absolute.partition(".")[0]
         # `import a.b` then `import a.c`: both bind `a`; the second must also import a.b.
         previous = globals.get(top)

@@ -165,22 +165,29 @@ def _resolve_module(lazy: LazyModule):
 
 class LazySubmoduleChain:
     """What ``IMPORT_NAME`` returns for ``import a.b.c as d``: the ``IMPORT_FROM b``,
-    ``IMPORT_FROM c`` that follow read it, and the last one gets a `LazyModule` of ``a.b.c``."""
+    ``IMPORT_FROM c`` that follow read it, and the last one gets a `LazyModule` of ``a.b.c``.
+    Every attribute read is one of those (``__getattribute__``: a module may be named like
+    any attribute)."""
 
-    __slots__ = ("deferral", "index", "namespace", "parts")
+    __slots__ = ("_remaining", "_state")
 
-    def __init__(self, deferral: Deferral, namespace: dict, parts: list, index: int) -> None:
-        self.deferral = deferral
-        self.namespace = namespace
-        self.parts = parts
-        self.index = index
+    def __init__(self, deferral: Deferral, namespace: dict, remaining: int) -> None:
+        _c_set_state(self, (deferral, namespace))
+        _c_set_remaining(self, remaining)
 
-    def __getattr__(self, attr: str):
-        if self.index + 1 < len(self.parts):
-            return LazySubmoduleChain(self.deferral, self.namespace, self.parts,
-                                      self.index + 1)
-        _count_lazy(self.namespace, 1)
-        return LazyModule(self.deferral, self.deferral.module, self.namespace, None)
+    def __getattribute__(self, attr: str):
+        deferral, namespace = _c_get_state(self)
+        remaining = _c_get_remaining(self) - 1
+        if remaining:
+            return LazySubmoduleChain(deferral, namespace, remaining)
+        _count_lazy(namespace, 1)
+        return LazyModule(deferral, deferral.module, namespace, None)
+
+
+_c_get_state = LazySubmoduleChain._state.__get__
+_c_set_state = LazySubmoduleChain._state.__set__
+_c_get_remaining = LazySubmoduleChain._remaining.__get__
+_c_set_remaining = LazySubmoduleChain._remaining.__set__
 
 
 class LazyFrom:
