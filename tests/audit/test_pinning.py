@@ -136,3 +136,28 @@ def test_advice_round_trips_and_is_rendered(tmp_path):
     markdown = render_audit_markdown(report)
     assert "#### Module-level computations that pin a library" in markdown
     assert "- `paths.py:6` `platformdirs`: line 8 `CACHE = " in markdown
+
+
+def test_no_advice_where_more_than_computations_pin_the_import(tmp_path):
+    """A base class also pins numpy: rewriting the constant would not free it, so no advice;
+    a `TypeVar` is a type, which a function cannot stand for."""
+    report = audit_tree(tmp_path, {
+        "app/__init__.py": "",
+        "app/kinds.py": """
+            from typing import TypeVar
+
+            import numpy as np
+            import pandas as pd
+
+            ZERO = np.float64(0)
+
+
+            class Frame(pd.DataFrame):
+                pass
+
+
+            T = TypeVar("T", bound=np.ndarray)
+            """}, "app")
+    assert site(report, "app.kinds", "pd").advice == []
+    [advice] = site(report, "app.kinds", "np").advice  # none for the TypeVar
+    assert advice.startswith("line 6 `ZERO = np.float64(0)`: make ZERO a function")

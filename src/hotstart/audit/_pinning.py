@@ -12,10 +12,11 @@ modules that read the name at their import (`from pkg.a import CACHE`) would get
 or compute it at their own import, and a name rebound elsewhere (`global CACHE`) is shared
 state a cached function does not keep.
 
-Only third-party libraries are advised on (a standard library module costs little), for
-the module-level statements whose use pinned the site: an assignment whose value calls into
-the library, an `atexit.register(...)` that hands it a function of the library, or another
-module-level call made for its effect.
+Only third-party libraries are advised on (a standard library module costs little), and only
+where such statements are all that pins the import (a base class, a decorator or a
+re-export would keep it loaded anyway), for each statement: an assignment whose value calls
+into the library (not a `typing` construct such as `TypeVar`), an `atexit.register(...)` that
+hands it a function of the library, or another module-level call made for its effect.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import ast
 import re
 
 from ._scan_model import ModuleScan, dotted
-from .model import ImportSite
+from .model import PINNING_CONTEXTS, ImportSite
 
 __all__ = ["advise_pinned"]
 
@@ -34,29 +35,209 @@ _SHOWN_USES = 4
 
 
 def advise_pinned(sites: list[ImportSite], scans: dict[str, ModuleScan]) -> None:
-    """Set `advice` on each needed third-party site pinned by a module-level computation."""
-    trees: dict[str, ast.Module | None] = {}
+    """Set `advice` on each needed third-party site pinned by a module-level computation.
+    Only the top-level statements that hold a pinning line or a read of an advised name are
+    parsed (each once), and who imports what is indexed once for the project."""
+    modules: dict[str, _Module] = {}
+    importers: _Importers | None = None
     for site in sites:
         if site.klass != "needed" or not site.external or site.stdlib:
             continue
-        lines = sorted({u.line for b in site.names for u in b.uses
-                        if u.context in _COMPUTING and u.file is None})
+        uses = [u for b in site.names for u in b.uses
+                if u.context in PINNING_CONTEXTS or u.context == "reexport"]
+        if not uses or any(u.context not in _COMPUTING or u.file is not None for u in uses):
+            continue  # pinned by more than computations: rewriting them would not free it
+        lines = sorted({u.line for u in uses})
         scan = scans.get(site.module)
-        if not lines or scan is None:
+        if scan is None:
             continue
-        if site.module not in trees:
-            try:
-                trees[site.module] = ast.parse("\n".join(scan.lines))
-            except (SyntaxError, ValueError, RecursionError):
-                trees[site.module] = None  # read as PEP 810 code by the scan: no advice
-        tree = trees[site.module]
-        if tree is None:
-            continue
+        module = modules.get(site.module) or modules.setdefault(site.module, _Module(scan))
+        if importers is None:
+            importers = _Importers(scans)
         names = {b.name for b in site.names}
-        found = [_advice(statement, names, site, scan, tree, scans)
-                 for statement in _statements(tree, lines)]
+        statements = {id(n): n for line in lines for n in _statements(module.chunk(line),
+                                                                      [line])}
+        found = [_advice(statement, names, site, module, importers)
+                 for statement in sorted(statements.values(), key=lambda n: n.lineno)]
         # a new list: the parts of a split statement are shallow copies sharing one
         site.advice = list(dict.fromkeys(a for a in found if a))
+
+
+class _Reads:
+    """Where a module reads one of its module-level names."""
+
+    __slots__ = ("atexit", "functions", "module", "stores")
+
+    def __init__(self) -> None:
+        self.functions: dict[str, None] = {}      # qualnames, in order
+        self.module: list[int] = []               # lines of import-time reads
+        self.stores: list[tuple[int, str]] = []   # (line, "by f() at line 9" / "at line 9")
+        self.atexit: list[tuple[int, str]] = []   # (line, the handler's source)
+
+
+class _Module:
+    """One module, parsed a top-level statement at a time on demand (the scan has read it
+    already; parsing all of a big module again for one constant would cost more than the
+    advice), and where it reads a name, found from the statements whose source holds the
+    name as a word."""
+
+    def __init__(self, scan: ModuleScan) -> None:
+        self.scan = scan
+        self.lines = scan.lines
+        self.chunks: dict[int, ast.Module] = {}   # by first line
+        self.whole: ast.Module | None = None      # the fallback: the module parsed at once
+        self.reads: dict[str, _Reads] = {}
+
+    def chunk(self, line: int) -> ast.Module:
+        """The parsed top-level statement holding `line` (line numbers as in the module), or
+        the whole module when that statement cannot be told apart (a string spanning lines
+        at column 0, say)."""
+        if self.whole is not None:
+            return self.whole
+        first = line
+        while first > 1 and not _starts_statement(self.lines[first - 1]):
+            first -= 1
+        while first > 1 and self.lines[first - 2].startswith("@"):
+            first -= 1
+        if first in self.chunks:
+            return self.chunks[first]
+        last = line
+        for _attempt in range(3):  # a decorator's function is the next statement too
+            last += 1
+            while last <= len(self.lines) and not _starts_statement(self.lines[last - 1]):
+                last += 1
+            try:  # the blank lines give its nodes the module's line numbers
+                tree = ast.parse("\n" * (first - 1) + "\n".join(self.lines[first - 1:last - 1]))
+            except (SyntaxError, ValueError):
+                continue
+            except RecursionError:
+                break
+            if tree.body and tree.body[0].lineno <= line <= (tree.body[-1].end_lineno or 0):
+                self.chunks[first] = tree
+                return tree
+        try:
+            self.whole = ast.parse("\n".join(self.lines))
+        except (SyntaxError, ValueError, RecursionError):
+            self.whole = ast.Module(body=[], type_ignores=[])  # PEP 810 code: no advice
+        return self.whole
+
+    def of(self, name: str) -> _Reads:
+        """Where the module reads or binds `name`, from the statements that hold the word."""
+        found = self.reads.get(name)
+        if found is not None:
+            return found
+        found = self.reads[name] = _Reads()
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        seen: set[int] = set()
+        parts: list[tuple[str | None, ast.AST]] = []
+        for number, text in enumerate(self.lines, 1):
+            if name in text and word.search(text):
+                tree = self.chunk(number)
+                if id(tree) not in seen:
+                    seen.add(id(tree))
+                    _collect(tree.body, "", parts)
+        for qualname, node in parts:
+            text = "\n".join(self.lines[node.lineno - 1:node.end_lineno or node.lineno])
+            if not word.search(text):
+                continue
+            if qualname is None:
+                self._import_time(node, name, found)
+            else:
+                self._function(node, qualname, name, found)  # type: ignore[arg-type]
+        return found
+
+    def _import_time(self, node: ast.AST, name: str, found: _Reads) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id == name:
+                if isinstance(sub.ctx, ast.Load):
+                    found.module.append(sub.lineno)
+                else:
+                    found.stores.append((sub.lineno, f"at line {sub.lineno}"))
+            elif isinstance(sub, ast.Call) and sub.args and _is_atexit(sub, self.scan) and \
+                    _uses_names(sub, {name}):
+                found.atexit.append((sub.lineno, ast.unparse(sub.args[0])))
+
+    @staticmethod
+    def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, name: str,
+                  found: _Reads) -> None:
+        declared = local = read = False
+        stores: list[int] = []
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Global) and name in sub.names:
+                declared = True
+            elif isinstance(sub, ast.arg) and sub.arg == name:
+                local = True
+            elif isinstance(sub, ast.Name) and sub.id == name:
+                if isinstance(sub.ctx, ast.Load):
+                    read = True
+                else:
+                    stores.append(sub.lineno)
+        if declared:
+            found.stores.extend((line, f"by {qualname}() at line {line}") for line in stores)
+        elif stores:
+            local = True
+        if read and not local:
+            found.functions[qualname] = None
+
+
+def _collect(body: list[ast.stmt], prefix: str,
+             parts: list[tuple[str | None, ast.AST]]) -> None:
+    """(qualname, function) for each function or method in `body`, and (None, node) for each
+    part that runs at import (decorators, defaults, bases, module-level statements)."""
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            parts.extend((None, part) for part in (
+                *node.decorator_list, *node.args.defaults,
+                *(d for d in node.args.kw_defaults if d is not None)))
+            parts.append((prefix + node.name, node))
+        elif isinstance(node, ast.ClassDef):
+            parts.extend((None, part) for part in (*node.bases, *node.decorator_list))
+            _collect(node.body, f"{prefix}{node.name}.", parts)
+        elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)) or \
+                type(node).__name__ == "TryStar":
+            for field in ("test", "iter", "target", "items"):
+                value = getattr(node, field, None)
+                parts.extend((None, part) for part in
+                             (value if isinstance(value, list) else [value])
+                             if isinstance(part, ast.AST))
+            for field in ("body", "orelse", "finalbody"):
+                _collect(getattr(node, field, []), prefix, parts)
+            for handler in getattr(node, "handlers", []):
+                _collect(handler.body, prefix, parts)
+        else:
+            parts.append((None, node))
+
+
+_CONTINUING = re.compile(r"(else|elif|except|finally)\b")
+
+
+def _starts_statement(line: str) -> bool:
+    """A line at column 0 that begins a top-level statement (not a comment, a closing bracket
+    or the `else:`/`except:` of the statement above)."""
+    return bool(line) and line[0] not in " \t\r\n#)]}" and not _CONTINUING.match(line)
+
+
+class _Importers:
+    """`pkg.b:3` for each project module that imports or reads `module.name`, indexed once."""
+
+    def __init__(self, scans: dict[str, ModuleScan]) -> None:
+        self.found: dict[tuple[str, str], dict[str, int]] = {}
+        for name, scan in scans.items():
+            for imported, attr, line in scan.from_imports:
+                self._add(imported, attr, name, line)
+            for read, line in scan.attribute_reads:
+                module, _, attr = read.rpartition(".")
+                self._add(module, attr, name, line)
+
+    def _add(self, module: str, attr: str, reader: str, line: int) -> None:
+        if reader == module:
+            return
+        lines = self.found.setdefault((module, attr), {})
+        lines[reader] = min(line, lines.get(reader, line))
+
+    def of(self, module: str, name: str) -> list[str]:
+        return [f"{reader}:{line}" for reader, line in
+                self.found.get((module, name), {}).items()]
 
 
 def _statements(tree: ast.Module, lines: list[int]) -> list[ast.stmt]:
@@ -92,28 +273,28 @@ def _calls_into(node: ast.AST, names: set[str]) -> bool:
 
 
 def _text(scan: ModuleScan, node: ast.AST, width: int = 90) -> str:
-    """The source of `node`, on one line, clipped."""
+    """The source of `node`, on one line, clipped (ast columns count UTF-8 bytes)."""
     first, last = node.lineno, node.end_lineno or node.lineno
-    lines = scan.lines[first - 1:last]
+    lines = [line.encode("utf-8") for line in scan.lines[first - 1:last]]
     if not lines:
         return ast.unparse(node)
     if first == last:
-        text = lines[0][node.col_offset:node.end_col_offset]
+        parts = [lines[0][node.col_offset:node.end_col_offset]]
     else:
-        text = " ".join([lines[0][node.col_offset:], *(x.strip() for x in lines[1:-1]),
-                         lines[-1][:node.end_col_offset].strip()])
-    text = " ".join(text.split()) if "\n" in text or first != last else text.strip()
+        parts = [lines[0][node.col_offset:], *lines[1:-1], lines[-1][:node.end_col_offset]]
+    text = " ".join(" ".join(p.decode("utf-8", "replace").split()) for p in parts)
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def _advice(statement: ast.stmt, names: set[str], site: ImportSite, scan: ModuleScan,
-            tree: ast.Module, scans: dict[str, ModuleScan]) -> str | None:
+def _advice(statement: ast.stmt, names: set[str], site: ImportSite, module: _Module,
+            importers: _Importers) -> str | None:
+    scan = module.scan
     library = site.imported.split(".")[0]
     where = f"line {statement.lineno} `{_text(scan, statement)}`"
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
         call = statement.value
-        if _is_atexit(call) and any(_uses_names(a, names) for a in call.args):
-            handler = _text(scan, call.args[0], 60) if call.args else "..."
+        if _is_atexit(call, scan) and any(_uses_names(a, names) for a in call.args):
+            handler = _text(scan, call.args[0], 60)
             return (f"{where}: register a function that touches {library} on exit only if "
                     f"the program loaded it: `@atexit.register` `def _at_exit(): if "
                     f"\"{library}\" in sys.modules: {handler}()`, and import {library} "
@@ -134,18 +315,17 @@ def _advice(statement: ast.stmt, names: set[str], site: ImportSite, scan: Module
         annotation = _text(scan, statement.annotation, 40)
     else:
         return None
-    if not _calls_into(value, names) or target.startswith("__"):
+    if not _calls_into(value, names) or target.startswith("__") or _typing(value, scan):
         return None
     if annotation is None and isinstance(value, ast.Call):
         callee = dotted(value.func) or ""
         annotation = callee if callee.split(".")[-1][:1].isupper() else None
     function = _function_name(target, scan)
     returns = f" -> {annotation}" if annotation else ""
-    rewrite = (f"make {target} a function: `@functools.cache` `def {function}(){returns}: "
-               f"return {_text(scan, value, 70)}`")
-    reads = _reads(tree, target, statement)
-    parts = [f"{where}: {rewrite}"]
-    functions = reads["function"]
+    parts = [(f"{where}: make {target} a function: `@functools.cache` `def {function}()"
+             f"{returns}: return {_text(scan, value, 70)}`")]
+    reads = module.of(target)
+    functions = list(reads.functions)
     if functions:
         shown = ", ".join(f"{f}()" for f in functions[:_SHOWN_USES])
         more = f" and {len(functions) - _SHOWN_USES} more" if len(functions) > _SHOWN_USES \
@@ -153,25 +333,28 @@ def _advice(statement: ast.stmt, names: set[str], site: ImportSite, scan: Module
         parts.append(f"and read `{function}()` where {target} is read ({len(functions)} "
                      f"use{'s' if len(functions) != 1 else ''}: {shown}{more})")
     else:
-        parts.append(f"no function of {scan.name} reads {target}")
+        parts.append(f"(no function of {scan.name} reads it)")
     notes = []
-    at_exit = [line for line, _handler in reads["atexit"]]
-    for line, handler in reads["atexit"]:
+    bound = range(statement.lineno, (statement.end_lineno or statement.lineno) + 1)
+    at_exit = {line for line, _handler in reads.atexit}
+    for line, handler in reads.atexit:
         call = re.sub(rf"\b{re.escape(target)}\b", f"{function}()", handler)
         notes.append(f"replace the atexit registration at line {line} by one that runs only if "
                      f"{target} was computed: `@atexit.register` `def _at_exit(): if "
                      f"{function}.cache_info().currsize: {call}()`")
-    import_time = [line for line in reads["module"] if line not in at_exit]
+    import_time = sorted({line for line in reads.module
+                          if line not in at_exit and line not in bound})
     if import_time:
         notes.append(f"{target} is also read at import (line "
                      f"{', '.join(map(str, import_time[:3]))}), which would compute it there: "
                      f"defer that read too, or {library} stays loaded")
-    if reads["rebound"]:
-        notes.append(f"{target} is rebound ({reads['rebound'][0]}): shared state that a cached "
+    rebound = [text for line, text in reads.stores if line not in bound]
+    if rebound:
+        notes.append(f"{target} is rebound ({rebound[0]}): shared state that a cached "
                      f"function does not keep; keep a module-level holder instead")
-    importers = _importers(scan.name, target, scans)
-    if importers:
-        notes.append(f"other modules read {target} ({', '.join(importers[:3])}): a PEP 562 "
+    readers = importers.of(scan.name, target)
+    if readers:
+        notes.append(f"other modules read {target} ({', '.join(readers[:3])}): a PEP 562 "
                      f"`__getattr__` in {scan.name} returning `{function}()` for "
                      f"\"{target}\" keeps them working, but one that imports it at module "
                      f"level computes it at its own import")
@@ -183,10 +366,23 @@ def _advice(statement: ast.stmt, names: set[str], site: ImportSite, scan: Module
     return " ".join(parts) + "; " + "; ".join(notes)
 
 
-def _is_atexit(call: ast.Call) -> bool:
-    """`atexit.register(...)` (or `register(...)` imported from atexit, by its name)."""
-    callee = dotted(call.func) or ""
-    return callee == "atexit.register" or callee.endswith(".atexit.register")
+def _typing(value: ast.expr, scan: ModuleScan) -> bool:
+    """`TypeVar(...)`, `NewType(...)`, ...: a type, which a function cannot stand for."""
+    if not isinstance(value, ast.Call):
+        return False
+    callee = _resolved(value.func, scan)
+    return callee.split(".")[0] in ("typing", "typing_extensions")
+
+
+def _resolved(func: ast.expr, scan: ModuleScan) -> str:
+    callee = dotted(func) or ""
+    head, _, rest = callee.partition(".")
+    return scan.bindings.get(head, head) + (f".{rest}" if rest else "")
+
+
+def _is_atexit(call: ast.Call, scan: ModuleScan) -> bool:
+    """`atexit.register(...)`, also through `from atexit import register` or an alias."""
+    return _resolved(call.func, scan) == "atexit.register"
 
 
 def _function_name(target: str, scan: ModuleScan) -> str:
@@ -195,85 +391,3 @@ def _function_name(target: str, scan: ModuleScan) -> str:
     while name in scan.defined or name in scan.bindings:
         name += "_value"
     return name
-
-
-def _reads(tree: ast.Module, target: str, binding: ast.stmt) -> dict[str, list]:
-    """Where the module reads `target`: the functions (qualnames), the module-level lines,
-    the atexit registrations ((line, text)), and where it is bound again."""
-    out: dict[str, list] = {"function": [], "module": [], "atexit": [], "rebound": []}
-
-    def function(node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str) -> None:
-        local = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
-        declared = any(isinstance(n, ast.Global) and target in n.names for n in ast.walk(node))
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load) and \
-                    sub.id == target:
-                if declared:
-                    out["rebound"].append(f"by {qualname}() at line {sub.lineno}")
-                else:
-                    local.add(target)
-        if target in local:
-            return
-        if any(isinstance(n, ast.Name) and n.id == target and isinstance(n.ctx, ast.Load)
-               for n in ast.walk(node)):
-            out["function"].append(qualname)
-
-    def block(body: list[ast.stmt], prefix: str) -> None:
-        for node in body:
-            if node is binding:
-                continue
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for decorator in node.decorator_list:
-                    module_level(decorator)
-                for default in [*node.args.defaults, *node.args.kw_defaults]:
-                    if default is not None:
-                        module_level(default)
-                function(node, prefix + node.name)
-            elif isinstance(node, ast.ClassDef):
-                for part in (*node.bases, *node.decorator_list):
-                    module_level(part)
-                block(node.body, f"{prefix}{node.name}.")
-            elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)) or \
-                    type(node).__name__ == "TryStar":
-                for field in ("test", "iter", "items"):
-                    value = getattr(node, field, None)
-                    for part in (value if isinstance(value, list) else [value]):
-                        if isinstance(part, ast.AST):
-                            module_level(part)
-                for field in ("body", "orelse", "finalbody"):
-                    block(getattr(node, field, []), prefix)
-                for handler in getattr(node, "handlers", []):
-                    block(handler.body, prefix)
-            else:
-                module_level(node)
-
-    def module_level(node: ast.AST) -> None:
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and sub.id == target:
-                if isinstance(sub.ctx, ast.Load):
-                    out["module"].append(sub.lineno)
-                else:
-                    out["rebound"].append(f"at line {sub.lineno}")
-            if isinstance(sub, ast.Call) and _is_atexit(sub) and sub.args and \
-                    _uses_names(sub, {target}):
-                out["atexit"].append((sub.lineno, ast.unparse(sub.args[0])))
-
-    block(tree.body, "")
-    out["function"] = list(dict.fromkeys(out["function"]))
-    out["module"] = sorted(set(out["module"]))
-    return out
-
-
-def _importers(module: str, target: str, scans: dict[str, ModuleScan]) -> list[str]:
-    """`pkg.b:3` for each other project module that imports or reads `module.target`."""
-    found = []
-    dotted_name = f"{module}.{target}"
-    for name, scan in scans.items():
-        if name == module:
-            continue
-        lines = [line for imported, attr, line in scan.from_imports
-                 if imported == module and attr == target]
-        lines += [line for read, line in scan.attribute_reads if read == dotted_name]
-        if lines:
-            found.append(f"{name}:{min(lines)}")
-    return found
