@@ -486,7 +486,7 @@ def resolve_names(module, names) -> None:
     names`` is a use of them, as PEP 810 reifies a lazy object read from a module), and bind
     the real objects there, so that the importing statement gets them."""
     namespace = getattr(module, "__dict__", None)
-    if type(namespace) is not dict:
+    if type(namespace) is not dict or id(namespace) not in _pending:  # no lazy object there
         return
     for name in names:
         bound = namespace.get(name)
