@@ -27,6 +27,9 @@ def test_fix_with_the_trial_reports_before_after_and_the_bound(tmp_path, monkeyp
     result = fix("app", entries=[ENTRY], write=True, runs=1, trial=True)
     [measured] = result.remeasured
     assert None not in (measured.trial_before_us, measured.trial_after_us, measured.bound_us)
+    [entry] = result.report.entries  # B and T: the audit's own trial, on the original code
+    assert (measured.trial_before_us, measured.bound_us) == (entry.trial.before_ms * 1e3,
+                                                             entry.trial.bound_ms * 1e3)
     text = render_fix(result)
     line = next(t for t in text.splitlines() if "the trial's bound" in t)
     assert line.startswith(f"  before {measured.trial_before_us / 1e3:.1f} ms -> after "

@@ -106,7 +106,7 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     if report is None:
         report = audit(target, entries=entries, profiles=profiles, tests=tests,
                        target_version=target_version, runs=runs, python=python,
-                       progress=progress)
+                       progress=progress, trial=trial)
     if runtime == "auto":
         uses_hotstart = any(s.imported.split(".")[0] == "hotstart" for s in report.sites)
         runtime = "hotstart" if uses_hotstart else "stdlib"
@@ -178,10 +178,14 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     measured = any(e.measured for e in report.entries)
     trials = None
     if trial and write and remeasure and measured and result.changes:
-        from ._remeasure import trial_bounds
+        # the audit's own trial (`--trial` ran it on the original code) gives B and T
+        trials = {e.name: e.trial for e in report.entries
+                  if e.measured and e.trial is not None}
+        if len(trials) < sum(1 for e in report.entries if e.measured):
+            from ._remeasure import trial_bounds
 
-        trials = trial_bounds(report, target, tests, python=python, runs=runs,
-                              progress=progress)
+            trials = trial_bounds(report, target, tests, python=python, runs=runs,
+                                  progress=progress)
     disk = _Disk(sources, [_stub_path(p) for p in packages if not had_stub[p]])
     if verify and result.changes:
         _verify(result, render, disk, verify, verify_timeout, keep=write, progress=progress,

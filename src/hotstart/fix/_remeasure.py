@@ -108,7 +108,8 @@ def remeasure_written(result, target: str, tests: Sequence[str], render, disk, *
     """Profile the measured entries of `result.report` on the written code, fill
     `result.remeasured` and each group's `still_loaded`, and revert (write again without)
     the groups that measured nothing. `trials`: each entry's trial on the code before the
-    write; the trial runs again on the written code, for "fix reached N % of the bound"."""
+    write (a `TrialReport`, or the audit's `TrialBound`: `before_ms`, `bound_ms`); the trial
+    runs again on the written code, for "fix reached N % of the bound"."""
     from ..measure.runner import failure_message, profile
 
     say = progress or (lambda message: None)
