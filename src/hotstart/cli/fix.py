@@ -84,7 +84,7 @@ def run(args: list[str]) -> int:
                      verify_timeout=namespace.verify_timeout, report=report,
                      plan=namespace.plan, remeasure=namespace.remeasure,
                      python=namespace.python, runs=namespace.runs,
-                     trial=getattr(namespace, "trial", False),
+                     trial=namespace.trial,
                      progress=lambda message: progress(message, 0, 0))
     from ..render.fix import render_fix
 
