@@ -43,3 +43,10 @@ def test_without_the_hot_calls_select_nothing_of_it_is_planned(tmp_path, monkeyp
     _project(tmp_path, monkeypatch, FILES)
     result = fix("app", entries=[ENTRY], runs=1, select=("dead", "deferrable"))
     assert [c for c in result.changes if c.site.klass == "hot-calls"] == []
+
+
+def test_the_cli_default_select_is_every_selectable_class():
+    from hotstart.cli.fix import _SELECT
+    from hotstart.fix.plan import SELECTABLE
+
+    assert _SELECT == ",".join(SELECTABLE)
