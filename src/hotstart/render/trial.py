@@ -53,9 +53,11 @@ def _header(report: TrialReport, title: str = "hotstart trial") -> list[str]:
     lines.append(f"  bound      {_figure(report.bound_ms)}   measured: every unused import "
                  f"deferred (minus the hook's fixed cost)")
     count = len(report.saved)
-    lines.append(f"             {_figure(report.bound_predicted_ms)}   predicted: before minus "
-                 f"the self time of the {count} module{'s' if count != 1 else ''} that never "
-                 f"loaded")
+    profiled = (f" ({report.profile_us / 1e3:.1f} ms)" if report.profile_us is not None
+                else "")
+    lines.append(f"             {_figure(report.bound_predicted_ms)}   predicted: the eager "
+                 f"profile's start-up{profiled} minus the self time of the {count} "
+                 f"module{'s' if count != 1 else ''} that never loaded")
     ratio = f"{report.ratio:7.2f}x" if report.ratio is not None else "      -  "
     lines.append(f"  ratio      {ratio}     before / bound: what a perfect cut of this path "
                  f"reaches")

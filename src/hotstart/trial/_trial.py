@@ -257,9 +257,12 @@ def _fill_modules(report: TrialReport, lazy: Outcome, profile: Profile) -> None:
         rss = [s.self_rss for s in mine if s.self_rss is not None]
         report.unused[name] = Deferred(name, where, sum(s.self_us for s in mine),
                                        sum(rss) if rss else None, len(mine))
-    before = report.before_ms
-    if before is not None:
-        report.predicted_us = before * 1e3 - sum(s.self_us for s in report.saved.values())
+    # Start-up and self times from the same (profile) runs: figures from two measurements
+    # on a busy machine could disagree by more than the saving.
+    if profile.wall_us is not None:
+        floor = profile.floor_us.median if profile.floor_us is not None else 0.0
+        report.profile_us = profile.wall_us.median - floor
+        report.predicted_us = report.profile_us - sum(s.self_us for s in report.saved.values())
 
 
 def _via(name: str, records: dict, unused: dict[str, str | None]) -> str | None:

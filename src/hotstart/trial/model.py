@@ -94,8 +94,9 @@ class TrialReport:
     #: `python -c pass` with the trial's hook installed: the hook's fixed cost (importing and
     #: installing it) on top of the bare interpreter, which the measured bound leaves out.
     hook_floor_us: Stat | None = None
-    #: The eager profile's start-up minus the self time of every module the lazy run never
-    #: loaded.
+    #: The eager profile's start-up (its median wall minus its floor), and that minus the
+    #: self time (in the profile) of every module the lazy run never loaded.
+    profile_us: float | None = None
     predicted_us: float | None = None
     used: dict[str, Use] = field(default_factory=dict)
     unused: dict[str, Deferred] = field(default_factory=dict)
