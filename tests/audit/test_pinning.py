@@ -161,3 +161,35 @@ def test_no_advice_where_more_than_computations_pin_the_import(tmp_path):
     assert site(report, "app.kinds", "pd").advice == []
     [advice] = site(report, "app.kinds", "np").advice  # none for the TypeVar
     assert advice.startswith("line 6 `ZERO = np.float64(0)`: make ZERO a function")
+
+
+def test_statements_found_across_multiline_strings_decorators_and_unicode(tmp_path):
+    """Statements are parsed one top-level statement at a time: a string spanning lines at
+    column 0, a decorated reader and a non-ASCII line still give the right statement and
+    uses."""
+    report = audit_tree(tmp_path, {
+        "app/__init__.py": "",
+        "app/texts.py": '''
+            import functools
+
+            import requests
+
+            HELP = """
+            SESSION = not code
+            """
+            SESSION = requests.Session()  # pour « sessions »
+
+
+            @functools.lru_cache
+            def fetch(url):
+                return SESSION.get(url)
+
+
+            class Client:
+                def get(self):
+                    return SESSION
+            '''}, "app")
+    [advice] = site(report, "app.texts", "requests").advice
+    assert advice.startswith("line 8 `SESSION = requests.Session()`: make SESSION a function")
+    assert "(2 uses: fetch(), Client.get())" in advice
+    assert "also read at import" not in advice and "rebound" not in advice

@@ -87,6 +87,20 @@ class _Module:
         self.chunks: dict[int, ast.Module] = {}   # by first line
         self.whole: ast.Module | None = None      # the fallback: the module parsed at once
         self.reads: dict[str, _Reads] = {}
+        self._quotes: list[tuple[int, int]] | None = None
+
+    def _in_string(self, line: int) -> bool:
+        """Whether `line` may start inside a triple-quoted string: an odd count of either
+        kind of triple quote above it (one in a comment only costs a parse of the module)."""
+        if self._quotes is None:
+            double = single = 0
+            self._quotes = [(0, 0)]
+            for text in self.lines:
+                double += text.count('"' * 3)
+                single += text.count("'" * 3)
+                self._quotes.append((double, single))
+        double, single = self._quotes[line - 1]
+        return bool(double % 2 or single % 2)
 
     def chunk(self, line: int) -> ast.Module:
         """The parsed top-level statement holding `line` (line numbers as in the module), or
@@ -101,8 +115,10 @@ class _Module:
             first -= 1
         if first in self.chunks:
             return self.chunks[first]
-        last = line
+        last = line if not self._in_string(first) else len(self.lines) + 1
         for _attempt in range(3):  # a decorator's function is the next statement too
+            if last > len(self.lines):
+                break
             last += 1
             while last <= len(self.lines) and not _starts_statement(self.lines[last - 1]):
                 last += 1
