@@ -52,10 +52,10 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
 
     `runs` timed runs each of the bare interpreter (plain and with the hook), the entry as it
     is and the entry lazy, interleaved. `profile` is an eager profile of the same entry to
-    take self times from (`hotstart profile --trial` passes its own); without one, a one-run
-    profile is made. Raises `BadInput` for a target that cannot be started, that fails
-    without the trial too (its own error, one line), or on which the trial's hook cannot be
-    installed.
+    take self times from (`hotstart profile --trial` passes its own); without one, a profile
+    of (runs + 1) // 2 timed runs is made. Raises `BadInput` for a target that cannot be
+    started, that fails without the trial too (its own error, one line), or on which the
+    trial's hook cannot be installed.
     """
     if runs < 1:
         raise BadInput(f"--runs must be at least 1, got {runs}")
@@ -101,8 +101,8 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
                            f"{error_line(lazy.stderr) or 'no error output'}")
         if profile is None:
             steps("eager profile (self time and memory of each module)")
-            profile = profile_target(target, runs=1, calls=False, python=python, cwd=cwd,
-                                     env=env, timeout=timeout)
+            profile = profile_target(target, runs=(runs + 1) // 2, calls=False, python=python,
+                                     cwd=cwd, env=env, timeout=timeout)
         walls = runner.timed(runs, interpreter or eager.record.executable or None,
                              frozenset(chosen), steps)
         steps("done", last=True)
