@@ -42,8 +42,10 @@ _CHAIN = frozenset(_opmap[name] for name in ("IMPORT_FROM", "SWAP", "POP_TOP", "
                                              "EXTENDED_ARG") if name in _opmap)
 _CodeType = type((lambda: None).__code__)
 _CO_OPTIMIZED = 1  # a function's code; class bodies and module code lack it
-#: Code objects of comprehensions, which run where they are written (3.11 makes functions).
-_RUN_IN_PLACE = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
+#: Code objects that run where they are written, though compiled as functions:
+#: comprehensions (3.11) and the type-parameter scopes of PEP 695 (3.12+).
+_RUN_IN_PLACE = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>",
+                 "<generic parameters of ")
 
 #: Caches keyed by code objects, bounded: module code is usually garbage once it has run.
 _CACHE_SIZE = 128
@@ -179,7 +181,7 @@ def _name_index(code) -> dict:
         for const in current.co_consts:
             if type(const) is _CodeType:
                 stack.append((const, running and (not const.co_flags & _CO_OPTIMIZED
-                                                  or const.co_name in _RUN_IN_PLACE)))
+                                                  or const.co_name.startswith(_RUN_IN_PLACE))))
     return _cached(_name_indexes, code, index)
 
 
