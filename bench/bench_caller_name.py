@@ -6,9 +6,10 @@ Two copies of `examples/jobrunner` in a temporary directory, one rewritten by
 `hotstart.fix._callername` (plan + rewrite, as `hotstart fix --select hot-calls` does), both
 with their `.pyc` compiled first. Each round runs both commands back to back (interleaved,
 after 2 warm-up rounds); the table gives medians with min and max, the ratio of the medians
-and the median of the per-round ratios. Also the `-X importtime` total of `jobrunner.cli` and
-the number of `inspect.stack()` calls made (counted in one run of each), which are
-deterministic.
+and the median of the per-round ratios. Also `import jobrunner.cli` timed in-process without
+the time the process waited for a CPU (as `bench_hot_calls.py` does: the machine is shared),
+the `-X importtime` total of `jobrunner.cli`, and the number of `inspect.stack()` calls made
+(counted in one run of each), which is deterministic.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from _timing import Series, interleave, python_info, table
+from bench_hot_calls import CLOCK
 
 from hotstart.audit import audit
 from hotstart.fix._callername import plan, rewrite
@@ -69,7 +71,7 @@ def _env(copy: Path) -> dict[str, str]:
 def _importtime_ms(python: str, copy: Path) -> float:
     done = subprocess.run([python, "-X", "importtime", "-c", "import jobrunner.cli"],
                           env=_env(copy), capture_output=True, text=True, check=True)
-    found = re.findall(r"\|\s+(\d+) \| +jobrunner\.cli\s*$", done.stderr, re.M)
+    found = re.findall(r"\|\s+(\d+) \| +jobrunner\.cli\s*$", done.stderr, re.MULTILINE)
     return int(found[-1]) / 1e3
 
 
@@ -86,9 +88,22 @@ def main() -> None:
         command = [args.python, "-m", "jobrunner", "interface"]
         series = [Series("before (inspect.stack)", command, _env(before)),
                   Series("after (sys._getframe)", command, _env(after))]
+        clock = CLOCK.format(module="jobrunner.cli")
+        imports = {"before": [], "after": []}
+        for _ in range(args.rounds):  # import jobrunner.cli, in-process, CPU-wait excluded
+            for copy, label in ((before, "before"), (after, "after")):
+                done = subprocess.run([args.python, "-c", clock], env=_env(copy),
+                                      capture_output=True, text=True, check=True)
+                imports[label].append(int(done.stdout) / 1e6)
         interleave(series, args.rounds)
         print(f"{python_info()}; {changes} change(s); {args.rounds} rounds, .pyc compiled\n")
         print(table(series, series[0], "`python -m jobrunner interface`, wall ms"))
+        ratios = sorted(a / b for a, b in zip(imports["after"], imports["before"]))
+        for label, values in imports.items():
+            ordered = sorted(values)
+            print(f"import jobrunner.cli in-process ({label}): median "
+                  f"{ordered[len(ordered) // 2]:.1f} ms ({ordered[0]:.1f}..{ordered[-1]:.1f})")
+        print(f"median of per-round ratios after/before: {ratios[len(ratios) // 2]:.3f}\n")
         for copy, label in ((before, "before"), (after, "after")):
             counted = subprocess.run([args.python, "-c", COUNT], env=_env(copy),
                                      capture_output=True, text=True, check=True)
