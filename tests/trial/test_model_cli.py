@@ -92,6 +92,8 @@ def test_deep_nesting_is_refused_as_a_schema_error():
     (["-o", "/nonexistent-dir/t.json", "-c", "pass"], "does not exist"),
     (["--from", "missing.json"], "trial report 'missing.json' not found"),
     (["-n", "0", "-c", "pass"], "--runs 0"),
+    (["--from", "t.json", "-c", "pass"], "--from renders a saved trial"),
+    ([], "no target given"),
 ])
 def test_bad_input_is_one_line_and_non_zero(tmp_path, args, says):
     result = run_hotstart("trial", "-q", *args, cwd=tmp_path)

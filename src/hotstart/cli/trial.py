@@ -44,11 +44,18 @@ def run(args: list[str]) -> int:
                         help="text: rows per list (default 25)")
     output.add_argument("--all", action="store_true",
                         help="text: every row, standard-library modules too")
-    if "--from" in args or any(arg.startswith("--from=") for arg in args):
-        namespace, target = parser.parse_args(args), None
-    else:
+    from ..errors import BadInput
+
+    try:
         options, target = split_target(parser, args)
+    except BadInput:  # no target: only right with --from
+        namespace, target = parser.parse_args(args), None
+        if not namespace.source:
+            raise
+    else:
         namespace = parser.parse_args(options)
+        if namespace.source:
+            raise BadInput("--from renders a saved trial: give it without a target")
     check_number("--runs", namespace.runs, low=1, high=MAX_RUNS, why=FRESH)
     check_number("--timeout", namespace.timeout, above=0, high=MAX_SECONDS, unit="seconds")
     check_number("--top", namespace.top, low=1)
