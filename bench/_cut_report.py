@@ -71,6 +71,8 @@ def report_target(out: dict) -> None:
               f"modules imported but unused on the path, {len(trial['saved'])} never loaded "
               f"in the lazy run; output identical: {trial['identical']}; made eager: "
               f"{eager or 'none'}")
+    if out.get("lazy") != "measured":
+        print(f"- lazy-all (the bound as a real run): {out.get('lazy')}")
     before_mods = set(out["modules"]["before"])
     never = set(trial.get("saved") or ())
     print(f"- before: tests {out['tests_before'][0]} ({out['tests_before'][1]:.1f} s); "

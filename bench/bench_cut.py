@@ -180,32 +180,81 @@ def run_trial(target: CutTarget, copy: Copy, build: Build, out_dir: Path) -> dic
     if done.returncode != 0 or not path.is_file():
         return {"error": (done.stderr.strip().splitlines() or ["(no output)"])[-1][:300],
                 "seconds": seconds}
-    data = json.loads(path.read_text())
-    return {"seconds": seconds, "path": str(path), "before_ms": data.get("before_ms"),
-            "bound_ms": data.get("bound_ms"),
-            "bound_predicted_ms": data.get("bound_predicted_ms"),
-            "unused": sorted(data.get("unused") or {}),
-            "saved": sorted(data.get("saved") or {}),
-            "eager_packages": data.get("eager_packages") or {},
-            "identical": data.get("identical")}
+    read = subprocess.run([sys.executable, "-c", READ_TRIAL, str(path)],
+                          env=build.env(dict(os.environ)), capture_output=True, text=True,
+                          check=False)
+    try:
+        data = json.loads(read.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"error": f"reading {path.name}: {read.stderr.strip()[-300:]}",
+                "seconds": seconds}
+    return dict(data, seconds=seconds, path=str(path))
+
+
+# the report read by the build's own reader (its properties, not its JSON layout)
+READ_TRIAL = """
+import json, sys
+from hotstart.trial import load_trial
+r = load_trial(sys.argv[1])
+print(json.dumps({"before_ms": r.before_ms, "bound_ms": r.bound_ms,
+                  "bound_predicted_ms": r.bound_predicted_ms, "unused": sorted(r.unused),
+                  "saved": sorted(r.saved), "eager_packages": dict(r.eager_packages),
+                  "identical": r.identical}))
+"""
 
 
 # --- timing ---------------------------------------------------------------------------------
 
 
-def contenders(target: CutTarget, copies: dict[str, Copy], build: Build) -> list[Series]:
-    """The floor, every copy's entry, and the entry under the run-time lazy mode (the bound
-    as a real run: every module-scope import lazy, in this process, with the hook's cost)."""
-    before = copies["before"]
+LAZY_RUN = """
+import runpy, sys
+import hotstart.lazy as lazy
+eager = set(sys.argv[1].split(",")) - {""}
+lazy.set_filter(lambda importing, imported, fromlist: imported.partition(".")[0] not in eager)
+lazy.enable("all")
+kind, what, *args = sys.argv[2:]
+if kind == "-m":
+    sys.argv[:] = [what, *args]
+    runpy.run_module(what, run_name="__main__", alter_sys=True)
+else:
+    sys.argv[:] = ["-c", *args]
+    sys.path.insert(0, "")
+    exec(compile(what, "<string>", "exec"), {"__name__": "__main__"})
+"""
+
+
+def lazy_contender(target: CutTarget, before: Copy, build: Build, trial: dict) -> Series | str:
+    """The bound as a real run in these rounds: the entry under hotstart's run-time lazy mode
+    (`enable("all")`: every module-scope import lazy, with the hook's own cost), the packages
+    the trial had to make eager excluded by a filter; or why there is none. Its exit code and
+    stdout must equal the eager run's."""
+    if not build.has_launcher:
+        return "n/a: no run-time lazy mode in this build"
+    if target.entry[0] not in ("-m", "-c"):
+        return "n/a: a script entry"
     env = copy_env(target, before, build)
-    series = [Series("floor", [sys.executable, "-c", "pass"], env)]
+    eager = ",".join(sorted(trial.get("eager_packages") or ()))
+    series = Series("lazy-all", [sys.executable, "-c", LAZY_RUN, eager, *target.entry], env)
+    runs = [subprocess.run(argv, env=env, cwd=before.root, capture_output=True, check=False,
+                           timeout=300)
+            for argv in ([sys.executable, *target.entry], series.argv)]
+    if (runs[0].returncode, runs[0].stdout) != (runs[1].returncode, runs[1].stdout):
+        last = (runs[1].stderr.decode(errors="replace").strip().splitlines() or ["-"])[-1]
+        return (f"dropped: under the lazy mode the entry exited {runs[1].returncode} (eager: "
+                f"{runs[0].returncode}) or printed other bytes; {last[:160]}")
+    return series
+
+
+def contenders(target: CutTarget, copies: dict[str, Copy], lazy: Series | str,
+               build: Build) -> list[Series]:
+    """The floor, every copy's entry, and the lazy run of the bound when there is one."""
+    series = [Series("floor", [sys.executable, "-c", "pass"],
+                     copy_env(target, copies["before"], build))]
     for name, copy in copies.items():
         series.append(Series(name, [sys.executable, *target.entry],
                              copy_env(target, copy, build)))
-    if build.has_launcher:
-        series.append(Series("lazy-all", [sys.executable, "-m", "hotstart.lazy",
-                                          *target.entry],
-                             dict(env, HOTSTART_LAZY_IMPORTS="all")))
+    if isinstance(lazy, Series):
+        series.append(lazy)
     return series
 
 
@@ -255,7 +304,9 @@ def run_target(target: CutTarget, base: Path, build: Build, rounds: int, variant
                                                                 copy.root))
         out["modules"][variant] = loaded_modules(target.entry, env, copy.root)
     out["pyc_before"] = pyc_valid(before.root)
-    series = contenders(target, copies, build)
+    lazy = lazy_contender(target, before, build, out["trial"])
+    out["lazy"] = lazy if isinstance(lazy, str) else "measured"
+    series = contenders(target, copies, lazy, build)
     measure(series, {name: c.root for name, c in copies.items()}, rounds)
     out["series"] = {s.label: s for s in series}
     return out
