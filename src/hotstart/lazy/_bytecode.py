@@ -47,22 +47,29 @@ _CO_OPTIMIZED = 1  # a function's code; class bodies and module code lack it
 _RUN_IN_PLACE = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>",
                  "<generic parameters of ")
 
-#: Caches keyed by code objects, bounded: module code is usually garbage once it has run.
+#: Caches per code object, keyed by id(): a code object hashes its whole contents. Each
+#: entry keeps its code object alive (so the id is not reused) and is checked against it;
+#: bounded, because module code is usually garbage once it has run.
 _CACHE_SIZE = 128
 _handler_ranges: dict = {}
 _name_indexes: dict = {}
 
 
+def _lookup(cache: dict, code):
+    entry = cache.get(id(code))
+    return entry[1] if entry is not None and entry[0] is code else None
+
+
 def _cached(cache: dict, code, value):
     if len(cache) >= _CACHE_SIZE:
         cache.clear()
-    cache[code] = value
+    cache[id(code)] = (code, value)
     return value
 
 
 def _protected_ranges(code) -> tuple:
     """The byte ranges of `code` covered by an exception handler (3.11+ table format)."""
-    ranges = _handler_ranges.get(code)
+    ranges = _lookup(_handler_ranges, code)
     if ranges is not None:
         return ranges
     table = code.co_exceptiontable
@@ -168,7 +175,7 @@ def stored_name(code, lasti: int) -> str | None:
 def _name_index(code) -> dict:
     """{name: [(code object, runs while the module runs), ...]} over the module code `code`
     and every code object nested in it, for the names each one uses."""
-    index = _name_indexes.get(code)
+    index = _lookup(_name_indexes, code)
     if index is not None:
         return index
     index = {}
