@@ -74,7 +74,10 @@ def _import_json_in_function():
 
 
 def time_case(source: str | None, forget: tuple, use: str | None, number: int) -> float:
-    """ns per statement (plus use): `number` samples, the module code in a fresh namespace."""
+    """ns per statement (plus use). The warm function case: the mean of a loop of `number`.
+    Module code cases: the median of `number` single samples (module code `exec`'d in a
+    fresh namespace; `forget`'s modules removed from sys.modules first, untimed), so that a
+    sample the scheduler interrupted does not weigh on the round."""
     if source is None:
         start = time.perf_counter_ns()
         for _ in range(number):
@@ -82,7 +85,7 @@ def time_case(source: str | None, forget: tuple, use: str | None, number: int) -
         return (time.perf_counter_ns() - start) / number
     code = compile(source, "<bench module>", "exec")
     use_code = compile(use, "<bench use>", "eval") if use else None
-    total = 0
+    samples = []
     for _ in range(number):
         for name in forget:
             sys.modules.pop(name, None)
@@ -90,9 +93,9 @@ def time_case(source: str | None, forget: tuple, use: str | None, number: int) -
         start = time.perf_counter_ns()
         exec(code, namespace)  # noqa: S102 (module code, as an import runs it)
         if use_code is not None:
-            eval(use_code, namespace)  # noqa: S307
-        total += time.perf_counter_ns() - start
-    return total / number
+            eval(use_code, namespace)
+        samples.append(time.perf_counter_ns() - start)
+    return median(samples)
 
 
 def micro(rounds: int, number: int) -> str:
@@ -109,8 +112,7 @@ def micro(rounds: int, number: int) -> str:
         samples: dict = {(label, hooked): [] for label, *_ in CASES for hooked in (0, 1)}
         for round_index in range(rounds + 1):  # the first round is warm-up
             for label, source, forget, use in CASES:
-                cold = bool(forget)
-                count = max(1, number // 100) if cold else number
+                count = max(1, number // 100) if source is not None else number
                 for hooked in (0, 1):
                     hook = _hook.install(lambda importing, imported, fromlist: True) \
                         if hooked else None
@@ -122,12 +124,12 @@ def micro(rounds: int, number: int) -> str:
                     if round_index:
                         samples[label, hooked].append(value)
         sys.path.remove(tmp)
-    lines = ["| case | without hook ns | with hook ns (min-max) | difference ns | ratio |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [("| case | without hook ns (min-max) | with hook ns (min-max) | difference ns | "
+             "ratio of medians |"), "|---|---:|---:|---:|---:|"]
     for label, *_ in CASES:
         plain, hooked = samples[label, 0], samples[label, 1]
-        lines.append(f"| {label} | {median(plain):,.0f} | {median(hooked):,.0f} "
-                     f"({min(hooked):,.0f}-{max(hooked):,.0f}) | "
+        lines.append(f"| {label} | {median(plain):,.0f} ({min(plain):,.0f}-{max(plain):,.0f}) "
+                     f"| {median(hooked):,.0f} ({min(hooked):,.0f}-{max(hooked):,.0f}) | "
                      f"{median(hooked) - median(plain):+,.0f} | "
                      f"{median(hooked) / median(plain):.2f} |")
     return "\n".join(lines) + "\n"
@@ -175,8 +177,8 @@ def programs(rounds: int) -> str:
             os.chdir(old)
         plain = series[0]
         text += [f"#### {title}", "",
-                 "| command | median ms | min ms | max ms | median of per-round ratios to plain "
-                 "| modules imported | exit code and stdout as plain |",
+                 ("| command | median ms | min ms | max ms | median of per-round ratios to plain "
+                 "| modules imported | exit code and stdout as plain |"),
                  "|---|---:|---:|---:|---:|---:|---|"]
         for s, count, equal in zip(series, counts, same):
             text.append(f"| {s.label} | {s.median:.1f} | {min(s.samples_ms):.1f} | "
@@ -194,8 +196,9 @@ def main() -> None:
                         help="statements per round for the warm cases; cold ones do 1/100")
     args = parser.parse_args()
     print(f"{python_info()}; {args.rounds} interleaved rounds\n")
-    print(f"#### Per statement ({args.number} warm / {max(1, args.number // 100)} cold "
-          f"statements per round, medians of the per-round means)\n")
+    print(f"#### Per statement (per round: the mean of {args.number} `import json` in a "
+          f"function; the median of {args.number // 100} samples of each module-code case; "
+          f"medians over the rounds)\n")
     print(micro(args.rounds, args.number))
     print(programs(args.rounds))
 
