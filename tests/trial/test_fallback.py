@@ -67,3 +67,18 @@ def test_the_error_line_is_the_exception_not_the_note_after_it():
     assert error_line(stderr) == "KeyError: 'a'"
     assert error_line("just a message\n\n") == "just a message"
     assert error_line("") == ""
+
+
+def test_a_module_that_replaces_itself_in_sys_modules_needs_no_fallback(tmp_path):
+    files = {
+        "selfrep.py": """
+            import sys
+            class _Replacement:
+                VALUE = 7
+            sys.modules[__name__] = _Replacement()
+        """,
+        "user.py": "import selfrep\ndef value():\n    return selfrep.VALUE\n",
+    }
+    report = trial(tmp_path, files, "code", "import user\nprint(user.value())")
+    assert report.identical and report.eager_packages == {}
+    assert report.used["selfrep"].function == "value"
