@@ -178,3 +178,13 @@ def test_a_lazy_reexport_that_a_star_import_reads_is_pinned(tmp_path, monkeypatc
     assert why == [pinned] * 2
     [group] = result.groups
     assert group.still_loaded == {ENTRY: []} and result.remeasure_reverted == []
+
+
+def test_all_makes_the_changes_that_save_nothing_too(tmp_path, monkeypatch):
+    """--all: c pinned keeps biglib loaded, so a and b save nothing, and are made anyway."""
+    files = {**APP, "app/c.py": "import os\n\nif os.sep:\n    import biglib\n\n\n"
+                                "def fc():\n    return biglib.VALUE\n"}
+    _project(tmp_path, monkeypatch, files)
+    result = fix("app", entries=[ENTRY], runs=1, include_all=True)
+    assert _biglib_changes(result) == ["app/a.py", "app/b.py"]
+    assert [len(g.changes) for g in result.groups] == [1, 1]

@@ -163,7 +163,7 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
 
     if graphs:
         groups, files = _plan_jointly(report, changes, skipped, graphs, render,
-                                      (min_saving_ms or 0.0) * 1e3)
+                                      (min_saving_ms or 0.0) * 1e3, include_all)
         changes = [c for g in groups for c in g.changes]
     else:
         files, dropped = render(changes)
@@ -208,7 +208,8 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
 
 
 def _plan_jointly(report: AuditReport, candidates: list[Change], skipped: list[Skipped],
-                  graphs, render, min_saving_us: float) -> tuple[list[Group], list[FileChange]]:
+                  graphs, render, min_saving_us: float, include_all: bool
+                  ) -> tuple[list[Group], list[FileChange]]:
     """The joint plan: group the import changes by what leaves the path together, render the
     groups that save; a change the rewrite cannot make stays, so its statement's edges stay
     and the groups are planned again without it (each round drops at least one change)."""
@@ -218,7 +219,8 @@ def _plan_jointly(report: AuditReport, candidates: list[Change], skipped: list[S
     programs = [c for c in candidates if program_action(c) is not None]
     blocked: set[tuple[str, int]] = set()
     while True:
-        groups, left = plan_groups(report, imports, blocked, graphs, min_saving_us)
+        groups, left = plan_groups(report, imports, blocked, graphs, min_saving_us,
+                                   include_all)
         groups += single_groups(programs)
         files, dropped = render([c for g in groups for c in g.changes])
         if not dropped:

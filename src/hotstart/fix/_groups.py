@@ -116,12 +116,12 @@ def single_groups(changes: list[Change]) -> list[Group]:
 
 
 def plan_groups(report: AuditReport, candidates: list[Change], blocked: set[tuple[str, int]],
-                graphs: list[tuple[Entry, ObservedGraph]], min_saving_us: float = 0.0
-                ) -> tuple[list[Group], list[Skipped]]:
+                graphs: list[tuple[Entry, ObservedGraph]], min_saving_us: float = 0.0,
+                include_all: bool = False) -> tuple[list[Group], list[Skipped]]:
     """Group `candidates` (every change the plan could make) by what leaves the measured
     entries' paths. `blocked`: statements (file, line) that stay whatever is planned (a part
-    that cannot be made). Returns the groups to make (saving ones, and dead changes alone)
-    and the changes left out, with why."""
+    that cannot be made). Returns the groups to make (saving ones, and dead changes alone;
+    with `include_all`, every other change alone too) and the changes left out, with why."""
     statements: dict[tuple[str, int], list[Change]] = defaultdict(list)
     for change in candidates:
         statements[(change.site.file, change.site.line)].append(change)
@@ -163,8 +163,8 @@ def plan_groups(report: AuditReport, candidates: list[Change], blocked: set[tupl
     for change in candidates:
         if id(change) in made:
             continue
-        if change.action == "remove":  # dead: removed whatever it saves, on its own
-            groups.append(Group([change]))
+        if change.action == "remove" or include_all:  # dead: removed whatever it saves
+            groups.append(Group([change], claimed=change.claimed))
             continue
         key = (change.site.file, change.site.line)
         if key not in whole:
