@@ -283,7 +283,10 @@ def _check_module(module: SourceModule, name: str) -> None:
             continue
         calls = [n for n in ast.walk(value) if isinstance(n, ast.Call)]
         for call in calls:
-            head = dotted(call.func)
+            func = call.func
+            while isinstance(func, ast.Call):  # `app.command(name="ls")(function)`
+                func = func.func
+            head = dotted(func)
             base = head.split(".")[0] if head else None
             if base is None or base in module.imports or base not in module.assigned and \
                     base not in module.defs:
