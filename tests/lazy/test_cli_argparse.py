@@ -252,6 +252,10 @@ def test_load_lazy_parsers_fills_them_for_tools_that_read_the_actions(app):
      ("ValueError: app.commands.wrong:register makes subcommand 'wrong' with add_help=False: "
       "pass add_help=False to add_lazy_parser too (it applies only when the subparser is "
       "made)")),
+    ('subparsers.add_parser("wrong", help="x", aliases=["w"])',
+     ("ValueError: app.commands.wrong:register adds subcommand 'wrong' with help='x', but it "
+      "was registered lazily with help=None, which the program's help shows: give "
+      "add_lazy_parser the same help")),
     ('subparsers.add_parser("wrong", colour=True)',
      ("TypeError: app.commands.wrong:register: add_parser() got an unexpected keyword "
       "argument 'colour'")),

@@ -20,7 +20,9 @@ The registration function is called, as the eager code called it, with either
   ``add_parser(name, ...)`` itself, as in ``def register(subparsers): p =
   subparsers.add_parser("build", help=...); p.add_argument(...)``. It gets a stand-in whose
   ``add_parser`` returns the subparser made earlier, after applying the keywords that can
-  still apply (``description``, ``epilog``, ``formatter_class``, ``parents``, ...);
+  still apply (``description``, ``epilog``, ``formatter_class``, ``parents``, ...); a
+  ``help``, ``aliases`` or ``deprecated`` other than the lazy registration's (which the
+  program's help showed) raises ``ValueError``;
 - the subparser itself (``call_with="parser"``), as in ``configure(subparsers.add_parser(
   "build", help=...))``;
 
@@ -167,6 +169,13 @@ class _Registrar:
                     f"{filler.target()} makes subcommand {name!r} with {key}="
                     f"{kwargs[key]!r}: pass {key}={kwargs[key]!r} to add_lazy_parser too "
                     f"(it applies only when the subparser is made)")
+        for key in _LISTING:  # the program's help listed what add_lazy_parser was given
+            mine, given = _listed(kwargs, key), _listed(filler.given, key)
+            if mine != given:
+                raise ValueError(
+                    f"{filler.target()} adds subcommand {name!r} with {key}={mine!r}, but it "
+                    f"was registered lazily with {key}={given!r}, which the program's help "
+                    f"shows: give add_lazy_parser the same {key}")
         for key, value in kwargs.items():
             if key in _LISTING or key in _CONSTRUCTION_ONLY:
                 continue
@@ -180,6 +189,12 @@ class _Registrar:
                 raise TypeError(f"{filler.target()}: add_parser() got an unexpected keyword "
                                 f"argument {key!r}")
         return parser
+
+
+def _listed(keywords: dict[str, Any], key: str) -> object:
+    """What the listing shows of `key` given these add_parser keywords (no help: no line)."""
+    value = keywords.get(key, {"aliases": (), "deprecated": False}.get(key))
+    return list(value) if key == "aliases" else value
 
 
 def _default(key: str) -> object:
