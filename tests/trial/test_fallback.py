@@ -41,7 +41,9 @@ def test_a_package_whose_registration_laziness_skips_is_made_eager(tmp_path):
     assert "KeyError" in why and "innermost frame is in regpkg" in why
     assert "regpkg/__init__.py:4" in why
     assert report.identical
-    assert report.fallback_runs == 1
+    # Its side-effect imports eager first (not enough: `from regpkg import plugin_a` is not
+    # one), then the whole package.
+    assert report.fallback_runs == 2 and "; then " in why
     # Made eager, it loads its plugin; the rest stays lazy.
     assert "regpkg.plugin_a" not in report.unused
     assert "json" in report.unused
@@ -82,3 +84,24 @@ def test_a_module_that_replaces_itself_in_sys_modules_needs_no_fallback(tmp_path
     report = trial(tmp_path, files, "code", "import user\nprint(user.value())")
     assert report.identical and report.eager_packages == {}
     assert report.used["selfrep"].function == "value"
+
+
+def test_a_package_registering_through_an_unread_import_keeps_only_those_eager(tmp_path):
+    files = {
+        "caps/__init__.py": """
+            CAPI = {}
+            import caps.capsule
+            from caps import heavy
+            def get():
+                return CAPI["datetime"]
+            def later():
+                return heavy.X
+        """,
+        "caps/capsule.py": "import caps\ncaps.CAPI['datetime'] = 'C API'\n",
+        "caps/heavy.py": "import decimal\nX = decimal.Decimal(2)\n",
+    }
+    report = trial(tmp_path, files, "code", "import caps\nprint(caps.get())")
+    assert report.identical and list(report.eager_packages) == ["caps"]
+    assert report.eager_packages["caps"].startswith("its side-effect imports only: ")
+    # Only the unread import went eager: the rest of the package stays lazy.
+    assert "caps.heavy" in report.unused and "caps.capsule" not in report.unused

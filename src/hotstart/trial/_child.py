@@ -11,6 +11,8 @@ private directory put first on ``PYTHONPATH``, as the profiler does with its tra
 - ``HOTSTART_TRIAL_EAGER``: comma-separated top-level packages kept eager (the per-package
   fallback): an import is eager if the importing or the imported module is in one
   (``__main__`` keeps the entry's own imports eager: `-c "import pandas"` imports pandas);
+- ``HOTSTART_TRIAL_EFFECTS``: comma-separated top-level packages whose imports kept for a
+  side effect (``import x`` whose name the module never reads) stay eager;
 - ``HOTSTART_TRIAL_SRC``: the directory holding the ``hotstart`` package, for the hook.
 
 On 3.11-3.14 laziness is `hotstart.lazy._hook` (PEP 810 semantics with a ``__import__``
@@ -46,7 +48,7 @@ def _top(name):
     return name.partition(".")[0]
 
 
-def _install(mode, eager, source):
+def _install(mode, eager, effects, source):
     """Make imports lazy; return the state the record reads at exit."""
     state = {"engine": "eager", "filtered": {}, "sites": {}, "hook": None, "error": None}
     if mode != "lazy":
@@ -80,14 +82,16 @@ def _install(mode, eager, source):
         # `from pkg import sub` defers `pkg.sub`: where each name's import was deferred.
         for name in fromlist or ():
             sites.setdefault(f"{imported}.{name}", where)
+        # The hook reads this right after the filter: whether an `import x` whose name is
+        # never read (kept for its side effect) stays eager, for this statement.
+        state["hook"].eager_unread_imports = _top(importing or "") in effects
         return True
 
-    hook = _hook.install(lazy)
     # The run-time lazy mode keeps an `import x` whose name is never read eager (it is there
-    # for a side effect); PEP 810's "all" mode defers it, and so does the trial: an effect the
-    # path needed shows as a changed output, which the per-package fallback puts right.
-    hook.eager_unread_imports = False
-    state["hook"] = hook
+    # for a side effect); PEP 810's "all" mode defers it, and so does the trial, except in
+    # the packages of `effects`: an effect the path needed shows as a changed output, which
+    # the per-package fallback puts right.
+    state["hook"] = _hook.install(lazy)
     return state
 
 
@@ -168,6 +172,7 @@ def _main():
     mode = os.environ.pop("HOTSTART_TRIAL_MODE", "")
     out = os.environ.pop("HOTSTART_TRIAL_OUT", "")
     eager = frozenset(filter(None, os.environ.pop("HOTSTART_TRIAL_EAGER", "").split(",")))
+    effects = frozenset(filter(None, os.environ.pop("HOTSTART_TRIAL_EFFECTS", "").split(",")))
     source = os.environ.pop("HOTSTART_TRIAL_SRC", "")
     before = set(sys.modules)
     if source:
@@ -177,7 +182,7 @@ def _main():
     if not mode:
         return
     try:
-        state = _install(mode, eager, source)
+        state = _install(mode, eager, effects, source)
     except Exception as exc:  # noqa: BLE001  (never break the target: the record says why)
         state = {"engine": "error", "filtered": {}, "sites": {}, "hook": None,
                  "error": f"{type(exc).__name__}: {exc}"}

@@ -3,8 +3,9 @@ at fault and keep them eager.
 
 The eager run and each lazy run are compared by exit status and stdout bytes. When they
 differ, the package named by the innermost frames of the lazy run's traceback is made eager
-first (the usual case: a package that registers itself through an import side effect, or
-replaces itself in ``sys.modules``, fails where its lazy binding is used); without one, the
+first (the usual case: a package that registers itself through an import side effect fails
+where its lazy binding is used): its side-effect imports first, then, if that is not
+enough, the whole package; without one, the
 top-level packages the trial deferred are bisected (assuming one package is at fault; if
 several are, each round finds one). At most ``ceil(log2(N)) + 3`` runs are spent; if the
 output still differs after them, every deferred package is made eager and the trial says so.
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 
 from ._record import Record, module_of_file
 
-__all__ = ["Outcome", "differs", "error_line", "find_eager_packages", "packages_deferred",
-           "traceback_package"]
+__all__ = ["Fallback", "Outcome", "differs", "error_line", "find_eager_packages",
+           "packages_deferred", "traceback_package"]
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
 #: Frames of the trial's own machinery are never the package at fault.
@@ -101,38 +102,62 @@ def traceback_package(stderr: str, records: list[Record | None], candidates: set
     return None
 
 
-def find_eager_packages(run_lazy: Callable[[frozenset[str]], Outcome], eager: Outcome,
-                        first: Outcome, *, compare_stdout: bool = True
-                        ) -> tuple[dict[str, str], Outcome, int]:
-    """Make eager the packages without which the lazy run does what the eager run does.
+@dataclass(slots=True)
+class Fallback:
+    """What the fallback kept eager: whole packages (`eager`), and packages whose imports
+    kept for a side effect (their bound name is never read) are eager (`effects`), each with
+    why; the last lazy outcome, and the runs it took."""
 
-    `run_lazy(packages)` runs the target lazily with `packages` kept eager; `first` is the
-    lazy run with none. Returns ``(package -> why, the last lazy outcome, runs made)``."""
+    eager: dict[str, str]
+    effects: dict[str, str]
+    outcome: Outcome
+    runs: int
+
+
+def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Outcome],
+                        eager: Outcome, first: Outcome, *, compare_stdout: bool = True
+                        ) -> Fallback:
+    """Keep eager what laziness breaks, until the lazy run does what the eager run does.
+
+    `run_lazy(packages, effects)` runs the target lazily with `packages` eager and the
+    side-effect imports of `effects` eager; `first` is the lazy run with none. A package
+    named by a traceback first gets only its side-effect imports eager (PEP 810's "all" mode
+    defers them, and a package registering a C capsule that way breaks), then, if that was
+    not enough, the whole package."""
     candidates = set(packages_deferred(first.record, eager.record))
     budget = math.ceil(math.log2(max(len(candidates), 1))) + 3
     chosen: dict[str, str] = {}
+    effects: dict[str, str] = {}
     current = first
     runs = 0
+
+    def run() -> Outcome:
+        nonlocal runs
+        runs += 1
+        return run_lazy(frozenset(chosen), frozenset(effects))
+
     while runs < budget:
         difference = differs(eager, current, compare_stdout=compare_stdout)
         if difference is None:
-            return chosen, current, runs
+            return Fallback(chosen, effects, current, runs)
         left = candidates - set(chosen)
         if not left:
             break
         named = traceback_package(current.stderr, [current.record, eager.record], left)
         if named is not None:
             package, frame = named
-            chosen[package] = (f"{difference}; its traceback's innermost frame is in "
-                               f"{package} ({frame})")
-            current = run_lazy(frozenset(chosen))
-            runs += 1
+            why = f"{difference}; its traceback's innermost frame is in {package} ({frame})"
+            if package in effects:  # its side-effect imports eager were not enough
+                chosen[package] = f"{effects.pop(package)}; then {why}"
+            else:
+                effects[package] = why
+            current = run()
             continue
         pool = sorted(left)
         while len(pool) > 1 and runs < budget - 1:
             half = pool[:len(pool) // 2]
-            trial = run_lazy(frozenset(chosen) | frozenset(half))
             runs += 1
+            trial = run_lazy(frozenset(chosen) | frozenset(half), frozenset(effects))
             if differs(eager, trial, compare_stdout=compare_stdout) is None:
                 pool = half
             else:
@@ -140,16 +165,15 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str]], Outcome], eager: Ou
         found = (f"found {pool[0]}" if len(pool) == 1
                  else f"narrowed it to {len(pool)} packages")
         for package in pool:
+            effects.pop(package, None)
             chosen[package] = (f"{difference}; bisecting the {len(candidates)} deferred "
                                f"packages {found}")
-        current = run_lazy(frozenset(chosen))
-        runs += 1
+        current = run()
     if differs(eager, current, compare_stdout=compare_stdout) is None:
-        return chosen, current, runs
-    rest = sorted(candidates - set(chosen))
+        return Fallback(chosen, effects, current, runs)
     why = (f"laziness still changed the output after {runs} runs looking for the packages "
            f"at fault: every deferred package was made eager")
-    for package in rest:
+    for package in sorted(candidates - set(chosen)):
+        effects.pop(package, None)
         chosen[package] = why
-    current = run_lazy(frozenset(chosen))
-    return chosen, current, runs + 1
+    return Fallback(chosen, effects, run(), runs)

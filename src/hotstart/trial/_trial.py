@@ -84,13 +84,13 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
                 notes.append("the entry prints different output on each eager run: the lazy "
                              "run was compared by exit status only")
 
-        def run_lazy(packages: frozenset[str]) -> Outcome:
-            steps(f"lazy run with {len(packages)} package(s) eager", extra=True)
-            return runner.recorded("lazy", packages)
+        def run_lazy(packages: frozenset[str], effects: frozenset[str]) -> Outcome:
+            steps(f"lazy run with {len(packages) + len(effects)} package(s) eager",
+                  extra=True)
+            return runner.recorded("lazy", packages, effects)
 
-        chosen, lazy, extra = find_eager_packages(run_lazy, eager, lazy,
-                                                  compare_stdout=compare_stdout)
-        fallback_runs += extra
+        fallback = find_eager_packages(run_lazy, eager, lazy, compare_stdout=compare_stdout)
+        lazy, fallback_runs = fallback.outcome, fallback_runs + fallback.runs
         difference = differs(eager, lazy, compare_stdout=compare_stdout)
         if difference is not None:
             notes.append(f"even with every deferred package eager the lazy run differs: "
@@ -104,14 +104,16 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
             profile = profile_target(target, runs=(runs + 1) // 2, calls=False, python=python,
                                      cwd=cwd, env=env, timeout=timeout)
         walls = runner.timed(runs, interpreter or eager.record.executable or None,
-                             frozenset(chosen), steps)
+                             frozenset(fallback.eager), frozenset(fallback.effects), steps)
         steps("done", last=True)
     report = TrialReport(
         target=target.describe(), python=".".join(map(str, runner.version)),
         engine=lazy.record.engine, runs=runs,
         eager_us=_stat(walls["eager"]), lazy_us=_stat(walls["lazy"]),
         floor_us=_stat(walls["floor"]), hook_floor_us=_stat(walls["hook floor"]),
-        eager_packages=chosen, identical=difference is None, fallback_runs=fallback_runs,
+        eager_packages={**{name: f"its side-effect imports only: {why}"
+                           for name, why in fallback.effects.items()}, **fallback.eager},
+        identical=difference is None, fallback_runs=fallback_runs,
         exit_code=eager.exit_code, notes=notes,
         loaded=len(lazy.record.modules), modules=sorted(eager.record.modules),
         created=datetime.now(UTC).isoformat(timespec="seconds"))
@@ -137,14 +139,17 @@ class _Runs:
         shutil.copyfile(_CHILD, os.path.join(self.inject, "sitecustomize.py"))
         self.count = 0
 
-    def env(self, mode: str, eager: frozenset[str], out: str | None) -> dict[str, str]:
-        """The environment of a run with the child: `mode`, `eager` packages, record `out`."""
+    def env(self, mode: str, eager: frozenset[str], out: str | None,
+            effects: frozenset[str] = frozenset()) -> dict[str, str]:
+        """The environment of a run with the child: `mode`, `eager` packages, packages whose
+        side-effect imports are eager (`effects`), record `out`."""
         run_env = dict(self.base_env)
         run_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (self.inject, self.base_env.get("PYTHONPATH")) if p)
         if self.target.kind == "code":  # `-c "import pandas"` asks for pandas: its own
             eager = eager | {"__main__"}  # imports are lazy, not the one of the entry
         run_env.update(HOTSTART_TRIAL_MODE=mode, HOTSTART_TRIAL_EAGER=",".join(sorted(eager)),
+                       HOTSTART_TRIAL_EFFECTS=",".join(sorted(effects)),
                        HOTSTART_TRIAL_SRC=_SOURCE)
         if out:
             run_env["HOTSTART_TRIAL_OUT"] = out
@@ -159,13 +164,14 @@ class _Runs:
             return argv
         return lazy_argv(argv, self.version, kind or self.target.kind)
 
-    def recorded(self, mode: str, eager: frozenset[str] = frozenset()) -> Outcome:
+    def recorded(self, mode: str, eager: frozenset[str] = frozenset(),
+                 effects: frozenset[str] = frozenset()) -> Outcome:
         """One run that writes its record: its exit status, stdout, stderr and record."""
         self.count += 1
         out = os.path.join(self.work, f"record-{self.count}.json")
         stdout = os.path.join(self.work, f"stdout-{self.count}")
-        run = _spawn(self.argv_for(mode), self.env(mode, eager, out), self.cwd, self.timeout,
-                     stdout=stdout)
+        run = _spawn(self.argv_for(mode), self.env(mode, eager, out, effects), self.cwd,
+                     self.timeout, stdout=stdout)
         try:
             with open(stdout, "rb") as handle:
                 printed = handle.read()
@@ -174,12 +180,12 @@ class _Runs:
         return Outcome(None if run.timed_out else run.exit_code, printed,
                        "\n".join(run.stderr.splitlines()[-200:]), read_record(out))
 
-    def timed(self, runs: int, floor_python: str | None, eager: frozenset[str], steps
-              ) -> dict[str, list[float]]:
+    def timed(self, runs: int, floor_python: str | None, eager: frozenset[str],
+              effects: frozenset[str], steps: _Steps) -> dict[str, list[float]]:
         """`runs` rounds of exact wall times, interleaved: `python -c pass` plain and with
         the hook (its fixed cost is not the path's), the entry plain and lazy."""
         walls: dict[str, list[float]] = {"floor": [], "hook floor": [], "eager": [], "lazy": []}
-        plain_env, lazy_env_ = self.base_env, self.env("lazy", eager, None)
+        plain_env, lazy_env_ = self.base_env, self.env("lazy", eager, None, effects)
         for n in range(runs):
             if floor_python:
                 floor = [floor_python, "-c", "pass"]
