@@ -416,3 +416,15 @@ def test_a_shared_value_that_may_change_keeps_the_registration(tool, function, a
 
     assert "fmt" not in {c.site.data["name"] for c in changes}
     assert {s.site.statement: s.why for s in skipped}["fmt_command(sub, defaults)"] == why
+
+
+def test_a_help_held_by_a_constant_of_the_function_is_read(tool):
+    path = tool / "pkg" / "commands" / "build.py"
+    path.write_text(path.read_text().replace('HELP = "build the project"\n', "").replace(
+        '    """Add `build`."""\n', '    """Add `build`."""\n    HELP = "build the project"\n'))
+
+    changes, _ = plan(tool)
+
+    build = next(c for c in changes if c.site.data["name"] == "build")
+    assert build.site.data["keywords"] == [["help", '"build the project"'],
+                                           ["aliases", '["b"]']]

@@ -137,7 +137,7 @@ def registered_by(source: str, function: str, module: str, given: int = 1
         if isinstance(statement, _COMPOUND):
             return (f"{module}.{function} has a branch, loop or return before its "
                     f"add_parser call")
-    constants = module_constants(tree)
+    constants = {**module_constants(tree), **_local_constants(node)}
     if len(call.args) != 1 or any(k.arg is None for k in call.keywords):
         return f"{module}.{function}'s add_parser call has arguments that are not known"
     name = literal(call.args[0], constants)
@@ -176,6 +176,24 @@ def _only_read(function: ast.FunctionDef, parameter: str) -> bool:
 
 
 UNKNOWN = object()
+
+
+def _local_constants(function: ast.FunctionDef) -> dict[str, object]:
+    """Names the function binds once, at its top level, to a literal (`HELP = "..."`); a
+    parameter or a name bound again anywhere in it is not one."""
+    stores: dict[str, int] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    parameters = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+    found = {}
+    for statement in function.body:
+        assigned = assignment(statement)
+        if assigned and stores.get(assigned[0]) == 1 and assigned[0] not in parameters:
+            value = literal(assigned[1], {})
+            if value is not UNKNOWN:
+                found[assigned[0]] = value
+    return found
 
 
 def module_constants(tree: ast.Module) -> dict[str, object]:
