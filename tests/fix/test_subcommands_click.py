@@ -415,3 +415,17 @@ def test_help_check_says_why_it_could_not_run(click_project):
                                    [str(click_project / "no-such-python")], 60)
     taken = check.take()
     assert isinstance(taken, str) and "no-such-python" in taken
+
+
+def test_help_check_lists_at_most_eight_changed_outputs():
+    check = _subcommands.HelpCheck(".", [], [sys.executable], None)
+    before = {("run()", json.dumps([f"c{n}", "--help"])): (0, b"same\n", b"")
+              for n in range(10)}
+    after = {key: (0, b"other\n", b"") for key in before}
+    after[("run()", json.dumps(["c0", "--help"]))] = (1, b"same\n", b"boom\n")
+    lines = check.compare(before, after).output.splitlines()
+    assert lines[1:4] == ["  c0 --help: output changed", "      exit code 0 -> 1",
+                          "      --- stderr before"]
+    assert sum(line.endswith(": output changed") for line in lines) == 8
+    assert lines[-1] == "  ... and 2 more help output(s) changed"
+    assert check.compare(before, dict(before)).ok

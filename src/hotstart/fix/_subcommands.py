@@ -43,6 +43,8 @@ HELP_TERMINAL = {"COLUMNS": "80", "LINES": "24", "TERM": "dumb", "NO_COLOR": "1"
 #: Variables that would override the fixed terminal (rich and click honour them).
 _UNSET = ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE",
           "PY_COLORS", "COLORTERM")
+#: How many changed help outputs `compare` shows (then only how many more).
+_SHOWN = 8
 #: Words in a source that make a file worth reading for each framework.
 _MARKERS = {"click": ("click", "typer"), "argparse": ("add_subparsers", "add_parser")}
 
@@ -206,13 +208,17 @@ class HelpCheck:
         """A failing result naming each help whose exit code or bytes changed, with a short
         unified diff of the first difference; a passing one when all are identical."""
         lines: list[str] = []
+        changed = 0
         for run, old in before.items():
             new = after.get(run)
             argv = " ".join(json.loads(run[1])) or "(no arguments)"
+            if new == old:
+                continue
+            changed += 1
+            if changed > _SHOWN:
+                continue
             if new is None:
                 lines.append(f"{argv}: not run after the rewrite")
-                continue
-            if new == old:
                 continue
             lines.append(f"{argv}: output changed")
             if old[0] != new[0]:
@@ -222,6 +228,8 @@ class HelpCheck:
                     lines.extend("    " + line for line in _diff(old[at], new[at], stream))
         if not lines:
             return CommandResult(True, 0, "")
+        if changed > _SHOWN:
+            lines.append(f"... and {changed - _SHOWN} more help output(s) changed")
         return CommandResult(False, None, "help output changed (checked by hotstart --verify, "
                              "COLUMNS=80 TERM=dumb NO_COLOR=1):\n"
                              + "\n".join(f"  {line}" for line in lines))
