@@ -105,3 +105,15 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path, args, says):
 
 def test_hotstart_help_lists_the_trial():
     assert "trial     run a target with every import lazy" in run_hotstart("--help").stdout
+
+
+def test_profile_trial_prints_the_trial_section_after_the_profile(saved):
+    base, _ = saved
+    result = run_hotstart("profile", "-q", "-n", "1", "--trial", "-c", "import app", cwd=base)
+    assert result.returncode == 0, result.stderr
+    profile_part, _, trial_part = result.stdout.partition("\nLazy trial: python -c import app")
+    assert "heavylib" in profile_part  # the profile's tree comes first
+    assert "biggest unused on this path:" in trial_part
+    assert "heavylib" in trial_part and "deferred at app/__init__.py:1" in trial_part
+    refused = run_hotstart("profile", "--trial", "--format", "json", "-c", "pass", cwd=base)
+    assert refused.returncode != 0 and "hotstart trial --format json" in refused.stderr
