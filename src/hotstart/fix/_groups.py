@@ -120,45 +120,50 @@ def plan_groups(report: AuditReport, candidates: list[Change], blocked: set[tupl
                 include_all: bool = False) -> tuple[list[Group], list[Skipped]]:
     """Group `candidates` (every change the plan could make) by what leaves the measured
     entries' paths. `blocked`: statements (file, line) that stay whatever is planned (a part
-    that cannot be made). Returns the groups to make (saving ones, and dead changes alone;
-    with `include_all`, every other change alone too) and the changes left out, with why."""
+    that cannot be made). Returns the groups to make, in the order they were found, and the
+    changes left out, with why.
+
+    Rounds, to a fixed point, with the statements already taken as gone: first every
+    statement that saves on its own (each a group, priced by what it adds); when there is
+    none, the groups that save only together (the union-find of the module docstring), each
+    kept whole. Dead statements are taken first, whatever they save (`fix` removes them).
+    A group's saving is what it adds to the ones found before it: `--verify` may revert an
+    earlier one, and re-profiling then finds a later one that measures nothing."""
     statements: dict[tuple[str, int], list[Change]] = defaultdict(list)
     for change in candidates:
         statements[(change.site.file, change.site.line)].append(change)
     whole = _whole_statements(report, statements, blocked)
-    merged = _Union()
-    found = []
-    for entry, graph in graphs:
-        observed = _entry_groups(report, entry, graph, statements, whole)
-        found.append((entry.name, graph, observed))
-        for _modules, members in observed.groups:
-            first = next(iter(members))
-            for statement in members:
-                merged.union(first, statement)
-    by_root: dict[object, list[tuple[str, int]]] = defaultdict(list)
-    for key in whole:
-        by_root[merged.find(key)].append(key)
-    leaving: dict[object, dict[str, set[str]]] = defaultdict(dict)
-    for entry_name, _graph, observed in found:
-        for modules, members in observed.groups:
-            root = merged.find(next(iter(members)))
-            leaving[root].setdefault(entry_name, set()).update(modules)
-    chosen = {root for root, per_entry in leaving.items()
-              if any(_priced(found, e, names).us >= min_saving_us
-                     for e, names in per_entry.items())}
-    needed = _needed({key for root in chosen for key in by_root[root]}, found)
+    entries = [_EntryState(entry, graph, report, statements, whole) for entry, graph in graphs]
     groups: list[Group] = []
-    made: set[int] = set()
-    for root in chosen:
-        changes = sorted((c for key in by_root[root] if key in needed for c in statements[key]),
-                         key=lambda c: (c.site.file, c.site.line))
-        group = Group(changes, claimed=all(c.claimed for c in changes))
-        for entry_name, names in sorted(leaving[root].items()):
-            group.savings.append(_priced(found, entry_name, names))
-            group.leaving[entry_name] = sorted(names)
-        if changes:
-            groups.append(group)
-            made.update(id(c) for c in changes)
+    taken: set[tuple[str, int]] = set()
+    low: set[tuple[str, int]] = set()  # saves, but less than --min-saving
+    dead = [k for k in sorted(whole) if all(c.action == "remove" for c in statements[k])]
+    for key in dead:
+        groups.append(_take([key], statements, entries))
+        taken.add(key)
+    while True:
+        remaining = [k for k in sorted(whole) if k not in taken and k not in low]
+        found = _joint(remaining, entries)
+        if not found:
+            break
+        singles = [members for members in found if len(members) == 1]
+        for members in found:
+            if len(members) > 1:
+                singles.extend([k] for k in members if any(e.adds([k]) for e in entries))
+        progress = False
+        for members in (singles or found):
+            if not any(e.adds(members) for e in entries):
+                continue  # an earlier single of this round took its modules
+            group = _take(members, statements, entries, dry=True)
+            if not any(s.us >= min_saving_us for s in group.savings):
+                low.update(members)
+                continue
+            groups.append(_take(members, statements, entries))
+            taken.update(members)
+            progress = True
+        if not progress and not singles:
+            break
+    made = {id(c) for g in groups for c in g.changes}
     skipped: list[Skipped] = []
     for change in candidates:
         if id(change) in made:
@@ -169,36 +174,77 @@ def plan_groups(report: AuditReport, candidates: list[Change], blocked: set[tupl
         key = (change.site.file, change.site.line)
         if key not in whole:
             why = "the same statement imports names that stay"
-        elif merged.find(key) in chosen:
-            why = ("its module no longer loads on the measured entrypoints once the other "
-                   "groups are deferred: changing it saves nothing more")
-        elif merged.find(key) in leaving:
+        elif key in low:
             why = "its group saves less than --min-saving on the measured entrypoints"
         else:
             why = ("saves nothing measurable on the measured entrypoints, even with every "
                    "other fixable import deferred")
         skipped.append(Skipped(change.site, why))
-    groups.sort(key=lambda g: (g.changes[0].site.file, g.changes[0].site.line))
     return groups, skipped
 
 
-def _priced(found, entry_name: str, names: set[str]) -> Saving:
-    graph = next(graph for name, graph, _observed in found if name == entry_name)
-    return graph.saving_of(entry_name, names)
+class _EntryState:
+    """One measured entry while groups are taken: its graph, the candidate statements' edge
+    keys, and the edges removed so far (with what is gone)."""
+
+    def __init__(self, entry: Entry, graph: ObservedGraph, report: AuditReport,
+                 statements: dict[tuple[str, int], list[Change]],
+                 whole: set[tuple[str, int]]) -> None:
+        self.name = entry.name
+        self.graph = graph
+        self.keys: dict[tuple[str, int], set[str]] = {}
+        for key in whole:
+            changes = statements[key]
+            if not any(_used_on(c, entry.name) for c in changes):  # else: only delayed
+                self.keys[key] = site_keys(changes[0].site, report.paths)
+        self.removed: set[str] = set()
+        self.gone: set[str] = set()
+
+    def adds(self, members: list[tuple[str, int]]) -> set[str]:
+        """The modules that leave besides those gone when `members` go too."""
+        keys = {k for m in members for k in self.keys.get(m, ())}
+        if not keys - self.removed:
+            return set()
+        return self.graph.gone(self.removed | keys) - self.gone
+
+    def take(self, members: list[tuple[str, int]]) -> set[str]:
+        more = self.adds(members)
+        self.removed.update(k for m in members for k in self.keys.get(m, ()))
+        self.gone |= more
+        return more
 
 
-def _needed(chosen: set[tuple[str, int]], found) -> set[tuple[str, int]]:
-    """The chosen statements that still run once every chosen statement is changed: on some
-    entry, a module that imports through them still loads. The others change nothing more
-    (what imports through them leaves with another group), and are left as they are: fewer
-    changes, and a second `fix` then finds them off the path. Leaving them out changes no
-    reachability (their edges start at modules that no longer load)."""
-    needed: set[tuple[str, int]] = set()
-    for _name, graph, observed in found:
-        removed = frozenset(k for s in chosen for k in observed.keys.get(s, ()))
-        stays = graph.reachable(removed)
-        needed.update(s for s in chosen if observed.importers.get(s, set()) & stays)
-    return needed
+def _take(members: list[tuple[str, int]], statements, entries: list[_EntryState],
+          dry: bool = False) -> Group:
+    """The group of `members`, priced by what it adds on each entry (taken, unless `dry`)."""
+    changes = sorted((c for key in members for c in statements[key]),
+                     key=lambda c: (c.site.file, c.site.line))
+    group = Group(changes, claimed=all(c.claimed for c in changes))
+    for state in entries:
+        more = state.adds(members) if dry else state.take(members)
+        if more:
+            group.savings.append(state.graph.saving_of(state.name, more))
+            group.leaving[state.name] = sorted(more)
+    return group
+
+
+def _joint(remaining: list[tuple[str, int]], entries: list[_EntryState]
+           ) -> list[list[tuple[str, int]]]:
+    """The groups of `remaining` whose modules leave only when the whole group goes (with
+    what the entries took already gone), merged across entries."""
+    merged = _Union()
+    saving: set[object] = set()
+    for state in entries:
+        for members in _entry_groups(state, remaining):
+            first = members[0]
+            for statement in members:
+                merged.union(first, statement)
+            saving.add(first)
+    by_root: dict[object, list[tuple[str, int]]] = defaultdict(list)
+    for key in remaining:
+        by_root[merged.find(key)].append(key)
+    roots = {merged.find(first) for first in saving}
+    return [members for root, members in by_root.items() if root in roots]
 
 
 def _whole_statements(report: AuditReport, statements: dict[tuple[str, int], list[Change]],
@@ -211,55 +257,41 @@ def _whole_statements(report: AuditReport, statements: dict[tuple[str, int], lis
             if key not in blocked and len(changes) == parts[key]}
 
 
-@dataclass(slots=True)
-class _Observed:
-    """One entry's groups: (the modules that leave, the statements that must all go); and
-    per candidate statement, its edge keys and the modules its edges start from."""
-    groups: list[tuple[list[str], set[tuple[str, int]]]]
-    keys: dict[tuple[str, int], set[str]]
-    importers: dict[tuple[str, int], set[str]]
-
-
-def _entry_groups(report: AuditReport, entry: Entry, graph: ObservedGraph,
-                  statements: dict[tuple[str, int], list[Change]], whole: set[tuple[str, int]]
-                  ) -> _Observed:
+def _entry_groups(state: _EntryState, remaining: list[tuple[str, int]]
+                  ) -> list[list[tuple[str, int]]]:
+    """One entry's groups of `remaining` statements that take some module off its path."""
+    graph = state.graph
     owner: dict[str, tuple[str, int]] = {}   # edge key -> candidate statement
-    keys: dict[tuple[str, int], set[str]] = {}
     union = _Union()
-    for key in whole:
-        changes = statements[key]
-        if any(_used_on(c, entry.name) for c in changes):
-            continue  # the entry runs a function using it: deferring only delays it
-        keys[key] = site_keys(changes[0].site, report.paths)
-        for edge_key in keys[key]:
+    for key in remaining:
+        for edge_key in state.keys.get(key, ()):
+            if edge_key in state.removed:
+                continue
             if edge_key in owner:  # two statements on one line: their edges are one
                 union.union(("s", owner[edge_key]), ("s", key))
             else:
                 owner[edge_key] = key
-    stays = graph.reachable(frozenset(owner))
-    importers: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for importer in graph.baseline:
+    now = graph.reachable(frozenset(state.removed))
+    stays = graph.reachable(frozenset(state.removed | set(owner)))
+    for importer in now:
         for target, edge_key in graph.adjacency.get(importer, ()):
-            statement = owner.get(edge_key) if edge_key is not None else None
-            if statement is not None:
-                importers[statement].add(importer)
-            if target in stays or target not in graph.modules:
+            if target in stays or target not in graph.modules or edge_key in state.removed:
                 continue
+            statement = owner.get(edge_key) if edge_key is not None else None
             if statement is not None:
                 union.union(("s", statement), ("m", target))
             elif importer not in stays:
                 union.union(("m", importer), ("m", target))
-    modules: dict[object, list[str]] = defaultdict(list)
-    members: dict[object, set[tuple[str, int]]] = defaultdict(set)
+    with_modules: set[object] = set()
+    members: dict[object, list[tuple[str, int]]] = defaultdict(list)
     for item in list(union.parent):
         root = union.find(item)
         kind, name = item  # type: ignore[misc]
         if kind == "m":
-            modules[root].append(name)
+            with_modules.add(root)
         else:
-            members[root].add(name)
-    groups = [(modules[root], found) for root, found in members.items() if root in modules]
-    return _Observed(groups, keys, importers)
+            members[root].append(name)
+    return [sorted(found) for root, found in members.items() if root in with_modules]
 
 
 def star_pinned(report: AuditReport, changes: list[Change],
