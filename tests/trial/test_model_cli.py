@@ -36,7 +36,7 @@ def test_the_cli_prints_the_bound_and_the_modules_and_saves_them(saved):
     base, result = saved
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("hotstart trial: python -c import app")
+    assert out.startswith("hotstart trial: python -c 'import app'")
     for label in ("before", "bound", "predicted", "ratio"):
         assert label in out
     assert "Imported but never used on this path" in out
@@ -111,7 +111,7 @@ def test_profile_trial_prints_the_trial_section_after_the_profile(saved):
     base, _ = saved
     result = run_hotstart("profile", "-q", "-n", "1", "--trial", "-c", "import app", cwd=base)
     assert result.returncode == 0, result.stderr
-    profile_part, _, trial_part = result.stdout.partition("\nLazy trial: python -c import app")
+    profile_part, _, trial_part = result.stdout.partition("\nLazy trial: python -c 'import app'")
     assert "heavylib" in profile_part  # the profile's tree comes first
     assert "biggest unused on this path:" in trial_part
     assert "heavylib" in trial_part and "deferred at app/__init__.py:1" in trial_part

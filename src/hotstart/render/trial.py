@@ -6,6 +6,7 @@ and the packages that had to stay eager. `render_trial_summary` is the short sec
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 from ..trial.model import TrialReport, Use
@@ -46,7 +47,7 @@ def render_trial_summary(report: TrialReport, *, top: int = 5, root: str | None 
 
 def _header(report: TrialReport, title: str = "hotstart trial") -> list[str]:
     engine = _ENGINES.get(report.engine, report.engine)
-    lines = [f"{title}: {' '.join(report.target)}  (Python {report.python}, {engine})"]
+    lines = [f"{title}: {shlex.join(report.target)}  (Python {report.python}, {engine})"]
     runs = (f"median of {report.runs} run{'s' if report.runs != 1 else ''}, minus the bare "
             f"interpreter")
     lines.append(f"  before     {_figure(report.before_ms)}   eager, as it is ({runs})")
