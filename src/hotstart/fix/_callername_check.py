@@ -12,14 +12,10 @@ difference (`jobrunner.cli.log: name 'jobrunner.cli' -> name 'jobrunner'`).
 from __future__ import annotations
 
 import ast
-import json
-import os
-import shlex
-import tempfile
 
-from ._typehints import _quote, import_root
+from ._typehints import import_root, run_check
 from .plan import Change
-from .verify import CommandResult, run_command
+from .verify import CommandResult
 
 __all__ = ["CallerNameCheck", "bound_targets"]
 
@@ -139,25 +135,8 @@ class CallerNameCheck:
 
     def take(self) -> dict[str, dict[str, str]] | str:
         """The value of each bound name, per module, or why they could not be taken."""
-        with tempfile.TemporaryDirectory(prefix="hotstart-callers-") as directory:
-            script = os.path.join(directory, "callers.py")
-            request = os.path.join(directory, "request.json")
-            answer = os.path.join(directory, "callers.json")
-            with open(script, "w", encoding="utf-8") as handle:
-                handle.write(_CHILD)
-            with open(request, "w", encoding="utf-8") as handle:
-                json.dump({"roots": self.roots, "modules": self.modules}, handle)
-            words = [*self.prefix, "-B", script, request, answer]
-            command = " ".join(_quote(w) if at < len(self.prefix) - 1 else shlex.quote(w)
-                               for at, w in enumerate(words))
-            done = run_command(command, cwd=self.project or None, timeout=self.timeout,
-                               env={**os.environ, "PYTHONHASHSEED": "0"})
-            try:
-                with open(answer, encoding="utf-8") as handle:
-                    return json.load(handle)
-            except (OSError, ValueError):
-                tail = done.tail(3).strip() or f"exit {done.code}"
-                return f"{shlex.join(self.prefix)} did not run the check ({tail})"
+        return run_check(self.prefix, _CHILD, {"roots": self.roots, "modules": self.modules},
+                         self.timeout, cwd=self.project or None)  # type: ignore[return-value]
 
     def compare(self, before: dict, after: dict) -> CommandResult:
         """A failing result listing every name that changed, or a passing one."""

@@ -24,7 +24,7 @@ import tempfile
 
 from .verify import CommandResult, run_command
 
-__all__ = ["HintCheck", "interpreter_for", "compare_hints"]
+__all__ = ["HintCheck", "compare_hints", "interpreter_for", "run_check"]
 
 #: Entry of a module that cannot be checked (it did not import before the rewrite).
 IMPORT = "<import>"
@@ -191,26 +191,35 @@ class HintCheck:
 
     def take(self) -> dict[str, dict[str, object]] | str:
         """The hints, or why they could not be taken at all."""
-        with tempfile.TemporaryDirectory(prefix="hotstart-hints-") as directory:
-            script = os.path.join(directory, "hints.py")
-            request = os.path.join(directory, "request.json")
-            answer = os.path.join(directory, "hints.json")
-            with open(script, "w", encoding="utf-8") as handle:
-                handle.write(_CHILD)
-            with open(request, "w", encoding="utf-8") as handle:
-                json.dump({"roots": self.roots, "modules": self.modules}, handle)
-            words = [*self.prefix, "-B", script, request, answer]
-            command = " ".join(_quote(w) if at < len(self.prefix) - 1 else shlex.quote(w)
-                               for at, w in enumerate(words))
-            # PYTHONHASHSEED: the same set orders in every run
-            done = run_command(command, timeout=self.timeout,
-                               env={**os.environ, "PYTHONHASHSEED": "0"})
-            try:
-                with open(answer, encoding="utf-8") as handle:
-                    return json.load(handle)
-            except (OSError, ValueError):
-                tail = done.tail(3).strip() or f"exit {done.code}"
-                return f"{shlex.join(self.prefix)} did not run the check ({tail})"
+        return run_check(self.prefix, _CHILD, {"roots": self.roots, "modules": self.modules},
+                         self.timeout)
+
+
+def run_check(prefix: list[str], script: str, request: object, timeout: float | None,
+              cwd: str | None = None) -> object | str:
+    """Run `script` in the interpreter `prefix` starts (`VAR=value ... python`), as `script
+    REQUEST.json ANSWER.json`, and return what it wrote to ANSWER (JSON), or one line of why
+    it wrote nothing. The `--verify` checks of the codemods share it."""
+    with tempfile.TemporaryDirectory(prefix="hotstart-check-") as directory:
+        path = os.path.join(directory, "check.py")
+        asked = os.path.join(directory, "request.json")
+        answer = os.path.join(directory, "answer.json")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(script)
+        with open(asked, "w", encoding="utf-8") as handle:
+            json.dump(request, handle)
+        words = [*prefix, "-B", path, asked, answer]
+        command = " ".join(_quote(w) if at < len(prefix) - 1 else shlex.quote(w)
+                           for at, w in enumerate(words))
+        # PYTHONHASHSEED: the same set orders in every run
+        done = run_command(command, cwd=cwd, timeout=timeout,
+                           env={**os.environ, "PYTHONHASHSEED": "0"})
+        try:
+            with open(answer, encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            tail = done.tail(3).strip() or f"exit {done.code}"
+            return f"{shlex.join(prefix)} did not run the check ({tail})"
 
 
 def compare_hints(before: dict, after: dict) -> CommandResult:
