@@ -139,7 +139,7 @@ def plan_groups(report: AuditReport, candidates: list[Change], blocked: set[tupl
     low: set[tuple[str, int]] = set()  # saves, but less than --min-saving
     dead = [k for k in sorted(whole) if all(c.action == "remove" for c in statements[k])]
     for key in dead:
-        groups.append(_take([key], statements, entries))
+        groups.append(_take([key], statements, entries, [e.adds([key]) for e in entries]))
         taken.add(key)
     while True:
         remaining = [k for k in sorted(whole) if k not in taken and k not in low]
@@ -149,19 +149,23 @@ def plan_groups(report: AuditReport, candidates: list[Change], blocked: set[tupl
         singles = [members for members in found if len(members) == 1]
         for members in found:
             if len(members) > 1:
-                singles.extend([k] for k in members if any(e.adds([k]) for e in entries))
+                singles.extend([k] for k in members if any(e.alone(k) for e in entries))
         progress = False
-        for members in (singles or found):
-            if not any(e.adds(members) for e in entries):
-                continue  # an earlier single of this round took its modules
-            group = _take(members, statements, entries, dry=True)
-            if not any(s.us >= min_saving_us for s in group.savings):
-                low.update(members)
-                continue
-            groups.append(_take(members, statements, entries))
-            taken.update(members)
-            progress = True
-        if not progress and not singles:
+        for batch in (singles, [m for m in found if len(m) > 1]):
+            for members in batch:
+                more = [e.adds(members) for e in entries]
+                if not any(more):
+                    continue  # an earlier single of this round took its modules
+                if not any(e.graph.saving_of(e.name, m).us >= min_saving_us
+                           for e, m in zip(entries, more) if m):
+                    low.update(members)
+                    continue
+                groups.append(_take(members, statements, entries, more))
+                taken.update(members)
+                progress = True
+            if progress:
+                break  # what the singles took may split the joint groups: plan them again
+        if not progress:
             break
     made = {id(c) for g in groups for c in g.changes}
     skipped: list[Skipped] = []
@@ -199,6 +203,43 @@ class _EntryState:
                 self.keys[key] = site_keys(changes[0].site, report.paths)
         self.removed: set[str] = set()
         self.gone: set[str] = set()
+        # Set by each round of `_entry_groups`: what loads now, and what loads with every
+        # remaining candidate gone.
+        self.now: set[str] = set()
+        self.stays: set[str] = set()
+        self.preds: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+        owner = {k: statement for statement, keys in self.keys.items() for k in keys}
+        #: Each candidate statement's observed edges: (importer, target, edge key).
+        self.edges: dict[tuple[str, int], list[tuple[str, str, str]]] = defaultdict(list)
+        for importer, edges in graph.adjacency.items():
+            for target, edge_key in edges:
+                self.preds[target].append((importer, edge_key))
+                if edge_key in owner:
+                    self.edges[owner[edge_key]].append((importer, target, edge_key))
+
+    def alone(self, statement: tuple[str, int]) -> bool:
+        """Whether `statement` going alone takes some module off the path: one of its
+        targets is no longer reached. Searched backwards from each target over the edges
+        that stay, up to a module that loads even with every remaining candidate gone
+        (`stays`): the search stays inside the part of the graph that can leave."""
+        own = self.keys.get(statement, set()) - self.removed
+        targets = {t for importer, t, k in self.edges.get(statement, ())
+                   if importer in self.now and k in own and t in self.graph.modules}
+        for target in targets - self.stays:
+            seen, stack, reached = {target}, [target], False
+            while stack and not reached:
+                for importer, edge_key in self.preds.get(stack.pop(), ()):
+                    if importer not in self.now or importer in seen or edge_key in own \
+                            or edge_key in self.removed:
+                        continue
+                    if importer in self.stays:
+                        reached = True
+                        break
+                    seen.add(importer)
+                    stack.append(importer)
+            if not reached:
+                return True
+        return False
 
     def adds(self, members: list[tuple[str, int]]) -> set[str]:
         """The modules that leave besides those gone when `members` go too."""
@@ -207,21 +248,20 @@ class _EntryState:
             return set()
         return self.graph.gone(self.removed | keys) - self.gone
 
-    def take(self, members: list[tuple[str, int]]) -> set[str]:
-        more = self.adds(members)
+    def take(self, members: list[tuple[str, int]], more: set[str]) -> None:
+        """`members` go, and with them `more` (what `adds` said)."""
         self.removed.update(k for m in members for k in self.keys.get(m, ()))
         self.gone |= more
-        return more
 
 
 def _take(members: list[tuple[str, int]], statements, entries: list[_EntryState],
-          dry: bool = False) -> Group:
-    """The group of `members`, priced by what it adds on each entry (taken, unless `dry`)."""
+          adds: list[set[str]]) -> Group:
+    """The group of `members`, taken on each entry, priced by what it adds there (`adds`)."""
     changes = sorted((c for key in members for c in statements[key]),
                      key=lambda c: (c.site.file, c.site.line))
     group = Group(changes, claimed=all(c.claimed for c in changes))
-    for state in entries:
-        more = state.adds(members) if dry else state.take(members)
+    for state, more in zip(entries, adds):
+        state.take(members, more)
         if more:
             group.savings.append(state.graph.saving_of(state.name, more))
             group.leaving[state.name] = sorted(more)
@@ -271,8 +311,8 @@ def _entry_groups(state: _EntryState, remaining: list[tuple[str, int]]
                 union.union(("s", owner[edge_key]), ("s", key))
             else:
                 owner[edge_key] = key
-    now = graph.reachable(frozenset(state.removed))
-    stays = graph.reachable(frozenset(state.removed | set(owner)))
+    now = state.now = graph.reachable(frozenset(state.removed))
+    stays = state.stays = graph.reachable(frozenset(state.removed | set(owner)))
     for importer in now:
         for target, edge_key in graph.adjacency.get(importer, ()):
             if target in stays or target not in graph.modules or edge_key in state.removed:
