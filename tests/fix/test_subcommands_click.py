@@ -429,3 +429,113 @@ def test_help_check_lists_at_most_eight_changed_outputs():
     assert sum(line.endswith(": output changed") for line in lines) == 8
     assert lines[-1] == "  ... and 2 more help output(s) changed"
     assert check.compare(before, dict(before)).ok
+
+
+SELF_REGISTERING = {
+    "pyproject.toml": PYPROJECT.format(name="tool", target="tool.cli:cli"),
+    "tool/__init__.py": "",
+    "tool/heavy.py": HEAVY,
+    "tool/commands/__init__.py": "",
+    "tool/cli.py": '''
+        """The tool."""
+        import click
+
+
+        @click.group()
+        def cli():
+            """The tool."""
+
+
+        # the commands register themselves on `cli`
+        from tool.commands import build, serve  # noqa: E402,F401
+    ''',
+    "tool/commands/build.py": '''
+        import click
+
+        from tool import heavy
+        from tool.cli import cli
+
+
+        @cli.command()
+        @click.option("--fast", is_flag=True)
+        def build(fast):
+            """Build it.
+
+            Fully.
+            """
+            click.echo(f"built {fast} {heavy.LOADED}")
+
+
+        @cli.command("build-all", short_help="Everything.")
+        def build_all():
+            """Build everything."""
+            click.echo("all built")
+    ''',
+    "tool/commands/serve.py": '''
+        import click
+
+        from tool import heavy
+        from tool.cli import cli
+
+
+        @cli.group()
+        def serve():
+            """Serve things."""
+
+
+        @serve.command()
+        def start():
+            """Start."""
+            click.echo(f"started {heavy.LOADED}")
+    ''',
+}
+
+
+def test_self_registering_command_modules_made_lazy(tmp_path):
+    root = write(tmp_path / "proj", SELF_REGISTERING)
+    changes, skipped = plan(root)
+    assert skipped == []
+    assert [c.description for c in changes] == [
+        "`build`, `build-all` registered lazily (tool.commands.build imported when used)",
+        "`serve` registered lazily (tool.commands.serve imported when used)"]
+    check = _subcommands.HelpCheck(str(root), changes, [sys.executable], 60)
+    before = check.take()
+    assert sorted(json.loads(argv) for _invoke, argv in before) == [
+        ["--help"], ["build", "--help"], ["build-all", "--help"], [UNKNOWN],
+        ["serve", "--help"], ["serve", "start", "--help"]]
+    program = "from tool.cli import cli; cli()"
+    runs = [run_program(root, program, *argv) for argv in
+            (["build", "--fast"], ["build-all"], ["serve", "start"])]
+    new = rewrite_file(root / "tool" / "cli.py", changes)
+    assert "from tool.commands import" not in new
+    assert '# the commands register themselves on `cli`\ncli.add_command(lazy_command(\n' \
+        '    "tool.commands.build:build",\n' in new
+    result = check.compare(before, check.take())
+    assert result.ok, result.output
+    assert run_program(root, program, "--help")[3] == ["tool", "tool.cli"]
+    for argv, (code, out, err, loaded) in zip(
+            (["build", "--fast"], ["build-all"], ["serve", "start"]), runs, strict=True):
+        after = run_program(root, program, *argv)
+        assert after[:3] == (code, out, err) and code == 0, argv
+        assert "tool.heavy" in after[3] and len(after[3]) < len(loaded)
+    assert plan(root) == ([], [])
+
+
+def test_self_registering_module_imported_before_its_group_is_refused(tmp_path):
+    files = dict(SELF_REGISTERING)
+    files["tool/cli.py"] = '''
+        import click
+
+        from tool.commands import build  # noqa: F401
+
+
+        @click.group()
+        def cli():
+            """The tool."""
+    '''
+    files.pop("tool/commands/serve.py")
+    root = write(tmp_path / "proj", files)
+    changes, skipped = plan(root)
+    assert changes == []
+    assert [s.why for s in skipped] == [
+        "not made lazy: `cli` is bound after the import (the lazy registrations need it)"]

@@ -36,7 +36,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..audit.model import AuditReport
 from ._imports import Sections, Statement, line_length
-from ._rewriter import Rewriter
+from ._rewriter import Rewriter, _removed
+from ._subcommands_decorated import find_decorated
 from ._subcommands_read import (
     Project,
     Refused,
@@ -58,7 +59,7 @@ __all__ = ["find", "rewrite"]
 RUNTIME = "hotstart.lazy.cli"
 #: Registration kind -> the runtime function its lazy form calls.
 FUNCTIONS = {"add_command": "lazy_command", "add_typer": "add_lazy_typer",
-             "typer_command": "add_lazy_typer_command"}
+             "typer_command": "add_lazy_typer_command", "register_import": "lazy_command"}
 _MOVED = "the registration or its import is not in the file as planned (re-run)"
 #: A name no real command has: its error output is compared too.
 UNKNOWN = "hotstart-no-such-command"
@@ -112,7 +113,10 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
         changes.append(Change(site, "lazy-subcommand", path,
                               f"`{data['name'] or _derived(data)}` registered lazily "
                               f"({data['target']} imported when used)"))
-    return changes, skipped
+    found, refused = find_decorated(
+        here, known, file, path, program,
+        lambda module, name, group: _check_imported(module, name, here, known, group))
+    return changes + found, skipped + refused
 
 
 def _made_lazy(argument: ast.expr, here: SourceModule) -> bool:
@@ -181,12 +185,7 @@ def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr,
     owner_module, defined = known.resolve(module, attr)
     if owner_module.name == here.name:
         raise Refused(f"`{local}` is defined in this module")
-    effects = [e for m in _parents(owner_module.name, here.name)
-               for e in known.effects.get(m, []) if not _defines_commands(e, m)]
-    if effects:
-        raise Refused(f"importing {owner_module.name} does more than define it: "
-                      f"{effects[0]}")
-    _check_module(owner_module, defined)
+    _check_imported(owner_module, defined, here, known)
     data = {"framework": "typer" if kind != "add_command" else "click", "kind": kind,
             "owner": owner, "target": f"{module}:{attr}", "binding": local,
             "subcommands": []}
@@ -252,7 +251,7 @@ _OWN_REGISTRATION = re.compile(r"registers something \(([\w.]+)\.(add_command|ad
                                r"command|group|callback)\(\)\) at line \d+$")
 
 
-def _defines_commands(effect: str, module: str) -> bool:
+def _defines_commands(effect: str, module: str, group: str | None = None) -> bool:
     """Whether an effect the audit reports for `module` only builds click or typer commands:
     a click decorator, or a registration on a group or app of the module itself (whose
     other effects `_check_module` reads)."""
@@ -260,7 +259,8 @@ def _defines_commands(effect: str, module: str) -> bool:
     while through is not None:  # "imports m, which <effect of m>"
         module, effect = through.group(1), through.group(2)
         through = _THROUGH.match(effect)
-    if _COMMAND_DECORATOR.match(effect):
+    if _COMMAND_DECORATOR.match(effect) or group is not None and re.match(
+            rf"registers with @{re.escape(group)}\.(command|group) at line \d+$", effect):
         return True
     found = _OWN_REGISTRATION.match(effect)
     return found is not None and found.group(1).rpartition(".")[0] == module
@@ -274,7 +274,19 @@ def _parents(module: str, here: str) -> list[str]:
             if name not in mine]
 
 
-def _check_module(module: SourceModule, name: str) -> None:
+def _check_imported(module: SourceModule, name: str | None, here: SourceModule,
+                    known: Project, group: str | None = None) -> None:
+    """Refuse a command module that does more than define its commands when imported (by
+    the audit's effects of it and of the packages `here` would no longer import, and by
+    `_check_module`); `group`: the group its decorators may register on."""
+    effects = [e for m in _parents(module.name, here.name)
+               for e in known.effects.get(m, []) if not _defines_commands(e, m, group)]
+    if effects:
+        raise Refused(f"importing {module.name} does more than define it: {effects[0]}")
+    _check_module(module, name)
+
+
+def _check_module(module: SourceModule, name: str | None) -> None:
     """Refuse a command module whose top level does more than define things: a call on an
     object it imported (registering on another group) runs at import and would be lost."""
     for node in module.tree.body:
@@ -322,9 +334,12 @@ class _Program:
         invoke = (f"import json, os, sys; sys.path.insert(0, {self.root!r}); "
                   f"sys.argv = [{prog!r}, *json.loads(os.environ['HOTSTART_HELP_ARGV'])]; "
                   f"from {self.here.name} import {head}; {call}()")
-        name = data["name"] if data["name"] is not None else _derived(data)
-        paths = [["--help"], [name, "--help"], [UNKNOWN]]
-        paths += [[name, sub, "--help"] for sub in data.get("subcommands", [])]
+        paths = [["--help"], [UNKNOWN]]
+        for command in data.get("commands", [data]):
+            name = command["name"] if command["name"] is not None else _derived(
+                {**command, "kind": data["kind"]})
+            paths += [[name, "--help"], *([name, sub, "--help"]
+                                          for sub in command.get("subcommands", []))]
         return {"invoke": invoke, "help_paths": paths}
 
 
@@ -332,7 +347,7 @@ def _derived(data: dict) -> str:
     """The command's name as click 8.2+ and typer derive it from its function's name (a
     wrong guess only makes HelpCheck compare an error message)."""
     name = data["function"].lower().replace("_", "-")
-    if data["kind"] == "add_command":
+    if data["kind"] in ("add_command", "register_import"):
         left, dash, suffix = name.rpartition("-")
         if dash and suffix in ("command", "cmd", "group", "grp"):
             name = left
@@ -370,6 +385,7 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
         statements.setdefault(one_line(here.segment(node)), []).append(node)
     limit = line_length(os.path.dirname(changes[0].path)) if changes else 88
     replaced: dict[int, str] = {}
+    after: dict[int, list[str]] = {}  # registrations that follow an import statement
     spans: list[tuple[int, int]] = []
     functions: set[str] = set()
     bindings: dict[str, int] = {}
@@ -387,11 +403,14 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
                 clash is not None and (clash[1], clash[2]) != (RUNTIME, function)):
             failed.append((change, f"the module has a `{function}` of its own"))
             continue
-        replaced[node.lineno] = _lazy_statement(here, node, data, limit)
-        spans.append((node.lineno, node.end_lineno or node.lineno))
+        if data["kind"] == "register_import":
+            after.setdefault(node.lineno, []).append(_lazy_statement(here, node, data, limit))
+        else:
+            replaced[node.lineno] = _lazy_statement(here, node, data, limit)
+            spans.append((node.lineno, node.end_lineno or node.lineno))
         functions.add(function)
         bindings[data["binding"]] = binding[0].lineno
-    if not replaced:
+    if not replaced and not after:
         return source, failed
     leaving: dict[int, set[str]] = {}
     for local, line in bindings.items():
@@ -401,7 +420,7 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
             leaving.setdefault(line, set()).add(local)
     sections = Sections(_root_of(changes[0]))
     wrapper = MetadataWrapper(cst.parse_module(source))
-    code = wrapper.visit(_Registrations(replaced, leaving, sections, limit)).code
+    code = wrapper.visit(_Registrations(replaced, after, leaving, sections, limit)).code
     for function in sorted(functions):
         if here.imports.get(function) is None:
             code = _add_top_import(code, Statement("from", RUNTIME, ((function, None),)),
@@ -413,16 +432,26 @@ def _root_of(change: Change) -> str:
     return import_root(change.site.module, change.path)
 
 
-def _lazy_statement(here: SourceModule, node: ast.Expr, data: dict, limit: int) -> str:
-    """The registration statement `node`, made lazy."""
-    call = node.value
+def _lazy_command(here: SourceModule, data: dict, limit: int) -> str:
+    """`lazy_command(...)` for a click command's facts."""
+    arguments = [_string(data["target"])]
+    if data["function"] is not None:
+        arguments.append(f"function={_string(data['function'])}")
+    arguments += [f"{k}={_portable(v, here)}" for k, v in data["values"].items()]
+    return _call_text("lazy_command", arguments, limit)
+
+
+def _lazy_statement(here: SourceModule, node: ast.stmt, data: dict, limit: int) -> str:
+    """The registration statement `node`, made lazy (for an import of commands that
+    register themselves: the registrations that follow it)."""
+    if data["kind"] == "register_import":
+        return "\n".join(f"{data['owner']}.add_command("
+                         f"{_lazy_command(here, command, limit - len(data['owner']) - 14)})"
+                         for command in data["commands"])
+    call = node.value  # type: ignore[attr-defined]
     values = dict(data["values"])
     if data["kind"] == "add_command":
-        arguments = [_string(data["target"])]
-        if data["function"] is not None:
-            arguments.append(f"function={_string(data['function'])}")
-        arguments += [f"{k}={_portable(v, here)}" for k, v in values.items()]
-        inner = _call_text("lazy_command", arguments, limit - len(data["owner"]) - 14)
+        inner = _lazy_command(here, data, limit - len(data["owner"]) - 14)
         argument = call.args[0]  # type: ignore[attr-defined]
         text = here.segment(node)
         start = _offset(text, node, argument.lineno, argument.col_offset)
@@ -478,15 +507,26 @@ def _declares_encoding(source: str) -> bool:
 
 
 class _Registrations(Rewriter):
-    """Rewriter's removal of import names, and the registrations replaced by line."""
+    """Rewriter's removal of import names, the registrations replaced by line, and those
+    that follow an import statement (which loses the names only they needed)."""
 
-    def __init__(self, replaced: dict[int, str], leaving, sections, limit: int) -> None:
+    def __init__(self, replaced: dict[int, str], after: dict[int, list[str]], leaving,
+                 sections, limit: int) -> None:
         super().__init__(leaving, {}, {}, sections, limit)
         self.replaced = replaced
+        self.after = after
 
     def leave_SimpleStatementLine(self, original, updated):
         line = self.get_metadata(PositionProvider, original).start.line
         text = self.replaced.get(line)
+        following = self.after.get(line)
+        if following:
+            kept = super().leave_SimpleStatementLine(original, updated)
+            added = list(cst.parse_module("\n".join(following) + "\n").body)
+            if _removed(kept):  # the statement went: its comments and blank lines stay
+                added[0] = added[0].with_changes(leading_lines=updated.leading_lines)
+                return cst.FlattenSentinel(added)
+            return cst.FlattenSentinel([kept, *added])
         if text is None:
             return super().leave_SimpleStatementLine(original, updated)
         parsed = cst.parse_statement(text + "\n")

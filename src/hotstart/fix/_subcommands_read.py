@@ -311,8 +311,11 @@ def _docstring(module: SourceModule, node: ast.AST) -> str | None:
     return module.segment(first)
 
 
-def click_facts(call: ast.Call, module: SourceModule, name: str, project: Project) -> dict:
-    """A click command: its decorator's literal listing values and docstring."""
+def click_facts(call: ast.Call, module: SourceModule, name: str, project: Project,
+                group: str | None = None) -> dict:
+    """A click command: its decorator's literal listing values and docstring. `group`: the
+    group ("pkg.cli.cli") whose `.command`/`.group` decorator the command may use instead
+    of click's (it registers itself there when its module is imported)."""
     definition = module.defs.get(name)
     if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
         raise Refused(f"{module.name}.{name} is not a function decorated as a click command "
@@ -321,8 +324,10 @@ def click_facts(call: ast.Call, module: SourceModule, name: str, project: Projec
         raise Refused(f"{module.name}.{name} is not decorated as a click command")
     outer = definition.decorator_list[0]
     factory = outer.func if isinstance(outer, ast.Call) else outer
-    names = ("click.command", "click.group", "click.decorators.command",
-             "click.decorators.group")
+    names: tuple[str, ...] = ("click.command", "click.group", "click.decorators.command",
+                              "click.decorators.group")
+    if group is not None:
+        names = (*names, f"{group}.command", f"{group}.group")
     if not module.refers(factory, names):
         raise Refused(f"{module.name}.{name}'s outer decorator "
                       f"`@{module.segment(outer)}` is not click.command or click.group "
