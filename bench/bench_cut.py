@@ -23,9 +23,11 @@ equal before's: 0 regressions), `--help` of the program and of every subcommand 
 byte for byte with `before` (CLI targets), and the modules loaded at the entry's exit are
 listed. Then every contender runs alone, interleaved: each round runs `python -c pass` (the
 floor) and every copy's entry once, in an order that reverses every round, after 2 warm-up
-rounds; medians with min/max. Ratio = (before - after) / (before - bound), each bound's saving
-from its own setup: the trial's (its own interleaved eager and lazy runs) and the lazy mode's
-(these rounds).
+rounds; medians with min/max. Ratio = (before - after) / (before - bound) within one setup,
+as shares of the start-up above the floor: the variant's share saved in these rounds over the
+bound's share, from the trial's own interleaved eager and lazy runs (measured and predicted)
+and from the lazy mode's run in these rounds. The fixes of a target run two at a time
+(`--jobs`); the timed rounds run alone.
 
 hotstart itself is a `git archive` snapshot of a commit (`--rev`, default HEAD) put first on
 PYTHONPATH, so uncommitted work in the tree does not leak in; parts the build lacks (no
@@ -47,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -273,14 +276,18 @@ def measure(series: list[Series], cwds: dict[str, Path], rounds: int) -> None:
 
 
 def run_target(target: CutTarget, base: Path, build: Build, rounds: int, variants: tuple,
-               out_dir: Path) -> dict:
+               out_dir: Path, jobs: int) -> dict:
     work = base / target.package
     out: dict = {"target": target, "version": version_of(target)}
     before = new_copy(target, work, "before")
     out["shadow"] = shadow_check(target, before)
     out["tests_before"] = run_tests(test_command(target, before, build))
     out["trial"] = run_trial(target, before, build, out_dir)
-    fixes = {v: run_fix(v, target, work, build, out_dir) for v in variants}
+    # the fixes run side by side (`--jobs`): what a fix changes is decided by module sets, not
+    # by its timings; the timed rounds below run alone
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        running = {v: pool.submit(run_fix, v, target, work, build, out_dir) for v in variants}
+        fixes = {v: job.result() for v, job in running.items()}
     out["fixes"] = fixes
     copies = {"before": before}
     copies.update({v: f["copy"] for v, f in fixes.items() if "na" not in f})
@@ -291,9 +298,9 @@ def run_target(target: CutTarget, base: Path, build: Build, rounds: int, variant
     out["help_paths"] = paths
     helps = help_snapshot(program, paths, env_before, before.root) if program else {}
     out["modules"] = {"before": loaded_modules(target.entry, env_before, before.root)}
-    for variant, fix in fixes.items():
-        if "na" in fix:
-            continue
+
+    def check(variant: str) -> None:
+        fix = fixes[variant]
         copy = fix["copy"]
         env = copy_env(target, copy, build)
         fix["changed"] = differing(old, snapshot(copy.root))
@@ -303,6 +310,9 @@ def run_target(target: CutTarget, base: Path, build: Build, rounds: int, variant
             fix["help"] = help_differences(helps, help_snapshot(program, paths, env,
                                                                 copy.root))
         out["modules"][variant] = loaded_modules(target.entry, env, copy.root)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(check, [v for v, fix in fixes.items() if "na" not in fix]))
     out["pyc_before"] = pyc_valid(before.root)
     lazy = lazy_contender(target, before, build, out["trial"])
     out["lazy"] = lazy if isinstance(lazy, str) else "measured"
@@ -324,6 +334,9 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help="comma-separated fix variants (default: all)")
     parser.add_argument("--rev", default="HEAD", help="the hotstart commit to measure")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="fixes (and their checks) run side by side (default 2); the "
+                             "timed rounds always run alone")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument("--json", default=None, help="also write the raw results here")
     args = parser.parse_args()
@@ -348,7 +361,8 @@ def main() -> None:
                 continue
             step = time.perf_counter()
             try:
-                out = run_target(target, base, build, args.rounds, variants, out_dir)
+                out = run_target(target, base, build, args.rounds, variants, out_dir,
+                                 args.jobs)
             except LookupError as exc:
                 print(f"### {target.name}\n\nskipped: {exc}\n")
                 continue
