@@ -13,22 +13,14 @@ from __future__ import annotations
 
 import ast
 
-from ._typehints import import_root, run_check
+from ._typehints import compare_checks, import_root, run_check
 from .plan import Change
 from .verify import CommandResult
 
 __all__ = ["CallerNameCheck", "bound_targets"]
 
-#: Entry of a module that did not import.
-IMPORT = "<import>"
-
+#: Run by `run_check` after its prelude (`request`, `load`, `ADDRESS`, `answer`).
 _CHILD = r'''
-import importlib, json, os, re, sys
-with open(sys.argv[1], encoding="utf-8") as handle:
-    request = json.load(handle)
-sys.path[:0] = request["roots"]
-ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
 def shown(value):
     name = getattr(value, "name", None)
     if isinstance(name, str):
@@ -44,14 +36,9 @@ def shown(value):
 result = {}
 for name, (path, targets) in request["modules"].items():
     out = result[name] = {}
-    try:
-        module = importlib.import_module(name)
-    except BaseException as exc:
-        out["<import>"] = f"!{type(exc).__name__}: {exc}"
-        continue
-    where = getattr(module, "__file__", None) or "?"
-    if os.path.realpath(where) != os.path.realpath(path):
-        out["<import>"] = f"!imported from {where}, not from {path}"
+    module = load(name, path)
+    if isinstance(module, str):
+        out["<import>"] = module
         continue
     for target in targets:
         value = module
@@ -62,8 +49,7 @@ for name, (path, targets) in request["modules"].items():
             out[target] = "!not bound after import"
             continue
         out[target] = shown(value)
-with open(sys.argv[2], "w", encoding="utf-8") as handle:
-    json.dump(result, handle)
+answer(result)
 '''
 
 
@@ -140,20 +126,10 @@ class CallerNameCheck:
 
     def compare(self, before: dict, after: dict) -> CommandResult:
         """A failing result listing every name that changed, or a passing one."""
-        lines = []
-        for module, values in before.items():
-            now = after.get(module, {})
-            if IMPORT in values:
-                continue  # not checkable: it did not import before either
-            if IMPORT in now:
-                lines.append(f"{module}: no longer imports: {now[IMPORT][1:]}")
-                continue
-            for target, value in values.items():
-                if now.get(target) != value:
-                    lines.append(f"{module}.{target}: {value} -> "
-                                 f"{now.get(target, 'missing')}")
-        if not lines:
-            return CommandResult(True, 0, "")
-        return CommandResult(False, None, "the names that caller-name helpers give changed "
-                             "(checked by hotstart --verify):\n"
-                             + "\n".join(f"  {line}" for line in lines))
+
+        def differences(module: str, values: dict, now: dict) -> list[str]:
+            return [f"{module}.{target}: {value} -> {now.get(target, 'missing')}"
+                    for target, value in values.items() if now.get(target) != value]
+
+        return compare_checks(before, after, differences,
+                              "the names that caller-name helpers give changed")

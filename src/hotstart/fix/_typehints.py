@@ -21,20 +21,42 @@ import shlex
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 
 from .verify import CommandResult, run_command
 
-__all__ = ["HintCheck", "compare_hints", "interpreter_for", "run_check"]
+__all__ = ["HintCheck", "compare_checks", "compare_hints", "interpreter_for", "run_check"]
 
 #: Entry of a module that cannot be checked (it did not import before the rewrite).
 IMPORT = "<import>"
 
-_CHILD = r'''
-import importlib, inspect, json, os, re, sys, typing
+#: Run before every check script (`run_check`): `request` (its JSON), the project's import
+#: roots first on sys.path, `ADDRESS` (object addresses, which differ from run to run),
+#: `load(name, path)` (the module imported from that file, or "!why not") and `answer(result)`.
+CHILD_PRELUDE = r'''
+import importlib, json, os, re, sys
 with open(sys.argv[1], encoding="utf-8") as handle:
     request = json.load(handle)
 sys.path[:0] = request["roots"]
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+def load(name, path):
+    try:
+        module = importlib.import_module(name)
+    except BaseException as exc:
+        return ADDRESS.sub(" at 0x...", f"!{type(exc).__name__}: {exc}")
+    where = getattr(module, "__file__", None) or "?"
+    if os.path.realpath(where) != os.path.realpath(path):
+        return f"!imported from {where}, not from {path}"
+    return module
+
+def answer(result):
+    with open(sys.argv[2], "w", encoding="utf-8") as handle:
+        json.dump(result, handle)
+'''
+
+_CHILD = r'''
+import inspect, typing
 
 def text(value):
     return ADDRESS.sub(" at 0x...", value)
@@ -94,19 +116,13 @@ def walk(name, namespace, out, seen):
 result = {}
 for name, path in request["modules"].items():
     out = result[name] = {}
-    try:
-        module = importlib.import_module(name)
-    except BaseException as exc:
-        out["<import>"] = text(f"!{type(exc).__name__}: {exc}")
-        continue
-    where = getattr(module, "__file__", None) or "?"
-    if os.path.realpath(where) != os.path.realpath(path):
-        out["<import>"] = f"!imported from {where}, not from {path}"
+    module = load(name, path)
+    if isinstance(module, str):
+        out["<import>"] = module
         continue
     out["<module>"] = hints(module)
     walk(name, dict(vars(module)), out, set())
-with open(sys.argv[2], "w", encoding="utf-8") as handle:
-    json.dump(result, handle)
+answer(result)
 '''
 
 _PYTHON = re.compile(r"python(\d+(\.\d+)*)?t?w?(\.exe)?")
@@ -197,15 +213,15 @@ class HintCheck:
 
 def run_check(prefix: list[str], script: str, request: object, timeout: float | None,
               cwd: str | None = None) -> object | str:
-    """Run `script` in the interpreter `prefix` starts (`VAR=value ... python`), as `script
-    REQUEST.json ANSWER.json`, and return what it wrote to ANSWER (JSON), or one line of why
-    it wrote nothing. The `--verify` checks of the codemods share it."""
+    """Run `script` (after `CHILD_PRELUDE`, with `request` as its JSON) in the interpreter
+    `prefix` starts (`VAR=value ... python`), and return what it gave `answer()`, or one line
+    of why it gave nothing. The `--verify` checks of the codemods share it."""
     with tempfile.TemporaryDirectory(prefix="hotstart-check-") as directory:
         path = os.path.join(directory, "check.py")
         asked = os.path.join(directory, "request.json")
         answer = os.path.join(directory, "answer.json")
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(script)
+            handle.write(CHILD_PRELUDE + script)
         with open(asked, "w", encoding="utf-8") as handle:
             json.dump(request, handle)
         words = [*prefix, "-B", path, asked, answer]
@@ -224,14 +240,9 @@ def run_check(prefix: list[str], script: str, request: object, timeout: float | 
 
 def compare_hints(before: dict, after: dict) -> CommandResult:
     """A failing result listing every difference, or a passing one."""
-    lines = []
-    for module, entries in before.items():
-        now = after.get(module, {})
-        if IMPORT in entries:
-            continue  # not checkable: it did not import before either
-        if IMPORT in now:
-            lines.append(f"{module}: no longer imports: {now[IMPORT][1:]}")
-            continue
+
+    def differences(module: str, entries: dict, now: dict) -> list[str]:
+        lines = []
         for name, hints in entries.items():
             shown = module if name == "<module>" else f"{module}.{name}"
             if name not in now:
@@ -241,10 +252,31 @@ def compare_hints(before: dict, after: dict) -> CommandResult:
         for name, hints in now.items():
             if name not in entries and isinstance(hints, str):
                 lines.append(f"{module}.{name}: new error {_short(hints)}")
+        return lines
+
+    return compare_checks(before, after, differences, "typing.get_type_hints changed")
+
+
+def compare_checks(before: dict, after: dict,
+                   differences: Callable[[str, dict, dict], list[str]],
+                   title: str) -> CommandResult:
+    """Two snapshots of a `run_check` script ({module: {entry: value}}, `IMPORT` when the
+    module did not import) compared: a failing result titled `title` listing each difference
+    (`differences(module, before, after)` for a module that imports in both), or a passing
+    one. A module that did not import before is not checkable and is left out."""
+    lines = []
+    for module, entries in before.items():
+        now = after.get(module, {})
+        if IMPORT in entries:
+            continue
+        if IMPORT in now:
+            lines.append(f"{module}: no longer imports: {now[IMPORT][1:]}")
+            continue
+        lines.extend(differences(module, entries, now))
     if not lines:
         return CommandResult(True, 0, "")
-    return CommandResult(False, None, "typing.get_type_hints changed (checked by hotstart "
-                         "--verify):\n" + "\n".join(f"  {line}" for line in lines))
+    return CommandResult(False, None, f"{title} (checked by hotstart --verify):\n"
+                         + "\n".join(f"  {line}" for line in lines))
 
 
 def unchecked(before: dict) -> list[str]:
