@@ -15,9 +15,10 @@ __all__ = ["EXPENSIVE", "find_hotspots"]
 
 _FRAMES = ("frames", ("builds a FrameInfo (with source lines read from disk) for every "
                       "frame on the stack, and scans sys.modules for each"),
-           ("name the caller with sys._getframe(1).f_globals['__name__'] (or "
-            "hotstart.lazy.caller_module()): `hotstart fix --select hot-calls` rewrites a "
-            "caller-name helper so, with the depth it had"))
+           ("take the frame directly: sys._getframe(k) for inspect.stack()[k], with the k "
+            "written there (a helper reached through another keeps its 2), then "
+            ".f_globals['__name__']; `hotstart fix --select hot-calls` rewrites a "
+            "caller-name helper so"))
 _CURRENTFRAME = ("frames", ("needs the inspect module (with ast, dis, tokenize and enum: "
                             "milliseconds to import) for a frame that sys._getframe gives "
                             "without it"),
