@@ -398,3 +398,16 @@ def test_every_kind_of_first_use_is_forwarded(tmp_path):
         """))
     assert out == [("12|64|1|-6|True|2|['a', 'b']|True|1|1|True|some/dir|'some/dir'|True|006|"
                    "some/dir|some/dir/x|entered|awaited|bound to Holder"), "[]"]
+
+
+def test_two_deferred_submodule_imports_binding_the_same_name(tmp_path):
+    files = {"top/__init__.py": "", "top/left.py": "SIDE = 'left'\n",
+             "top/right.py": "SIDE = 'right'\n"}
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import top.left
+        import top.right
+        def use():
+            return top.right.SIDE, top.left.SIDE  # the first use imports both
+        print(type(globals()["top"]).__name__, *use(), sorted(m for m, _ in REIFIED))
+        """))
+    assert out == ["LazyModule right left ['top.left', 'top.right']"]

@@ -202,3 +202,24 @@ def test_import_hotstart_lazy_and_enable_stay_light():
     assert {"hotstart.lazy._mode", "hotstart.lazy._hook", "hotstart.lazy._objects"} <= loaded
     assert not loaded & HEAVY, loaded & HEAVY
     assert not {name for name in loaded if not name.startswith(("hotstart", "opcode", "_opcode", "_operator"))}
+
+
+def test_a_package_opts_in_for_its_own_modules(tmp_path):
+    files = {
+        **MODULES,
+        "lib/__init__.py": "import hotstart.lazy\nhotstart.lazy.enable()\nfrom . import core\n"
+                           "def run():\n    return core.run()\n",
+        "lib/core.py": """
+            __lazy_modules__ = ["heavy1"]
+            import heavy1
+            def run():
+                return heavy1.X
+            """,
+    }
+    out = lines(run_program(tmp_path, files, """
+        import lib, show
+        show.loaded()
+        print(lib.run())
+        show.loaded()
+        """))
+    assert out == ["", "load heavy1", "1", "heavy1"]
