@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -158,6 +159,16 @@ TYPER_FILES = {
 }
 
 
+def clean_name() -> str:
+    """The name the installed click derives from `clean_cmd` (8.2 drops `_cmd`)."""
+    import click
+
+    def clean_cmd():
+        return None
+
+    return click.command()(clean_cmd).name
+
+
 def write(base, files: dict[str, str]):
     for relative, text in files.items():
         path = base / relative
@@ -215,15 +226,16 @@ def test_click_group_made_lazy_help_identical(click_project):
     before = check.take()
     assert isinstance(before, dict)
     paths = {tuple(json.loads(argv)) for _invoke, argv in before}
+    # clean_cmd is `clean` from click 8.2 on, `clean-cmd` before: both are compared
     assert paths == {("--help",), ("build", "--help"), ("run", "--help"), ("clean", "--help"),
-                     ("deploy", "--help"), ("lint", "--help"), ("test-all", "--help"),
-                     (UNKNOWN,)}
+                     ("clean-cmd", "--help"), ("deploy", "--help"), ("lint", "--help"),
+                     ("test-all", "--help"), (UNKNOWN,)}
     program = next(v for k, v in before.items() if json.loads(k[1]) == ["--help"])
     assert program[1].startswith(b"Usage: tool [OPTIONS]")  # the console script's name
     unknown = next(v for k, v in before.items() if json.loads(k[1]) == [UNKNOWN])
     assert unknown[0] == 2 and b"No such command" in unknown[2]
     runs = {name: run_program(root, "from tool.cli import cli; cli()", name, "--fast")
-            for name in ("build", "run", "clean", "deploy", "lint", "test-all")}
+            for name in ("build", "run", clean_name(), "deploy", "lint", "test-all")}
 
     new = rewrite_file(root / "tool" / "cli.py", changes)
     assert "from tool.commands" not in new
@@ -232,7 +244,7 @@ def test_click_group_made_lazy_help_identical(click_project):
     assert result.ok, result.output
 
     code, out, _err, loaded = run_program(root, "from tool.cli import cli; cli()", "--help")
-    assert code == 0 and "test-all  Do test_all things." in out
+    assert code == 0 and re.search(r"\n  test-all +Do test_all things\.\n", out)
     assert loaded == ["tool", "tool.cli"]
     for name, (code, out, err, loaded) in runs.items():
         after = run_program(root, "from tool.cli import cli; cli()", name, "--fast")
@@ -387,8 +399,8 @@ def test_help_check_catches_a_changed_help(click_project):
     lines = result.output.splitlines()
     assert lines[0].startswith("help output changed")
     assert "  --help: output changed" in lines
-    assert "      -  build     Do build things." in lines
-    assert "      +  build     Do other things." in lines
+    assert any(re.fullmatch(r"      -  build +Do build things\.", line) for line in lines)
+    assert any(re.fullmatch(r"      \+  build +Do other things\.", line) for line in lines)
     # `build --help` is the real command's own: only the listing read the wrong text
     assert [line for line in lines if line.startswith("  ") and not
             line.startswith("    ")] == ["  --help: output changed"]

@@ -111,7 +111,7 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
         data.update(program.facts(owner, kind, data))
         site.data = data
         changes.append(Change(site, "lazy-subcommand", path,
-                              f"`{data['name'] or _derived(data)}` registered lazily "
+                              f"`{data['name'] or _derived(data)[0]}` registered lazily "
                               f"({data['target']} imported when used)"))
     found, refused = find_decorated(
         here, known, file, path, program,
@@ -336,22 +336,26 @@ class _Program:
                   f"from {self.here.name} import {head}; {call}()")
         paths = [["--help"], [UNKNOWN]]
         for command in data.get("commands", [data]):
-            name = command["name"] if command["name"] is not None else _derived(
+            names = [command["name"]] if command["name"] is not None else _derived(
                 {**command, "kind": data["kind"]})
-            paths += [[name, "--help"], *([name, sub, "--help"]
-                                          for sub in command.get("subcommands", []))]
+            for name in names:
+                paths += [[name, "--help"], *([name, sub, "--help"]
+                                              for sub in command.get("subcommands", []))]
         return {"invoke": invoke, "help_paths": paths}
 
 
-def _derived(data: dict) -> str:
-    """The command's name as click 8.2+ and typer derive it from its function's name (a
-    wrong guess only makes HelpCheck compare an error message)."""
+def _derived(data: dict) -> list[str]:
+    """The names a command can have when derived from its function's name: typer's and
+    click 8.1's (lower case, `_` to `-`), and click 8.2's, which also drops a `_command`,
+    `_cmd`, `_group` or `_grp` suffix. The project's click decides at run time: HelpCheck
+    runs both (the one that does not exist gives the same error before and after)."""
     name = data["function"].lower().replace("_", "-")
+    names = [name]
     if data["kind"] in ("add_command", "register_import"):
         left, dash, suffix = name.rpartition("-")
         if dash and suffix in ("command", "cmd", "group", "grp"):
-            name = left
-    return name
+            names.insert(0, left)
+    return names
 
 
 def _console_scripts(project: str) -> dict[str, str]:

@@ -57,7 +57,8 @@ def find_decorated(here: SourceModule, known: Project, file: str, path: str, pro
                 continue
             data.update(program.facts(data["owner"], "register_import", data))
             site.data = data
-            names = ", ".join(f"`{c['name'] or c['function']}`" for c in data["commands"])
+            names = ", ".join(f"`{c['name'] or c['function'].replace('_', '-')}`"
+                              for c in data["commands"])
             changes.append(Change(site, "lazy-subcommand", path,
                                   f"{names} registered lazily ({module.name} imported when "
                                   f"used)"))
