@@ -422,3 +422,21 @@ def test_pep810_lazy_imports_in_the_file_are_kept(tmp_path):
     broken, failed = rewrite("def get_logger(:\n", changes)
     assert broken == "def get_logger(:\n"
     assert len(failed) == 1 and failed[0][1].startswith("cannot parse the file (")
+
+
+def test_saving_counts_one_profile_figure_per_call_chain():
+    """The 14 spots of `inspect.stack` via `get_logger` carry the one figure the profile
+    measured for that chain: the change saves it once, not 14 times; another chain adds."""
+    from hotstart.audit.model import HotSpot
+    from hotstart.fix._callername import _saving
+
+    def spot(module, us, via=("pkg.log.get_logger",), entry="-m pkg"):
+        return HotSpot(f"{module}.py", module, 3, "inspect.stack", "frames", "", "",
+                       via=list(via), measured_us=us, measured_entry=entry)
+
+    same = [spot(f"pkg.m{i}", 80_000.0) for i in range(14)]
+    assert _saving(same).us == 80_000.0
+    other = spot("pkg.x", 5_000.0, via=("pkg.log.outer", "pkg.log.get_logger"))
+    assert _saving([*same, other]).us == 85_000.0
+    assert _saving([spot("pkg.a", None)]) is None
+    assert _saving([*same, spot("pkg.y", 90_000.0, entry="-m pkg.other")]).entry == "-m pkg.other"
