@@ -3,7 +3,8 @@ a module is imported, directly or through the project's own functions (`log = ge
 at module level, where `get_logger` calls `inspect.stack()`).
 
 One module-level call is one hot spot, however many expensive functions it reaches (a
-profile measures its time once). Calls under `if __name__ == "__main__":` are the script's
+profile measures its time once); `callers_of` names every project function on the way that
+calls one itself, which is what the `hot-calls` codemod rewrites. Calls under `if __name__ == "__main__":` are the script's
 job, not import-time work, and are left out."""
 
 from __future__ import annotations
