@@ -17,8 +17,12 @@ modules leave when the whole group goes, and the groups' module sets partition w
 when every candidate goes. One pass over the graph with near-constant union-find (no subsets
 tried): linear in its edges.
 
-Groups of different entries that share a statement are merged (a change is kept or reverted
-once). A group is kept or reverted as a whole; dead imports are removed whatever they save.
+`plan_groups` takes groups in rounds, to a fixed point, with what it took counted as gone:
+dead imports first (removed whatever they save), then every statement that saves on its own
+(each priced by what it adds), and only when there is none, the union-find groups. So a group
+stays small (a stdlib module that a library also imports does not pull its importers into the
+library's group), and the savings add up. Groups of different entries that share a statement
+are merged (a change is kept or reverted once). A group is kept or reverted as a whole.
 """
 
 from __future__ import annotations
