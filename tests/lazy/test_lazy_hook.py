@@ -411,3 +411,16 @@ def test_two_deferred_submodule_imports_binding_the_same_name(tmp_path):
         print(type(globals()["top"]).__name__, *use(), sorted(m for m, _ in REIFIED))
         """))
     assert out == ["LazyModule right left ['top.left', 'top.right']"]
+
+
+def test_a_name_compared_with_none_stays_eager(tmp_path):
+    # `x is None` compiles to a jump on 3.12+, not IS_OP: a stand-in would never be None
+    files = {"config.py": "SETTING = None\nOTHER = 1\n"}
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        from config import SETTING
+        from config import OTHER
+        def configured():
+            return SETTING is not None, OTHER + 1
+        print(*configured(), type(globals()["SETTING"]).__name__)
+        """))
+    assert out == ["False 2 NoneType"]
