@@ -37,8 +37,11 @@ parent group's place.
 Errors stay true: a command module that fails to import raises its own exception when that
 command is used, never while the parent's ``--help`` is printed.
 
-This module imports nothing at import time beyond the standard library's ``sys``; click or
-typer are imported by the functions that build their placeholders.
+argparse: `add_lazy_parser` and `load_lazy_parsers` (from ``hotstart.lazy._argparse``).
+
+This module imports neither click nor typer at import time: they are imported by the
+functions that build their placeholders (`LazyGroup` is made on first access). See
+docs/cli-lazy.md.
 """
 
 import sys
