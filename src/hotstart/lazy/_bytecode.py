@@ -30,9 +30,10 @@ _STORE_GLOBAL = _opmap["STORE_GLOBAL"]
 _BUILD_TUPLE = _opmap["BUILD_TUPLE"]
 _SKIPPED = frozenset((_CACHE, _EXTENDED_ARG))
 #: Instructions that take an object as it is, past any forwarding a lazy object does:
-#: identity (also `x is None` compiled to a jump), exception matching, raise.
+#: identity (also `x is None` compiled to a jump), exception matching, raise, `case Cls()`.
 _TAKES_ITSELF = frozenset(
-    [_opmap[name] for name in ("IS_OP", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "RAISE_VARARGS")
+    [_opmap[name] for name in ("IS_OP", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "RAISE_VARARGS",
+                               "MATCH_CLASS")
      if name in _opmap]
     + [code for name, code in _opmap.items() if name.endswith(("IF_NONE", "IF_NOT_NONE"))])
 #: Instructions that only push another operand (between a load and its consumer).
