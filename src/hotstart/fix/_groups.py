@@ -56,10 +56,6 @@ class Group:
     #: no run-time support, lazy on 3.15+ only): not counted in totals, not re-measured.
     claimed: bool = True
 
-    @property
-    def us(self) -> float:
-        return sum(s.us for s in self.savings)
-
     def libraries(self, limit: int = 4) -> list[str]:
         """The top-level packages that leave, heaviest first."""
         seen: dict[str, None] = {}
