@@ -134,7 +134,7 @@ def _used(report: TrialReport, limit: int | None, root: str | None, every: bool)
 
 def _use_text(use: Use, root: str | None) -> str:
     if use.how == "imported":
-        text = "loaded by another, eager import"
+        text = "loaded by an eager import (not through a deferred binding)"
     elif use.file is None:
         text = "used (the interpreter does not say where)"
     else:
