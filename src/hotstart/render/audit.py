@@ -249,7 +249,7 @@ def trial_lines(site: ImportSite) -> list[str]:
         if evidence.status == "used":
             text = "used on the path" + (f", first at {where}" if where else "")
         elif evidence.status == "imported":
-            text = "loaded on the path by an eager import (read while a module is imported)"
+            text = "loaded on the path by an eager import (not through a deferred binding)"
         elif evidence.status == "eager":
             text = "loaded on the path, not deferred (loaded before, or kept eager)"
         elif evidence.candidate:
