@@ -122,7 +122,9 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     project = _project_directory(target, report)
     for name in select:
         if name in PROGRAM_CODEMODS:
-            found, left = program_codemod(name).plan(report, report.paths, project)
+            # the lazy subcommands import hotstart.lazy.cli at run time: --runtime decides
+            extra = {"runtime": runtime} if name == "cli" else {}
+            found, left = program_codemod(name).plan(report, report.paths, project, **extra)
             changes.extend(found)
             skipped.extend(left)
     for change, why in star_pinned(report, changes, observed):
