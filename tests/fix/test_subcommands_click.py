@@ -420,6 +420,20 @@ def test_no_change_without_the_runtime_dependency(click_project):
                                          runtime="hotstart")
     assert len(changes) == 6 and skipped == []
 
+    def fix(*options: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "hotstart", "fix", ".", "--select", "cli",
+                               *options], cwd=click_project, capture_output=True, text=True,
+                              timeout=300, stdin=subprocess.DEVNULL, check=False,
+                              env={**os.environ, "PYTHONPATH": str(click_project)})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "6 x not made lazy: the lazy registration needs hotstart.lazy.cli" in fix("--write")
+    assert "hotstart fix: made 6 change(s) in 1 file(s)" in fix("--runtime", "hotstart",
+                                                                "--write")
+    assert "lazy_command(" in (click_project / "tool" / "cli.py").read_text()
+    assert "hotstart fix: made 0 change(s)" in fix("--runtime", "hotstart", "--write")
+
 
 def test_help_check_says_why_it_could_not_run(click_project):
     changes, _skipped = plan(click_project)
