@@ -35,6 +35,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..audit.model import AuditReport
+from ._argparse_commands import console_script
 from ._imports import Sections, Statement, line_length
 from ._rewriter import Rewriter, _removed
 from ._subcommands_decorated import find_decorated
@@ -319,17 +320,10 @@ class _Program:
     def __init__(self, here: SourceModule, root: str, project: str) -> None:
         self.here = here
         self.root = root
-        self.scripts = _console_scripts(project)
+        self.script = console_script(here.name, project)
 
     def facts(self, owner: str, kind: str, data: dict) -> dict:
-        prog, call = None, owner
-        for script, target in sorted(self.scripts.items()):
-            module, _, attr = target.partition(":")
-            if module.strip() == self.here.name and attr.strip():
-                prog, call = script, attr.strip()
-                break
-        if prog is None:
-            prog = self.here.name.split(".")[0]
+        prog, call = self.script or (self.here.name.split(".")[0], owner)
         head = call.split(".")[0]
         invoke = (f"import json, os, sys; sys.path.insert(0, {self.root!r}); "
                   f"sys.argv = [{prog!r}, *json.loads(os.environ['HOTSTART_HELP_ARGV'])]; "
@@ -356,20 +350,6 @@ def _derived(data: dict) -> list[str]:
         if dash and suffix in ("command", "cmd", "group", "grp"):
             names.insert(0, left)
     return names
-
-
-def _console_scripts(project: str) -> dict[str, str]:
-    """[project.scripts] of the project's pyproject.toml: {name: "module:attr"}."""
-    import tomllib
-
-    try:
-        with open(os.path.join(project, "pyproject.toml"), "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, ValueError):
-        return {}
-    scripts = data.get("project", {}).get("scripts", {})
-    return {k: v for k, v in scripts.items() if isinstance(v, str)} \
-        if isinstance(scripts, dict) else {}
 
 
 # -- rewriting -----------------------------------------------------------------------------
