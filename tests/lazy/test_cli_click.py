@@ -375,15 +375,17 @@ def write(base, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text).lstrip("\n").replace("BUILD_NAME", BUILD))
 
 
-def run_many(root, jobs: list[tuple[str, list[str]]]
+def run_many(root, jobs: list[tuple[str, list[str]]], **extra: str
              ) -> list[tuple[int, bytes, bytes, list[str]]]:
-    """(exit code, stdout, stderr, project modules loaded) of each (variant, argv)."""
+    """(exit code, stdout, stderr, project modules loaded) of each (variant, argv), with
+    `extra` in the environment."""
     framework = "typer" if "typer" in (root / "app" / "eager.py").read_text() else "click"
     files = [(variant, argv, str(root / f"out{at}"), str(root / f"err{at}"))
              for at, (variant, argv) in enumerate(jobs)]
     env = {**os.environ, **TERMINAL, "PYTHONPATH": str(root)}
     for name in ("FORCE_COLOR", "HOTSTART_EAGER"):
         env.pop(name, None)
+    env.update(extra)
     done = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(files),
                            PRELOAD[framework]], cwd=root, env=env, capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL, check=True)
@@ -449,6 +451,16 @@ def test_click_command_imports_only_its_module(click_app):
     code, out, _err, loaded = run(click_app, "lazy", BUILD, "--fast")
     assert (code, out) == (0, b"built fast=True\n")
     assert loaded == ["app.commands", "app.commands.build", "app.heavy", "app.lazy"]
+
+
+@pytest.mark.parametrize("fixture", ["click_app", "typer_app"])
+def test_hotstart_eager_registers_the_real_commands(fixture, request):
+    root = request.getfixturevalue(fixture)
+    eager, lazy = run_many(root, [("eager", ["--help"]), ("lazy", ["--help"])],
+                           HOTSTART_EAGER="1")
+    assert lazy[:3] == eager[:3] and lazy[0] == 0
+    assert set(lazy[3]) - {"app.lazy"} == set(eager[3]) - {"app.eager"}
+    assert "app.heavy" in lazy[3]
 
 
 def test_click_broken_module_fails_only_when_used(click_app):

@@ -35,7 +35,8 @@ completion of its arguments) is the real command's: the placeholder imports it o
 parent group's place.
 
 Errors stay true: a command module that fails to import raises its own exception when that
-command is used, never while the parent's ``--help`` is printed.
+command is used, never while the parent's ``--help`` is printed. ``HOTSTART_EAGER=1`` (see
+`hotstart.lazy.eager`) registers the real commands at once, as the eager code did.
 
 argparse: `add_lazy_parser` and `load_lazy_parsers` (from ``hotstart.lazy._argparse``).
 
@@ -46,6 +47,7 @@ docs/cli-lazy.md.
 
 import sys
 
+from . import eager
 from ._argparse import add_lazy_parser, load_lazy_parsers
 
 __all__ = [
@@ -212,6 +214,8 @@ def lazy_command(target: str, *, name: str | None = None, function: str | None =
     """
     import click
 
+    if eager():
+        return _load(target)
     if name is None:
         if function is None:
             raise TypeError("lazy_command() needs the command's name= or its function=")
@@ -295,6 +299,9 @@ def add_lazy_typer(app, target: str, *, app_settings: dict | None = None,
 
     if "cls" in options:
         raise TypeError("add_lazy_typer() cannot take cls=: the placeholder is the class")
+    if eager():
+        app.add_typer(_load(target), **options)
+        return
 
     def build(self):
         # the registration add_typer made, for the real app: its values are the ones
@@ -338,6 +345,9 @@ def add_lazy_typer_command(app, target: str, *, name: str | None = None,
 
     if function is None and name is None:
         raise TypeError("add_lazy_typer_command() needs the command's name= or function=")
+    if eager():
+        app.command(name, **options)(_load(target))
+        return
     user_cls = options.pop("cls", None)
 
     def build(self):
