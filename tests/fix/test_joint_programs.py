@@ -28,15 +28,22 @@ def test_a_caller_name_change_goes_through_plan_verify_and_write(tmp_path, monke
     root = _project(tmp_path, monkeypatch, FILES)
     command = f"{sys.executable} -c 'import app.jobs'"
     result = fix("app", entries=[ENTRY], write=True, runs=1, verify=command)
-    [change] = result.changes
+    change, removal = result.changes
     assert (change.action, change.site.klass) == ("caller-name", "hot-calls")
-    assert [g.changes for g in result.groups] == [[change]]
+    # `import inspect` loses its last use with the rewrite: removed with it, in its group
+    assert (removal.action, removal.site.statement) == ("remove", "import inspect")
+    assert removal.description == "removed: its last use goes with the hot-calls rewrite"
+    assert [g.changes for g in result.groups] == [[change, removal]]
     # baseline, all changes, the kept set: the caller-name check ran on each (no failure)
     assert result.verification.runs == 3 and result.verification.reverted == []
-    assert "sys._getframe(1)" in (root / "app/log.py").read_text()
+    source = (root / "app/log.py").read_text()
+    assert "sys._getframe(1)" in source and "inspect" not in source
     assert run_python(root, NAMES).split() == ["app", "app.jobs"]
-    assert "  app/log.py:6  hot-calls   caller = inspect.stack()[1]: names the caller with " \
+    assert "    app/log.py:6  hot-calls   caller = inspect.stack()[1]: names the caller with " \
            "sys._getframe(1)" in render_fix(result)
+    assert "\n  together, 2 changes  [saves " in render_fix(result)
+    again = fix("app", entries=[ENTRY], write=True, runs=1)  # one run reaches the fixed point
+    assert again.changes == [] and again.files == []
 
 
 def test_without_the_hot_calls_select_nothing_of_it_is_planned(tmp_path, monkeypatch):

@@ -13,7 +13,15 @@ from .._text import diff_path
 from ..audit import audit, parse_version
 from ..audit.model import AuditReport
 from ..errors import BadInput, HotstartError
-from ._groups import Group, measured_graphs, plan_groups, single_groups, star_pinned
+from ._groups import (
+    Group,
+    left_unused,
+    measured_graphs,
+    plan_groups,
+    program_groups,
+    single_groups,
+    star_pinned,
+)
 from ._write import Files, Source, read_source
 from .plan import PLANS, SELECTABLE, Change, Skipped, plan_changes
 from .verify import CommandResult, Verification, find_culprits, run_command
@@ -130,6 +138,12 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     for change, why in star_pinned(report, changes, observed):
         skipped.append(Skipped(change.site, why))
         changes = [c for c in changes if c is not change]
+    from .codemods import program_action
+
+    companions = left_unused(report, [c for c in changes if program_action(c) is not None])
+    replaced = {id(r.site) for r, _ in companions}  # their removal replaces a planned move
+    changes = [c for c in changes if program_action(c) is not None or id(c.site) not in replaced]
+    changes += [removal for removal, _ in companions]
     sources, refused = _read_sources(changes, project)
     changes = [c for c in changes if c.path in sources]
     packages = {report.paths[s.file]: s.module for s in report.sites if s.package_init}
@@ -163,16 +177,16 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
                                         result.stub, source.encoding))
         return files, dropped
 
+    blocked: set[tuple[str, int]] = set()
+    limit = (min_saving_ms or 0.0) * 1e3
     if graphs:
-        groups, files = _plan_jointly(report, changes, skipped, graphs, render,
-                                      (min_saving_ms or 0.0) * 1e3, include_all)
-        changes = [c for g in groups for c in g.changes]
+        def plan_imports(imports: list[Change]):
+            return plan_groups(report, imports, blocked, graphs, limit, include_all)
     else:
-        files, dropped = render(changes)
-        for change, why in dropped:
-            skipped.append(Skipped(change.site, why))
-        changes = [c for c in changes if all(c is not d for d, _ in dropped)]
-        groups = single_groups(changes)
+        def plan_imports(imports: list[Change]):
+            return single_groups(imports), []
+    groups, files = _settle(changes, companions, skipped, render, plan_imports, blocked)
+    changes = [c for g in groups for c in g.changes]
     result = FixResult(report, changes, skipped, files, runtime, refused=refused,
                        plan="joint" if graphs else "sites", groups=groups, plan_note=plan_note)
     if not (verify or write):
@@ -209,21 +223,23 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     return result
 
 
-def _plan_jointly(report: AuditReport, candidates: list[Change], skipped: list[Skipped],
-                  graphs, render, min_saving_us: float, include_all: bool
-                  ) -> tuple[list[Group], list[FileChange]]:
-    """The joint plan: group the import changes by what leaves the path together, render the
-    groups that save; a change the rewrite cannot make stays, so its statement's edges stay
-    and the groups are planned again without it (each round drops at least one change)."""
+def _settle(changes: list[Change], companions: list[tuple[Change, list[Change]]],
+            skipped: list[Skipped], render, plan_imports, blocked: set[tuple[str, int]]
+            ) -> tuple[list[Group], list[FileChange]]:
+    """Plan the groups and render them. A change the rewrite cannot make is dropped (with a
+    removal that needed its program change), its statement's edges stay (`blocked`), and the
+    groups are planned again without it: each round drops at least one change."""
     from .codemods import program_action
 
-    imports = [c for c in candidates if program_action(c) is None]
-    programs = [c for c in candidates if program_action(c) is not None]
-    blocked: set[tuple[str, int]] = set()
+    removals = {id(r) for r, _ in companions}
     while True:
-        groups, left = plan_groups(report, imports, blocked, graphs, min_saving_us,
-                                   include_all)
-        groups += single_groups(programs)
+        kept = {id(c) for c in changes}
+        imports = [c for c in changes if program_action(c) is None and id(c) not in removals]
+        programs = [c for c in changes if program_action(c) is not None]
+        live = [(r, owners) for r, owners in companions
+                if id(r) in kept and all(id(o) in kept for o in owners)]
+        groups, left = plan_imports(imports)
+        groups += program_groups(programs, live)
         files, dropped = render([c for g in groups for c in g.changes])
         if not dropped:
             skipped.extend(left)
@@ -231,8 +247,7 @@ def _plan_jointly(report: AuditReport, candidates: list[Change], skipped: list[S
         for change, why in dropped:
             skipped.append(Skipped(change.site, why))
             blocked.add((change.site.file, change.site.line))
-        imports = [c for c in imports if all(c is not d for d, _ in dropped)]
-        programs = [c for c in programs if all(c is not d for d, _ in dropped)]
+        changes = [c for c in changes if all(c is not d for d, _ in dropped)]
 
 
 def _project_directory(target: str, report: AuditReport) -> str:

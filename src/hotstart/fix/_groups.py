@@ -37,7 +37,8 @@ from ..audit.model import AuditReport, Entry, Saving
 from ..audit.savings import ObservedGraph, observed_graph, site_keys
 from .plan import Change, Skipped
 
-__all__ = ["Group", "measured_graphs", "plan_groups", "single_groups", "star_pinned"]
+__all__ = ["Group", "left_unused", "measured_graphs", "plan_groups", "program_groups",
+           "single_groups", "star_pinned"]
 
 _STAR = re.compile(r"\s*from\s+(\.*)([\w.]*)\s+import\s+\*")
 
@@ -111,6 +112,59 @@ def single_groups(changes: list[Change]) -> list[Group]:
                 group.savings.append(saving)
                 if saving.dropped:
                     group.leaving[saving.entry] = list(saving.modules)
+        groups.append(group)
+    return groups
+
+
+def left_unused(report: AuditReport, programs: list[Change]
+                ) -> list[tuple[Change, list[Change]]]:
+    """The imports whose every use a program change replaces (`import inspect` once the
+    caller-name rewrite took its only `inspect.stack()`): a removal each, with the program
+    changes it goes with. Else the next `fix` would find them dead: one run must reach the
+    fixed point. Only deferrable imports (the audit's rules let them leave module level)
+    whose every use is in a rewritten function at a rewritten line; the rewrite checks that
+    the names are not read any more, and keeps the import if they are."""
+    by_file: dict[str, list[Change]] = defaultdict(list)
+    for change in programs:
+        by_file[change.site.file].append(change)
+    found = []
+    for site in report.sites:
+        mine = by_file.get(site.file)
+        if not mine or site.klass != "deferrable" or site.guard or site.noqa or \
+                not site.names or site.file not in report.paths:
+            continue
+        owners: list[Change] = []
+        for use in (u for b in site.names for u in b.uses):
+            owner = next((c for c in mine if use.file is None and use.context == "function"
+                          and use.scope == c.site.data.get("function")
+                          and use.line == c.site.line), None)
+            if owner is None:
+                break
+            owners.append(owner)
+        else:
+            if owners:
+                owners = list({id(c): c for c in owners}.values())
+                found.append((Change(site, "remove", report.paths[site.file],
+                                     f"removed: its last use goes with the {mine[0].site.klass}"
+                                     f" rewrite"), owners))
+    return found
+
+
+def program_groups(programs: list[Change], companions: list[tuple[Change, list[Change]]]
+                   ) -> list[Group]:
+    """One group per program change, but a removal of an import it leaves unused goes with
+    every program change that uses the import (the import cannot go before they do)."""
+    union = _Union()
+    for removal, owners in companions:
+        for owner in owners:
+            union.union(id(removal), id(owner))
+    members: dict[object, list[Change]] = defaultdict(list)
+    for change in [*programs, *(removal for removal, _ in companions)]:
+        members[union.find(id(change))].append(change)
+    groups = []
+    for changes in members.values():
+        [group] = single_groups(changes[:1])
+        group.changes = changes
         groups.append(group)
     return groups
 

@@ -90,18 +90,64 @@ def rewrite(source: str, changes: list[Change], *, runtime: str, package: str | 
     their code by name)."""
     programs: dict[str, list[Change]] = defaultdict(list)
     imports: list[Change] = []
+    after: list[Change] = []  # removals of imports whose last use a program change takes
     for change in changes:
         select = program_action(change)
-        if select is None:
-            imports.append(change)
-        else:
+        if select is not None:
             programs[select].append(change)
+        elif change.action == "remove" and change.site.klass != "dead":
+            after.append(change)
+        else:
+            imports.append(change)
     result = _rewrite_imports(source, imports, runtime=runtime, package=package,
-                              has_stub=has_stub, enable_lazy=enable_lazy) if imports else FileResult(source, None, [])
+                              has_stub=has_stub, enable_lazy=enable_lazy) if imports \
+        else FileResult(source, None, [])
     for select, group in programs.items():
         code, failed = program_codemod(select).rewrite(result.source, group)
         result = FileResult(code, result.stub, result.skipped + failed)
+    if after:  # the program codemods may have moved lines: each statement found again
+        made = [c for c in after if not _reads(result.source, {b.name for b in c.site.names})]
+        result.skipped.extend((c, "still used after the rewrite: the import stays")
+                              for c in after if c not in made)
+        pairs = [(_relocate(result.source, c), c) for c in made]
+        result.skipped.extend((c, "the statement is not where the audit saw it (re-run)")
+                              for m, c in pairs if m is None)
+        relocated = [m for m, _ in pairs if m is not None]
+        original = {id(m): c for m, c in pairs if m is not None}
+        if relocated:
+            removed = _rewrite_imports(result.source, relocated, runtime=runtime,
+                                       package=package, has_stub=True, enable_lazy=False)
+            result = FileResult(removed.source, result.stub, result.skipped + [
+                (original[id(c)], why) for c, why in removed.skipped])
     return result
+
+
+def _relocate(code: str, change: Change) -> Change | None:
+    """`change` with its site at the line where `code` now has its statement (the same
+    module-level import, binding the same names), or None."""
+    import dataclasses
+
+    site = change.site
+    names = {b.name for b in site.names}
+    for node in parse(code).body:
+        if isinstance(node, ast.Import) and site.kind == "import" or \
+                isinstance(node, ast.ImportFrom) and site.kind == "from" and \
+                node.level == site.level:
+            bound = {a.asname or a.name.split(".")[0] for a in node.names}
+            if names <= bound and ast.unparse(node) == ast.unparse(parse(site.statement)):
+                moved = dataclasses.replace(site, line=node.lineno,
+                                            end_line=node.end_lineno or node.lineno)
+                return dataclasses.replace(change, site=moved)
+    return None
+
+
+def _reads(code: str, names: set[str]) -> bool:
+    """Whether `code` reads any of `names` (a plain name, or the base of an attribute)."""
+    try:
+        tree = parse(code)
+    except SyntaxError:
+        return True
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(tree))
 
 
 def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,

@@ -90,8 +90,8 @@ def _group_lines(group, joint: bool) -> list[str]:
                 for i, c in enumerate(group.changes)]
     libraries = ", ".join(group.libraries())
     count = max((len(m) for m in group.leaving.values()), default=0)
-    lines = [(f"  together, {len(group.changes)} changes take {libraries} ({count} "
-              f"module(s)) off the path{_saving_text(best, group.claimed)}")]
+    takes = f" take {libraries} ({count} module(s)) off the path" if count else ""
+    lines = [f"  together, {len(group.changes)} changes{takes}{_saving_text(best, group.claimed)}"]
     lines.extend(_site_line(c, "    ") for c in group.changes)
     return lines
 
