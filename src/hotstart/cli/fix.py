@@ -31,7 +31,9 @@ def run(args: list[str]) -> int:
     choose.add_argument("--defer", choices=("auto", "local", "lazy", "lazy-modules"),
                         default="auto", help="how to defer: local (move into functions; "
                         "the default before 3.15), lazy (`lazy import`, 3.15+), lazy-modules "
-                        "(__lazy_modules__: lazy on 3.15+, eager before)")
+                        "(__lazy_modules__: lazy on 3.15+; before, lazy only with --runtime "
+                        "hotstart, which adds hotstart.lazy.enable(), else no saving is "
+                        "claimed)")
     choose.add_argument("--runtime", choices=("auto", "hotstart", "stdlib"), default="auto",
                         help="generated code may import hotstart.lazy, or only the standard "
                              "library (auto: hotstart if the project imports it)")
