@@ -341,6 +341,11 @@ def test_refused_registrations_say_why(tmp_path):
             def custom():
                 """A custom class."""
         ''',
+        "tool/registry.py": '''
+            class Registry:
+                def add_command(self, command):
+                    self.last = command
+        ''',
         "tool/cli.py": '''
             import click
 
@@ -349,6 +354,8 @@ def test_refused_registrations_say_why(tmp_path):
             from tool.commands.factory import make
             from tool.commands.registers import registers
             from tool.commands.used import used
+            from tool.other import other as other_used
+            from tool.registry import Registry
 
 
             @click.group()
@@ -361,6 +368,8 @@ def test_refused_registrations_say_why(tmp_path):
             cli.add_command(registers)
             cli.add_command(used)
             cli.add_command(custom)
+            REGISTRY = Registry()
+            REGISTRY.add_command(other_used)
 
 
             def again():
@@ -378,7 +387,10 @@ def test_refused_registrations_say_why(tmp_path):
                                    "time",
         "cli.add_command(registers)": "not made lazy: tool.commands.registers runs "
                                       "`other.add_command(registers)` when imported (line 11)",
-        "cli.add_command(used)": "not made lazy: `used` is also used at line 23",
+        "cli.add_command(used)": "not made lazy: `used` is also used at line 27",
+        "REGISTRY.add_command(other_used)": "not made lazy: `REGISTRY` is not a click group "
+                                            "made in the project (`@click.group()`, "
+                                            "`@<group>.group()`, `click.Group(...)`)",
         "cli.add_command(custom)": "not made lazy: cls=Fancy in tool.commands.custom."
                                    "custom's decorator: tool.commands.custom.Fancy defines "
                                    "get_short_help_str, which the parent's listing may read",

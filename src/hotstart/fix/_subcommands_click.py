@@ -181,6 +181,9 @@ def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr,
     if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred)
                                                         for a in call.args):
         raise Refused("`*args`/`**kwargs` in the registration: its values are not known")
+    if kind == "add_command" and not _click_group(owner, here, known):
+        raise Refused(f"`{owner}` is not a click group made in the project "
+                      f"(`@click.group()`, `@<group>.group()`, `click.Group(...)`)")
     local, module, attr = _imported(argument, here)
     _check_uses(local, here, registrations, reexported)
     owner_module, defined = known.resolve(module, attr)
@@ -197,6 +200,39 @@ def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr,
     else:
         data.update(typer_command_facts(call, here, owner_module, defined, known))
     return data
+
+
+_GROUP_MAKERS = ("click.group", "click.decorators.group", "click.Group", "click.core.Group")
+
+
+def _click_group(name: str, module: SourceModule, known: Project, depth: int = 0) -> bool:
+    """Whether `name` in `module` is a click group: a function decorated with
+    `@click.group(...)` or another group's `@<group>.group(...)` (under a decorator such as
+    click-plugins' `@with_plugins(...)`, which adds to the group it is given), or
+    `click.Group(...)`, defined there or imported from the project."""
+    if depth > 8:
+        return False
+    definition = module.defs.get(name)
+    if definition is not None:
+        for decorator in getattr(definition, "decorator_list", []):
+            factory = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if module.refers(factory, _GROUP_MAKERS) or (
+                    isinstance(factory, ast.Attribute) and factory.attr == "group" and
+                    isinstance(factory.value, ast.Name) and
+                    _click_group(factory.value.id, module, known, depth + 1)):
+                return True
+        return False
+    value = module.assigned.get(name)
+    if value is not None:
+        return isinstance(value, ast.Call) and module.refers(value.func, _GROUP_MAKERS)
+    imported = module.imports.get(name)
+    if imported is None or imported[2] is None:
+        return False
+    try:
+        owner, defined = known.resolve(imported[1], imported[2])
+    except Refused:
+        return False
+    return _click_group(defined, owner, known, depth + 1)
 
 
 def _imported(argument: ast.expr, here: SourceModule) -> tuple[str, str, str]:
