@@ -114,9 +114,12 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
         changes.append(Change(site, "lazy-subcommand", path,
                               f"`{data['name'] or _derived(data)[0]}` registered lazily "
                               f"({data['target']} imported when used)"))
-    found, refused = find_decorated(
-        here, known, file, path, program,
-        lambda module, name, group: _check_imported(module, name, here, known, group))
+    def checks(module: SourceModule, name: str | None, group: str) -> None:
+        if not _click_group(group.rpartition(".")[2], here, known):
+            raise Refused(f"`{group}` is not a click group made in the project")
+        _check_imported(module, name, here, known, group)
+
+    found, refused = find_decorated(here, known, file, path, program, checks)
     return changes + found, skipped + refused
 
 
