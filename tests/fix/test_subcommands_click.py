@@ -45,7 +45,8 @@ def command_module(name: str) -> str:
             A longer explanation of {name} that goes on
             for a while.
             """
-            click.echo(f"{name} fast={{fast}} heavy={{heavy.LOADED}}")
+            {name} = "{name}"  # a local of the command's name: not a second binding
+            click.echo(f"{{{name}}} fast={{fast}} heavy={{heavy.LOADED}}")
     ''')
 
 

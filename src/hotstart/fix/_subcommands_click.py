@@ -344,10 +344,35 @@ def _check_module(module: SourceModule, name: str | None) -> None:
                     base not in module.defs:
                 raise Refused(f"{module.name} runs `{one_line(module.segment(node))}` "
                               f"when imported (line {node.lineno})")
+    if name is None:
+        return
     for node in ast.walk(module.tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                 node.value.id == name and isinstance(node.ctx, ast.Store):
             raise Refused(f"{module.name} sets `{name}.{node.attr}` (line {node.lineno})")
+    bound = 0
+    for node in _module_level(module.tree):
+        if isinstance(node, ast.Name) and node.id == name and \
+                not isinstance(node.ctx, ast.Load) or isinstance(node, (
+                    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
+                node.name == name or isinstance(node, ast.alias) and \
+                (node.asname or node.name).split(".")[0] == name:
+            bound += 1
+    if bound > 1:
+        raise Refused(f"{module.name} binds `{name}` more than once")
+
+
+def _module_level(tree: ast.Module):
+    """The nodes that run at module level (not inside function, lambda or class bodies,
+    nor comprehensions, which have scopes of their own); a `def` or `class` itself is one."""
+    scoped = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp,
+              ast.SetComp, ast.DictComp, ast.GeneratorExp)
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, scoped):
+            pending.extend(ast.iter_child_nodes(node))
 
 
 # -- how the program is run ------------------------------------------------------------
