@@ -105,3 +105,31 @@ def test_a_package_registering_through_an_unread_import_keeps_only_those_eager(t
     assert report.eager_packages["caps"].startswith("its side-effect imports only: ")
     # Only the unread import went eager: the rest of the package stays lazy.
     assert "caps.heavy" in report.unused and "caps.capsule" not in report.unused
+
+
+#: The huggingface_hub / typer shape: the project reads `lib.sub.X`, a submodule bound on
+#: `lib` as a side effect of the library's own import of `lib.main`. Deferred inside the
+#: library, `lib.sub` is never bound, and the failure shows in the project's frame.
+BOUND_BY_A_SIDE_EFFECT = {
+    "lib/__init__.py": "from lib.main import thing\n",
+    "lib/main.py": "from lib import sub\nthing = sub.X\n",
+    "lib/sub.py": "X = 'sub x'\n",
+    "proj/__init__.py": "",
+    "proj/__main__.py": "from proj import cli\nprint(cli.X)\n",
+    "proj/cli.py": "import lib\nimport json\nX = lib.sub.X\n",
+}
+
+
+def test_the_package_a_traceback_blames_goes_back_to_lazy_when_another_was_at_fault(tmp_path):
+    report = trial(tmp_path, BOUND_BY_A_SIDE_EFFECT, "module", "proj")
+    assert report.identical
+    # The library is at fault (found by bisecting); the project, whose frame the traceback
+    # ended in, was tried lazy again and stays lazy.
+    assert list(report.eager_packages) == ["lib"]
+    assert "has no attribute 'sub'" in report.eager_packages["lib"]
+    assert any(note.startswith("proj stayed lazy: ") and "lib is eager" in note
+               for note in report.notes)
+    # So the project's own unused import is still deferred: the bound keeps it.
+    assert "json" in report.unused
+    # The project bound needs no fallback: the library's own imports stay eager there.
+    assert report.project_identical and "json" in report.project_saved

@@ -13,7 +13,12 @@ private directory put first on ``PYTHONPATH``, as the profiler does with its tra
   (``__main__`` keeps the entry's own imports eager: `-c "import pandas"` imports pandas);
 - ``HOTSTART_TRIAL_EFFECTS``: comma-separated top-level packages whose imports kept for a
   side effect (``import x`` whose name the module never reads) stay eager;
-- ``HOTSTART_TRIAL_SRC``: the directory holding the ``hotstart`` package, for the hook.
+- ``HOTSTART_TRIAL_SRC``: the directory holding the ``hotstart`` package, for the hook;
+- ``HOTSTART_TRIAL_PROJECT``: a file naming the project, one path a line (a directory ends
+  in a separator; any other line is one file): only imports executed by a module whose file
+  is the project's are deferred (the project bound: what rewriting the project's own files
+  can reach). Below a directory, a ``site-packages`` or ``dist-packages`` directory (a
+  virtual environment inside the project) is not the project's.
 
 On 3.11-3.14 laziness is `hotstart.lazy._hook` (PEP 810 semantics with a ``__import__``
 wrapper; `on_reify` names the first user of each deferred module). On 3.15+ it is the
@@ -48,15 +53,60 @@ def _top(name):
     return name.partition(".")[0]
 
 
-def _install(mode, eager, effects, source):
+def _read_project(path):
+    """(files, directories) of the project file `path` (see the module doc), real paths."""
+    import os
+
+    files, directories = set(), []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle.read().splitlines():
+            if line.endswith(("/", os.sep)):
+                directories.append(os.path.realpath(line) + os.sep)
+            elif line:
+                files.add(os.path.realpath(line))
+    return files, tuple(directories)
+
+
+def _project_test(path):
+    """`in_project(module_name)`: whether that module's file is the project's (cached per
+    name: the filter asks once per import statement)."""
+    import os
+
+    files, directories = _read_project(path)
+    known = {}
+    outside = ("site-packages", "dist-packages")
+
+    def in_project(name):
+        if name in known:
+            return known[name]
+        filename = _module_file(sys.modules.get(name))
+        found = False
+        if filename:
+            real = os.path.realpath(filename)
+            found = real in files or any(
+                real.startswith(d) and not outside_of(real[len(d):]) for d in directories)
+        known[name] = found
+        return found
+
+    def outside_of(relative):
+        return any(part in outside for part in relative.split(os.sep))
+
+    return in_project
+
+
+def _install(mode, eager, effects, source, project=""):
     """Make imports lazy; return the state the record reads at exit."""
     state = {"engine": "eager", "filtered": {}, "sites": {}, "hook": None, "error": None}
     if mode != "lazy":
         return state
     filtered, sites = state["filtered"], state["sites"]
+    in_project = _project_test(project) if project else None
 
     def keep_eager(importing, imported):
-        return _top(imported) in eager or _top(importing or "") in eager
+        if _top(imported) in eager or _top(importing or "") in eager:
+            return True
+        # The project bound: only the project's own import statements are deferred.
+        return in_project is not None and not in_project(importing or "")
 
     set_filter = getattr(sys, "set_lazy_imports_filter", None)
     if set_filter is not None:  # PEP 810's interpreter (3.15+)
@@ -64,7 +114,7 @@ def _install(mode, eager, effects, source):
         set_mode = getattr(sys, "set_lazy_imports", None)
         if set_mode is not None:
             set_mode("all")
-        if eager:
+        if eager or in_project is not None:
             set_filter(lambda importing, imported, fromlist=None:
                        not keep_eager(importing, imported))
         return state
@@ -174,6 +224,7 @@ def _main():
     eager = frozenset(filter(None, os.environ.pop("HOTSTART_TRIAL_EAGER", "").split(",")))
     effects = frozenset(filter(None, os.environ.pop("HOTSTART_TRIAL_EFFECTS", "").split(",")))
     source = os.environ.pop("HOTSTART_TRIAL_SRC", "")
+    project = os.environ.pop("HOTSTART_TRIAL_PROJECT", "")
     before = set(sys.modules)
     if source:
         tracer = _import_hotstart(source, "hotstart.measure.tracer")
@@ -182,7 +233,7 @@ def _main():
     if not mode:
         return
     try:
-        state = _install(mode, eager, effects, source)
+        state = _install(mode, eager, effects, source, project)
     except Exception as exc:  # noqa: BLE001  (never break the target: the record says why)
         state = {"engine": "error", "filtered": {}, "sites": {}, "hook": None,
                  "error": f"{type(exc).__name__}: {exc}"}

@@ -9,6 +9,12 @@ enough, the whole package; without one, the
 top-level packages the trial deferred are bisected (assuming one package is at fault; if
 several are, each round finds one). At most ``ceil(log2(N)) + 3`` runs are spent; if the
 output still differs after them, every deferred package is made eager and the trial says so.
+
+A traceback names where the failure showed, which is not always the package at fault: a
+project reading ``typer.core.X`` fails in its own frame when it is typer's deferred
+``from .main import ...`` that no longer binds ``typer.core``. So once the output is right,
+each package the traceback named is tried lazy again (one run each, while another package
+was made eager after it): if the output stays right, it was not at fault and stays lazy.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._record import Record, module_of_file
 
@@ -112,6 +118,8 @@ class Fallback:
     effects: dict[str, str]
     outcome: Outcome
     runs: int
+    #: Packages a traceback named that were tried lazy again and found not at fault -> why.
+    cleared: dict[str, str] = field(default_factory=dict)
 
 
 def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Outcome],
@@ -128,6 +136,8 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
     budget = math.ceil(math.log2(max(len(candidates), 1))) + 3
     chosen: dict[str, str] = {}
     effects: dict[str, str] = {}
+    #: Packages named by a traceback, in the order they were, with what was chosen after.
+    named_order: list[str] = []
     current = first
     runs = 0
 
@@ -136,10 +146,14 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
         runs += 1
         return run_lazy(frozenset(chosen), frozenset(effects))
 
+    def done(outcome: Outcome) -> Fallback:
+        return _clear_bystanders(run_lazy, eager, Fallback(chosen, effects, outcome, runs),
+                                 named_order, compare_stdout)
+
     while runs < budget:
         difference = differs(eager, current, compare_stdout=compare_stdout)
         if difference is None:
-            return Fallback(chosen, effects, current, runs)
+            return done(current)
         left = candidates - set(chosen)
         if not left:
             break
@@ -151,6 +165,7 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
                 chosen[package] = f"{effects.pop(package)}; then {why}"
             else:
                 effects[package] = why
+                named_order.append(package)
             current = run()
             continue
         pool = sorted(left)
@@ -170,10 +185,35 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
                                f"packages {found}")
         current = run()
     if differs(eager, current, compare_stdout=compare_stdout) is None:
-        return Fallback(chosen, effects, current, runs)
+        return done(current)
     why = (f"laziness still changed the output after {runs} runs looking for the packages "
            f"at fault: every deferred package was made eager")
     for package in sorted(candidates - set(chosen)):
         effects.pop(package, None)
         chosen[package] = why
     return Fallback(chosen, effects, run(), runs)
+
+
+def _clear_bystanders(run_lazy: Callable[[frozenset[str], frozenset[str]], Outcome],
+                      eager: Outcome, found: Fallback, named: list[str],
+                      compare_stdout: bool) -> Fallback:
+    """Try lazy again each package a traceback named that is kept eager beside others (the
+    failure showed in its frame; the fault may have been another's): one run each, at most
+    three; a package whose lazy run is then identical goes back to lazy, and
+    `found.cleared` says why."""
+    order = [name for name in named if name in found.eager or name in found.effects]
+    for package in order[:3]:
+        others = sorted(other for other in {*found.eager, *found.effects} if other != package)
+        if not others:
+            continue  # the only one kept: it is what made the output right
+        eager_now = {k: v for k, v in found.eager.items() if k != package}
+        effects_now = {k: v for k, v in found.effects.items() if k != package}
+        found.runs += 1
+        outcome = run_lazy(frozenset(eager_now), frozenset(effects_now))
+        if differs(eager, outcome, compare_stdout=compare_stdout) is None:
+            found.cleared[package] = (
+                f"its traceback's innermost frame was there, but the run is identical with "
+                f"it lazy once {', '.join(others)} {'is' if len(others) == 1 else 'are'} "
+                f"eager: not at fault")
+            found.eager, found.effects, found.outcome = eager_now, effects_now, outcome
+    return found

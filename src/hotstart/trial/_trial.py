@@ -9,8 +9,13 @@ timed runs, into a `TrialReport`.
                                                      user of each module -> record
     differ? per-package fallback (`_fallback`): more lazy runs, some packages eager
     eager profile (`hotstart.measure.runner.profile`): each module's self time and memory
+    project run (recorded, stdout kept) ───────────▶ only the project's own imports lazy
     N x interleaved, timed exactly by the supervisor:
-        python -c pass | python -c pass, lazy | the entry, plain | the entry, lazy
+        python -c pass | python -c pass, lazy | the entry, plain | the entry, lazy |
+        the entry, project lazy
+
+Two bounds: the all-lazy bound (libraries lazy too) and the project bound (only imports
+executed by the project's own modules deferred: what rewriting the project's files reaches).
 
 Every run goes through the measure runner's supervisor (`runner._spawn`): exact wall time to
 the exit, the timeout, and the process group and leftovers killed after each run.
@@ -23,6 +28,7 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import BadInput
 from ..measure.model import Profile, Stat
@@ -33,9 +39,12 @@ from ..measure.runner import (
     prepare_target,
 )
 from ..measure.runner import profile as profile_target
-from ._fallback import Outcome, differs, error_line, find_eager_packages
+from ._fallback import Fallback, Outcome, differs, error_line, find_eager_packages
 from ._record import classify, lazy_argv, lazy_env, read_record
 from .model import Deferred, Saved, TrialReport
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["run_trial"]
 
@@ -47,20 +56,24 @@ _SOURCE = str(Path(__file__).resolve().parents[2])
 def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
               cwd: str | None = None, env: dict[str, str] | None = None,
               timeout: float | None = None, progress: ProgressCallback | None = None,
-              profile: Profile | None = None) -> TrialReport:
+              profile: Profile | None = None, project: Sequence[str] | None = None
+              ) -> TrialReport:
     """Run `target` with every module-scope import lazy and report what its path used.
 
     `runs` timed runs each of the bare interpreter (plain and with the hook), the entry as it
-    is and the entry lazy, interleaved. `profile` is an eager profile of the same entry to
-    take self times from (`hotstart profile --trial` passes its own); without one, a profile
-    of (runs + 1) // 2 timed runs is made. Raises `BadInput` for a target that cannot be
+    is, the entry lazy and the entry with only the project's imports lazy (the project
+    bound), interleaved. `profile` is an eager profile of the same entry to take self times
+    from (`hotstart profile --trial` passes its own); without one, a profile of
+    (runs + 1) // 2 timed runs is made. `project`: the project's files and directories (the
+    audit passes its files); without it, the modules the profile calls first-party and the
+    package of a `-m` entry (or the script). Raises `BadInput` for a target that cannot be
     started, that fails without the trial too (its own error, one line), or on which the
     trial's hook cannot be installed.
     """
     if runs < 1:
         raise BadInput(f"--runs must be at least 1, got {runs}")
     argv, interpreter, base_env, cwd = prepare_target(target, python=python, cwd=cwd, env=env)
-    steps = _Steps(progress, 3 + (0 if profile is not None else 1) + 4 * runs)
+    steps = _Steps(progress, 4 + (0 if profile is not None else 1) + 5 * runs)
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hotstart-trial-") as work:
         runner = _Runs(target, argv, base_env, cwd, timeout, work)
@@ -103,8 +116,20 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
             steps("eager profile (self time and memory of each module)")
             profile = profile_target(target, runs=(runs + 1) // 2, calls=False, python=python,
                                      cwd=cwd, env=env, timeout=timeout)
+        mine = project_paths(target, profile, cwd) if project is None else list(project)
+        project_run = None
+        if mine:
+            runner.project = os.path.join(work, "project.txt")
+            with open(runner.project, "w", encoding="utf-8") as handle:
+                handle.write("".join(f"{path}\n" for path in mine))
+            steps("lazy run, the project's imports only")
+            project_run = _project_fallback(runner, eager, fallback, compare_stdout, steps)
+            fallback_runs += project_run.runs
+        else:
+            notes.append("no module of the project was found on this path: no project bound")
         walls = runner.timed(runs, interpreter or eager.record.executable or None,
-                             frozenset(fallback.eager), frozenset(fallback.effects), steps)
+                             frozenset(fallback.eager), frozenset(fallback.effects), steps,
+                             project_run)
         steps("done", last=True)
     report = TrialReport(
         target=target.describe(), python=".".join(map(str, runner.version)),
@@ -116,8 +141,13 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         identical=difference is None, fallback_runs=fallback_runs,
         exit_code=eager.exit_code, notes=notes,
         loaded=len(lazy.record.modules), modules=sorted(eager.record.modules),
-        created=datetime.now(UTC).isoformat(timespec="seconds"))
+        created=datetime.now(UTC).isoformat(timespec="seconds"), project=mine,
+        project_us=_stat(walls["project"]))
+    report.notes += [f"{name} stayed lazy: {why}" for name, why in fallback.cleared.items()]
     _fill_modules(report, lazy, profile)
+    if project_run is not None:
+        _fill_project(report, project_run, fallback, profile,
+                      differs(eager, project_run.outcome, compare_stdout=compare_stdout))
     if report.engine == "pep810":
         report.notes.append("PEP 810's interpreter records which modules were imported lazily, "
                             "not who used them: used modules have no first-use frame")
@@ -134,15 +164,18 @@ class _Runs:
         self.timeout, self.work = timeout, work
         #: The target interpreter's version, from the first record (3.15+: PEP 810).
         self.version: tuple[int, ...] = (0, 0, 0)
+        #: The file naming the project (see `_child`), for the project-lazy runs.
+        self.project: str | None = None
         self.inject = os.path.join(work, "inject")
         os.mkdir(self.inject)
         shutil.copyfile(_CHILD, os.path.join(self.inject, "sitecustomize.py"))
         self.count = 0
 
     def env(self, mode: str, eager: frozenset[str], out: str | None,
-            effects: frozenset[str] = frozenset()) -> dict[str, str]:
+            effects: frozenset[str] = frozenset(), project: bool = False) -> dict[str, str]:
         """The environment of a run with the child: `mode`, `eager` packages, packages whose
-        side-effect imports are eager (`effects`), record `out`."""
+        side-effect imports are eager (`effects`), record `out`; `project`: only the
+        project's own imports lazy."""
         run_env = dict(self.base_env)
         run_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (self.inject, self.base_env.get("PYTHONPATH")) if p)
@@ -153,6 +186,8 @@ class _Runs:
                        HOTSTART_TRIAL_SRC=_SOURCE)
         if out:
             run_env["HOTSTART_TRIAL_OUT"] = out
+        if project and self.project:
+            run_env["HOTSTART_TRIAL_PROJECT"] = self.project
         if mode == "lazy":
             run_env.update(lazy_env(self.version, self.target.kind))
         return run_env
@@ -165,13 +200,13 @@ class _Runs:
         return lazy_argv(argv, self.version, kind or self.target.kind)
 
     def recorded(self, mode: str, eager: frozenset[str] = frozenset(),
-                 effects: frozenset[str] = frozenset()) -> Outcome:
+                 effects: frozenset[str] = frozenset(), project: bool = False) -> Outcome:
         """One run that writes its record: its exit status, stdout, stderr and record."""
         self.count += 1
         out = os.path.join(self.work, f"record-{self.count}.json")
         stdout = os.path.join(self.work, f"stdout-{self.count}")
-        run = _spawn(self.argv_for(mode), self.env(mode, eager, out, effects), self.cwd,
-                     self.timeout, stdout=stdout)
+        run = _spawn(self.argv_for(mode), self.env(mode, eager, out, effects, project),
+                     self.cwd, self.timeout, stdout=stdout)
         try:
             with open(stdout, "rb") as handle:
                 printed = handle.read()
@@ -181,11 +216,17 @@ class _Runs:
                        "\n".join(run.stderr.splitlines()[-200:]), read_record(out))
 
     def timed(self, runs: int, floor_python: str | None, eager: frozenset[str],
-              effects: frozenset[str], steps: _Steps) -> dict[str, list[float]]:
+              effects: frozenset[str], steps: _Steps, project: Fallback | None = None
+              ) -> dict[str, list[float]]:
         """`runs` rounds of exact wall times, interleaved: `python -c pass` plain and with
-        the hook (its fixed cost is not the path's), the entry plain and lazy."""
-        walls: dict[str, list[float]] = {"floor": [], "hook floor": [], "eager": [], "lazy": []}
+        the hook (its fixed cost is not the path's), the entry plain and lazy, and with
+        `project` (the project run's fallback) the entry with the project's imports lazy."""
+        walls: dict[str, list[float]] = {"floor": [], "hook floor": [], "eager": [], "lazy": [],
+                                         "project": []}
         plain_env, lazy_env_ = self.base_env, self.env("lazy", eager, None, effects)
+        project_env = (self.env("lazy", frozenset(project.eager), None,
+                                frozenset(project.effects), project=True)
+                       if project is not None else None)
         for n in range(runs):
             if floor_python:
                 floor = [floor_python, "-c", "pass"]
@@ -198,6 +239,9 @@ class _Runs:
             walls["eager"].append(self._wall(self.argv, plain_env))
             steps(f"lazy run {n + 1}/{runs}")
             walls["lazy"].append(self._wall(self.argv_for("lazy"), lazy_env_))
+            if project_env is not None:
+                steps(f"lazy run, the project's imports only {n + 1}/{runs}")
+                walls["project"].append(self._wall(self.argv_for("lazy"), project_env))
         return walls
 
     def _wall(self, argv: list[str], env: dict[str, str]) -> float:
@@ -243,18 +287,94 @@ def _check_eager(eager: Outcome, timeout: float | None) -> None:
                        "interpreter run with -I, -E or -S ignores PYTHONPATH and site)")
 
 
+def project_paths(target: Target, profile: Profile, cwd: str) -> list[str]:
+    """The project of an entry when none is given: the file of every module the eager
+    profile calls first-party, and the entry's own package (`-m pkg.mod`: the directory of
+    `pkg`, wherever it is installed) or script. Directories end in a separator."""
+    process = profile.processes[0] if profile.processes else None
+    records = {m.name: m for m in process.imported()} if process is not None else {}
+    found = {m.file for m in records.values() if m.kind == "first-party" and m.file
+             and os.path.isabs(m.file)}
+    if target.kind == "module":
+        top = records.get(target.value.partition(".")[0])
+        if top is not None and top.file and os.path.isabs(top.file):
+            found.add(os.path.join(os.path.dirname(top.file), "")
+                      if os.path.basename(top.file).startswith("__init__.") else top.file)
+    elif target.kind == "script":
+        found.add(os.path.abspath(os.path.join(cwd, target.value)))
+    return sorted(found)
+
+
+def _project_fallback(runner: _Runs, eager: Outcome, fallback: Fallback,
+                      compare_stdout: bool, steps: _Steps) -> Fallback:
+    """The recorded run with only the project's imports lazy, the packages the all-lazy
+    fallback keeps eager kept eager here too; if its output still differs, the fallback
+    again on top of them. Its `eager`/`effects` include the all-lazy ones."""
+    base, base_effects = frozenset(fallback.eager), frozenset(fallback.effects)
+
+    def run_project(packages: frozenset[str], effects: frozenset[str]) -> Outcome:
+        steps(f"lazy run, the project's imports only, with "
+              f"{len(base | packages) + len(base_effects | effects)} package(s) eager",
+              extra=True)
+        return runner.recorded("lazy", base | packages, base_effects | effects, project=True)
+
+    first = runner.recorded("lazy", base, base_effects, project=True)
+    found = find_eager_packages(run_project, eager, first, compare_stdout=compare_stdout)
+    found.eager = {**fallback.eager, **found.eager}
+    found.effects = {name: why for name, why in {**fallback.effects, **found.effects}.items()
+                     if name not in found.eager}
+    return found
+
+
+def _fill_project(report: TrialReport, run: Fallback, fallback: Fallback, profile: Profile,
+                  difference: str | None) -> None:
+    """The project run's figures: what it never loaded and its predicted bound; notes for
+    what its own fallback kept eager."""
+    report.project_identical = difference is None
+    if difference is not None:
+        report.notes.append(f"the project's lazy run still differs: {difference}")
+    more = sorted(set(run.eager) - set(fallback.eager))
+    report.notes += [f"project bound: {name} kept eager too: {run.eager[name]}"
+                     for name in more]
+    report.notes += [f"project bound: {name} stayed lazy: {why}"
+                     for name, why in run.cleared.items()]
+    record = run.outcome.record
+    if record is None:
+        report.notes.append("the project's lazy run left no record: no predicted project "
+                            "bound")
+        return
+    report.project_loaded = len(record.modules)
+    if not (record.filtered or record.deferred or record.reified):
+        report.notes.append("the project's lazy run deferred no import (no module of the "
+                            "project executed one on this path): the project bound is the "
+                            "start-up as it is")
+    never = _never_loaded(profile, set(record.modules) | set(record.preloaded))
+    report.project_saved = sorted(never)
+    if report.profile_us is not None:
+        report.project_predicted_us = report.profile_us - sum(
+            m.self_us.median for m in never.values())
+
+
+def _never_loaded(profile: Profile, loaded: set[str]) -> dict:
+    """The eager profile's module records (name -> record) a lazy run never loaded."""
+    process = profile.processes[0] if profile.processes else None
+    if process is None:
+        return {}
+    preloaded = set(process.preloaded)
+    return {m.name: m for m in process.imported()
+            if m.name not in loaded and m.name not in preloaded}
+
+
 def _fill_modules(report: TrialReport, lazy: Outcome, profile: Profile) -> None:
     """Used, unused and saved modules, and the predicted bound, from the final lazy record
     and the eager profile."""
     assert lazy.record is not None
     used, unused = classify(lazy.record)
     report.used = used
-    loaded = set(lazy.record.modules) | set(lazy.record.preloaded)
     process = profile.processes[0] if profile.processes else None
     records = {m.name: m for m in process.imported()} if process is not None else {}
-    for name, record in records.items():
-        if name in loaded or name in process.preloaded:
-            continue
+    for name, record in _never_loaded(profile, set(lazy.record.modules)
+                                      | set(lazy.record.preloaded)).items():
         via = _via(name, records, unused)
         report.saved[name] = Saved(name, record.self_us.median,
                                    int(record.self_rss.median) if record.self_rss else None, via)

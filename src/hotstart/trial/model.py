@@ -6,7 +6,8 @@ each), the modules it only imported (`Deferred`: where the import was deferred),
 an eager run loads and the lazy run never did (`Saved`: what deferring saved), the packages
 that had to stay eager because laziness broke them (`eager_packages`: why), and the start-up
 timings: `before` (eager), the measured bound (every unused import deferred) and the bound
-predicted from the eager profile.
+predicted from the eager profile, and the same two for the project bound (only the imports
+the project's own modules execute deferred: what a fix of the project's files can reach).
 
 Units: times in microseconds, memory in bytes, as in the profile model; the `*_ms`
 properties are what people and the other commands print. It round-trips through JSON
@@ -114,6 +115,21 @@ class TrialReport:
     exit_code: int | None = 0
     notes: list[str] = field(default_factory=list)
     created: str = ""
+    #: The project bound: the entry with only the imports executed by the project's own
+    #: modules deferred (libraries' imports inside themselves stay eager), which is what
+    #: rewriting the project's files can reach. `project`: the files and directories (ending
+    #: in a separator) that were the project; empty: none found, no project bound.
+    project: list[str] = field(default_factory=list)
+    #: Wall times of those runs (interleaved with the others).
+    project_us: Stat | None = None
+    #: The eager profile's start-up minus the self time of what the project run never loaded.
+    project_predicted_us: float | None = None
+    #: Modules the eager run loads and the project run never did, sorted.
+    project_saved: list[str] = field(default_factory=list)
+    #: Modules the project run loaded.
+    project_loaded: int = 0
+    #: The project run's exit status and stdout were those of the eager run.
+    project_identical: bool = True
     schema: str = SCHEMA
 
     @property
@@ -137,10 +153,25 @@ class TrialReport:
     @property
     def ratio(self) -> float | None:
         """before / measured bound (how many times faster a perfect cut starts)."""
-        before, bound = self.before_ms, self.bound_ms
-        if before is None or bound is None or bound <= 0:
-            return None
-        return before / bound
+        return _ratio(self.before_ms, self.bound_ms)
+
+    @property
+    def project_bound_ms(self) -> float | None:
+        """Measured project bound: median wall with only the project's imports lazy minus
+        the median lazy floor (as `bound_ms`); None without a project."""
+        return _net(self.project_us, self.hook_floor_us or self.floor_us)
+
+    @property
+    def project_bound_predicted_ms(self) -> float | None:
+        """Predicted project bound: the eager profile's start-up minus what the project run
+        never loaded."""
+        return None if self.project_predicted_us is None else self.project_predicted_us / 1e3
+
+    @property
+    def project_ratio(self) -> float | None:
+        """before / measured project bound (what a perfect cut of the project's own files
+        reaches)."""
+        return _ratio(self.before_ms, self.project_bound_ms)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -203,6 +234,12 @@ def _document_type() -> type:
 
 
 _Document = _document_type()
+
+
+def _ratio(before: float | None, bound: float | None) -> float | None:
+    if before is None or bound is None or bound <= 0:
+        return None
+    return before / bound
 
 
 def _net(wall: Stat | None, floor: Stat | None) -> float | None:
