@@ -14,9 +14,12 @@ each compiled with compileall (PYTHONDONTWRITEBYTECODE=1 here, so imports write 
 - `joint`: the same with `--plan joint` (sites grouped by what leaves the path together);
 - `codemods`: `--plan joint --select` every class the build has (with `hot-calls` and `cli`),
   `--runtime hotstart` (lazy subcommands live in `hotstart.lazy.cli`);
-- the bound: `hotstart trial ENTRY` on `before` (every module-scope import lazy; measured and
-  predicted), and the entry run under the run-time lazy mode (`python -m hotstart.lazy`,
-  `HOTSTART_LAZY_IMPORTS=all`) in the timed rounds.
+- the bounds: `hotstart trial ENTRY` on `before` (every module-scope import lazy; measured
+  and predicted); and, as real runs in the timed rounds, the entry under hotstart's run-time
+  lazy mode (`hotstart.lazy.enable("all")` with a filter leaving the trial's eager packages
+  eager): `lazy-all` (every module-scope import lazy, the trial's bound) and `lazy-project`
+  (only the imports the target's own modules execute: the bound of a perfect cut of the
+  project, since `fix` never rewrites the dependencies or the standard library).
 
 Each variant's copy is compiled again after its fix; its tests run once (passed counts must
 equal before's: 0 regressions), `--help` of the program and of every subcommand is compared
@@ -26,7 +29,7 @@ floor) and every copy's entry once, in an order that reverses every round, after
 rounds; medians with min/max. Ratio = (before - after) / (before - bound) within one setup,
 as shares of the start-up above the floor: the variant's share saved in these rounds over the
 bound's share, from the trial's own interleaved eager and lazy runs (measured and predicted)
-and from the lazy mode's run in these rounds. The fixes of a target run two at a time
+and from the lazy runs in these rounds (all, project). The fixes of a target run two at a time
 (`--jobs`); the timed rounds run alone.
 
 hotstart itself is a `git archive` snapshot of a commit (`--rev`, default HEAD) put first on
@@ -213,9 +216,14 @@ LAZY_RUN = """
 import runpy, sys
 import hotstart.lazy as lazy
 eager = set(sys.argv[1].split(",")) - {""}
-lazy.set_filter(lambda importing, imported, fromlist: imported.partition(".")[0] not in eager)
+project = sys.argv[2]
+def lazy_here(importing, imported, fromlist):
+    if imported.partition(".")[0] in eager:
+        return False
+    return not project or importing.partition(".")[0] == project
+lazy.set_filter(lazy_here)
 lazy.enable("all")
-kind, what, *args = sys.argv[2:]
+kind, what, *args = sys.argv[3:]
 if kind == "-m":
     sys.argv[:] = [what, *args]
     runpy.run_module(what, run_name="__main__", alter_sys=True)
@@ -225,19 +233,29 @@ else:
     exec(compile(what, "<string>", "exec"), {"__name__": "__main__"})
 """
 
+# the bounds run in the timed rounds: every module-scope import lazy (the trial's bound, as a
+# real run), and only those the project's own modules execute (what a perfect cut of the
+# project reaches: `fix` rewrites the project's files, never its dependencies' nor the
+# standard library's)
+LAZY_SCOPES = {"lazy-all": False, "lazy-project": True}
 
-def lazy_contender(target: CutTarget, before: Copy, build: Build, trial: dict) -> Series | str:
-    """The bound as a real run in these rounds: the entry under hotstart's run-time lazy mode
-    (`enable("all")`: every module-scope import lazy, with the hook's own cost), the packages
-    the trial had to make eager excluded by a filter; or why there is none. Its exit code and
-    stdout must equal the eager run's."""
+
+def lazy_contender(name: str, target: CutTarget, before: Copy, build: Build,
+                   trial: dict) -> Series | str:
+    """A bound as a real run in these rounds: the entry under hotstart's run-time lazy mode
+    (`enable("all")`, with the hook's own cost), the packages the trial had to make eager
+    excluded by a filter (and, for `lazy-project`, every import that is not executed by a
+    module of the target's package); or why there is none. Its exit code and stdout must
+    equal the eager run's."""
     if not build.has_launcher:
         return "n/a: no run-time lazy mode in this build"
     if target.entry[0] not in ("-m", "-c"):
         return "n/a: a script entry"
     env = copy_env(target, before, build)
     eager = ",".join(sorted(trial.get("eager_packages") or ()))
-    series = Series("lazy-all", [sys.executable, "-c", LAZY_RUN, eager, *target.entry], env)
+    project = target.package if LAZY_SCOPES[name] else ""
+    series = Series(name, [sys.executable, "-c", LAZY_RUN, eager, project, *target.entry],
+                    env)
     runs = [subprocess.run(argv, env=env, cwd=before.root, capture_output=True, check=False,
                            timeout=300)
             for argv in ([sys.executable, *target.entry], series.argv)]
@@ -248,17 +266,15 @@ def lazy_contender(target: CutTarget, before: Copy, build: Build, trial: dict) -
     return series
 
 
-def contenders(target: CutTarget, copies: dict[str, Copy], lazy: Series | str,
+def contenders(target: CutTarget, copies: dict[str, Copy], lazies: list[Series],
                build: Build) -> list[Series]:
-    """The floor, every copy's entry, and the lazy run of the bound when there is one."""
+    """The floor, every copy's entry, and the lazy runs of the bounds."""
     series = [Series("floor", [sys.executable, "-c", "pass"],
                      copy_env(target, copies["before"], build))]
     for name, copy in copies.items():
         series.append(Series(name, [sys.executable, *target.entry],
                              copy_env(target, copy, build)))
-    if isinstance(lazy, Series):
-        series.append(lazy)
-    return series
+    return series + lazies
 
 
 def measure(series: list[Series], cwds: dict[str, Path], rounds: int) -> None:
@@ -314,9 +330,12 @@ def run_target(target: CutTarget, base: Path, build: Build, rounds: int, variant
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(check, [v for v, fix in fixes.items() if "na" not in fix]))
     out["pyc_before"] = pyc_valid(before.root)
-    lazy = lazy_contender(target, before, build, out["trial"])
-    out["lazy"] = lazy if isinstance(lazy, str) else "measured"
-    series = contenders(target, copies, lazy, build)
+    lazies = {name: lazy_contender(name, target, before, build, out["trial"])
+              for name in LAZY_SCOPES}
+    out["lazy"] = {name: lazy if isinstance(lazy, str) else "measured"
+                   for name, lazy in lazies.items()}
+    series = contenders(target, copies, [s for s in lazies.values() if isinstance(s, Series)],
+                        build)
     measure(series, {name: c.root for name, c in copies.items()}, rounds)
     out["series"] = {s.label: s for s in series}
     return out
