@@ -141,8 +141,6 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     from .codemods import program_action
 
     companions = left_unused(report, [c for c in changes if program_action(c) is not None])
-    replaced = {id(r.site) for r, _ in companions}  # their removal replaces a planned move
-    changes = [c for c in changes if program_action(c) is not None or id(c.site) not in replaced]
     changes += [removal for removal, _ in companions]
     sources, refused = _read_sources(changes, project)
     changes = [c for c in changes if c.path in sources]
@@ -234,10 +232,12 @@ def _settle(changes: list[Change], companions: list[tuple[Change, list[Change]]]
     removals = {id(r) for r, _ in companions}
     while True:
         kept = {id(c) for c in changes}
-        imports = [c for c in changes if program_action(c) is None and id(c) not in removals]
         programs = [c for c in changes if program_action(c) is not None]
         live = [(r, owners) for r, owners in companions
                 if id(r) in kept and all(id(o) in kept for o in owners)]
+        replaced = {id(r.site) for r, _ in live}  # a live removal replaces a planned move
+        imports = [c for c in changes if program_action(c) is None and id(c) not in removals
+                   and id(c.site) not in replaced]
         groups, left = plan_imports(imports)
         groups += program_groups(programs, live)
         files, dropped = render([c for g in groups for c in g.changes])

@@ -134,10 +134,12 @@ def left_unused(report: AuditReport, programs: list[Change]
                 not site.names or site.file not in report.paths:
             continue
         owners: list[Change] = []
-        for use in (u for b in site.names for u in b.uses):
+        for bound, use in ((b, u) for b in site.names for u in b.uses):
+            word = re.compile(rf"(?<![\w.]){re.escape(bound.name)}\b")
             owner = next((c for c in mine if use.file is None and use.context == "function"
                           and use.scope == c.site.data.get("function")
-                          and use.line == c.site.line), None)
+                          and use.line == c.site.line
+                          and word.search(c.site.data.get("expression", ""))), None)
             if owner is None:
                 break
             owners.append(owner)
