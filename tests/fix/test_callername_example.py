@@ -34,11 +34,15 @@ def test_example_log_helper_rewritten_with_the_same_logger_names(tmp_path):
 
     done = run_hotstart("fix", str(copy), "--select", "hot-calls", "--write")
     assert done.returncode == 0, done.stderr
-    assert "made 1 change(s) in 1 file(s)" in done.stdout
+    assert "made 2 change(s) in 1 file(s)" in done.stdout
     assert "log.py:20  hot-calls   caller = inspect.stack()[1]: names the caller with " \
            "sys._getframe(1)" in done.stdout
+    # the import's last use went with the rewrite: fix removes it in the same run
+    assert "log.py:5  deferrable  import inspect: removed: its last use goes with the " \
+           "hot-calls rewrite" in done.stdout
     new = (copy / "src" / "jobrunner" / "log.py").read_text()
     assert "caller = sys._getframe(1)" in new
+    assert "inspect" not in new
     assert 'name = caller.f_globals.get("__name__", "jobrunner")' in new
     assert check.compare(before, check.take()).ok
 
