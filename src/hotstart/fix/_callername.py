@@ -28,9 +28,11 @@ walk inside it is still rewritten, `getmodule` stays), and a frame record read f
 `filename`, `lineno`, `function`, `code_context` (source lines), loops and slices over the
 stack, `inspect.getframeinfo`, `traceback.extract_stack`.
 
-`import sys` is added when the module lacks it (laid out as isort would). `import inspect`
-is left where it is even when nothing uses it any more: the next audit finds it dead and the
-import codemods remove it, with their own checks (another module may import it from here).
+`import sys` is added when the module lacks it (laid out as isort would). A module-level
+`import inspect` is left where it is: `hotstart fix` removes it in the same run when the
+rewrite took its last use (the import codemods' checks decide: another module may import it
+from here). One in the rewritten function's own body, which nothing else would remove, goes
+when the function no longer names `inspect`.
 
 The source is read by `_callername_find`. `CallerNameCheck` (in `_callername_check`) is the
 `--verify` check: it imports the modules that call the helpers at module level and compares
