@@ -62,8 +62,11 @@ def test_used_and_unused_sites_say_what_the_path_did(report):
     assert _site(report, "app.report").klass == "deferrable"
     entry = next(e for e in report.entries if e.name == "-m app.cli")
     assert entry.trial is not None and entry.trial.bound_ms is not None
+    # The project bound too, with the audited files as the project (what fix rewrites).
+    assert entry.trial.project_bound_ms is not None
+    assert entry.trial.project_predicted_ms is not None
     assert any(note.startswith("lazy trial on -m app.cli") and "1 site" in note
-               for note in report.notes)
+               and "project bound" in note for note in report.notes)
 
 
 def test_the_evidence_survives_the_json_round_trip(report):

@@ -39,6 +39,10 @@ def test_the_cli_prints_the_bound_and_the_modules_and_saves_them(saved):
     assert out.startswith("hotstart trial: python -c 'import app'")
     for label in ("before", "bound", "predicted", "ratio"):
         assert label in out
+    # Both bounds: the project's own imports deferred (the app's files, first-party), and
+    # every import, libraries' own too.
+    assert "what fixing this project's files can reach" in out
+    assert "measured, all-lazy" in out and "project lazy" in out
     assert "Imported but never used on this path" in out
     assert "deferred at app/__init__.py:1" in out  # heavylib, relative to the directory
     assert "usedlib" in out and "app/__init__.py:8 in <module>" in out

@@ -144,6 +144,10 @@ class TrialBound:
     bound_ms: float | None
     predicted_ms: float | None = None
     eager_packages: list[str] = field(default_factory=list)
+    #: The project bound (only the project's own imports deferred: what `fix` can reach),
+    #: measured and predicted; None when the trial found no module of the project.
+    project_bound_ms: float | None = None
+    project_predicted_ms: float | None = None
 
 
 @dataclass(slots=True)

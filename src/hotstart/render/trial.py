@@ -1,4 +1,5 @@
-"""`hotstart trial` as plain text: the bound (before, measured, predicted, ratio), the modules
+"""`hotstart trial` as plain text: the two bounds (before; the project bound, only the
+project's own imports deferred; the all-lazy bound; measured, predicted, ratios), the modules
 the path imported and never used (what deferring saves), the ones it used and where first,
 and the packages that had to stay eager. `render_trial_summary` is the short section
 `profile --trial` prints after the profile."""
@@ -41,7 +42,7 @@ def render_trial_summary(report: TrialReport, *, top: int = 5, root: str | None 
     biggest = _by_saving(report)[:top]
     if biggest:
         lines.append("  biggest unused on this path:")
-        lines += _unused_rows(biggest, root)
+        lines += _unused_rows(biggest, root, _beyond_project(report))
     return printable_lines(lines)
 
 
@@ -51,28 +52,44 @@ def _header(report: TrialReport, title: str = "hotstart trial") -> list[str]:
     runs = (f"median of {report.runs} run{'s' if report.runs != 1 else ''}, minus the bare "
             f"interpreter")
     lines.append(f"  before     {_figure(report.before_ms)}   eager, as it is ({runs})")
-    lines.append(f"  bound      {_figure(report.bound_ms)}   measured: every unused import "
-                 f"deferred (minus the hook's fixed cost)")
-    count = len(report.saved)
     profiled = (f" ({report.profile_us / 1e3:.1f} ms)" if report.profile_us is not None
                 else "")
+    if report.project_us is not None or report.project_predicted_us is not None:
+        count = len(report.project_saved)
+        lines.append(f"  project    {_figure(report.project_bound_ms)}   measured: only the "
+                     f"imports the project's own modules execute deferred: what fixing this "
+                     f"project's files can reach")
+        lines.append(f"             {_figure(report.project_bound_predicted_ms)}   predicted: "
+                     f"the eager profile's start-up{profiled} minus the self time of the "
+                     f"{count} module{'s' if count != 1 else ''} that never loaded")
+    count = len(report.saved)
+    lines.append(f"  bound      {_figure(report.bound_ms)}   measured, all-lazy: every unused "
+                 f"import deferred, libraries' own too (minus the hook's fixed cost)")
     lines.append(f"             {_figure(report.bound_predicted_ms)}   predicted: the eager "
                  f"profile's start-up{profiled} minus the self time of the {count} "
                  f"module{'s' if count != 1 else ''} that never loaded")
-    ratio = f"{report.ratio:7.2f}x" if report.ratio is not None else "      -  "
-    lines.append(f"  ratio      {ratio}     before / bound: what a perfect cut of this path "
-                 f"reaches")
-    lines.append(f"  modules    {len(report.modules)} loaded eagerly, {report.loaded} lazily; "
-                 f"{len(report.used)} deferred and used, {len(report.unused)} deferred and "
-                 f"never used")
+    ratios = []
+    if report.project_ratio is not None:
+        ratios.append(f"project {report.project_ratio:.2f}x")
+    if report.ratio is not None:
+        ratios.append(f"all-lazy {report.ratio:.2f}x")
+    lines.append(f"  ratio      {', '.join(ratios) or '-'}   before / bound: what a perfect "
+                 f"cut of this path reaches")
+    lines.append(f"  modules    {len(report.modules)} loaded eagerly, {report.loaded} lazily"
+                 + (f" ({report.project_loaded} with the project's imports lazy)"
+                    if report.project_us is not None else "")
+                 + f"; {len(report.used)} deferred and used, {len(report.unused)} deferred "
+                   f"and never used")
     timings = [f"eager {stat_ms(report.eager_us)}", f"lazy {stat_ms(report.lazy_us)}"]
+    if report.project_us is not None:
+        timings.append(f"project lazy {stat_ms(report.project_us)}")
     if report.floor_us is not None:
         timings.append(f"python -c pass {stat_ms(report.floor_us)}")
     if report.hook_floor_us is not None:
         timings.append(f"the same, lazy {stat_ms(report.hook_floor_us)}")
     lines.append("  walls      " + "; ".join(timings))
-    if not report.identical:
-        lines.append("  WARNING    the lazy run still does not do what the eager run does "
+    if not report.identical or not report.project_identical:
+        lines.append("  WARNING    a lazy run still does not do what the eager run does "
                      "(see the notes)")
     return lines
 
@@ -93,21 +110,32 @@ def _unused(report: TrialReport, limit: int | None, root: str | None) -> list[st
             f"bound), biggest saving first:")
     lines = [head]
     shown = rows if limit is None else rows[:limit]
-    lines += _unused_rows(shown, root)
+    lines += _unused_rows(shown, root, _beyond_project(report))
     if len(shown) < len(rows):
         lines.append(f"  +{len(rows) - len(shown)} more (--all)")
     return lines
 
 
-def _unused_rows(rows: list, root: str | None) -> list[str]:
+def _beyond_project(report: TrialReport) -> frozenset[str]:
+    """Unused modules the project run still loaded: deferring them takes a library's own
+    import (none without a project run)."""
+    if report.project_predicted_us is None:
+        return frozenset()
+    return frozenset(report.unused) - frozenset(report.project_saved)
+
+
+def _unused_rows(rows: list, root: str | None, beyond: frozenset[str] = frozenset()
+                 ) -> list[str]:
     width = max(len(d.module) for d in rows)
     out = []
     for item in rows:
         memory = size(item.saved_rss) if item.saved_rss is not None else "-"
         count = f"{item.saved_modules} module{'s' if item.saved_modules != 1 else ''}"
         where = f"  deferred at {_place(item.where, root)}" if item.where else ""
+        library = "  (a library's own import: beyond the project bound)" \
+            if item.module in beyond else ""
         out.append(f"    {item.module:<{width}}  {ms(item.saved_us):>7} ms  {memory:>6}  "
-                   f"({count}){where}")
+                   f"({count}){where}{library}")
     return out
 
 
