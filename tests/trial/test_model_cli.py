@@ -121,3 +121,23 @@ def test_profile_trial_prints_the_trial_section_after_the_profile(saved):
     assert "heavylib" in trial_part and "deferred at app/__init__.py:1" in trial_part
     refused = run_hotstart("profile", "--trial", "--format", "json", "-c", "pass", cwd=base)
     assert refused.returncode != 0 and "hotstart trial --format json" in refused.stderr
+
+
+@pytest.mark.parametrize("command", ["trial", "profile"])
+def test_the_running_options_are_shared_and_checked_before_anything_runs(command):
+    help_text = run_hotstart(command, "--help").stdout
+    running = help_text.split("\nrunning:\n", 1)[1].split("\n\n", 1)[0]
+    options = [line.split()[0].rstrip(",") for line in running.splitlines()
+               if line.startswith("  -")]
+    expected = ["-n", "--timeout", "--python"] if command == "trial" else \
+        ["-n", "--warmup", "--timeout", "--python"]
+    assert options[:len(expected)] == expected
+    assert "interpreter for -c, -m and SCRIPT (default: the one running hotstart)" in \
+        " ".join(running.split())
+    for args, says in ((["--runs", "0"], "--runs 0: give 1 or more (each run starts a fresh"),
+                       (["--timeout", "nan"], "--timeout nan: give a finite number of seconds"),
+                       (["--runs", "5000"], "--runs 5000: give at most 1,000")):
+        result = run_hotstart(command, *args, "-c", "pass")
+        assert result.returncode != 0 and result.stdout == ""
+        assert result.stderr.startswith(f"hotstart: error: {says}")
+        assert result.stderr.count("\n") == 1

@@ -1,5 +1,5 @@
-"""What several subcommands share: parser construction, the target split, profile
-rendering options."""
+"""What several subcommands share: parser construction, the target split, the running
+options (runs, timeout, interpreter), profile rendering options."""
 
 
 TARGET_HELP = """\
@@ -31,6 +31,33 @@ def make_parser(command: str, description: str, **kwargs):
     # Raw, so that epilogs keep their layout; the description is one paragraph to fill.
     return Parser(prog=f"hotstart {command}", description=textwrap.fill(description, 88),
                   formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+
+def add_running_options(parser, *, runs_help: str, timeout_help: str,
+                        warmup_help: str | None = None):
+    """The "running" group `profile` and `trial` share: `-n/--runs` (default 5),
+    `--warmup` (untimed runs, default 0; only with `warmup_help`), `--timeout` (seconds,
+    default 300) and `--python`, with each command's own words for what a run is; returns
+    the group for the command's other options. Check the values with
+    `check_running_options`."""
+    group = parser.add_argument_group("running")
+    group.add_argument("-n", "--runs", type=int, default=5, metavar="N", help=runs_help)
+    if warmup_help is not None:
+        group.add_argument("--warmup", type=int, default=0, metavar="N", help=warmup_help)
+    group.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                       help=timeout_help)
+    group.add_argument("--python", metavar="PATH",
+                       help="interpreter for -c, -m and SCRIPT (default: the one running "
+                            "hotstart)")
+    return group
+
+
+def check_running_options(namespace) -> None:
+    """The values of `add_running_options`, before anything runs."""
+    check_number("--runs", namespace.runs, low=1, high=MAX_RUNS, why=FRESH)
+    check_number("--warmup", getattr(namespace, "warmup", None), low=0, high=MAX_RUNS,
+                 why=FRESH)
+    check_number("--timeout", namespace.timeout, above=0, high=MAX_SECONDS, unit="seconds")
 
 
 def check_number(option: str, value: float | None, *, low: float | None = None,

@@ -3,13 +3,11 @@
 import sys
 
 from ._common import (
-    FRESH,
-    MAX_RUNS,
-    MAX_SECONDS,
     TARGET_HELP,
     add_render_options,
-    check_number,
+    add_running_options,
     check_render_options,
+    check_running_options,
     make_parser,
     render_profile,
     split_target,
@@ -23,16 +21,11 @@ def run(args: list[str]) -> int:
                          usage="hotstart profile [options] (-c CODE | -m MODULE | SCRIPT | "
                                "-- COMMAND) [ARGS ...]",
                          epilog=TARGET_HELP)
-    runs = parser.add_argument_group("running")
-    runs.add_argument("-n", "--runs", type=int, default=5, metavar="N",
-                      help="timed runs; figures are medians with min/max (default 5)")
-    runs.add_argument("--warmup", type=int, default=0, metavar="N",
-                      help="extra untimed runs before the timed ones (default 0); the "
-                           "profiling run (hot calls) and the memory run always come first")
-    runs.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                      help="kill a run that takes longer and report where it was (default 300)")
-    runs.add_argument("--python", metavar="PATH",
-                      help="interpreter for -c, -m and SCRIPT (default: the one running hotstart)")
+    runs = add_running_options(
+        parser, runs_help="timed runs; figures are medians with min/max (default 5)",
+        warmup_help="extra untimed runs before the timed ones (default 0); the profiling "
+                    "run (hot calls) and the memory run always come first",
+        timeout_help="kill a run that takes longer and report where it was (default 300)")
     runs.add_argument("--no-calls", action="store_true",
                       help="skip the profiling run (no hot calls, no --why beyond the first chain)")
     runs.add_argument("--engine", choices=("tracer", "importtime"), default="tracer",
@@ -52,10 +45,7 @@ def run(args: list[str]) -> int:
     options, target = split_target(parser, args)
     namespace = parser.parse_args(options)
     check_render_options(namespace)
-    check_number("--runs", namespace.runs, low=1, high=MAX_RUNS, why=FRESH)
-    check_number("--warmup", namespace.warmup, low=0, high=MAX_RUNS, why=FRESH)
-    check_number("--timeout", namespace.timeout, above=0, high=MAX_SECONDS,
-                 unit="seconds")
+    check_running_options(namespace)
     if namespace.trial and (namespace.format == "json" or namespace.why):
         from ..errors import BadInput
 

@@ -4,11 +4,10 @@ bound a perfect cut of that path reaches."""
 import sys
 
 from ._common import (
-    FRESH,
-    MAX_RUNS,
-    MAX_SECONDS,
     TARGET_HELP,
+    add_running_options,
     check_number,
+    check_running_options,
     make_parser,
     split_target,
 )
@@ -25,14 +24,10 @@ def run(args: list[str]) -> int:
                                "-- COMMAND) [ARGS ...]\n       hotstart trial --from "
                                "FILE.json [options]",
                          epilog=TARGET_HELP)
-    runs = parser.add_argument_group("running")
-    runs.add_argument("-n", "--runs", type=int, default=5, metavar="N",
-                      help="timed runs of the entry eager and lazy, interleaved with the bare "
-                           "interpreter; figures are medians (default 5)")
-    runs.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                      help="kill a run that takes longer (default 300)")
-    runs.add_argument("--python", metavar="PATH",
-                      help="interpreter for -c, -m and SCRIPT (default: the one running hotstart)")
+    runs = add_running_options(
+        parser, runs_help="timed runs of the entry eager and lazy, interleaved with the bare "
+                          "interpreter; figures are medians (default 5)",
+        timeout_help="kill a run that takes longer (default 300)")
     runs.add_argument("-o", "--output", metavar="FILE.json", help="save the trial as JSON")
     runs.add_argument("--from", dest="source", metavar="FILE.json",
                       help="render a trial saved with -o instead of running one")
@@ -56,8 +51,7 @@ def run(args: list[str]) -> int:
         namespace = parser.parse_args(options)
         if namespace.source:
             raise BadInput("--from renders a saved trial: give it without a target")
-    check_number("--runs", namespace.runs, low=1, high=MAX_RUNS, why=FRESH)
-    check_number("--timeout", namespace.timeout, above=0, high=MAX_SECONDS, unit="seconds")
+    check_running_options(namespace)
     check_number("--top", namespace.top, low=1)
     if namespace.output:
         from ..measure.io import check_writable
