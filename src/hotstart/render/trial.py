@@ -117,8 +117,8 @@ def _unused(report: TrialReport, limit: int | None, root: str | None) -> list[st
 
 
 def _beyond_project(report: TrialReport) -> frozenset[str]:
-    """Unused modules the project run still loaded: deferring them takes a library's own
-    import (none without a project run)."""
+    """Unused modules the project run still loaded (a library's own import loads them):
+    no rewrite of the project's files defers them. None without a project run."""
     if report.project_predicted_us is None:
         return frozenset()
     return frozenset(report.unused) - frozenset(report.project_saved)
@@ -132,8 +132,8 @@ def _unused_rows(rows: list, root: str | None, beyond: frozenset[str] = frozense
         memory = size(item.saved_rss) if item.saved_rss is not None else "-"
         count = f"{item.saved_modules} module{'s' if item.saved_modules != 1 else ''}"
         where = f"  deferred at {_place(item.where, root)}" if item.where else ""
-        library = "  (a library's own import: beyond the project bound)" \
-            if item.module in beyond else ""
+        library = ("  (beyond the project bound: it still loads when only the project's "
+                   "imports are lazy)" if item.module in beyond else "")
         out.append(f"    {item.module:<{width}}  {ms(item.saved_us):>7} ms  {memory:>6}  "
                    f"({count}){where}{library}")
     return out
