@@ -73,3 +73,38 @@ sys.lazy_modules = {{"json": frozenset(), "app": frozenset({{"report"}})}}
     assert record.engine == "pep810"
     used, unused = classify(record)
     assert "json" in used and unused.keys() == {"app", "app.report"}
+
+
+def test_the_project_filter_on_3_15_defers_only_the_project_modules_imports(tmp_path):
+    """The project bound on PEP 810's machinery: the filter the child installs defers an
+    import only when the importing module's file is the project's (a virtual environment
+    inside the project directory is not)."""
+    project = tmp_path / "proj"
+    (project / ".venv" / "lib" / "site-packages").mkdir(parents=True)
+    (project / "app.py").write_text("")
+    (project / ".venv" / "lib" / "site-packages" / "lib.py").write_text("")
+    listing = tmp_path / "project.txt"
+    listing.write_text(f"{project}/\n")
+    driver = f"""
+import os, sys, types
+calls = []
+sys.set_lazy_imports = lambda mode: None
+sys.set_lazy_imports_filter = lambda f: calls.append(f)
+for name, path in (("app", {str(project / "app.py")!r}),
+                   ("lib", {str(project / ".venv/lib/site-packages/lib.py")!r}),
+                   ("other", "/elsewhere/other.py")):
+    module = types.ModuleType(name)
+    module.__file__ = path
+    sys.modules[name] = module
+os.environ.update(HOTSTART_TRIAL_MODE="lazy", HOTSTART_TRIAL_PROJECT={str(listing)!r})
+source = open({str(CHILD)!r}).read()
+exec(compile(source, {str(CHILD)!r}, "exec"), {{"__name__": "sitecustomize",
+                                                "__file__": {str(CHILD)!r}}})
+lazy = calls[0]
+print(lazy("app", "json", None), lazy("lib", "json", None), lazy("other", "json", None),
+      lazy("missing", "json", None))
+"""
+    result = subprocess.run([sys.executable, "-c", driver], check=False, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "False", "False"]

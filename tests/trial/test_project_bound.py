@@ -93,3 +93,13 @@ def test_an_entry_without_a_project_module_has_no_project_bound(tmp_path):
     assert report.project == [] and report.project_us is None
     assert report.project_bound_ms is None and report.project_ratio is None
     assert any("no project bound" in note for note in report.notes)
+
+
+def test_a_script_entry_is_its_own_project(tmp_path):
+    write_tree(tmp_path, {**FILES, "run.py": "import biglib\nimport unusedlib\n"
+                                            "print(biglib.VALUE)\n"})
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / SITE)}
+    report = run_trial(Target("script", "run.py", ()), runs=1, cwd=str(tmp_path), env=env,
+                       timeout=120)
+    assert str(tmp_path / "run.py") in report.project
+    assert "unusedlib" in report.project_saved and "biglib.inner" not in report.project_saved
