@@ -23,24 +23,24 @@ MAX_DEPTH = 4
 
 CLICK_PATHS = r"""
 import importlib, json, sys
-import click
 module, attr = sys.argv[1].split(":")
 root = getattr(importlib.import_module(module), attr)
-if not isinstance(root, click.Command):      # a typer app
+if not hasattr(root, "make_context"):      # a typer app
     import typer.main
     root = typer.main.get_command(root)
 paths = []
 
+# duck-typed: recent typer builds its commands on a click of its own, not the installed one
 def walk(command, path, ctx):
     paths.append(path)
-    if not isinstance(command, click.Group) or len(path) >= int(sys.argv[2]):
+    if not hasattr(command, "list_commands") or len(path) >= int(sys.argv[2]):
         return
     for name in command.list_commands(ctx):
         sub = command.get_command(ctx, name)
         if sub is not None:       # hidden commands too: their help must not change either
-            walk(sub, [*path, name], click.Context(sub, info_name=name, parent=ctx))
+            walk(sub, [*path, name], sub.context_class(sub, info_name=name, parent=ctx))
 
-walk(root, [], click.Context(root, info_name="prog"))
+walk(root, [], root.context_class(root, info_name="prog"))
 sys.stdout.write("\n" + json.dumps([[*p, "--help"] for p in paths]) + "\n")
 """
 
