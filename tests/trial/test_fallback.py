@@ -3,6 +3,12 @@ eager run's again."""
 
 from __future__ import annotations
 
+import os
+
+from conftest import write_tree
+
+from hotstart.measure.runner import Target
+from hotstart.trial import run_trial
 from hotstart.trial._fallback import error_line
 
 from ._helpers import trial
@@ -43,7 +49,8 @@ def test_a_package_whose_registration_laziness_skips_is_made_eager(tmp_path):
     assert report.identical
     # Its side-effect imports eager first (not enough: `from regpkg import plugin_a` is not
     # one), then the whole package.
-    assert report.fallback_runs == 2 and "; then " in why
+    # (and the project run once more with it eager: regpkg is the project here).
+    assert report.fallback_runs == 3 and "; then " in why
     # Made eager, it loads its plugin; the rest stays lazy.
     assert "regpkg.plugin_a" not in report.unused
     assert "json" in report.unused
@@ -111,9 +118,10 @@ def test_a_package_registering_through_an_unread_import_keeps_only_those_eager(t
 #: `lib` as a side effect of the library's own import of `lib.main`. Deferred inside the
 #: library, `lib.sub` is never bound, and the failure shows in the project's frame.
 BOUND_BY_A_SIDE_EFFECT = {
-    "lib/__init__.py": "from lib.main import thing\n",
-    "lib/main.py": "from lib import sub\nthing = sub.X\n",
-    "lib/sub.py": "X = 'sub x'\n",
+    "pyproject.toml": "[project]\nname = 'proj'\n",
+    "site-packages/lib/__init__.py": "from lib.main import thing\n",
+    "site-packages/lib/main.py": "from lib import sub\nthing = sub.X\n",
+    "site-packages/lib/sub.py": "X = 'sub x'\n",
     "proj/__init__.py": "",
     "proj/__main__.py": "from proj import cli\nprint(cli.X)\n",
     "proj/cli.py": "import lib\nimport json\nX = lib.sub.X\n",
@@ -121,7 +129,10 @@ BOUND_BY_A_SIDE_EFFECT = {
 
 
 def test_the_package_a_traceback_blames_goes_back_to_lazy_when_another_was_at_fault(tmp_path):
-    report = trial(tmp_path, BOUND_BY_A_SIDE_EFFECT, "module", "proj")
+    write_tree(tmp_path, BOUND_BY_A_SIDE_EFFECT)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site-packages")}  # installed
+    report = run_trial(Target("module", "proj", ()), runs=1, cwd=str(tmp_path), env=env,
+                       timeout=120)
     assert report.identical
     # The library is at fault (found by bisecting); the project, whose frame the traceback
     # ended in, was tried lazy again and stays lazy.
@@ -131,5 +142,8 @@ def test_the_package_a_traceback_blames_goes_back_to_lazy_when_another_was_at_fa
                for note in report.notes)
     # So the project's own unused import is still deferred: the bound keeps it.
     assert "json" in report.unused
-    # The project bound needs no fallback: the library's own imports stay eager there.
+    # The project bound needs no fallback: the library's own imports stay eager there, so
+    # the library is not kept eager (the project's imports of it stay lazy).
     assert report.project_identical and "json" in report.project_saved
+    assert any(note.startswith("project bound: lib lazy in the project's imports")
+               for note in report.notes)

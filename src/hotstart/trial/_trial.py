@@ -307,10 +307,20 @@ def project_paths(target: Target, profile: Profile, cwd: str) -> list[str]:
 
 def _project_fallback(runner: _Runs, eager: Outcome, fallback: Fallback,
                       compare_stdout: bool, steps: _Steps) -> Fallback:
-    """The recorded run with only the project's imports lazy, the packages the all-lazy
-    fallback keeps eager kept eager here too; if its output still differs, the fallback
-    again on top of them. Its `eager`/`effects` include the all-lazy ones."""
-    base, base_effects = frozenset(fallback.eager), frozenset(fallback.effects)
+    """The recorded run with only the project's imports lazy. Nothing is kept eager first
+    (a package the all-lazy fallback keeps eager is often broken by its own deferred imports,
+    which stay eager here; keeping it eager would keep the project's imports of it eager
+    too); if the output differs, again with the all-lazy fallback's packages eager, and the
+    fallback on top of them if it still does. Its `runs` count the runs after the first."""
+    first = runner.recorded("lazy", project=True)
+    if differs(eager, first, compare_stdout=compare_stdout) is None \
+            or not (fallback.eager or fallback.effects):
+        base, base_effects, runs = frozenset(), frozenset(), 0
+    else:
+        base, base_effects, runs = frozenset(fallback.eager), frozenset(fallback.effects), 1
+        steps("lazy run, the project's imports only, with the packages above eager",
+              extra=True)
+        first = runner.recorded("lazy", base, base_effects, project=True)
 
     def run_project(packages: frozenset[str], effects: frozenset[str]) -> Outcome:
         steps(f"lazy run, the project's imports only, with "
@@ -318,10 +328,12 @@ def _project_fallback(runner: _Runs, eager: Outcome, fallback: Fallback,
               extra=True)
         return runner.recorded("lazy", base | packages, base_effects | effects, project=True)
 
-    first = runner.recorded("lazy", base, base_effects, project=True)
     found = find_eager_packages(run_project, eager, first, compare_stdout=compare_stdout)
-    found.eager = {**fallback.eager, **found.eager}
-    found.effects = {name: why for name, why in {**fallback.effects, **found.effects}.items()
+    found.runs += runs
+    kept = {name: fallback.eager[name] for name in base}
+    found.eager = {**kept, **found.eager}
+    found.effects = {name: why for name, why in
+                     {**{n: fallback.effects[n] for n in base_effects}, **found.effects}.items()
                      if name not in found.eager}
     return found
 
@@ -336,6 +348,10 @@ def _fill_project(report: TrialReport, run: Fallback, fallback: Fallback, profil
     more = sorted(set(run.eager) - set(fallback.eager))
     report.notes += [f"project bound: {name} kept eager too: {run.eager[name]}"
                      for name in more]
+    if fallback.eager and not set(fallback.eager) & set(run.eager):
+        report.notes.append(f"project bound: {', '.join(sorted(fallback.eager))} lazy in the "
+                            f"project's imports (only its own imports broke laziness, and "
+                            f"they stay eager there)")
     report.notes += [f"project bound: {name} stayed lazy: {why}"
                      for name, why in run.cleared.items()]
     record = run.outcome.record
