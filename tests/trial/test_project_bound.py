@@ -89,8 +89,13 @@ def test_a_project_that_executes_no_import_on_the_path_is_said_to_defer_nothing(
 
 def test_an_entry_without_a_project_module_has_no_project_bound(tmp_path):
     write_tree(tmp_path, {"pyproject.toml": "[project]\nname = 'x'\n"})
-    report = run_trial(Target("code", "import json"), runs=1, cwd=str(tmp_path), timeout=60)
+    seen = []
+    report = run_trial(Target("code", "import json"), runs=2, cwd=str(tmp_path), timeout=60,
+                       progress=lambda what, done, total: seen.append((done, total)))
     assert report.project == [] and report.project_us is None
+    # Progress counts only the runs made: one step each, ending at its total.
+    assert len(seen) == seen[-1][0] == seen[-1][1]
+    assert all(done <= total for done, total in seen)
     assert report.project_bound_ms is None and report.project_ratio is None
     assert any("no project bound" in note for note in report.notes)
 

@@ -127,6 +127,7 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
             fallback_runs += project_run.runs
         else:
             notes.append("no module of the project was found on this path: no project bound")
+            steps.total -= 1 + runs  # no project runs
         walls = runner.timed(runs, interpreter or eager.record.executable or None,
                              frozenset(fallback.eager), frozenset(fallback.effects), steps,
                              project_run)
