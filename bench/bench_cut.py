@@ -254,18 +254,24 @@ def lazy_contender(name: str, target: CutTarget, before: Copy, build: Build,
     if target.entry[0] not in ("-m", "-c"):
         return "n/a: a script entry"
     env = copy_env(target, before, build)
-    eager = ",".join(sorted(trial.get("eager_packages") or ()))
     project = target.package if LAZY_SCOPES[name] else ""
-    series = Series(name, [sys.executable, "-c", LAZY_RUN, eager, project, *target.entry],
-                    env)
-    runs = [subprocess.run(argv, env=env, cwd=before.root, capture_output=True, check=False,
-                           timeout=300)
-            for argv in ([sys.executable, *target.entry], series.argv)]
-    if (runs[0].returncode, runs[0].stdout) != (runs[1].returncode, runs[1].stdout):
-        last = (runs[1].stderr.decode(errors="replace").strip().splitlines() or ["-"])[-1]
-        return (f"dropped: under the lazy mode the entry exited {runs[1].returncode} (eager: "
-                f"{runs[0].returncode}) or printed other bytes; {last[:160]}")
-    return series
+    eager_run = subprocess.run([sys.executable, *target.entry], env=env, cwd=before.root,
+                               capture_output=True, check=False, timeout=300)
+    trial_eager = set(trial.get("eager_packages") or ())
+    # the trial may blame the project itself (the innermost frame of a traceback) beside the
+    # dependency its bisection found: first try with the project lazy, then as the trial left it
+    tries = [trial_eager - {target.package}, trial_eager] if target.package in trial_eager \
+        else [trial_eager]
+    for eager in tries:
+        series = Series(name, [sys.executable, "-c", LAZY_RUN, ",".join(sorted(eager)),
+                               project, *target.entry], env)
+        lazy_run = subprocess.run(series.argv, env=env, cwd=before.root, capture_output=True,
+                                  check=False, timeout=300)
+        if (eager_run.returncode, eager_run.stdout) == (lazy_run.returncode, lazy_run.stdout):
+            return series
+    last = (lazy_run.stderr.decode(errors="replace").strip().splitlines() or ["-"])[-1]
+    return (f"dropped: under the lazy mode the entry exited {lazy_run.returncode} (eager: "
+            f"{eager_run.returncode}) or printed other bytes; {last[:160]}")
 
 
 def contenders(target: CutTarget, copies: dict[str, Copy], lazies: list[Series],
