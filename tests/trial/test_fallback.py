@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from conftest import write_tree
 
 from hotstart.measure.runner import Target
@@ -147,3 +148,32 @@ def test_the_package_a_traceback_blames_goes_back_to_lazy_when_another_was_at_fa
     assert report.project_identical and "json" in report.project_saved
     assert any(note.startswith("project bound: lib lazy in the project's imports")
                for note in report.notes)
+
+
+def test_a_lazy_run_whose_hook_failed_is_an_error_not_an_identical_run(tmp_path, monkeypatch):
+    """Every lazy run checks that the hook was installed: one without it is an eager run
+    and would pass the fallback's comparison. A copy of hotstart whose hook installs in the
+    first lazy run only (an import error from the second on) stands for a tree that breaks
+    in the middle of a trial."""
+    import shutil
+
+    import hotstart
+    from hotstart.errors import BadInput
+    from hotstart.trial import _trial
+
+    source = tmp_path / "src"
+    shutil.copytree(os.path.dirname(hotstart.__file__), source / "hotstart",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    hook = source / "hotstart" / "lazy" / "_hook.py"
+    real = hook.with_name("_hook_real.py")
+    hook.rename(real)
+    marker = tmp_path / "installed-once"
+    hook.write_text(f"import os\n"
+                    f"if os.path.exists({str(marker)!r}):\n"
+                    f"    raise ImportError('the hook broke on purpose')\n"
+                    f"open({str(marker)!r}, 'w').close()\n"
+                    f"exec(compile(open({str(real)!r}).read(), __file__, 'exec'))\n")
+    monkeypatch.setattr(_trial, "_SOURCE", str(source))
+    with pytest.raises(BadInput, match="the hook broke on purpose"):
+        trial(tmp_path / "project", ANNOUNCES, "code", "import loud\nprint('done')")
+    assert marker.exists()  # the first lazy run had the hook

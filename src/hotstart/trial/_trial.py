@@ -84,9 +84,6 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         runner.version = eager.record.version
         steps("lazy run")
         lazy = runner.recorded("lazy")
-        if lazy.record is not None and lazy.record.error:
-            raise BadInput(f"the trial's lazy-import hook could not be installed: "
-                           f"{lazy.record.error}")
         compare_stdout, fallback_runs = True, 0
         if (differs(eager, lazy) is not None
                 and differs(eager, lazy, compare_stdout=False) is None):
@@ -213,8 +210,14 @@ class _Runs:
                 printed = handle.read()
         except OSError:
             printed = b""
+        record = read_record(out)
+        if mode == "lazy" and record is not None and record.error:
+            # Every lazy run, not only the first: a run without the hook is an eager run,
+            # and would pass the fallback's comparison as "identical".
+            raise BadInput(f"the trial's lazy-import hook could not be installed: "
+                           f"{record.error}")
         return Outcome(None if run.timed_out else run.exit_code, printed,
-                       "\n".join(run.stderr.splitlines()[-200:]), read_record(out))
+                       "\n".join(run.stderr.splitlines()[-200:]), record)
 
     def timed(self, runs: int, floor_python: str | None, eager: frozenset[str],
               effects: frozenset[str], steps: _Steps, project: Fallback | None = None
