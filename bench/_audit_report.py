@@ -8,6 +8,8 @@ from collections import Counter
 from _audit_targets import Target
 from _timing import paired_ratio
 
+from hotstart.fix.verify import CommandResult
+
 MiB = 1 << 20
 
 
@@ -23,11 +25,8 @@ def spread(values: list[float], digits: int = 1) -> str:
 
 
 def error_line(tail: str) -> str:
-    lines = [line.strip() for line in tail.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("E ")]
-    failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
-    pick = errors[-1][1:].strip() if errors else (failed[-1] if failed else lines[-1])
-    return pick[:160]
+    # the rule lives with the verify report (`hotstart fix` shows the same line)
+    return CommandResult(False, None, tail).error_line()[:160]
 
 
 def report_target(out: dict) -> None:

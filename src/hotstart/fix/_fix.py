@@ -410,7 +410,8 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
         culprits = find_culprits(units, test, on_trial)  # a group is kept or reverted whole
         bad_groups = [g for g, _ in culprits]
         bad = [c for g in bad_groups for c in g.changes]
-        verification.reverted = [(c.id, r.tail()) for g, r in culprits for c in g.changes]
+        verification.reverted = [(c.id, r.failure()) for g, r in culprits
+                                 for c in g.changes]
         good_groups = [g for g in units if all(g is not b for b in bad_groups)]
         good = [c for g in good_groups for c in g.changes]
         files, _ = render(good)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-__all__ = ["CommandResult", "run_command", "find_culprits", "Verification"]
+__all__ = ["CommandResult", "Verification", "find_culprits", "run_command"]
 
 T = TypeVar("T")
 
@@ -32,6 +32,29 @@ class CommandResult:
     def tail(self, lines: int = 12) -> str:
         return "\n".join(self.output.rstrip().splitlines()[-lines:])
 
+    def error_line(self) -> str:
+        """The line that says what failed: pytest's last `E   ...` line (the exception of a
+        failed test or of a collection error), else the last exception line of a traceback,
+        else the last `FAILED`/`ERROR` line, else the last line; "" for no output."""
+        from ..trial._fallback import error_line as exception_line
+
+        lines = [line.strip() for line in self.output.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("E ")]
+        if errors:
+            return errors[-1][1:].strip()
+        found = exception_line(self.output)
+        failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+        if found and found != (lines[-1] if lines else ""):
+            return found
+        return failed[-1] if failed else found
+
+    def failure(self, lines: int = 12) -> str:
+        """What a failing run shows in a report: its error line first, then its last
+        `lines` lines (the error line not repeated)."""
+        first = self.error_line()
+        tail = [line for line in self.tail(lines).splitlines() if line.strip() != first]
+        return "\n".join(([first] if first else []) + tail)
+
 
 @dataclass(slots=True)
 class Verification:
@@ -39,7 +62,7 @@ class Verification:
     baseline: CommandResult | None = None
     final: CommandResult | None = None
     runs: int = 0
-    #: (change id, output tail of the run that blamed it)
+    #: (change id, what the run that blamed it said: its error line, then its last lines)
     reverted: list[tuple[str, str]] = field(default_factory=list)
     #: Changed modules whose type hints could not be checked, each with why.
     hints_unchecked: list[str] = field(default_factory=list)

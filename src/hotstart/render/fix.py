@@ -51,7 +51,8 @@ def render_fix(result: FixResult) -> str:
                 count = sum(1 for c, _ in verification.reverted if c == change_id)
                 lines.append(f"    {change_id}" + (f"  ({count} changes: {', '.join(shared)})"
                                                    if count > 1 else ""))
-                for line in tail.splitlines()[-4:]:
+                said = tail.splitlines()  # the error line, then the output's last lines
+                for line in said[:1] + said[1:][-4:]:
                     lines.append(f"      | {line}")
         if verification.hints_unchecked:
             lines.append(f"  type hints not checked for {len(verification.hints_unchecked)} "
