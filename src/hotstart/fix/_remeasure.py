@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..errors import BadInput, HotstartError
 
-__all__ = ["Remeasured", "remeasure_written", "trial_bounds"]
+__all__ = ["Remeasured", "bound_of", "remeasure_written", "trial_bounds"]
 
 
 @dataclass(slots=True)
@@ -35,6 +35,10 @@ class Remeasured:
     trial_before_us: float | None = None
     trial_after_us: float | None = None
     bound_us: float | None = None
+    #: Which bound `bound_us` is: "project" (only the imports the project's own files run
+    #: deferred: what a fix of its files can reach) or "all-lazy" (libraries' imports too,
+    #: when the trial found no project module on the path).
+    bound_kind: str = "project"
 
     @property
     def reached(self) -> float | None:
@@ -92,8 +96,10 @@ def trial_bounds(report, target: str, tests: Sequence[str], *, python: str | Non
     found = {}
     for run in _entry_runs(report, target, tests, python)[0]:
         say(f"trial of {run.entry.name}")
+        # the audited files are the project: exactly what fix rewrites (the audit's too)
         found[run.entry.name] = run_trial(run.target, python=python, runs=runs, cwd=run.cwd,
-                                          env=run.env, timeout=_TIMEOUT)
+                                          env=run.env, timeout=_TIMEOUT,
+                                          project=sorted(set(report.paths.values())))
     return found
 
 
@@ -108,8 +114,9 @@ def remeasure_written(result, target: str, tests: Sequence[str], render, disk, *
     """Profile the measured entries of `result.report` on the written code, fill
     `result.remeasured` and each group's `still_loaded`, and revert (write again without)
     the groups that measured nothing. `trials`: each entry's trial on the code before the
-    write (a `TrialReport`, or the audit's `TrialBound`: `before_ms`, `bound_ms`); the trial
-    runs again on the written code, for "fix reached N % of the bound"."""
+    write (a `TrialReport`, or the audit's `TrialBound`: `before_ms`, `project_bound_ms`,
+    `bound_ms`); the trial runs again on the written code, for "fix reached N % of the
+    bound" (the project bound when there is one: `bound_of`)."""
     from ..measure.runner import failure_message, profile
 
     say = progress or (lambda message: None)
@@ -167,8 +174,18 @@ def remeasure_written(result, target: str, tests: Sequence[str], render, disk, *
             if before is None or now is None:
                 continue
             measured.trial_before_us = _us(before.before_ms)
-            measured.bound_us = _us(before.bound_ms)
+            measured.bound_us, measured.bound_kind = bound_of(before)
             measured.trial_after_us = _us(now.before_ms)
+
+
+def bound_of(trial) -> tuple[float | None, str]:
+    """The bound "fix reached N %" is measured against, in us, and which one: the project
+    bound when the trial has one, else the all-lazy bound. `trial`: a `TrialReport` or the
+    audit's `TrialBound` (both have `bound_ms` and `project_bound_ms`)."""
+    project = getattr(trial, "project_bound_ms", None)
+    if project is not None:
+        return _us(project), "project"
+    return _us(trial.bound_ms), "all-lazy"
 
 
 def _us(ms: float | None) -> float | None:

@@ -124,7 +124,8 @@ def _remeasured(result: FixResult) -> list[str]:
                      f"{measured.modules_after}")
         if measured.bound_us is not None:
             figures = (f"  before {measured.trial_before_us / 1e3:.1f} ms -> after "
-                       f"{measured.trial_after_us / 1e3:.1f} ms; the trial's bound "
+                       f"{measured.trial_after_us / 1e3:.1f} ms; the trial's "
+                       f"{_BOUNDS.get(measured.bound_kind, measured.bound_kind)} "
                        f"{measured.bound_us / 1e3:.1f} ms")
             reached = measured.reached
             lines.append(figures + (f": fix reached {reached * 100:.0f} % of it"
@@ -143,6 +144,12 @@ def _remeasured(result: FixResult) -> list[str]:
     if result.remeasure_note:
         lines.append(f"re-profiling: {result.remeasure_note}")
     return lines
+
+
+#: How each bound is named beside "fix reached N %".
+_BOUNDS = {"project": "project bound (only the imports its own files run deferred)",
+           "all-lazy": "all-lazy bound (libraries' own imports lazy too: no project bound "
+                       "found)"}
 
 
 def _short(text: str, width: int = 60) -> str:
