@@ -262,19 +262,10 @@ def _check_uses(local: str, here: SourceModule, registrations: list[tuple[int, i
     """Refuse a name that the module binds twice, re-exports, or uses outside its
     registrations (the module would stay imported; the rewrite drops an import only when no
     use is left)."""
-    bound = 0
-    for node in ast.walk(here.tree):
-        if isinstance(node, ast.alias):
-            bound += (node.asname or node.name).split(".")[0] == local
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound += node.name == local
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            bound += local in node.names
-        elif isinstance(node, ast.Name) and node.id == local:
-            if not isinstance(node.ctx, ast.Load):
-                bound += 1
-            elif not any(start <= node.lineno <= end for start, end in registrations):
-                raise Refused(f"`{local}` is also used at line {node.lineno}")
+    for line in here.globals.loads.get(local, []):
+        if not any(start <= line <= end for start, end in registrations):
+            raise Refused(f"`{local}` is also used at line {line}")
+    bound = len(here.globals.binds.get(local, []))
     if bound != 1:
         raise Refused(f"`{local}` is bound more than once in the module")
     if local in reexported:
@@ -462,8 +453,7 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
         return source, failed
     leaving: dict[int, set[str]] = {}
     for local, line in bindings.items():
-        uses = [n.lineno for n in ast.walk(here.tree)
-                if isinstance(n, ast.Name) and n.id == local and isinstance(n.ctx, ast.Load)]
+        uses = here.globals.loads.get(local, [])
         if all(any(start <= use <= end for start, end in spans) for use in uses):
             leaving.setdefault(line, set()).add(local)
     sections = Sections(_root_of(changes[0]))

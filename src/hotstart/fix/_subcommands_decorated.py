@@ -32,8 +32,7 @@ def find_decorated(here: SourceModule, known: Project, file: str, path: str, pro
     than define commands (it raises `Refused`)."""
     changes: list[Change] = []
     skipped: list[Skipped] = []
-    loads = {node.id for node in ast.walk(here.tree)
-             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    loads = here.globals.loads
     for node in here.tree.body:
         if not isinstance(node, ast.ImportFrom) or node.module == "__future__":
             continue

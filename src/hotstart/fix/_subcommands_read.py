@@ -14,6 +14,7 @@ import json
 import os
 
 from ..audit.model import AuditReport
+from ._subcommands_scope import global_names
 
 __all__ = [
     "NO_VALUE",
@@ -70,6 +71,9 @@ class SourceModule:
             elif isinstance(node, ast.Assign) and len(node.targets) == 1 and \
                     isinstance(node.targets[0], ast.Name):
                 self.assigned[node.targets[0].id] = node.value
+        #: where the module reads and binds its global names, by scope (a parameter or
+        #: local of the same name is another variable); ValueError if too deep to walk
+        self.globals = global_names(self.tree)
 
     def absolute(self, module: str, level: int) -> str:
         if not level:
