@@ -25,18 +25,30 @@ def passed(summary: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+#: the bounds a variant is held against: (key, column title)
+BOUNDS = (("project", "trial's project bound, measured"),
+          ("project-predicted", "trial's project bound, predicted"),
+          ("all", "trial's all-lazy bound, measured"),
+          ("all-predicted", "trial's all-lazy bound, predicted"),
+          ("lazy-project", "lazy-project run (these rounds)"),
+          ("lazy-all", "lazy-all run (these rounds)"))
+_TRIAL_FIELDS = {"project": "project_bound_ms", "project-predicted": "project_bound_predicted_ms",
+                 "all": "bound_ms", "all-predicted": "bound_predicted_ms"}
+
+
 def savings(out: dict) -> dict:
-    """The share of the start-up above the floor that each bound saves: the trial's measured
-    and predicted bound (against its own eager runs), and the lazy mode's real run in these
-    rounds. Shares, not milliseconds: the trial runs at another moment than these rounds, and
-    on a loaded machine both scale together, while a difference of milliseconds does not."""
+    """The share of the start-up above the floor that each bound saves: the trial's bounds
+    (project and all-lazy, measured and predicted; against its own eager runs), and the lazy
+    runs in these rounds. Shares, not milliseconds: the trial runs at another moment than
+    these rounds, and on a loaded machine both scale together, while a difference of
+    milliseconds does not."""
     trial, series = out["trial"], out["series"]
     found = {}
     before_ms = trial.get("before_ms")
     if before_ms:
-        for key, field in (("trial", "bound_ms"), ("predicted", "bound_predicted_ms")):
-            if trial.get(field) is not None:
-                found[key] = (before_ms - trial[field]) / before_ms
+        for key, name in _TRIAL_FIELDS.items():
+            if trial.get(name) is not None:
+                found[key] = (before_ms - trial[name]) / before_ms
     above = series["before"].median - series["floor"].median
     for name in ("lazy-all", "lazy-project"):
         if name in series and above > 0:
@@ -44,20 +56,16 @@ def savings(out: dict) -> dict:
     return found
 
 
+def reached(share: float, bound: float | None) -> str:
+    """The variant's share of the start-up saved over a bound's share."""
+    if bound is None:
+        return "-"
+    return "(no room)" if bound <= 0 else f"{share / bound:.2f}"
+
+
 def lazy_ms(series: dict, name: str) -> float:
     """A lazy run's median without the wrapper's fixed cost (lazy-floor minus floor)."""
     return series[name].median - (series["lazy-floor"].median - series["floor"].median)
-
-
-def ratio_text(share: float, bounds: dict) -> str:
-    """The variant's share of the start-up saved over each bound's share: trial measured /
-    trial predicted / lazy-all real run / lazy-project real run."""
-    cells = []
-    for key in ("trial", "predicted", "lazy-all", "lazy-project"):
-        bound = bounds.get(key)
-        cells.append("-" if bound is None else ("(no room)" if bound <= 0 else
-                                                f"{share / bound:.2f}"))
-    return " / ".join(cells)
 
 
 def report_target(out: dict) -> None:
@@ -75,8 +83,11 @@ def report_target(out: dict) -> None:
         print(f"- trial: **failed** after {trial['seconds']:.0f} s: {trial['error']}")
     else:
         eager = "; ".join(f"{p}: {why}" for p, why in trial["eager_packages"].items())
-        print(f"- trial ({trial['seconds']:.0f} s): start-up above the floor {fmt(trial['before_ms'])} "
-              f"ms eager; bound {fmt(trial['bound_ms'])} ms measured, "
+        print(f"- trial ({trial['seconds']:.0f} s): start-up above the floor "
+              f"{fmt(trial['before_ms'])} ms eager; project bound "
+              f"{fmt(trial.get('project_bound_ms'))} ms measured, "
+              f"{fmt(trial.get('project_bound_predicted_ms'))} ms predicted; all-lazy bound "
+              f"{fmt(trial['bound_ms'])} ms measured, "
               f"{fmt(trial['bound_predicted_ms'])} ms predicted; {len(trial['unused'])} "
               f"modules imported but unused on the path, {len(trial['saved'])} never loaded "
               f"in the lazy run; output identical: {trial['identical']}; made eager: "
@@ -126,7 +137,8 @@ def summary_tables(outs: list[dict], variants: tuple, rounds: int) -> None:
     heads = ["target", "entry", "floor `-c pass`", "before", *variants,
              "lazy-all (the trial's bound, run); net of the wrapper",
              "lazy-project (the project's bound, run); net of the wrapper",
-             "trial: before / bound measured / predicted (above the floor)"]
+             ("trial, above its floor: before / project bound measured, predicted / "
+              "all-lazy bound measured, predicted")]
     print("| " + " | ".join(heads) + " |")
     print("|---|---|" + "---:|" * (len(heads) - 2))
     for out in outs:
@@ -139,39 +151,37 @@ def summary_tables(outs: list[dict], variants: tuple, rounds: int) -> None:
             cells.append(f"{spread(series[name].samples_ms)}; {lazy_ms(series, name):.1f} "
                          f"net" if name in series else "n/a")
         cells.append("n/a" if "before_ms" not in trial else
-                     f"{fmt(trial['before_ms'])} / {fmt(trial['bound_ms'])} / "
-                     f"{fmt(trial['bound_predicted_ms'])}")
+                     f"{fmt(trial['before_ms'])} / {fmt(trial.get('project_bound_ms'))}, "
+                     f"{fmt(trial.get('project_bound_predicted_ms'))} / "
+                     f"{fmt(trial['bound_ms'])}, {fmt(trial['bound_predicted_ms'])}")
         print("| " + " | ".join(cells) + " |")
     print()
     print("### Reached: the share of the start-up above the floor that the variant saves, "
-          "over the share the bound saves ((before - after) / (before - bound) within one "
-          "setup), by bound: the trial's measured / the trial's predicted / lazy-all run / "
-          "lazy-project run in these rounds (goal >= 0.8 with codemods); in brackets "
-          "after/before, the median of per-round ratios\n")
-    heads = ["target", *(f"{v}: ratios to the bounds (after/before)" for v in variants),
-             "tests before → after (passed)", "help identical", "modules before → after"]
+          "over the share each bound saves, i.e. (before - after) / (before - bound) within "
+          "one setup (goal: >= 0.8 with codemods, against the project bound); after/before "
+          "is the median of per-round ratios\n")
+    heads = ["target", "variant", "after/before", *(title for _, title in BOUNDS),
+             "tests passed (before: ...)", "help identical", "modules at exit (before: ...)"]
     print("| " + " | ".join(heads) + " |")
-    print("|---|" + "---|" * (len(heads) - 1))
+    print("|---|---|" + "---:|" * (len(BOUNDS) + 1) + "---|---|---|")
     for out in outs:
         series, bounds = out["series"], savings(out)
         before = series["before"]
-        cells = [out["target"].name]
-        tests, helps, mods = [], [], []
+        above = before.median - series["floor"].median
         for variant in variants:
             fix = out["fixes"][variant]
+            cells = [out["target"].name, variant]
             if variant not in series:
-                cells.append("n/a")
+                print("| " + " | ".join(cells + [fix.get("na", "n/a")]
+                                        + [""] * (len(heads) - 3)) + " |")
                 continue
-            share = ((before.median - series[variant].median)
-                     / (before.median - series["floor"].median))
-            cells.append(f"{ratio_text(share, bounds)} "
-                         f"({paired_ratio(series[variant], before):.3f})")
-            tests.append(f"{passed(fix['tests'][0])}")
-            if "help" in fix:
-                helps.append("yes" if not fix["help"] else f"**no ({len(fix['help'])})**")
-            mods.append(str(len(out["modules"][variant])))
-        cells.append(f"{passed(out['tests_before'][0])} → {' / '.join(tests) or '-'}")
-        cells.append(" / ".join(helps) or "-")
-        cells.append(f"{len(out['modules']['before'])} → {' / '.join(mods) or '-'}")
-        print("| " + " | ".join(cells) + " |")
+            share = (before.median - series[variant].median) / above if above > 0 else 0.0
+            cells.append(f"{paired_ratio(series[variant], before):.3f}")
+            cells += [reached(share, bounds.get(key)) for key, _ in BOUNDS]
+            cells.append(f"{passed(fix['tests'][0])} ({passed(out['tests_before'][0])})")
+            cells.append("-" if "help" not in fix else (
+                f"yes ({len(out['help_paths'])})" if not fix["help"] else
+                f"**no ({len(fix['help'])} of {len(out['help_paths'])})**"))
+            cells.append(f"{len(out['modules'][variant])} ({len(out['modules']['before'])})")
+            print("| " + " | ".join(cells) + " |")
     print()

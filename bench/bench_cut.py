@@ -205,7 +205,10 @@ import json, sys
 from hotstart.trial import load_trial
 r = load_trial(sys.argv[1])
 print(json.dumps({"before_ms": r.before_ms, "bound_ms": r.bound_ms,
-                  "bound_predicted_ms": r.bound_predicted_ms, "unused": sorted(r.unused),
+                  "bound_predicted_ms": r.bound_predicted_ms,
+                  "project_bound_ms": getattr(r, "project_bound_ms", None),
+                  "project_bound_predicted_ms": getattr(r, "project_bound_predicted_ms", None),
+                  "unused": sorted(r.unused),
                   "saved": sorted(r.saved), "eager_packages": dict(r.eager_packages),
                   "identical": r.identical}))
 """
