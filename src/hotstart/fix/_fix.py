@@ -39,6 +39,30 @@ class FileChange:
     stub: str | None = None
     encoding: str = "utf-8"
 
+    def needs(self) -> list[str]:
+        """The hotstart modules the rewritten file imports that it did not before (what its
+        generated code needs at run time besides the standard library), sorted."""
+        return sorted(_hotstart_imports(self.after) - _hotstart_imports(self.before))
+
+
+def _hotstart_imports(source: str) -> set[str]:
+    """The `hotstart...` modules a source imports anywhere (statements of a file that does
+    not parse are not counted: fix never writes one)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "hotstart")
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and \
+                node.module.split(".")[0] == "hotstart":
+            found.add(node.module)
+    return found
+
 
 @dataclass(slots=True)
 class Refused:
@@ -115,6 +139,7 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
         report = audit(target, entries=entries, profiles=profiles, tests=tests,
                        target_version=target_version, runs=runs, python=python,
                        progress=progress, trial=trial)
+    requested = runtime
     if runtime == "auto":
         uses_hotstart = any(s.imported.split(".")[0] == "hotstart" for s in report.sites)
         runtime = "hotstart" if uses_hotstart else "stdlib"
@@ -131,7 +156,8 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     for name in select:
         if name in PROGRAM_CODEMODS:
             # the lazy subcommands import hotstart.lazy.cli at run time: --runtime decides
-            extra = {"runtime": runtime} if name == "cli" else {}
+            # (auto: whether the project depends on hotstart, which the codemod reads)
+            extra = {"runtime": requested} if name == "cli" else {}
             found, left = program_codemod(name).plan(report, report.paths, project, **extra)
             changes.extend(found)
             skipped.extend(left)

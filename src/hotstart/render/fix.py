@@ -16,7 +16,7 @@ def render_fix(result: FixResult) -> str:
     verb = "made" if result.written else "would make"
     joint = f"; plan: joint, {len(result.groups)} group(s)" if result.plan == "joint" else ""
     lines.append(f"hotstart fix: {verb} {len(result.changes)} change(s) in {len(files)} "
-                 f"file(s) (runtime code: {result.runtime}{joint})")
+                 f"file(s) (runtime code: {_runtime_needs(result.files)}{joint})")
     if result.plan_note:
         lines.append(f"  plan: {result.plan_note}")
     for group in result.groups:
@@ -65,6 +65,25 @@ def render_fix(result: FixResult) -> str:
     if not result.written and verification is None and result.changes:
         lines.append("nothing written: use --write to apply, --verify 'COMMAND' to test first")
     return printable_lines(lines)
+
+
+def _runtime_needs(files) -> str:
+    """What the generated code needs at run time: the hotstart modules the rewritten files
+    import that they did not before (with the files), else the standard library only."""
+    needs: dict[str, list[str]] = {}
+    for change in files:
+        for module in change.needs():
+            needs.setdefault(module, []).append(change.shown)
+    if not needs:
+        return "stdlib"
+    parts = [f"{module} in {_some(shown)}" for module, shown in needs.items()]
+    return "; ".join(parts) + ("; stdlib elsewhere" if len(files) > len(
+        {s for shown in needs.values() for s in shown}) else "")
+
+
+def _some(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
 
 
 def _saving_text(saving, claimed: bool = True) -> str:
