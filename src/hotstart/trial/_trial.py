@@ -353,9 +353,10 @@ def _fill_project(report: TrialReport, run: Fallback, fallback: Fallback, profil
     report.notes += [f"project bound: {name} kept eager too: {run.eager[name]}"
                      for name in more]
     if fallback.eager and not set(fallback.eager) & set(run.eager):
+        their = "its" if len(fallback.eager) == 1 else "their"
         report.notes.append(f"project bound: {', '.join(sorted(fallback.eager))} lazy in the "
-                            f"project's imports (only its own imports broke laziness, and "
-                            f"they stay eager there)")
+                            f"project's imports (only {their} own imports broke laziness, "
+                            f"and they stay eager there)")
     report.notes += [f"project bound: {name} stayed lazy: {why}"
                      for name, why in run.cleared.items()]
     record = run.outcome.record
