@@ -13,8 +13,9 @@ output still differs after them, every deferred package is made eager and the tr
 A traceback names where the failure showed, which is not always the package at fault: a
 project reading ``typer.core.X`` fails in its own frame when it is typer's deferred
 ``from .main import ...`` that no longer binds ``typer.core``. So once the output is right,
-each package the traceback named is tried lazy again (one run each, while another package
-was made eager after it): if the output stays right, it was not at fault and stays lazy.
+each package the traceback named (and each one bisection kept with others when its runs ran
+out) is tried lazy again, one run each while others are kept eager: if the output stays
+right, it was not at fault and stays lazy.
 """
 
 from __future__ import annotations
@@ -136,8 +137,9 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
     budget = math.ceil(math.log2(max(len(candidates), 1))) + 3
     chosen: dict[str, str] = {}
     effects: dict[str, str] = {}
-    #: Packages named by a traceback, in the order they were, with what was chosen after.
-    named_order: list[str] = []
+    #: Packages kept eager that may not be at fault -> why they were suspected: named by a
+    #: traceback, or kept with others when bisection ran out of runs.
+    suspects: dict[str, str] = {}
     current = first
     runs = 0
 
@@ -148,7 +150,7 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
 
     def done(outcome: Outcome) -> Fallback:
         return _clear_bystanders(run_lazy, eager, Fallback(chosen, effects, outcome, runs),
-                                 named_order, compare_stdout)
+                                 suspects, compare_stdout)
 
     while runs < budget:
         difference = differs(eager, current, compare_stdout=compare_stdout)
@@ -165,7 +167,7 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
                 chosen[package] = f"{effects.pop(package)}; then {why}"
             else:
                 effects[package] = why
-                named_order.append(package)
+                suspects[package] = "its traceback's innermost frame was there"
             current = run()
             continue
         pool = sorted(left)
@@ -179,6 +181,8 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
                 pool = pool[len(pool) // 2:]
         found = (f"found {pool[0]}" if len(pool) == 1
                  else f"narrowed it to {len(pool)} packages")
+        if len(pool) > 1:
+            suspects.update((name, "bisecting kept it with others") for name in pool)
         for package in pool:
             effects.pop(package, None)
             chosen[package] = (f"{difference}; bisecting the {len(candidates)} deferred "
@@ -195,14 +199,14 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
 
 
 def _clear_bystanders(run_lazy: Callable[[frozenset[str], frozenset[str]], Outcome],
-                      eager: Outcome, found: Fallback, named: list[str],
+                      eager: Outcome, found: Fallback, suspects: dict[str, str],
                       compare_stdout: bool) -> Fallback:
-    """Try lazy again each package a traceback named that is kept eager beside others (the
-    failure showed in its frame; the fault may have been another's): one run each, at most
-    three; a package whose lazy run is then identical goes back to lazy, and
-    `found.cleared` says why."""
-    order = [name for name in named if name in found.eager or name in found.effects]
-    for package in order[:3]:
+    """Try lazy again each suspect (a package a traceback named: the failure showed in its
+    frame, the fault may have been another's; or one bisection kept with others when its
+    runs ran out) that is kept eager beside others: one run each, at most four; a package
+    whose lazy run is then identical goes back to lazy, and `found.cleared` says why."""
+    order = [name for name in suspects if name in found.eager or name in found.effects]
+    for package in order[:4]:
         others = sorted(other for other in {*found.eager, *found.effects} if other != package)
         if not others:
             continue  # the only one kept: it is what made the output right
@@ -212,8 +216,8 @@ def _clear_bystanders(run_lazy: Callable[[frozenset[str], frozenset[str]], Outco
         outcome = run_lazy(frozenset(eager_now), frozenset(effects_now))
         if differs(eager, outcome, compare_stdout=compare_stdout) is None:
             found.cleared[package] = (
-                f"its traceback's innermost frame was there, but the run is identical with "
-                f"it lazy once {', '.join(others)} {'is' if len(others) == 1 else 'are'} "
-                f"eager: not at fault")
+                f"{suspects[package]}, but the run is identical with it lazy once "
+                f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} eager: not at "
+                f"fault")
             found.eager, found.effects, found.outcome = eager_now, effects_now, outcome
     return found
