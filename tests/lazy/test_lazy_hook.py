@@ -31,50 +31,69 @@ PACKAGE = {
 
 
 def test_nothing_loads_until_first_use_and_reification_is_recorded(tmp_path):
+    # (names the module body itself reads are bound at once: the uses are in functions,
+    # and an import statement after them -- any -- takes the stand-ins out of globals())
     out = lines(run_program(tmp_path, PACKAGE, ALL_LAZY + """
-        import linecache
         import pkg
-        print("pkg" in sys.modules, sorted(m for m in HOOK.deferred if m.startswith("pkg")))
-        print(pkg.sub.VALUE)
+        def first():
+            return pkg.sub.VALUE
+        def make():
+            return pkg.make()
+        import linecache
+        print("pkg" in sys.modules, sorted(m for m in HOOK.deferred if m.startswith("pkg")),
+              "pkg" in globals())
+        print(first())
         mine = [(m, user) for m, user in REIFIED if m.startswith("pkg")]
         module, (filename, line, function) = mine[0]
         print([m for m, _ in mine], linecache.getline(filename, line).strip(), function)
-        t = pkg.make()
-        print(type(t).__name__, "json" in sys.modules)
+        t = make()
+        print(type(t).__name__, "json" in sys.modules, globals()["pkg"] is sys.modules["pkg"])
         """))
     assert out == [
-        "False ['pkg']",
+        "False ['pkg'] False",  # nothing bound until the first read
         "load pkg.sub",
         "3",
-        "['pkg', 'pkg.sub'] print(pkg.sub.VALUE) <module>",  # the first user: that line
+        "['pkg', 'pkg.sub'] return pkg.sub.VALUE first",  # the first user: that line
         "load pkg.heavy",
-        "Thing False",  # pkg's own `import json` is never used
+        "Thing False True",  # pkg's own `import json` is never used
     ]
 
 
 def test_missing_module_raises_at_first_use_with_its_own_traceback_and_a_note(tmp_path):
-    result = run_program(tmp_path, {}, ALL_LAZY + """
+    # a package that is not installed at all raises at the statement, as eagerly (an
+    # optional dependency must not look present); a missing module of one that is, at use
+    files = {"shipped/__init__.py": "", "optional.py": "import not_installed_xyz\n"}
+    result = run_program(tmp_path, files, ALL_LAZY + """
+        try:
+            import optional
+        except ModuleNotFoundError as exc:
+            print("at the statement:", exc.name)
         import linecache, traceback
-        import not_a_real_module_xyz
+        import shipped.not_a_real_module_xyz
         print("bound")
         def use():
-            return not_a_real_module_xyz.anything
+            return shipped.not_a_real_module_xyz.anything
+        import sys
         for attempt in (1, 2):
             try:
                 use()
             except ModuleNotFoundError as exc:
                 text = "".join(traceback.format_exception(exc))
-                print(attempt, exc.name, "return not_a_real_module_xyz.anything" in text)
+                print(attempt, exc.name,
+                      "return shipped.not_a_real_module_xyz.anything" in text)
                 where = exc.__notes__[0].rsplit(" at ", 1)[1]
                 filename, line = where.rsplit(":", 1)
                 print(len(exc.__notes__), linecache.getline(filename, int(line)).strip())
         """)
     assert lines(result) == [
+        "at the statement: not_installed_xyz",
         "bound",
-        "1 not_a_real_module_xyz True",  # the real exception; the traceback shows the use
-        "1 import not_a_real_module_xyz",  # the note names the deferred statement
-        "2 not_a_real_module_xyz True",  # the next use tries again, and fails the same way
-        "1 import not_a_real_module_xyz",
+        # the real exception; the traceback shows the use
+        "1 shipped.not_a_real_module_xyz True",
+        "1 import shipped.not_a_real_module_xyz",  # the note names the deferred statement
+        # the next use tries again, and fails the same way
+        "2 shipped.not_a_real_module_xyz True",
+        "1 import shipped.not_a_real_module_xyz",
     ]
 
 
@@ -86,18 +105,22 @@ def test_module_raising_at_import_raises_its_own_exception_at_first_use(tmp_path
         import uses_missing
         def use():
             thing()
+        def value():
+            return uses_missing.VALUE
+        import sys
         try:
             use()
         except ValueError as exc:
             print(type(exc).__name__, exc, len(exc.__notes__))
         try:
-            uses_missing.VALUE
+            value()
         except ModuleNotFoundError as exc:
             print(type(exc).__name__, exc.name, len(exc.__notes__))
         """)
     assert lines(result) == ["ValueError bad at import 1",
-                             # two deferred statements on the way: one note each
-                             "ModuleNotFoundError missing_dependency_xyz 2"]
+                             # not installed: eager inside uses_missing, so one note (its
+                             # own deferred statement)
+                             "ModuleNotFoundError missing_dependency_xyz 1"]
 
 
 def test_imports_in_try_functions_classes_and_star_stay_eager(tmp_path):
@@ -182,15 +205,16 @@ def test_from_import_as_decorator_base_class_isinstance_call_and_identity(tmp_pa
             import pkg.heavy
             bound = globals()
             return bound["Thing"] is pkg.heavy.Thing, bound["make"] is pkg.heavy.make
-        print(type(globals()["Thing"]).__name__)
+        import sys
+        print("Thing" in globals(), "pkg.heavy" in sys.modules)
         print(*later())
         print(*identity(), type(globals()["Thing"]).__name__)
         """))
     assert out == [
-        "LazyValue",
+        "False False",  # nothing bound, nothing imported
         "load pkg.heavy",
         "True Thing True True",
-        "True True type",  # rebound in the importer's globals: identity holds from now on
+        "True True type",  # the real objects in the importer's globals from the first read
     ]
 
 
@@ -219,12 +243,15 @@ def test_relative_imports_submodules_and_dotted_imports(tmp_path):
         import app.main
         def use():
             return deep.er.est.VALUE, est.VALUE, sub.VALUE, index.VALUE
-        print(type(globals()["deep"]).__name__, sorted(HOOK.deferred))
+        def run():
+            return app.main.run()
+        import sys
+        print("deep" in globals(), sorted(HOOK.deferred))
         print(*use())
-        print(*app.main.run())
+        print(*run())
         """))
     assert out == [
-        "LazyModule ['app.main', 'deep.er.est', 'deep.index', 'pkg']",
+        "False ['app.main', 'deep.er.est', 'deep.index', 'pkg']",
         "load deep.er.est",
         "load pkg.sub",
         "deepest deepest 3 index",
@@ -274,8 +301,8 @@ def test_names_the_module_body_reads_are_bound_eagerly(tmp_path):
 
 
 def test_names_caught_raised_or_compared_by_identity_and_unread_imports_stay_eager(tmp_path):
-    # a lazy stand-in cannot forward `except Name`, `raise Name`, `x is Name`; an `import`
-    # whose binding is never read is there for its side effect
+    # `except Name`, `raise Name`, `x is Name` get the real objects (nothing is bound until
+    # the first read); an `import` whose binding is never read is there for its side effect
     files = {
         "errors.py": "class Oops(Exception):\n    pass\nclass Raised(Exception):\n    pass\n",
         "sentinels.py": "MISSING = object()\nOTHER = object()\n",
@@ -303,10 +330,12 @@ def test_names_caught_raised_or_compared_by_identity_and_unread_imports_stay_eag
         import sentinels
         bound = globals()
         print(check(sentinels.MISSING), check(1), builtins.plugin_registered)
-        print(*[type(bound[n]).__name__ for n in ("Oops", "Renamed", "MISSING", "plugin",
-                                                 "lazy_one")])
+        print(*[type(bound[n]).__name__ for n in ("Oops", "Renamed", "MISSING", "plugin")],
+              "lazy_one" in bound, "lazy_one" in sys.modules, one())
         """))
-    assert out == ["missing caught True", "type type object module LazyModule"]
+    # the names read (by a function) are the real objects from their first read; the
+    # unread `import plugin` ran at once; lazy_one stays unbound and unloaded until one()
+    assert out == ["missing caught True", "type type object module False False 1"]
 
 
 def test_module_attribute_reads_resolve_lazy_names(tmp_path):
@@ -408,9 +437,10 @@ def test_two_deferred_submodule_imports_binding_the_same_name(tmp_path):
         import top.right
         def use():
             return top.right.SIDE, top.left.SIDE  # the first use imports both
-        print(type(globals()["top"]).__name__, *use(), sorted(m for m, _ in REIFIED))
+        import sys
+        print("top" in globals(), *use(), sorted(m for m, _ in REIFIED))
         """))
-    assert out == ["LazyModule right left ['top.left', 'top.right']"]
+    assert out == ["False right left ['top.left', 'top.right']"]
 
 
 def test_a_name_compared_with_none_stays_eager(tmp_path):

@@ -123,7 +123,8 @@ def enable(mode: str = "normal") -> str:
 
     Returns ``"hook"``, ``"interpreter"`` (PEP 810 interpreter), ``"eager"`` (nothing is
     lazy), or ``"other hook"`` (a hook someone else installed, e.g. the lazy trial's, is
-    left alone). Raises `ValueError` for an unknown mode (argument or environment).
+    left alone). Raises `ValueError` for an unknown `mode` argument; an unknown
+    ``HOTSTART_LAZY_IMPORTS`` value gives one `RuntimeWarning` and leaves `mode` in force.
     """
     from hotstart.lazy import _mode
 

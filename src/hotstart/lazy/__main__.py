@@ -47,6 +47,8 @@ def main(argv: list[str]) -> int:
         target, args = first, argv[1:]
         if not os.path.exists(target):
             return _fail(f"cannot open {target!r}: no such file or directory")
+    # On before anything of the program is imported: `-m pkg.sub` imports pkg here.
+    _mode.enable(mode)
     if first == "-m":
         import importlib.util
 
@@ -54,9 +56,11 @@ def main(argv: list[str]) -> int:
             found = importlib.util.find_spec(target) is not None
         except (ImportError, ValueError):
             found = False
+        except Exception as exc:  # noqa: BLE001 (the parent package's own error, as python)
+            return _fail(f"error while finding module specification for {target!r} "
+                         f"({type(exc).__name__}: {exc})", 1)
         if not found:
             return _fail(f"no module named {target!r}", 1)
-    _mode.enable(mode)
     return _run(first, target, args)
 
 
@@ -77,7 +81,7 @@ def _run(kind: str, target: str, args: list[str]) -> int:
         else:
             sys.argv[:] = [target, *args]
             sys.path[0] = os.path.dirname(os.path.realpath(target))
-            runpy.run_path(target, run_name="__main__")
+            _run_script(target)
     except SystemExit:
         raise
     except BaseException as exc:  # the program's own error: its traceback, as python shows it
@@ -91,6 +95,34 @@ def _run(kind: str, target: str, args: list[str]) -> int:
         sys.excepthook(type(exc), exc.with_traceback(trace), trace)
         return 1
     return 0
+
+
+def _run_script(target: str) -> None:
+    """``python SCRIPT``: ``__file__`` absolute (3.9+), ``sys.argv[0]`` as given. A
+    directory or zip file with a ``__main__.py`` goes to runpy, as python does."""
+    import runpy
+
+    path = os.path.abspath(target)
+    if not os.path.isdir(path):
+        with open(path, "rb") as file:
+            source = file.read()
+        if not source.startswith(b"PK\x03\x04"):
+            _exec_main(path, source)
+            return
+    runpy.run_path(target, run_name="__main__")
+
+
+def _exec_main(path: str, source: bytes) -> None:
+    """Run `source` as ``__main__`` from the file `path`, as python runs a script."""
+    from importlib.machinery import SourceFileLoader
+
+    main_module = type(sys)("__main__")
+    main_module.__file__ = path
+    main_module.__cached__ = None
+    main_module.__loader__ = SourceFileLoader("__main__", path)
+    main_module.__builtins__ = __builtins__
+    sys.modules["__main__"] = main_module
+    exec(compile(source, path, "exec"), main_module.__dict__)  # noqa: S102 (python SCRIPT)
 
 
 if __name__ == "__main__":

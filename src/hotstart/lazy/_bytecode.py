@@ -3,19 +3,18 @@
 - `statement_at`: whether a frame is at an import statement that PEP 810 calls potentially
   lazy (an ``IMPORT_NAME`` of that module, outside every ``try``/``with`` block).
 - `bound_names`, `stored_name`: the names the statement binds.
-- `needs_real_object`, `read_anywhere`: how the module uses a global name: read while the
-  module body runs, used where a lazy stand-in cannot forward (``is``, ``except``,
-  ``raise``), or read at all.
+- `module_facts`: how the module's code uses a global name: read while the module body
+  runs, read by functions (and where the first of them is made), deleted; and whether the
+  module body calls code between one import statement and the next.
 
-Instructions are found with ``bytes.find`` on ``co_code`` (the de-specialised bytecode),
-and each module's code objects are indexed once by the names they use, so that a statement
-costs lookups, not a walk over the module's functions. Standard library only.
+Instructions are found with ``bytes.find`` on ``co_code[::2]`` (the de-specialised opcodes),
+and each code object is read once per module (`ModuleFacts`), so that deciding a module's
+statements costs time linear in its code. Standard library only.
 """
 
 import opcode
 
-__all__ = ["bound_names", "needs_real_object", "read_anywhere", "statement_at",
-           "stored_name"]
+__all__ = ["ModuleFacts", "bound_names", "module_facts", "statement_at", "stored_name"]
 
 _opmap = opcode.opmap
 _IMPORT_NAME = _opmap["IMPORT_NAME"]
@@ -29,22 +28,24 @@ _STORE_NAME = _opmap["STORE_NAME"]
 _STORE_GLOBAL = _opmap["STORE_GLOBAL"]
 _BUILD_TUPLE = _opmap["BUILD_TUPLE"]
 _SKIPPED = frozenset((_CACHE, _EXTENDED_ARG))
-#: Instructions that take an object as it is, past any forwarding a lazy object does:
-#: identity (also `x is None` compiled to a jump), exception matching, raise, `case Cls()`.
-_TAKES_ITSELF = frozenset(
-    [_opmap[name] for name in ("IS_OP", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "RAISE_VARARGS",
-                               "MATCH_CLASS")
-     if name in _opmap]
-    + [code for name, code in _opmap.items() if name.endswith(("IF_NONE", "IF_NOT_NONE"))])
-#: Instructions that only push another operand (between a load and its consumer).
-_OPERAND_LOADS = frozenset(code for name, code in _opmap.items()
-                           if name.startswith("LOAD_") or name in ("PUSH_NULL", "COPY"))
-_ATTRIBUTE_READS = frozenset(_opmap[name] for name in ("LOAD_ATTR", "LOAD_METHOD")
-                             if name in _opmap)
+_LOAD_CONST = _opmap["LOAD_CONST"]
+#: Reads of a global name, and how far the argument is shifted (3.11+: LOAD_GLOBAL's low
+#: bit says "push NULL").
+_READS = tuple((code, shift) for code, shift in ((_LOAD_NAME, 0), (_LOAD_GLOBAL, 1),
+                                                 (_LOAD_FROM_DICT_OR_GLOBALS, 0)) if code >= 0)
+_DELETES = (_opmap["DELETE_NAME"], _opmap["DELETE_GLOBAL"])
+#: Module-level instructions that may run a function of the module itself (a call, a
+#: decorator, a class statement -- its __init_subclass__ --, a `with` block's __enter__).
+_RUNS_CODE = tuple(code for name, code in _opmap.items()
+                   if name.startswith("CALL") or name in ("LOAD_BUILD_CLASS", "BEFORE_WITH",
+                                                          "BEFORE_ASYNC_WITH"))
 #: Between ``IMPORT_NAME`` and the store of ``import a.b as c``.
 _CHAIN = frozenset(_opmap[name] for name in ("IMPORT_FROM", "SWAP", "POP_TOP", "CACHE",
                                              "EXTENDED_ARG") if name in _opmap)
 _CodeType = type((lambda: None).__code__)
+#: Instructions between a function's creation and its store that do not use it.
+_PASSIVE = frozenset(_opmap[name] for name in ("CACHE", "MAKE_FUNCTION", "SET_FUNCTION_ATTRIBUTE",
+                                               "NOP") if name in _opmap)
 _CO_OPTIMIZED = 1  # a function's code; class bodies and module code lack it
 #: Code objects that run where they are written, though compiled as functions:
 #: comprehensions (3.11) and the type-parameter scopes of PEP 695 (3.12+).
@@ -56,7 +57,7 @@ _RUN_IN_PLACE = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>",
 #: bounded, because module code is usually garbage once it has run.
 _CACHE_SIZE = 128
 _handler_ranges: dict = {}
-_name_indexes: dict = {}
+_module_facts: dict = {}
 
 
 def _lookup(cache: dict, code):
@@ -176,105 +177,176 @@ def stored_name(code, lasti: int) -> str | None:
     return None
 
 
-def _name_index(code) -> dict:
-    """{name: [(code object, runs while the module runs), ...]} over the module code `code`
-    and every code object nested in it, for the names each one uses."""
-    index = _lookup(_name_indexes, code)
-    if index is not None:
-        return index
-    index = {}
-    stack = [(code, True)]
-    while stack:
-        current, running = stack.pop()
-        entry = (current, running)
-        for name in set(current.co_names):
-            index.setdefault(name, []).append(entry)
-        for const in current.co_consts:
-            if type(const) is _CodeType:
-                stack.append((const, running and (not const.co_flags & _CO_OPTIMIZED
-                                                  or const.co_name.startswith(_RUN_IN_PLACE))))
-    return _cached(_name_indexes, code, index)
+def _positions(ops: bytes, op: int):
+    """The instruction indexes (not byte offsets) of `op` in `ops` (``co_code[::2]``)."""
+    index = ops.find(op)
+    while index >= 0:
+        yield index
+        index = ops.find(op, index + 1)
 
 
-def _load_patterns(position: int) -> tuple:
-    """((bytes pattern, offset of the load in it), ...) of the instructions that read the
-    global at `position` in ``co_names``. An argument below 256 may also match an
-    instruction with that low byte after an EXTENDED_ARG (callers only become more eager)."""
-    patterns = _patterns.get(position)
-    if patterns is not None:
-        return patterns
-    found = []
-    for op, argument in ((_LOAD_NAME, position), (_LOAD_GLOBAL, position << 1),
-                         (_LOAD_GLOBAL, (position << 1) | 1),
-                         (_LOAD_FROM_DICT_OR_GLOBALS, position)):
-        if op < 0:
-            continue
-        if argument > 0xFFFF:  # never in practice: two EXTENDED_ARGs; matches any load
-            found.append((bytes((op,)), 0))
-        elif argument > 0xFF:
-            found.append((bytes((_EXTENDED_ARG, argument >> 8, op, argument & 0xFF)), 2))
-        else:
-            found.append((bytes((op, argument)), 0))
-    patterns = _patterns[position] = tuple(found)
-    return patterns
+def _argument(ops: bytes, args: bytes, index: int) -> int:
+    """The argument of instruction `index`, the EXTENDED_ARG prefixes before it folded in."""
+    argument = args[index]
+    shift = 8
+    index -= 1
+    while index >= 0 and ops[index] == _EXTENDED_ARG:
+        argument |= args[index] << shift
+        shift += 8
+        index -= 1
+    return argument
 
 
-_patterns: dict = {}
+class ModuleFacts:
+    """How one module's code uses its global names: what the hook needs to decide whether
+    a name may be left unbound until its first read (see `_hook`).
 
+    Built once per module code object (`module_facts`); each nested code object's reads are
+    indexed in one pass when a question first concerns it, so deciding a module's import
+    statements costs time linear in its code, not statements times code size.
+    """
 
-def _load_offsets(code, name: str) -> list:
-    """The offsets of the instructions of `code` that read global `name`."""
-    raw = code.co_code
-    found = []
-    for pattern, skip in _load_patterns(code.co_names.index(name)):
-        offset = raw.find(pattern)
-        while offset >= 0:
-            if not offset % 2:
-                found.append(offset + skip)
-            offset = raw.find(pattern, offset + 1)
-    return found
+    __slots__ = ("_by_name", "_calls", "_code", "_defined", "_imports", "_reads", "deleted")
 
+    def __init__(self, code) -> None:
+        self._code = code
+        # name -> [(code object, runs with the module body, creation offset)]
+        self._by_name: dict = {}
+        self._reads: dict = {}  # id(code object) -> (code, {name: count of reads})
+        self.deleted: set = set()  # names some code deletes (`del name`)
+        raw = code.co_code
+        ops, args = raw[::2], raw[1::2]
+        consts = code.co_consts
+        created = {}  # index in co_consts -> byte offset of the LOAD_CONST making it
+        for index in _positions(ops, _LOAD_CONST):
+            position = _argument(ops, args, index)
+            if position < len(consts) and type(consts[position]) is _CodeType:
+                created.setdefault(position, index * 2)
+        # the names of the functions and classes the module defines (a class body's code
+        # is named after its class)
+        self._defined = {const.co_name for const in consts
+                         if type(const) is _CodeType and not const.co_name.startswith("<")}
+        self._imports = sorted(index * 2 for index in _positions(ops, _IMPORT_NAME))
+        self._calls = sorted(index * 2 for op in _RUNS_CODE for index in _positions(ops, op))
+        stack = [(code, True, -1)]
+        while stack:
+            current, running, offset = stack.pop()
+            entry = (current, running, offset)
+            names = current.co_names
+            for name in set(names):
+                self._by_name.setdefault(name, []).append(entry)
+            raw = current.co_code
+            cops, cargs = raw[::2], raw[1::2]
+            for op in _DELETES:
+                for index in _positions(cops, op):
+                    position = _argument(cops, cargs, index)
+                    if position < len(names):
+                        self.deleted.add(names[position])
+            for position, const in enumerate(current.co_consts):
+                if type(const) is _CodeType:
+                    stack.append((
+                        const,
+                        running and (not const.co_flags & _CO_OPTIMIZED
+                                     or const.co_name.startswith(_RUN_IN_PLACE)),
+                        created.get(position, 0) if current is code else offset))
 
-def _consumed_as_itself(raw: bytes, offset: int) -> bool:
-    """Whether the value loaded at `offset` meets an instruction that takes the object as it
-    is: ``is``, ``except``/``except*`` matching, ``raise``. Attribute reads, calls and
-    operators (which a lazy object forwards) end the search."""
-    index = offset + 2
-    first = True
-    while index < len(raw):
-        op = raw[index]
-        index += 2
-        if op in _SKIPPED:
-            continue
-        if op in _TAKES_ITSELF:
-            return True
-        if op == _BUILD_TUPLE:  # except (A, B):
-            while index < len(raw) and raw[index] in _SKIPPED:
-                index += 2
-            return index < len(raw) and raw[index] in _TAKES_ITSELF
-        if op not in _OPERAND_LOADS or (first and op in _ATTRIBUTE_READS):
-            return False
-        first = False
-    return False
-
-
-def needs_real_object(code, name: str) -> bool:
-    """Whether module code `code` needs global `name` to be the real object: a read while
-    the module runs (its body, class bodies, comprehensions: PEP 810 reifies the name there
-    anyway), or anywhere a use that a lazy object cannot forward (``x is name``, ``except
-    name``, ``raise name``)."""
-    for current, running in _name_index(code).get(name, ()):
-        offsets = _load_offsets(current, name)
-        if offsets and running:
-            return True
+    def _reads_of(self, current) -> dict:
+        """{name: reads} of one code object, from one pass over its read instructions."""
+        entry = self._reads.get(id(current))
+        if entry is not None:
+            return entry[1]
         raw = current.co_code
-        for offset in offsets:
-            if _consumed_as_itself(raw, offset):
+        ops, args = raw[::2], raw[1::2]
+        names = current.co_names
+        found: dict = {}
+        for op, shift in _READS:
+            for index in _positions(ops, op):
+                position = _argument(ops, args, index) >> shift
+                if position < len(names):
+                    name = names[position]
+                    found[name] = found.get(name, 0) + 1
+        self._reads[id(current)] = (current, found)
+        return found
+
+    def uses(self, name: str) -> bool:
+        """Whether any code of the module names `name` at all (reads, stores, attributes)."""
+        return name in self._by_name
+
+    def read_while_running(self, name: str) -> bool:
+        """Whether code that runs with the module body (the body, class bodies,
+        comprehensions) reads global `name`."""
+        return any(running and name in self._reads_of(current)
+                   for current, running, _offset in self._by_name.get(name, ()))
+
+    def first_function_reading(self, name: str) -> int | None:
+        """The smallest module-code offset at which a function reading global `name` is
+        created (a method: where its class is); None if no function reads it."""
+        offsets = [offset for current, running, offset in self._by_name.get(name, ())
+                   if not running and name in self._reads_of(current)]
+        return min(offsets) if offsets else None
+
+    def _window_end(self, lasti: int) -> int:
+        following = _after(self._imports, lasti)
+        return following if following is not None else len(self._code.co_code)
+
+    def runs_code_after(self, lasti: int) -> bool:
+        """Whether the module code, between the import at `lasti` and the next import
+        statement (or its end), has an instruction that may call code at all."""
+        call = _after(self._calls, lasti)
+        return call is not None and call < self._window_end(lasti)
+
+    def hands_out_own_code_after(self, lasti: int) -> bool:
+        """Whether the module code, between the import at `lasti` and the next import
+        statement (or its end), may run a function of the module's own: it reads the name
+        of a function or class the module defines (to call it, or to hand it to code that
+        may), or hands a new function to a call (a decorator, a lambda argument)."""
+        code = self._code
+        raw, names, consts = code.co_code, code.co_names, code.co_consts
+        defined = self._defined
+        end = self._window_end(lasti)
+        index = lasti + 2
+        extended = 0
+        making = False  # a function was just made: it must go straight into a name
+        while index < end:
+            op = raw[index]
+            argument = raw[index + 1] | extended
+            index += 2
+            if op == _EXTENDED_ARG:
+                extended = argument << 8
+                continue
+            extended = 0
+            if op in _PASSIVE:
+                continue
+            if making:
+                if op in (_STORE_NAME, _STORE_GLOBAL):
+                    making = False
+                    continue
                 return True
-    return False
+            if op == _LOAD_CONST:
+                const = consts[argument] if argument < len(consts) else None
+                making = type(const) is _CodeType and bool(const.co_flags & _CO_OPTIMIZED)
+            elif op == _LOAD_NAME or op == _LOAD_GLOBAL:
+                position = argument >> 1 if op == _LOAD_GLOBAL else argument
+                if position < len(names) and names[position] in defined:
+                    return True
+        return False
 
 
-def read_anywhere(code, name: str | None) -> bool:
-    """Whether any code of module code `code` (functions included) reads global `name`."""
-    return name is not None and any(
-        _load_offsets(current, name) for current, _running in _name_index(code).get(name, ()))
+def _after(offsets: list, lasti: int) -> int | None:
+    """The first of the sorted `offsets` greater than `lasti` (binary search)."""
+    low, high = 0, len(offsets)
+    while low < high:
+        middle = (low + high) // 2
+        if offsets[middle] <= lasti:
+            low = middle + 1
+        else:
+            high = middle
+    return offsets[low] if low < len(offsets) else None
+
+
+def module_facts(code) -> ModuleFacts:
+    """The `ModuleFacts` of module code `code` (cached while the code object lives)."""
+    facts = _lookup(_module_facts, code)
+    if facts is None:
+        facts = _cached(_module_facts, code, ModuleFacts(code))
+    return facts

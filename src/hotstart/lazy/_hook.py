@@ -21,20 +21,18 @@ the lazy trial (`hotstart trial`), which calls `install` as documented here.
 import builtins
 import sys
 
-from hotstart.lazy._bytecode import (
-    bound_names,
-    needs_real_object,
-    read_anywhere,
-    statement_at,
-    stored_name,
-)
+from hotstart.lazy import _objects
+from hotstart.lazy._bytecode import bound_names, module_facts, statement_at, stored_name
 from hotstart.lazy._objects import (
     Deferral,
     LazyFrom,
     LazyModule,
     LazySubmoduleChain,
-    resolve_names,
-    watch_module,
+    bind_later,
+    lazy_builtins,
+    pending_submodule,
+    resolve_for_star,
+    sweep,
 )
 
 __all__ = ["Hook", "install", "installed", "user_frame"]
@@ -89,7 +87,6 @@ class Hook:
         self.on_reify = on_reify
         self.lazy_modules_only = False
         self.eager_unread_imports = True
-        self.bound_lazy = False  # whether any lazy object was made yet
         self.deferred: dict = {}
         self.reified: dict = {}
         self.active = True
@@ -99,16 +96,22 @@ class Hook:
         self._next = builtins.__import__
         hook = self
 
+        unswept = _objects._unswept
+
         def __import__(name, globals=None, locals=None, fromlist=(), level=0):
+            if unswept:  # stand-ins the last deferred statements stored: out they go
+                sweep()
             # Cheapest test first: only module-scope code passes locals that are its globals.
             if globals is None or locals is not globals or not hook.active:
                 module = hook._next(name, globals, locals, fromlist, level)
             else:
                 module = hook._module_scope_import(name, globals, fromlist, level)
-            if fromlist and hook.bound_lazy and type(module) is not LazyFrom:
-                # `from pkg import y` where pkg bound y lazily (an unused re-export): this
-                # statement uses y, so it gets the real object, as on 3.15
-                resolve_names(module, fromlist)
+                if type(module) in _LAZY:
+                    return module
+            if unswept:  # the module just imported has finished its body
+                sweep()
+            if fromlist and "*" in fromlist:
+                resolve_for_star(module)
             return module
 
         __import__.__doc__ = builtins.__import__.__doc__
@@ -163,37 +166,93 @@ class Hook:
             importing = "__main__"
         if not filter(importing, absolute, tuple(fromlist) if fromlist else None):
             return next_import(name, globals, globals, fromlist, level)
-        if fromlist:
-            # A name the module body itself reads would be needed during this very import
-            # (PEP 810 reifies it at that read): bind the real object, so that C code handed
-            # the name (ABC.register, re.match...) never sees a lazy stand-in. Likewise a
-            # name its functions compare by identity, catch or raise (no forwarding there).
-            bound = bound_names(frame.f_code, frame.f_lasti)
-            code = frame.f_code
-            if bound is None or any(needs_real_object(code, n) for n in bound):
-                return next_import(name, globals, globals, fromlist, level)
-        else:
-            # `import a.b` whose binding the module never reads is there for its side
-            # effects (registering a plugin, a C capsule...): deferred, they would never run
-            if self.eager_unread_imports and not read_anywhere(
-                    frame.f_code, stored_name(frame.f_code, frame.f_lasti)):
-                return next_import(name, globals, globals, fromlist, level)
-        where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
-        self.bound_lazy = True
-        watch_module(globals, not fromlist and form == 1)
+        code = frame.f_code
+        lasti = frame.f_lasti
+        names = bound_names(code, lasti) if fromlist else [stored_name(code, lasti)]
+        if names is None or None in names or not self._may_leave_unbound(
+                globals, code, lasti, names, absolute, fromlist):
+            return next_import(name, globals, globals, fromlist, level)
+        copy = lazy_builtins(globals, code, lasti)
+        if copy is None:
+            return next_import(name, globals, globals, fromlist, level)
+        where = f"{code.co_filename}:{frame.f_lineno}"
         if fromlist:
             keys = _from_keys(absolute, loaded, missing)
             self._defer(keys, where)
-            return LazyFrom(Deferral(self, absolute, keys, where), globals)
+            deferral = Deferral(self, absolute, keys, where)
+            self._submodules_of(absolute, deferral, loaded, fromlist)
+            return LazyFrom(deferral, globals, names)
         self._defer((absolute,), where)
         deferral = Deferral(self, absolute, (absolute,), where)
+        self._submodules_of(absolute, deferral, None, None)
         if form == 2:  # import a.b as c: IMPORT_FROM b follows; bind a lazy `a.b`
-            return LazySubmoduleChain(deferral, globals, absolute.count("."))
+            return LazySubmoduleChain(deferral, globals, absolute.count("."), names[0])
         top = absolute.partition(".")[0]
         # `import a.b` then `import a.c`: both bind `a`; the second must also import a.b.
         previous = globals.get(top)
-        return LazyModule(deferral, top, globals, top,
+        if type(previous) is not LazyModule:
+            previous = copy.pending.get(top)
+        lazy = LazyModule(deferral, top, globals, top,
                           previous if type(previous) is LazyModule else None)
+        bind_later(globals, top, lazy)
+        return lazy
+
+    def _may_leave_unbound(self, globals, code, lasti, names, absolute, fromlist) -> bool:
+        """Whether the statement at `lasti` may bind nothing until a name is read: no read
+        of it can miss the module's `LazyBuiltins` (see `_objects`)."""
+        facts = module_facts(code)
+        if facts.uses("__builtins__") or "__getattr__" in code.co_names:
+            return False  # the module reads its builtins, or answers attributes itself
+        copy = globals.get("__builtins__")
+        switched = copy.offset if type(copy) is _objects.LazyBuiltins else lasti
+        read = False
+        for name in names:
+            # The module body keeps the builtins it started with: a name it reads while it
+            # runs must be bound (PEP 810 would reify it right there). A deleted one too.
+            if facts.read_while_running(name) or name in facts.deleted:
+                return False
+            first = facts.first_function_reading(name)
+            if first is None:
+                continue
+            read = True
+            # A function made before the switch has the plain builtins. And until the next
+            # import statement sweeps the stand-ins out, a function of the module that the
+            # body runs would read the stand-in itself (which could then escape).
+            if first < switched or facts.hands_out_own_code_after(lasti) or (
+                    first < lasti and facts.runs_code_after(lasti)):
+                return False
+        if not read and self.eager_unread_imports and not (
+                fromlist and globals.get("__path__") is not None
+                and not any(name.startswith("_") for name in names)):
+            # Never read by the module: the import is there for its side effects
+            # (registering a plugin, a C capsule, numpy's `from . import _add_newdocs`);
+            # deferred, they would never happen. Except a package's public re-export
+            # (`from .core import Thing` in an __init__): read from outside, as pkg.Thing.
+            return False
+        importing = globals.get("__name__")
+        if fromlist and globals.get("__path__") is not None and isinstance(importing, str) \
+                and absolute.startswith(importing + "."):
+            # `from .sub import x` in the package itself binds `sub` too (the import system
+            # sets the attribute): a body reading or deleting it needs the real import
+            sub = absolute[len(importing) + 1:].partition(".")[0]
+            if facts.read_while_running(sub) or sub in facts.deleted:
+                return False
+        # A package that is not installed: the eager ImportError now, where a `try: import
+        # this_module / except ImportError:` around the importer's import of this module
+        # sees it (an optional dependency detected as present would be a silent difference)
+        top = absolute.partition(".")[0]
+        return top in sys.modules or _bootstrap._find_spec(top, None) is not None
+
+    @staticmethod
+    def _submodules_of(absolute: str, deferral, loaded, fromlist) -> None:
+        """The eager import would have set each imported module as an attribute of its
+        loaded parent (``pkg.sub``): reading that attribute resolves the deferral."""
+        parts = absolute.split(".")
+        for end in range(2, len(parts) + 1):
+            pending_submodule(".".join(parts[:end]), deferral)
+        if fromlist and loaded is not None and hasattr(loaded, "__path__"):
+            for attr in fromlist:
+                pending_submodule(f"{absolute}.{attr}", deferral)
 
     def _defer(self, keys, where: str) -> None:
         with self._lock:
@@ -228,9 +287,14 @@ class Hook:
         self.active = False
         if builtins.__import__ is self._wrapper:
             builtins.__import__ = self._next
+        if _objects._FINDER in sys.meta_path:
+            sys.meta_path.remove(_objects._FINDER)
         global _current
         if _current is self:
             _current = None
+
+
+_LAZY = (LazyFrom, LazyModule, LazySubmoduleChain)
 
 
 def _names_missing(module, fromlist) -> tuple:
@@ -282,5 +346,7 @@ def install(filter, *, on_reify=None) -> Hook:
                            "set its .filter or uninstall() it first")
     hook = Hook(filter, on_reify)
     builtins.__import__ = hook._wrapper
+    if _objects._FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _objects._FINDER)
     _current = hook
     return hook

@@ -23,6 +23,7 @@ class _State:
     user_filter = None  # set_filter's argument (before 3.15)
     mode = None  # the mode in force, None before enable()
     undo = None  # 3.15+: how to restore the interpreter's mode and filter
+    warned = False  # the warning about a bad HOTSTART_LAZY_IMPORTS was given
 
 
 def _interpreter_has_pep810() -> bool:
@@ -51,7 +52,17 @@ def enable(mode: str = "normal") -> str:
     if mode not in MODES:
         raise ValueError(f"unknown lazy-imports mode {mode!r}: expected one of "
                          f"{', '.join(MODES)}")
-    mode = mode_from_environment() or mode
+    try:
+        mode = mode_from_environment() or mode
+    except ValueError as exc:
+        # A library calling enable() must not kill the application over the user's typo:
+        # say it once and keep the library's choice (`python -m hotstart.lazy` refuses it).
+        if not _State.warned:
+            _State.warned = True
+            import warnings
+
+            warnings.warn(f"hotstart.lazy: ignoring {exc}; using mode {mode!r}",
+                          RuntimeWarning, stacklevel=3)
     if eager():  # also makes a PEP 810 interpreter's lazy imports eager
         mode = "none"
     if _interpreter_has_pep810():

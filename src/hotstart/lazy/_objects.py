@@ -24,10 +24,12 @@ see the lazy object itself.
 
 import _operator
 import _thread
+import builtins as _builtins
 import sys
 
-__all__ = ["Deferral", "LazyFrom", "LazyModule", "LazySubmoduleChain", "LazyValue",
-           "ModuleWithLazyNames", "resolve_names", "watch_module"]
+__all__ = ["Deferral", "LazyBuiltins", "LazyFrom", "LazyModule", "LazySubmoduleChain",
+           "LazyValue", "ModuleWithLazyNames", "bind_later", "lazy_builtins",
+           "pending_submodule", "resolve", "resolve_for_star", "sweep"]
 
 _ModuleType = type(sys)
 _UNSET = object()
@@ -37,13 +39,30 @@ class Deferral:
     """One deferred import statement: the hook that deferred it, the absolute module it
     imports, the module names it stands for (the keys of ``Hook.deferred``) and where it is."""
 
-    __slots__ = ("hook", "keys", "module", "where")
+    __slots__ = ("finders", "hook", "keys", "module", "where")
 
     def __init__(self, hook, module: str, keys: tuple, where: str) -> None:
         self.hook = hook
         self.module = module
         self.keys = keys
         self.where = where
+        # the meta-path finders of the moment: the import runs as it would have run here
+        self.finders = tuple(sys.meta_path)
+
+    def import_(self, name: str, fromlist=None):
+        """Import `name` with the wrapped ``__import__``, asking only the meta-path finders
+        that were there when the statement was deferred (a finder installed since -- one
+        that may itself use this lazy name -- was not asked by the eager program either)."""
+        next_import = self.hook._next
+        if tuple(sys.meta_path) == self.finders:
+            return next_import(name, None, None, fromlist, 0)
+        stack = _finder_stack()
+        stack.append(self.finders)
+        _FINDER.first()
+        try:
+            return next_import(name, None, None, fromlist, 0)
+        finally:
+            stack.pop()
 
     def annotate(self, exc: BaseException) -> None:
         """Add a note naming the deferred statement to `exc` (once per exception)."""
@@ -52,41 +71,245 @@ class Deferral:
             exc.add_note(note)
 
 
-def _rebind(namespace: dict, name, lazy, value) -> None:
-    """Replace `lazy` by `value` in the importing module's globals: under `name` if it is
-    bound there, else under every name bound to it (``from x import y as z``)."""
-    replaced = False
-    if name is not None and namespace.get(name) is lazy:
-        namespace[name] = value
-        replaced = True
-    else:
-        for key, bound in list(namespace.items()):
-            if bound is lazy:
-                namespace[key] = value
-                replaced = True
-    if replaced:
-        _count_lazy(namespace, -1)
+_lock = _thread.RLock()  # reentrant: a finalizer run by the collector may resolve too
+_local = _thread._local()
+_builtins_dict = _builtins.__dict__
 
 
-#: id(module globals) -> lazy objects bound there and not resolved yet (see watch_module)
-_pending: dict = {}
-_pending_lock = _thread.RLock()  # reentrant: a finalizer may resolve lazy objects too
+def _finder_stack() -> list:
+    stack = getattr(_local, "finders", None)
+    if stack is None:
+        stack = _local.finders = []
+    return stack
 
 
-def _count_lazy(namespace: dict, change: int) -> None:
-    """Count the lazy objects bound in `namespace`; when none is left, give its module back
-    the plain module class (attribute reads at full speed again)."""
-    key = id(namespace)
-    with _pending_lock:
-        left = _pending.get(key, 0) + change
-        if left > 0:
-            _pending[key] = left
-            return
-        _pending.pop(key, None)
+def _resolving() -> list:
+    """The lazy objects this thread is resolving (outermost first)."""
+    stack = getattr(_local, "resolving", None)
+    if stack is None:
+        stack = _local.resolving = []
+    return stack
+
+
+def _in_progress(lazy) -> bool:
+    return any(item is lazy for item in _resolving())
+
+
+class _FindersAsOfDeferral:
+    """A meta-path finder, first in ``sys.meta_path`` while a deferred import resolves, that
+    answers with the finders of the moment the statement was deferred (see
+    `Deferral.import_`); it answers nothing (None) on threads that are not resolving."""
+
+    def find_spec(self, name, path=None, target=None):
+        stack = getattr(_local, "finders", None)
+        if not stack:
+            return None
+        allowed = stack[-1]
+        for finder in list(sys.meta_path):
+            if finder is self or not any(finder is known for known in allowed):
+                continue
+            find_spec = getattr(finder, "find_spec", None)
+            if find_spec is None:
+                continue
+            spec = find_spec(name, path, target)
+            if spec is not None:
+                return spec
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    def first(self) -> None:
+        """Be first in ``sys.meta_path`` (a finder inserted at 0 since would precede us)."""
+        meta_path = sys.meta_path
+        if not meta_path or meta_path[0] is not self:
+            with _lock:
+                if self in meta_path:
+                    meta_path.remove(self)
+                meta_path.insert(0, self)
+
+    def __repr__(self) -> str:
+        return "<hotstart.lazy finder: imports as of their deferral>"
+
+
+_FINDER = _FindersAsOfDeferral()
+
+
+class LazyBuiltins(dict):
+    """The ``__builtins__`` of a module that deferred imports: a copy of the builtins (kept
+    current by `_WatchedBuiltins`) without the names the module's deferred statements bind.
+
+    A function made after the module's first deferred import reads its globals, then this
+    mapping (CPython takes that slow path when builtins is not an exact dict); a name that
+    is in neither lands in `__missing__`, which resolves the module's pending binding of it
+    -- imports, stores the real object in the module's globals, returns it -- or gives the
+    real builtin (a name added to builtins later), or raises KeyError (NameError)."""
+
+    __slots__ = ("code", "namespace", "offset", "pending")
+
+    def __missing__(self, name):
+        lazy = self.pending.get(name)
+        if lazy is not None and not _in_progress(lazy):
+            return resolve(lazy)
+        if _pending_submodules:
+            full = f"{self.namespace.get('__name__')}.{name}"
+            if full in _pending_submodules:
+                return _import_submodule(full)
+        return _builtins_dict[name]
+
+
+#: Every LazyBuiltins made, so that `_WatchedBuiltins` can keep their copies current.
+_all_builtins: list = []
+
+
+class _WatchedBuiltins(_ModuleType):
+    """The class of the ``builtins`` module while the hook is installed: setting or deleting
+    a builtin (``mock.patch("builtins.open")``, ``monkeypatch.setattr``) reaches the copies
+    in the `LazyBuiltins` mappings too."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value) -> None:
+        _ModuleType.__setattr__(self, name, value)
+        with _lock:
+            for copy in _all_builtins:
+                if name not in copy.pending:
+                    dict.__setitem__(copy, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        _ModuleType.__delattr__(self, name)
+        with _lock:
+            for copy in _all_builtins:
+                dict.pop(copy, name, None)
+
+
+def lazy_builtins(namespace: dict, code, offset: int):
+    """The `LazyBuiltins` of the module whose globals are `namespace`, made and installed as
+    its ``__builtins__`` at its first deferred import (`code` at byte `offset`); None if the
+    module cannot have one (its own builtins, or another code object switched them)."""
+    current = namespace.get("__builtins__")
+    if type(current) is LazyBuiltins:
+        return current if current.code is code else None
+    if current is not _builtins and current is not _builtins_dict:
+        return None
+    copy = LazyBuiltins(_builtins_dict)
+    copy.code = code
+    copy.offset = offset
+    copy.namespace = namespace
+    copy.pending = {}
+    with _lock:
+        _all_builtins.append(copy)
+        if type(_builtins) is _ModuleType:
+            _builtins.__class__ = _WatchedBuiltins
+    namespace["__builtins__"] = copy
     module = sys.modules.get(namespace.get("__name__"))
-    if type(module) is ModuleWithLazyNames and _module_getattribute(module, "__dict__") \
-            is namespace:
+    if module is not None and _module_getattribute(module, "__dict__") is namespace and \
+            type(module) is _ModuleType:
+        module.__class__ = ModuleWithLazyNames
+    return copy
+
+
+#: (globals, name, lazy object) bound by a deferred statement and not taken out yet
+_unswept: list = []
+
+
+def bind_later(namespace: dict, name: str, lazy) -> None:
+    """Record that the statement being executed binds `lazy` to `name` in `namespace`: the
+    name becomes pending (resolved at its first read) and the stand-in is taken out of the
+    globals again by the next `sweep`."""
+    with _lock:
+        copy = namespace["__builtins__"]
+        copy.pending[name] = lazy
+        dict.pop(copy, name, None)  # `from io import open`: the builtin must not answer
+        _unswept.append((namespace, name, lazy))
+
+
+def sweep() -> None:
+    """Take the stand-ins that deferred statements stored out of their modules' globals, so
+    that reads of those names go to `LazyBuiltins.__missing__` / the module's
+    ``__getattr__`` and get the real object (nothing else can hold a stand-in)."""
+    with _lock:
+        waiting = []
+        for entry in _unswept:
+            namespace, name, lazy = entry
+            current = namespace.get(name, _UNSET)
+            if current is lazy:
+                del namespace[name]
+            elif current is _UNSET or type(current) in (LazyValue, LazyModule):
+                waiting.append(entry)  # not stored yet (another thread is at the statement)
+        _unswept[:] = waiting
+
+
+def _is_own_submodule(namespace: dict, name: str, value) -> bool:
+    return isinstance(value, _ModuleType) and \
+        getattr(value, "__name__", None) == f"{namespace.get('__name__')}.{name}"
+
+
+def _rebind(namespace: dict, name: str, lazy, value) -> None:
+    """Bind `value` to `name` in the importing module's globals, where the statement's
+    binding is still there: the stand-in itself, or the pending name (absent, or the
+    submodule the import system just set: ``from .version import version``)."""
+    with _lock:
+        copy = namespace.get("__builtins__")
+        ours = type(copy) is LazyBuiltins and copy.pending.get(name) is lazy
+        current = namespace.get(name, _UNSET)
+        if current is lazy or (ours and (current is _UNSET or _is_own_submodule(
+                namespace, name, current))):
+            namespace[name] = value
+        if ours:
+            del copy.pending[name]
+            if not copy.pending:
+                _settle(namespace.get("__name__"))
+
+
+def _settle(name) -> None:
+    """Give module `name` the plain module class back once nothing of it is pending: its
+    own lazy names, and submodules a deferred statement stands for."""
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    if type(module) is not ModuleWithLazyNames:
+        return
+    copy = _module_getattribute(module, "__dict__").get("__builtins__")
+    if type(copy) is LazyBuiltins and copy.pending:
+        return
+    prefix = name + "."
+    if not any(full.startswith(prefix) and "." not in full[len(prefix):]
+               for full in _pending_submodules):
         module.__class__ = _ModuleType
+
+
+def resolve(lazy):
+    """The real object of a stand-in (imported at the first call)."""
+    if type(lazy) is LazyValue:
+        return _value(lazy)
+    return _m_get_module(lazy) or _resolve_module(lazy)
+
+
+#: "pkg.sub" -> Deferral: submodules a deferred statement would have imported, which the
+#: import system would have set as attributes of their loaded parent (typer._click.utils)
+_pending_submodules: dict = {}
+
+
+def pending_submodule(full: str, deferral: Deferral) -> None:
+    """Record that the deferred statement imports `full`, whose parent is loaded (or being
+    run): reading ``parent.sub`` imports it, as the eager import made it an attribute."""
+    parent_name, _, attr = full.rpartition(".")
+    parent = sys.modules.get(parent_name)
+    if parent is None or attr in getattr(parent, "__dict__", ()):
+        return
+    with _lock:
+        _pending_submodules.setdefault(full, deferral)
+        if type(parent) is _ModuleType:
+            parent.__class__ = ModuleWithLazyNames
+
+
+def _import_submodule(full: str):
+    deferral = _pending_submodules.get(full)
+    try:
+        deferral.import_(full)
+    except Exception as exc:
+        deferral.annotate(exc)
+        raise
+    with _lock:
+        _pending_submodules.pop(full, None)
+        _settle(full.rpartition(".")[0])
+    return sys.modules[full]
 
 
 class LazyModule(_ModuleType):
@@ -146,8 +369,10 @@ def _resolve_module(lazy: LazyModule):
     deferral = _m_get_deferral(lazy)
     hook = deferral.hook
     bind = _m_get_bind(lazy)
+    resolving = _resolving()
+    resolving.append(lazy)
     try:
-        hook._next(deferral.module, None, None, None, 0)
+        deferral.import_(deferral.module)
         module = sys.modules.get(bind)
         if module is None:  # removed from sys.modules while loading: walk the attributes
             parts = deferral.module.split(".")
@@ -157,6 +382,9 @@ def _resolve_module(lazy: LazyModule):
     except Exception as exc:
         deferral.annotate(exc)
         raise
+    finally:
+        resolving.pop()
+    _pending_submodules.pop(deferral.module, None)
     _m_set_module(lazy, module)
     _rebind(_m_get_globals(lazy), _m_get_name(lazy), lazy, module)
     hook._reify(deferral.keys)
@@ -171,17 +399,18 @@ class LazySubmoduleChain:
 
     __slots__ = ("_remaining", "_state")
 
-    def __init__(self, deferral: Deferral, namespace: dict, remaining: int) -> None:
-        _c_set_state(self, (deferral, namespace))
+    def __init__(self, deferral: Deferral, namespace: dict, remaining: int, name: str) -> None:
+        _c_set_state(self, (deferral, namespace, name))
         _c_set_remaining(self, remaining)
 
     def __getattribute__(self, attr: str):
-        deferral, namespace = _c_get_state(self)
+        deferral, namespace, name = _c_get_state(self)
         remaining = _c_get_remaining(self) - 1
         if remaining:
-            return LazySubmoduleChain(deferral, namespace, remaining)
-        _count_lazy(namespace, 1)
-        return LazyModule(deferral, deferral.module, namespace, None)
+            return LazySubmoduleChain(deferral, namespace, remaining, name)
+        lazy = LazyModule(deferral, deferral.module, namespace, name)
+        bind_later(namespace, name, lazy)
+        return lazy
 
 
 _c_get_state = LazySubmoduleChain._state.__get__
@@ -196,14 +425,16 @@ class LazyFrom:
 
     __slots__ = ("_deferral", "_namespace")
 
-    def __init__(self, deferral: Deferral, namespace: dict) -> None:
+    def __init__(self, deferral: Deferral, namespace: dict, names: list) -> None:
         _f_set_deferral(self, deferral)
-        _f_set_namespace(self, namespace)
+        _f_set_namespace(self, (namespace, list(names)))
 
     def __getattribute__(self, attr: str):
-        namespace = _f_get_namespace(self)
-        _count_lazy(namespace, 1)
-        return LazyValue(_f_get_deferral(self), attr, namespace)
+        namespace, names = _f_get_namespace(self)
+        name = names.pop(0)  # the names the IMPORT_FROMs store to, in their order
+        lazy = LazyValue(_f_get_deferral(self), attr, namespace, name)
+        bind_later(namespace, name, lazy)
+        return lazy
 
 
 _f_get_deferral = LazyFrom._deferral.__get__
@@ -213,12 +444,13 @@ _f_set_namespace = LazyFrom._namespace.__set__
 
 
 class LazyValue:
-    __slots__ = ("_hs_attr", "_hs_deferral", "_hs_globals", "_hs_value")
+    __slots__ = ("_hs_attr", "_hs_deferral", "_hs_globals", "_hs_name", "_hs_value")
 
-    def __init__(self, deferral: Deferral, attr: str, namespace: dict) -> None:
+    def __init__(self, deferral: Deferral, attr: str, namespace: dict, name: str) -> None:
         _v_set_deferral(self, deferral)
         _v_set_attr(self, attr)
         _v_set_globals(self, namespace)
+        _v_set_name(self, name)
         _v_set_value(self, _UNSET)
 
     def __getattribute__(self, attr: str):
@@ -383,6 +615,8 @@ _v_get_deferral = LazyValue._hs_deferral.__get__
 _v_set_deferral = LazyValue._hs_deferral.__set__
 _v_get_attr = LazyValue._hs_attr.__get__
 _v_set_attr = LazyValue._hs_attr.__set__
+_v_get_name = LazyValue._hs_name.__get__
+_v_set_name = LazyValue._hs_name.__set__
 _v_get_globals = LazyValue._hs_globals.__get__
 _v_set_globals = LazyValue._hs_globals.__set__
 _v_get_value = LazyValue._hs_value.__get__
@@ -410,18 +644,19 @@ LazyValue.__divmod__, LazyValue.__rdivmod__ = _binary(divmod)  # type: ignore[me
 del _name, _operation, _forward, _reflected, _inplace
 
 
-def _attribute_or_submodule(import_, module_name: str, attr: str, lazy: LazyValue):
+def _attribute_or_submodule(deferral: Deferral, module_name: str, attr: str,
+                            lazy: LazyValue):
     """``from module_name import attr`` as ``IMPORT_FROM`` does it, where the name may be
     bound to `lazy` itself: the package's own ``from . import sub`` was deferred, so the
     package's ``sub`` is this lazy value until the submodule is imported."""
-    import_(module_name, None, None, None, 0)
+    deferral.import_(module_name)
     module = sys.modules[module_name]
     namespace = getattr(module, "__dict__", None)
     if namespace is not None and namespace.get(attr) is lazy:
         full = f"{module_name}.{attr}"
-        import_(full, None, None, None, 0)  # the import system rebinds module.attr too
+        deferral.import_(full)  # the import system rebinds module.attr too
         return sys.modules[full]
-    import_(module_name, None, None, (attr,), 0)  # imports a submodule `attr` if need be
+    deferral.import_(module_name, (attr,))  # imports a submodule `attr` if need be
     module = sys.modules.get(module_name, module)
     try:
         return getattr(module, attr)
@@ -455,11 +690,13 @@ def _value(lazy: LazyValue, chain: tuple = ()):
     attr = _v_get_attr(lazy)
     hook = deferral.hook
     module_name = deferral.module
+    resolving = _resolving()
+    resolving.append(lazy)
     try:
         if any(seen is lazy for seen in chain):  # by identity: `in` would call __eq__
             raise ImportError(f"cannot import name {attr!r} from {module_name!r}: lazy "
                               f"imports that resolve to each other", name=module_name)
-        value = _attribute_or_submodule(hook._next, module_name, attr, lazy)
+        value = _attribute_or_submodule(deferral, module_name, attr, lazy)
         # The module's own binding may be lazy too (it deferred its import of the name):
         # this is its first use as well.
         if type(value) is LazyValue:
@@ -469,8 +706,10 @@ def _value(lazy: LazyValue, chain: tuple = ()):
     except Exception as exc:
         deferral.annotate(exc)
         raise
+    finally:
+        resolving.pop()
     _v_set_value(lazy, value)
-    _rebind(_v_get_globals(lazy), attr, lazy, value)
+    _rebind(_v_get_globals(lazy), _v_get_name(lazy), lazy, value)
     keys = deferral.keys
     if keys != (module_name,):  # the statement stood for submodules of a loaded package
         keys = tuple(k for k in keys if k == f"{module_name}.{attr}")
@@ -481,57 +720,58 @@ def _value(lazy: LazyValue, chain: tuple = ()):
     return value
 
 
-def resolve_names(module, names) -> None:
-    """Resolve the lazy objects bound to `names` in `module` (an eager ``from module import
-    names`` is a use of them, as PEP 810 reifies a lazy object read from a module), and bind
-    the real objects there, so that the importing statement gets them."""
+def resolve_for_star(module) -> None:
+    """``from module import *`` of a module without ``__all__`` copies its globals: bind its
+    pending public names first, as they would be bound eagerly -- except those whose import
+    is running right now (the eager statement would not have finished either: ctypes'
+    ``from ctypes import *`` in the ctypes._endian its own deferred import is loading)."""
     namespace = getattr(module, "__dict__", None)
-    if type(namespace) is not dict or id(namespace) not in _pending:  # no lazy object there
+    if type(namespace) is not dict or "__all__" in namespace:
         return
-    for name in names:
-        bound = namespace.get(name)
-        kind = type(bound)
-        if kind is LazyValue:
-            value = _value(bound)
-        elif kind is LazyModule:
-            value = _m_get_module(bound) or _resolve_module(bound)
-        else:
+    copy = namespace.get("__builtins__")
+    if type(copy) is not LazyBuiltins or not copy.pending:
+        return
+    for name, lazy in list(copy.pending.items()):
+        if name.startswith("_") or _in_progress(lazy) or name in namespace:
             continue
-        if namespace.get(name) is bound:  # a lazy object re-exported from elsewhere
-            namespace[name] = value
+        deferral = (_v_get_deferral if type(lazy) is LazyValue else _m_get_deferral)(lazy)
+        loading = sys.modules.get(deferral.module)
+        if loading is not None and getattr(getattr(loading, "__spec__", None),
+                                           "_initializing", False):
+            continue
+        resolve(lazy)
 
 
 class ModuleWithLazyNames(_ModuleType):
-    """The class a module gets once lazy objects are bound in its globals: reading one as an
-    attribute (``np._NoValue`` from another module, ``getattr``, an eager ``from m import
-    name``) resolves it first, as PEP 810 reifies lazy objects read from a module. Only
-    attribute reads from outside pay (a Python-level ``__getattribute__``, ~0.1 us); the
-    module's own code reads its globals directly."""
+    """The class of a module with pending lazy names (or a loaded package whose submodule a
+    deferred statement stands for): reading one as an attribute (``np._NoValue`` from
+    another module, ``getattr``, an eager ``from m import name``) resolves it, as PEP 810
+    reifies lazy names read from a module. Costs nothing on the attributes the module has:
+    ``__getattr__`` runs only when the normal lookup fails."""
 
     __slots__ = ()
 
-    def __getattribute__(self, attr: str):
-        value = _module_getattribute(self, attr)
-        kind = type(value)
-        if kind is LazyValue:
-            return _value(value)
-        if kind is LazyModule:
-            return _m_get_module(value) or _resolve_module(value)
-        return value
+    def __getattr__(self, attr: str):
+        namespace = _module_getattribute(self, "__dict__")
+        copy = namespace.get("__builtins__")
+        if type(copy) is LazyBuiltins:
+            lazy = copy.pending.get(attr)
+            if lazy is not None and not _in_progress(lazy):
+                return resolve(lazy)
+        name = namespace.get("__name__")
+        full = f"{name}.{attr}"
+        if full in _pending_submodules:
+            _import_submodule(full)
+            return _module_getattribute(self, attr)
+        raise AttributeError(f"module {name!r} has no attribute {attr!r}", name=attr,
+                             obj=self)
+
+    def __dir__(self) -> list:
+        names = set(_ModuleType.__dir__(self))
+        copy = _module_getattribute(self, "__dict__").get("__builtins__")
+        if type(copy) is LazyBuiltins:
+            names.update(copy.pending)
+        return sorted(names)
 
 
 _module_getattribute = _ModuleType.__getattribute__
-
-
-def watch_module(namespace: dict, lazy_module: bool) -> None:
-    """Give the module whose globals are `namespace` the class `ModuleWithLazyNames`, if it
-    is a plain module registered in ``sys.modules`` (a module of a class of its own keeps it:
-    reads of its lazy names then get the lazy objects, which forward every use). It gets the
-    plain class back once every lazy object bound there is resolved. `lazy_module`: a
-    `LazyModule` is about to be bound (lazy values are counted as ``IMPORT_FROM`` reads them).
-    """
-    if lazy_module:
-        _count_lazy(namespace, 1)
-    module = sys.modules.get(namespace.get("__name__"))
-    if type(module) is _ModuleType and _module_getattribute(module, "__dict__") is namespace:
-        module.__class__ = ModuleWithLazyNames
