@@ -60,7 +60,11 @@ __all__ = ["find", "rewrite"]
 RUNTIME = "hotstart.lazy.cli"
 #: Registration kind -> the runtime function its lazy form calls.
 FUNCTIONS = {"add_command": "lazy_command", "add_typer": "add_lazy_typer",
-             "typer_command": "add_lazy_typer_command", "register_import": "lazy_command"}
+             "typer_command": "add_lazy_typer_command", "register_import": "lazy_command",
+             "typer_register_import": "add_lazy_typer_command"}
+#: The kinds made by `_subcommands_decorated`: an import replaced by the registrations of
+#: the commands its module registers itself.
+_IMPORT_KINDS = ("register_import", "typer_register_import")
 _MOVED = "the registration or its import is not in the file as planned (re-run)"
 #: A name no real command has: its error output is compared too.
 UNKNOWN = "hotstart-no-such-command"
@@ -114,12 +118,12 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
         changes.append(Change(site, "lazy-subcommand", path,
                               f"`{data['name'] or _derived(data)[0]}` registered lazily "
                               f"({data['target']} imported when used)"))
-    def checks(module: SourceModule, name: str | None, group: str) -> None:
-        if not _click_group(group.rpartition(".")[2], here, known):
+    def checks(module: SourceModule, name: str | None, group: str, typer: bool) -> None:
+        if not typer and not _click_group(group.rpartition(".")[2], here, known):
             raise Refused(f"`{group}` is not a click group made in the project")
         _check_imported(module, name, here, known, group)
 
-    found, refused = find_decorated(here, known, file, path, program, checks)
+    found, refused = find_decorated(here, known, file, path, program, checks, counts)
     return changes + found, skipped + refused
 
 
@@ -442,7 +446,7 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
                 clash is not None and (clash[1], clash[2]) != (RUNTIME, function)):
             failed.append((change, f"the module has a `{function}` of its own"))
             continue
-        if data["kind"] == "register_import":
+        if data["kind"] in _IMPORT_KINDS:
             after.setdefault(node.lineno, []).append(_lazy_statement(here, node, data, limit))
         else:
             replaced[node.lineno] = _lazy_statement(here, node, data, limit)
@@ -486,6 +490,9 @@ def _lazy_statement(here: SourceModule, node: ast.stmt, data: dict, limit: int) 
         return "\n".join(f"{data['owner']}.add_command("
                          f"{_lazy_command(here, command, limit - len(data['owner']) - 14)})"
                          for command in data["commands"])
+    if data["kind"] == "typer_register_import":
+        return "\n".join(_typer_command(here, data["owner"], command, [], limit)
+                         for command in data["commands"])
     call = node.value  # type: ignore[attr-defined]
     values = dict(data["values"])
     if data["kind"] == "add_command":
@@ -496,17 +503,32 @@ def _lazy_statement(here: SourceModule, node: ast.stmt, data: dict, limit: int) 
         end = _offset(text, node, argument.end_lineno, argument.end_col_offset)
         return text[:start] + inner + text[end:]
     if data["kind"] == "add_typer":
-        original = call.keywords  # type: ignore[attr-defined]
-    else:
-        original = call.func.keywords  # type: ignore[attr-defined]
-        if "name" in values:
-            values = {"name": values.pop("name"), **values}
+        original = [f"{k.arg}={here.segment(k.value)}"
+                    for k in call.keywords]  # type: ignore[attr-defined]
+        return _typer_call(here, "add_lazy_typer", data, original, values, limit)
+    original = [f"{k.arg}={here.segment(k.value)}"
+                for k in call.func.keywords]  # type: ignore[attr-defined]
+    return _typer_command(here, data["owner"], data, original, limit)
+
+
+def _typer_command(here: SourceModule, owner: str, data: dict, original: list[str],
+                   limit: int) -> str:
+    """`add_lazy_typer_command(...)` for a typer command's facts (its name first)."""
+    values = dict(data["values"])
+    if "name" in values:
+        values = {"name": values.pop("name"), **values}
+    return _typer_call(here, "add_lazy_typer_command", {**data, "owner": owner}, original,
+                       values, limit)
+
+
+def _typer_call(here: SourceModule, function: str, data: dict, original: list[str],
+                values: dict, limit: int) -> str:
     arguments = [data["owner"], _string(data["target"])]
     if data["function"] is not None:
         arguments.append(f"function={_string(data['function'])}")
-    arguments += [f"{k.arg}={here.segment(k.value)}" for k in original]
+    arguments += original
     arguments += [f"{k}={_portable(v, here)}" for k, v in values.items()]
-    return _call_text(FUNCTIONS[data["kind"]], arguments, limit)
+    return _call_text(function, arguments, limit)
 
 
 def _string(text: str) -> str:
