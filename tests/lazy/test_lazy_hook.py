@@ -454,3 +454,102 @@ def test_a_name_compared_with_none_stays_eager(tmp_path):
         print(*configured(), type(globals()["SETTING"]).__name__)
         """))
     assert out == ["False 2 NoneType"]
+
+
+def test_names_first_read_by_functions_are_the_real_objects(tmp_path):
+    # The deferrals really happen here (worker's imports are followed by another import
+    # statement, which takes the stand-ins out): each read gets the real object, so C code
+    # that checks exact types, identity, pickle, weakref and reload behave as eagerly.
+    files = {
+        "codes.py": "print('load codes')\nEXIT_USAGE = 3\nNAME = 'abc'\n",
+        "shapes.py": "print('load shapes')\nclass Point:\n    pass\ndef handler(x):\n"
+                     "    return x * 2\n",
+        "mod.py": "print('load mod')\nN = 7\n",
+        "worker.py": """
+            import sys
+            from codes import EXIT_USAGE, NAME
+            from shapes import Point, handler
+            import mod
+            def key():
+                return NAME
+            def checks():
+                import copy, importlib, pickle, types, weakref
+                ref = weakref.ref(handler)
+                return (",".join([key(), "x"]), type(key()).__name__,
+                        pickle.loads(pickle.dumps(Point)) is Point,
+                        copy.deepcopy({"c": Point})["c"] is Point, ref() is handler,
+                        ref()(2), mod is sys.modules["mod"], type(mod) is types.ModuleType,
+                        importlib.reload(mod).N)
+            def leave():
+                sys.exit(EXIT_USAGE)
+            import os  # any import statement: the stand-ins are taken out here
+            """,
+    }
+    result = run_program(tmp_path, files, ALL_LAZY + """
+        import worker
+        print(sorted(n for n in ("codes", "shapes", "mod") if n in sys.modules),
+              [n for n in ("EXIT_USAGE", "NAME", "Point", "handler", "mod")
+               if n in vars(worker)])
+        print(*worker.checks())
+        print(sorted(m for m, _ in REIFIED if m in ("codes", "mod", "shapes")))
+        worker.leave()
+        """)
+    assert result.stdout.splitlines() == [
+        "[] []",  # nothing imported, nothing bound
+        "load shapes", "load codes", "load mod", "load mod",  # (the reload runs mod again)
+        "abc,x str True True True 4 True True 7",
+        "['codes', 'mod', 'shapes']",
+    ]
+    assert (result.returncode, result.stderr) == (3, "")  # sys.exit with the real int
+
+
+def test_a_finder_using_a_deferred_name_imports_as_of_its_deferral(tmp_path):
+    # finder.py's `import matcher` is deferred; the finder it then installs uses matcher:
+    # resolving matcher asks only the finders there were at the deferral (the eager program
+    # imported matcher before the finder existed), so no recursion into the finder
+    files = {
+        "matcher.py": "def check(name):\n    return name.startswith('zzz')\n",
+        "finder.py": """
+            import matcher
+            class Finder:
+                asked = []
+                def find_spec(self, name, path=None, target=None):
+                    Finder.asked.append((name, matcher.check(name)))
+                    return None
+            import sys
+            sys.meta_path.insert(0, Finder())
+            """,
+    }
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import finder
+        print("matcher" in sys.modules, HOOK.deferred.get("matcher", "")[-11:])
+        import decimal
+        print(decimal.Decimal(1), finder.Finder.asked[:1], "matcher" in sys.modules)
+        """))
+    assert out == ["False finder.py:1", "1 [('decimal', False)] True"]
+
+
+def test_packages_get_the_submodule_attributes_an_eager_import_sets(tmp_path):
+    # `from .utils import echo` in a package __init__ also makes `pkg.utils` an attribute
+    # (typer._click.utils); `from .version import version` rebinds pkg.version to the value
+    # after the import system set the submodule there (markdown-it); `del helpers` after
+    # `from .helpers import helper` (toolz.curried) needs the import at once
+    files = {
+        "cli/__init__.py": "from .utils import echo\nfrom .version import version\n"
+                           "def run():\n    return echo(version)\n",
+        "cli/utils.py": "print('load cli.utils')\ndef echo(x):\n    return f'echo {x}'\n",
+        "cli/version.py": "version = '1.0'\n",
+        "tz/__init__.py": "from .helpers import helper\ndel helpers\n",
+        "tz/helpers.py": "def helper():\n    return 'helped'\n",
+        "user.py": "import cli\ndef detect():\n    return cli.utils.__name__\n",
+    }
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import user, tz
+        def show():
+            import cli
+            return cli.version, cli.version, cli.run()
+        import os
+        print("cli.utils" in sys.modules, user.detect(), *show(), tz.helper())
+        """))
+    # (the print's arguments are evaluated first: cli.utils was not loaded before detect())
+    assert out == ["load cli.utils", "False cli.utils 1.0 1.0 echo 1.0 helped"]
