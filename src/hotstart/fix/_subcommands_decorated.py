@@ -25,6 +25,7 @@ the command module's).
 from __future__ import annotations
 
 import ast
+import copy
 
 from ._subcommands_read import (
     NO_VALUE,
@@ -152,11 +153,10 @@ def _typer_facts(module: SourceModule, definition: ast.stmt, decorator: ast.expr
         if literal(value) is NO_VALUE:
             raise Refused(f"`{module.segment(value)}` in {module.name}.{definition.name}'s "
                           f"decorator is not a literal")
-    bare = ast.FunctionDef(definition.name, definition.args, definition.body, [],
-                           lineno=definition.lineno)
-    copy = ast.Module([bare], [])
-    facts = typer_command_facts(decorator, module, _Bare(module, copy, definition.name),
-                                definition.name, known)
+    bare = copy.copy(definition)
+    bare.decorator_list = []
+    facts = typer_command_facts(decorator, module, _Bare(module, bare), definition.name,
+                                known)
     facts["values"].update((k.arg, module.segment(k.value)) for k in decorator.keywords)
     return facts
 
@@ -165,11 +165,10 @@ class _Bare:
     """`module` seen by `typer_command_facts` with the function's decorator taken off (it is
     the registration being read)."""
 
-    def __init__(self, module: SourceModule, tree: ast.Module, name: str) -> None:
+    def __init__(self, module: SourceModule, definition: ast.stmt) -> None:
         self.name = module.name
         self.source = module.source
-        self.tree = tree
-        self.defs = {name: tree.body[0]}
+        self.defs = {definition.name: definition}  # type: ignore[attr-defined]
 
     def segment(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.source, node) or ""
