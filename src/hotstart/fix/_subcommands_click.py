@@ -115,9 +115,11 @@ def find(source: str, module: str, file: str, path: str, report: AuditReport,
             continue
         data.update(program.facts(owner, kind, data))
         site.data = data
+        moved = "".join(f"; its import moved into {function}()"
+                        for function in sorted(data.get("moves", {})))
         changes.append(Change(site, "lazy-subcommand", path,
                               f"`{data['name'] or _derived(data)[0]}` registered lazily "
-                              f"({data['target']} imported when used)"))
+                              f"({data['target']} imported when used{moved})"))
     def checks(module: SourceModule, name: str | None, group: str, typer: bool) -> None:
         if not typer and not _click_group(group.rpartition(".")[2], here, known):
             raise Refused(f"`{group}` is not a click group made in the project")
@@ -192,14 +194,14 @@ def _plan_one(kind: str, owner: str, call: ast.Call, argument: ast.expr,
         raise Refused(f"`{owner}` is not a click group made in the project "
                       f"(`@click.group()`, `@<group>.group()`, `click.Group(...)`)")
     local, module, attr = _imported(argument, here)
-    _check_uses(local, here, registrations, reexported)
+    moves = _check_uses(local, here, registrations, reexported)
     owner_module, defined = known.resolve(module, attr)
     if owner_module.name == here.name:
         raise Refused(f"`{local}` is defined in this module")
     _check_imported(owner_module, defined, here, known)
     data = {"framework": "typer" if kind != "add_command" else "click", "kind": kind,
             "owner": owner, "target": f"{module}:{attr}", "binding": local,
-            "subcommands": []}
+            "subcommands": [], "moves": moves}
     if kind == "add_command":
         data.update(click_facts(call, owner_module, defined, known))
     elif kind == "add_typer":
@@ -262,13 +264,20 @@ def _imported(argument: ast.expr, here: SourceModule) -> tuple[str, str, str]:
 
 
 def _check_uses(local: str, here: SourceModule, registrations: list[tuple[int, int]],
-                reexported: dict[str, str]) -> None:
+                reexported: dict[str, str]) -> dict[str, str]:
     """Refuse a name that the module binds twice, re-exports, or uses outside its
     registrations (the module would stay imported; the rewrite drops an import only when no
-    use is left)."""
-    for line in here.globals.loads.get(local, []):
-        if not any(start <= line <= end for start, end in registrations):
-            raise Refused(f"`{local}` is also used at line {line}")
+    use is left), except in the bodies of functions, which get an import of their own (the
+    command's module is imported when such a function runs, not when the module is): {the
+    function's qualified name: that import}."""
+    moves: dict[str, str] = {}
+    for load in here.globals.loads.get(local, []):
+        if any(start <= load.line <= end for start, end in registrations):
+            continue
+        statement = _own_import(local, here) if load.function is not None else None
+        if statement is None:
+            raise Refused(f"`{local}` is also used at line {load.line}")
+        moves[load.function] = statement  # type: ignore[index]
     bound = len(here.globals.binds.get(local, []))
     if bound != 1:
         raise Refused(f"`{local}` is bound more than once in the module")
@@ -278,6 +287,16 @@ def _check_uses(local: str, here: SourceModule, registrations: list[tuple[int, i
     if exported is not None and any(literal(e) == local
                                     for e in getattr(exported, "elts", [])):
         raise Refused(f"`{local}` is listed in __all__")
+    return moves
+
+
+def _own_import(local: str, here: SourceModule) -> str | None:
+    """`from module import name` for a function of `here` that uses `local` (None for a
+    binding by `import a.b`, which another import would not make the same)."""
+    _node, module, attr = here.imports[local]
+    if attr is None:
+        return None
+    return f"from {module} import {attr}" + (f" as {local}" if local != attr else "")
 
 
 _COMMAND_DECORATOR = re.compile(r"registers with @(click|typer)(\.[\w.]+)? at line \d+$")
@@ -456,13 +475,21 @@ def rewrite(source: str, changes: list[Change]) -> tuple[str, list[tuple[Change,
     if not replaced and not after:
         return source, failed
     leaving: dict[int, set[str]] = {}
+    moves: dict[str, list[str]] = {}
     for local, line in bindings.items():
+        given = {function: statement for change in changes
+                 if change.site.data["binding"] == local
+                 for function, statement in change.site.data.get("moves", {}).items()}
         uses = here.globals.loads.get(local, [])
-        if all(any(start <= use <= end for start, end in spans) for use in uses):
+        if all(any(start <= use.line <= end for start, end in spans) or
+               use.function in given for use in uses):
             leaving.setdefault(line, set()).add(local)
+            for function in sorted({use.function for use in uses} & set(given)):
+                moves.setdefault(function, []).append(given[function])  # type: ignore
     sections = Sections(_root_of(changes[0]))
     wrapper = MetadataWrapper(cst.parse_module(source))
-    code = wrapper.visit(_Registrations(replaced, after, leaving, sections, limit)).code
+    code = wrapper.visit(_Registrations(replaced, after, leaving, moves, sections,
+                                        limit)).code
     for function in sorted(functions):
         if here.imports.get(function) is None:
             code = _add_top_import(code, Statement("from", RUNTIME, ((function, None),)),
@@ -567,12 +594,13 @@ def _declares_encoding(source: str) -> bool:
 
 
 class _Registrations(Rewriter):
-    """Rewriter's removal of import names, the registrations replaced by line, and those
-    that follow an import statement (which loses the names only they needed)."""
+    """Rewriter's removal of import names and moves of imports into the functions that use
+    them, the registrations replaced by line, and those that follow an import statement
+    (which loses the names only they needed)."""
 
     def __init__(self, replaced: dict[int, str], after: dict[int, list[str]], leaving,
-                 sections, limit: int) -> None:
-        super().__init__(leaving, {}, {}, sections, limit)
+                 moves: dict[str, list[str]], sections, limit: int) -> None:
+        super().__init__(leaving, {}, moves, sections, limit)
         self.replaced = replaced
         self.after = after
 

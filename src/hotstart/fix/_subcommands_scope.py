@@ -14,18 +14,31 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..audit._scan_model import COMPREHENSIONS, FUNCTIONS
 from ..audit._uses import _locals
 
-__all__ = ["GlobalNames", "global_names"]
+__all__ = ["GlobalNames", "Load", "global_names"]
+
+
+class Load(NamedTuple):
+    """A read of a global name: its line, and the qualified name ("check", "Cls.method")
+    of the outermost function whose body reads it, where an import of the name moved into
+    that function would serve it; None where it is read while the module is imported (at
+    the top level, in a class body, a decorator, a default, an annotation) or cannot have an
+    import of its own (a lambda at the top level, a function declaring it `global`)."""
+
+    line: int
+    function: str | None
 
 
 @dataclass
 class GlobalNames:
-    """Reads and bindings of the module's global names: {name: [line, ...]}."""
+    """Reads ({name: [Load, ...]}) and bindings ({name: [line, ...]}) of the module's global
+    names."""
 
-    loads: dict[str, list[int]] = field(default_factory=dict)
+    loads: dict[str, list[Load]] = field(default_factory=dict)
     binds: dict[str, list[int]] = field(default_factory=dict)
 
 
@@ -34,6 +47,8 @@ class _Function:
     locals: set[str]
     declared_global: set[str]
     comprehension: bool = False
+    #: the outermost function's qualified name (None: a lambda outside any function)
+    host: str | None = None
 
 
 def global_names(tree: ast.Module) -> GlobalNames:
@@ -51,6 +66,7 @@ def global_names(tree: ast.Module) -> GlobalNames:
 class _Walker:
     def __init__(self, found: GlobalNames) -> None:
         self.found = found
+        self.classes: list[str] = []  # the classes enclosing the walk, outside functions
 
     def block(self, nodes, chain: tuple[_Function, ...], top: bool) -> None:
         for node in nodes:
@@ -74,7 +90,10 @@ class _Walker:
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Load):
                 if self.is_global(node.id, chain):
-                    self.found.loads.setdefault(node.id, []).append(node.lineno)
+                    host = chain[0].host if chain else None
+                    if any(node.id in scope.declared_global for scope in chain):
+                        host = None
+                    self.found.loads.setdefault(node.id, []).append(Load(node.lineno, host))
             else:
                 self.bind(node.id, node.lineno, chain, top)
             return
@@ -92,7 +111,9 @@ class _Walker:
         if isinstance(node, ast.ClassDef):
             self.block([*node.decorator_list, *node.bases, *node.keywords], chain, top)
             self.bind(node.name, node.lineno, chain, top)
+            self.classes.append(node.name)
             self.block(node.body, chain, top=False)
+            self.classes.pop()
             return
         if isinstance(node, COMPREHENSIONS):
             self.comprehension(node, chain, top)
@@ -123,12 +144,14 @@ class _Walker:
         if isinstance(node, ast.Lambda):
             local = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
                                      *(x for x in (args.vararg, args.kwarg) if x))}
-            self.node(node.body, (*chain, _Function(local, set())), top=False)
+            host = chain[0].host if chain else None
+            self.node(node.body, (*chain, _Function(local, set(), host=host)), top=False)
             return
         self.bind(node.name, node.lineno, chain, top)
         declared = {name for statement in _own_statements(node.body)
                     if isinstance(statement, ast.Global) for name in statement.names}
-        inner = (*chain, _Function(_locals(node), declared))
+        host = chain[0].host if chain else ".".join([*self.classes, node.name])
+        inner = (*chain, _Function(_locals(node), declared, host=host))
         self.block(node.body, inner, top=False)
 
     def comprehension(self, node, chain: tuple[_Function, ...], top: bool) -> None:
@@ -136,7 +159,8 @@ class _Walker:
         self.node(first.iter, chain, top)  # evaluated in the enclosing scope
         local = {n.id for g in node.generators for n in ast.walk(g.target)
                  if isinstance(n, ast.Name)}
-        inner = (*chain, _Function(local, set(), comprehension=True))
+        inner = (*chain, _Function(local, set(), comprehension=True,
+                                   host=chain[0].host if chain else None))
         self.node(first.target, inner, False)
         for condition in first.ifs:
             self.node(condition, inner, False)
