@@ -45,7 +45,7 @@ def test_the_cli_prints_the_bound_and_the_modules_and_saves_them(saved):
     assert "measured, all-lazy" in out and "project lazy" in out
     assert "Imported but never used on this path" in out
     assert "deferred at app/__init__.py:1" in out  # heavylib, relative to the directory
-    assert "usedlib" in out and "app/__init__.py:8 in <module>" in out
+    assert "fromused" in out and "app/__init__.py:10 in main" in out
     # The saved trial renders the same lists again, without running anything.
     again = run_hotstart("trial", "--from", "trial.json", cwd=base)
     assert again.returncode == 0, again.stderr
