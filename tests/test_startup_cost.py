@@ -71,3 +71,22 @@ def test_audit_loads_libcst_only_to_fix(tmp_path):
     assert out.stdout == "True\n", out.stderr
     script = pathlib.Path(sys.executable).with_name("hotstart")
     assert not imported_by([str(script), "audit", "--help"]) & {"libcst", "rich", "pandas"}
+
+
+def test_lazy_runtime_loads_only_itself_until_enabled():
+    """A package that calls `hotstart.lazy.attach` or `enable()` pays for the runtime only:
+    no tooling, no parser; the hook's modules load when the mode is switched on."""
+    assert imported_by(["-c", "import hotstart.lazy"]) == {"hotstart", "hotstart.lazy"}
+    enabled = imported_by(["-c", "import hotstart.lazy; hotstart.lazy.enable()"])
+    assert "hotstart.lazy._hook" in enabled
+    assert not enabled & HEAVY, enabled & HEAVY
+    assert {m for m in enabled if m.startswith("hotstart")} <= {
+        "hotstart", "hotstart.lazy", "hotstart.lazy._hook", "hotstart.lazy._mode",
+        "hotstart.lazy._objects", "hotstart.lazy._bytecode"}
+
+
+def test_lazy_cli_runtime_imports_no_cli_framework():
+    """`hotstart.lazy.cli` is imported by a rewritten CLI at every start: it must not import
+    click, typer or argparse itself (the program does, as before)."""
+    loaded = imported_by(["-c", "import hotstart.lazy.cli"])
+    assert not loaded & (HEAVY | {"click", "typer", "argparse"}), loaded
