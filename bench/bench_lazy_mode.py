@@ -13,7 +13,13 @@ hook installed (every potentially lazy import lazy) and without it, back to back
 - first use: the lazy binding plus its first use (the import happens then) vs the plain
   import plus the same use.
 
-Part 2, real programs, each run as a fresh interpreter, interleaved: plain `python ...` vs
+Part 2, reading globals in a module with deferred imports: the module's functions see a
+``__builtins__`` of their own (a dict subclass, `hotstart.lazy._objects.LazyBuiltins`), so
+CPython reads their globals and builtins through the generic, unspecialised ``LOAD_GLOBAL``
+path. A loop reading a builtin and a global per iteration, in a function made with that
+``__builtins__`` vs the plain one, interleaved.
+
+Part 3, real programs, each run as a fresh interpreter, interleaved: plain `python ...` vs
 `python -m hotstart.lazy ...` with `HOTSTART_LAZY_IMPORTS=all` (every potentially lazy
 import lazy) and `=normal` (the hook installed, no module opts in: its cost alone). Wall
 time from spawn to exit, medians with min/max, ratios; modules imported (counted with
@@ -116,6 +122,8 @@ def micro(rounds: int, number: int) -> str:
                 for hooked in (0, 1):
                     hook = _hook.install(lambda importing, imported, fromlist: True) \
                         if hooked else None
+                    if hook is not None:
+                        hook.stand_ins = False  # as the run-time lazy mode has it
                     try:
                         value = time_case(source, forget, use, count)
                     finally:
@@ -133,6 +141,43 @@ def micro(rounds: int, number: int) -> str:
                      f"{median(hooked) - median(plain):+,.0f} | "
                      f"{median(hooked) / median(plain):.2f} |")
     return "\n".join(lines) + "\n"
+
+
+LOOP = """
+VALUE = 3
+def loop(n):
+    total = 0
+    for item in range(n):
+        total += len("ab") + VALUE
+    return total
+"""
+
+
+def global_reads(rounds: int, number: int) -> str:
+    """ns per loop iteration: plain builtins vs a LazyBuiltins copy (part 2)."""
+    from hotstart.lazy import _objects
+
+    code = compile(LOOP, "<loop>", "exec")
+    plain: dict = {"__name__": "bench_plain"}
+    exec(code, plain)  # noqa: S102 (the benchmark's own loop)
+    lazy: dict = {"__name__": "bench_lazy", "__builtins__": builtins.__dict__}
+    _objects.lazy_builtins(lazy, code, 0)
+    exec(code, lazy)  # noqa: S102
+    assert type(lazy["loop"].__builtins__) is _objects.LazyBuiltins
+    samples: dict = {"plain": [], "lazy": []}
+    for round_index in range(rounds + 1):
+        for label, namespace in (("plain", plain), ("lazy", lazy)):
+            loop = namespace["loop"]
+            start = time.perf_counter_ns()
+            loop(number)
+            elapsed = (time.perf_counter_ns() - start) / number
+            if round_index:
+                samples[label].append(elapsed)
+    a, b = samples["plain"], samples["lazy"]
+    return ("| loop body `total += len(\"ab\") + VALUE` | plain builtins ns (min-max) | "
+            "LazyBuiltins ns (min-max) | ratio of medians |\n|---|---:|---:|---:|\n"
+            f"| per iteration | {median(a):.1f} ({min(a):.1f}-{max(a):.1f}) | "
+            f"{median(b):.1f} ({min(b):.1f}-{max(b):.1f}) | {median(b) / median(a):.2f} |\n")
 
 
 def modules_imported(argv: list[str], env: dict, cwd: Path) -> int:
@@ -200,6 +245,9 @@ def main() -> None:
           f"function; the median of {args.number // 100} samples of each module-code case; "
           f"medians over the rounds)\n")
     print(micro(args.rounds, args.number))
+    print(f"#### Reading globals and builtins in a function of a module with deferred imports "
+          f"({args.number * 10} iterations per round)\n")
+    print(global_reads(args.rounds, args.number * 10))
     print(programs(args.rounds))
 
 

@@ -9,12 +9,14 @@ import subprocess
 import sys
 import textwrap
 
-#: Installs the hook with every potentially lazy import lazy, and prints its records at exit.
+#: Installs the hook with every potentially lazy import lazy (as the run-time mode does), and
+#: records the reified modules in REIFIED.
 ALL_LAZY = """
 import atexit, sys
 from hotstart.lazy import _hook
 HOOK = _hook.install(lambda importing, imported, fromlist: True,
                      on_reify=lambda module, user: REIFIED.append((module, user)))
+HOOK.stand_ins = False  # as the run-time lazy mode has it (the trial keeps stand-ins)
 REIFIED = []
 # the program:
 """

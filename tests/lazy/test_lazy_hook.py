@@ -553,3 +553,20 @@ def test_packages_get_the_submodule_attributes_an_eager_import_sets(tmp_path):
         """))
     # (the print's arguments are evaluated first: cli.utils was not loaded before detect())
     assert out == ["load cli.utils", "False cli.utils 1.0 1.0 echo 1.0 helped"]
+
+
+def test_stand_ins_serve_module_body_reads_at_first_use_for_the_trial(tmp_path):
+    # hook.stand_ins = True (the default; the lazy trial's setting, PEP 810's timing): a
+    # name the module body reads is deferred until that read, through a stand-in that
+    # stays bound; False (the run-time mode): the statement is eager
+    files = {"body.py": "print('load body')\nX = 5\n"}
+    program = """
+        import body
+        print("before the read")
+        print(body.X, type(globals()["body"]).__name__)
+        """
+    trial = lines(run_program(tmp_path, files, ALL_LAZY.replace(
+        "HOOK.stand_ins = False", "HOOK.stand_ins = True") + program))
+    assert trial == ["before the read", "load body", "5 module"]
+    runtime = lines(run_program(tmp_path, files, ALL_LAZY + program))
+    assert runtime == ["load body", "before the read", "5 module"]

@@ -72,6 +72,11 @@ class Hook:
     - ``eager_unread_imports``: if True (the default), ``import a.b`` whose bound name the
       module never reads stays eager: it is there for its side effects. False defers it too,
       as PEP 810's "all" mode does (the lazy trial, which falls back where that breaks).
+    - ``stand_ins``: True (the default, PEP 810's timing): a name the module body reads
+      while it runs (or that no first read could resolve otherwise) gets a lazy stand-in
+      that stays bound until its first use -- which can escape into C code that checks
+      types. False (the run-time lazy mode): such statements are eager, so that no
+      stand-in ever outlives the statement that bound it.
     - ``deferred``: ``{module: "file:line"}`` -- modules whose import a statement deferred
       and that no lazy binding has resolved yet, with the first such statement.
     - ``reified``: ``{module: (filename, lineno, function) | None}`` -- modules deferred and
@@ -87,6 +92,7 @@ class Hook:
         self.on_reify = on_reify
         self.lazy_modules_only = False
         self.eager_unread_imports = True
+        self.stand_ins = True
         self.deferred: dict = {}
         self.reified: dict = {}
         self.active = True
@@ -169,11 +175,11 @@ class Hook:
         code = frame.f_code
         lasti = frame.f_lasti
         names = bound_names(code, lasti) if fromlist else [stored_name(code, lasti)]
-        if names is None or None in names or not self._may_leave_unbound(
-                globals, code, lasti, names, absolute, fromlist):
+        if names is None or None in names:
             return next_import(name, globals, globals, fromlist, level)
-        copy = lazy_builtins(globals, code, lasti)
-        if copy is None:
+        how = self._how(globals, code, lasti, names, absolute, fromlist)
+        copy = lazy_builtins(globals, code, lasti) if how is _UNBOUND else None
+        if copy is None and (how is _EAGER or not self.stand_ins):
             return next_import(name, globals, globals, fromlist, level)
         where = f"{code.co_filename}:{frame.f_lineno}"
         if fromlist:
@@ -181,28 +187,32 @@ class Hook:
             self._defer(keys, where)
             deferral = Deferral(self, absolute, keys, where)
             self._submodules_of(absolute, deferral, loaded, fromlist)
-            return LazyFrom(deferral, globals, names)
+            return LazyFrom(deferral, globals, names, copy is not None)
         self._defer((absolute,), where)
         deferral = Deferral(self, absolute, (absolute,), where)
         self._submodules_of(absolute, deferral, None, None)
         if form == 2:  # import a.b as c: IMPORT_FROM b follows; bind a lazy `a.b`
-            return LazySubmoduleChain(deferral, globals, absolute.count("."), names[0])
+            return LazySubmoduleChain(deferral, globals, absolute.count("."), names[0],
+                                      copy is not None)
         top = absolute.partition(".")[0]
         # `import a.b` then `import a.c`: both bind `a`; the second must also import a.b.
         previous = globals.get(top)
-        if type(previous) is not LazyModule:
+        if type(previous) is not LazyModule and copy is not None:
             previous = copy.pending.get(top)
         lazy = LazyModule(deferral, top, globals, top,
                           previous if type(previous) is LazyModule else None)
-        bind_later(globals, top, lazy)
+        if copy is not None:
+            bind_later(globals, top, lazy)
         return lazy
 
-    def _may_leave_unbound(self, globals, code, lasti, names, absolute, fromlist) -> bool:
-        """Whether the statement at `lasti` may bind nothing until a name is read: no read
-        of it can miss the module's `LazyBuiltins` (see `_objects`)."""
+    def _how(self, globals, code, lasti, names, absolute, fromlist):
+        """How the statement at `lasti` is deferred: `_UNBOUND` -- it binds nothing once
+        the next import statement sweeps its stand-ins out, since no read of its names can
+        miss the module's `LazyBuiltins` (see `_objects`); `_STAND_IN` -- only a stand-in
+        that stays bound can serve the reads (used if ``stand_ins`` is True); `_EAGER`."""
         facts = module_facts(code)
         if facts.uses("__builtins__") or "__getattr__" in code.co_names:
-            return False  # the module reads its builtins, or answers attributes itself
+            return _STAND_IN  # the module reads its builtins, or answers attributes itself
         copy = globals.get("__builtins__")
         switched = copy.offset if type(copy) is _objects.LazyBuiltins else lasti
         read = False
@@ -210,7 +220,7 @@ class Hook:
             # The module body keeps the builtins it started with: a name it reads while it
             # runs must be bound (PEP 810 would reify it right there). A deleted one too.
             if facts.read_while_running(name) or name in facts.deleted:
-                return False
+                return _STAND_IN
             first = facts.first_function_reading(name)
             if first is None:
                 continue
@@ -220,7 +230,7 @@ class Hook:
             # body runs would read the stand-in itself (which could then escape).
             if first < switched or facts.hands_out_own_code_after(lasti) or (
                     first < lasti and facts.runs_code_after(lasti)):
-                return False
+                return _STAND_IN
         if not read and self.eager_unread_imports and not (
                 fromlist and globals.get("__path__") is not None
                 and not any(name.startswith("_") for name in names)):
@@ -228,7 +238,7 @@ class Hook:
             # (registering a plugin, a C capsule, numpy's `from . import _add_newdocs`);
             # deferred, they would never happen. Except a package's public re-export
             # (`from .core import Thing` in an __init__): read from outside, as pkg.Thing.
-            return False
+            return _EAGER
         importing = globals.get("__name__")
         if fromlist and globals.get("__path__") is not None and isinstance(importing, str) \
                 and absolute.startswith(importing + "."):
@@ -236,12 +246,14 @@ class Hook:
             # sets the attribute): a body reading or deleting it needs the real import
             sub = absolute[len(importing) + 1:].partition(".")[0]
             if facts.read_while_running(sub) or sub in facts.deleted:
-                return False
+                return _EAGER
         # A package that is not installed: the eager ImportError now, where a `try: import
         # this_module / except ImportError:` around the importer's import of this module
         # sees it (an optional dependency detected as present would be a silent difference)
         top = absolute.partition(".")[0]
-        return top in sys.modules or _bootstrap._find_spec(top, None) is not None
+        if self.stand_ins or top in sys.modules or _bootstrap._find_spec(top, None) is not None:
+            return _UNBOUND
+        return _EAGER
 
     @staticmethod
     def _submodules_of(absolute: str, deferral, loaded, fromlist) -> None:
@@ -295,6 +307,7 @@ class Hook:
 
 
 _LAZY = (LazyFrom, LazyModule, LazySubmoduleChain)
+_UNBOUND, _STAND_IN, _EAGER = "unbound", "stand-in", "eager"
 
 
 def _names_missing(module, fromlist) -> tuple:

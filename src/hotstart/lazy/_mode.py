@@ -81,6 +81,9 @@ def enable(mode: str = "normal") -> str:
     hook = _State.hook
     if hook is None:
         hook = _State.hook = _hook.install(_State.user_filter or _always)
+        # The promise of the run-time mode: the program behaves as eagerly or fails loudly,
+        # so a statement whose names only a lazy stand-in could serve stays eager.
+        hook.stand_ins = False
     hook.lazy_modules_only = mode == "normal"
     return "hook"
 

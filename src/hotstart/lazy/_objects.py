@@ -399,17 +399,19 @@ class LazySubmoduleChain:
 
     __slots__ = ("_remaining", "_state")
 
-    def __init__(self, deferral: Deferral, namespace: dict, remaining: int, name: str) -> None:
-        _c_set_state(self, (deferral, namespace, name))
+    def __init__(self, deferral: Deferral, namespace: dict, remaining: int, name: str,
+                 unbound: bool) -> None:
+        _c_set_state(self, (deferral, namespace, name, unbound))
         _c_set_remaining(self, remaining)
 
     def __getattribute__(self, attr: str):
-        deferral, namespace, name = _c_get_state(self)
+        deferral, namespace, name, unbound = _c_get_state(self)
         remaining = _c_get_remaining(self) - 1
         if remaining:
-            return LazySubmoduleChain(deferral, namespace, remaining, name)
+            return LazySubmoduleChain(deferral, namespace, remaining, name, unbound)
         lazy = LazyModule(deferral, deferral.module, namespace, name)
-        bind_later(namespace, name, lazy)
+        if unbound:
+            bind_later(namespace, name, lazy)
         return lazy
 
 
@@ -425,15 +427,17 @@ class LazyFrom:
 
     __slots__ = ("_deferral", "_namespace")
 
-    def __init__(self, deferral: Deferral, namespace: dict, names: list) -> None:
+    def __init__(self, deferral: Deferral, namespace: dict, names: list,
+                 unbound: bool) -> None:
         _f_set_deferral(self, deferral)
-        _f_set_namespace(self, (namespace, list(names)))
+        _f_set_namespace(self, (namespace, list(names), unbound))
 
     def __getattribute__(self, attr: str):
-        namespace, names = _f_get_namespace(self)
+        namespace, names, unbound = _f_get_namespace(self)
         name = names.pop(0)  # the names the IMPORT_FROMs store to, in their order
         lazy = LazyValue(_f_get_deferral(self), attr, namespace, name)
-        bind_later(namespace, name, lazy)
+        if unbound:
+            bind_later(namespace, name, lazy)
         return lazy
 
 
