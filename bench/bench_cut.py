@@ -1,6 +1,8 @@
-"""How deep `hotstart fix` cuts on real PyPI projects, against the lazy trial's bound (issue 11
-"Done when"): before | fix as it was (per-site plans) | fix with joint plans | fix with the
-codemods | the bound a perfect cut of the path reaches, and the ratio of each to the bound.
+"""How deep `hotstart fix` cuts on real PyPI projects, against the lazy trial's bound.
+
+Issue 11's "Done when": before | fix as it was (per-site plans) | fix with joint plans | fix
+with the codemods | the bound a perfect cut of the path reaches, and the ratio of each to the
+bound.
 
 For each target of `_cut_targets.py` (hatch, huggingface_hub's `hf`, celery, xarray, faker,
 sqlite-utils, and the jobrunner example as the reference), copies are made as
