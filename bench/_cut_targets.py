@@ -86,7 +86,9 @@ TARGETS_CUT = [
         "jobrunner (example)", "jobrunner", ("-m", "jobrunner", "--help"), ("tests",),
         kind="example", fix_entries=(("-m", "jobrunner", "--help"),
                                      ("-m", "jobrunner", "interface")),
-        help_paths=(("--help",),),
+        # argparse with `metavar="REQUEST"`: the help prints no `{a,b}` choices to follow
+        help_paths=(("--help",), ("interface", "--help"), ("compute", "--help"),
+                    ("batch", "--help")),
         pattern="the tour: an `inspect.stack()` logger factory called at module level, a "
                 "package `__init__` that pulls pandas, argparse subcommands",
         note="examples/jobrunner with its tests/ (not a PyPI package: the reference)"),
