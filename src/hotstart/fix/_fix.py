@@ -161,9 +161,6 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
             found, left = program_codemod(name).plan(report, report.paths, project, **extra)
             changes.extend(found)
             skipped.extend(left)
-    for change, why in star_pinned(report, changes, observed):
-        skipped.append(Skipped(change.site, why))
-        changes = [c for c in changes if c is not change]
     from .codemods import program_action
 
     companions = left_unused(report, [c for c in changes if program_action(c) is not None])
@@ -209,7 +206,11 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     else:
         def plan_imports(imports: list[Change]):
             return single_groups(imports), []
-    groups, files = _settle(changes, companions, skipped, render, plan_imports, blocked)
+    def pinned(planned: list[Change]) -> list[tuple[Change, str]]:
+        return star_pinned(report, planned, observed)
+
+    groups, files = _settle(changes, companions, skipped, render, plan_imports, blocked,
+                            pinned)
     changes = [c for g in groups for c in g.changes]
     result = FixResult(report, changes, skipped, files, runtime, refused=refused,
                        plan="joint" if graphs else "sites", groups=groups, plan_note=plan_note)
@@ -248,11 +249,14 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
 
 
 def _settle(changes: list[Change], companions: list[tuple[Change, list[Change]]],
-            skipped: list[Skipped], render, plan_imports, blocked: set[tuple[str, int]]
+            skipped: list[Skipped], render, plan_imports, blocked: set[tuple[str, int]],
+            pinned: Callable[[list[Change]], list[tuple[Change, str]]]
             ) -> tuple[list[Group], list[FileChange]]:
-    """Plan the groups and render them. A change the rewrite cannot make is dropped (with a
-    removal that needed its program change), its statement's edges stay (`blocked`), and the
-    groups are planned again without it: each round drops at least one change."""
+    """Plan the groups and render them. A change the rewrite cannot make, or a lazy
+    re-export that what is planned still reads at import (`pinned`: judged on the plan, as
+    the planner may leave a reader's statement in place), is dropped (with a removal that
+    needed its program change), its statement's edges stay (`blocked`), and the groups are
+    planned again without it: each round drops at least one change."""
     from .codemods import program_action
 
     removals = {id(r) for r, _ in companions}
@@ -266,7 +270,10 @@ def _settle(changes: list[Change], companions: list[tuple[Change, list[Change]]]
                    and id(c.site) not in replaced]
         groups, left = plan_imports(imports)
         groups += program_groups(programs, live)
-        files, dropped = render([c for g in groups for c in g.changes])
+        dropped = pinned([c for g in groups for c in g.changes])
+        files = []
+        if not dropped:
+            files, dropped = render([c for g in groups for c in g.changes])
         if not dropped:
             skipped.extend(left)
             return groups, files

@@ -33,14 +33,13 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from ..audit.graph import parents
 from ..audit.model import AuditReport, Entry, Saving
 from ..audit.savings import ObservedGraph, observed_graph, site_keys
 from .plan import Change, Skipped
 
 __all__ = ["Group", "left_unused", "measured_graphs", "plan_groups", "program_groups",
            "single_groups", "star_pinned"]
-
-_STAR = re.compile(r"\s*from\s+(\.*)([\w.]*)\s+import\s+\*")
 
 
 @dataclass(slots=True)
@@ -64,6 +63,19 @@ class Group:
             for name in saving.modules:
                 seen.setdefault(name.split(".")[0], None)
         return list(seen)[:limit]
+
+    def modules_off(self, which: dict[str, list[str]] | None = None, limit: int = 4
+                    ) -> list[str]:
+        """The outermost of the modules that leave (`which`: per entry, else `leaving`): a
+        module whose package leaves too is left out (`rich`, not `rich.console`), so a
+        submodule of a package that stays is named as itself
+        (`huggingface_hub.utils._chunk_utils`, not `huggingface_hub`). Heaviest first."""
+        which = self.leaving if which is None else which
+        leaving = {m for modules in which.values() for m in modules}
+        order = [m for saving in sorted(self.savings, key=lambda s: -s.us)
+                 for m in saving.modules] + sorted(leaving)
+        return [m for m in dict.fromkeys(order) if m in leaving and
+                not any(p in leaving for p in parents(m)[:-1])][:limit]
 
     def label(self) -> str:
         first = self.changes[0].id
@@ -392,13 +404,21 @@ def _entry_groups(state: _EntryState, remaining: list[tuple[str, int]]
 
 def star_pinned(report: AuditReport, changes: list[Change],
                 graphs: list[tuple[Entry, ObservedGraph]]) -> list[tuple[Change, str]]:
-    """The lazy re-exports (`lazy-init`) that would load at once anyway: a module on an
-    entry's path runs `from package import *`, which reads every name of the package's
-    `__all__`, so its `__getattr__` loads them all (seen on networkx: the prediction said
-    the module leaves, the re-profile found it loaded)."""
+    """The lazy re-exports (`lazy-init`) that would load at once anyway, because a module on
+    an entry's path reads the name at import time:
+
+    - `from package import *` reads every name of the package's `__all__`, so its
+      `__getattr__` loads them all (seen on networkx: the prediction said the module leaves,
+      the re-profile found it loaded);
+    - `from package import name` (huggingface_hub's `hf_api.py` reads `chunk_iterable` from
+      `huggingface_hub.utils`) loads the submodule that holds `name`, unless that statement
+      part is itself changed by this fix (then it no longer runs at import)."""
     pinned: list[tuple[Change, str]] = []
-    lines: dict[str, list[str]] = {}
+    cache: dict[str, dict[int, ast.ImportFrom]] = {}
     shown = {os.path.realpath(path): file for file, path in report.paths.items()}
+    # the names each changed import statement no longer binds at import (file:line, name)
+    changed = {(f"{os.path.realpath(c.path)}:{c.site.line}", b.name) for c in changes
+               for b in getattr(c.site, "names", ())}
     listed_by: dict[str, set[str]] = {}
     for change in changes:
         if change.action != "lazy-init":
@@ -407,42 +427,71 @@ def star_pinned(report: AuditReport, changes: list[Change],
         if change.path not in listed_by:
             listed_by[change.path] = _dunder_all(change.path)
         listed = listed_by[change.path]
-        if not listed or not any(b.name in listed for b in change.site.names):
-            continue
-        star = next((where for _entry, graph in graphs
-                     for where in _star_imports(graph, package, lines)), None)
-        if star is not None:
-            path, _, line = star.rpartition(":")
-            why = (f"pinned by: `from {package} import *` ({shown.get(path, path)}:{line}) "
-                   f"reads every name of its __all__, so a lazy re-export would load at once")
+        names = {b.name for b in change.site.names}
+        why = None
+        for key, node in (found for _entry, graph in graphs
+                          for found in _from_imports(graph, package, cache)):
+            path, _, line = key.rpartition(":")
+            where = f"{shown.get(path, path)}:{line}"
+            read = [a.name for a in node.names]
+            if read == ["*"]:
+                if listed and names & listed:
+                    why = (f"pinned by: `from {package} import *` ({where}) reads every name "
+                           f"of its __all__, so a lazy re-export would load at once")
+                    break
+            elif names & (still := _still_read(node, path, changed)):
+                name = min(names & still)
+                why = (f"pinned by: `from {package} import {name}` ({where}) runs on the path "
+                       f"and reads the name at import, so a lazy re-export would load at once")
+                break
+        if why is not None:
             pinned.append((change, why))
     return pinned
 
 
-def _star_imports(graph: ObservedGraph, package: str, cache: dict[str, list[str]]):
-    """`file:line` of each observed star import of `package`."""
+def _still_read(node: ast.ImportFrom, path: str, changed: set[tuple[str, str]]) -> set[str]:
+    """The names the statement `node` (of the file at `path`) still reads at import once
+    this fix is made: each name but those whose binding a change takes from module level
+    (the other parts of a split statement stay)."""
+    key = f"{path}:{node.lineno}"
+    return {a.name for a in node.names if (key, a.asname or a.name) not in changed}
+
+
+def _from_imports(graph: ObservedGraph, package: str,
+                  cache: dict[str, dict[int, ast.ImportFrom]]):
+    """(`file:line`, statement) of each observed `from package import ...` statement."""
     for importer in sorted(graph.importers.get(package, ())):
         for target, key in graph.adjacency.get(importer, ()):
             if target != package or key is None:
                 continue
             path, _, number = key.rpartition(":")
             if path not in cache:
-                try:
-                    with open(path, encoding="utf-8", errors="replace") as handle:
-                        cache[path] = handle.read().splitlines()
-                except OSError:
-                    cache[path] = []
-            text = cache[path][int(number) - 1] if 0 < int(number) <= len(cache[path]) else ""
-            match = _STAR.match(text)
-            if match is None:
+                cache[path] = _from_statements(path)
+            node = cache[path].get(int(number))
+            if node is None:
                 continue
-            dots, name = match.groups()
-            if dots:  # relative: resolved against the importing module's package
+            name = node.module or ""
+            if node.level:  # relative: resolved against the importing module's package
                 base = importer.split(".")
-                keep = len(base) - len(dots) + (1 if path.endswith("__init__.py") else 0)
+                keep = len(base) - node.level + (1 if path.endswith("__init__.py") else 0)
                 name = ".".join(base[:keep] + ([name] if name else []))
             if name == package:
-                yield key
+                yield key, node
+
+
+def _from_statements(path: str) -> dict[int, ast.ImportFrom]:
+    """Each line of a file's `from ... import ...` statements -> the statement."""
+    try:
+        with open(path, "rb") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    lines: dict[int, ast.ImportFrom] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                lines[line] = node
+    return lines
 
 
 def _dunder_all(path: str) -> set[str]:

@@ -108,7 +108,7 @@ def _group_lines(group, joint: bool) -> list[str]:
     if len(group.changes) == 1 or not joint:
         return [_site_line(c) + (_saving_text(best, group.claimed) if i == 0 else "")
                 for i, c in enumerate(group.changes)]
-    libraries = ", ".join(group.libraries())
+    libraries = ", ".join(group.modules_off())
     count = max((len(m) for m in group.leaving.values()), default=0)
     takes = f" take {libraries} ({count} module(s)) off the path" if count else ""
     lines = [f"  together, {len(group.changes)} changes{takes}{_saving_text(best, group.claimed)}"]
@@ -159,7 +159,7 @@ def _remeasured(result: FixResult) -> list[str]:
                              f"{', '.join(still[:5])}")
     for group in result.remeasure_reverted:
         lines.append(f"reverted after re-profiling: {group.label()}: its predicted modules "
-                     f"all still load ({', '.join(group.libraries())})")
+                     f"all still load ({', '.join(group.modules_off(group.still_loaded))})")
     if result.remeasure_note:
         lines.append(f"re-profiling: {result.remeasure_note}")
     return lines
