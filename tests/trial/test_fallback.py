@@ -115,17 +115,22 @@ def test_a_package_registering_through_an_unread_import_keeps_only_those_eager(t
     assert "caps.heavy" in report.unused and "caps.capsule" not in report.unused
 
 
-#: The huggingface_hub / typer shape: the project reads `lib.sub.X`, a submodule bound on
-#: `lib` as a side effect of the library's own import of `lib.main`. Deferred inside the
-#: library, `lib.sub` is never bound, and the failure shows in the project's frame.
+#: The huggingface_hub / typer shape: the project reads what the library sets up as a side
+#: effect of its own import (there `typer.core`, bound by typer's `from .main import ...`;
+#: here a registry its plugins fill). Deferred inside the library, the plugins never load,
+#: and the failure shows in the project's frame though the library is at fault.
 BOUND_BY_A_SIDE_EFFECT = {
     "pyproject.toml": "[project]\nname = 'proj'\n",
-    "site-packages/lib/__init__.py": "from lib.main import thing\n",
-    "site-packages/lib/main.py": "from lib import sub\nthing = sub.X\n",
-    "site-packages/lib/sub.py": "X = 'sub x'\n",
+    "site-packages/lib/__init__.py": """
+        REGISTRY = {}
+        from lib.plugins import loaded
+        def check():
+            return loaded
+    """,
+    "site-packages/lib/plugins.py": "import lib\nlib.REGISTRY['a'] = 'A'\nloaded = True\n",
     "proj/__init__.py": "",
     "proj/__main__.py": "from proj import cli\nprint(cli.X)\n",
-    "proj/cli.py": "import lib\nimport json\nX = lib.sub.X\n",
+    "proj/cli.py": "import lib\nimport json\nX = lib.REGISTRY['a']\n",
 }
 
 
@@ -138,7 +143,7 @@ def test_the_package_a_traceback_blames_goes_back_to_lazy_when_another_was_at_fa
     # The library is at fault (found by bisecting); the project, whose frame the traceback
     # ended in, was tried lazy again and stays lazy.
     assert list(report.eager_packages) == ["lib"]
-    assert "has no attribute 'sub'" in report.eager_packages["lib"]
+    assert "KeyError: 'a'" in report.eager_packages["lib"]
     assert any(note.startswith("proj stayed lazy: ") and "lib is eager" in note
                for note in report.notes)
     # So the project's own unused import is still deferred: the bound keeps it.
