@@ -14,15 +14,23 @@ them: `_subcommands_click` (click groups and typer apps) and `_subcommands_argpa
 
 `HelpCheck` is the net under `--verify`: it runs every help path of the changes in a child
 interpreter before the rewrite and after each trial, and fails on any byte of difference in
-the exit code, the standard output or the standard error.
+the exit code, the standard output or the standard error. Each path runs in a fresh
+interpreter of its own, as many at a time as the machine has cores for this process (one
+interpreter running several paths, or forked after importing the program, would not
+provably print the same bytes: the program's imports would see another ``sys.argv`` and
+environment, and one path's imports would be done for the next); a state of the project's
+files already taken (the files kept at the end are often those of an earlier trial, or the
+original ones) is not run again.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 import shlex
+import stat
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,6 +53,9 @@ _UNSET = ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE",
           "PY_COLORS", "COLORTERM")
 #: How many changed help outputs `compare` shows (then only how many more).
 _SHOWN = 8
+#: The files `project_digest` knows by content (the ones fix writes), up to a size.
+_SOURCES = (".py", ".pyi")
+_HASHED_UP_TO = 1 << 20
 #: Words in a source that make a file worth reading for each framework.
 _MARKERS = {"click": ("click", "typer"), "argparse": ("add_subparsers", "add_parser")}
 
@@ -163,18 +174,27 @@ class HelpCheck:
             for argv in data.get("help_paths", []):
                 runs[(invoke, json.dumps(list(argv)))] = None
         self.runs = list(runs)
+        #: snapshots by the digest of the project's files they were taken on
+        self.taken: dict[str, dict[tuple[str, str], Output]] = {}
 
     def take(self) -> dict[tuple[str, str], Output] | str:
-        """{(invoke, argv as JSON): output} for every help path, or why none could be run."""
+        """{(invoke, argv as JSON): output} for every help path, or why none could be run.
+        The project's files as they were at an earlier take give that take's snapshot."""
         if not self.runs:
             return {}
-        workers = max(1, min(4, os.cpu_count() or 1, len(self.runs)))
+        state = project_digest(self.project)
+        if state in self.taken:
+            return dict(self.taken[state])
+        workers = max(1, min(_cores(), len(self.runs)))
         with ThreadPoolExecutor(workers) as pool:
             outputs = list(pool.map(self._run, self.runs))
         for output in outputs:
             if isinstance(output, str):
                 return output
-        return dict(zip(self.runs, outputs, strict=True))
+        snapshot = dict(zip(self.runs, outputs, strict=True))
+        if project_digest(self.project) == state:  # not changed while it ran
+            self.taken[state] = snapshot
+        return dict(snapshot)
 
     def _run(self, run: tuple[str, str]) -> Output | str:
         invoke, argv = run
@@ -233,6 +253,40 @@ class HelpCheck:
         return CommandResult(False, None, "help output changed (checked by hotstart --verify, "
                              "COLUMNS=80 TERM=dumb NO_COLOR=1):\n"
                              + "\n".join(f"  {line}" for line in lines))
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def project_digest(project: str) -> str:
+    """A digest of every file under `project` (not `__pycache__` nor `.git`): the Python
+    sources (what fix writes) by content, any other file by size and modification time (so
+    any change, or a doubt, is a new state)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for folder, folders, files in os.walk(project):
+        folders[:] = sorted(f for f in folders if f not in ("__pycache__", ".git"))
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            digest.update(os.path.relpath(path, project).encode("utf-8", "surrogateescape"))
+            try:
+                status = os.stat(path)
+                if not stat.S_ISREG(status.st_mode) or status.st_size > _HASHED_UP_TO or \
+                        not name.endswith(_SOURCES):
+                    digest.update(f"\0{status.st_mode}:{status.st_size}:"
+                                  f"{status.st_mtime_ns}\0".encode())
+                    continue
+                with open(path, "rb") as handle:
+                    content = handle.read()
+            except OSError:
+                content = b"\0unreadable"
+            digest.update(f"\0{len(content)}\0".encode())
+            digest.update(content)
+    return digest.hexdigest()
 
 
 def _diff(old: bytes, new: bytes, stream: str, limit: int = 12) -> list[str]:
