@@ -394,7 +394,7 @@ def main() -> None:
         for target in TARGETS_CUT:
             if only is not None and target.package not in only:
                 continue
-            step = time.perf_counter()
+            step, load = time.perf_counter(), os.getloadavg()[0]
             try:
                 out = run_target(target, base, build, args.rounds, variants, out_dir,
                                  args.jobs)
@@ -403,7 +403,10 @@ def main() -> None:
                 continue
             report_target(out)
             outs.append(out)
-            print(f"_({target.name}: {time.perf_counter() - step:.0f} s)_\n", flush=True)
+            print(f"_({target.name}: {time.perf_counter() - step:.0f} s, "
+                  f"{time.strftime('%H:%M', time.gmtime())} UTC; load average "
+                  f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)_\n",
+                  flush=True)
         if outs:
             summary_tables(outs, variants, args.rounds)
         if args.json:
