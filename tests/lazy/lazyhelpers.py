@@ -18,6 +18,8 @@ HOOK = _hook.install(lambda importing, imported, fromlist: True,
                      on_reify=lambda module, user: REIFIED.append((module, user)))
 HOOK.stand_ins = False  # as the run-time lazy mode has it (the trial keeps stand-ins)
 REIFIED = []
+# the program's globals, read as a dict (a module calling globals() keeps its imports eager)
+NAMESPACE = sys.modules[__name__].__dict__
 # the program:
 """
 

@@ -211,8 +211,13 @@ class Hook:
         miss the module's `LazyBuiltins` (see `_objects`); `_STAND_IN` -- only a stand-in
         that stays bound can serve the reads (used if ``stand_ins`` is True); `_EAGER`."""
         facts = module_facts(code)
-        if facts.uses("__builtins__") or "__getattr__" in code.co_names:
-            return _STAND_IN  # the module reads its builtins, or answers attributes itself
+        if facts.uses("__builtins__") or "__getattr__" in code.co_names or any(
+                facts.read_while_running(reader) or facts.first_function_reading(reader)
+                is not None for reader in ("globals", "locals", "vars")):
+            # The module reads its builtins, answers attributes itself, or reads its own
+            # namespace as a dict (httpcore's `locals()[name]` loop over __all__), where a
+            # pending name is absent
+            return _STAND_IN
         copy = globals.get("__builtins__")
         switched = copy.offset if type(copy) is _objects.LazyBuiltins else lasti
         read = False

@@ -151,7 +151,9 @@ class LazyBuiltins(dict):
         if _pending_submodules:
             full = f"{self.namespace.get('__name__')}.{name}"
             if full in _pending_submodules:
-                return _import_submodule(full)
+                module = _import_submodule(full)
+                if module is not None:
+                    return module
         return _builtins_dict[name]
 
 
@@ -291,8 +293,9 @@ def pending_submodule(full: str, deferral: Deferral) -> None:
     run): reading ``parent.sub`` imports it, as the eager import made it an attribute."""
     parent_name, _, attr = full.rpartition(".")
     parent = sys.modules.get(parent_name)
-    if parent is None or attr in getattr(parent, "__dict__", ()):
-        return
+    namespace = getattr(parent, "__dict__", None)
+    if type(namespace) is not dict or attr in namespace or "__getattr__" in namespace:
+        return  # not loaded, set already, or the parent answers its attributes itself
     with _lock:
         _pending_submodules.setdefault(full, deferral)
         if type(parent) is _ModuleType:
@@ -300,16 +303,25 @@ def pending_submodule(full: str, deferral: Deferral) -> None:
 
 
 def _import_submodule(full: str):
+    """Import the pending submodule `full`; None if there is no such module (the deferred
+    ``from pkg import name`` named an attribute, not a submodule)."""
     deferral = _pending_submodules.get(full)
+    module = None
     try:
-        deferral.import_(full)
+        if deferral is not None:
+            deferral.import_(full)
+            module = sys.modules.get(full)
+    except ModuleNotFoundError as exc:
+        if exc.name != full:
+            deferral.annotate(exc)
+            raise
     except Exception as exc:
         deferral.annotate(exc)
         raise
     with _lock:
         _pending_submodules.pop(full, None)
         _settle(full.rpartition(".")[0])
-    return sys.modules[full]
+    return module
 
 
 class LazyModule(_ModuleType):
@@ -739,11 +751,33 @@ def resolve_for_star(module) -> None:
         if name.startswith("_") or _in_progress(lazy) or name in namespace:
             continue
         deferral = (_v_get_deferral if type(lazy) is LazyValue else _m_get_deferral)(lazy)
-        loading = sys.modules.get(deferral.module)
-        if loading is not None and getattr(getattr(loading, "__spec__", None),
-                                           "_initializing", False):
-            continue
-        resolve(lazy)
+        if not _loading(deferral.module):
+            resolve(lazy)
+
+
+def _resolve_all(module, name, copy) -> bool:
+    """Resolve every pending name and submodule of `module`; whether there was any."""
+    done = False
+    if type(copy) is LazyBuiltins:
+        for lazy in list(copy.pending.values()):
+            deferral = (_v_get_deferral if type(lazy) is LazyValue else _m_get_deferral)(lazy)
+            if not _in_progress(lazy) and not _loading(deferral.module):
+                resolve(lazy)
+                done = True
+    prefix = f"{name}."
+    for full in [f for f in _pending_submodules
+                 if f.startswith(prefix) and "." not in f[len(prefix):]]:
+        if not _loading(full):
+            done = _import_submodule(full) is not None or done
+    return done
+
+
+def _loading(name: str) -> bool:
+    """Whether module `name` is being imported right now (its eager statement would not
+    have finished either)."""
+    module = sys.modules.get(name)
+    return module is not None and bool(getattr(getattr(module, "__spec__", None),
+                                               "_initializing", False))
 
 
 class ModuleWithLazyNames(_ModuleType):
@@ -764,8 +798,16 @@ class ModuleWithLazyNames(_ModuleType):
                 return resolve(lazy)
         name = namespace.get("__name__")
         full = f"{name}.{attr}"
-        if full in _pending_submodules:
-            _import_submodule(full)
+        if full in _pending_submodules and _import_submodule(full) is not None:
+            return _module_getattribute(self, attr)
+        # Not a name of ours. The eager program would have run this module's deferred
+        # imports by now, and they may have set the attribute on the way (`typer.core`,
+        # imported by typer.main, which `from .main import Typer` imports): run them, as
+        # eagerly, and look again. A true AttributeError stays one.
+        if not sys._getframe(1).f_code.co_filename.startswith("<frozen importlib") and \
+                _resolve_all(self, name, copy):
+            # (not for the import system's own probe in `from pkg import sub`: it imports
+            # the submodule next)
             return _module_getattribute(self, attr)
         raise AttributeError(f"module {name!r} has no attribute {attr!r}", name=attr,
                              obj=self)
