@@ -367,6 +367,7 @@ class _Disk:
 
 def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float | None,
             keep: bool, progress: Callable[[str], None] | None, project: str) -> None:
+    from ._check_scope import check_scope
     from ._typehints import HintCheck, compare_hints, interpreter_for, unchecked
     from .codemods import PROGRAM_CODEMODS, program_action, program_codemod
 
@@ -404,12 +405,29 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
             if isinstance(taken, str):
                 verification.hints_unchecked.append(f"{select}: {taken}")
             else:
-                checks.append((checker, taken))
+                checks.append((checker, taken, select, check_scope(result.report, mine)))
     units = result.groups
+
+    def checks_for(changes: list[Change] | None) -> list[tuple]:
+        """The program checks a trial of `changes` needs: a codemod's own changes, or an
+        import change in a module its program can import (or any, when that is not known).
+        None: the final check, which takes every check."""
+        if changes is None:
+            return checks
+        modules = {c.site.module for c in changes if program_action(c) is None}
+        return [check for check in checks
+                if any(program_action(c) == check[2] for c in changes)
+                or check[3] is None or modules & check[3]]
+
+    def checks_said(changes: list[Change] | None) -> str:
+        names = ["tests"] + (["type hints"] if hints is not None else [])
+        names += [_CHECK_NAMES.get(check[2], check[2]) for check in checks_for(changes)]
+        return ", ".join(names)
     total = len(units)
     depth_limit = max(1, math.ceil(math.log2(total))) if total else 1
 
-    def check(files: list[FileChange], durable: bool = False) -> CommandResult:
+    def check(files: list[FileChange], changes: list[Change] | None, durable: bool = False
+              ) -> CommandResult:
         disk.write(files, durable=durable)  # not durable: a state tried for one run
         verification.runs += 1
         outcome = run_command(command, timeout=timeout)
@@ -417,7 +435,7 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
             after = hints.take()
             outcome = compare_hints(hints_before, after) if not isinstance(after, str) \
                 else CommandResult(False, None, f"type hints: {after}")
-        for checker, before in checks:
+        for checker, before, _select, _scope in checks_for(changes):
             if not outcome.ok:
                 break
             after = checker.take()
@@ -428,17 +446,19 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
     def on_trial(candidates: list[Group], depth: int) -> None:
         run = verification.runs + 1
         count = sum(len(g.changes) for g in candidates)
+        said = checks_said([c for g in candidates for c in g.changes])
         if depth == 0:
-            say(f"verify: run {run}, all {count} change(s)")
+            say(f"verify: run {run}, all {count} change(s) ({said})")
             return
         names = ", ".join(_label(g.changes[0], result.changes) for g in candidates[:2])
         more = f" (+{count - 2} more)" if count > 2 else ""
         say(f"verify: run {run}, bisection step {depth} of ~{depth_limit}: trying "
-            f"{count} change(s): {names}{more}")
+            f"{count} change(s): {names}{more} ({said})")
 
     try:
         def test(subset: list[Group]) -> CommandResult:
-            return check(render([c for g in subset for c in g.changes])[0])
+            changes = [c for g in subset for c in g.changes]
+            return check(render(changes)[0], changes)
 
         culprits = find_culprits(units, test, on_trial)  # a group is kept or reverted whole
         bad_groups = [g for g, _ in culprits]
@@ -449,8 +469,8 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
         good = [c for g in good_groups for c in g.changes]
         files, _ = render(good)
         say(f"verify: run {verification.runs + 1}, the {len(good)} change(s) kept "
-            f"({len(bad)} reverted)")
-        final = check(files, durable=keep)  # kept with --write: then flushed to disk
+            f"({len(bad)} reverted; {checks_said(None)})")
+        final = check(files, None, durable=keep)  # kept with --write: then flushed to disk
         verification.final = final
         if not final.ok:
             raise HotstartError(f"--verify {command!r} still fails after reverting "
@@ -467,6 +487,10 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
     except BaseException:
         disk.restore()
         raise
+
+
+#: How the progress line names each program codemod's check.
+_CHECK_NAMES = {"cli": "help output", "hot-calls": "caller names"}
 
 
 def _label(change: Change, changes: list[Change]) -> str:
