@@ -224,6 +224,8 @@ def _class_problem(node: ast.expr, module: SourceModule, project: Project,
             [t.id for t in getattr(item, "targets", [getattr(item, "target", None)])
              if isinstance(t, ast.Name)]
         touched = _LISTING_MEMBERS.intersection(names)
+        if touched == {"__init__"} and _adds_parameters(item):
+            continue
         if touched:
             return (f"{owner.name}.{defined} defines {min(touched)}, which the "
                     f"parent's listing may read")
@@ -232,6 +234,36 @@ def _class_problem(node: ast.expr, module: SourceModule, project: Project,
         if why is not None:
             return why
     return None
+
+
+def _adds_parameters(function: ast.stmt) -> bool:
+    """Whether `function` is an ``__init__(self, *args, **kwargs)`` that passes all it is
+    given to ``super().__init__(*args, **kwargs)`` and then only adds parameters
+    (``self.params.extend(...)``/``append``/``insert``, their arguments not reading
+    ``self``): celery's daemon commands. What the parent's listing reads is then the base
+    class's."""
+    if not isinstance(function, ast.FunctionDef) or function.decorator_list:
+        return False
+    arguments = function.args
+    if arguments.posonlyargs or arguments.kwonlyargs or len(arguments.args) != 1 or \
+            arguments.vararg is None or arguments.kwarg is None or arguments.defaults:
+        return False
+    me, rest, extra = arguments.args[0].arg, arguments.vararg.arg, arguments.kwarg.arg
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    if not body or ast.dump(body[0]) != ast.dump(ast.parse(
+            f"super().__init__(*{rest}, **{extra})").body[0]):
+        return False
+    for statement in body[1:]:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if not isinstance(call, ast.Call) or dotted(call.func) not in (
+                f"{me}.params.extend", f"{me}.params.append", f"{me}.params.insert"):
+            return False
+        if any(isinstance(n, ast.Name) and n.id in (me, "super") for a in
+               [*call.args, *(k.value for k in call.keywords)] for n in ast.walk(a)):
+            return False
+    return True
 
 
 def literal_text(node: ast.expr) -> str:
