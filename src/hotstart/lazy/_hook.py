@@ -256,9 +256,12 @@ class Hook:
         # this_module / except ImportError:` around the importer's import of this module
         # sees it (an optional dependency detected as present would be a silent difference)
         top = absolute.partition(".")[0]
-        if self.stand_ins or top in sys.modules or _bootstrap._find_spec(top, None) is not None:
+        if self.stand_ins or top in sys.modules or top in _installed:
             return _UNBOUND
-        return _EAGER
+        if _bootstrap._find_spec(top, None) is None:
+            return _EAGER
+        _installed.add(top)  # (a path scan: ~40 us; once per top-level package)
+        return _UNBOUND
 
     @staticmethod
     def _submodules_of(absolute: str, deferral, loaded, fromlist) -> None:
@@ -313,6 +316,7 @@ class Hook:
 
 _LAZY = (LazyFrom, LazyModule, LazySubmoduleChain)
 _UNBOUND, _STAND_IN, _EAGER = "unbound", "stand-in", "eager"
+_installed: set = set()  # top-level packages found installed by a deferral's check
 
 
 def _names_missing(module, fromlist) -> tuple:
