@@ -37,7 +37,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from ..audit.model import AuditReport
 from ._argparse_commands import console_script
 from ._imports import Sections, Statement, line_length
-from ._rewriter import Rewriter, _removed
+from ._rewriter import Rewriter, _removed, statement_text
 from ._subcommands_decorated import find_decorated
 from ._subcommands_read import (
     Project,
@@ -296,7 +296,7 @@ def _own_import(local: str, here: SourceModule) -> str | None:
     _node, module, attr = here.imports[local]
     if attr is None:
         return None
-    return f"from {module} import {attr}" + (f" as {local}" if local != attr else "")
+    return statement_text("from", module, [attr if local == attr else f"{attr} as {local}"])
 
 
 _COMMAND_DECORATOR = re.compile(r"registers with @(click|typer)(\.[\w.]+)? at line \d+$")
