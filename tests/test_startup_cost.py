@@ -82,7 +82,7 @@ def test_lazy_runtime_loads_only_itself_until_enabled():
     assert not enabled & HEAVY, enabled & HEAVY
     assert {m for m in enabled if m.startswith("hotstart")} <= {
         "hotstart", "hotstart.lazy", "hotstart.lazy._hook", "hotstart.lazy._mode",
-        "hotstart.lazy._objects", "hotstart.lazy._bytecode"}
+        "hotstart.lazy._objects", "hotstart.lazy._bytecode", "hotstart.lazy._stand_ins"}
 
 
 def test_lazy_cli_runtime_imports_no_cli_framework():

@@ -4,9 +4,11 @@
 PEP 810 would call *potentially lazy* -- at module scope, not inside a ``try`` or ``with``
 block, not ``import *``, not ``from __future__`` -- and whose module is not loaded yet asks
 ``filter(importing_module, imported_module, fromlist)``; if it answers True, the statement
-binds lazy objects instead of importing (see `_objects`): the import runs at the first use
-of a bound name, with its real exception if it fails. Every other import goes straight to
-the wrapped ``__import__``.
+does not import: its names become pending in the module (see `_objects`), and the import
+runs at the first read of one of them, with its real exception if it fails. A statement
+whose names a read could reach before that machinery sees it (`Hook._how`) stays eager, or
+with ``stand_ins`` binds a stand-in that stays until its first use. Every other import goes
+straight to the wrapped ``__import__``.
 
 How a statement is recognised (all checked on the importing frame, cheapest first):
 ``IMPORT_NAME`` passes the frame's globals and locals to ``__import__``, and only module
