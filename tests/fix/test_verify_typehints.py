@@ -268,7 +268,7 @@ def test_verify_prints_progress_and_lists_each_reverted_change_once(tmp_path, qu
     assert "on the original files" in steps[0] and "all 4 change(s)" in steps[1]
     assert any("bisection step 1 of ~2: trying 2 change(s): " in line for line in steps)
     assert any("bisection step 2 of ~2: trying 1 change(s): " in line for line in steps)
-    assert "the 3 change(s) kept (1 reverted)" in steps[-1]
+    assert "the 3 change(s) kept (1 reverted; tests, type hints)" in steps[-1]
     assert done.stdout.count("loader.py:1 import yaml") == 1
 
 
