@@ -33,7 +33,8 @@ from .savings import _norm
 if TYPE_CHECKING:
     from ..measure.model import ProcessProfile
 
-__all__ = ["classify_sites", "link_cross_module_uses", "release_preloaded_effects"]
+__all__ = ["PUBLIC_INIT_PIN", "classify_sites", "link_cross_module_uses", "movable_public",
+           "release_preloaded_effects"]
 
 _PIN_WORDS = {
     "call": "called at import",
@@ -247,8 +248,7 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
             and site.guard != "TYPE_CHECKING"):
         # `pkg.Name` / `from pkg import Name` of code outside the project: removed, moved or
         # replaced by a typing alias, the name would be gone or a ForwardRef
-        pin = "a public name of the package __init__ (no __all__): other code may import it"
-        return "needed", pin, [pin], []
+        return "needed", PUBLIC_INIT_PIN, [PUBLIC_INIT_PIN], []
 
     unused = not (contexts - {"all", "reexport"})
     modules = [m for m in _effect_modules(scan, site, effects, scans, unused)
@@ -355,7 +355,30 @@ def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+#: The pin of a public name of a package `__init__` without `__all__`: code outside the
+#: project may import it (`fix` can still move it, re-exporting it lazily: `movable_public`).
+PUBLIC_INIT_PIN = "a public name of the package __init__ (no __all__): other code may import it"
+
+
+def movable_public(site: ImportSite) -> bool:
+    """A `from` import of a package `__init__` pinned only as a public name, whose names the
+    package uses only inside its functions (and other modules may import): `fix` moves it
+    into those functions AND re-exports the names lazily, so they stay importable."""
+    if site.klass != "needed" or site.pins != [PUBLIC_INIT_PIN] or site.kind != "from" \
+            or site.guard is not None or site.noqa:
+        return False
+    for bound in site.names:
+        contexts = {u.context for u in bound.uses}
+        if bound.is_module or "function" not in contexts or contexts - {"function", "reexport"}:
+            return False
+    return True
+
+
 def _fix_text(site: ImportSite, target: tuple[int, int]) -> str:
+    if movable_public(site):
+        scopes = sorted({u.scope for b in site.names for u in b.uses if u.scope})
+        return ("move it into " + ", ".join(f"{s}()" for s in scopes[:4]) + " and re-export "
+                "it lazily (__getattr__, .pyi stub): the name stays importable")
     if site.klass == "dead":
         return "remove it"
     if site.klass == "typing-only":

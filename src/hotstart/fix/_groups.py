@@ -421,7 +421,7 @@ def star_pinned(report: AuditReport, changes: list[Change],
                for b in getattr(c.site, "names", ())}
     listed_by: dict[str, set[str]] = {}
     for change in changes:
-        if change.action != "lazy-init":
+        if change.action not in ("lazy-init", "move-lazy-init"):
             continue
         package = change.site.module
         if change.path not in listed_by:

@@ -93,13 +93,16 @@ def declared_lazy_modules(source: str) -> list[str] | str:
 
 
 def lazy_init_code(items, runtime: str, top: set[str], limit: int,
-                   bound_subs: list[str] = ()) -> tuple[str, bool]:
+                   bound_subs: list[str] = (), outside=()) -> tuple[str, bool]:
     """The lazy `__getattr__`/`__dir__` (and `__all__` when there was none) of a package
     `__init__`, and whether it needs `import hotstart.lazy` (the caller adds it among the
     module's imports). `bound_subs`: submodules the moved imports bound as a side effect,
-    loaded on access too but not listed in `__all__`."""
-    all_items = list(items)
-    items = all_items + [(sub, sub, None) for sub in bound_subs]
+    loaded on access too but not listed in `__all__`. `outside`: (name, absolute module,
+    attribute) of names imported from outside the package (moved into functions, and
+    re-exported lazily from where they come)."""
+    all_items = list(items) + list(outside)
+    absolute = {name for name, _m, _a in outside}
+    items = list(items) + [(sub, sub, None) for sub in bound_subs]
     submodules = sorted({key for _n, key, attr in items if attr is None})
     attrs: dict[str, list[str]] = {}
     for _name, key, attr in items:
@@ -114,6 +117,7 @@ def lazy_init_code(items, runtime: str, top: set[str], limit: int,
     # hotstart.lazy.attach binds each name as the submodule or attribute is called; a
     # re-export under another name (`from .m import a as b`) needs the PEP 562 code below
     aliased = any(name != (key if attr is None else attr) for name, key, attr in items)
+    aliased |= bool(absolute)  # attach() loads submodules of the package only
     comment = "# Re-exports load on first use (hotstart fix); __init__.pyi declares them.\n"
     if runtime == "hotstart" and not aliased:
         parts = ["__name__"]
@@ -126,7 +130,9 @@ def lazy_init_code(items, runtime: str, top: set[str], limit: int,
         call = wrapped("__getattr__, __dir__ = hotstart.lazy.attach(", parts, ")[:2]", limit)
         return f"\n{comment}{call}\n{all_line}", True
     table = wrapped("_LAZY = {", [f'"{name}": (".{key}", {attr!r})'
-                                  for name, key, attr in items], "}", limit)
+                                  for name, key, attr in items]
+                    + [f'"{name}": ("{module}", {attr!r})' for name, module, attr in outside],
+                    "}", limit)
     return (
         f"\n{comment}{table}\n{all_line}\n\n"
         "def __getattr__(name):\n"

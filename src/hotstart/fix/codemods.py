@@ -157,7 +157,7 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
     top = _top_bindings(tree)
     kept: list[Change] = []
     for change in changes:
-        if change.action == "lazy-init":
+        if change.action in ("lazy-init", "move-lazy-init"):
             if "__getattr__" in top:
                 skipped.append((change, "the package __init__ already defines __getattr__"))
                 continue
@@ -192,6 +192,7 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
     runtime_aliases: list[str] = []
     lazy_modules: list[str] = []
     lazy_init: list[tuple[str, str, str | None]] = []  # (name, submodule key, attr or None)
+    outside: list[tuple[str, str, str]] = []  # (name, absolute module, attr): moved + lazy
     needs_hotstart = False
     declared: list[str] | str | None = None  # __lazy_modules__ of `source`, or why not
 
@@ -244,6 +245,16 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
                 continue
             if module_name not in lazy_modules:
                 lazy_modules.append(module_name)
+        elif change.action == "move-lazy-init":
+            # moved into the functions that use it, and re-exported lazily from where it
+            # comes: `from package import name` of other code still gets the same object
+            unbound.update(names)
+            for bound, text in zip(site.names, texts):
+                for scope in sorted({u.scope for u in bound.uses
+                                     if u.scope and u.context == "function"}):
+                    moves[scope].append(statement_text(kind, module_text, [text]))
+                module_name, _, attr = bound.target.rpartition(".")
+                outside.append((bound.name, module_name, attr))
         elif change.action == "move":
             unbound.update(n for n in names if n not in change.annotated)  # else: aliased
             for bound, text in zip(site.names, texts):
@@ -300,8 +311,9 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
                 block += "    import hotstart.lazy\n\n"
             block += "".join(f"{_fit(a, limit)}\n" for a in dict.fromkeys(runtime_aliases))
         blocks.append(block)
-    if lazy_init:
-        lazy_code, hot = lazy_init_code(lazy_init, runtime, top - unbound, limit, bound_subs)
+    if lazy_init or outside:
+        lazy_code, hot = lazy_init_code(lazy_init, runtime, top - unbound, limit, bound_subs,
+                                        outside)
         blocks.append(lazy_code)
         if hot:
             top_imports.append(Statement("import", "hotstart.lazy",
@@ -316,8 +328,8 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
         if enable_lazy:
             code = _enable_lazy_modules(code)
     stub_text = None
-    if lazy_init and package is not None:
-        stub_text = stub(source, {(n, k, a) for n, k, a in lazy_init}, sections)
+    if (lazy_init or outside) and package is not None:
+        stub_text = stub(source, {(n, k, a) for n, k, a in (*lazy_init, *outside)}, sections)
     if "\r\n" in source and source.count("\r\n") == source.count("\n"):
         # the generated blocks are written with "\n": a CRLF file stays CRLF throughout
         code = re.sub(r"(?<!\r)\n", "\r\n", code)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..audit.classify import movable_public
 from ..audit.model import AuditReport, ImportSite
 
 __all__ = ["DEFER_STYLES", "PLANS", "RUNTIMES", "SELECTABLE", "Change", "CodeSite",
@@ -49,7 +50,8 @@ class CodeSite:
 @dataclass(slots=True)
 class Change:
     site: ImportSite | CodeSite
-    action: str      # "remove", "move", "lazy", "lazy-modules", "type-checking", "lazy-init"
+    action: str      # "remove", "move", "lazy", "lazy-modules", "type-checking", "lazy-init",
+    #                  "move-lazy-init" (moved into its functions and re-exported lazily)
     path: str        # absolute path of the file it changes
     description: str
     #: Names (of the site) whose annotation uses need a TYPE_CHECKING import too ("move").
@@ -85,7 +87,10 @@ def plan_changes(report: AuditReport, paths: dict[str, str], *, select: tuple[st
     changes: list[Change] = []
     skipped: list[Skipped] = []
     for site in report.sites:
-        if site.klass not in select or not site.fix:
+        # a public name of a package __init__ used only in its functions: moved and
+        # re-exported lazily, as a deferrable import is moved
+        klass = "deferrable" if movable_public(site) else site.klass
+        if klass not in select or not site.fix:
             continue
         usable = [s for s in site.savings if not s.used_at_run]
         best = max(usable, key=lambda s: (s.us, s.rss), default=None)
@@ -95,7 +100,7 @@ def plan_changes(report: AuditReport, paths: dict[str, str], *, select: tuple[st
             skipped.append(Skipped(site, "not on the path of the measured entrypoints "
                                    "(--all to include)"))
             continue
-        if not include_all and site.klass != "dead":
+        if not include_all and klass != "dead":
             if measured:
                 limit = (min_saving_ms or 0.0) * 1e3
                 if best is None and any(s.used_at_run for s in site.savings):
@@ -153,6 +158,13 @@ def _choose(site: ImportSite, path: str, target: tuple[int, int], defer: str,
             runtime: str) -> Change | Skipped:
     if site.klass == "dead":
         return Change(site, "remove", path, "removed (never used)")
+    if movable_public(site):
+        if defer not in ("auto", "local") or target >= (3, 15):
+            return Skipped(site, f"{site.reason}; moved only with --defer local (before 3.15)")
+        scopes = sorted({u.scope for b in site.names for u in b.uses if u.context == "function"})
+        return Change(site, "move-lazy-init", path,
+                      "moved into " + ", ".join(f"{s}()" for s in scopes) + " and re-exported "
+                      "lazily (PEP 562 __getattr__, .pyi stub): still importable")
     importers = _importers(site)
     submodule = _submodule_binding(site)
     if site.klass == "typing-only":
