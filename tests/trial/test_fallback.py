@@ -60,7 +60,7 @@ def test_a_package_whose_registration_laziness_skips_is_made_eager(tmp_path):
 def test_a_package_that_changes_the_output_only_is_found_by_bisection(tmp_path):
     report = trial(tmp_path, ANNOUNCES, "code", "import loud\nprint('done')")
     assert list(report.eager_packages) == ["quiet"]
-    assert "printed other output" in report.eager_packages["quiet"]
+    assert "printed other stdout: line 1 is 'done'" in report.eager_packages["quiet"]
     assert "bisecting" in report.eager_packages["quiet"]
     assert report.identical
     # Bounded: log2(candidates) + 3 runs at most.

@@ -77,7 +77,8 @@ def apply_trial(report: AuditReport, entry: Entry, trial) -> None:
         status, where = _status(site, trial)
         if status is None:
             continue
-        candidate = status == "untouched" and site.klass in KEPT
+        # A lazy run that behaved otherwise than the eager one finds no candidate.
+        candidate = status == "untouched" and site.klass in KEPT and not trial.no_bound
         candidates += candidate
         # A new list: the sites of one split statement may share the old one.
         site.trial = [*site.trial, TrialEvidence(entry.name, status, _shown(where, report),
@@ -99,6 +100,9 @@ def _summary(name: str, trial, candidates: int) -> str:
             f"bound {figure(trial.bound_ms)} measured ({figure(trial.bound_predicted_ms)} "
             f"predicted) with the {len(trial.unused)} modules the path never used deferred, "
             f"libraries' own imports too")
+    if trial.no_bound:
+        text = (f"lazy trial on {name}: start-up {figure(trial.before_ms)}, no bound: "
+                f"{trial.no_bound} (`fix` reports no share of it)")
     if trial.eager_packages:
         text += f"; kept eager: {', '.join(sorted(trial.eager_packages))}"
     if candidates:

@@ -26,7 +26,10 @@ def render_trial(report: TrialReport, *, top: int = 25, every: bool = False,
     `root` are shown relative to it."""
     limit = None if every else top
     lines = _header(report)
-    lines += ["", *_unused(report, limit, root)]
+    if report.no_bound:  # what a run that behaves otherwise never used is no finding
+        lines += ["", "Imported but never used on this path: not listed (no bound)"]
+    else:
+        lines += ["", *_unused(report, limit, root)]
     lines += ["", *_used(report, limit, root, every)]
     if report.eager_packages:
         lines += ["", "Made eager (laziness changed what the program does):"]
@@ -39,7 +42,7 @@ def render_trial(report: TrialReport, *, top: int = 25, every: bool = False,
 def render_trial_summary(report: TrialReport, *, top: int = 5, root: str | None = None) -> str:
     """The trial in a few lines: the bound and the biggest unused modules."""
     lines = ["", *_header(report, title="Lazy trial")]
-    biggest = _by_saving(report)[:top]
+    biggest = [] if report.no_bound else _by_saving(report)[:top]
     if biggest:
         lines.append("  biggest unused on this path:")
         lines += _unused_rows(biggest, root, _beyond_project(report))
@@ -52,9 +55,17 @@ def _header(report: TrialReport, title: str = "hotstart trial") -> list[str]:
     runs = (f"median of {report.runs} run{'s' if report.runs != 1 else ''}, minus the bare "
             f"interpreter")
     lines.append(f"  before     {_figure(report.before_ms)}   eager, as it is ({runs})")
+    if report.no_bound:
+        lines.append(f"  bound      no bound: {report.no_bound}")
+        lines.append(f"  modules    {len(report.modules)} loaded eagerly, {report.loaded} "
+                     f"lazily (a lazy run that behaves otherwise bounds nothing)")
+        lines.append("  walls      " + "; ".join(_walls(report)))
+        return lines
     profiled = (f" ({report.profile_us / 1e3:.1f} ms)" if report.profile_us is not None
                 else "")
-    if report.project_us is not None or report.project_predicted_us is not None:
+    if report.no_project_bound and report.project_us is not None:
+        lines.append(f"  project    no project bound: {report.no_project_bound}")
+    elif report.project_us is not None or report.project_predicted_us is not None:
         count = len(report.project_saved)
         lines.append(f"  project    {_figure(report.project_bound_ms)}   measured: only the "
                      f"imports the project's own modules execute deferred: what fixing this "
@@ -73,13 +84,27 @@ def _header(report: TrialReport, title: str = "hotstart trial") -> list[str]:
         ratios.append(f"project {report.project_ratio:.2f}x")
     if report.ratio is not None:
         ratios.append(f"all-lazy {report.ratio:.2f}x")
-    lines.append(f"  ratio      {', '.join(ratios) or '-'}   before / bound: what a perfect "
-                 f"cut of this path reaches")
+    if ratios:
+        lines.append(f"  ratio      {', '.join(ratios)}   before / bound: what a perfect cut "
+                     f"of this path reaches")
+    if report.no_ratio:
+        lines.append(f"  ratio      no measurable bound: {report.no_ratio}")
+    if report.no_project_ratio and report.project_us is not None and not report.no_bound \
+            and report.no_project_ratio != report.no_ratio:
+        lines.append(f"  ratio      no measurable project bound: {report.no_project_ratio}")
     lines.append(f"  modules    {len(report.modules)} loaded eagerly, {report.loaded} lazily"
                  + (f" ({report.project_loaded} with the project's imports lazy)"
                     if report.project_us is not None else "")
                  + f"; {len(report.used)} deferred and used, {len(report.unused)} deferred "
                    f"and never used")
+    lines.append("  walls      " + "; ".join(_walls(report)))
+    if not report.project_identical:
+        lines.append("  WARNING    the project's lazy run still does not do what the eager run "
+                     "does (see the notes)")
+    return lines
+
+
+def _walls(report: TrialReport) -> list[str]:
     timings = [f"eager {stat_ms(report.eager_us)}", f"lazy {stat_ms(report.lazy_us)}"]
     if report.project_us is not None:
         timings.append(f"project lazy {stat_ms(report.project_us)}")
@@ -87,15 +112,15 @@ def _header(report: TrialReport, title: str = "hotstart trial") -> list[str]:
         timings.append(f"python -c pass {stat_ms(report.floor_us)}")
     if report.hook_floor_us is not None:
         timings.append(f"the same, lazy {stat_ms(report.hook_floor_us)}")
-    lines.append("  walls      " + "; ".join(timings))
-    if not report.identical or not report.project_identical:
-        lines.append("  WARNING    a lazy run still does not do what the eager run does "
-                     "(see the notes)")
-    return lines
+    return timings
 
 
 def _figure(value: float | None) -> str:
-    return f"{value:7.1f} ms" if value is not None else "      - ms"
+    """A start-up in ms; "< 0 ms" (noise: below the bare interpreter's) is never printed as a
+    negative start-up."""
+    if value is None:
+        return "      - ms"
+    return f"{value:7.1f} ms" if value >= 0 else "  below the bare interpreter (noise)"
 
 
 def _by_saving(report: TrialReport) -> list:

@@ -3,7 +3,8 @@ the path really used written down at exit.
 
 The trial driver (`hotstart.trial._trial`) copies this file as ``sitecustomize.py`` into a
 private directory put first on ``PYTHONPATH``, as the profiler does with its tracer. It reads
-(and removes from the environment, so that processes the target starts run untouched):
+(and removes from the environment, with its own directory on ``PYTHONPATH``, so that
+processes the target starts run untouched, the environment's sitecustomize included):
 
 - ``HOTSTART_TRIAL_MODE``: ``lazy`` (make imports lazy) or ``eager`` (only record);
 - ``HOTSTART_TRIAL_OUT``: where to write the record at exit (none: timed runs record
@@ -28,7 +29,9 @@ here too, for commands), ``sys.set_lazy_imports_filter`` for the eager packages,
 
 The record is JSON, written atomically (temporary file, then rename) by an ``atexit``
 handler registered before the target runs, so it runs last: after ``sys.exit``, an uncaught
-exception or the end of the program, not after ``os._exit`` or a fatal signal. Its format is
+exception or the end of the program, not after ``os._exit`` or a fatal signal (a
+``<record>.started`` file, the interpreter's version written when the child starts, tells those apart from a target
+that never ran this file). Its format is
 private to `hotstart.trial._record`.
 """
 
@@ -214,6 +217,20 @@ def _compile_self():
             pass
 
 
+def _leave_children_alone(os):
+    """Take this file's directory off ``PYTHONPATH`` in the environment: the processes the
+    target starts then import the environment's own sitecustomize (if any), not this one,
+    and run as they would without the trial (this process has already read its settings)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    # The driver puts it first: what follows is the environment's own PYTHONPATH, as it was.
+    first, _, rest = os.environ.get("PYTHONPATH", "").partition(os.pathsep)
+    if first and os.path.abspath(first) == here:
+        if rest:
+            os.environ["PYTHONPATH"] = rest
+        else:
+            del os.environ["PYTHONPATH"]
+
+
 def _main():
     import os
 
@@ -225,6 +242,13 @@ def _main():
     effects = frozenset(filter(None, os.environ.pop("HOTSTART_TRIAL_EFFECTS", "").split(",")))
     source = os.environ.pop("HOTSTART_TRIAL_SRC", "")
     project = os.environ.pop("HOTSTART_TRIAL_PROJECT", "")
+    _leave_children_alone(os)
+    if out:
+        # A mark that the target started, with its version: without a record at exit, it
+        # left without running atexit handlers (os._exit, a fatal signal), or is a Python
+        # the trial does not support (the driver says which).
+        with open(f"{out}.started", "w", encoding="utf-8") as handle:
+            handle.write(".".join(map(str, sys.version_info[:3])))
     before = set(sys.modules)
     if source:
         tracer = _import_hotstart(source, "hotstart.measure.tracer")

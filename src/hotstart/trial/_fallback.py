@@ -1,7 +1,8 @@
 """The per-package fallback: when laziness changes what the program does, find the packages
 at fault and keep them eager.
 
-The eager run and each lazy run are compared by exit status and stdout bytes. When they
+The eager run and each lazy run are compared by exit status, stdout and stderr (without the
+lines that differ between two eager runs). When they
 differ, the package named by the innermost frames of the lazy run's traceback is made eager
 first (the usual case: a package that registers itself through an import side effect fails
 where its lazy binding is used): its side-effect imports first, then, if that is not
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from ._record import Record, module_of_file
 
 __all__ = ["Fallback", "Outcome", "differs", "error_line", "find_eager_packages",
-           "packages_deferred", "traceback_package"]
+           "mark_unstable", "packages_deferred", "traceback_package"]
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
 #: Frames of the trial's own machinery are never the package at fault.
@@ -38,16 +39,22 @@ _MACHINERY = ("/hotstart/lazy/", "/hotstart/trial/", "/importlib/", "<frozen ")
 @dataclass(slots=True)
 class Outcome:
     """What one run of the target did: its exit status (None: killed at the timeout), its
-    stdout, the tail of its stderr and its record (None if it wrote none)."""
+    stdout, its stderr and its record (None if it wrote none)."""
 
     exit_code: int | None
     stdout: bytes
     stderr: str
     record: Record | None
+    #: On the eager outcome: per stream ("stdout", "stderr"), the line numbers that differed
+    #: between two eager runs (not compared), or None when the two differed in their number
+    #: of lines (the stream is not compared at all). See `mark_unstable`.
+    varies: dict[str, frozenset[int] | None] = field(default_factory=dict)
 
 
 def differs(eager: Outcome, lazy: Outcome, *, compare_stdout: bool = True) -> str | None:
-    """How `lazy` differs from `eager`, in words; None if it does not."""
+    """How `lazy` differs from `eager`, in words (with the first differing line); None if it
+    does not. Exit status, then stdout and stderr, without the lines that vary between two
+    eager runs (`eager.varies`); `compare_stdout=False`: the exit status only."""
     if lazy.exit_code is None:
         return "the lazy run did not finish (killed at the timeout)"
     if lazy.exit_code != eager.exit_code:
@@ -55,10 +62,62 @@ def differs(eager: Outcome, lazy: Outcome, *, compare_stdout: bool = True) -> st
         said = f": {last}" if last else ""
         return (f"the lazy run exited {lazy.exit_code} where the eager run exited "
                 f"{eager.exit_code}{said}")
-    if compare_stdout and lazy.stdout != eager.stdout:
-        return (f"the lazy run printed other output ({len(lazy.stdout):,} bytes where the "
-                f"eager run printed {len(eager.stdout):,})")
+    if not compare_stdout:
+        return None
+    for stream, before, after in (("stdout", _lines(eager.stdout), _lines(lazy.stdout)),
+                                  ("stderr", _lines(eager.stderr), _lines(lazy.stderr))):
+        skip = eager.varies.get(stream, frozenset())
+        if skip is None:
+            continue
+        found = _first_difference(before, after, skip)
+        if found is not None:
+            return f"the lazy run printed other {stream}: {found}"
     return None
+
+
+def mark_unstable(eager: Outcome, again: Outcome) -> list[str]:
+    """Set `eager.varies` from a second eager run `again`: the lines of each stream that
+    differ between the two are not compared (a stream whose number of lines differs is not
+    compared at all). Returns what it left out, in words, for the report's notes."""
+    notes = []
+    for stream in ("stdout", "stderr"):
+        first, second = (_lines(getattr(o, stream)) for o in (eager, again))
+        if len(first) != len(second):
+            eager.varies[stream] = None
+            notes.append(f"the entry's {stream} differs between two eager runs ({len(first)} "
+                         f"and {len(second)} lines): the lazy run's {stream} was not compared")
+            continue
+        skip = frozenset(n for n, (a, b) in enumerate(zip(first, second)) if a != b)
+        eager.varies[stream] = skip
+        if skip:
+            shown = ", ".join(str(n + 1) for n in sorted(skip)[:5])
+            notes.append(f"line{'s' if len(skip) != 1 else ''} {shown}"
+                         f"{' ...' if len(skip) > 5 else ''} of the entry's {stream} differ "
+                         f"between two eager runs: not compared")
+    return notes
+
+
+def _lines(output: bytes | str) -> list[str]:
+    """The lines of a run's output, without the trial's own lines (hotstart's child writes
+    "hotstart: trial ..." on stderr)."""
+    text = output.decode("utf-8", "surrogateescape") if isinstance(output, bytes) else output
+    return [line for line in text.splitlines() if not line.startswith("hotstart: trial ")]
+
+
+def _first_difference(eager: list[str], lazy: list[str], skip: frozenset[int]) -> str | None:
+    """The first line (not in `skip`) where `lazy` differs from `eager`, in words."""
+    for number, (before, after) in enumerate(zip(eager, lazy)):
+        if number not in skip and before != after:
+            return (f"line {number + 1} is {_short_line(after)} where the eager run's is "
+                    f"{_short_line(before)}")
+    if len(eager) != len(lazy):
+        return f"{len(lazy)} lines where the eager run printed {len(eager)}"
+    return None
+
+
+def _short_line(line: str, width: int = 80) -> str:
+    text = repr(line)
+    return text if len(text) <= width else f"{text[:width - 3]}..."
 
 
 #: The line a traceback ends with: `KeyError: 'a'`, `pkg.errors.ConfigError: ...`.

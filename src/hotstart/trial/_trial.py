@@ -39,7 +39,14 @@ from ..measure.runner import (
     prepare_target,
 )
 from ..measure.runner import profile as profile_target
-from ._fallback import Fallback, Outcome, differs, error_line, find_eager_packages
+from ._fallback import (
+    Fallback,
+    Outcome,
+    differs,
+    error_line,
+    find_eager_packages,
+    mark_unstable,
+)
 from ._record import classify, lazy_argv, lazy_env, read_record
 from .model import Deferred, Saved, TrialReport
 
@@ -79,7 +86,7 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         runner = _Runs(target, argv, base_env, cwd, timeout, work)
         steps("eager run")
         eager = runner.recorded("eager")
-        _check_eager(eager, timeout)
+        _check_eager(eager, timeout, runner.started(1), python or argv[0])
         assert eager.record is not None
         runner.version = eager.record.version
         steps("lazy run")
@@ -87,12 +94,20 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         compare_stdout, fallback_runs = True, 0
         if (differs(eager, lazy) is not None
                 and differs(eager, lazy, compare_stdout=False) is None):
+            # Only the output differs: is it laziness, or output that varies from run to
+            # run (timings, addresses, dates)? What varies between two eager runs is not
+            # compared; what varies between two lazy runs leaves the exit status only.
             steps("eager run again (is its output stable?)", extra=True)
             fallback_runs += 1
-            if runner.recorded("eager").stdout != eager.stdout:
-                compare_stdout = False
-                notes.append("the entry prints different output on each eager run: the lazy "
-                             "run was compared by exit status only")
+            notes += mark_unstable(eager, runner.recorded("eager"))
+            if differs(eager, lazy) is not None:
+                steps("lazy run again (is its output stable?)", extra=True)
+                fallback_runs += 1
+                again = runner.recorded("lazy")
+                if (again.stdout, again.stderr) != (lazy.stdout, lazy.stderr):
+                    compare_stdout = False
+                    notes.append("the entry's output differs between two lazy runs: the lazy "
+                                 "runs were compared by exit status only")
 
         def run_lazy(packages: frozenset[str], effects: frozenset[str]) -> Outcome:
             steps(f"lazy run with {len(packages) + len(effects)} package(s) eager",
@@ -201,7 +216,7 @@ class _Runs:
                  effects: frozenset[str] = frozenset(), project: bool = False) -> Outcome:
         """One run that writes its record: its exit status, stdout, stderr and record."""
         self.count += 1
-        out = os.path.join(self.work, f"record-{self.count}.json")
+        out = self._record_path(self.count)
         stdout = os.path.join(self.work, f"stdout-{self.count}")
         run = _spawn(self.argv_for(mode), self.env(mode, eager, out, effects, project),
                      self.cwd, self.timeout, stdout=stdout)
@@ -216,8 +231,19 @@ class _Runs:
             # and would pass the fallback's comparison as "identical".
             raise BadInput(f"the trial's lazy-import hook could not be installed: "
                            f"{record.error}")
-        return Outcome(None if run.timed_out else run.exit_code, printed,
-                       "\n".join(run.stderr.splitlines()[-200:]), record)
+        return Outcome(None if run.timed_out else run.exit_code, printed, run.stderr, record)
+
+    def _record_path(self, count: int) -> str:
+        return os.path.join(self.work, f"record-{count}.json")
+
+    def started(self, count: int) -> str | None:
+        """The interpreter version ("3.11.7") the trial's child of recorded run `count`
+        wrote when it started; None if it did not start (the record is written at exit)."""
+        try:
+            with open(f"{self._record_path(count)}.started", encoding="utf-8") as handle:
+                return handle.read(40)
+        except OSError:
+            return None
 
     def timed(self, runs: int, floor_python: str | None, eager: frozenset[str],
               effects: frozenset[str], steps: _Steps, project: Fallback | None = None
@@ -274,8 +300,14 @@ def _stat(values: list[float]) -> Stat | None:
     return Stat.of(values) if values else None
 
 
-def _check_eager(eager: Outcome, timeout: float | None) -> None:
-    """`BadInput` with the target's own error if it fails without the trial."""
+def _check_eager(eager: Outcome, timeout: float | None, started: str | None,
+                 interpreter: str) -> None:
+    """`BadInput` with the target's own error if it fails without the trial, or if it runs
+    on a Python older than 3.11 (`started`: the version its child wrote at start)."""
+    version = tuple(int(part) for part in (started or "").split(".") if part.isdigit())
+    if version and version < (3, 11):
+        raise BadInput(f"the lazy trial needs Python 3.11 or newer; {interpreter} is "
+                       f"{started} (give --python a 3.11+ interpreter)")
     if eager.exit_code is None:
         limit = f" within {timeout:g} s" if timeout else ""
         raise BadInput(f"the target did not finish{limit} and was killed; raise --timeout or "
@@ -286,6 +318,10 @@ def _check_eager(eager: Outcome, timeout: float | None) -> None:
                else f"exited with status {eager.exit_code}")
         raise BadInput(f"the target fails without the trial too: it {how}"
                        + (f": {said}" if said else ""))
+    if eager.record is None and started:
+        raise BadInput("the target ended without running its atexit handlers (os._exit or "
+                       "a fatal signal): the trial records what a run loaded at its exit; "
+                       "give an entry that returns or calls sys.exit")
     if eager.record is None:
         raise BadInput("the target started no Python process the trial could follow (an "
                        "interpreter run with -I, -E or -S ignores PYTHONPATH and site)")

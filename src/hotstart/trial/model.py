@@ -141,37 +141,100 @@ class TrialReport:
     def bound_ms(self) -> float | None:
         """Measured bound: median lazy wall minus the median lazy floor (`python -c pass`
         with the hook installed: the hook's fixed cost is left out, its cost per import is
-        not)."""
+        not). None when the final lazy run did not do what the eager run does (`identical`):
+        a run that behaves differently bounds nothing (`no_bound` says why)."""
+        if not self.identical:
+            return None
         return _net(self.lazy_us, self.hook_floor_us or self.floor_us)
 
     @property
     def bound_predicted_ms(self) -> float | None:
         """Predicted bound: the eager profile's start-up minus what the lazy run never
-        loaded."""
-        return None if self.predicted_us is None else self.predicted_us / 1e3
+        loaded; None when the lazy run was not identical (as `bound_ms`)."""
+        if not self.identical or self.predicted_us is None:
+            return None
+        return self.predicted_us / 1e3
+
+    @property
+    def no_bound(self) -> str | None:
+        """Why the trial withholds its all-lazy bound and ratio; None when it has them."""
+        if not self.identical:
+            return "the lazy run never did what the eager run does (see the notes)"
+        return None
+
+    @property
+    def no_ratio(self) -> str | None:
+        """Why there is no all-lazy ratio (no bound, or the saving is within the runs'
+        noise); None when there is one."""
+        return self.no_bound or self._noise(self.lazy_us, bool(self.saved))
 
     @property
     def ratio(self) -> float | None:
-        """before / measured bound (how many times faster a perfect cut starts)."""
-        return _ratio(self.before_ms, self.bound_ms)
+        """before / measured bound (how many times faster a perfect cut starts); None when
+        `no_ratio` says why not."""
+        return None if self.no_ratio else _ratio(self.before_ms, self.bound_ms)
 
     @property
     def project_bound_ms(self) -> float | None:
         """Measured project bound: median wall with only the project's imports lazy minus
-        the median lazy floor (as `bound_ms`); None without a project."""
+        the median lazy floor (as `bound_ms`); None without a project, or when the project
+        run was not identical."""
+        if not self.project_identical:
+            return None
         return _net(self.project_us, self.hook_floor_us or self.floor_us)
 
     @property
     def project_bound_predicted_ms(self) -> float | None:
         """Predicted project bound: the eager profile's start-up minus what the project run
-        never loaded."""
-        return None if self.project_predicted_us is None else self.project_predicted_us / 1e3
+        never loaded (None as `project_bound_ms`)."""
+        if not self.project_identical or self.project_predicted_us is None:
+            return None
+        return self.project_predicted_us / 1e3
+
+    @property
+    def no_project_bound(self) -> str | None:
+        """Why the trial withholds its project bound; None when it has one (or no project
+        run was made)."""
+        if not self.project_identical:
+            return "the project's lazy run never did what the eager run does (see the notes)"
+        return None
+
+    @property
+    def no_project_ratio(self) -> str | None:
+        """Why there is no project ratio; None when there is one."""
+        return self.no_project_bound or self._noise(self.project_us,
+                                                    bool(self.project_saved))
 
     @property
     def project_ratio(self) -> float | None:
         """before / measured project bound (what a perfect cut of the project's own files
-        reaches)."""
-        return _ratio(self.before_ms, self.project_bound_ms)
+        reaches); None when `no_project_ratio` says why not."""
+        return None if self.no_project_ratio else _ratio(self.before_ms,
+                                                          self.project_bound_ms)
+
+    def _noise(self, lazy: Stat | None, saved: bool) -> str | None:
+        """Why before - bound (with the lazy walls `lazy`) is no measured saving: nothing
+        was saved, a start-up at or below the bare interpreter's, or a difference inside
+        the runs' spread (the eager and lazy ranges overlap, or it is below the floors'
+        spread); None when it is a measured saving."""
+        floor = self.hook_floor_us or self.floor_us
+        before, bound = _net(self.eager_us, self.floor_us), _net(lazy, floor)
+        if before is None or bound is None:
+            return "no timed runs"
+        if not saved:
+            return "the lazy run loaded every module the eager run does: nothing to cut"
+        if before <= 0 or bound <= 0:
+            return "a start-up at or below the bare interpreter's: within the runs' noise"
+        assert self.eager_us is not None and lazy is not None
+        # Both ranges net of their own floor's median, as before and bound are.
+        eager_least = before - (self.eager_us.median - self.eager_us.min) / 1e3
+        lazy_most = bound + (lazy.max - lazy.median) / 1e3
+        spread = sum(s.max - s.min for s in (self.floor_us, floor) if s is not None) / 1e3
+        if lazy_most >= eager_least or before - bound <= spread:
+            return (f"before - bound ({before - bound:.1f} ms) is within the runs' noise "
+                    f"(eager {self.eager_us.min / 1e3:.1f}-{self.eager_us.max / 1e3:.1f} ms, "
+                    f"lazy {lazy.min / 1e3:.1f}-{lazy.max / 1e3:.1f} ms)")
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -237,7 +300,7 @@ _Document = _document_type()
 
 
 def _ratio(before: float | None, bound: float | None) -> float | None:
-    if before is None or bound is None or bound <= 0:
+    if before is None or bound is None or bound <= 0 or before <= 0:
         return None
     return before / bound
 
