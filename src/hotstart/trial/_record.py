@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import Use
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 __all__ = ["PEP810", "Record", "classify", "lazy_argv", "lazy_env", "module_of_file",
            "parse_record", "read_record"]
@@ -134,12 +137,16 @@ def lazy_env(version: tuple[int, ...], kind: str) -> dict[str, str]:
     return {}
 
 
-def classify(record: Record) -> tuple[dict[str, Use], dict[str, str | None]]:
+def classify(record: Record, eager_modules: Collection[str] = ()
+             ) -> tuple[dict[str, Use], dict[str, str | None]]:
     """The modules the trial deferred, split: used on the path (`Use`: who used it first, or
-    loaded by another, eager import) and never touched (module -> where it was deferred)."""
-    # `pkg.sub` of `from pkg import sub` counts when it is a module the run loaded.
+    loaded by another, eager import) and never touched (module -> where it was deferred).
+    `eager_modules`: the modules the eager run loaded."""
+    # `pkg.sub` of `from pkg import sub` counts when it is a module: one the lazy run loaded,
+    # or one the eager run loaded and the lazy one never did (its statement was deferred and
+    # never used, though `pkg` itself was: it is a saving the report must show).
     deferred_names = (set(record.filtered) | set(record.deferred) | set(record.reified)
-                      | (set(record.sites) & set(record.modules)))
+                      | (set(record.sites) & (set(record.modules) | set(eager_modules))))
     used: dict[str, Use] = {}
     unused: dict[str, str | None] = {}
     for name in sorted(deferred_names):

@@ -426,7 +426,7 @@ def _fill_modules(report: TrialReport, lazy: Outcome, profile: Profile) -> None:
     """Used, unused and saved modules, and the predicted bound, from the final lazy record
     and the eager profile."""
     assert lazy.record is not None
-    used, unused = classify(lazy.record)
+    used, unused = classify(lazy.record, report.modules)
     report.used = used
     process = profile.processes[0] if profile.processes else None
     records = {m.name: m for m in process.imported()} if process is not None else {}
