@@ -39,6 +39,8 @@ _MACHINERY = ("importlib/__init__.py", "importlib\\__init__.py",
               "hotstart/lazy/__init__.py", "hotstart\\lazy\\__init__.py",
               "hotstart/lazy/_hook.py", "hotstart\\lazy\\_hook.py",
               "hotstart/lazy/_objects.py", "hotstart\\lazy\\_objects.py",
+              "hotstart/lazy/_stand_ins.py", "hotstart\\lazy\\_stand_ins.py",
+              "hotstart/lazy/_argparse.py", "hotstart\\lazy\\_argparse.py",
               "hotstart/lazy/cli.py", "hotstart\\lazy\\cli.py")
 
 
