@@ -68,3 +68,23 @@ def test_a_state_already_taken_is_not_run_again(tmp_path, monkeypatch):
     assert check.take() == before and runs(log) == 2 * paths
     (root / "tool" / "data.txt").write_text("read by nobody, but new")
     assert check.take() == before and runs(log) == 3 * paths  # any other file: run again
+
+
+def test_the_project_folder_does_not_shadow_the_standard_library(tmp_path, monkeypatch):
+    """fix given a package folder (`fix huggingface_hub`) runs the helps there: its modules
+    named like the standard library's (`huggingface_hub/dataclasses.py`) must not be
+    imported in their place."""
+    monkeypatch.setenv("RUNS_LOG", str(tmp_path / "runs.log"))
+    files = {"tool/__init__.py": "", "tool/heavy.py": "LOADED = True\n",
+             "tool/json.py": "raise ImportError('the wrong json')\n",
+             "tool/commands/__init__.py": "", "tool/cli.py": CLI,
+             "tool/commands/build.py": command_module("build"),
+             "tool/commands/serve.py": command_module("serve"),
+             "pyproject.toml": PYPROJECT.format(name="tool", target="tool.cli:cli")}
+    root = write(tmp_path / "proj", files)
+    changes, _skipped = plan(root)
+    check = _subcommands.HelpCheck(str(root / "tool"), changes, [sys.executable], 60)
+    before = check.take()
+    assert isinstance(before, dict)
+    program = next(v for k, v in before.items() if k[1] == '["--help"]')
+    assert program[0] == 0 and program[1].startswith(b"Usage: tool [OPTIONS]"), program

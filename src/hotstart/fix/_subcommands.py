@@ -200,6 +200,10 @@ class HelpCheck:
         invoke, argv = run
         env = {k: v for k, v in os.environ.items() if k not in _UNSET}
         env.update(HELP_TERMINAL)
+        # the invoke puts the project's import root first on sys.path; the working directory
+        # (the project: maybe a package, whose `dataclasses.py` would shadow the standard
+        # library's, as huggingface_hub's does) stays off it, as for a console script
+        env["PYTHONSAFEPATH"] = "1"
         env[HELP_ENV] = argv
         words = [*self.python, "-c", invoke]
         command = " ".join(_quote(w) if at < len(self.python) - 1 else shlex.quote(w)
