@@ -63,8 +63,9 @@ def test_a_package_that_changes_the_output_only_is_found_by_bisection(tmp_path):
     assert "printed other stdout: line 1 is 'done'" in report.eager_packages["quiet"]
     assert "bisecting" in report.eager_packages["quiet"]
     assert report.identical
-    # Bounded: log2(candidates) + 3 runs at most.
-    assert 1 <= report.fallback_runs <= 5
+    # Bounded: only the output differed, so an eager and a lazy run again (is the output
+    # stable?), then log2(candidates) + 3 runs at most (3 or 4 candidates, by version).
+    assert 3 <= report.fallback_runs <= 2 + 5
     assert "email.utils" in report.unused
 
 
