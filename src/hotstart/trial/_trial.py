@@ -91,23 +91,9 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         runner.version = eager.record.version
         steps("lazy run")
         lazy = runner.recorded("lazy")
-        compare_stdout, fallback_runs = True, 0
-        if (differs(eager, lazy) is not None
-                and differs(eager, lazy, compare_stdout=False) is None):
-            # Only the output differs: is it laziness, or output that varies from run to
-            # run (timings, addresses, dates)? What varies between two eager runs is not
-            # compared; what varies between two lazy runs leaves the exit status only.
-            steps("eager run again (is its output stable?)", extra=True)
-            fallback_runs += 1
-            notes += mark_unstable(eager, runner.recorded("eager"))
-            if differs(eager, lazy) is not None:
-                steps("lazy run again (is its output stable?)", extra=True)
-                fallback_runs += 1
-                again = runner.recorded("lazy")
-                if (again.stdout, again.stderr) != (lazy.stdout, lazy.stderr):
-                    compare_stdout = False
-                    notes.append("the entry's output differs between two lazy runs: the lazy "
-                                 "runs were compared by exit status only")
+        output = _Output(runner, eager, notes, steps)
+        output.settle(lazy, "lazy")
+        compare_stdout = output.compare
 
         def run_lazy(packages: frozenset[str], effects: frozenset[str]) -> Outcome:
             steps(f"lazy run with {len(packages) + len(effects)} package(s) eager",
@@ -115,7 +101,7 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
             return runner.recorded("lazy", packages, effects)
 
         fallback = find_eager_packages(run_lazy, eager, lazy, compare_stdout=compare_stdout)
-        lazy, fallback_runs = fallback.outcome, fallback_runs + fallback.runs
+        lazy, fallback_runs = fallback.outcome, output.runs + fallback.runs
         difference = differs(eager, lazy, compare_stdout=compare_stdout)
         if difference is not None:
             notes.append(f"even with every deferred package eager the lazy run differs: "
@@ -135,8 +121,9 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
             with open(runner.project, "w", encoding="utf-8") as handle:
                 handle.write("".join(f"{path}\n" for path in mine))
             steps("lazy run, the project's imports only")
-            project_run = _project_fallback(runner, eager, fallback, compare_stdout, steps)
-            fallback_runs += project_run.runs
+            project_run = _project_fallback(runner, eager, fallback, output, steps)
+            # (the output check may have run for the project run only)
+            fallback_runs = output.runs + fallback.runs + project_run.runs
         else:
             notes.append("no module of the project was found on this path: no project bound")
             steps.total -= 1 + runs  # no project runs
@@ -160,7 +147,7 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
     _fill_modules(report, lazy, profile)
     if project_run is not None:
         _fill_project(report, project_run, fallback, profile,
-                      differs(eager, project_run.outcome, compare_stdout=compare_stdout))
+                      differs(eager, project_run.outcome, compare_stdout=output.compare))
     if report.engine == "pep810":
         report.notes.append("PEP 810's interpreter records which modules were imported lazily, "
                             "not who used them: used modules have no first-use frame")
@@ -282,6 +269,38 @@ class _Runs:
         return run.wall_us
 
 
+class _Output:
+    """Whether the entry's output is the same from run to run, checked once, the first time
+    a lazy run differs from the eager one by its output only: what varies between two eager
+    runs (timings, addresses) is not compared (`mark_unstable`), and if a lazy run, run
+    again, prints other output, the lazy runs are compared by exit status only (`compare`
+    False). `runs`: the runs this took."""
+
+    def __init__(self, runner: _Runs, eager: Outcome, notes: list[str], steps: _Steps
+                 ) -> None:
+        self.runner, self.eager, self.notes, self.steps = runner, eager, notes, steps
+        self.compare, self.runs, self.checked = True, 0, False
+
+    def settle(self, lazy: Outcome, mode: str, project: bool = False) -> None:
+        eager = self.eager
+        if self.checked or differs(eager, lazy) is None \
+                or differs(eager, lazy, compare_stdout=False) is not None:
+            return
+        self.checked = True
+        self.steps("eager run again (is its output stable?)", extra=True)
+        self.runs += 1
+        self.notes += mark_unstable(eager, self.runner.recorded("eager"))
+        if differs(eager, lazy) is None:
+            return
+        self.steps("lazy run again (is its output stable?)", extra=True)
+        self.runs += 1
+        again = self.runner.recorded(mode, project=project)
+        if (again.stdout, again.stderr) != (lazy.stdout, lazy.stderr):
+            self.compare = False
+            self.notes.append("the entry's output differs between two lazy runs: the lazy "
+                              "runs were compared by exit status only")
+
+
 class _Steps:
     """Progress as (what, done, total); the fallback's runs extend the total."""
 
@@ -346,13 +365,15 @@ def project_paths(target: Target, profile: Profile, cwd: str) -> list[str]:
 
 
 def _project_fallback(runner: _Runs, eager: Outcome, fallback: Fallback,
-                      compare_stdout: bool, steps: _Steps) -> Fallback:
+                      output: _Output, steps: _Steps) -> Fallback:
     """The recorded run with only the project's imports lazy. Nothing is kept eager first
     (a package the all-lazy fallback keeps eager is often broken by its own deferred imports,
     which stay eager here; keeping it eager would keep the project's imports of it eager
     too); if the output differs, again with the all-lazy fallback's packages eager, and the
     fallback on top of them if it still does. Its `runs` count the runs after the first."""
     first = runner.recorded("lazy", project=True)
+    output.settle(first, "lazy", project=True)
+    compare_stdout = output.compare
     if differs(eager, first, compare_stdout=compare_stdout) is None \
             or not (fallback.eager or fallback.effects):
         base, base_effects, runs = frozenset(), frozenset(), 0
