@@ -5,11 +5,13 @@ text, the JSON and the audit), and a saving inside the runs' noise gives no rati
 from __future__ import annotations
 
 import json
+import os
 
 from conftest import run_hotstart, write_tree
 
+from hotstart.measure.runner import Target
 from hotstart.render.trial import render_trial
-from hotstart.trial import TrialReport
+from hotstart.trial import TrialReport, run_trial
 
 from ._helpers import trial
 
@@ -106,3 +108,34 @@ def test_a_saving_inside_the_runs_noise_has_no_ratio(tmp_path):
     assert below.ratio is None and below.before_ms < 0
     assert "below the bare interpreter (noise)" in render_trial(below)
     assert "-10.0" not in render_trial(below)
+
+
+def test_varying_output_after_a_traceback_is_not_bisected_either(tmp_path):
+    # The all-lazy run fails (the installed library's registration is deferred: KeyError),
+    # so the outputs are compared only once the library is eager; then, and in the project
+    # run, only the timing line differs: pytest's "1 passed in 1.22s" was bisected there.
+    write_tree(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'proj'\n",
+        "site-packages/lib/__init__.py": """
+            REGISTRY = {}
+            from lib.plugins import loaded
+        """,
+        "site-packages/lib/plugins.py": "import lib\nlib.REGISTRY['a'] = 'A'\nloaded = True\n",
+        "proj/__init__.py": "",
+        "proj/__main__.py": """
+            import time
+            from proj import cli
+            print(cli.X, time.perf_counter_ns())
+        """,
+        "proj/cli.py": "import lib\nimport json\nX = lib.REGISTRY['a']\n",
+    })
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site-packages")}  # installed
+    report = run_trial(Target("module", "proj", ()), runs=1, cwd=str(tmp_path), env=env,
+                       timeout=120)
+    assert report.identical and report.project_identical, (report.notes, report.eager_packages)
+    # Packages are kept eager for the KeyError only, never for the timing line.
+    assert report.eager_packages and all(
+        "printed other" not in why for why in report.eager_packages.values())
+    assert any("KeyError: 'a'" in why for why in report.eager_packages.values())
+    assert any("line 1 of the entry's stdout differ" in n for n in report.notes), report.notes
+    assert "json" in report.project_saved

@@ -183,7 +183,8 @@ class Fallback:
 
 
 def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Outcome],
-                        eager: Outcome, first: Outcome, *, compare_stdout: bool = True
+                        eager: Outcome, first: Outcome, *, compare_stdout: bool = True,
+                        settle: Callable[[Outcome, Callable[[], Outcome]], bool] | None = None
                         ) -> Fallback:
     """Keep eager what laziness breaks, until the lazy run does what the eager run does.
 
@@ -191,7 +192,10 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
     side-effect imports of `effects` eager; `first` is the lazy run with none. A package
     named by a traceback first gets only its side-effect imports eager (PEP 810's "all" mode
     defers them, and a package registering a C capsule that way breaks), then, if that was
-    not enough, the whole package."""
+    not enough, the whole package. `settle(outcome, again)`, called when a lazy run differs by
+    its output only (`again()` runs the same configuration once more), checks whether the
+    output varies from run to run and returns whether the output is to be compared still
+    (see `_trial._Output`)."""
     candidates = set(packages_deferred(first.record, eager.record))
     budget = math.ceil(math.log2(max(len(candidates), 1))) + 3
     chosen: dict[str, str] = {}
@@ -211,8 +215,20 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
         return _clear_bystanders(run_lazy, eager, Fallback(chosen, effects, outcome, runs),
                                  suspects, compare_stdout)
 
+    def compare(outcome: Outcome) -> str | None:
+        """How `outcome` (the run with `chosen` and `effects`) differs, once an output-only
+        difference was checked for output that varies by itself (no package's fault)."""
+        nonlocal compare_stdout
+        difference = differs(eager, outcome, compare_stdout=compare_stdout)
+        if difference is not None and settle is not None \
+                and differs(eager, outcome, compare_stdout=False) is None:
+            compare_stdout = settle(outcome, lambda: run_lazy(frozenset(chosen),
+                                                              frozenset(effects)))
+            difference = differs(eager, outcome, compare_stdout=compare_stdout)
+        return difference
+
     while runs < budget:
-        difference = differs(eager, current, compare_stdout=compare_stdout)
+        difference = compare(current)
         if difference is None:
             return done(current)
         left = candidates - set(chosen)
@@ -247,14 +263,16 @@ def find_eager_packages(run_lazy: Callable[[frozenset[str], frozenset[str]], Out
             chosen[package] = (f"{difference}; bisecting the {len(candidates)} deferred "
                                f"packages {found}")
         current = run()
-    if differs(eager, current, compare_stdout=compare_stdout) is None:
+    if compare(current) is None:
         return done(current)
     why = (f"laziness still changed the output after {runs} runs looking for the packages "
            f"at fault: every deferred package was made eager")
     for package in sorted(candidates - set(chosen)):
         effects.pop(package, None)
         chosen[package] = why
-    return Fallback(chosen, effects, run(), runs)
+    final = run()
+    compare(final)  # its output may differ only where it varies by itself
+    return Fallback(chosen, effects, final, runs)
 
 
 def _clear_bystanders(run_lazy: Callable[[frozenset[str], frozenset[str]], Outcome],

@@ -51,7 +51,7 @@ from ._record import classify, lazy_argv, lazy_env, read_record
 from .model import Deferred, Saved, TrialReport
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 __all__ = ["run_trial"]
 
@@ -92,17 +92,16 @@ def run_trial(target: Target, *, python: str | None = None, runs: int = 5,
         steps("lazy run")
         lazy = runner.recorded("lazy")
         output = _Output(runner, eager, notes, steps)
-        output.settle(lazy, "lazy")
-        compare_stdout = output.compare
 
         def run_lazy(packages: frozenset[str], effects: frozenset[str]) -> Outcome:
             steps(f"lazy run with {len(packages) + len(effects)} package(s) eager",
                   extra=True)
             return runner.recorded("lazy", packages, effects)
 
-        fallback = find_eager_packages(run_lazy, eager, lazy, compare_stdout=compare_stdout)
+        fallback = find_eager_packages(run_lazy, eager, lazy,
+                                       settle=output.settle)
         lazy, fallback_runs = fallback.outcome, output.runs + fallback.runs
-        difference = differs(eager, lazy, compare_stdout=compare_stdout)
+        difference = differs(eager, lazy, compare_stdout=output.compare)
         if difference is not None:
             notes.append(f"even with every deferred package eager the lazy run differs: "
                          f"{difference}")
@@ -281,24 +280,27 @@ class _Output:
         self.runner, self.eager, self.notes, self.steps = runner, eager, notes, steps
         self.compare, self.runs, self.checked = True, 0, False
 
-    def settle(self, lazy: Outcome, mode: str, project: bool = False) -> None:
+    def settle(self, lazy: Outcome, again: Callable[[], Outcome]) -> bool:
+        """Check the output's stability if the lazy run `lazy` differs by its output only
+        and it was not checked yet (`again()`: the same lazy run once more); whether the
+        output is to be compared."""
         eager = self.eager
         if self.checked or differs(eager, lazy) is None \
                 or differs(eager, lazy, compare_stdout=False) is not None:
-            return
+            return self.compare
         self.checked = True
         self.steps("eager run again (is its output stable?)", extra=True)
         self.runs += 1
         self.notes += mark_unstable(eager, self.runner.recorded("eager"))
         if differs(eager, lazy) is None:
-            return
-        self.steps("lazy run again (is its output stable?)", extra=True)
+            return self.compare
         self.runs += 1
-        again = self.runner.recorded(mode, project=project)
-        if (again.stdout, again.stderr) != (lazy.stdout, lazy.stderr):
+        rerun = again()
+        if (rerun.stdout, rerun.stderr) != (lazy.stdout, lazy.stderr):
             self.compare = False
             self.notes.append("the entry's output differs between two lazy runs: the lazy "
                               "runs were compared by exit status only")
+        return self.compare
 
 
 class _Steps:
@@ -371,9 +373,12 @@ def _project_fallback(runner: _Runs, eager: Outcome, fallback: Fallback,
     which stay eager here; keeping it eager would keep the project's imports of it eager
     too); if the output differs, again with the all-lazy fallback's packages eager, and the
     fallback on top of them if it still does. Its `runs` count the runs after the first."""
+    def run_first() -> Outcome:
+        steps("lazy run, the project's imports only, again", extra=True)
+        return runner.recorded("lazy", project=True)
+
     first = runner.recorded("lazy", project=True)
-    output.settle(first, "lazy", project=True)
-    compare_stdout = output.compare
+    compare_stdout = output.settle(first, run_first)
     if differs(eager, first, compare_stdout=compare_stdout) is None \
             or not (fallback.eager or fallback.effects):
         base, base_effects, runs = frozenset(), frozenset(), 0
@@ -389,7 +394,8 @@ def _project_fallback(runner: _Runs, eager: Outcome, fallback: Fallback,
               extra=True)
         return runner.recorded("lazy", base | packages, base_effects | effects, project=True)
 
-    found = find_eager_packages(run_project, eager, first, compare_stdout=compare_stdout)
+    found = find_eager_packages(run_project, eager, first, compare_stdout=compare_stdout,
+                                settle=output.settle)
     found.runs += runs
     kept = {name: fallback.eager[name] for name in base}
     found.eager = {**kept, **found.eager}
