@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pathlib
 import sys
+import textwrap
 
 from conftest import run_hotstart, write_tree
 
@@ -248,7 +249,35 @@ def test_non_equivalent_forms_are_left_with_why(tmp_path):
     assert len(whys) == 3
     assert "reads the frame record's `filename`" in whys[0] + whys[1] + whys[2]
     assert any("uses the whole stack" in w for w in whys)
-    assert any("catches IndexError" in w for w in whys)
+    assert any("may catch IndexError" in w for w in whys)
+
+
+def test_a_try_that_may_catch_the_new_valueerror_is_left_alone(tmp_path):
+    """`sys._getframe(k)` raises ValueError where `stack()[k]` raised IndexError: a handler
+    that may catch ValueError (by name, its bases, or an unknown type) would now swallow a
+    failure the original let through, so that walk stays; a handler for an unrelated
+    builtin error does not stop the rewrite."""
+    handlers = ["ValueError", "(KeyError, ValueError)", "Exception", "ERRORS", "app.Oops",
+                "ArithmeticError"]
+    functions = "".join(f"""
+
+        def f{at}():
+            try:
+                frame = inspect.stack()[1].frame
+            except {kind}:
+                return "fallback"
+            return frame.f_globals["__name__"]
+        """ for at, kind in enumerate(handlers))
+    root = write_tree(tmp_path / "proj", {
+        "pkg/__init__.py": "",
+        "pkg/log.py": "import inspect\nERRORS = (ValueError,)\n" + textwrap.dedent(functions),
+        "pkg/a.py": "from pkg import log\n\n" + "".join(
+            f"N{at} = log.f{at}()\n" for at in range(len(handlers)))})
+    _report, changes, skipped = _plan(root)
+    assert [c.site.data["function"] for c in changes] == [f"f{len(handlers) - 1}"]
+    assert sorted(s.site.data["function"] for s in skipped) == [
+        f"f{at}" for at in range(len(handlers) - 1)]
+    assert all("may catch IndexError, AttributeError or ValueError" in s.why for s in skipped)
 
 
 def test_existing_sys_alias_is_reused_and_nothing_is_added(tmp_path):

@@ -19,8 +19,10 @@ index (`_caller()` reached through `get_logger()` keeps 2). The value is the sam
 object, so everything read from it (`f_globals["__name__"]`, `.get("__name__", default)`,
 `f_locals`) is unchanged. Two differences remain, both on a stack shallower than the index,
 where the original fails anyway: `inspect.stack()[k]` raises IndexError and `.f_back` gives
-None, `sys._getframe(k)` raises ValueError; an expression inside a `try` that catches
-IndexError, LookupError or AttributeError is therefore left alone.
+None, `sys._getframe(k)` raises ValueError; an expression inside a `try` whose handler may
+catch any of IndexError, AttributeError or ValueError (a bare `except`, `Exception`,
+`LookupError`, or any type that is not a builtin exception class, such as a project class
+or a tuple held in a name) is therefore left alone.
 
 Not rewritten, reported with advice: `inspect.getmodule(frame)` (None for a frame whose file
 is no module's, such as exec'd code, where `f_globals["__name__"]` gives a name: the stack

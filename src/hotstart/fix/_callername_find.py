@@ -7,6 +7,7 @@ bound otherwise anywhere in the module is not resolved (nothing is rewritten thr
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass
 
 import libcst as cst
@@ -25,9 +26,10 @@ _FIELDS = {
     "positions": "the source position",
 }
 _INDEXED = {1: "filename", 2: "lineno", 3: "function", 4: "code_context", 5: "index"}
-#: Exceptions whose handler would see a different error on a too-shallow stack.
-_SHALLOW_ERRORS = frozenset({"IndexError", "LookupError", "AttributeError", "Exception",
-                             "BaseException"})
+#: What a too-shallow stack raises before the rewrite (IndexError from `stack()[k]`,
+#: AttributeError from `None.f_back...`) and after it (ValueError from `sys._getframe(k)`):
+#: a handler catching any of them would see a different error.
+_SHALLOW_ERRORS = (IndexError, AttributeError, ValueError)
 
 
 
@@ -225,13 +227,18 @@ class _Finder(cst.CSTVisitor):
 
     @staticmethod
     def _catches(handler: cst.ExceptHandler) -> bool:
+        """Whether `handler` may catch what a too-shallow stack raises before or after the
+        rewrite: a bare `except`, or any type that is not a builtin exception class known
+        to catch none of them (a project class or a tuple held in a variable may)."""
         if handler.type is None:
             return True
         kinds = handler.type.elements if isinstance(handler.type, cst.Tuple) else [handler.type]
         for kind in kinds:
             value = kind.value if isinstance(kind, cst.Element) else kind
-            text = cst.Module([]).code_for_node(value).split(".")[-1]
-            if text in _SHALLOW_ERRORS:
+            known = getattr(builtins, value.value, None) if isinstance(value, cst.Name) \
+                else None
+            if not (isinstance(known, type) and issubclass(known, BaseException)) or any(
+                    issubclass(error, known) for error in _SHALLOW_ERRORS):
                 return True
         return False
 
@@ -258,8 +265,8 @@ class _Finder(cst.CSTVisitor):
             found = Found(line, column, self.code(node), depth=frame[0])
             if self.guards and any(self.guards):
                 found.depth, found.why = None, (
-                    "inside a `try` that catches IndexError/AttributeError: on a shallow "
-                    "stack sys._getframe raises ValueError instead")
+                    "inside a `try` that may catch IndexError, AttributeError or ValueError: "
+                    "on a shallow stack sys._getframe raises ValueError instead")
             self._add(node, found)
             return False
         record = self.frames.record(node)
@@ -301,8 +308,9 @@ class _Finder(cst.CSTVisitor):
             found.why = "hands the frame record on (its fields other than the frame need " \
                         "the source read)"
         if found.depth is not None and any(self.guards):
-            found.depth, found.why = None, ("inside a `try` that catches IndexError: on a "
-                                            "shallow stack sys._getframe raises ValueError")
+            found.depth, found.why = None, (
+                "inside a `try` that may catch IndexError or ValueError: on a shallow "
+                "stack sys._getframe raises ValueError instead")
         self._add(node, found)
 
     @staticmethod
