@@ -92,8 +92,9 @@ def mark_unstable(eager: Outcome, again: Outcome) -> list[str]:
         if skip:
             shown = ", ".join(str(n + 1) for n in sorted(skip)[:5])
             notes.append(f"line{'s' if len(skip) != 1 else ''} {shown}"
-                         f"{' ...' if len(skip) > 5 else ''} of the entry's {stream} differ "
-                         f"between two eager runs: not compared")
+                         f"{' ...' if len(skip) > 5 else ''} of the entry's {stream} "
+                         f"differ{'s' if len(skip) == 1 else ''} between two eager runs: not "
+                         f"compared")
     return notes
 
 
