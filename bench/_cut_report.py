@@ -178,7 +178,10 @@ def summary_tables(outs: list[dict], variants: tuple, rounds: int) -> None:
             share = (before.median - series[variant].median) / above if above > 0 else 0.0
             cells.append(f"{paired_ratio(series[variant], before):.3f}")
             cells += [reached(share, bounds.get(key)) for key, _ in BOUNDS]
-            cells.append(f"{passed(fix['tests'][0])} ({passed(out['tests_before'][0])})")
+            if "tests" in fix:
+                cells.append(f"{passed(fix['tests'][0])} ({passed(out['tests_before'][0])})")
+            else:  # --retime: the tests ran in the run that made the copies
+                cells.append("(that run's)")
             cells.append("-" if "help" not in fix else (
                 f"yes ({len(out['help_paths'])})" if not fix["help"] else
                 f"**no ({len(fix['help'])} of {len(out['help_paths'])})**"))

@@ -65,7 +65,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from _audit_checks import differing, snapshot
-from _cut_build import IMPORT_CLASSES, PROGRAM_SELECTS, Build, snapshot_build
+from _cut_build import IMPORT_CLASSES, PROGRAM_SELECTS, Build, detect, snapshot_build
 from _cut_checks import help_differences, help_paths, help_snapshot, loaded_modules
 from _cut_report import report_target, summary_tables
 from _cut_targets import TARGETS_CUT, CutTarget
@@ -190,15 +190,19 @@ def run_trial(target: CutTarget, copy: Copy, build: Build, out_dir: Path) -> dic
     if done.returncode != 0 or not path.is_file():
         return {"error": (done.stderr.strip().splitlines() or ["(no output)"])[-1][:300],
                 "seconds": seconds}
+    return dict(read_trial(path, build), seconds=seconds)
+
+
+def read_trial(path: Path, build: Build) -> dict:
+    """A saved trial report, read by the build's own reader."""
     read = subprocess.run([sys.executable, "-c", READ_TRIAL, str(path)],
                           env=build.env(dict(os.environ)), capture_output=True, text=True,
                           check=False)
     try:
         data = json.loads(read.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        return {"error": f"reading {path.name}: {read.stderr.strip()[-300:]}",
-                "seconds": seconds}
-    return dict(data, seconds=seconds, path=str(path))
+        return {"error": f"reading {path.name}: {read.stderr.strip()[-300:]}", "seconds": 0.0}
+    return dict(data, path=str(path))
 
 
 # the report read by the build's own reader (its properties, not its JSON layout)
@@ -357,6 +361,34 @@ def run_target(target: CutTarget, base: Path, build: Build, rounds: int, variant
     return out
 
 
+def retime_target(target: CutTarget, base: Path, build: Build, rounds: int,
+                  variants: tuple) -> dict:
+    """The timed rounds (and the module counts) again, on the copies a `--keep` run left in
+    `base` and with the trial report it saved: for a run whose timed rounds were disturbed or
+    lost. The fixes, tests and helps are that run's (its per-target section)."""
+    work = base / target.package
+    if not (work / "before").is_dir():
+        raise LookupError(f"no kept copies of {target.package} in {base}")
+    copies = {name: Copy(target, work / name) for name in ("before", *variants)
+              if (work / name).is_dir()}
+    path = base / "logs" / f"{target.package}-trial.json"
+    trial = read_trial(path, build) if path.is_file() else {"na": "no saved trial"}
+    out: dict = {"target": target, "version": version_of(target), "trial": trial,
+                 "fixes": {v: ({} if v in copies else {"na": "no kept copy"})
+                           for v in variants},
+                 "modules": {name: loaded_modules(target.entry, copy_env(target, c, build),
+                                                  c.root) for name, c in copies.items()}}
+    lazies = {name: lazy_contender(name, target, copies["before"], build, trial)
+              for name in LAZY_SCOPES}
+    out["lazy"] = {name: lazy if isinstance(lazy, str) else "measured"
+                   for name, lazy in lazies.items()}
+    series = contenders(target, copies, [s for s in lazies.values() if isinstance(s, Series)],
+                        build)
+    measure(series, {name: c.root for name, c in copies.items()}, rounds)
+    out["series"] = {s.label: s for s in series}
+    return out
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -374,17 +406,25 @@ def main() -> None:
                              "timed rounds always run alone")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument("--json", default=None, help="also write the raw results here")
+    parser.add_argument("--retime", default=None, metavar="DIR",
+                        help="only the timed rounds again, on the copies a --keep run left "
+                             "in DIR (with its hotstart snapshot and saved trials)")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
     variants = tuple(v for v in args.variants.split(",") if v)
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         parser.error(f"--variants: unknown {', '.join(sorted(unknown))}")
-    base = Path(tempfile.mkdtemp(prefix="hotstart-bench-cut-"))
-    out_dir = base / "logs"
-    out_dir.mkdir()
     started = time.perf_counter()
-    build = snapshot_build(REPO, base / "hotstart", args.rev)
+    if args.retime:
+        base = Path(args.retime)
+        build = detect(Build(base / "hotstart" / "src", f"the snapshot in {base}"))
+        args.keep = True
+    else:
+        base = Path(tempfile.mkdtemp(prefix="hotstart-bench-cut-"))
+        (base / "logs").mkdir()
+        build = snapshot_build(REPO, base / "hotstart", args.rev)
+    out_dir = base / "logs"
     print(f"{python_info()}; {os.cpu_count()} CPUs; {build.describe()}\n")
     print(f".pyc: PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}: "
           f"every copy is compiled with compileall before and after its fix; hotstart's "
@@ -396,12 +436,16 @@ def main() -> None:
                 continue
             step, load = time.perf_counter(), os.getloadavg()[0]
             try:
-                out = run_target(target, base, build, args.rounds, variants, out_dir,
-                                 args.jobs)
+                if args.retime:
+                    out = retime_target(target, base, build, args.rounds, variants)
+                else:
+                    out = run_target(target, base, build, args.rounds, variants, out_dir,
+                                     args.jobs)
             except LookupError as exc:
                 print(f"### {target.name}\n\nskipped: {exc}\n")
                 continue
-            report_target(out)
+            if not args.retime:
+                report_target(out)
             outs.append(out)
             print(f"_({target.name}: {time.perf_counter() - step:.0f} s, "
                   f"{time.strftime('%H:%M', time.gmtime())} UTC; load average "
