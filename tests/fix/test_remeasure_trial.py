@@ -36,6 +36,18 @@ def test_the_project_bound_is_used_when_the_trial_has_one():
            "found) 90.0 ms: fix reached 45 % of it" in text
 
 
+def test_a_trial_without_a_bound_says_so_and_gives_no_share():
+    """A trial whose lazy run never matched the eager run earned no bound: fix must not
+    report a share of it, and says why."""
+    figures = Remeasured(ENTRY, 100.0, 60.0, 10, 6, trial_before_us=200e3,
+                         trial_after_us=120e3, bound_us=None,
+                         no_bound="the lazy run never did what the eager run does")
+    assert figures.reached is None
+    text = render_fix_of(figures)
+    assert "the trial: no bound: the lazy run never did what the eager run does" in text
+    assert "fix reached" not in text
+
+
 def test_fix_with_the_trial_reports_before_after_and_the_bound(tmp_path, monkeypatch):
     _project(tmp_path, monkeypatch)
     result = fix("app", entries=[ENTRY], write=True, runs=1, trial=True)

@@ -39,6 +39,8 @@ class Remeasured:
     #: deferred: what a fix of its files can reach) or "all-lazy" (libraries' imports too,
     #: when the trial found no project module on the path).
     bound_kind: str = "project"
+    #: Why the trial gave no bound (its lazy run never did what the eager run does), if so.
+    no_bound: str | None = None
 
     @property
     def reached(self) -> float | None:
@@ -176,6 +178,10 @@ def remeasure_written(result, target: str, tests: Sequence[str], render, disk, *
             measured.trial_before_us = _us(before.before_ms)
             measured.bound_us, measured.bound_kind = bound_of(before)
             measured.trial_after_us = _us(now.before_ms)
+            if measured.bound_us is None:
+                measured.no_bound = (getattr(before, "no_project_bound", None)
+                                     or getattr(before, "no_bound", None)
+                                     or "the lazy run never did what the eager run does")
 
 
 def bound_of(trial) -> tuple[float | None, str]:

@@ -150,6 +150,8 @@ def _remeasured(result: FixResult) -> list[str]:
             lines.append(figures + (f": fix reached {reached * 100:.0f} % of it"
                                     if reached is not None else
                                     " is not below before: no share to report"))
+        elif measured.no_bound:
+            lines.append(f"  the trial: no bound: {measured.no_bound} (no share to report)")
     for group in result.groups:
         for entry, still in group.still_loaded.items():
             if still:
