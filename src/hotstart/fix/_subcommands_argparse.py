@@ -52,6 +52,8 @@ from ._argparse_commands import (
     registered_by,
     render,
 )
+from ._subcommands_inert import first_effect
+from ._subcommands_read import SourceModule
 from .plan import Change, CodeSite, Skipped
 
 __all__ = ["find", "rewrite"]
@@ -394,6 +396,12 @@ def _plan_one(registration: _Found, tree: ast.Module, imports: dict[str, list[as
     source = read(command_file)
     if source is None:
         return f"{module} could not be read", {}
+    try:
+        effect = first_effect(SourceModule(module, command_file, source))
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        return f"{module} could not be read ({exc})", {}
+    if effect is not None:
+        return f"{module} {effect}: deferring it would delay or drop that", {}
     data: dict = {"module": module, "function": function,
                   "target": f"{module}:{function}",
                   "import_line": bound.statement.lineno, "import_name": bound.name}

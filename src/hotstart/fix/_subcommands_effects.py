@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 import re
 
-from ._subcommands_read import Project, Refused, SourceModule, dotted, one_line
+from ._subcommands_inert import first_effect
+from ._subcommands_read import Project, Refused, SourceModule
 
 __all__ = ["check_imported"]
 
@@ -53,27 +54,15 @@ def check_imported(module: SourceModule, name: str | None, here: SourceModule,
                for e in known.effects.get(m, []) if not _defines_commands(e, m, group)]
     if effects:
         raise Refused(f"importing {module.name} does more than define it: {effects[0]}")
-    _check_module(module, name)
+    _check_module(module, name, group)
 
 
-def _check_module(module: SourceModule, name: str | None) -> None:
-    """Refuse a command module whose top level does more than define things: a call on an
-    object it imported (registering on another group) runs at import and would be lost."""
-    for node in module.tree.body:
-        value = node.value if isinstance(node, ast.Expr) else None
-        if value is None or isinstance(value, ast.Constant):
-            continue
-        calls = [n for n in ast.walk(value) if isinstance(n, ast.Call)]
-        for call in calls:
-            func = call.func
-            while isinstance(func, ast.Call):  # `app.command(name="ls")(function)`
-                func = func.func
-            head = dotted(func)
-            base = head.split(".")[0] if head else None
-            if base is None or base in module.imports or base not in module.assigned and \
-                    base not in module.defs:
-                raise Refused(f"{module.name} runs `{one_line(module.segment(node))}` "
-                              f"when imported (line {node.lineno})")
+def _check_module(module: SourceModule, name: str | None, group: str | None = None) -> None:
+    """Refuse a command module whose top level does more than define things
+    (`_subcommands_inert`), sets an attribute of its command, or binds it twice."""
+    effect = first_effect(module, group)
+    if effect is not None:
+        raise Refused(f"{module.name} {effect}")
     if name is None:
         return
     for node in ast.walk(module.tree):

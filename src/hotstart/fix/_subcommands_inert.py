@@ -1,0 +1,367 @@
+"""Whether importing a command module does nothing but define things, for the `cli` codemod
+(`_subcommands_effects` for click and typer, `_subcommands_argparse`): a lazy registration
+imports the module later, or never, so anything its import does would move or vanish.
+
+A whitelist, since an effect can hide in any statement (a class whose base's
+`__init_subclass__` registers it, `registry.X[k] = v`, `os.environ[k] = v`, `@atexit.register`,
+`_x = logging.basicConfig()`, a call under `if`/`with`/`try`): every module-level statement
+must be one of
+- a docstring (a constant expression statement), an `import` or `from` import;
+- `def`/`async def` whose decorators are the framework's command/option/argument decorators
+  (or names bound to them, or the command/group/callback decorators of a group or app of the
+  module or the one it registers on), whose defaults and annotations are inert;
+- `class` with no decorators and no keywords (metaclass), whose bases are builtins, the
+  framework's classes, `enum` classes or inert classes of the module that define no
+  `__init_subclass__`, and whose body is itself inert (methods, constant attributes);
+- an assignment to plain names (`__all__` too) of a constant expression, or of a call to a
+  framework class (`typer.Typer(...)`, `click.Group(...)`, `click.Choice(...)`) or
+  decorator factory (`click.option(...)`) with inert arguments;
+- a call registering on a group or app of the module (`app.add_typer(x)`,
+  `cli.add_command(x)`, `app.command()(f)`) with inert arguments;
+- `if TYPE_CHECKING:` holding imports only, `if __name__ == "__main__":` (not run on import).
+Anything else is the module's first effect, named with its line. The imported project modules
+are not read here (the audit's effects of them are, in `_subcommands_effects`).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import os
+
+from ._subcommands_read import SourceModule, dotted, one_line
+
+__all__ = ["first_effect"]
+
+#: The frameworks whose classes and decorators are inert to call at import.
+FRAMEWORKS = ("click", "typer", "argparse", "rich_click")
+#: Lower-case framework names that only build decorators or parameters.
+_FACTORIES = frozenset({
+    "command", "group", "option", "argument", "pass_context", "pass_obj", "version_option",
+    "help_option", "confirmation_option", "password_option", "make_pass_decorator",
+    "pass_meta_key"})
+#: What a group or app's methods register (building only, run when the module is imported).
+_GROUP_METHODS = frozenset({"command", "group", "callback", "result_callback", "add_command",
+                            "add_typer"})
+_ENUMS = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
+_METHOD_DECORATORS = frozenset({"staticmethod", "classmethod", "property"})
+_INERT_EXPRESSIONS = (ast.Constant, ast.Name, ast.Attribute, ast.Tuple, ast.List, ast.Set,
+                      ast.Dict, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp,
+                      ast.JoinedStr, ast.FormattedValue, ast.Subscript, ast.Slice,
+                      ast.Starred, ast.keyword, ast.Load, ast.operator, ast.unaryop,
+                      ast.boolop, ast.cmpop, ast.expr_context)
+
+
+def first_effect(module: SourceModule, group: str | None = None) -> str | None:
+    """The first thing importing `module` does besides defining names, as "runs `...` when
+    imported (line N)", or None; `group`: the dotted name of the group or app its decorators
+    may register on (`tool.cli.cli`)."""
+    return _Inert(module, group).body(module.tree.body)
+
+
+class _Inert:
+    def __init__(self, module: SourceModule, group: str | None) -> None:
+        self.module = module
+        self.group = group
+        #: local names bound to a framework object: group/app (True) or decorator (False)
+        self.groups: set[str] = set()
+        self.decorators: set[str] = set()
+        self.classes: set[str] = set()
+
+    def body(self, statements: list[ast.stmt]) -> str | None:
+        for node in statements:
+            if not self.statement(node):
+                decorators = getattr(node, "decorator_list", [])
+                refused = next((d for d in decorators if not self.decorator(d)), None)
+                if refused is not None:
+                    return (f"runs `@{_clip(one_line(self.module.segment(refused)))}` when "
+                            f"imported (line {refused.lineno})")
+                why = " (a class statement runs its bases' `__init_subclass__` and " \
+                      "metaclass, which may register it)" if isinstance(node, ast.ClassDef) \
+                    else ""
+                return (f"runs `{_clip(one_line(self.module.segment(node)))}` when imported "
+                        f"(line {node.lineno}){why}")
+        return None
+
+    # statements
+    def statement(self, node: ast.stmt) -> bool:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.Pass)):
+            return True
+        if isinstance(node, ast.Expr):
+            return isinstance(node.value, ast.Constant) or self.registration(node.value)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if not all(self.decorator(d) for d in node.decorator_list) or \
+                    not self.signature(node):
+                return False
+            if any(self.is_group_decorator(d) for d in node.decorator_list):
+                self.groups.add(node.name)
+            return True
+        if isinstance(node, ast.ClassDef):
+            return self.klass(node)
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            return self.assignment(node)
+        if isinstance(node, ast.If):
+            return self.guarded(node)
+        return False
+
+    def assignment(self, node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> bool:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = [n for t in targets for n in ast.walk(t)
+                 if not isinstance(n, (ast.Tuple, ast.List, ast.Store, ast.Name))]
+        if names or (isinstance(node, ast.AnnAssign) and not self.expression(node.annotation)):
+            return False  # a subscript or attribute target changes another object
+        value = node.value
+        if value is None:
+            return True
+        built = self.framework_call(value)
+        if built is None and not self.expression(value) and not self.logger_call(value):
+            return False
+        for target in targets:
+            for name in ast.walk(target):
+                if isinstance(name, ast.Name):
+                    self.groups.discard(name.id)
+                    self.decorators.discard(name.id)
+                    if built == "group":
+                        self.groups.add(name.id)
+                    elif built == "decorator":
+                        self.decorators.add(name.id)
+        return True
+
+    def guarded(self, node: ast.If) -> bool:
+        test = dotted(node.test)
+        if test in ("TYPE_CHECKING", "typing.TYPE_CHECKING") and not node.orelse:
+            return all(isinstance(n, (ast.Import, ast.ImportFrom, ast.Pass)) for n in node.body)
+        main = node.test
+        return isinstance(main, ast.Compare) and dotted(main.left) == "__name__" and \
+            len(main.ops) == 1 and isinstance(main.ops[0], ast.Eq) and \
+            isinstance(main.comparators[0], ast.Constant) and \
+            main.comparators[0].value == "__main__" and not node.orelse
+
+    def klass(self, node: ast.ClassDef) -> bool:
+        if node.decorator_list or node.keywords:
+            return False  # a class decorator or metaclass may register it
+        for base in node.bases:
+            name = dotted(base)
+            if name is None:
+                return False
+            full = self.framework(name) or self.resolved(name)
+            if not (name in self.classes or full in _ENUMS or
+                    self.framework(name) is not None and name[:1] != "_" or
+                    "." not in name and name not in self.module.imports and
+                    isinstance(getattr(builtins, name, None), type)):
+                return False
+        for item in node.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if item.name in ("__init_subclass__", "__set_name__", "__class_getitem__") or \
+                        not all(self.method_decorator(d) for d in item.decorator_list) or \
+                        not self.signature(item):
+                    return False
+            elif isinstance(item, ast.Expr):
+                if not isinstance(item.value, ast.Constant):
+                    return False
+            elif isinstance(item, (ast.Assign, ast.AnnAssign)):
+                targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                if not all(isinstance(t, ast.Name) for t in targets) or \
+                        item.value is not None and not self.expression(item.value) or \
+                        isinstance(item, ast.AnnAssign) and not self.expression(item.annotation):
+                    return False
+            elif not isinstance(item, ast.Pass):
+                return False
+        self.classes.add(node.name)
+        return True
+
+    # pieces
+    def signature(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """Defaults and annotations run when the `def` does."""
+        arguments = node.args
+        parts = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None),
+                 *(a.annotation for a in (*arguments.posonlyargs, *arguments.args,
+                                          *arguments.kwonlyargs, arguments.vararg,
+                                          arguments.kwarg) if a is not None and a.annotation),
+                 *([node.returns] if node.returns else [])]
+        return all(self.expression(p) for p in parts)
+
+    def method_decorator(self, node: ast.expr) -> bool:
+        name = dotted(node)
+        return name in _METHOD_DECORATORS and name not in self.module.imports or \
+            name is not None and name.count(".") == 1 and \
+            name.rpartition(".")[2] in ("setter", "getter", "deleter")
+
+    def decorator(self, node: ast.expr) -> bool:
+        call = node if isinstance(node, ast.Call) else None
+        name = dotted(call.func if call else node)
+        if name is None or call is not None and not self.arguments(call):
+            return False
+        if name in self.decorators and call is None:
+            return True
+        full = self.framework(name)
+        if full is not None:
+            return full.rpartition(".")[2] in _FACTORIES
+        head, _, method = name.rpartition(".")
+        if method not in _GROUP_METHODS:
+            return False
+        return head in self.groups or self.group is not None and (
+            self.resolved(head) == self.group or
+            f"{self.module.name}.{head}" == self.group)
+
+    def is_group_decorator(self, node: ast.expr) -> bool:
+        name = dotted(node.func if isinstance(node, ast.Call) else node) or ""
+        return name.rpartition(".")[2] == "group"
+
+    def registration(self, node: ast.expr) -> bool:
+        """`cli.add_command(x)`, `app.add_typer(x)`, `app.command()(f)` on a group or app of
+        the module, with inert arguments."""
+        if not isinstance(node, ast.Call) or not self.arguments(node):
+            return False
+        func = node.func
+        if isinstance(func, ast.Call):  # `app.command(name="ls")(function)`
+            if not self.arguments(func):
+                return False
+            func = func.func
+        name = dotted(func)
+        if name is None or "." not in name:
+            return False
+        head, _, method = name.rpartition(".")
+        return method in _GROUP_METHODS and head in self.groups
+
+    def framework_call(self, node: ast.expr) -> str | None:
+        """"group" for a call building a group or app, "decorator" for a decorator factory,
+        "value" for another framework class, None for anything else."""
+        if not isinstance(node, ast.Call) or not self.arguments(node):
+            return None
+        name = dotted(node.func)
+        full = self.framework(name) if name else None
+        if full is None:
+            return None
+        last = full.rpartition(".")[2]
+        if last in ("Typer", "Group", "MultiCommand", "CommandCollection", "RichGroup"):
+            return "group"
+        if last in _FACTORIES:
+            return "decorator"
+        return "value" if last[:1].isupper() else None
+
+    def arguments(self, call: ast.Call) -> bool:
+        return all(self.expression(a) for a in (*call.args, *(k.value for k in call.keywords)))
+
+    def expression(self, node: ast.expr) -> bool:
+        """A value computed without calling anything but the framework's classes and
+        decorator factories (`typer.Option(...)` in a default); a lambda is not run."""
+        for part in _walk(node):
+            if isinstance(part, ast.Call):
+                if self.framework_call(part) is None:
+                    return False
+            elif not isinstance(part, (*_INERT_EXPRESSIONS, ast.Lambda, ast.arguments,
+                                       ast.arg)):
+                return False
+        return True
+
+    def logger_call(self, node: ast.expr) -> bool:
+        """`logging.getLogger(...)`, or a call of a project function that does nothing but
+        walk the stack and return `logging.getLogger(...)` (`log = get_logger()`): getting a
+        logger later gives the same logger (only `logging`'s table of loggers gains its entry
+        later)."""
+        if not isinstance(node, ast.Call) or not self.arguments(node):
+            return False
+        name = dotted(node.func)
+        full = self.resolved(name) if name else None
+        if full == "logging.getLogger":
+            return True
+        if full is None or "." not in full:
+            return False
+        module_name, _, function = full.rpartition(".")
+        helper = _read_module(self.module, module_name)
+        return helper is not None and _logger_helper(helper, function)
+
+    # names
+    def resolved(self, name: str) -> str | None:
+        head, _, rest = name.partition(".")
+        imported = self.module.imports.get(head)
+        if imported is None:
+            return None
+        _node, module, attribute = imported
+        full = f"{module}.{attribute}" if attribute else module
+        return f"{full}.{rest}" if rest else full
+
+    def framework(self, name: str) -> str | None:
+        """The full name of a framework object `name` refers to (`click.option`)."""
+        full = self.resolved(name)
+        if full is None or full.partition(".")[0] not in FRAMEWORKS or full.count(".") != 1:
+            return None
+        return full
+
+
+#: What a logger helper may call: the stack walks and `logging.getLogger`.
+_HELPER_CALLS = frozenset({"logging.getLogger", "inspect.stack", "inspect.currentframe",
+                           "sys._getframe"})
+
+
+def _read_module(near: SourceModule, name: str) -> SourceModule | None:
+    """The project module `name`, found beside `near` (the same source root), or None."""
+    from ..audit._project import decode_source, read_source
+
+    root = os.path.dirname(near.path)
+    for _ in range(near.name.count(".") + (os.path.basename(near.path) == "__init__.py")):
+        root = os.path.dirname(root)
+    base = os.path.join(root, *name.split("."))
+    for path in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(path):
+            try:
+                return SourceModule(name, path, decode_source(read_source(path)))
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
+                return None
+    return None
+
+
+def _logger_helper(module: SourceModule, function: str) -> bool:
+    """Whether `function`, bound once at the top of `module`, undecorated, only binds locals,
+    branches and returns, calling nothing but `_HELPER_CALLS` and `.f_globals.get(...)`."""
+    found = [n for n in module.tree.body if isinstance(n, (ast.FunctionDef, ast.Assign,
+             ast.AnnAssign, ast.ClassDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom))
+             and function in _bound(n)]
+    node = found[0] if len(found) == 1 else None
+    if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+        return False
+    helper = _Inert(module, None)
+    if not helper.signature(node):
+        return False
+    for part in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+        if isinstance(part, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+                             ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await,
+                             ast.Delete, ast.With, ast.Try, ast.For, ast.While)):
+            return False
+        if isinstance(part, (ast.Attribute, ast.Subscript)) and \
+                not isinstance(part.ctx, ast.Load):
+            return False
+        if isinstance(part, ast.Call):
+            name = dotted(part.func) or ""
+            if helper.resolved(name) not in _HELPER_CALLS and \
+                    not name.endswith(".f_globals.get"):
+                return False
+    return True
+
+
+def _bound(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _walk(node: ast.AST):
+    """The nodes of an expression, not entering lambda bodies (not run when defined) but
+    their defaults, which are."""
+    pending = [node]
+    while pending:
+        part = pending.pop()
+        yield part
+        if isinstance(part, ast.Lambda):
+            pending.extend(part.args.defaults)
+            pending.extend(d for d in part.args.kw_defaults if d is not None)
+        else:
+            pending.extend(ast.iter_child_nodes(part))
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
