@@ -52,8 +52,9 @@ from ._argparse_commands import (
     registered_by,
     render,
 )
+from ._subcommands_effects import package_read
 from ._subcommands_inert import first_effect
-from ._subcommands_read import SourceModule
+from ._subcommands_read import Project, SourceModule
 from .plan import Change, CodeSite, Skipped
 
 __all__ = ["find", "rewrite"]
@@ -402,6 +403,9 @@ def _plan_one(registration: _Found, tree: ast.Module, imports: dict[str, list[as
         return f"{module} could not be read ({exc})", {}
     if effect is not None:
         return f"{module} {effect}: deferring it would delay or drop that", {}
+    read_elsewhere = package_read(module, Project(report, report.paths, root))
+    if read_elsewhere is not None:
+        return read_elsewhere, {}
     data: dict = {"module": module, "function": function,
                   "target": f"{module}:{function}",
                   "import_line": bound.statement.lineno, "import_name": bound.name}

@@ -11,9 +11,9 @@ import ast
 import re
 
 from ._subcommands_inert import first_effect
-from ._subcommands_read import Project, Refused, SourceModule
+from ._subcommands_read import Project, Refused, SourceModule, dotted
 
-__all__ = ["check_imported"]
+__all__ = ["check_imported", "package_read"]
 
 
 _COMMAND_DECORATOR = re.compile(r"registers with @(click|typer)(\.[\w.]+)? at line \d+$")
@@ -55,6 +55,45 @@ def check_imported(module: SourceModule, name: str | None, here: SourceModule,
     if effects:
         raise Refused(f"importing {module.name} does more than define it: {effects[0]}")
     _check_module(module, name, group)
+    read = package_read(module.name, known)
+    if read is not None:
+        raise Refused(read)
+
+
+def package_read(command: str, known: Project) -> str | None:
+    """Where a project module reads the module `command` as an attribute of its package
+    (`tool.commands.build.VERSION` after `import tool.commands`), which works only while
+    something imports `command`: the registration a lazy one no longer makes. None if no
+    module does (`getattr(package, "build")` with a computed name is not seen)."""
+    package, _, last = command.rpartition(".")
+    if not package:
+        return None
+    for name in sorted(known.paths):
+        if name == command:
+            continue
+        path = known.paths[name]
+        try:
+            with open(path, "rb") as handle:
+                if f".{last}".encode() not in handle.read():
+                    continue  # cheap: the attribute's name is not even written
+        except OSError:
+            continue
+        source = known.module(name)
+        if source is None:
+            return f"{name} could not be read to see whether it reads {command} from {package}"
+        for node in ast.walk(source.tree):
+            text = dotted(node) if isinstance(node, ast.Attribute) else None
+            head = text.partition(".")[0] if text else None
+            imported = source.imports.get(head) if head else None
+            if imported is None:
+                continue
+            bound = f"{imported[1]}.{imported[2]}" if imported[2] else imported[1]
+            full = bound + text[len(head):]
+            if command.startswith(bound + ".") and (
+                    full == command or full.startswith(command + ".")):
+                return (f"{name} reads {command} as an attribute of {package} "
+                        f"(`{text}`, line {node.lineno}), which needs it imported")
+    return None
 
 
 def _check_module(module: SourceModule, name: str | None, group: str | None = None) -> None:
