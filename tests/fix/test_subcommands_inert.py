@@ -10,7 +10,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
 from conftest import run_hotstart, write_tree
+
+from ._helpers import make
+from .test_subcommands_argparse import FILES
+from .test_subcommands_argparse import plan as argparse_plan
 
 #: click command modules, each with one import-time effect the program relies on.
 EFFECTS = {
@@ -192,3 +197,39 @@ def test_typer_sub_app_changed_after_creation_stays_eager(tmp_path):
     assert "not made lazy: tapp.subs.info runs `app.info.help = \"Set after creation.\"` " \
            "when imported (line 4)" in done.stdout
     assert "made 0 change(s)" in done.stdout
+
+
+@pytest.mark.parametrize(("effect", "why"), [
+    ("SEEN = 0\nfor _k in 'ab':\n    pass\n",
+     "pkg.commands.build runs `for _k in 'ab': pass` when imported (line 4)"),
+    ("import pkg.helpers\n\n\nclass Plugin(pkg.helpers.Base):\n    pass\n",
+     "pkg.commands.build runs `class Plugin(pkg.helpers.Base): pass` when imported (line 6)"),
+    ("with open(__file__) as _f:\n    SOURCE = _f.read()\n",
+     ("pkg.commands.build runs `with open(__file__) as _f: SOURCE = _f.read()` when "
+      "imported (line 3)")),
+])
+def test_argparse_command_modules_pass_the_same_whitelist(tmp_path, effect, why):
+    """argparse command modules (`_subcommands_argparse`) are read by the same whitelist,
+    beside the audit's effects (which miss these three)."""
+    root = make(tmp_path / "tool", FILES)
+    build = root / "pkg" / "commands" / "build.py"
+    build.write_text(build.read_text().replace("\nHELP =", f"\n{effect}\nHELP =", 1))
+    helpers = root / "pkg" / "helpers.py"
+    helpers.write_text(helpers.read_text() + "\n\nclass Base:\n    pass\n")
+    changes, skipped = argparse_plan(root)
+    assert "build.register(sub)" not in [c.site.statement for c in changes]
+    assert {s.site.statement: s.why for s in skipped}["build.register(sub)"].startswith(
+        f"not made lazy: {why}")
+    assert {c.site.data["name"] for c in changes} == {"serve", "clean"}
+
+
+def test_argparse_command_module_read_through_its_package_stays_eager(tmp_path):
+    root = make(tmp_path / "tool", FILES)
+    helpers = root / "pkg" / "helpers.py"
+    helpers.write_text("import pkg.commands\n\n\ndef target():\n"
+                       "    return pkg.commands.build.HELP\n\n\n" + helpers.read_text())
+    changes, skipped = argparse_plan(root)
+    assert {c.site.data["name"] for c in changes} == {"serve", "clean"}
+    assert {s.site.statement: s.why for s in skipped}["build.register(sub)"] == (
+        "not made lazy: pkg.helpers reads pkg.commands.build as an attribute of pkg.commands "
+        "(`pkg.commands.build.HELP`, line 5), which needs it imported")
