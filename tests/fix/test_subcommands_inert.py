@@ -27,6 +27,8 @@ EFFECTS = {
            "runs `os.environ['TOOL_MODE'] = 'fast'` when imported (line 4)"),
     "p4": ("import atexit\n\n\n@atexit.register\ndef _bye():\n    print('bye from p4')\n",
            "runs `@atexit.register` when imported (line 5)"),
+    "p5": ("from tool.registry import PLUGINS\n\nPLUGINS += ['p5']\n",
+           "runs `PLUGINS += ['p5']` when imported (line 4)"),
     "q1": ("import logging\n\n_configured = logging.basicConfig(level=logging.INFO)\n",
            ("runs `_configured = logging.basicConfig(level=logging.INFO)` when imported "
             "(line 4)")),
@@ -140,7 +142,7 @@ def _run(root: pathlib.Path, *argv: str) -> str:
 def test_a_command_module_that_does_anything_on_import_stays_eager(tmp_path):
     root = _project(tmp_path / "proj")
     before = _run(root), _run(root, "ok", "--name", "y"), _run(root, "--help")
-    assert "plugins=['P1Plugin'] settings={'p2': 'on'} env=fast limit=5000 flag=1 " \
+    assert "plugins=['P1Plugin', 'p5'] settings={'p2': 'on'} env=fast limit=5000 flag=1 " \
            "version=1.2" in before[0]
     assert "bye from p4" in before[0]
     done = run_hotstart("fix", ".", "--select", "cli", "--runtime", "hotstart", "--static",

@@ -13,12 +13,15 @@ must be one of
 - `class` with no decorators and no keywords (metaclass), whose bases are builtins, the
   framework's classes, `enum` classes or inert classes of the module that define no
   `__init_subclass__`, and whose body is itself inert (methods, constant attributes);
-- an assignment to plain names (`__all__` too) of a constant expression, or of a call to a
+- an assignment to plain names (`__all__ +=` too, no other augmented one: `x += [...]`
+  extends in place whatever `x` is bound to) of a constant expression, or of a call to a
   framework class (`typer.Typer(...)`, `click.Group(...)`, `click.Choice(...)`) or
   decorator factory (`click.option(...)`) with inert arguments;
 - a call registering on a group or app of the module (`app.add_typer(x)`,
   `cli.add_command(x)`, `app.command()(f)`) with inert arguments;
-- `if TYPE_CHECKING:` holding imports only, `if __name__ == "__main__":` (not run on import).
+- `if TYPE_CHECKING:` holding imports only, `if __name__ == "__main__":` (not run on import);
+- an assignment of `logging.getLogger(...)`, or of a call to a project function that only
+  walks the stack and returns one (`log = get_logger()`): a logger got later is the same.
 Anything else is the module's first effect, named with its line. The imported project modules
 are not read here (the audit's effects of them are, in `_subcommands_effects`).
 """
@@ -105,6 +108,8 @@ class _Inert:
         return False
 
     def assignment(self, node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> bool:
+        if isinstance(node, ast.AugAssign) and dotted(node.target) != "__all__":
+            return False  # `x += [...]` extends in place whatever x is bound to
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names = [n for t in targets for n in ast.walk(t)
                  if not isinstance(n, (ast.Tuple, ast.List, ast.Store, ast.Name))]
@@ -146,7 +151,8 @@ class _Inert:
                 return False
             full = self.framework(name) or self.resolved(name)
             if not (name in self.classes or full in _ENUMS or
-                    self.framework(name) is not None and name[:1] != "_" or
+                    self.framework(name) is not None and
+                    name.rpartition(".")[2][:1] != "_" or
                     "." not in name and name not in self.module.imports and
                     isinstance(getattr(builtins, name, None), type)):
                 return False
