@@ -174,6 +174,11 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     had_stub = {path: os.path.lexists(_stub_path(path)) for path in packages}
     enable_lazy = low < (3, 15) and runtime == "hotstart"
 
+    # One file's rewrite for one set of its changes, kept: `--verify`'s bisection renders the
+    # same files with the same changes at every step, and libcst is the cost of a step.
+    # (The entry keeps its changes alive, so no other change can take their ids.)
+    rendered: dict[tuple[str, tuple[int, ...]], tuple[list[Change], object]] = {}
+
     def render(subset: Sequence[Change]) -> tuple[list[FileChange], list[tuple[Change, str]]]:
         from .codemods import rewrite
 
@@ -183,8 +188,12 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
         files, dropped = [], []
         for path, group in grouped.items():
             source = sources[path]
-            result = rewrite(source.text, group, runtime=runtime, package=packages.get(path),
-                             has_stub=had_stub.get(path, False), enable_lazy=enable_lazy)
+            key = (path, tuple(id(c) for c in group))
+            if key not in rendered:
+                rendered[key] = (group, rewrite(
+                    source.text, group, runtime=runtime, package=packages.get(path),
+                    has_stub=had_stub.get(path, False), enable_lazy=enable_lazy))
+            result = rendered[key][1]
             dropped.extend(result.skipped)
             try:
                 source.encode(result.source)
