@@ -18,8 +18,8 @@ _FRAMES = ("frames", ("builds a FrameInfo (with source lines read from disk) for
                       "frame on the stack, and scans sys.modules for each"),
            ("take the frame directly: sys._getframe(k) for inspect.stack()[k], with the k "
             "written there (a helper reached through another keeps its 2), then "
-            ".f_globals['__name__']; `hotstart fix --select hot-calls` rewrites a "
-            "caller-name helper so"))
+            ".f_globals['__name__']; `hotstart fix --select hot-calls` makes that rewrite "
+            "in a caller-name helper"))
 _CURRENTFRAME = ("frames", ("needs the inspect module (with ast, dis, tokenize and enum: "
                             "milliseconds to import) for a frame that sys._getframe gives "
                             "without it"),
