@@ -350,15 +350,7 @@ def run_target(target: CutTarget, base: Path, build: Build, rounds: int, variant
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(check, [v for v, fix in fixes.items() if "na" not in fix]))
     out["pyc_before"] = pyc_valid(before.root)
-    lazies = {name: lazy_contender(name, target, before, build, out["trial"])
-              for name in LAZY_SCOPES}
-    out["lazy"] = {name: lazy if isinstance(lazy, str) else "measured"
-                   for name, lazy in lazies.items()}
-    series = contenders(target, copies, [s for s in lazies.values() if isinstance(s, Series)],
-                        build)
-    measure(series, {name: c.root for name, c in copies.items()}, rounds)
-    out["series"] = {s.label: s for s in series}
-    return out
+    return timed_rounds(out, target, copies, before, build, rounds)
 
 
 def retime_target(target: CutTarget, base: Path, build: Build, rounds: int,
@@ -378,7 +370,14 @@ def retime_target(target: CutTarget, base: Path, build: Build, rounds: int,
                            for v in variants},
                  "modules": {name: loaded_modules(target.entry, copy_env(target, c, build),
                                                   c.root) for name, c in copies.items()}}
-    lazies = {name: lazy_contender(name, target, copies["before"], build, trial)
+    return timed_rounds(out, target, copies, copies["before"], build, rounds)
+
+
+def timed_rounds(out: dict, target: CutTarget, copies: dict, before: Copy, build: Build,
+                 rounds: int) -> dict:
+    """The lazy runs of the bounds beside the copies' entries, timed interleaved, into
+    `out` (which holds the target's trial)."""
+    lazies = {name: lazy_contender(name, target, before, build, out["trial"])
               for name in LAZY_SCOPES}
     out["lazy"] = {name: lazy if isinstance(lazy, str) else "measured"
                    for name, lazy in lazies.items()}
