@@ -79,6 +79,14 @@ class Hook:
       that stays bound until its first use -- which can escape into C code that checks
       types. False (the run-time lazy mode): such statements are eager, so that no
       stand-in ever outlives the statement that bound it.
+    - ``lasting_stand_ins``: True (the default): with ``stand_ins``, a stand-in may stay
+      bound past the next import statement: for a name the module body reads, one a
+      function made before the first deferral reads, or any name of a module that answers
+      attributes itself or reads its own namespace. False (the lazy trial): those
+      statements are eager, and a stand-in only bridges the moment until the next import
+      statement sweeps it out. PEP 810 reifies a name where it is read; a lasting stand-in
+      travels further (a class attribute, an ``except`` clause, ``ABC.register``) and is
+      used later or never, deferring what no rewrite of the project could.
     - ``deferred``: ``{module: "file:line"}`` -- modules whose import a statement deferred
       and that no lazy binding has resolved yet, with the first such statement.
     - ``reified``: ``{module: (filename, lineno, function) | None}`` -- modules deferred and
@@ -95,6 +103,7 @@ class Hook:
         self.lazy_modules_only = False
         self.eager_unread_imports = True
         self.stand_ins = True
+        self.lasting_stand_ins = True
         self.deferred: dict = {}
         self.reified: dict = {}
         self.active = True
@@ -207,6 +216,11 @@ class Hook:
             bind_later(globals, top, lazy)
         return lazy
 
+    @property
+    def _lasting(self) -> str:
+        """What a statement gets whose names need a stand-in for longer than a moment."""
+        return _STAND_IN if self.lasting_stand_ins else _EAGER
+
     def _how(self, globals, code, lasti, names, absolute, fromlist):
         """How the statement at `lasti` is deferred: `_UNBOUND` -- it binds nothing once
         the next import statement sweeps its stand-ins out, since no read of its names can
@@ -219,7 +233,7 @@ class Hook:
             # The module reads its builtins, answers attributes itself, or reads its own
             # namespace as a dict (httpcore's `locals()[name]` loop over __all__), where a
             # pending name is absent
-            return _STAND_IN
+            return self._lasting
         copy = globals.get("__builtins__")
         switched = copy.offset if type(copy) is _objects.LazyBuiltins else lasti
         read = False
@@ -227,7 +241,7 @@ class Hook:
             # The module body keeps the builtins it started with: a name it reads while it
             # runs must be bound (PEP 810 would reify it right there). A deleted one too.
             if facts.read_while_running(name) or name in facts.deleted:
-                return _STAND_IN
+                return self._lasting
             first = facts.first_function_reading(name)
             if first is None:
                 continue
@@ -235,9 +249,11 @@ class Hook:
             # A function made before the switch has the plain builtins. And until the next
             # import statement sweeps the stand-ins out, a function of the module that the
             # body runs would read the stand-in itself (which could then escape).
-            if first < switched or facts.hands_out_own_code_after(lasti) or (
+            if first < switched:
+                return self._lasting
+            if facts.hands_out_own_code_after(lasti) or (
                     first < lasti and facts.runs_code_after(lasti)):
-                return _STAND_IN
+                return _STAND_IN  # swept out at the next import statement
         if not read and self.eager_unread_imports and not (
                 fromlist and globals.get("__path__") is not None
                 and not any(name.startswith("_") for name in names)):

@@ -145,6 +145,8 @@ def _install(mode, eager, effects, source, project=""):
     # the packages of `effects`: an effect the path needed shows as a changed output, which
     # the per-package fallback puts right.
     state["hook"] = _hook.install(lazy)
+    # The bound is what a rewrite can reach: a name the module body reads is needed then.
+    state["hook"].lasting_stand_ins = False
     return state
 
 
