@@ -236,12 +236,13 @@ class Hook:
             return self._lasting
         copy = globals.get("__builtins__")
         switched = copy.offset if type(copy) is _objects.LazyBuiltins else lasti
+        # The module body keeps the builtins it started with: a name it reads while it runs
+        # must be bound (PEP 810 would reify it right there). A deleted one too. Checked for
+        # every name first: a stand-in given for another name would be read by the body too.
+        if any(facts.read_while_running(name) or name in facts.deleted for name in names):
+            return self._lasting
         read = False
         for name in names:
-            # The module body keeps the builtins it started with: a name it reads while it
-            # runs must be bound (PEP 810 would reify it right there). A deleted one too.
-            if facts.read_while_running(name) or name in facts.deleted:
-                return self._lasting
             first = facts.first_function_reading(name)
             if first is None:
                 continue
