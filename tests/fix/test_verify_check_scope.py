@@ -1,8 +1,9 @@
 """`fix --verify` takes a program codemod's check (the help of every path, one program start
 each) only on the trials that can change what it compares: those with one of its changes,
 or an import change in a module its program can import (read from the sources; when they
-import dynamically, every trial). The progress line says which checks run. Real project,
-real child interpreters."""
+import dynamically, every trial). Culprits are looked for one check at a time, the tests
+first, so the tests' bisection does not print every help again. The progress line says
+which checks run. Real project, real child interpreters."""
 
 from __future__ import annotations
 
@@ -37,10 +38,14 @@ def test_the_help_check_runs_only_where_it_can_see_the_change(click_project, mon
     assert runs[1].endswith("change(s) (tests, type hints, help output)")  # all
     alone = [line for line in runs if "trying 1 change(s): " in line and "unused.py" in line]
     assert alone and all(line.endswith(" (tests, type hints)") for line in alone)
-    heavy_alone = [line for line in runs if "trying 1 change(s): " in line and
-                   "heavy.py" in line]
-    assert heavy_alone and all(line.endswith("(tests, type hints, help output)")
-                               for line in heavy_alone)
+    # the tests find their culprit alone: no bisection step prints the help again
+    steps = [line for line in runs if "bisection step" in line]
+    assert steps and all(line.endswith(" (tests, type hints)") for line in steps)
+    # then the help, once, on the changes the tests kept (they can change it), and the end
+    helps = [line for line in runs if line.endswith("(help output)")]
+    kept = len(result.changes)
+    assert len(helps) == 1 and f"all {kept} change(s) (help output)" in helps[0], runs
+    assert f"all {kept + 1} change(s) (tests, type hints, help output)" in runs[1]
     assert runs[-1].endswith("reverted; tests, type hints, help output)")
 
 

@@ -435,51 +435,104 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
     total = len(units)
     depth_limit = max(1, math.ceil(math.log2(total))) if total else 1
 
-    def check(files: list[FileChange], changes: list[Change] | None, durable: bool = False
-              ) -> CommandResult:
+    failed_in: list[object] = [None]  # the stage whose check failed the last run
+
+    def check(files: list[FileChange], changes: list[Change] | None, durable: bool = False,
+              stage: object = _EVERY_CHECK) -> CommandResult:
+        """Run the checks of `stage` (`_EVERY_CHECK`, `_TESTS`: the command and the type
+        hints, or one program check) on `files` written for the trial of `changes`."""
+        failed_in[0] = None
+        outcome = CommandResult(True, 0, "")
+        if stage is not _EVERY_CHECK and stage is not _TESTS and all(
+                c[0] is not stage for c in checks_for(changes)):
+            return outcome  # these changes cannot change what that check sees
         disk.write(files, durable=durable)  # not durable: a state tried for one run
         verification.runs += 1
-        outcome = run_command(command, timeout=timeout)
-        if outcome.ok and hints is not None:
-            after = hints.take()
-            outcome = compare_hints(hints_before, after) if not isinstance(after, str) \
-                else CommandResult(False, None, f"type hints: {after}")
+        if stage is _EVERY_CHECK or stage is _TESTS:
+            outcome = run_command(command, timeout=timeout)
+            if outcome.ok and hints is not None:
+                after = hints.take()
+                outcome = compare_hints(hints_before, after) if not isinstance(after, str) \
+                    else CommandResult(False, None, f"type hints: {after}")
+            if not outcome.ok:
+                failed_in[0] = _TESTS
         for checker, before, _select, _scope in checks_for(changes):
             if not outcome.ok:
                 break
+            if stage is not _EVERY_CHECK and stage is not checker:
+                continue
             after = checker.take()
             outcome = checker.compare(before, after) if not isinstance(after, str) \
                 else CommandResult(False, None, after)
+            if not outcome.ok:
+                failed_in[0] = checker
         return outcome
 
-    def on_trial(candidates: list[Group], depth: int) -> None:
-        run = verification.runs + 1
-        count = sum(len(g.changes) for g in candidates)
-        said = checks_said([c for g in candidates for c in g.changes])
-        if depth == 0:
-            say(f"verify: run {run}, all {count} change(s) ({said})")
-            return
-        names = ", ".join(_label(g.changes[0], result.changes) for g in candidates[:2])
-        more = f" (+{count - 2} more)" if count > 2 else ""
-        say(f"verify: run {run}, bisection step {depth} of ~{depth_limit}: trying "
-            f"{count} change(s): {names}{more} ({said})")
+    def stage_said(stage: object, changes: list[Change]) -> str:
+        if stage is _TESTS:
+            return ", ".join(["tests"] + (["type hints"] if hints is not None else []))
+        if stage is _EVERY_CHECK:
+            return checks_said(changes)
+        return next(_CHECK_NAMES.get(c[2], c[2]) for c in checks if c[0] is stage)
 
-    try:
+    def bisect(units: list[Group], stage: object, known: CommandResult | None = None
+               ) -> list[tuple[Group, CommandResult]]:
+        def on_trial(candidates: list[Group], depth: int) -> None:
+            run = verification.runs + 1
+            count = sum(len(g.changes) for g in candidates)
+            said = stage_said(stage, [c for g in candidates for c in g.changes])
+            if depth == 0:
+                say(f"verify: run {run}, all {count} change(s) ({said})")
+                return
+            names = ", ".join(_label(g.changes[0], result.changes) for g in candidates[:2])
+            more = f" (+{count - 2} more)" if count > 2 else ""
+            say(f"verify: run {run}, bisection step {depth} of ~{depth_limit}: trying "
+                f"{count} change(s): {names}{more} ({said})")
+
         def test(subset: list[Group]) -> CommandResult:
             changes = [c for g in subset for c in g.changes]
-            return check(render(changes)[0], changes)
+            return check(render(changes)[0], changes, stage=stage)
 
-        culprits = find_culprits(units, test, on_trial)  # a group is kept or reverted whole
-        bad_groups = [g for g, _ in culprits]
-        bad = [c for g in bad_groups for c in g.changes]
+        # a group is kept or reverted whole
+        return find_culprits(units, test, on_trial, known=known)
+
+    try:
+        # One check at a time, the project's tests first: a bisection step then runs only
+        # the check being bisected (the help of every subcommand is not printed again while
+        # the tests look for their culprit). The kept changes must then pass every check at
+        # once; if they do not (one check's culprits hid another's), every check bisects
+        # the rest together, as one.
+        culprits: list[tuple[Group, CommandResult]] = []
+        stages = (_TESTS, *(c[0] for c in checks))
+        every = [c for g in units for c in g.changes]
+        if units:
+            say(f"verify: run {verification.runs + 1}, all {len(every)} change(s) "
+                f"({checks_said(every)})")
+        whole = check(render(every)[0], every) if units else CommandResult(True, 0, "")
+        # what the run of every change says of each stage: passed before the one that
+        # failed, failed there, not run after it
+        known = {}
+        for stage in stages:
+            known[stage] = whole if whole.ok or failed_in[0] is stage else None
+            if failed_in[0] is stage:
+                break
+            known[stage] = known[stage] or CommandResult(True, 0, "")
+        for attempt in (stages, (_EVERY_CHECK,)):
+            for stage in attempt:
+                remaining = [g for g in units if all(g is not b for b, _ in culprits)]
+                culprits += bisect(remaining, stage, known.pop(stage, None))
+            bad_groups = [g for g, _ in culprits]
+            good_groups = [g for g in units if all(g is not b for b in bad_groups)]
+            good = [c for g in good_groups for c in g.changes]
+            bad = [c for g in bad_groups for c in g.changes]
+            files, _ = render(good)
+            say(f"verify: run {verification.runs + 1}, the {len(good)} change(s) kept "
+                f"({len(bad)} reverted; {checks_said(None)})")
+            final = check(files, None, durable=keep)  # kept with --write: flushed to disk
+            if final.ok or len(stages) == 1 or not culprits:
+                break
         verification.reverted = [(c.id, r.failure()) for g, r in culprits
                                  for c in g.changes]
-        good_groups = [g for g in units if all(g is not b for b in bad_groups)]
-        good = [c for g in good_groups for c in g.changes]
-        files, _ = render(good)
-        say(f"verify: run {verification.runs + 1}, the {len(good)} change(s) kept "
-            f"({len(bad)} reverted; {checks_said(None)})")
-        final = check(files, None, durable=keep)  # kept with --write: then flushed to disk
         verification.final = final
         if not final.ok:
             raise HotstartError(f"--verify {command!r} still fails after reverting "
@@ -497,6 +550,9 @@ def _verify(result: FixResult, render, disk: _Disk, command: str, timeout: float
         disk.restore()
         raise
 
+
+#: `--verify`'s stages: every check at once, or the tests (with the type hints) alone.
+_EVERY_CHECK, _TESTS = object(), object()
 
 #: How the progress line names each program codemod's check.
 _CHECK_NAMES = {"cli": "help output", "hot-calls": "caller names"}

@@ -100,12 +100,13 @@ def _kill_session(process: subprocess.Popen) -> None:
 
 
 def find_culprits(changes: Sequence[T], test: Callable[[list[T]], CommandResult],
-                  on_trial: Callable[[list[T], int], None] | None = None
-                  ) -> list[tuple[T, CommandResult]]:
+                  on_trial: Callable[[list[T], int], None] | None = None,
+                  known: CommandResult | None = None) -> list[tuple[T, CommandResult]]:
     """The changes that make `test` fail, each with the failing result that blamed it.
     `test(subset)` must apply exactly `subset` and run the command. `on_trial(candidates,
     depth)` is told before each run which changes are on trial and how deep the bisection
-    is (0: all of them; about log2(n) at single changes)."""
+    is (0: all of them; about log2(n) at single changes). `known`: the result of `test` on
+    all of `changes` when a run already gave it (it is not run again)."""
 
     def search(candidates: list[T], base: list[T], failing: CommandResult | None,
                depth: int) -> list[tuple[T, CommandResult]]:
@@ -129,4 +130,6 @@ def find_culprits(changes: Sequence[T], test: Callable[[list[T]], CommandResult]
 
     if not changes:  # nothing applied: nothing to blame (a failure here is flakiness)
         return []
-    return search(list(changes), [], None, 0)
+    if known is not None and known.ok:
+        return []
+    return search(list(changes), [], known, 0)
