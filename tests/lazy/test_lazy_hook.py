@@ -556,9 +556,9 @@ def test_packages_get_the_submodule_attributes_an_eager_import_sets(tmp_path):
 
 
 def test_stand_ins_serve_module_body_reads_at_first_use_for_the_trial(tmp_path):
-    # hook.stand_ins = True (the default; the lazy trial's setting, PEP 810's timing): a
-    # name the module body reads is deferred until that read, through a stand-in that
-    # stays bound; False (the run-time mode): the statement is eager
+    # hook.stand_ins = True (the default, with lasting stand-ins): a name the module body
+    # reads is deferred until that read, through a stand-in that stays bound; False (the
+    # run-time mode): the statement is eager (the trial: see the next test but one)
     files = {"body.py": "print('load body')\nX = 5\n"}
     program = """
         import body
@@ -596,3 +596,44 @@ def test_namespace_readers_stay_eager_and_missing_attributes_run_pending_imports
         """))
     # (a deferred `from parts import part` in dictread would make its loop a KeyError)
     assert out == ["False False", "load ty.core", "x Group False"]
+
+
+def test_the_trial_lets_no_stand_in_outlive_the_next_import(tmp_path):
+    # hook.lasting_stand_ins = False (the lazy trial): a statement whose names the module
+    # body reads (click's `formatter_class = HelpFormatter`, contextlib's
+    # `classmethod(GenericAlias)`), or any statement of a module that answers attributes
+    # itself (click.core's `__getattr__`, whose functions then `except Exit:`), is eager, as
+    # PEP 810 reifies at that read; with lasting stand-ins, each would keep a stand-in
+    # where the real object is needed later (a class attribute, an `except` clause).
+    files = {
+        "helper.py": "class Formatter:\n    pass\nclass Unused:\n    pass\n",
+        "klass.py": "from helper import Formatter\nclass Context:\n"
+                    "    formatter_class = Formatter\n",
+        "errs.py": "class Boom(Exception):\n    pass\n",
+        "catcher.py": "from errs import Boom\n"
+                      "def catch():\n    try:\n        raise Boom()\n"
+                      "    except Boom:\n        return 'caught'\n"
+                      "def __getattr__(name):\n    raise AttributeError(name)\n",
+        # the body reads `Alias` (a class body), a function reads `Later`, and the body
+        # reads its own class `A` (`class B(A)`) before any other import statement
+        "typ.py": "def Alias(*args):\n    return args\nclass Later:\n    pass\n",
+        "order.py": "from typ import Later, Alias\nclass A:\n    get = staticmethod(Alias)\n"
+                    "class B(A):\n    pass\ndef later():\n    return Later\n",
+    }
+    program = """
+        import klass, catcher, order
+        import os
+        from helper import Unused
+        print(type(klass.Context.__dict__["formatter_class"]).__name__,
+              catcher.catch(), order.B.get is sys.modules["typ"].Alias,
+              order.later() is sys.modules["typ"].Later)
+        """
+    trial = ALL_LAZY.replace("HOOK.stand_ins = False",
+                             "HOOK.stand_ins = True; HOOK.lasting_stand_ins = False")
+    assert lines(run_program(tmp_path, files, trial + program)) == ["type caught True True"]
+    # the default keeps stand-ins that last: `B.get` and what `later()` returns are
+    # stand-ins, not the objects (`Alias` was read by a class body while `Later`'s stand-in
+    # was bound for the function: one statement)
+    lasting = ALL_LAZY.replace("HOOK.stand_ins = False", "HOOK.stand_ins = True")
+    assert lines(run_program(tmp_path, files, lasting + program)) == [
+        "type caught False False"]
