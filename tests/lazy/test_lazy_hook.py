@@ -558,7 +558,7 @@ def test_packages_get_the_submodule_attributes_an_eager_import_sets(tmp_path):
 def test_stand_ins_serve_module_body_reads_at_first_use_for_the_trial(tmp_path):
     # hook.stand_ins = True (the default, with lasting stand-ins): a name the module body
     # reads is deferred until that read, through a stand-in that stays bound; False (the
-    # run-time mode): the statement is eager (the trial: see the next test but one)
+    # run-time mode): the statement is eager (the trial: see the test of lasting_stand_ins)
     files = {"body.py": "print('load body')\nX = 5\n"}
     program = """
         import body
