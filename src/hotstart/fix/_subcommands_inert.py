@@ -9,7 +9,9 @@ must be one of
 - a docstring (a constant expression statement), an `import` or `from` import;
 - `def`/`async def` whose decorators are the framework's command/option/argument decorators
   (or names bound to them, or the command/group/callback decorators of a group or app of the
-  module or the one it registers on), whose defaults and annotations are inert;
+  module or the one it registers on) or project functions proven inert when applied
+  (`_inert_functions`: celery's `@handle_preload_options` only wraps the function), whose
+  defaults and annotations are inert;
 - `class` with no decorators and no keywords (metaclass), whose bases are builtins, the
   framework's classes, `enum` classes or inert classes of the module that define no
   `__init_subclass__`, and whose body is itself inert (methods, constant attributes);
@@ -32,6 +34,7 @@ import ast
 import builtins
 import os
 
+from ._inert_functions import Prover
 from ._subcommands_read import SourceModule, dotted, one_line
 
 __all__ = ["first_effect"]
@@ -70,6 +73,17 @@ class _Inert:
         self.groups: set[str] = set()
         self.decorators: set[str] = set()
         self.classes: set[str] = set()
+        #: why a project decorator was not proven inert, by its node
+        self.unproven: dict[int, str] = {}
+        self.modules: dict[str, SourceModule | None] = {}
+        self.prover = Prover(self.read)
+
+    def read(self, name: str) -> SourceModule | None:
+        """The project module `name` beside this one, read once."""
+        if name not in self.modules:
+            self.modules[name] = self.module if name == self.module.name else \
+                _read_module(self.module, name)
+        return self.modules[name]
 
     def body(self, statements: list[ast.stmt]) -> str | None:
         for node in statements:
@@ -77,8 +91,9 @@ class _Inert:
                 decorators = getattr(node, "decorator_list", [])
                 refused = next((d for d in decorators if not self.decorator(d)), None)
                 if refused is not None:
+                    why = self.unproven.get(id(refused))
                     return (f"runs `@{_clip(one_line(self.module.segment(refused)))}` when "
-                            f"imported (line {refused.lineno})")
+                            f"imported (line {refused.lineno})" + (f": {why}" if why else ""))
                 why = " (a class statement runs its bases' `__init_subclass__` and " \
                       "metaclass, which may register it)" if isinstance(node, ast.ClassDef) \
                     else ""
@@ -204,11 +219,21 @@ class _Inert:
         if full is not None:
             return full.rpartition(".")[2] in _FACTORIES
         head, _, method = name.rpartition(".")
-        if method not in _GROUP_METHODS:
+        if method in _GROUP_METHODS and (head in self.groups or self.group is not None and (
+                self.resolved(head) == self.group or
+                f"{self.module.name}.{head}" == self.group)):
+            return True
+        return call is None and self.project_decorator(node, name)
+
+    def project_decorator(self, node: ast.expr, name: str) -> bool:
+        """Whether `node` names a project function proven to only wrap what it decorates
+        (`_inert_functions`); why not is kept for the message."""
+        if self.prover.resolve(self.module, name) is None:
             return False
-        return head in self.groups or self.group is not None and (
-            self.resolved(head) == self.group or
-            f"{self.module.name}.{head}" == self.group)
+        why = self.prover.decorator(self.module, node)
+        if why is not None:
+            self.unproven[id(node)] = why
+        return why is None
 
     def is_group_decorator(self, node: ast.expr) -> bool:
         name = dotted(node.func if isinstance(node, ast.Call) else node) or ""
