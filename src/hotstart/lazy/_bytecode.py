@@ -206,11 +206,15 @@ class ModuleFacts:
     statements costs time linear in its code, not statements times code size.
     """
 
-    __slots__ = ("_by_name", "_calls", "_code", "_defined", "_imports", "_reads", "deleted")
+    __slots__ = ("_by_name", "_calls", "_code", "_defined", "_entries", "_imports", "_reads",
+                 "deleted")
 
     def __init__(self, code) -> None:
         self._code = code
-        # name -> [(code object, runs with the module body, creation offset)]
+        #: (code object, runs with the module body, creation offset) of every code object
+        self._entries: list = []
+        #: name -> the entries whose code names it (filled per name asked: a module names
+        #: thousands, the hook asks about the few its deferred statements bind)
         self._by_name: dict = {}
         self._reads: dict = {}  # id(code object) -> (code, {name: count of reads})
         self.deleted: set = set()  # names some code deletes (`del name`)
@@ -231,10 +235,8 @@ class ModuleFacts:
         stack = [(code, True, -1)]
         while stack:
             current, running, offset = stack.pop()
-            entry = (current, running, offset)
+            self._entries.append((current, running, offset))
             names = current.co_names
-            for name in set(names):
-                self._by_name.setdefault(name, []).append(entry)
             raw = current.co_code
             cops, cargs = raw[::2], raw[1::2]
             for op in _DELETES:
@@ -268,20 +270,28 @@ class ModuleFacts:
         self._reads[id(current)] = (current, found)
         return found
 
+    def _naming(self, name: str) -> list:
+        """The entries of the code objects that name `name` (reads, stores, attributes)."""
+        found = self._by_name.get(name)
+        if found is None:
+            found = self._by_name[name] = [entry for entry in self._entries
+                                           if name in entry[0].co_names]
+        return found
+
     def uses(self, name: str) -> bool:
         """Whether any code of the module names `name` at all (reads, stores, attributes)."""
-        return name in self._by_name
+        return bool(self._naming(name))
 
     def read_while_running(self, name: str) -> bool:
         """Whether code that runs with the module body (the body, class bodies,
         comprehensions) reads global `name`."""
         return any(running and name in self._reads_of(current)
-                   for current, running, _offset in self._by_name.get(name, ()))
+                   for current, running, _offset in self._naming(name))
 
     def first_function_reading(self, name: str) -> int | None:
         """The smallest module-code offset at which a function reading global `name` is
         created (a method: where its class is); None if no function reads it."""
-        offsets = [offset for current, running, offset in self._by_name.get(name, ())
+        offsets = [offset for current, running, offset in self._naming(name)
                    if not running and name in self._reads_of(current)]
         return min(offsets) if offsets else None
 
