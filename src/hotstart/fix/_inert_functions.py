@@ -79,6 +79,7 @@ class Summary:
     those it gives another name (`update_wrapper(param, ...)`), and what it returns."""
 
     node: ast.FunctionDef
+    where: str  # "pkg/mod.py:12 f()"
     mutates: frozenset[str]
     renames: frozenset[str]
     returns: frozenset[Token]
@@ -108,7 +109,7 @@ class Prover:
             result = _apply(summary, [frozenset({(ARGUMENT, ARGUMENT)})], {})
         except Unproven as why:
             return str(why)
-        where = f"{_where(found[0], summary.node)} {summary.node.name}()"
+        where = summary.where
         if any(obj == SHARED for obj, _ in result):
             return f"{where} may return an object that outlives the call"
         if any(carrier != ARGUMENT for _, carrier in result):
@@ -205,7 +206,8 @@ class _Function:
         self.block(self.node.body)
         if not _returns_always(self.node.body):
             self.returns |= _NEW  # falls off the end: None
-        return Summary(self.node, frozenset(self.mutates), frozenset(self.renames),
+        where = f"{_where(self.owner, self.node)} {self.node.name}()"
+        return Summary(self.node, where, frozenset(self.mutates), frozenset(self.renames),
                        frozenset(self.returns))
 
     def stop(self, why: str) -> Unproven:
@@ -457,6 +459,10 @@ class _Function:
                 hasattr(builtins, name):
             return self.builtin(name, node, positional)
         found = self.project(name)
+        if found is None and head in self.owner.globals.binds and \
+                head not in self.owner.imports and head not in self.owner.defs:
+            raise self.stop(f"calls `{name}(...)` on the module-level `{head}`, an object "
+                            "that outlives the call")
         if found is None:
             raise self.stop(f"calls `{name}(...)`, which is not known to be inert")
         if any(isinstance(a, ast.Starred) for a in node.args) or "**" in keywords:
@@ -524,15 +530,15 @@ class _Function:
 def _apply(summary: Summary, positional: list[frozenset[Token]],
            keywords: dict[str, frozenset[Token]]) -> frozenset[Token]:
     """`summary` applied at the top level (the decorated function is ARGUMENT)."""
-    name = summary.node.name
+    name = summary.where
     mapping = _parameters(summary.node, positional, keywords)
     for parameter in summary.mutates:
         if any(obj == SHARED for obj, _ in mapping.get(parameter, _UNKNOWN)):
-            raise Unproven(f"{name}() changes its parameter `{parameter}`, left to its "
+            raise Unproven(f"{name} changes its parameter `{parameter}`, left to its "
                            "default (an object that outlives the call)")
     for parameter in summary.renames:
         if any(obj != FRESH for obj, _ in mapping.get(parameter, _UNKNOWN)):
-            raise Unproven(f"{name}() renames its parameter `{parameter}`, which is the "
+            raise Unproven(f"{name} renames its parameter `{parameter}`, which is the "
                            "decorated function or outlives the call")
     return _returned(summary, mapping)
 
