@@ -57,6 +57,8 @@ DECORATORS = '''
     import atexit
     import functools
 
+    import click
+
     from tool import helpers
 
     REGISTRY = []
@@ -108,29 +110,60 @@ DECORATORS = '''
             return f(*args, **kwargs)
         inner._logged = True
         return inner
+
+
+    def flag_option(name):
+        def callback(ctx: click.Context, param, value) -> None:
+            if value:
+                click.echo(f"{name} listed")
+        return click.option(f"--{name}", is_flag=True, expose_value=False, is_eager=True,
+                            callback=callback, help=f"List {name}.")
+
+
+    def counted_option(name):
+        REGISTRY.append(name)
+        return click.option(f"--{name}", is_flag=True)
+
+
+    def own_option(name):
+        def decorate(f):
+            f.option = name
+            return f
+        return decorate
     '''
 #: (decorator, whether its module is made lazy, the reason printed for one kept eager)
 CASES = {
-    "registered": ("tool/deco.py:11 in registered(): `REGISTRY.append(f.__name__)` calls "
+    "registered": ("tool/deco.py:13 in registered(): `REGISTRY.append(f.__name__)` calls "
                    "`REGISTRY.append(...)` on the module-level `REGISTRY`, an object that "
                    "outlives the call"),
-    "at_exit": ("tool/deco.py:16 in at_exit(): `atexit.register(print, \"bye from at_exit\")` "
+    "at_exit": ("tool/deco.py:18 in at_exit(): `atexit.register(print, \"bye from at_exit\")` "
                 "calls `atexit.register(...)`, which is not known to be inert"),
-    "tagged": ("tool/deco.py:21 in tagged(): `CONFIG.tagged = f.__name__` changes an object "
+    "tagged": ("tool/deco.py:23 in tagged(): `CONFIG.tagged = f.__name__` changes an object "
                "that outlives the call"),
     "indirect": ("tool/helpers.py:9 in remember(): `SEEN.append(f.__name__)` calls "
                  "`SEEN.append(...)` on the module-level `SEEN`, an object that outlives the "
-                 "call (called at tool/deco.py:26)"),
-    "ping": ("tool/deco.py:30 ping() calls itself (directly or through other functions), "
-             "which is not proven (called at tool/deco.py:35) (called at tool/deco.py:31)"),
-    "renamed": ("tool/deco.py:38 renamed() may return an object without the function's name "
+                 "call (called at tool/deco.py:28)"),
+    "ping": ("tool/deco.py:32 ping() calls itself (directly or through other functions), "
+             "which is not proven (called at tool/deco.py:37) (called at tool/deco.py:33)"),
+    "renamed": ("tool/deco.py:40 renamed() may return an object without the function's name "
                 "and docstring (what the parent's listing shows), not a functools.wraps "
                 "wrapper"),
-    "defaulted": ("tool/deco.py:44 defaulted() changes its parameter `seen`, left to its "
+    "defaulted": ("tool/deco.py:46 defaulted() changes its parameter `seen`, left to its "
                   "default (an object that outlives the call)"),
+    "counted_option": ("tool/deco.py:68 in counted_option(): `REGISTRY.append(name)` calls "
+                       "`REGISTRY.append(...)` on the module-level `REGISTRY`, an object that "
+                       "outlives the call"),
+    "own_option": ("tool/deco.py:72 own_option() may return something else than a decorator "
+                   "of the framework"),
     "handle_preload_options": None,
+    "flag_option": None,
     "logged": None,
 }
+
+
+#: The decorator expressions of the factories among CASES.
+CALLS = {"flag_option": "flag_option('things')", "counted_option": "counted_option('n')",
+         "own_option": "own_option('x')"}
 
 
 def _name(decorator: str) -> str:
@@ -143,7 +176,7 @@ def _command(name: str, decorator: str) -> str:
     return (f"import click\n\nfrom tool.signals import SENT\nfrom {origin} import {decorator}"
             "\n\n\n"
             f"@click.command()\n@click.option('--loud', is_flag=True)\n@click.pass_context\n"
-            f"@{decorator}\ndef {name}(ctx, loud):\n"
+            f"@{CALLS.get(decorator, decorator)}\ndef {name}(ctx, loud):\n"
             f'    """Command {name}: decorated by {decorator}."""\n'
             f"    click.echo(f'{name} loud={{loud}} sent={{SENT}}')\n")
 
@@ -197,11 +230,13 @@ def _run(root: pathlib.Path, *argv: str) -> str:
 def test_only_decorators_proven_inert_let_their_command_be_lazy(tmp_path):
     root = _project(tmp_path / "proj")
     runs = [(), ("--help",), ("chandlepreloadoptions", "--loud"), ("clogged", "--help"),
-            ("chandlepreloadoptions", "--help"), ("cregistered",)]
+            ("chandlepreloadoptions", "--help"), ("cregistered",), ("cflagoption", "--things"),
+            ("cflagoption", "--help")]
     before = [_run(root, *argv) for argv in runs]
-    assert "registry=['cregistered'] tagged=ctagged seen=['cindirect'] sent=[]" in before[0]
+    assert "registry=['cregistered', 'n'] tagged=ctagged seen=['cindirect'] sent=[]" in before[0]
     assert "bye from at_exit" in before[0]
-    assert "chandlepreloadoptions loud=True sent=['chandlepreloadoptions']" in before[2]  # the wrapper ran, at run time
+    assert "chandlepreloadoptions loud=True sent=['chandlepreloadoptions']" in before[2]
+    assert "things listed" in before[6] and "List things." in before[7]  # the wrapper ran, at run time
     done = run_hotstart("fix", ".", "--select", "cli", "--runtime", "hotstart", "--static",
                         "--write", cwd=root)
     assert done.returncode == 0, done.stderr
@@ -214,13 +249,14 @@ def test_only_decorators_proven_inert_let_their_command_be_lazy(tmp_path):
             continue
         assert line[decorator] is not None, (decorator, done.stdout)
         assert line[decorator].split("not made lazy: ", 1)[1].startswith(
-            f"tool.commands.{_name(decorator)} runs `@{decorator}` when imported (line 10): "), \
+            f"tool.commands.{_name(decorator)} runs `@{CALLS.get(decorator, decorator)}` when imported (line 10): "), \
             line[decorator]
         assert line[decorator].endswith(why), (decorator, line[decorator])
-    assert "made 2 change(s) in 1 file(s)" in done.stdout
+    assert "made 3 change(s) in 1 file(s)" in done.stdout
     source = (root / "tool" / "cli.py").read_text()
     assert "from tool.commands.chandlepreloadoptions import" not in source
     assert "from tool.commands.clogged import" not in source
+    assert "from tool.commands.cflagoption import" not in source
     assert [_run(root, *argv) for argv in runs] == before
     again = run_hotstart("fix", ".", "--select", "cli", "--runtime", "hotstart", "--static",
                          cwd=root)

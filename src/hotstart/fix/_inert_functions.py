@@ -49,6 +49,8 @@ DEPTH = 6
 FRESH = "<fresh>"  # an object built during the call
 SHARED = "<shared>"  # an object that may outlive the call
 ARGUMENT = "<argument>"  # the decorated function, at the top
+FRAMEWORK = "<framework>"  # carried by a decorator the framework built (`click.option(...)`)
+_MARKS = (FRESH, SHARED, ARGUMENT, FRAMEWORK, None)
 #: A value's possible (object, whose name and docstring it carries or None) pairs; object
 #: and carrier are FRESH, SHARED, ARGUMENT or a parameter's name.
 Token = tuple[str, "str | None"]
@@ -89,30 +91,40 @@ class Prover:
     """Proves project decorators inert, reading modules with `read` (absolute name ->
     SourceModule or None); proofs are kept for the prover's life."""
 
-    def __init__(self, read: Callable[[str], SourceModule | None]) -> None:
+    def __init__(self, read: Callable[[str], SourceModule | None],
+                 factory: Callable[[str], bool] = lambda name: False) -> None:
         self.read = read
+        #: whether a full name (`click.option`) is the framework's decorator factory
+        self.factory = factory
         self.proven: dict[tuple[str, str], Summary | Unproven] = {}
         self.active: set[tuple[str, str]] = set()
 
     def decorator(self, module: SourceModule, node: ast.expr) -> str | None:
         """Why applying the decorator `node` of `module` (naming a project function) to a
         freshly defined function may do something that outlives the call or change the
-        function's name or docstring, or None when proven inert."""
-        if isinstance(node, ast.Call):
-            return "a decorator factory's call is not proven inert"
-        name = dotted(node)
+        function's name or docstring, or None when proven inert. A call (`@factory('x')`,
+        its arguments inert) is proven when the project function only builds and returns a
+        decorator of the framework (`click.option(...)`)."""
+        call = node if isinstance(node, ast.Call) else None
+        name = dotted(call.func if call else node)
         found = self.resolve(module, name) if name else None
         if found is None:
             return f"`{ast.unparse(node)}` is not a function of the project"
         try:
             summary = self.summary(*found, depth=0)
-            result = _apply(summary, [frozenset({(ARGUMENT, ARGUMENT)})], {})
+            if call is None:
+                result = _apply(summary, [frozenset({(ARGUMENT, ARGUMENT)})], {})
+            else:
+                result = _apply(summary, [_UNKNOWN for _ in call.args],
+                                {k.arg or "**": _UNKNOWN for k in call.keywords})
         except Unproven as why:
             return str(why)
         where = summary.where
         if any(obj == SHARED for obj, _ in result):
             return f"{where} may return an object that outlives the call"
-        if any(carrier != ARGUMENT for _, carrier in result):
+        if call is not None and any(carrier != FRAMEWORK for _, carrier in result):
+            return f"{where} may return something else than a decorator of the framework"
+        if call is None and any(carrier != ARGUMENT for _, carrier in result):
             return (f"{where} may return an object without the function's name and docstring "
                     "(what the parent's listing shows), not a functools.wraps wrapper")
         return None
@@ -292,11 +304,30 @@ class _Function:
                     *arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                     arguments.vararg, arguments.kwarg) if a is not None), node.returns):
                 if annotation is not None:
-                    self.value(annotation)
+                    self.annotation(annotation)
         tokens = _NEW
         for decorator in reversed(node.decorator_list):
             tokens = self.apply(decorator, tokens)
         self.state[node.name] = tokens
+
+    def annotation(self, node: ast.expr) -> None:
+        """An annotation is evaluated and kept in `__annotations__`: names and their
+        attributes (`click.Context`, `list[str]`) are looked up, calls are proven."""
+        if isinstance(node, ast.Attribute):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name):
+                self.annotation(base)
+                return
+        if isinstance(node, (ast.Subscript, ast.BinOp, ast.Tuple, ast.List)):
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.annotation(child)
+            return
+        imported = self.owner.imports.get(node.id) if isinstance(node, ast.Name) else None
+        if imported is None or node.id in self.locals:  # type: ignore[union-attr]
+            self.value(node)
 
     def apply(self, decorator: ast.expr, argument: frozenset[Token]) -> frozenset[Token]:
         """What applying `decorator` to a value of `argument` tokens returns."""
@@ -314,7 +345,8 @@ class _Function:
         docstring and attributes."""
         self.mutate(wrapper)
         self.renames.update(obj for obj, _ in wrapper if obj != FRESH)
-        return frozenset((obj, carrier) for obj, _ in wrapper for _, carrier in wrapped)
+        return frozenset((obj, carrier if carrier != FRAMEWORK else None)
+                         for obj, _ in wrapper for _, carrier in wrapped)
 
     # values
     def local(self, name: str) -> frozenset[Token]:
@@ -416,9 +448,10 @@ class _Function:
         """A global read as a value: only what cannot change before a lazy import does."""
         owner = self.owner
         binds = len(owner.globals.binds.get(name, []))
-        if name in owner.defs and binds == 1 or \
-                name in owner.imports and self.prover.resolve(owner, name) is not None:
-            return
+        imported = owner.imports.get(name)
+        if name in owner.defs and binds == 1 or imported is not None and (
+                imported[2] is None or self.prover.resolve(owner, name) is not None):
+            return  # a module, or a function or class of the project
         value = owner.assigned.get(name)
         if value is not None and _constant(value) and binds == 1 or \
                 not binds and hasattr(builtins, name):
@@ -455,6 +488,8 @@ class _Function:
             return _NEW  # the decorator it returns is applied by `apply`
         if external == "functools.partial":
             return _NEW
+        if external is not None and self.prover.factory(external):
+            return frozenset({(FRESH, FRAMEWORK)})  # builds a decorator; runs nothing
         if "." not in name and name not in self.owner.globals.binds and \
                 hasattr(builtins, name):
             return self.builtin(name, node, positional)
@@ -563,13 +598,12 @@ def _returned(summary: Summary, mapping: dict[str, frozenset[Token]]) -> frozens
     arguments' tokens; a pair that is one argument as given stays that argument's pairs)."""
     out: set[Token] = set()
     for obj, carrier in summary.returns:
-        if obj == carrier and obj not in (FRESH, SHARED, ARGUMENT):
+        if obj == carrier and obj not in _MARKS:
             out |= mapping.get(obj, _UNKNOWN)
             continue
-        objects = {o for o, _ in mapping.get(obj, _UNKNOWN)} \
-            if obj not in (FRESH, SHARED) else {obj}
+        objects = {o for o, _ in mapping.get(obj, _UNKNOWN)} if obj not in _MARKS else {obj}
         carriers = {c for _, c in mapping.get(carrier, _UNKNOWN)} \
-            if carrier is not None else {None}
+            if carrier not in _MARKS else {carrier}
         out |= {(o, c) for o in objects for c in carriers}
     return frozenset(out)
 

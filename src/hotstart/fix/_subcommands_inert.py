@@ -76,7 +76,7 @@ class _Inert:
         #: why a project decorator was not proven inert, by its node
         self.unproven: dict[int, str] = {}
         self.modules: dict[str, SourceModule | None] = {}
-        self.prover = Prover(self.read)
+        self.prover = Prover(self.read, self.factory)
 
     def read(self, name: str) -> SourceModule | None:
         """The project module `name` beside this one, read once."""
@@ -223,11 +223,12 @@ class _Inert:
                 self.resolved(head) == self.group or
                 f"{self.module.name}.{head}" == self.group)):
             return True
-        return call is None and self.project_decorator(node, name)
+        return self.project_decorator(node, name)
 
     def project_decorator(self, node: ast.expr, name: str) -> bool:
-        """Whether `node` names a project function proven to only wrap what it decorates
-        (`_inert_functions`); why not is kept for the message."""
+        """Whether `node` names a project function proven to only wrap what it decorates,
+        or calls one proven to only build a decorator of the framework (`_inert_functions`);
+        why not is kept for the message."""
         if self.prover.resolve(self.module, name) is None:
             return False
         why = self.prover.decorator(self.module, node)
@@ -312,6 +313,12 @@ class _Inert:
         _node, module, attribute = imported
         full = f"{module}.{attribute}" if attribute else module
         return f"{full}.{rest}" if rest else full
+
+    @staticmethod
+    def factory(full: str) -> bool:
+        """Whether `full` (`click.option`) is a decorator factory of the framework."""
+        head, _, last = full.partition(".")
+        return head in FRAMEWORKS and last in _FACTORIES
 
     def framework(self, name: str) -> str | None:
         """The full name of a framework object `name` refers to (`click.option`)."""
