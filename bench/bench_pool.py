@@ -566,9 +566,9 @@ def large_results(args: argparse.Namespace, api) -> None:
     contenders = (["WarmPool"] if api is not None else []) + ["PPE fork"]
     if api is not None and tmpfs_available():
         contenders.append(WARM_TMPFS)
-    from hotstart.pool import warm
+    from hotstart.pool import _startup
 
-    defaults = warm._spill_dirs(None)
+    defaults = _startup.spill_dirs(None)
     print(f"Spill files: WarmPool's default spill directories, first with room wins: "
           f"{', '.join(defaults)}; the `{WARM_TMPFS}` rows pass spill_dir={TMPFS_SPILL}.\n")
     for size_label in args.sizes:

@@ -299,7 +299,7 @@ def test_shutdown_does_not_wait_for_children_the_parent_forked(make_pool):
 
 
 def test_default_spill_prefers_a_tmpfs_with_room_then_falls_back(tmp_path):
-    from hotstart.pool import _worker, warm
+    from hotstart.pool import _startup, _worker
 
     first, second = str(tmp_path / "a"), str(tmp_path / "b")
     os.mkdir(first)
@@ -307,8 +307,8 @@ def test_default_spill_prefers_a_tmpfs_with_room_then_falls_back(tmp_path):
     choose = _worker._spill_target([first, second])
     assert choose(1 << 20) == first  # room enough on the first
     assert choose(10 ** 18) == second  # more than any disk: the fallback
-    directories = warm._spill_dirs(None)
-    if warm._is_tmpfs("/dev/shm"):
+    directories = _startup.spill_dirs(None)
+    if _startup.is_tmpfs("/dev/shm"):
         assert directories[0] == f"/dev/shm/hotstart-{os.geteuid()}"
     assert directories[-1].endswith(f"hotstart-{os.geteuid()}")
 

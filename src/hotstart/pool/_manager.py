@@ -1,0 +1,626 @@
+"""The manager thread of a `WarmPool`: it owns every worker and every socket of the parent.
+
+The pool (``warm``) is the API; this module is what runs behind it, as the executor and its
+``_ExecutorManagerThread`` are split in CPython's ``concurrent/futures/process.py``::
+
+    user threads (WarmPool)                 manager thread (Manager.run)
+    -----------------------                 ----------------------------
+    submit() --+-- idle worker and none     loop:
+               |   queued: claim it, send     _dispatch: queued tasks -> idle workers,
+               |   "task" itself (start)        "fork" requests to the template for the rest
+               +-- else: pending (lock) ----> select(): wake socket | template | each worker
+               +-- wake socket ------------->   template: "forked" (pid), "exited" (-> the
+    abort() (asyncio cancel) -> aborts ----->     task fails WorkerCrashed, a replacement)
+    shutdown() -> shutdown flag, wake ------>   worker: "ready" (-> idle), "done" (-> the
+                 then join the thread             result, or RemoteError; retire if worn)
+                                              _handle_aborts / _enforce_timeouts: kill the
+                                                worker (through the template), fork another
+                                              _retire_idle: workers idle past idle_timeout
+                                            until shut down with nothing in flight, or the
+                                            template died (_break: fail everything):
+                                              _close: hang up workers and template, remove
+                                                this pool's spill files, shutdown hooks
+
+The lock guards what both sides touch: `pending`, `aborts`, the `shutdown` and `broken`
+flags, the `workers` dict and each worker's `state` (a submitter claims an idle worker by
+setting it busy). Everything else of a worker is the manager's, or the claiming thread's
+between the claim and the send. Timeouts are enforced by asking the template to SIGKILL the
+worker: the template is its parent, so the pid cannot have been reused.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from concurrent.futures import CancelledError
+
+from . import _protocol, spill
+from ._startup import hang_up
+from ._tasks import capture_file, remote_error, tail
+from .errors import BrokenPool, RemoteError, TaskTimeout, WorkerCrashed
+from .records import TaskMetrics
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable
+    from concurrent.futures import Future
+    from typing import IO, Any
+
+    from ._tasks import Task
+
+_WAKE = "wake"
+_CONTROL = "control"
+
+
+class Worker:
+    """A worker as the parent sees it: its socket and capture files, its pid once known, its
+    state and the task it runs."""
+
+    __slots__ = ("err_fd", "forked", "id", "idle_since", "out_fd", "pid", "ready", "sock",
+                 "state", "task", "tasks_done")
+
+    def __init__(self, worker_id: str, sock: socket.socket, out_fd: int, err_fd: int) -> None:
+        self.id = worker_id
+        self.sock: socket.socket | None = sock
+        self.out_fd = out_fd
+        self.err_fd = err_fd
+        self.pid: int | None = None
+        self.state = "starting"  # -> idle <-> busy -> exiting | lost | killed -> (gone)
+        self.task: Task | None = None
+        self.tasks_done = 0
+        self.forked = time.monotonic()
+        self.ready: float | None = None
+        self.idle_since = 0.0
+
+
+class Manager:
+    """The state of a running pool and the loop of its manager thread (`run`).
+
+    Built by `WarmPool` once the template has reported its preload; `owner` is the pool,
+    handed to the ``shutdown`` hooks. Methods without a leading underscore are called from
+    the user's threads (under `lock` where they touch shared state); the others run in the
+    manager thread only.
+    """
+
+    def __init__(self, owner: object, *, control: socket.socket, process: subprocess.Popen,
+                 log: IO[bytes], hooks: dict[str, list[Callable]], max_workers: int,
+                 max_tasks: int | None, idle_timeout: float | None,
+                 spill_dirs: list[str], token: str, oom_kills: int | None,
+                 number: int) -> None:
+        self.owner = owner
+        self.control = control
+        self.process = process
+        self.log = log
+        self.hooks = hooks
+        self.max_workers = max_workers
+        self.max_tasks = max_tasks
+        self.idle_timeout = idle_timeout
+        self.spill_dirs = spill_dirs
+        # Capture files (and the template's log) always go to the last, disk-backed one.
+        self.spill_dir = spill_dirs[-1]
+        self.token = token
+        self.oom_kills = oom_kills  # the cgroup's OOM kill count, to compare at a SIGKILL
+        self.node = os.uname().nodename
+
+        self.lock = threading.Lock()
+        self.pending: deque[Task] = deque()
+        self.aborts: list[Future] = []
+        self.shutdown_requested = False
+        self.broken: str | None = None
+        self.workers: dict[str, Worker] = {}
+        self.imported: dict[str, int] = {}
+        self.worker_ids = itertools.count(1)
+
+        self.wake_read, self.wake_write = socket.socketpair()
+        self.wake_read.setblocking(False)
+        self.wake_write.setblocking(False)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.control, selectors.EVENT_READ, _CONTROL)
+        self.selector.register(self.wake_read, selectors.EVENT_READ, _WAKE)
+        self.thread = threading.Thread(target=self.run, daemon=True,
+                                       name=f"hotstart-pool-{number}")
+
+    # -- called from the user's threads ------------------------------------------------------
+
+    def check_open(self) -> None:
+        """Raise `BrokenPool` once the pool is shut down or broken."""
+        if self.shutdown_requested or self.broken:
+            raise BrokenPool(self.broken or "cannot submit a task: this WarmPool was shut "
+                             "down; create a new one")
+
+    def claim_idle(self) -> Worker | None:
+        """An idle worker, now marked busy (call with the lock held)."""
+        for worker in self.workers.values():
+            if worker.state == "idle":
+                worker.state = "busy"
+                return worker
+        return None
+
+    def start(self, task: Task, worker: Worker) -> bool:
+        """Send a task to a worker this thread claimed; False (task requeued) if it is gone."""
+        if not (task.future.running() or task.future.set_running_or_notify_cancel()):
+            with self.lock:  # cancelled while queued: on_complete already fired
+                if worker.state == "busy":
+                    worker.state = "idle"
+            return True
+        task.dispatched = time.monotonic()
+        task.deadline = (task.dispatched + task.info.timeout
+                         if task.info.timeout is not None else None)
+        task.future.worker_id = worker.id
+        worker.task = task
+        sock = worker.sock
+        try:
+            if sock is None:
+                raise OSError("the worker's socket is closed")
+            _protocol.send(sock, ("task", task.info.task_id, task.payload))
+            return True
+        except OSError:
+            # The worker died before the task reached it: the task never started, so it
+            # goes back to the front of the queue; its exit report ends the worker.
+            with self.lock:
+                worker.task = None
+                if worker.state == "busy":
+                    worker.state = "lost"
+                self.pending.appendleft(task)
+            return False
+
+    def wake(self) -> None:
+        """Wake the manager thread (a no-op once it has closed its sockets)."""
+        try:
+            self.wake_write.send(b"x")
+        except (BlockingIOError, OSError):  # full (already woken) or closed (shut down)
+            pass
+
+    def abort(self, future: Future) -> None:
+        """Cancel a queued task, or kill the worker of a running one (from any thread)."""
+        if future.cancel():
+            return
+        with self.lock:
+            self.aborts.append(future)
+        self.wake()
+
+    def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+        """`WarmPool.shutdown`: flag it, cancel the queue if asked, wake, join if asked."""
+        with self.lock:
+            self.shutdown_requested = True
+            if cancel_futures:
+                cancelled = list(self.pending)
+                self.pending.clear()
+            else:
+                cancelled = []
+        for task in cancelled:
+            task.future.cancel()
+        self.wake()
+        if wait and threading.current_thread() is not self.thread:
+            self.thread.join()
+
+    def at_exit(self) -> None:
+        """The interpreter exits: shut the pool down and wait (registered with atexit)."""
+        self.shutdown(wait=True, cancel_futures=False)
+
+    def on_cancelled(self, future: Future) -> None:
+        """Done callback of every future: a cancelled one fires the ``complete`` hooks."""
+        if future.cancelled():
+            self.fire("complete", future.info, future, None)
+
+    def fire(self, event: str, *args: Any) -> None:
+        """Call the hooks of `event`; one that raises is logged and the others still run."""
+        for handler in list(self.hooks[event]):
+            try:
+                handler(*args)
+            except Exception:  # one bad handler must not break the others
+                import logging
+
+                logging.getLogger("hotstart.pool").exception(
+                    "%s hook %r raised; the pool carries on", event, handler)
+
+    # -- the manager thread ------------------------------------------------------------------
+
+    def run(self) -> None:
+        """The manager thread's loop, until shut down with nothing in flight or broken."""
+        try:
+            while True:
+                self._dispatch()
+                if self._finished():
+                    break
+                for key, _events in self.selector.select(self._next_wake()):
+                    if key.data is _WAKE:
+                        _drain(self.wake_read)
+                    elif key.data is _CONTROL:
+                        self._from_template()
+                    else:
+                        self._from_worker(key.data)
+                    if self.broken:
+                        break
+                if self.broken:
+                    break
+                self._handle_aborts()
+                self._enforce_timeouts()
+                self._retire_idle()
+        except BaseException as exc:  # the pool must not hang its users
+            self._break(f"the pool's manager thread failed: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self._close()
+
+    def _dispatch(self) -> None:
+        while True:
+            with self.lock:
+                if not self.pending:
+                    return
+                worker = self.claim_idle()
+                if worker is None:
+                    starting = sum(w.state == "starting" for w in self.workers.values())
+                    live = sum(w.state in ("starting", "idle", "busy")
+                               for w in self.workers.values())
+                    wanted = min(len(self.pending) - starting, self.max_workers - live)
+                else:
+                    task = self.pending.popleft()
+            if worker is None:
+                for _ in range(max(wanted, 0)):
+                    self._fork()
+                return
+            if not self.start(task, worker):
+                return  # requeued; the dead worker's socket and exit report come next
+
+    def _fork(self) -> None:
+        worker_id = f"w{next(self.worker_ids)}"
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        out_fd = capture_file(self.spill_dir)
+        err_fd = capture_file(self.spill_dir)
+        worker = Worker(worker_id, ours, out_fd, err_fd)
+        try:
+            _protocol.send(self.control, ("fork", worker_id),
+                           fds=[theirs.fileno(), out_fd, err_fd])
+        except OSError as exc:
+            ours.close()
+            os.close(out_fd)
+            os.close(err_fd)
+            self._break(f"the template process is gone ({exc.strerror or exc})")
+            return
+        finally:
+            theirs.close()
+        with self.lock:
+            self.workers[worker_id] = worker
+        self.selector.register(ours, selectors.EVENT_READ, worker)
+
+    def _from_template(self) -> None:
+        try:
+            message, fds = _protocol.recv(self.control)
+        except (_protocol.Closed, OSError):
+            status = self.process.poll()
+            if status is None:
+                try:
+                    status = self.process.wait(timeout=1)
+                except Exception:  # noqa: BLE001
+                    status = None
+            self._break(f"the template process (pid {self.process.pid}) died"
+                        f"{_status_text(status)}; its workers died with it")
+            return
+        for fd in fds:
+            os.close(fd)
+        kind = message[0]
+        if kind == "forked":
+            worker = self.workers.get(message[1])
+            if worker is not None:
+                worker.pid = message[2]
+        elif kind == "exited":
+            self._exited(message[1], message[2], message[3])
+
+    def _from_worker(self, worker: Worker) -> None:
+        try:
+            message, fds = _protocol.recv(worker.sock)
+        except (_protocol.Closed, OSError):
+            self._lose(worker)
+            return
+        for fd in fds:
+            os.close(fd)
+        kind = message[0]
+        if kind == "ready":
+            worker.pid = message[1]
+            worker.ready = worker.idle_since = time.monotonic()
+            with self.lock:
+                if worker.state == "starting":
+                    worker.state = "idle"
+        elif kind == "done":
+            self._done(worker, message[1], message[2], message[3])
+
+    def _done(self, worker: Worker, task_id: int, outcome: tuple, measured: dict) -> None:
+        task = worker.task
+        worker.tasks_done += 1
+        if task is None or task.info.task_id != task_id:  # killed meanwhile: drop the result
+            if outcome[0] == "spill":
+                outcome[1].unlink()
+            return
+        future = task.future
+        # Read the output before the worker is free: its next task truncates the files.
+        future.stdout, future.stderr = self._read_output(worker)
+        worker.task = None
+        if self.max_tasks is not None and worker.tasks_done >= self.max_tasks:
+            self._retire(worker)
+        else:
+            worker.idle_since = time.monotonic()
+            with self.lock:
+                if worker.state == "busy":
+                    worker.state = "idle"
+        metrics = TaskMetrics(task_id=task_id, worker_id=worker.id, pid=worker.pid or 0,
+                              queue_wait=task.dispatched - task.info.submitted,
+                              wall=measured["wall"], cpu=measured["cpu"],
+                              peak_rss=measured["peak_rss"],
+                              peak_rss_scope=measured["peak_rss_scope"],
+                              result_bytes=measured["result_bytes"],
+                              spilled=measured["spilled"], node=self.node,
+                              imported=measured["imported"])
+        for name in metrics.imported:
+            self.imported[name] = self.imported.get(name, 0) + 1
+        future.metrics = metrics
+        kind, data = outcome
+        if kind == "error":
+            error = remote_error(task, worker, data)
+            error._attach(future.stdout, future.stderr)
+            self._complete(task, error=error)
+        else:
+            try:
+                value = (spill.load_inline(data) if kind == "inline"
+                         else spill.read_spill(data.path))
+            except BaseException as exc:  # noqa: BLE001
+                error = RemoteError(
+                    f"task {task.info.name!r} (#{task_id}) returned a result the parent "
+                    f"cannot load: {type(exc).__name__}: {exc}",
+                    type_name=type(exc).__name__, remote_traceback="", exception=exc)
+                error._attach(future.stdout, future.stderr)
+                self._complete(task, error=error)
+            else:
+                self._complete(task, value=value)
+
+    def _complete(self, task: Task, *, value: Any = None,
+                  error: BaseException | None = None) -> None:
+        future = task.future
+        self.fire("complete", task.info, future, future.metrics)
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    def _lose(self, worker: Worker) -> None:
+        """The worker's socket closed: it is dying; its exit report will say how."""
+        if worker.sock is not None:
+            try:
+                self.selector.unregister(worker.sock)
+            except (KeyError, ValueError):
+                pass
+            hang_up(worker.sock)
+            worker.sock = None
+        with self.lock:
+            if worker.state not in ("killed", "exiting"):
+                worker.state = "lost"
+
+    def _kill(self, worker: Worker) -> None:
+        """SIGKILL a worker (through the template) and fork its replacement right away,
+        without waiting for the exit report: the pool keeps its size."""
+        with self.lock:
+            worker.state = "killed"
+        self._lose(worker)
+        try:
+            _protocol.send(self.control, ("kill", worker.id))
+        except OSError:
+            return
+        if not self.shutdown_requested and not self.broken:
+            self._fork()
+
+    def _exited(self, worker_id: str, pid: int, status: int) -> None:
+        with self.lock:
+            worker = self.workers.pop(worker_id, None)
+        if worker is None:
+            return
+        self._lose(worker)
+        task = worker.task
+        worker.task = None
+        if task is not None:
+            code = os.waitstatus_to_exitcode(status)
+            stdout, stderr = self._read_output(worker)
+            task.future.stdout, task.future.stderr = stdout, stderr
+            error = WorkerCrashed(self._crash_text(task, worker, code),
+                                  exitcode=code if code >= 0
+                                  else None, signal=-code if code < 0 else None)
+            error._attach(stdout, stderr)
+            self._complete(task, error=error)
+        os.close(worker.out_fd)
+        os.close(worker.err_fd)
+        self._remove_spills(worker.id)
+        # A worker that died under a task is replaced at once: the pool keeps the size it
+        # had (killed workers were replaced by `_kill`; retired ones are replaced only when
+        # work is waiting).
+        if task is not None and not self.shutdown_requested and not self.broken:
+            self._fork()
+
+    def _crash_text(self, task: Task, worker: Worker, code: int) -> str:
+        head = (f"worker {worker.id} (pid {worker.pid}) died while running task "
+                f"{task.info.name!r} (#{task.info.task_id}): ")
+        if code >= 0:
+            return head + f"it exited with code {code}"
+        import signal as signals
+
+        from . import memory
+
+        number = -code
+        try:
+            name = signals.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        text = head + f"killed by {name} (signal {number})"
+        if number == signals.SIGSEGV:
+            return text + ": a segmentation fault (its Python traceback, if any, is in stderr)"
+        if number != signals.SIGKILL:
+            return text
+        limits = memory.read_limits()
+        usage = ""
+        if limits.limit is not None:
+            usage = f"; memory limit {limits.limit / 2**30:.1f} GiB ({limits.source})"
+            if limits.current is not None:
+                usage += f", {limits.current / 2**30:.1f} GiB in use"
+        # The cgroup's oom_kill counter says whether the OOM killer struck since we last
+        # looked (another process of the cgroup may have been its victim: "likely" is honest).
+        before, after = self.oom_kills, memory.oom_kills()
+        self.oom_kills = after
+        if before is not None and after is not None and after > before:
+            return text + f", not sent by the pool: the kernel's OOM killer struck (the cgroup's " \
+                          f"oom_kill count rose from {before} to {after}){usage}"
+        return text + f", not sent by the pool: the kernel's OOM killer sends it when memory " \
+                      f"runs out{usage}"
+
+    def _enforce_timeouts(self) -> None:
+        now = time.monotonic()
+        for worker in list(self.workers.values()):
+            task = worker.task
+            if task is None or task.deadline is None or task.deadline > now:
+                continue
+            worker.task = None
+            self._kill(worker)
+            stdout, stderr = self._read_output(worker)
+            task.future.stdout, task.future.stderr = stdout, stderr
+            error = TaskTimeout(f"task {task.info.name!r} (#{task.info.task_id}) did not finish "
+                                f"within its timeout of {task.info.timeout:g} s; worker "
+                                f"{worker.id} (pid {worker.pid}) was killed and a fresh one "
+                                f"forked", timeout=task.info.timeout)
+            error._attach(stdout, stderr)
+            self._complete(task, error=error)
+
+    def _handle_aborts(self) -> None:
+        with self.lock:
+            aborts, self.aborts = self.aborts, []
+        for future in aborts:
+            for worker in list(self.workers.values()):
+                task = worker.task
+                if task is not None and task.future is future:
+                    worker.task = None
+                    self._kill(worker)
+                    task.future.stdout, task.future.stderr = self._read_output(worker)
+                    self._complete(task, error=CancelledError(
+                        f"task {task.info.name!r} (#{task.info.task_id}) was cancelled while "
+                        f"running; worker {worker.id} was killed"))
+
+    def _retire(self, worker: Worker) -> None:
+        with self.lock:
+            worker.state = "exiting"
+        try:
+            _protocol.send(worker.sock, ("exit",))
+        except (OSError, AttributeError):  # AttributeError: its socket is already closed
+            pass
+        self._lose(worker)
+
+    def _retire_idle(self) -> None:
+        if self.idle_timeout is None:
+            return
+        cutoff = time.monotonic() - self.idle_timeout
+        for worker in list(self.workers.values()):
+            with self.lock:
+                expired = worker.state == "idle" and worker.idle_since <= cutoff
+                if expired:
+                    worker.state = "exiting"  # claimed: no submitter can take it now
+            if expired:
+                self._retire(worker)
+
+    def _next_wake(self) -> float | None:
+        times = [w.task.deadline for w in self.workers.values()
+                 if w.task is not None and w.task.deadline is not None]
+        if self.idle_timeout is not None:
+            times += [w.idle_since + self.idle_timeout for w in self.workers.values()
+                      if w.state == "idle"]
+        if not times:
+            return None
+        return max(0.0, min(times) - time.monotonic())
+
+    def _finished(self) -> bool:
+        if self.broken:
+            return True
+        with self.lock:
+            if not self.shutdown_requested or self.pending:
+                return False
+        return not any(w.task is not None for w in self.workers.values())
+
+    def _break(self, reason: str) -> None:
+        """The template is gone: fail everything in flight and everything queued."""
+        with self.lock:
+            self.broken = reason
+            pending = list(self.pending)
+            self.pending.clear()
+        for worker in list(self.workers.values()):
+            task = worker.task
+            worker.task = None
+            if task is not None:
+                task.future.stdout, task.future.stderr = self._read_output(worker)
+                error = WorkerCrashed(f"task {task.info.name!r} (#{task.info.task_id}) lost "
+                                      f"its worker {worker.id}: {reason}")
+                error._attach(task.future.stdout, task.future.stderr)
+                self._complete(task, error=error)
+        for task in pending:
+            if task.future.set_running_or_notify_cancel():
+                self._complete(task, error=BrokenPool(
+                    f"task {task.info.name!r} (#{task.info.task_id}) was not run: {reason}"))
+
+    def _close(self) -> None:
+        """Last step of the manager thread: stop workers and template, remove leftovers."""
+        for worker in list(self.workers.values()):
+            self._lose(worker)
+        hang_up(self.control)  # the template SIGKILLs its workers and exits
+        try:
+            self.process.wait(timeout=10)
+        except Exception:  # noqa: BLE001
+            self.process.kill()
+            self.process.wait()
+        for worker in list(self.workers.values()):
+            for fd in (worker.out_fd, worker.err_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        with self.lock:
+            self.workers.clear()
+            self.shutdown_requested = True
+        self._remove_spills("")
+        self.selector.close()
+        self.wake_read.close()
+        self.wake_write.close()
+        self.log.close()
+        import atexit
+
+        atexit.unregister(self.at_exit)
+        self.fire("shutdown", self.owner)
+
+    def _read_output(self, worker: Worker) -> tuple[str, str]:
+        return tail(worker.out_fd), tail(worker.err_fd)
+
+    def _remove_spills(self, worker_id: str) -> None:
+        for directory in self.spill_dirs:
+            try:
+                spill.sweep(directory, older_than=float("-inf"),
+                            prefix=f"result-{self.token}-{worker_id}")
+            except spill.SpillError:
+                pass
+
+
+def _status_text(status: int | None) -> str:
+    """How the template ended, for the message of a broken pool ("" when unknown)."""
+    if status is None:
+        return ""
+    if status < 0:
+        return f" (killed by signal {-status})"
+    return f" (exit code {status})"
+
+
+def _drain(sock: socket.socket) -> None:
+    """Read a non-blocking socket empty (the wake-ups that queued up)."""
+    try:
+        while sock.recv(4096):
+            pass
+    except (BlockingIOError, OSError):
+        pass

@@ -1,0 +1,116 @@
+"""A task as the parent holds it: its pickled payload, its captured output, its remote error.
+
+- `Task`: what the parent keeps of a submitted call until its future completes (the payload
+  sent to the worker, the future, when it was dispatched and its deadline);
+- `dumps` / `name_of`: pickling ``(fn, args, kwargs)`` for the worker (plain pickle, or
+  cloudpickle for what plain pickle cannot send by name) and the label a task is known by;
+- `remote_error`: the `RemoteError` for a task that raised, from the worker's description;
+- `capture_file` / `tail`: a worker's anonymous stdout or stderr file, and reading its last
+  bytes back once the task is over.
+
+Used by `warm` (submitting) and `_manager` (completing); standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+from .errors import RemoteError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from concurrent.futures import Future
+
+    from ._manager import Worker
+    from .records import TaskInfo
+
+OUTPUT_LIMIT = 1 << 20  # the most of a task's stdout (and of its stderr) the parent reads back
+
+
+class Task:
+    """A submitted call on the parent's side: its payload, its future and, once a worker has
+    it, when it was dispatched and its deadline (monotonic seconds, None without timeout)."""
+
+    __slots__ = ("deadline", "dispatched", "future", "info", "payload")
+
+    def __init__(self, info: TaskInfo, payload: bytes, future: Future) -> None:
+        self.info = info
+        self.payload = payload
+        self.future = future
+        self.dispatched = 0.0
+        self.deadline: float | None = None
+
+
+def name_of(fn: Callable) -> str:
+    """The label of a task whose caller gave none: the function's qualified name."""
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+def dumps(fn: Callable, args: tuple, kwargs: dict, label: str) -> bytes:
+    """Pickle a task; cloudpickle (when installed) for what plain pickle cannot send by name."""
+    module = getattr(fn, "__module__", None)
+    by_value = module == "__main__" or "<" in getattr(fn, "__qualname__", "")
+    if not by_value:
+        try:
+            return pickle.dumps((fn, args, kwargs), protocol=5)
+        except Exception as exc:  # noqa: BLE001 - PicklingError, TypeError, AttributeError
+            error: Exception = exc
+    else:
+        error = pickle.PicklingError(f"{label} is defined in __main__ or inside a function")
+    try:
+        import cloudpickle
+    except ImportError:
+        raise TypeError(f"cannot send task {label!r} to a worker: {error}; define the function "
+                        f"at module level in an importable module, or install cloudpickle") \
+            from None
+    try:
+        return cloudpickle.dumps((fn, args, kwargs), protocol=5)
+    except Exception as exc:  # noqa: BLE001
+        raise TypeError(f"cannot send task {label!r} to a worker: {type(exc).__name__}: "
+                        f"{exc}") from None
+
+
+def remote_error(task: Task, worker: Worker, details: dict) -> RemoteError:
+    """The error a task that raised completes with, from the worker's description of the
+    exception (its type, message, traceback text, and the exception pickled when it could be)."""
+    exception = None
+    if details["exception"] is not None:
+        try:
+            exception = pickle.loads(details["exception"])
+        except Exception:  # noqa: BLE001 - a class that exists only in the worker
+            exception = None
+    message = details["message"]
+    summary = f"{details['type']}: {message}" if message else details["type"]
+    note = f" ({details['note']})" if details.get("note") else ""
+    error = RemoteError(f"task {task.info.name!r} (#{task.info.task_id}) raised {summary} in "
+                        f"worker {worker.id} (pid {worker.pid}){note}",
+                        type_name=details["type"], remote_traceback=details["traceback"],
+                        exception=exception)
+    error.__cause__ = exception
+    return error
+
+
+def capture_file(directory: str) -> int:
+    """An anonymous file (no name, mode 0600) for a worker's stdout or stderr."""
+    try:
+        return os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600)
+    except (AttributeError, OSError):
+        import tempfile
+
+        fd, path = tempfile.mkstemp(dir=directory, prefix="capture-")
+        os.unlink(path)
+        return fd
+
+
+def tail(fd: int, limit: int = OUTPUT_LIMIT) -> str:
+    """The last `limit` bytes of a capture file as text, marked when the start was cut."""
+    try:
+        size = os.fstat(fd).st_size
+        start = max(0, size - limit)
+        data = os.pread(fd, size - start, start)
+    except OSError:
+        return ""
+    text = data.decode("utf-8", "replace")
+    return f"[... {start} bytes cut ...]\n{text}" if start else text
