@@ -67,7 +67,7 @@ if str(HERE) not in sys.path:
 from _audit_checks import differing, snapshot
 from _cut_build import IMPORT_CLASSES, PROGRAM_SELECTS, Build, detect, snapshot_build
 from _cut_checks import help_differences, help_paths, help_snapshot, loaded_modules
-from _cut_report import report_target, summary_tables
+from _cut_report import report_target, summary_tables, verdicts
 from _cut_targets import TARGETS_CUT, CutTarget
 from _timing import Series, python_info
 from bench_audit import (
@@ -408,7 +408,13 @@ def main() -> None:
     parser.add_argument("--retime", default=None, metavar="DIR",
                         help="only the timed rounds again, on the copies a --keep run left "
                              "in DIR (with its hotstart snapshot and saved trials)")
+    parser.add_argument("--results-from", default=None, metavar="FILE.json",
+                        help="with --retime: the --json of the run that made the copies, "
+                             "for its fixes' tests and helps in the verdicts")
     args = parser.parse_args()
+    earlier = {}
+    if args.results_from:
+        earlier = {o["target"]: o for o in json.loads(Path(args.results_from).read_text())}
     only = set(args.only.split(",")) if args.only else None
     variants = tuple(v for v in args.variants.split(",") if v)
     unknown = set(variants) - set(VARIANTS)
@@ -437,6 +443,13 @@ def main() -> None:
             try:
                 if args.retime:
                     out = retime_target(target, base, build, args.rounds, variants)
+                    before_run = earlier.get(target.name)
+                    if before_run is not None:  # that run's tests and helps, per fix
+                        out["fixes"] = {v: {**before_run["fixes"].get(v, {}), **out["fixes"][v]}
+                                        for v in variants}
+                        for key in ("tests_before", "help_paths"):
+                            if key in before_run:
+                                out[key] = before_run[key]
                 else:
                     out = run_target(target, base, build, args.rounds, variants, out_dir,
                                      args.jobs)
@@ -452,6 +465,7 @@ def main() -> None:
                   flush=True)
         if outs:
             summary_tables(outs, variants, args.rounds)
+            verdicts(outs)
         if args.json:
             Path(args.json).write_text(json.dumps([raw(o) for o in outs], indent=1))
     finally:
