@@ -16,6 +16,7 @@ import sys
 from conftest import run_hotstart, write_tree
 
 from hotstart.fix._inert_functions import Prover
+from hotstart.fix._subcommands_inert import first_effect
 from hotstart.fix._subcommands_read import SourceModule
 
 #: celery/bin/base.py's shape (5.7.0): marks a wrapper made by update_wrapper.
@@ -368,3 +369,38 @@ def test_a_wrapper_that_loses_the_name_or_renames_the_function_is_refused(tmp_pa
             pass
         """) == ("pkg/mod.py:2 in deco(): `f()` calls `f(...)`, which may run code or "
                  "change an object that outlives the call")
+
+
+def _effect(tmp_path: pathlib.Path, source: str) -> str | None:
+    """`first_effect` of the command module `pkg.mod` (its project decorators proven)."""
+    root = write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/mod.py": source})
+    path = root / "pkg" / "mod.py"
+    return first_effect(SourceModule("pkg.mod", str(path), path.read_text()))
+
+
+def test_a_decorator_factory_must_only_build_a_parameter_decorator(tmp_path):
+    """`@factory(...)` is proven when it returns what `click.option(...)` builds; a factory
+    returning `click.pass_context(x)` (a wrapped function, which the `def` would call) is
+    refused."""
+    shape = """
+        import click
+
+
+        def listing(kind):
+            return click.option("--list", is_flag=True, help=f"List {kind}.")
+
+
+        def passing(kind):
+            return click.pass_context(kind)
+
+
+        @click.command()
+        @DECORATOR
+        def command():
+            pass
+        """
+    assert _effect(tmp_path / "a", shape.replace("DECORATOR", "listing('x')")) is None
+    assert _effect(tmp_path / "b", shape.replace("DECORATOR", "passing(print)")) == (
+        "runs `@passing(print)` when imported (line 13): pkg/mod.py:9 in passing(): "
+        "`return click.pass_context(kind)` calls `click.pass_context(...)`, which is not "
+        "known to be inert")

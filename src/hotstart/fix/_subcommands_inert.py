@@ -46,6 +46,9 @@ _FACTORIES = frozenset({
     "command", "group", "option", "argument", "pass_context", "pass_obj", "version_option",
     "help_option", "confirmation_option", "password_option", "make_pass_decorator",
     "pass_meta_key"})
+#: Framework calls that return a decorator adding a parameter, whatever their arguments.
+_PARAMETER_FACTORIES = frozenset({"option", "argument", "version_option", "help_option",
+                                  "confirmation_option", "password_option"})
 #: What a group or app's methods register (building only, run when the module is imported).
 _GROUP_METHODS = frozenset({"command", "group", "callback", "result_callback", "add_command",
                             "add_typer"})
@@ -316,9 +319,10 @@ class _Inert:
 
     @staticmethod
     def factory(full: str) -> bool:
-        """Whether `full` (`click.option`) is a decorator factory of the framework."""
+        """Whether calling `full` (`click.option`) only builds a decorator of the framework
+        (not `click.command(f)` or `click.pass_context(f)`, which take the function)."""
         head, _, last = full.partition(".")
-        return head in FRAMEWORKS and last in _FACTORIES
+        return head in FRAMEWORKS and last in _PARAMETER_FACTORIES
 
     def framework(self, name: str) -> str | None:
         """The full name of a framework object `name` refers to (`click.option`)."""
