@@ -25,11 +25,17 @@ with calls only to builtins that change nothing (`getattr`, `isinstance`, `id`, 
 `functools.update_wrapper`, `functools.partial`, methods of a fresh local (`seen.add(...)`,
 `.append`, `.get`), and project functions proven by the same rule (recursively, at most
 `DEPTH` calls deep; a function that calls itself, directly or through others, is refused).
-A global may be read only if it is a builtin, a function or class defined once at the top
-of its module or imported from the project, or a constant bound once (anything else may
-change before a lazy import reads it). No `global`/`nonlocal`, `yield`, `await`, `try`,
-`with`, `raise`, `import`, `del`, assignment expressions or calls of a parameter. Anything
-else stops the proof, named as "file:line in function(): `statement` why".
+A global may be read only if it is a builtin, a module, a function or class defined once at
+the top of its module or imported from the project, or a constant bound once (anything else
+may change before a lazy import reads it; an annotation may name any imported name). No
+`global`/`nonlocal`, `yield`, `await`, `try`, `with`, `raise`, `import`, `del`, assignment
+expressions or calls of a parameter. Anything else stops the proof, named as
+"file:line in function(): `statement` why".
+
+A decorator factory's call (`@_list_option('inspect')`, its arguments inert) is proven when
+the function, its parameters bound to shared objects, only returns what a framework call
+that builds a parameter decorator returns (`click.option(...)`: the predicate is given by
+the caller), which the `def` then applies as it would a module-level `@click.option(...)`.
 """
 
 from __future__ import annotations
