@@ -41,9 +41,8 @@ from concurrent.futures import CancelledError
 
 from . import _protocol, spill
 from ._startup import hang_up
-from ._tasks import capture_file, remote_error, tail
+from ._tasks import capture_file, crash_text, remote_error, tail, task_metrics
 from .errors import BrokenPool, RemoteError, TaskTimeout, WorkerCrashed
-from .records import TaskMetrics
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -349,14 +348,7 @@ class Manager:
             with self.lock:
                 if worker.state == "busy":
                     worker.state = "idle"
-        metrics = TaskMetrics(task_id=task_id, worker_id=worker.id, pid=worker.pid or 0,
-                              queue_wait=task.dispatched - task.info.submitted,
-                              wall=measured["wall"], cpu=measured["cpu"],
-                              peak_rss=measured["peak_rss"],
-                              peak_rss_scope=measured["peak_rss_scope"],
-                              result_bytes=measured["result_bytes"],
-                              spilled=measured["spilled"], node=self.node,
-                              imported=measured["imported"])
+        metrics = task_metrics(task, worker, measured, self.node)
         for name in metrics.imported:
             self.imported[name] = self.imported.get(name, 0) + 1
         future.metrics = metrics
@@ -428,9 +420,9 @@ class Manager:
             code = os.waitstatus_to_exitcode(status)
             stdout, stderr = self._read_output(worker)
             task.future.stdout, task.future.stderr = stdout, stderr
-            error = WorkerCrashed(self._crash_text(task, worker, code),
-                                  exitcode=code if code >= 0
-                                  else None, signal=-code if code < 0 else None)
+            text, self.oom_kills = crash_text(task, worker, code, self.oom_kills)
+            error = WorkerCrashed(text, exitcode=code if code >= 0 else None,
+                                  signal=-code if code < 0 else None)
             error._attach(stdout, stderr)
             self._complete(task, error=error)
         os.close(worker.out_fd)
@@ -441,41 +433,6 @@ class Manager:
         # work is waiting).
         if task is not None and not self.shutdown_requested and not self.broken:
             self._fork()
-
-    def _crash_text(self, task: Task, worker: Worker, code: int) -> str:
-        head = (f"worker {worker.id} (pid {worker.pid}) died while running task "
-                f"{task.info.name!r} (#{task.info.task_id}): ")
-        if code >= 0:
-            return head + f"it exited with code {code}"
-        import signal as signals
-
-        from . import memory
-
-        number = -code
-        try:
-            name = signals.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        text = head + f"killed by {name} (signal {number})"
-        if number == signals.SIGSEGV:
-            return text + ": a segmentation fault (its Python traceback, if any, is in stderr)"
-        if number != signals.SIGKILL:
-            return text
-        limits = memory.read_limits()
-        usage = ""
-        if limits.limit is not None:
-            usage = f"; memory limit {limits.limit / 2**30:.1f} GiB ({limits.source})"
-            if limits.current is not None:
-                usage += f", {limits.current / 2**30:.1f} GiB in use"
-        # The cgroup's oom_kill counter says whether the OOM killer struck since we last
-        # looked (another process of the cgroup may have been its victim: "likely" is honest).
-        before, after = self.oom_kills, memory.oom_kills()
-        self.oom_kills = after
-        if before is not None and after is not None and after > before:
-            return text + f", not sent by the pool: the kernel's OOM killer struck (the cgroup's " \
-                          f"oom_kill count rose from {before} to {after}){usage}"
-        return text + f", not sent by the pool: the kernel's OOM killer sends it when memory " \
-                      f"runs out{usage}"
 
     def _enforce_timeouts(self) -> None:
         now = time.monotonic()

@@ -1,10 +1,11 @@
-"""A task as the parent holds it: its pickled payload, its captured output, its remote error.
+"""A task on the parent's side: its payload, its captured output, what it ends with.
 
 - `Task`: what the parent keeps of a submitted call until its future completes (the payload
   sent to the worker, the future, when it was dispatched and its deadline);
 - `dumps` / `name_of`: pickling ``(fn, args, kwargs)`` for the worker (plain pickle, or
   cloudpickle for what plain pickle cannot send by name) and the label a task is known by;
 - `remote_error`: the `RemoteError` for a task that raised, from the worker's description;
+  `crash_text`: why a worker died under its task; `task_metrics`: what a task cost;
 - `capture_file` / `tail`: a worker's anonymous stdout or stderr file, and reading its last
   bytes back once the task is over.
 
@@ -17,6 +18,7 @@ import os
 import pickle
 
 from .errors import RemoteError
+from .records import TaskMetrics
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -90,6 +92,59 @@ def remote_error(task: Task, worker: Worker, details: dict) -> RemoteError:
                         exception=exception)
     error.__cause__ = exception
     return error
+
+
+def task_metrics(task: Task, worker: Worker, measured: dict, node: str) -> TaskMetrics:
+    """The `TaskMetrics` of a task that ran to a result, from the worker's measurements."""
+    return TaskMetrics(task_id=task.info.task_id, worker_id=worker.id, pid=worker.pid or 0,
+                       queue_wait=task.dispatched - task.info.submitted,
+                       wall=measured["wall"], cpu=measured["cpu"],
+                       peak_rss=measured["peak_rss"],
+                       peak_rss_scope=measured["peak_rss_scope"],
+                       result_bytes=measured["result_bytes"],
+                       spilled=measured["spilled"], node=node,
+                       imported=measured["imported"])
+
+
+def crash_text(task: Task, worker: Worker, code: int,
+               oom_kills: int | None) -> tuple[str, int | None]:
+    """Why a worker died under `task` (`code` as `os.waitstatus_to_exitcode` gives it), and
+    the cgroup's OOM kill count now: read only for a SIGKILL the pool did not send (its rise
+    since `oom_kills`, the count when last read, names the OOM killer), else `oom_kills`."""
+    head = (f"worker {worker.id} (pid {worker.pid}) died while running task "
+            f"{task.info.name!r} (#{task.info.task_id}): ")
+    if code >= 0:
+        return head + f"it exited with code {code}", oom_kills
+    import signal as signals
+
+    from . import memory
+
+    number = -code
+    try:
+        name = signals.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    text = head + f"killed by {name} (signal {number})"
+    if number == signals.SIGSEGV:
+        return (text + ": a segmentation fault (its Python traceback, if any, is in "
+                "stderr)", oom_kills)
+    if number != signals.SIGKILL:
+        return text, oom_kills
+    limits = memory.read_limits()
+    usage = ""
+    if limits.limit is not None:
+        usage = f"; memory limit {limits.limit / 2**30:.1f} GiB ({limits.source})"
+        if limits.current is not None:
+            usage += f", {limits.current / 2**30:.1f} GiB in use"
+    # The cgroup's oom_kill counter says whether the OOM killer struck since we last
+    # looked (another process of the cgroup may have been its victim: "likely" is honest).
+    before, after = oom_kills, memory.oom_kills()
+    if before is not None and after is not None and after > before:
+        return (text + f", not sent by the pool: the kernel's OOM killer struck (the cgroup's "
+                f"oom_kill count rose from {before} to {after}){usage}", after)
+    return (text + f", not sent by the pool: the kernel's OOM killer sends it when memory "
+            f"runs out{usage}", after)
+
 
 
 def capture_file(directory: str) -> int:
