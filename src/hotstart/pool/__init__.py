@@ -8,8 +8,8 @@
 How tasks and results flow::
 
     parent process                       template process               worker processes
-    (your code + manager thread)         (fresh interpreter,            (forked from the template)
-                                          scrubbed environment)
+    (your code: `warm`, and the          (fresh interpreter,            (forked from the template)
+     manager thread: `_manager`)          scrubbed environment)
     submit(fn, *args) --> queue
          |                               boot: import preload,
          | no idle worker?               report each module,
@@ -32,9 +32,16 @@ How tasks and results flow::
     parent dies: the template sees its control socket close (or its parent pid change) and
     SIGKILLs the workers; the template dies: the workers get SIGKILL (PR_SET_PDEATHSIG).
 
-Modules: `warm` (`WarmPool`, the parent's side), ``_template`` and ``_worker`` (the two
-processes), ``_protocol`` (messages), `spill` (large results), `env` (the scrubbed
-environment), `memory` (cgroup-aware limits), `records` (reports and metrics), `errors`.
+When a worker is idle and nothing is queued, `submit` sends "task" from the calling thread
+itself (one thread hop less); the manager thread still reads the result.
+
+Modules: the parent's side is `warm` (`WarmPool`, `TaskFuture`: the API), ``_manager`` (the
+manager thread: workers, sockets, dispatch, results, timeouts, crashes, shutdown),
+``_startup`` (starting the template, its preload report, spill directories) and ``_tasks``
+(payloads, captured output, what a task ends with); ``_template`` and ``_worker`` are the
+other two processes, ``_protocol`` their messages; `spill` (large results), `env` (the
+scrubbed environment), `memory` (cgroup-aware limits), `records` (reports and metrics),
+`errors`.
 Standard library only; cloudpickle is used for lambdas and ``__main__`` functions when
 installed. Importing this package loads nothing until a name is used.
 """
