@@ -17,12 +17,13 @@ The pool (``warm``) is the API; this module is what runs behind it, as the execu
                                                 worker (through the template), fork another
                                               _retire_idle: workers idle past idle_timeout
                                             until shut down with nothing in flight, or the
-                                            template died (_break: fail everything):
+                                            template died or the loop raised (_break: fail
+                                            everything in flight and queued):
                                               _close: hang up workers and template, remove
                                                 this pool's spill files, shutdown hooks
 
-The lock guards what both sides touch: `pending`, `aborts`, the `shutdown` and `broken`
-flags, the `workers` dict and each worker's `state` (a submitter claims an idle worker by
+The lock guards what both sides touch: `pending`, `aborts`, the `shutdown_requested` and
+`broken` flags, the `workers` dict and each worker's `state` (a submitter claims an idle worker by
 setting it busy). Everything else of a worker is the manager's, or the claiming thread's
 between the claim and the send. Timeouts are enforced by asking the template to SIGKILL the
 worker: the template is its parent, so the pid cannot have been reused.
