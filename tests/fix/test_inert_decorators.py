@@ -404,3 +404,22 @@ def test_a_decorator_factory_must_only_build_a_parameter_decorator(tmp_path):
         "runs `@passing(print)` when imported (line 13): pkg/mod.py:9 in passing(): "
         "`return click.pass_context(kind)` calls `click.pass_context(...)`, which is not "
         "known to be inert")
+
+
+def test_module_state_read_through_the_function_is_refused(tmp_path):
+    """What the decorator decides from its module's globals may differ when it runs later."""
+    assert _prove(tmp_path / "a", """
+        import functools
+
+
+        def deco(f):
+            if f.__globals__['DEBUG']:
+                return f
+            return functools.wraps(f)(lambda *a: f(*a))
+
+
+        @deco
+        def command():
+            pass
+        """) == ("pkg/mod.py:5 in deco(): `if f.__globals__['DEBUG']: return f` reads "
+                 "`__globals__`: module-level state, which may change before a lazy import")

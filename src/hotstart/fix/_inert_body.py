@@ -44,6 +44,8 @@ _CONSTRUCTORS = frozenset({"set", "frozenset", "list", "dict", "tuple", "sorted"
 _FRESH_METHODS = frozenset({
     "add", "append", "extend", "insert", "update", "setdefault", "discard", "remove", "pop",
     "clear", "get", "keys", "values", "items", "copy", "count", "index"})
+#: Attributes of a function that are its module's namespace (or the builtins').
+_NAMESPACES = frozenset({"__globals__", "__builtins__"})
 #: Rounds a loop is followed for before its locals must hold still.
 _ROUNDS = 64
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -274,6 +276,9 @@ class FunctionProof:
                     not any(node.value.id in scope for scope in self.scopes):
                 raise self.stop(f"reads `{_clip(ast.unparse(node), 40)}` of module-level "
                                 "state, which may change before a lazy import")
+            if isinstance(node, ast.Attribute) and node.attr in _NAMESPACES:
+                raise self.stop(f"reads `{node.attr}`: module-level state, which may change "
+                                "before a lazy import")
             self.value(node.value)
             if isinstance(node, ast.Subscript):
                 self.value(node.slice)
@@ -394,6 +399,10 @@ class FunctionProof:
             return _NEW
         if name in _CONSTRUCTORS:
             return _NEW
+        read = getattr(node.args[1], "value", None) if len(node.args) > 1 else None
+        if name in ("getattr", "hasattr") and read in _NAMESPACES:
+            raise self.stop(f"reads `{read}`: module-level state, which may change before a "
+                            "lazy import")
         if name in _READ_BUILTINS:
             return UNKNOWN
         raise self.stop(f"calls `{name}(...)`, which is not known to be inert")
