@@ -23,10 +23,10 @@ The pool (``warm``) is the API; this module is what runs behind it, as the execu
                                                 this pool's spill files, shutdown hooks
 
 The lock guards what both sides touch: `pending`, `aborts`, the `shutdown_requested` and
-`broken` flags, the `workers` dict and each worker's `state` (a submitter claims an idle worker by
-setting it busy). Everything else of a worker is the manager's, or the claiming thread's
-between the claim and the send. Timeouts are enforced by asking the template to SIGKILL the
-worker: the template is its parent, so the pid cannot have been reused.
+`broken` flags, the `workers` dict and each worker's `state` (a submitter claims an idle
+worker by setting it busy). Everything else of a worker is the manager's, or the claiming
+thread's between the claim and the send. Timeouts are enforced by asking the template to
+SIGKILL the worker: the template is its parent, so the pid cannot have been reused.
 """
 
 from __future__ import annotations

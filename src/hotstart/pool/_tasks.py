@@ -76,7 +76,8 @@ def dumps(fn: Callable, args: tuple, kwargs: dict, label: str) -> bytes:
 
 def remote_error(task: Task, worker: Worker, details: dict) -> RemoteError:
     """The error a task that raised completes with, from the worker's description of the
-    exception (its type, message, traceback text, and the exception pickled when it could be)."""
+    exception (its type, message, traceback text, and the exception pickled when it could
+    be)."""
     exception = None
     if details["exception"] is not None:
         try:
