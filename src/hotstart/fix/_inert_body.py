@@ -30,7 +30,7 @@ ARGUMENT = "<argument>"  # the decorated function, at the top
 FRAMEWORK = "<framework>"  # carried by a decorator the framework built (`click.option(...)`)
 _MARKS = (FRESH, SHARED, ARGUMENT, FRAMEWORK, None)
 #: A value's possible (object, whose name and docstring it carries or None) pairs; object
-#: and carrier are FRESH, SHARED, ARGUMENT or a parameter's name.
+#: and carrier are FRESH, SHARED, ARGUMENT, FRAMEWORK or a parameter's name.
 Token = tuple[str, "str | None"]
 State = dict[str, frozenset[Token]]
 UNKNOWN: frozenset[Token] = frozenset({(SHARED, None)})
@@ -65,8 +65,6 @@ class Summary:
     mutates: frozenset[str]
     renames: frozenset[str]
     returns: frozenset[Token]
-
-
 
 
 class FunctionProof:
