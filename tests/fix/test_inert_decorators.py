@@ -423,3 +423,15 @@ def test_module_state_read_through_the_function_is_refused(tmp_path):
             pass
         """) == ("pkg/mod.py:5 in deco(): `if f.__globals__['DEBUG']: return f` reads "
                  "`__globals__`: module-level state, which may change before a lazy import")
+
+
+def test_a_literal_pattern_compiled_at_import_is_inert(tmp_path):
+    """celery.bin.logtool's `RE_LOG_START = re.compile(r'...')`: compiled later, it matches
+    the same; a pattern or flags read from a variable are refused."""
+    shape = "import re\nfrom re import IGNORECASE\n\nSOURCE = 'x'\nPATTERN = {}\n"
+    assert _effect(tmp_path / "a", shape.format(r"re.compile(r'^\[\d', re.M | IGNORECASE)")) \
+        is None
+    assert _effect(tmp_path / "b", shape.format("re.compile(SOURCE)")) == \
+        "runs `PATTERN = re.compile(SOURCE)` when imported (line 5)"
+    assert _effect(tmp_path / "c", shape.format("re.compile('x', re.M | SOURCE)")) == \
+        "runs `PATTERN = re.compile('x', re.M | SOURCE)` when imported (line 5)"

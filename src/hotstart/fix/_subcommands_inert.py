@@ -23,7 +23,8 @@ must be one of
   `cli.add_command(x)`, `app.command()(f)`) with inert arguments;
 - `if TYPE_CHECKING:` holding imports only, `if __name__ == "__main__":` (not run on import);
 - an assignment of `logging.getLogger(...)`, or of a call to a project function that only
-  walks the stack and returns one (`log = get_logger()`): a logger got later is the same.
+  walks the stack and returns one (`log = get_logger()`): a logger got later is the same;
+  an assignment of `re.compile(...)` of a literal pattern and `re` flags.
 Anything else is the module's first effect, named with its line. The imported project modules
 are not read here (the audit's effects of them are, in `_subcommands_effects`).
 """
@@ -137,7 +138,8 @@ class _Inert:
         if value is None:
             return True
         built = self.framework_call(value)
-        if built is None and not self.expression(value) and not self.logger_call(value):
+        if built is None and not self.expression(value) and not self.logger_call(value) and \
+                not self.pattern(value):
             return False
         for target in targets:
             for name in ast.walk(target):
@@ -306,6 +308,23 @@ class _Inert:
         module_name, _, function = full.rpartition(".")
         helper = _read_module(self.module, module_name)
         return helper is not None and _logger_helper(helper, function)
+
+    def pattern(self, node: ast.expr) -> bool:
+        """`re.compile(r"...", re.I)` of literals: the same pattern compiled later matches
+        the same (only `re`'s cache of compiled patterns gains its entry later)."""
+        if not isinstance(node, ast.Call) or node.keywords or not node.args or \
+                self.resolved(dotted(node.func) or "") != "re.compile":
+            return False
+        first, *flags = node.args
+        return isinstance(first, ast.Constant) and isinstance(first.value, (str, bytes)) and \
+            len(flags) <= 1 and all(self.flag(f) for f in flags)
+
+    def flag(self, node: ast.expr) -> bool:
+        """`re.I`, `re.M | re.X`: flags of `re` (upper-case names it defines)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return self.flag(node.left) and self.flag(node.right)
+        full = self.resolved(dotted(node) or "") or ""
+        return full.startswith("re.") and full.count(".") == 1 and full[3:].isupper()
 
     # names
     def resolved(self, name: str) -> str | None:
