@@ -10,14 +10,14 @@ prints the same before and after `hotstart fix --select cli --write`."""
 from __future__ import annotations
 
 import pathlib
-import subprocess
-import sys
 
 from conftest import run_hotstart, write_tree
 
 from hotstart.fix._inert_functions import Prover
 from hotstart.fix._subcommands_inert import first_effect
 from hotstart.fix._subcommands_read import SourceModule
+
+from .test_subcommands_inert import _run
 
 #: celery/bin/base.py's shape (5.7.0): marks a wrapper made by update_wrapper.
 CELERY_BASE = '''
@@ -132,7 +132,7 @@ DECORATORS = '''
             return f
         return decorate
     '''
-#: (decorator, whether its module is made lazy, the reason printed for one kept eager)
+#: {decorator: the end of the reason printed for keeping its module eager, None if made lazy}
 CASES = {
     "registered": ("tool/deco.py:13 in registered(): `REGISTRY.append(f.__name__)` calls "
                    "`REGISTRY.append(...)` on the module-level `REGISTRY`, an object that "
@@ -219,13 +219,6 @@ def cli():
     for decorator, name in names.items():
         files[f"tool/commands/{name}.py"] = _command(name, decorator)
     return write_tree(root, files)
-
-
-def _run(root: pathlib.Path, *argv: str) -> str:
-    code = "import sys; sys.argv[0] = 'tool'; from tool.cli import cli; cli()"
-    done = subprocess.run([sys.executable, "-c", code, *argv], cwd=root, text=True,
-                          capture_output=True, timeout=60, check=False)
-    return done.stdout + done.stderr
 
 
 def test_only_decorators_proven_inert_let_their_command_be_lazy(tmp_path):
