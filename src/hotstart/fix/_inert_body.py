@@ -4,7 +4,8 @@ value's origins (tokens) tracked through locals, branches, loops and calls.
 A token is (object, carrier): the object is FRESH (built during the call), SHARED (may
 outlive it), ARGUMENT (the decorated function) or a parameter's name; the carrier is whose
 name and docstring it shows (a parameter's name, ARGUMENT, FRAMEWORK for a decorator the
-framework built, or None). `FunctionProof.prove` gives a `Summary` or raises `Unproven`
+framework built, GROUP for a group or app the framework built (`typer.Typer(...)`), or
+None). `FunctionProof.prove` gives a `Summary` or raises `Unproven`
 with the statement that stopped it.
 """
 
@@ -21,14 +22,15 @@ from ._subcommands_read import SourceModule, dotted, one_line
 if TYPE_CHECKING:
     from ._inert_functions import Prover
 
-__all__ = ["ARGUMENT", "FRAMEWORK", "FRESH", "SHARED", "UNKNOWN", "FunctionProof", "Summary",
-           "Token", "Unproven", "parameters", "returned", "where"]
+__all__ = ["ARGUMENT", "FRAMEWORK", "FRESH", "GROUP", "SHARED", "UNKNOWN", "FunctionProof",
+           "Summary", "Token", "Unproven", "parameters", "returned", "where"]
 
 FRESH = "<fresh>"  # an object built during the call
 SHARED = "<shared>"  # an object that may outlive the call
 ARGUMENT = "<argument>"  # the decorated function, at the top
 FRAMEWORK = "<framework>"  # carried by a decorator the framework built (`click.option(...)`)
-_MARKS = (FRESH, SHARED, ARGUMENT, FRAMEWORK, None)
+GROUP = "<group>"  # carried by a group or app the framework built (`typer.Typer(...)`)
+_MARKS = (FRESH, SHARED, ARGUMENT, FRAMEWORK, GROUP, None)
 #: A value's possible (object, whose name and docstring it carries or None) pairs; object
 #: and carrier are FRESH, SHARED, ARGUMENT, FRAMEWORK or a parameter's name.
 Token = tuple[str, "str | None"]
@@ -44,6 +46,16 @@ _CONSTRUCTORS = frozenset({"set", "frozenset", "list", "dict", "tuple", "sorted"
 _FRESH_METHODS = frozenset({
     "add", "append", "extend", "insert", "update", "setdefault", "discard", "remove", "pop",
     "clear", "get", "keys", "values", "items", "copy", "count", "index"})
+#: Methods of `str` that only build a new value (called on a string literal or `__name__`).
+_STR_METHODS = frozenset({
+    "split", "rsplit", "partition", "rpartition", "join", "strip", "lstrip", "rstrip",
+    "lower", "upper", "replace", "startswith", "endswith", "removeprefix", "removesuffix",
+    "format", "title", "capitalize"})
+#: Module attributes the import system sets once, before the module's code runs.
+_MODULE_NAMES = frozenset({"__name__", "__file__"})
+#: Standard library calls that return a shared object got again the same later (`logging`'s
+#: table of loggers only gains its entry later).
+_SAME_LATER = frozenset({"logging.getLogger"})
 #: Attributes of a function that are its module's namespace (or the builtins').
 _NAMESPACES = frozenset({"__globals__", "__builtins__"})
 #: Rounds a loop is followed for before its locals must hold still.
@@ -219,7 +231,7 @@ class FunctionProof:
         docstring and attributes."""
         self.mutate(wrapper)
         self.renames.update(obj for obj, _ in wrapper if obj != FRESH)
-        return frozenset((obj, carrier if carrier != FRAMEWORK else None)
+        return frozenset((obj, carrier if carrier not in (FRAMEWORK, GROUP) else None)
                          for obj, _ in wrapper for _, carrier in wrapped)
 
     # values
@@ -321,10 +333,19 @@ class FunctionProof:
             self.scopes.pop()
         return _NEW
 
+    def string(self, node: ast.expr) -> bool:
+        """Whether `node` is a string literal or the module's `__name__` or `__file__`."""
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, str)
+        return isinstance(node, ast.Name) and node.id in _MODULE_NAMES and \
+            node.id not in self.locals and node.id not in self.owner.globals.binds
+
     def global_read(self, name: str) -> None:
         """A global read as a value: only what cannot change before a lazy import does."""
         owner = self.owner
         binds = len(owner.globals.binds.get(name, []))
+        if name in _MODULE_NAMES and not binds:
+            return  # set by the import system before the module's code runs
         imported = owner.imports.get(name)
         if name in owner.defs and binds == 1 or imported is not None and (
                 imported[2] is None or self.prover.resolve(owner, name) is not None):
@@ -345,6 +366,11 @@ class FunctionProof:
                 raise self.stop(f"calls what `{_clip(ast.unparse(func), 40)}` returns, "
                                 "which is not proven inert")
             return self.apply(func, self.value(node.args[0]))
+        if isinstance(func, ast.Attribute) and func.attr in _STR_METHODS and \
+                self.string(func.value):  # `__name__.split(".")`, `".".join(parts)`
+            for argument in (*node.args, *(k.value for k in node.keywords)):
+                self.value(argument)
+            return _NEW
         positional = [self.value(a) for a in node.args]
         keywords = {k.arg or "**": self.value(k.value) for k in node.keywords}
         name = dotted(func)
@@ -367,6 +393,11 @@ class FunctionProof:
             return _NEW
         if external is not None and self.prover.factory(external):
             return frozenset({(FRESH, FRAMEWORK)})  # builds a decorator; runs nothing
+        built = self.prover.built(external) if external is not None else None
+        if built is not None:  # `typer.Typer(help=help, cls=Group)` stores what it is given
+            return frozenset({(FRESH, GROUP if built == "group" else None)})
+        if external in _SAME_LATER:
+            return UNKNOWN
         if "." not in name and name not in self.owner.globals.binds and \
                 hasattr(builtins, name):
             return self.builtin(name, node, positional)

@@ -47,6 +47,7 @@ from ._inert_body import (
     ARGUMENT,
     FRAMEWORK,
     FRESH,
+    GROUP,
     SHARED,
     UNKNOWN,
     FunctionProof,
@@ -70,10 +71,14 @@ class Prover:
     SourceModule or None); proofs are kept for the prover's life."""
 
     def __init__(self, read: Callable[[str], SourceModule | None],
-                 factory: Callable[[str], bool] = lambda name: False) -> None:
+                 factory: Callable[[str], bool] = lambda name: False,
+                 built: Callable[[str], str | None] = lambda name: None) -> None:
         self.read = read
         #: whether a full name (`click.option`) is the framework's decorator factory
         self.factory = factory
+        #: what calling a full name builds: "group" (`typer.Typer`), "value" (another class
+        #: of the framework, `click.Choice`), or None (not a class of the framework)
+        self.built = built
         self.proven: dict[tuple[str, str], Summary | Unproven] = {}
         self.active: set[tuple[str, str]] = set()
 
@@ -108,6 +113,29 @@ class Prover:
             return (f"{where} may return an object without the function's name and docstring "
                     "(what the parent's listing shows), not a functools.wraps wrapper")
         return None
+
+    def call(self, module: SourceModule, node: ast.Call) -> tuple[str | None, bool]:
+        """Why calling the project function `node` names (its arguments inert, given as
+        objects that outlive the call) at the top of `module` may do something that a later
+        call would not do the same (change or register an object that outlives it, read the
+        environment, a file or changing state), or None when proven; and whether it returns
+        a group or app the framework built (`typer_factory(help=...)`)."""
+        name = dotted(node.func)
+        found = self.resolve(module, name) if name else None
+        if found is None:
+            return f"`{ast.unparse(node.func)}` is not a function of the project", False
+        if any(isinstance(a, ast.Starred) for a in node.args) or \
+                any(k.arg is None for k in node.keywords):
+            return f"`{name}(...)` is called with unpacked arguments, not followed", False
+        try:
+            summary = self.summary(*found, depth=0)
+            result = _apply(summary, [UNKNOWN for _ in node.args],
+                            {str(k.arg): UNKNOWN for k in node.keywords})
+        except Unproven as why:
+            return str(why), False
+        except RecursionError:
+            return f"`{name}` nests expressions or calls too deeply to be proven", False
+        return None, bool(result) and all(t == (FRESH, GROUP) for t in result)
 
     # -- resolving names ------------------------------------------------------------------
     def resolve(self, module: SourceModule, name: str) -> tuple[SourceModule, str] | None:
@@ -176,7 +204,8 @@ class Prover:
 
 def _apply(summary: Summary, positional: list[frozenset[Token]],
            keywords: dict[str, frozenset[Token]]) -> frozenset[Token]:
-    """`summary` applied at the top level (the decorated function is ARGUMENT)."""
+    """`summary` applied at the top level (a decorated function is ARGUMENT; every other
+    argument may outlive the call, so it may be neither changed nor renamed)."""
     name = summary.where
     mapping = parameters(summary.node, positional, keywords)
     for parameter in summary.mutates:

@@ -53,6 +53,8 @@ _PARAMETER_FACTORIES = frozenset({"option", "argument", "version_option", "help_
 #: What a group or app's methods register (building only, run when the module is imported).
 _GROUP_METHODS = frozenset({"command", "group", "callback", "result_callback", "add_command",
                             "add_typer"})
+#: The framework's classes that build a group or app (commands register on them).
+_GROUP_CLASSES = frozenset({"Typer", "Group", "MultiCommand", "CommandCollection", "RichGroup"})
 _ENUMS = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
 _METHOD_DECORATORS = frozenset({"staticmethod", "classmethod", "property"})
 _INERT_EXPRESSIONS = (ast.Constant, ast.Name, ast.Attribute, ast.Tuple, ast.List, ast.Set,
@@ -80,7 +82,7 @@ class _Inert:
         #: why a project decorator was not proven inert, by its node
         self.unproven: dict[int, str] = {}
         self.modules: dict[str, SourceModule | None] = {}
-        self.prover = Prover(self.read, self.factory)
+        self.prover = Prover(self.read, self.factory, built)
 
     def read(self, name: str) -> SourceModule | None:
         """The project module `name` beside this one, read once."""
@@ -101,6 +103,7 @@ class _Inert:
                 why = " (a class statement runs its bases' `__init_subclass__` and " \
                       "metaclass, which may register it)" if isinstance(node, ast.ClassDef) \
                     else ""
+                why = f": {self.unproven[id(node)]}" if id(node) in self.unproven else why
                 return (f"runs `{_clip(one_line(self.module.segment(node)))}` when imported "
                         f"(line {node.lineno}){why}")
         return None
@@ -139,8 +142,10 @@ class _Inert:
             return True
         built = self.framework_call(value)
         if built is None and not self.expression(value) and not self.logger_call(value) and \
-                not self.pattern(value):
-            return False
+                not self.pattern(value) and not self.pure_call(value):
+            built = self.project_call(value, node)
+            if built is None:
+                return False
         for target in targets:
             for name in ast.walk(target):
                 if isinstance(name, ast.Name):
@@ -270,12 +275,9 @@ class _Inert:
         full = self.framework(name) if name else None
         if full is None:
             return None
-        last = full.rpartition(".")[2]
-        if last in ("Typer", "Group", "MultiCommand", "CommandCollection", "RichGroup"):
-            return "group"
-        if last in _FACTORIES:
+        if full.rpartition(".")[2] in _FACTORIES:
             return "decorator"
-        return "value" if last[:1].isupper() else None
+        return built(full)
 
     def arguments(self, call: ast.Call) -> bool:
         return all(self.expression(a) for a in (*call.args, *(k.value for k in call.keywords)))
@@ -308,6 +310,49 @@ class _Inert:
         module_name, _, function = full.rpartition(".")
         helper = _read_module(self.module, module_name)
         return helper is not None and _logger_helper(helper, function)
+
+    def project_call(self, node: ast.expr, statement: ast.stmt) -> str | None:
+        """"group" or "value" when `node` calls a project function, its arguments inert,
+        proven to only build and return objects (`_inert_functions`: `typer_factory(help=
+        "...")` returning `typer.Typer(...)`, `get_logger(__name__)` returning
+        `logging.getLogger(...)`), None otherwise (why is kept for the message)."""
+        if not isinstance(node, ast.Call) or not self.arguments(node):
+            return None
+        name = dotted(node.func)
+        imported = self.module.imports.get((name or "").partition(".")[0])
+        if name is None or imported is None and name not in self.module.defs:
+            return None
+        if self.prover.resolve(self.module, name) is None:
+            if self.read(imported[1] if imported else self.module.name) is not None:
+                self.unproven[id(statement)] = (
+                    f"`{name}` is not found defined at the top of a project module (bound "
+                    "by a module `__getattr__`, or not a plain function), so it is not proven")
+            return None
+        why, group = self.prover.call(self.module, node)
+        if why is not None:
+            self.unproven[id(statement)] = why
+            return None
+        return "group" if group else "value"
+
+    def pure_call(self, node: ast.expr) -> bool:
+        """`sorted(get_args(Kind))`: builtins that only build a new container from what
+        they are given (`sorted` without `key=`, `tuple`, `list`, `set`, `frozenset`, `len`)
+        and `typing`'s `get_args`/`get_origin`, over inert expressions or such calls (their
+        values read now, as any name a module-level expression reads)."""
+        if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
+            return False
+        name = dotted(node.func) or ""
+        if name in _PURE_BUILTINS and name not in self.module.globals.binds:
+            if len(node.args) > 1 or any(k.arg != "reverse" or not isinstance(
+                    k.value, ast.Constant) for k in node.keywords) or \
+                    node.keywords and name != "sorted":
+                return False
+        elif self.resolved(name) in _INTROSPECTION:
+            if len(node.args) != 1 or node.keywords:
+                return False
+        else:
+            return False
+        return all(self.expression(a) or self.pure_call(a) for a in node.args)
 
     def pattern(self, node: ast.expr) -> bool:
         """`re.compile(r"...", re.I)` of literals: the same pattern compiled later matches
@@ -351,9 +396,23 @@ class _Inert:
         return full
 
 
+#: Builtins that only build a new value from an iterable's items (compared by `sorted`).
+_PURE_BUILTINS = frozenset({"sorted", "tuple", "list", "set", "frozenset", "len"})
+#: `typing` introspection: the parts of a type alias, read and returned as they are.
+_INTROSPECTION = frozenset({"typing.get_args", "typing.get_origin",
+                            "typing_extensions.get_args", "typing_extensions.get_origin"})
 #: What a logger helper may call: the stack walks and `logging.getLogger`.
 _HELPER_CALLS = frozenset({"logging.getLogger", "inspect.stack", "inspect.currentframe",
                            "sys._getframe"})
+
+
+def built(full: str) -> str | None:
+    """What calling the framework's `full` (`typer.Typer`) builds: "group" for a group or app,
+    "value" for another public class of the framework, None for anything else."""
+    head, _, last = full.partition(".")
+    if head not in FRAMEWORKS or "." in last or not last[:1].isupper():
+        return None
+    return "group" if last in _GROUP_CLASSES else "value"
 
 
 def _read_module(near: SourceModule, name: str) -> SourceModule | None:
