@@ -129,12 +129,17 @@ class Prover:
             return f"`{name}(...)` is called with unpacked arguments, not followed", False
         try:
             summary = self.summary(*found, depth=0)
-            result = _apply(summary, [UNKNOWN for _ in node.args],
-                            {str(k.arg): UNKNOWN for k in node.keywords})
+            parameters(summary.node, [UNKNOWN for _ in node.args],
+                       {str(k.arg): UNKNOWN for k in node.keywords})
         except Unproven as why:
             return str(why), False
         except RecursionError:
             return f"`{name}` nests expressions or calls too deeply to be proven", False
+        for parameter in sorted(summary.mutates | summary.renames):
+            verb = "changes" if parameter in summary.mutates else "renames"
+            return (f"{summary.where} {verb} its parameter `{parameter}`, an object that "
+                    "outlives the call"), False
+        result = returned(summary, {})  # every parameter's object may outlive the call
         return None, bool(result) and all(t == (FRESH, GROUP) for t in result)
 
     # -- resolving names ------------------------------------------------------------------
