@@ -55,7 +55,7 @@ from hotstart.errors import HotstartError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 __all__ = [
     "SpillError",
@@ -222,30 +222,39 @@ def _verify_dir(path: str, st: os.stat_result, uid: int) -> None:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def write_spill(obj: object, directory: str, *, prefix: str = "result-") -> SpillFile:
+def write_spill(obj: object, directory: str, *, prefix: str = "result-",
+                fallbacks: Iterable[str] = ()) -> SpillFile:
     """Write `obj` to a new spill file in `directory`; returns the `SpillFile`.
 
     obj is pickled with protocol 5; out-of-band buffers (numpy arrays, `pickle.PickleBuffer`)
     are written from their own memory, without a copy. The file is created by
-    ``tempfile.mkstemp`` (mode 0600) as ``<directory>/<prefix>XXXXXXXX.spill``; directory
-    should come from `spill_dir` (it is not verified here). Not fsync-ed: the file is read
-    back by the same machine, not kept across a crash.
+    ``tempfile.mkstemp`` as ``<directory>/<prefix>XXXXXXXX.spill`` and set to mode 0600
+    explicitly (whatever the umask: a task that set umask 0o777 must not make later results
+    unreadable); directory should come from `spill_dir` (it is not verified here). Not
+    fsync-ed: the file is read back by the same machine, not kept across a crash.
+
+    fallbacks: directories tried in order, after `directory`, when a directory has no room:
+    creating or writing the file failed with ENOSPC, EDQUOT or EFBIG (a full tmpfs, a
+    quota, a file size limit). The partial file is removed first; a directory already tried
+    is skipped. Any other error is not retried.
 
     Nothing is left behind on failure: pickling happens before the file exists (its errors,
     e.g. ``PicklingError`` or whatever a ``__reduce__`` raises, propagate unchanged), and any
-    exception while writing removes the partial file; ``OSError`` (disk full, file size limit)
-    becomes a `SpillError` naming the file, anything else is re-raised as is.
+    exception while writing removes the partial file; ``OSError`` (disk full in every
+    directory, file size limit) becomes a `SpillError` naming the last file tried, anything
+    else is re-raised as is.
     """
     buffers: list[pickle.PickleBuffer] = []
     try:
         stream = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
-        return _write_parts(stream, buffers, directory, prefix)
+        return _write_parts(stream, buffers, [directory, *fallbacks], prefix)
     finally:
         _release(buffers)
 
 
-def inline_or_spill(obj: object, directory: "str | Callable[[int], str]", threshold: int, *,
-                    prefix: str = "result-") -> tuple[str, bytes | SpillFile]:
+def inline_or_spill(obj: object, directory: str | Callable[[int], str], threshold: int, *,
+                    prefix: str = "result-", fallbacks: Iterable[str] = ()
+                    ) -> tuple[str, bytes | SpillFile]:
     """Small results inline, large ones spilled: ``("inline", bytes)`` or ``("spill", file)``.
 
     obj is pickled once with protocol 5, collecting out-of-band buffers without copying them.
@@ -254,7 +263,8 @@ def inline_or_spill(obj: object, directory: "str | Callable[[int], str]", thresh
     there were buffers, obj is pickled a second time with everything in band). Otherwise the
     collected stream and buffers go to a spill file in `directory`, written as by `write_spill`,
     and the result is ``("spill", SpillFile)``. `directory` may be a function of the size
-    in bytes that returns the directory to use (chosen once the size is known).
+    in bytes that returns the directory to use (chosen once the size is known); `fallbacks`
+    are tried after it when it has no room, as in `write_spill`.
     """
     buffers: list[pickle.PickleBuffer] = []
     try:
@@ -269,7 +279,7 @@ def inline_or_spill(obj: object, directory: "str | Callable[[int], str]", thresh
             return ("inline", stream)
         if callable(directory):
             directory = directory(total)
-        return ("spill", _write_parts(stream, buffers, directory, prefix))
+        return ("spill", _write_parts(stream, buffers, [directory, *fallbacks], prefix))
     finally:
         _release(buffers)
 
@@ -302,9 +312,14 @@ def _layout(stream_length: int, lengths: tuple[int, ...] | list[int]
     return stream_offset, offsets, position
 
 
-def _write_parts(stream: bytes, buffers: list[pickle.PickleBuffer], directory: str,
+# Errors that mean "this directory has no room for the file": try the next one.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def _write_parts(stream: bytes, buffers: list[pickle.PickleBuffer], directories: list[str],
                  prefix: str) -> SpillFile:
-    """The writer behind `write_spill` and `inline_or_spill`: header, stream, buffers."""
+    """The writer behind `write_spill` and `inline_or_spill`: header, stream, buffers, into
+    the first of `directories` with room for them."""
     if os.sep in prefix or (os.altsep and os.altsep in prefix):
         raise ValueError(f"spill file prefix {prefix!r} must not contain a path separator")
     views = [buffer.raw() for buffer in buffers]  # 1-D unsigned bytes, no copy
@@ -313,33 +328,56 @@ def _write_parts(stream: bytes, buffers: list[pickle.PickleBuffer], directory: s
         stream_offset, offsets, size = _layout(len(stream), lengths)
         header = _HEAD.pack(_MAGIC, len(stream), len(lengths))
         header += struct.pack(f"<{len(lengths)}Q", *lengths)
-        import tempfile
-
-        directory = os.fspath(directory)
-        try:
-            fd, path = tempfile.mkstemp(prefix=prefix, suffix=_SUFFIX, dir=directory)
-        except OSError as exc:
-            raise SpillError(f"cannot create a spill file in {directory}: {_reason(exc)}: "
-                             f"check the spill directory or pass another spill_dir=") from exc
-        try:
+        parts = [(0, header), (stream_offset, stream), *zip(offsets, views)]
+        tried: list[str] = []
+        for directory in map(os.fspath, directories):
+            if directory in tried:
+                continue
+            tried.append(directory)
             try:
-                position = _put(fd, 0, 0, header)
-                position = _put(fd, position, stream_offset, stream)
-                for view, offset in zip(views, offsets):
-                    position = _put(fd, position, offset, view)
-            finally:
-                os.close(fd)
-        except BaseException as exc:
-            _unlink_quietly(path)
-            if isinstance(exc, OSError):
-                raise SpillError(f"cannot write spill file {path} ({size} bytes): "
-                                 f"{_reason(exc)}: free space in {directory} or pass "
-                                 f"another spill_dir=") from exc
-            raise
-        return SpillFile(path, size)
+                return SpillFile(_write_file(parts, directory, prefix, size), size)
+            except SpillError as exc:
+                cause = exc.__cause__
+                if not (isinstance(cause, OSError) and cause.errno in _NO_ROOM):
+                    raise
+                if len(tried) > 1:
+                    exc.add_note(f"spill directories tried, in order: {', '.join(tried)}")
+                last = exc
+        raise last
     finally:
         for view in views:
             view.release()
+
+
+def _write_file(parts: list[tuple[int, bytes | memoryview]], directory: str, prefix: str,
+                size: int) -> str:
+    """Create a spill file in `directory` (mode 0600) and write `parts` (offset, data) to it;
+    returns its path. Removes the partial file on any failure; an ``OSError`` becomes a
+    `SpillError` whose ``__cause__`` it is."""
+    import tempfile
+
+    try:
+        fd, path = tempfile.mkstemp(prefix=prefix, suffix=_SUFFIX, dir=directory)
+    except OSError as exc:
+        raise SpillError(f"cannot create a spill file in {directory}: {_reason(exc)}: "
+                         f"check the spill directory or pass another spill_dir=") from exc
+    try:
+        try:
+            # mkstemp's 0600 goes through the umask, which a task may have set to 0o777.
+            os.fchmod(fd, 0o600)
+            position = 0
+            for offset, data in parts:
+                position = _put(fd, position, offset, data)
+        finally:
+            os.close(fd)
+    except BaseException as exc:
+        _unlink_quietly(path)
+        if isinstance(exc, OSError):
+            raise SpillError(f"cannot write spill file {path} ({size} bytes): "
+                             f"{_reason(exc)}: free space in {directory} or pass "
+                             f"another spill_dir=") from exc
+        raise
+    return path
 
 
 def _put(fd: int, position: int, offset: int, data: bytes | memoryview) -> int:
@@ -489,12 +527,19 @@ def sweep(directory: str, *, older_than: float = 3600.0, prefix: str = "result-"
     anything else are left alone, never followed), owned by the effective uid, last modified
     more than `older_than` seconds ago. A file removed concurrently by another process is
     skipped; a missing directory sweeps nothing (0). directory should come from `spill_dir`.
+
+    A prefix that ends in a letter or digit is a whole ``-``-separated part, never the start
+    of a longer one: both ``"result-t-w1"`` and ``"result-t-w1-"`` remove
+    ``result-t-w1-*.spill`` (worker w1's files) and never ``result-t-w10-*.spill`` (worker
+    w10's, still to be read).
     """
     import time
 
     uid = os.geteuid()
     cutoff = time.time() - older_than
     removed = 0
+    if prefix[-1:].isalnum():
+        prefix += "-"  # "w1" must not match "w10-..."
     try:
         entries = os.scandir(directory)
     except FileNotFoundError:
