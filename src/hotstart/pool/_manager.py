@@ -56,18 +56,29 @@ if TYPE_CHECKING:
 
 _WAKE = "wake"
 _CONTROL = "control"
+# The largest message a worker may send: an inline result (at most spill_threshold bytes)
+# and an exception's description have room; a header announcing more is a corrupt frame.
+_MESSAGE_MARGIN = 256 << 20
+_CONTROL_LIMIT = 1 << 20  # the template's messages are a few dozen bytes
+# A fork request the template has not answered for this long: look at its state (stopped?).
+_TEMPLATE_PATIENCE = 2.0
+# While no worker can be had, queued tasks' deadlines are checked this often (a scan of the
+# queue, so not at every wake-up).
+_QUEUE_SCAN = 0.05
 
 
 class Worker:
     """A worker as the parent sees it: its socket and capture files, its pid once known, its
     state and the task it runs."""
 
-    __slots__ = ("err_fd", "forked", "id", "idle_since", "out_fd", "pid", "ready", "sock",
-                 "state", "task", "tasks_done")
+    __slots__ = ("err_fd", "forked", "id", "idle_since", "out_fd", "pid", "reader", "ready",
+                 "sock", "state", "task", "tasks_done")
 
-    def __init__(self, worker_id: str, sock: socket.socket, out_fd: int, err_fd: int) -> None:
+    def __init__(self, worker_id: str, sock: socket.socket, out_fd: int, err_fd: int,
+                 limit: int) -> None:
         self.id = worker_id
         self.sock: socket.socket | None = sock
+        self.reader = _protocol.FrameReader(sock, limit)
         self.out_fd = out_fd
         self.err_fd = err_fd
         self.pid: int | None = None
@@ -82,17 +93,19 @@ class Worker:
 class Manager:
     """The state of a running pool and the loop of its manager thread (`run`).
 
-    Built by `WarmPool` once the template has reported its preload; `owner` is the pool,
-    handed to the ``shutdown`` hooks. Methods without a leading underscore are called from
-    the user's threads (under `lock` where they touch shared state); the others run in the
-    manager thread only.
+    Built by `WarmPool` once the template has reported its preload; `owner` is a weak
+    reference to the pool, whose referent is handed to the ``shutdown`` hooks (weak: this
+    thread must not keep a dropped pool alive, so that its finalizer can shut it down).
+    Methods without a leading underscore are called from the user's threads (under `lock`
+    where they touch shared state); the others run in the manager thread only.
     """
 
-    def __init__(self, owner: object, *, control: socket.socket, process: subprocess.Popen,
-                 log: IO[bytes], hooks: dict[str, list[Callable]], max_workers: int,
+    def __init__(self, owner: Callable[[], object], *, control: socket.socket,
+                 process: subprocess.Popen, log: IO[bytes],
+                 hooks: dict[str, list[Callable]], max_workers: int,
                  max_tasks: int | None, idle_timeout: float | None,
                  spill_dirs: list[str], token: str, oom_kills: int | None,
-                 number: int) -> None:
+                 number: int, spill_threshold: int = 1 << 20) -> None:
         self.owner = owner
         self.control = control
         self.process = process
@@ -108,11 +121,19 @@ class Manager:
         self.oom_kills = oom_kills  # the cgroup's OOM kill count, to compare at a SIGKILL
         self.node = os.uname().nodename
 
+        self.message_limit = max(spill_threshold, 0) + _MESSAGE_MARGIN
+        self.control_reader = _protocol.FrameReader(control, _CONTROL_LIMIT)
+        # Why the template has not answered a fork request (None while it answers), said
+        # once in the log and in the error of every task that could not get a worker.
+        self.stalled: str | None = None
+        self.next_queue_scan = 0.0
+
         self.lock = threading.Lock()
         self.pending: deque[Task] = deque()
         self.aborts: list[Future] = []
         self.shutdown_requested = False
         self.broken: str | None = None
+        self.closed = False  # set by `_close`: nothing reads `pending` or a worker any more
         self.workers: dict[str, Worker] = {}
         self.imported: dict[str, int] = {}
         self.worker_ids = itertools.count(1)
@@ -153,7 +174,13 @@ class Manager:
         task.deadline = (task.dispatched + task.info.timeout
                          if task.info.timeout is not None else None)
         task.future.worker_id = worker.id
-        worker.task = task
+        with self.lock:  # `_close` sweeps up under the lock what it finds on a worker
+            closed = self.closed
+            if not closed:
+                worker.task = task
+        if closed:
+            self._fail_unrun(task)
+            return True
         sock = worker.sock
         try:
             if sock is None:
@@ -162,12 +189,20 @@ class Manager:
             return True
         except OSError:
             # The worker died before the task reached it: the task never started, so it
-            # goes back to the front of the queue; its exit report ends the worker.
+            # goes back to the front of the queue; its exit report ends the worker. Unless
+            # the manager took it from the worker meanwhile (it completed it), or stopped
+            # reading the queue (then it fails here, never left RUNNING).
             with self.lock:
-                worker.task = None
-                if worker.state == "busy":
-                    worker.state = "lost"
-                self.pending.appendleft(task)
+                ours = worker.task is task
+                if ours:
+                    worker.task = None
+                    if worker.state == "busy":
+                        worker.state = "lost"
+                    if not self.closed:
+                        self.pending.appendleft(task)
+                        return False
+            if ours:
+                self._fail_unrun(task)
             return False
 
     def wake(self) -> None:
@@ -242,6 +277,7 @@ class Manager:
                     break
                 self._handle_aborts()
                 self._enforce_timeouts()
+                self._watch_template()
                 self._retire_idle()
         except BaseException as exc:  # the pool must not hang its users
             self._break(f"the pool's manager thread failed: {type(exc).__name__}: {exc}")
@@ -257,9 +293,10 @@ class Manager:
                 worker = self.claim_idle()
                 if worker is None:
                     starting = sum(w.state == "starting" for w in self.workers.values())
-                    live = sum(w.state in ("starting", "idle", "busy")
-                               for w in self.workers.values())
-                    wanted = min(len(self.pending) - starting, self.max_workers - live)
+                    # Every worker until its exit report counts, lost and killed ones too:
+                    # they are processes still, and `workers=` bounds processes.
+                    wanted = min(len(self.pending) - starting,
+                                 self.max_workers - len(self.workers))
                 else:
                     task = self.pending.popleft()
             if worker is None:
@@ -274,7 +311,7 @@ class Manager:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_fd = capture_file(self.spill_dir)
         err_fd = capture_file(self.spill_dir)
-        worker = Worker(worker_id, ours, out_fd, err_fd)
+        worker = Worker(worker_id, ours, out_fd, err_fd, self.message_limit)
         try:
             _protocol.send(self.control, ("fork", worker_id),
                            fds=[theirs.fileno(), out_fd, err_fd])
@@ -292,7 +329,11 @@ class Manager:
 
     def _from_template(self) -> None:
         try:
-            message, fds = _protocol.recv(self.control)
+            messages = self.control_reader.read()
+        except _protocol.Corrupt as exc:
+            self._break(f"the template process (pid {self.process.pid}) sent a message the "
+                        f"pool cannot read: {exc}")
+            return
         except (_protocol.Closed, OSError):
             status = self.process.poll()
             if status is None:
@@ -303,33 +344,74 @@ class Manager:
             self._break(f"the template process (pid {self.process.pid}) died"
                         f"{_status_text(status)}; its workers died with it")
             return
-        for fd in fds:
-            os.close(fd)
-        kind = message[0]
-        if kind == "forked":
-            worker = self.workers.get(message[1])
-            if worker is not None:
-                worker.pid = message[2]
-        elif kind == "exited":
-            self._exited(message[1], message[2], message[3])
+        for message in messages:
+            kind = message[0]
+            if kind == "forked":
+                worker = self.workers.get(message[1])
+                if worker is not None:
+                    worker.pid = message[2]
+                if self.stalled is not None:
+                    self._report_stall(None)
+            elif kind == "exited":
+                self._exited(message[1], message[2], message[3])
 
     def _from_worker(self, worker: Worker) -> None:
+        """Read a worker's socket; what is wrong with what it sent ends that worker alone."""
+        if worker.sock is None:
+            # Gone earlier in this select() batch (its exit report came first): its socket
+            # is closed and its task completed.
+            return
         try:
-            message, fds = _protocol.recv(worker.sock)
+            messages = worker.reader.read()
+        except _protocol.Corrupt as exc:
+            self._corrupt(worker, str(exc))
+            return
         except (_protocol.Closed, OSError):
             self._lose(worker)
             return
-        for fd in fds:
-            os.close(fd)
+        for message in messages:
+            if worker.sock is None:  # retired or killed by an earlier message
+                return
+            try:
+                self._message(worker, message)
+            except BaseException as exc:  # noqa: BLE001 - a well-framed message of the wrong shape
+                self._corrupt(worker, f"a {message[0]!r} message the pool cannot use: "
+                                      f"{type(exc).__name__}: {exc}")
+                return
+
+    def _message(self, worker: Worker, message: tuple) -> None:
         kind = message[0]
         if kind == "ready":
-            worker.pid = message[1]
+            pid = message[1]
+            if type(pid) is not int:
+                raise TypeError(f"a pid that is not an int: {type(pid).__name__}")
+            worker.pid = pid
             worker.ready = worker.idle_since = time.monotonic()
             with self.lock:
                 if worker.state == "starting":
                     worker.state = "idle"
         elif kind == "done":
-            self._done(worker, message[1], message[2], message[3])
+            _kind, task_id, outcome, measured = message
+            self._done(worker, task_id, outcome, measured)
+        else:
+            raise ValueError("an unknown kind")
+
+    def _corrupt(self, worker: Worker, why: str) -> None:
+        """A worker sent what the pool cannot read: kill it, as if it had crashed under its
+        task (the pool cannot trust what else it may send), and fail that task."""
+        with self.lock:
+            task, worker.task = worker.task, None
+        self._kill(worker)
+        if task is None:
+            return
+        stdout, stderr = self._read_output(worker)
+        task.future.stdout, task.future.stderr = stdout, stderr
+        error = WorkerCrashed(f"worker {worker.id} (pid {worker.pid}) sent a message the pool "
+                              f"cannot read while running task {task.info.name!r} "
+                              f"(#{task.info.task_id}): {why}; the worker was killed (did "
+                              f"the task write to the worker's socket, or replace a builtin?)")
+        error._attach(stdout, stderr)
+        self._complete(task, error=error)
 
     def _done(self, worker: Worker, task_id: int, outcome: tuple, measured: dict) -> None:
         task = worker.task
@@ -355,9 +437,8 @@ class Manager:
         future.metrics = metrics
         kind, data = outcome
         if kind == "error":
-            error = remote_error(task, worker, data)
-            error._attach(future.stdout, future.stderr)
-            self._complete(task, error=error)
+            self._complete(task, error=remote_error(task, worker, data, future.stdout,
+                                                    future.stderr))
         else:
             try:
                 value = (spill.load_inline(data) if kind == "inline"
@@ -552,7 +633,7 @@ class Manager:
         import atexit
 
         atexit.unregister(self.at_exit)
-        self.fire("shutdown", self.owner)
+        self.fire("shutdown", self.owner())  # None when the pool was dropped unshut
 
     def _read_output(self, worker: Worker) -> tuple[str, str]:
         return tail(worker.out_fd), tail(worker.err_fd)

@@ -4,7 +4,8 @@
   sent to the worker, the future, when it was dispatched and its deadline);
 - `dumps` / `name_of`: pickling ``(fn, args, kwargs)`` for the worker (plain pickle, or
   cloudpickle for what plain pickle cannot send by name) and the label a task is known by;
-- `remote_error`: the `RemoteError` for a task that raised, from the worker's description;
+- `remote_error`: what a task that raised completes with (its own exception, the remote
+  traceback as its cause; a `RemoteError` when it cannot be raised as itself);
   `crash_text`: why a worker died under its task; `task_metrics`: what a task cost;
 - `capture_file` / `tail`: a worker's anonymous stdout or stderr file, and reading its last
   bytes back once the task is over.
@@ -74,16 +75,28 @@ def dumps(fn: Callable, args: tuple, kwargs: dict, label: str) -> bytes:
                         f"{exc}") from None
 
 
-def remote_error(task: Task, worker: Worker, details: dict) -> RemoteError:
-    """The error a task that raised completes with, from the worker's description of the
-    exception (its type, message, traceback text, and the exception pickled when it could
-    be)."""
+def remote_error(task: Task, worker: Worker, details: dict, stdout: str,
+                 stderr: str) -> BaseException:
+    """What the future of a task that raised completes with, from the worker's description
+    of the exception (its type, message, traceback text, the exception pickled when it could
+    be, and a note when the call itself succeeded but its result could not be sent back).
+
+    The task's own exception, as `ProcessPoolExecutor` gives it, when it unpickles to an
+    `Exception`: its ``__cause__`` is a `RemoteError` carrying the remote traceback and the
+    task's output (`stdout`, `stderr`). Otherwise that `RemoteError` itself: the exception
+    did not travel, its unpickling failed (whatever it raised: a hostile ``__reduce__`` can
+    raise `SystemExit` here, in the manager thread), or it is a `BaseException` such as
+    `SystemExit` or `KeyboardInterrupt`, which raised by ``result()`` would end or interrupt
+    the parent as if the parent had raised it.
+    """
     exception = None
     if details["exception"] is not None:
         try:
             exception = pickle.loads(details["exception"])
-        except Exception:  # noqa: BLE001 - a class that exists only in the worker
+        except BaseException:  # noqa: BLE001 - a class only the worker has, or hostile
             exception = None
+        if not isinstance(exception, BaseException):
+            exception = None  # a crafted pickle can load as anything
     message = details["message"]
     summary = f"{details['type']}: {message}" if message else details["type"]
     note = f" ({details['note']})" if details.get("note") else ""
@@ -91,6 +104,14 @@ def remote_error(task: Task, worker: Worker, details: dict) -> RemoteError:
                         f"worker {worker.id} (pid {worker.pid}){note}",
                         type_name=details["type"], remote_traceback=details["traceback"],
                         exception=exception)
+    error._attach(stdout, stderr)
+    if isinstance(exception, Exception) and not details.get("note"):
+        try:
+            exception.__cause__ = error
+        except BaseException:  # noqa: BLE001 - a class that refuses attributes: ours, then
+            error.__cause__ = exception
+            return error
+        return exception
     error.__cause__ = exception
     return error
 

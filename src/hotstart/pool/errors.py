@@ -1,13 +1,21 @@
 """How a pool task or a pool fails: one exception class per cause, each saying what to do.
 
-A failed task's future raises exactly one of these, never after a silent retry:
+A task that raised completes with the exception it raised, as with `ProcessPoolExecutor`:
+``except ZeroDivisionError:`` around ``future.result()`` works. Its ``__cause__`` is a
+`RemoteError` that carries the remote traceback (shown under it when uncaught), the worker,
+and the task's captured output. Otherwise a failed task's future raises exactly one of these,
+never after a silent retry:
 
-- `RemoteError`: the task raised; carries the remote traceback and the exception itself when
-  it could be pickled back;
+- `RemoteError`: the task raised an exception that cannot be raised in the parent as itself
+  (it could not be pickled or unpickled, or it is a `BaseException` that is not an
+  `Exception`: `SystemExit`, `KeyboardInterrupt`, which would end or interrupt the parent),
+  or its result could not be sent back or loaded;
 - `TaskTimeout`: the task ran longer than its timeout; its worker was killed;
 - `WorkerCrashed`: the worker died under the task (``os._exit``, a signal, a segfault, the
   OOM killer); says the exit code or the signal and ends with the worker's stderr;
-- `BrokenPool`: the template died, or the pool was shut down before the task could run.
+- `BrokenPool` (a `concurrent.futures.BrokenExecutor`, so a `RuntimeError`): the template
+  died, the pool was shut down before the task could run, or it is used in a process forked
+  from the one that created it.
 
 `PreloadError` is raised by the `WarmPool` constructor when a preload module fails to import
 (with ``on_preload_error="fail"``, the default). Every one carries the task's captured
@@ -15,6 +23,8 @@ A failed task's future raises exactly one of these, never after a silent retry:
 """
 
 from __future__ import annotations
+
+from concurrent.futures import BrokenExecutor
 
 from hotstart.errors import HotstartError
 
@@ -43,19 +53,26 @@ class PreloadError(PoolError):
         self.report = report
 
 
-class BrokenPool(PoolError):
-    """The pool can no longer run tasks: its template died, or it was shut down."""
+class BrokenPool(PoolError, BrokenExecutor):
+    """The pool can no longer run tasks: its template died, it was shut down, or this process
+    was forked from the one that created it.
+
+    A `concurrent.futures.BrokenExecutor`, hence a `RuntimeError`: what the `Executor`
+    contract says `submit` raises after `shutdown`.
+    """
 
 
 class RemoteError(PoolError):
-    """The task raised an exception in the worker.
+    """What the worker said about an exception its task raised.
 
-    ``exception`` is that exception, unpickled (also set as ``__cause__``), or None when it
-    could not travel; ``type_name`` and ``remote_traceback`` are always there.
+    Raised by ``result()`` only when the exception itself cannot be raised in the parent;
+    otherwise it is the ``__cause__`` of the exception ``result()`` raises. ``exception`` is
+    the task's exception, unpickled, or None when it could not travel (when raised, it is
+    also the ``__cause__``); ``type_name`` and ``remote_traceback`` are always there.
     """
 
     def __init__(self, message: str, *, type_name: str, remote_traceback: str,
-                 exception: "BaseException | None" = None) -> None:
+                 exception: BaseException | None = None) -> None:
         super().__init__(message)
         self.type_name = type_name
         self.remote_traceback = remote_traceback
@@ -76,8 +93,8 @@ class TaskTimeout(PoolError, TimeoutError):
 class WorkerCrashed(PoolError):
     """The worker running the task died: ``exitcode`` or ``signal`` says how."""
 
-    def __init__(self, message: str, *, exitcode: "int | None" = None,
-                 signal: "int | None" = None) -> None:
+    def __init__(self, message: str, *, exitcode: int | None = None,
+                 signal: int | None = None) -> None:
         super().__init__(message)
         self.exitcode = exitcode
         self.signal = signal

@@ -14,11 +14,13 @@ import itertools
 import os
 import sys
 import time
+import weakref
 from concurrent.futures import Executor, Future
 
 from . import _startup, spill
 from ._manager import Manager
 from ._tasks import Task, dumps, name_of
+from .errors import BrokenPool
 from .records import TaskInfo, WorkerInfo
 
 TYPE_CHECKING = False
@@ -107,7 +109,10 @@ class WarmPool(Executor):
             "shutdown": _callables(on_shutdown)}
         self._timeout = timeout
         self._number = next(_pool_numbers)
-        self._token = f"{os.getpid()}p{self._number}"
+        # The process that owns the pool: a child forked from it shares the pool's sockets
+        # (and would steal the parent's results), so `schedule` refuses to run there.
+        self._pid = os.getpid()
+        self._token = f"{self._pid}p{self._number}"
         # Where results spill: a RAM-backed tmpfs first when there is one (no disk writeback
         # for a file that lives milliseconds), else or when it is full /tmp; capture files
         # and the template's log always go to the last one.
@@ -126,7 +131,7 @@ class WarmPool(Executor):
         self.preload_report = _startup.read_preload(control, self._process, log, modules,
                                                     on_preload_error)
         self._manager = Manager(
-            self, control=control, process=self._process, log=log, hooks=hooks,
+            weakref.ref(self), control=control, process=self._process, log=log, hooks=hooks,
             max_workers=workers or _startup.cpu_count(), max_tasks=max_tasks_per_worker,
             idle_timeout=idle_timeout, spill_dirs=self._spill_dirs, token=self._token,
             oom_kills=oom_kills, number=self._number)
@@ -134,6 +139,12 @@ class WarmPool(Executor):
         import atexit
 
         atexit.register(self._manager.at_exit)
+        # A pool dropped without `shutdown` is shut down when collected, as
+        # ProcessPoolExecutor does: its queued and running tasks still complete, then the
+        # workers, the template and the manager thread end. (The manager holds the pool only
+        # weakly; at exit, `at_exit` above does the same and waits.)
+        self._finalizer = weakref.finalize(self, _shut_down_dropped, self._manager, self._pid)
+        self._finalizer.atexit = False
 
     # -- public API -----------------------------------------------------------------------
 
@@ -154,10 +165,15 @@ class WarmPool(Executor):
                  name: str | None = None) -> TaskFuture:
         """`submit` with a per-task `timeout` (seconds, or None for none) and a `name`.
 
-        Raises `BrokenPool` after `shutdown` or when the template died, and `TypeError` when
-        the function or its arguments cannot be pickled (cloudpickle is used, when installed,
-        for lambdas, closures and functions of ``__main__``).
+        Raises `BrokenPool` (a `RuntimeError`) after `shutdown`, when the template died, or
+        in a process forked from the one that created the pool; `TypeError` when the function
+        or its arguments cannot be pickled (cloudpickle is used, when installed, for lambdas,
+        closures and functions of ``__main__``).
         """
+        if os.getpid() != self._pid:
+            raise BrokenPool(f"this WarmPool was created in process {self._pid}, and this "
+                             f"process ({os.getpid()}) is a fork of it: a pool serves only "
+                             f"the process that created it; create a new WarmPool here")
         if timeout is _DEFAULT:
             timeout = self._timeout
         elif timeout is not None and not timeout > 0:
@@ -190,14 +206,18 @@ class WarmPool(Executor):
 
         Idle workers and the template exit; spill files left by this pool are removed;
         ``on_shutdown`` hooks run once. With ``wait=False`` this happens in the background.
+        In a process forked from the pool's, this does nothing: the pool is the parent's.
         """
+        if os.getpid() != self._pid:
+            return
         self._manager.shutdown(wait, cancel_futures)
 
     def add_hook(self, event: str, handler: Callable) -> None:
         """Call `handler` on `event`: ``"submit"`` (a `TaskInfo`), ``"complete"`` (the
         `TaskInfo`, the `TaskFuture` and its `TaskMetrics` or None: fired on every path, after
         the outcome is known and before the future completes, except for a cancelled queued
-        task, where it follows the cancellation), ``"shutdown"`` (the pool). A handler that
+        task, where it follows the cancellation), ``"shutdown"`` (the pool, or None when it was
+        collected without `shutdown`). A handler that
         raises is logged to the ``hotstart.pool`` logger; the others still run."""
         if event not in self._manager.hooks:
             raise ValueError(f"unknown hook event {event!r}: expected 'submit', 'complete' or "
@@ -290,6 +310,14 @@ class WarmPool(Executor):
             if not future.done():
                 self._manager.abort(future)
             raise
+
+
+def _shut_down_dropped(manager: Manager, pid: int) -> None:
+    """The finalizer of a pool collected without `shutdown`: shut it down in the background
+    (queued and running tasks still complete), unless this is a forked copy of the process
+    that owned it."""
+    if os.getpid() == pid:
+        manager.shutdown(wait=False, cancel_futures=False)
 
 
 def _callables(value: Callable | Iterable[Callable]) -> list[Callable]:
