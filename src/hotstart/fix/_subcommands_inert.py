@@ -103,7 +103,9 @@ class _Inert:
                 why = " (a class statement runs its bases' `__init_subclass__` and " \
                       "metaclass, which may register it)" if isinstance(node, ast.ClassDef) \
                     else ""
-                why = f": {self.unproven[id(node)]}" if id(node) in self.unproven else why
+                proof = next((self.unproven[id(n)] for n in ast.walk(node)
+                              if id(n) in self.unproven), None)
+                why = f": {proof}" if proof is not None else why
                 return (f"runs `{_clip(one_line(self.module.segment(node)))}` when imported "
                         f"(line {node.lineno}){why}")
         return None
@@ -140,12 +142,10 @@ class _Inert:
         value = node.value
         if value is None:
             return True
-        built = self.framework_call(value)
+        built = self.framework_call(value) or self.project_call(value)
         if built is None and not self.expression(value) and not self.logger_call(value) and \
-                not self.pattern(value) and not self.pure_call(value):
-            built = self.project_call(value, node)
-            if built is None:
-                return False
+                not self.pattern(value):
+            return False
         for target in targets:
             for name in ast.walk(target):
                 if isinstance(name, ast.Name):
@@ -287,12 +287,56 @@ class _Inert:
         decorator factories (`typer.Option(...)` in a default); a lambda is not run."""
         for part in _walk(node):
             if isinstance(part, ast.Call):
-                if self.framework_call(part) is None:
+                if self.framework_call(part) is None and not self.pure_call(part) and \
+                        not self.joined(part) and not self.enum_call(part) and \
+                        self.project_call(part) is None:
+                    return False
+            elif isinstance(part, _COMPREHENSIONS):
+                if not all(self.iterable(g.iter) and not g.is_async for g in part.generators):
                     return False
             elif not isinstance(part, (*_INERT_EXPRESSIONS, ast.Lambda, ast.arguments,
-                                       ast.arg)):
+                                       ast.arg, ast.comprehension)):
                 return False
         return True
+
+    def iterable(self, node: ast.expr) -> bool:
+        """A value iterating which runs nothing of the project (a comprehension's, `sorted`'s
+        or `", ".join`'s): a literal display of inert items, the result of a `pure_call`,
+        or a name the module binds once to one (`_SORT_OPTIONS = get_args(Sort_T)`)."""
+        if isinstance(node, ast.Name) and len(self.module.globals.binds.get(node.id, [])) == 1:
+            bound = self.module.assigned.get(node.id)
+            if bound is None or isinstance(bound, ast.Name):
+                return False
+            node = bound
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Constant)):
+            return self.expression(node)
+        return self.pure_call(node)
+
+    def joined(self, node: ast.Call) -> bool:
+        """`", ".join(NAMES)` of a literal separator over an `iterable`."""
+        func = node.func
+        return isinstance(func, ast.Attribute) and func.attr == "join" and \
+            isinstance(func.value, ast.Constant) and isinstance(func.value.value, str) and \
+            len(node.args) == 1 and not node.keywords and self.iterable(node.args[0])
+
+    def enum_call(self, node: ast.Call) -> bool:
+        """`enum.Enum("Sort", {s: s for s in NAMES}, type=str)`: the functional API builds a
+        new class of literal name and members (`type=` a builtin class, whose
+        `__init_subclass__` is `object`'s)."""
+        if self.resolved(dotted(node.func) or "") not in _ENUMS or not node.args or \
+                len(node.args) > 2 or not isinstance(node.args[0], ast.Constant) or \
+                any(isinstance(a, ast.Starred) for a in node.args):
+            return False
+        for keyword in node.keywords:
+            value = keyword.value
+            if keyword.arg == "type":
+                if not isinstance(value, ast.Name) or value.id not in _MIXINS or \
+                        value.id in self.module.globals.binds:
+                    return False
+            elif keyword.arg not in ("module", "qualname", "start", "boundary") or \
+                    not self.expression(value):
+                return False
+        return all(self.expression(a) for a in node.args[1:])
 
     def logger_call(self, node: ast.expr) -> bool:
         """`logging.getLogger(...)`, or a call of a project function that does nothing but
@@ -311,11 +355,12 @@ class _Inert:
         helper = _read_module(self.module, module_name)
         return helper is not None and _logger_helper(helper, function)
 
-    def project_call(self, node: ast.expr, statement: ast.stmt) -> str | None:
+    def project_call(self, node: ast.expr) -> str | None:
         """"group" or "value" when `node` calls a project function, its arguments inert,
         proven to only build and return objects (`_inert_functions`: `typer_factory(help=
         "...")` returning `typer.Typer(...)`, `get_logger(__name__)` returning
-        `logging.getLogger(...)`), None otherwise (why is kept for the message)."""
+        `logging.getLogger(...)`), None otherwise (why is kept for the message, by the
+        call's node)."""
         if not isinstance(node, ast.Call) or not self.arguments(node):
             return None
         name = dotted(node.func)
@@ -324,13 +369,13 @@ class _Inert:
             return None
         if self.prover.resolve(self.module, name) is None:
             if self.read(imported[1] if imported else self.module.name) is not None:
-                self.unproven[id(statement)] = (
+                self.unproven[id(node)] = (
                     f"`{name}` is not found defined at the top of a project module (bound "
                     "by a module `__getattr__`, or not a plain function), so it is not proven")
             return None
         why, group = self.prover.call(self.module, node)
         if why is not None:
-            self.unproven[id(statement)] = why
+            self.unproven[id(node)] = why
             return None
         return "group" if group else "value"
 
@@ -352,7 +397,9 @@ class _Inert:
                 return False
         else:
             return False
-        return all(self.expression(a) or self.pure_call(a) for a in node.args)
+        if name in _PURE_BUILTINS:
+            return all(self.iterable(a) for a in node.args)
+        return all(self.expression(a) for a in node.args)
 
     def pattern(self, node: ast.expr) -> bool:
         """`re.compile(r"...", re.I)` of literals: the same pattern compiled later matches
@@ -398,6 +445,9 @@ class _Inert:
 
 #: Builtins that only build a new value from an iterable's items (compared by `sorted`).
 _PURE_BUILTINS = frozenset({"sorted", "tuple", "list", "set", "frozenset", "len"})
+#: Builtin classes an enum made by the functional API may mix in (`type=str`).
+_MIXINS = frozenset({"str", "int", "float", "bytes"})
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp)
 #: `typing` introspection: the parts of a type alias, read and returned as they are.
 _INTROSPECTION = frozenset({"typing.get_args", "typing.get_origin",
                             "typing_extensions.get_args", "typing_extensions.get_origin"})
