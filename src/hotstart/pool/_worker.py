@@ -5,10 +5,18 @@ through ``os._exit`` so that nothing the template inherited from the preload (``
 handlers, buffered files) runs or flushes twice.
 
 Per task (`run_task`): stdout and stderr (descriptors 1 and 2, so C code and child processes
-are captured too) go to two files the parent created and reads; the peak RSS counter is
+are captured too) go to two files the parent created and reads, re-pointed and emptied
+before every task and capped while it runs (`_capture`); the peak RSS counter is
 reset (``/proc/self/clear_refs``, Linux) so the figure is this task's own peak rather than
 the worker's lifetime watermark; cwd, ``sys.path`` and the environment are saved before and
-restored after, whatever the task did; the result is sent inline or through a spill file.
+restored after, whatever the task did, and so is the rest of the process state that is
+cheap to put back (`_isolation`); the result is sent inline or through a spill file, with
+``"retire"`` in its metrics when the task left what cannot be put back (a running thread,
+a forked child, a changed session): the parent then never reuses this worker.
+
+The worker's socket is close-on-exec (children a task starts do not hold it), and
+``SIGXFSZ`` is ignored, so a file-size limit makes a spill write fail with ``EFBIG``
+(an error for that task) instead of killing the worker.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ import sys
 import time
 
 from . import _protocol, env, spill
+from ._capture import Capture
+from ._isolation import Guard
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,7 +50,7 @@ def start(sock: socket.socket, worker_id: str, capture: "tuple[int, int]", confi
     """The life of a worker, right after ``os.fork()`` in the template. Never returns."""
     status = 0
     try:
-        _become_worker(capture, template_pid)
+        _become_worker(sock, capture, template_pid)
         _protocol.send(sock, ("ready", os.getpid()))
         while True:
             try:
@@ -72,7 +82,8 @@ def start(sock: socket.socket, worker_id: str, capture: "tuple[int, int]", confi
         os._exit(status)
 
 
-def _become_worker(capture: "tuple[int, int]", template_pid: int) -> None:
+def _become_worker(sock: socket.socket, capture: "tuple[int, int]", template_pid: int) -> None:
+    global _capture, _guard
     # Die with the template (which dies with the parent). PDEATHSIG is tied to the thread
     # that forked us; the template is single-threaded, so that is the template itself.
     _set_parent_death_signal()
@@ -80,11 +91,14 @@ def _become_worker(capture: "tuple[int, int]", template_pid: int) -> None:
         os._exit(0)
     _reset_signals()
     gc.enable()  # the template ran with gc disabled and froze its heap before forking
+    os.set_inheritable(sock.fileno(), False)  # received through the template: inheritable
     out, err = capture
-    os.dup2(out, 1)
-    os.dup2(err, 2)
+    _capture = Capture(out, err)
+    _capture.point()
     os.close(out)
     os.close(err)
+    _guard = Guard(sock, _capture.close_in_child)
+    _capture.start_watcher()
     import faulthandler
 
     faulthandler.enable(file=sys.stderr)  # a segfault leaves its Python traceback in stderr
@@ -111,6 +125,8 @@ def _reset_signals() -> None:
             if number == signal.SIGINT:
                 signal.signal(number, signal.default_int_handler)
             elif number == signal.SIGPIPE:  # Python ignores it, so writes raise EPIPE instead
+                signal.signal(number, signal.SIG_IGN)
+            elif number == signal.SIGXFSZ:  # past RLIMIT_FSIZE a write fails with EFBIG
                 signal.signal(number, signal.SIG_IGN)
             else:
                 signal.signal(number, signal.SIG_DFL)
@@ -174,6 +190,8 @@ def _open_proc(path: str, flags: int) -> "int | None":
 
 
 _probe: "_Probe | None" = None
+_capture: "Capture | None" = None
+_guard: "Guard | None" = None
 
 
 def _environment_snapshot() -> "dict":
@@ -202,7 +220,9 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict
     if probe is None:
         probe = _probe = _Probe()
     task_peak = probe.reset_peak()
-    _truncate_capture()
+    capture, guard = _capture, _guard
+    if capture is not None:
+        capture.point()
     cwd = _getcwd()
     path = list(sys.path)
     environ = _environment_snapshot()
@@ -210,16 +230,27 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     value = None
-    error = None
+    raised = None
     try:
         fn, args, kwargs = pickle.loads(payload)
         value = fn(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
-        error = _describe(exc)
-    finally:
-        wall = time.perf_counter() - started
-        _flush()
-        _restore(cwd, path, environ)
+        raised = exc
+    wall = time.perf_counter() - started
+    retire = None
+    if guard is not None:
+        if guard.in_fork_child:  # a process the task forked returned here: it ends
+            _flush()
+            os._exit(1 if raised is not None else 0)
+        guard.restore()  # builtins first: what follows (and _protocol.send) relies on them
+    _flush()
+    _restore(cwd, path, environ)
+    if guard is not None:
+        retire = guard.settle()
+    error = None
+    if raised is not None:
+        error = _describe(raised)
+        raised = None  # its traceback holds the task's frames
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = ((usage_after.ru_utime - usage.ru_utime) + (usage_after.ru_stime - usage.ru_stime)
@@ -229,7 +260,7 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict
     # Modules the task had to import itself: candidates for the preload list.
     metrics = {"wall": wall, "cpu": cpu, "peak_rss": peak, "imported": probe.new_modules(),
                "peak_rss_scope": "task" if task_peak else "worker", "result_bytes": None,
-               "spilled": False}
+               "spilled": False, "retire": retire}
     if error is None:
         try:
             kind, data = spill.inline_or_spill(value, _spill_target(config["spill_dirs"]),
@@ -308,11 +339,3 @@ def _flush() -> None:
         except BaseException:  # noqa: BLE001 - a task may have closed or replaced them
             pass
 
-
-def _truncate_capture() -> None:
-    for fd in (1, 2):
-        try:
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-        except OSError:
-            pass

@@ -49,10 +49,12 @@ Deliberately *not* passed (add them with ``allow=`` when a worker needs them):
   ``PROJ_DATA``...): they are package specific; pass them with ``allow=``.
 
 A name admitted *only* through a prefix is still dropped when it looks like a secret (it
-contains ``SECRET``, ``TOKEN``, ``PASSW``, ``PASSPHRASE``, ``CREDENTIAL``, ``PRIVATE``,
-``AUTH``, ``COOKIE``, ``APIKEY``, or a ``KEY``/``KEYS``/``URL``/``URI``/``DSN`` word between
-underscores, case-insensitively), so ``HOTSTART_API_TOKEN`` or ``LC_DB_URL`` do not leak
-through a prefix. Exact names (`DEFAULT_ALLOW` and ``allow=``) are not subject to that
+contains ``SECRET``, ``TOKEN``, ``PASSW``, ``PASSPHRASE``, ``CREDENTIAL``, ``CREDS``,
+``PRIVATE``, ``AUTH``, ``COOKIE``, ``APIKEY``, a word ending in ``PASS`` (``PASS``,
+``DBPASS``), or a ``PWD``/``PW``/``KEY``/``KEYS``/``URL``/``URI``/``DSN`` word between
+underscores, case-insensitively), so ``HOTSTART_API_TOKEN``, ``HOTSTART_DB_PASS``,
+``LC_PASS`` or ``LC_DB_URL`` do not leak through a prefix. The check errs on the side of
+dropping: ``HOTSTART_BYPASS_X`` is dropped too (pass it with ``allow=``). Exact names (`DEFAULT_ALLOW` and ``allow=``) are not subject to that
 check: naming a variable is an explicit decision.
 
 Standard library only; importing this module imports nothing but ``os``.
@@ -93,8 +95,11 @@ DEFAULT_ALLOW: "frozenset[str]" = frozenset({
 DEFAULT_PREFIXES: "tuple[str, ...]" = ("LC_", "HOTSTART_")
 
 # Substrings of "_" + NAME + "_" (upper-cased) that mark a prefix-matched name as a secret.
-_SECRET_MARKS = ("SECRET", "TOKEN", "PASSW", "PASSPHRASE", "CREDENTIAL", "PRIVATE", "AUTH",
-                 "COOKIE", "APIKEY", "_KEY_", "_KEYS_", "_URL_", "_URI_", "_DSN_")
+# "PASS_" is any word ending in PASS (DB_PASS, DBPASS); "PWD" only as a word (a PWD inside
+# a longer word is rare, and the shell's own PWD is not admitted by any prefix).
+_SECRET_MARKS = ("SECRET", "TOKEN", "PASSW", "PASSPHRASE", "CREDENTIAL", "CREDS", "PRIVATE",
+                 "AUTH", "COOKIE", "APIKEY", "PASS_", "_PWD_", "_PW_", "_KEY_", "_KEYS_",
+                 "_URL_", "_URI_", "_DSN_")
 
 
 def _looks_secret(name: str) -> bool:

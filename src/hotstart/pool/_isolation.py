@@ -1,0 +1,322 @@
+"""What one task leaves behind in its worker: put back what is cheap, retire for the rest.
+
+A worker runs many tasks in one process, so whatever a task changes in the process is seen
+by the next task on that worker. `Guard` records the worker's state once, when the worker
+starts, and after every task (`Guard.after`):
+
+- puts back, each only when the task changed it (so a well-behaved task pays a few
+  comparisons, about 5 µs in all): builtins (a task that replaced ``builtins.len`` would
+  also have corrupted the worker's own messages), ``sys.modules`` entries the task deleted or
+  replaced (modules it imported stay: that is the warm part), ``sys.meta_path`` and
+  ``sys.path_hooks``, the hooks and streams of ``sys`` (``excepthook``, ``displayhook``,
+  ``unraisablehook``, ``breakpointhook``, ``stdin``/``stdout``/``stderr``), the recursion
+  limit, the switch interval, the trace and profile functions, the garbage collector's
+  switch and thresholds, the ``warnings`` filters, the umask, and, through thin wrappers
+  installed in the worker, what a task set with ``os.putenv``/``os.unsetenv`` (the C
+  environment, which ``os.environ`` does not list), ``signal.signal``/``siginterrupt``,
+  ``pthread_sigmask``, ``set_wakeup_fd``, ``alarm``/``setitimer`` and
+  ``resource.setrlimit``/``prlimit`` (soft limits back where the hard limit allows);
+- returns the reason to retire the worker when the task left what cannot be put back:
+  a Python thread still running, a child it forked (``os.fork`` without exec) still
+  alive, a changed session or process group. The parent then delivers the task's result
+  and never gives that worker another task.
+
+A process forked by a task (``os.fork``, multiprocessing's fork start method) gets the
+worker's memory, including the code that would return into the worker's loop and answer
+the parent on its socket: in that child the socket is closed right after the fork, and a
+return into the worker's code ends it (`Guard.in_fork_child`), so it can never serve tasks.
+
+Not put back (documented limits): a C extension's own state, ``setenv`` called from C,
+a hard resource limit lowered, file descriptors a task leaves open (other than 1 and 2,
+which `_capture` re-points), module attributes a task patched (``json.dumps = ...``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import gc
+import os
+import signal
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable
+
+__all__ = ["Guard"]
+
+_SYS_HOOKS = ("excepthook", "displayhook", "unraisablehook", "breakpointhook", "stdin",
+              "stdout", "stderr")
+
+
+class Guard:
+    """The worker's state when it started, and the means to put it back after a task."""
+
+    def __init__(self, sock: socket.socket, on_fork_child: Callable[[], None]) -> None:
+        self.pid = os.getpid()
+        self.sock = sock
+        self.on_fork_child = on_fork_child
+        self.session = (os.getsid(0), os.getpgid(0))
+        self.umask = os.umask(0o077)
+        os.umask(self.umask)
+        self.recursion = sys.getrecursionlimit()
+        self.switch = sys.getswitchinterval()
+        self.gc_threshold = gc.get_threshold()
+        self.hooks = [(name, getattr(sys, name)) for name in _SYS_HOOKS]
+        self.meta_path = list(sys.meta_path)
+        self.path_hooks = list(sys.path_hooks)
+        self.builtins = dict(vars(builtins))
+        self.modules = dict(sys.modules)
+        self.warnings_filters: list | None = None
+        warnings = sys.modules.get("warnings")
+        if warnings is not None:
+            self.warnings_filters = list(warnings.filters)
+        self.default_signals = {number: signal.getsignal(number)
+                                for number in signal.valid_signals()}
+        self.limits: dict[int, tuple[int, int]] = {}
+        # Set by the wrappers below: what a task touched that the guard cannot read cheaply.
+        self.putenv: set = set()
+        self.signals: set[int] = set()
+        self.interrupting: set[int] = set()
+        self.sigmask = False
+        self.wakeup_fd = False
+        self.timers = False
+        self.forked = False
+        self._wrap()
+        os.register_at_fork(after_in_parent=self._after_fork_parent,
+                            after_in_child=self._after_fork_child)
+
+    # -- recording what cannot be compared cheaply ---------------------------------------
+
+    def _wrap(self) -> None:
+        import functools
+        import resource
+
+        def wrap(module: object, name: str, record: Callable[[tuple], None]) -> None:
+            real = getattr(module, name, None)
+            if real is None:
+                return
+
+            @functools.wraps(real)
+            def wrapper(*args, **kwargs):
+                try:
+                    record(args)
+                except Exception:  # noqa: BLE001 - bad arguments: the real call says why
+                    pass
+                return real(*args, **kwargs)
+
+            setattr(module, name, wrapper)
+            self.real[name] = real
+
+        self.real: dict[str, Callable] = {}
+        for name in ("putenv", "unsetenv"):
+            wrap(os, name, lambda args: self.putenv.add(args[0]) if args else None)
+        wrap(signal, "signal", lambda args: self.signals.add(int(args[0])) if args else None)
+        wrap(signal, "siginterrupt",
+             lambda args: self.interrupting.add(int(args[0])) if args else None)
+        wrap(signal, "pthread_sigmask", lambda args: setattr(self, "sigmask", True))
+        wrap(signal, "set_wakeup_fd", lambda args: setattr(self, "wakeup_fd", True))
+        wrap(signal, "alarm", lambda args: setattr(self, "timers", True))
+        wrap(signal, "setitimer", lambda args: setattr(self, "timers", True))
+        wrap(resource, "setrlimit", lambda args: self._limit(args[0]) if args else None)
+        wrap(resource, "prlimit",
+             lambda args: self._limit(args[1]) if len(args) > 2 and args[0] in (0, self.pid)
+             else None)
+        self.getrlimit = resource.getrlimit
+
+    def _limit(self, which: int) -> None:
+        if which not in self.limits:
+            try:
+                self.limits[which] = self.getrlimit(which)
+            except (OSError, ValueError):
+                pass
+
+    def _after_fork_parent(self) -> None:
+        self.forked = True
+
+    def _after_fork_child(self) -> None:
+        if os.getpid() == self.pid:  # not a child of this worker (cannot happen; be sure)
+            return
+        try:
+            fd = self.sock.detach()  # the child must never speak on the worker's socket
+            if fd >= 0:
+                os.close(fd)
+        except OSError:
+            pass
+        self.on_fork_child()
+
+    @property
+    def in_fork_child(self) -> bool:
+        """True in a process that a task forked (it must end instead of serving tasks)."""
+        return os.getpid() != self.pid
+
+    # -- after a task ----------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Put back what the last task changed (first thing after it: builtins included)."""
+        self._restore_builtins_and_modules()
+        self._restore_interpreter()
+        self._restore_recorded()
+
+    def settle(self) -> str | None:
+        """After ``os.environ`` was put back: the C environment made to agree with it; the
+        reason to retire the worker, or None."""
+        self._restore_putenv()
+        return self._why_retire()
+
+    def _restore_builtins_and_modules(self) -> None:
+        namespace = vars(builtins)
+        if namespace != self.builtins:
+            # Update first, delete after: builtins are never missing (the capture's watcher
+            # thread may be running Python code meanwhile).
+            namespace.update(self.builtins)
+            for name in [name for name in namespace if name not in self.builtins]:
+                del namespace[name]
+        modules = sys.modules
+        if modules != self.modules:
+            for name, module in self.modules.items():
+                if modules.get(name) is not module:
+                    modules[name] = module
+            if len(modules) != len(self.modules):  # modules the task imported stay
+                self.modules = dict(modules)
+
+    def _restore_interpreter(self) -> None:
+        for name, value in self.hooks:
+            if getattr(sys, name, None) is not value:
+                setattr(sys, name, value)
+        if sys.meta_path != self.meta_path:
+            sys.meta_path[:] = self.meta_path
+        if sys.path_hooks != self.path_hooks:
+            sys.path_hooks[:] = self.path_hooks
+            sys.path_importer_cache.clear()
+        if sys.getrecursionlimit() != self.recursion:
+            sys.setrecursionlimit(self.recursion)
+        if sys.getswitchinterval() != self.switch:
+            sys.setswitchinterval(self.switch)
+        if sys.gettrace() is not None:
+            sys.settrace(None)
+        if sys.getprofile() is not None:
+            sys.setprofile(None)
+        if not gc.isenabled():
+            gc.enable()
+        if gc.get_threshold() != self.gc_threshold:
+            gc.set_threshold(*self.gc_threshold)
+        warnings = sys.modules.get("warnings")
+        if warnings is not None:
+            if self.warnings_filters is None:  # imported by a task: its defaults from now on
+                self.warnings_filters = list(warnings.filters)
+            elif warnings.filters != self.warnings_filters:
+                warnings.filters[:] = self.warnings_filters
+                mutated = getattr(warnings, "_filters_mutated", None)
+                if mutated is not None:
+                    mutated()
+        os.umask(self.umask)  # one call, whatever it was
+
+    def _restore_putenv(self) -> None:
+        if self.putenv:
+            # os.environ was put back already; make the C environment agree with it.
+            environ = os.environ
+            putenv, unsetenv = self.real["putenv"], self.real["unsetenv"]
+            for name in self.putenv:
+                key = os.fsdecode(name) if isinstance(name, bytes) else name
+                try:
+                    if key in environ:
+                        putenv(key, environ[key])
+                    else:
+                        unsetenv(key)
+                except (OSError, ValueError, TypeError):
+                    pass
+            self.putenv.clear()
+
+    def _restore_recorded(self) -> None:
+        if self.timers:
+            self.real["setitimer"](signal.ITIMER_REAL, 0)
+            self.real["setitimer"](signal.ITIMER_VIRTUAL, 0)
+            self.real["setitimer"](signal.ITIMER_PROF, 0)
+            self.timers = False
+        if self.signals or self.interrupting:
+            restore = self.real["signal"]
+            for number in self.signals | self.interrupting:
+                try:
+                    restore(number, self.default_signals[number])
+                except (OSError, ValueError, TypeError, KeyError):
+                    pass
+            self.signals.clear()
+            self.interrupting.clear()
+        if self.sigmask:
+            self.real["pthread_sigmask"](signal.SIG_SETMASK, [])
+            self.sigmask = False
+        if self.wakeup_fd:
+            self.real["set_wakeup_fd"](-1)
+            self.wakeup_fd = False
+        if self.limits:
+            import resource
+
+            for which, (soft, hard) in self.limits.items():
+                try:
+                    self.real["setrlimit"](which, (soft, hard))
+                except (OSError, ValueError):
+                    try:  # the hard limit was lowered: only the soft one can come back
+                        now_hard = resource.getrlimit(which)[1]
+                        self.real["setrlimit"](which, (_lower(soft, now_hard), now_hard))
+                    except (OSError, ValueError):
+                        pass
+            self.limits.clear()
+
+    def _why_retire(self) -> str | None:
+        threading = sys.modules.get("threading")
+        if threading is not None and threading.active_count() > 1:
+            main = threading.main_thread()
+            names = [thread.name for thread in threading.enumerate()
+                     if thread is not main and thread.is_alive()]
+            if names:
+                return f"a thread it started is still running: {', '.join(names)}"
+        if self.forked:
+            self.forked = False
+            child = _live_child()
+            if child is not None:
+                return f"it forked a child that is still alive (pid {child})"
+        if (os.getsid(0), os.getpgid(0)) != self.session:
+            return "it changed its session"
+        return None
+
+
+def _lower(soft: int, hard: int) -> int:
+    import resource
+
+    if hard == resource.RLIM_INFINITY:
+        return soft
+    if soft == resource.RLIM_INFINITY:
+        return hard
+    return min(soft, hard)
+
+
+def _live_child() -> int | None:
+    """A child of this process that is still running (zombies are reaped), or None."""
+    pids: list[int] = []
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/children", "rb") as children:
+                pids.extend(int(pid) for pid in children.read().split())
+    except (OSError, ValueError):
+        return _any_child()
+    for pid in pids:
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        if done == 0:
+            return pid
+    return None
+
+
+def _any_child() -> int | None:
+    # Without /proc/PID/task/TID/children: reap what has exited, and whether any is left.
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if pid == 0:
+            return 0  # alive, pid unknown
