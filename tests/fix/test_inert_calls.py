@@ -248,3 +248,41 @@ def test_a_project_call_at_import_is_proven_or_refused_with_its_statement(tmp_pa
         "runs `X = helpers.logs.get('x')` when imported (line 3): `helpers.logs.get` is not "
         "found defined at the top of a project module (bound by a module `__getattr__`, or "
         "not a plain function), so it is not proven")
+
+
+def test_hf_option_shapes_over_names_bound_once(tmp_path):
+    """huggingface_hub/cli/datasets.py's shapes: a help joining, a callback made by a proven
+    project factory and an enum built by the functional API, over names the module binds
+    once to `get_args`/`sorted` results; iterating an imported name (which may be a
+    generator another import consumes) or mixing in a project class is refused."""
+    helpers = '''
+        def make_parser(valid):
+            def parse(value):
+                if value not in valid:
+                    raise ValueError(value)
+                return value
+            return parse
+        '''
+    shape = """
+        import enum
+        from typing import Annotated, Literal, Optional, get_args
+
+        import typer
+
+        from pkg.helpers import make_parser
+
+        Sort_T = Literal["b", "a"]
+        _SORTS = get_args(Sort_T)
+        _NAMES = sorted(_SORTS)
+        SortEnum = enum.Enum("SortEnum", {s: s for s in _SORTS}, type=str)
+        Opt = Annotated[Optional[str], typer.Option(
+            help=f"Valid: {', '.join(_NAMES)}.", callback=make_parser(_NAMES))]
+        VALUE = EXPRESSION
+        """
+    assert _effect(tmp_path / "a", shape.replace("EXPRESSION", "[n for n in _NAMES]"),
+                   helpers) is None
+    for refused in ("[n for n in typer.colors]", "', '.join(Sort_T)",
+                    "enum.Enum('E', {s: s for s in _SORTS}, type=Sort_T)",
+                    "enum.Enum('E', [s.upper() for s in _SORTS])"):
+        assert _effect(tmp_path / f"r{len(refused)}", shape.replace("EXPRESSION", refused),
+                       helpers) == f"runs `VALUE = {refused}` when imported (line 14)", refused
