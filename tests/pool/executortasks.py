@@ -61,3 +61,12 @@ class LoadsAsNumber(Exception):
 
 def raise_loads_as_number():
     raise LoadsAsNumber("an int once loaded")
+
+
+def write_after(seconds, path, text):
+    """Sleep, then write `text` to `path`: proof, read after the parent exited, that the
+    task ran to its end."""
+    time.sleep(seconds)
+    with open(path, "w") as out:
+        out.write(text)
+    return text

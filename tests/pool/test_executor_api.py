@@ -18,10 +18,11 @@ import sys
 import textwrap
 import traceback
 
-import pytest
-
 import executortasks
 import pooltasks
+import pytest
+from poolhelpers import wait_until
+
 from hotstart.pool import BrokenPool, RemoteError, WarmPool
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -32,8 +33,8 @@ def run_script(source: str, timeout: float = 60) -> dict:
     """Run `source` in a fresh interpreter (tests/pool and src on its path); its last stdout
     line is JSON, returned."""
     env_path = f"{HERE}:{ROOT / 'src'}"
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(source)], text=True,
-                            capture_output=True, timeout=timeout,
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(source)], check=False,
+                            text=True, capture_output=True, timeout=timeout,
                             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": env_path,
                                  "PYTHONDONTWRITEBYTECODE": "1"})
     assert result.returncode == 0, result.stderr
@@ -117,3 +118,155 @@ def test_the_broken_pool_error_is_a_broken_executor_and_submit_after_shutdown_a_
         pool.submit(executortasks.divide, 1, 1)
     with pytest.raises(RuntimeError, match="shut down"):
         list(pool.map(executortasks.divide, [1], [1]))
+
+
+def test_pools_dropped_without_shutdown_are_finalized():
+    """``del pool; gc.collect()`` ends its template, workers, manager thread and fds, as
+    ProcessPoolExecutor does, and a future still held gets its result first."""
+    report = run_script("""
+        import gc, json, os, threading, time
+        import executortasks
+        from hotstart.pool import WarmPool
+
+        def fds():
+            return len(os.listdir("/proc/self/fd"))
+
+        def children():
+            with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
+                return [int(pid) for pid in f.read().split()]
+
+        gc.collect()
+        before = {"fds": fds(), "threads": threading.active_count()}
+        pids, results, hooks = [], [], []
+        for number in range(5):
+            pool = WarmPool(preload=["executortasks"], workers=2,
+                            on_shutdown=lambda owner: hooks.append(repr(owner)))
+            pool.submit(executortasks.pid).result(timeout=30)
+            held = pool.submit(executortasks.sleep_then, 0.3, number)  # in flight when dropped
+            pids += [pool.template_pid, *pool.worker_pids()]
+            del pool
+            gc.collect()
+            results.append(held.result(timeout=30))
+        deadline = time.monotonic() + 20  # a bound for a broken finalizer, not a measure
+        while (children() or threading.active_count() > before["threads"]
+               or fds() > before["fds"]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        alive = [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
+        print(json.dumps({"before": before, "fds": fds(), "children": children(),
+                          "threads": threading.active_count(), "alive": alive,
+                          "results": results, "hooks": hooks}))
+    """)
+    assert report["results"] == [0, 1, 2, 3, 4]
+    assert report["children"] == [] and report["alive"] == []
+    assert report["threads"] == report["before"]["threads"]
+    assert report["fds"] == report["before"]["fds"]
+    assert report["hooks"] == ["None"] * 5  # the shutdown hooks ran, without a pool to hand
+
+
+def test_the_shutdown_hook_gets_the_pool_when_it_is_shut_down(make_pool):
+    seen = []
+    pool = make_pool(preload=["executortasks"], workers=1, on_shutdown=seen.append)
+    pool.shutdown(wait=True)
+    assert seen == [pool]
+
+
+def test_a_pool_used_in_a_forked_child_refuses_and_the_parents_pool_stays_correct():
+    """Before the fix the child's submit sent its task on the parent's worker socket and the
+    parent's future got the child's result (5 of 5)."""
+    report = run_script("""
+        import json, os, warnings
+        import executortasks
+        from hotstart.pool import WarmPool
+
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
+        pool = WarmPool(preload=["executortasks"], workers=1)
+        parent_worker = pool.submit(executortasks.pid).result(timeout=30)
+        rounds = []
+        for number in range(5):
+            held = pool.submit(executortasks.sleep_then, 0.2, f"parent {number}")
+            read, write = os.pipe()
+            child = os.fork()
+            if child == 0:
+                try:
+                    pool.submit(executortasks.sleep_then, 0, f"child {number}")
+                except RuntimeError as exc:
+                    said = f"{type(exc).__name__}: {exc}"
+                else:
+                    said = "accepted"
+                pool.shutdown(wait=True)  # the parent's pool: nothing happens in the child
+                os.write(write, said.encode())
+                os._exit(0)
+            os.close(write)
+            said = os.read(read, 4096).decode()
+            os.close(read)
+            os.waitpid(child, 0)
+            rounds.append({"child": said, "parent": held.result(timeout=30),
+                           "after": pool.submit(executortasks.divide, number, 1)
+                                        .result(timeout=30)})
+        pool.shutdown()
+        print(json.dumps({"rounds": rounds, "worker": parent_worker}))
+    """)
+    for number, round_ in enumerate(report["rounds"]):
+        assert round_["parent"] == f"parent {number}" and round_["after"] == number
+        assert round_["child"].startswith("BrokenPool: this WarmPool was created in process ")
+        assert "is a fork of it" in round_["child"]
+
+
+def test_shutdown_cancel_futures_cancels_the_queued_and_completes_the_running(make_pool):
+    """The contract CPython's test_cancel_futures checks, on a pool whose one worker is
+    running a task when ``shutdown(cancel_futures=True)`` comes."""
+    pool = make_pool(preload=["executortasks"], workers=1)
+    running = pool.submit(executortasks.sleep_then, 0.5, "ran")
+    wait_until(running.running)
+    queued = [pool.submit(executortasks.sleep_then, 0, number) for number in range(20)]
+    pool.shutdown(wait=True, cancel_futures=True)
+    assert running.result(timeout=0) == "ran"
+    assert all(future.cancelled() for future in queued)
+
+
+def test_workers_must_be_positive_and_the_error_names_the_keyword():
+    for number in (0, -1):
+        with pytest.raises(ValueError, match=rf"^workers={number}: expected a positive "
+                                             rf"integer or None$"):
+            WarmPool(workers=number)
+
+
+@pytest.mark.parametrize("ending", ["exit", "shutdown(wait=False)"])
+def test_a_running_task_completes_when_the_interpreter_exits(tmp_path, ending):
+    """CPython's test_interpreter_shutdown and test_hang_gh83386 for WarmPool: the parent
+    exits (without shutdown, or right after ``shutdown(wait=False)``), the running task
+    still completes, and the exit does not hang."""
+    proof = tmp_path / "proof"
+    script = f"""
+        import executortasks
+        from hotstart.pool import WarmPool
+
+        pool = WarmPool(preload=["executortasks"], workers=3)
+        pool.submit(executortasks.write_after, 0.5, {str(proof)!r}, "apple")
+        {"pool.shutdown(wait=False)" if ending != "exit" else ""}
+        print("{{}}")
+    """
+    run_script(script)
+    assert proof.read_text() == "apple"
+
+
+def test_submit_after_the_interpreter_shut_the_pool_down_raises_runtime_error():
+    """CPython's test_submit_after_interpreter_shutdown for WarmPool: an atexit handler
+    registered before the pool runs after the pool's own, and its submit raises
+    RuntimeError."""
+    report = run_script("""
+        import atexit, json
+        import executortasks
+        from hotstart.pool import WarmPool
+
+        @atexit.register
+        def run_last():
+            try:
+                pool.submit(executortasks.pid)
+            except RuntimeError as exc:
+                print(json.dumps({"raised": type(exc).__name__, "message": str(exc)}))
+
+        pool = WarmPool(preload=["executortasks"], workers=1)
+        pool.submit(executortasks.pid).result(timeout=30)
+    """)
+    assert report["raised"] == "BrokenPool" and "shut down" in report["message"]
