@@ -1,0 +1,223 @@
+"""Tasks that leave state behind in their worker, and the probes that look for it.
+
+Used by test_worker_isolation.py, through a pool (the module is preloaded) and through
+`drive`, which runs one real worker (`_worker.start` in a forked child) without a manager, to
+read the worker's own ``done`` messages (their metrics carry the ``retire`` reason).
+"""
+
+from __future__ import annotations
+
+import builtins
+import gc
+import io
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+
+_kept: list = []  # what a task leaves alive on purpose (files, threads, events)
+
+
+class _Finder:
+    def find_spec(self, *args, **kwargs):
+        return None
+
+
+def mess_up():
+    """Change every cheap kind of process state a task can change."""
+    os.putenv("HS_PUTENV", "leaked")
+    os.umask(0o777)
+    sys.setrecursionlimit(77)
+    sys.meta_path.insert(0, _Finder())
+    sys.excepthook = lambda *args: None
+    sys.displayhook = lambda *args: None
+    signal.signal(signal.SIGTERM, lambda *args: None)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])
+    signal.setitimer(signal.ITIMER_REAL, 30)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 64), hard))
+    warnings.simplefilter("error")
+    gc.disable()
+    sys.modules["json"] = "not json"
+    del sys.modules["isolationtasks"]
+    builtins.len = lambda obj: 3
+    builtins.HS_ADDED = True
+    sys.stdout = io.StringIO()
+    return "messed up"
+
+
+def observe():
+    """The state `mess_up` changes, as the next task sees it."""
+    import json as json_now
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    shell = subprocess.run(["sh", "-c", "echo \"${HS_PUTENV:-unset}\""], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    print("observed")
+    return {"pid": os.getpid(), "umask": umask, "recursion": sys.getrecursionlimit(),
+            "meta_path": [type(finder).__name__ for finder in sys.meta_path],
+            "excepthook": sys.excepthook is sys.__excepthook__,
+            "displayhook": sys.displayhook is sys.__displayhook__,
+            "SIGTERM": signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+            "SIGUSR1": signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL,
+            "blocked": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+            "itimer": signal.getitimer(signal.ITIMER_REAL)[0],
+            "nofile": resource.getrlimit(resource.RLIMIT_NOFILE),
+            "warnings_error": any(f[0] == "error" for f in warnings.filters),
+            "gc": gc.isenabled(), "json": json_now is json and json_now.dumps([1]) == "[1]",
+            "isolationtasks": sys.modules.get("isolationtasks") is sys.modules[__name__],
+            "len": len("abcdef"), "added": hasattr(builtins, "HS_ADDED"),
+            "stdout": sys.stdout is sys.__stdout__, "putenv_in_shell": shell}
+
+
+def replace_len_and_return(size):
+    builtins.len = lambda obj: 7
+    return "x" * size
+
+
+def close_stdout_and_open_a_file(path):
+    """Close fds 1 and 2 and leave a file open on the freed number."""
+    sys.stdout.flush()
+    os.close(1)
+    os.close(2)
+    handle = open(path, "w")  # noqa: SIM115 - left open on purpose
+    _kept.append(handle)
+    return handle.fileno()
+
+
+def say(text):
+    print(text)
+    os.write(2, text.encode() + b"\n")
+    return os.getpid()
+
+
+def flood_stdout(megabytes, last):
+    """Write `megabytes` MiB to fd 1 in 64 KiB writes, then wait (bounded) until the
+    capture file holds at most 4 MiB on disk; returns (size, bytes on disk, pid)."""
+    chunk = b"." * 65535 + b"\n"
+    for _ in range(megabytes * 16):
+        os.write(1, chunk)
+    os.write(1, last.encode() + b"\n")
+    deadline = time.monotonic() + 20
+    while os.fstat(1).st_blocks * 512 > 4 << 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    st = os.fstat(1)
+    return st.st_size, st.st_blocks * 512, os.getpid()
+
+
+def inherited_sockets():
+    """The sockets a child started with close_fds=False inherits from this worker."""
+    code = ("import os\n"
+            "print(sum(1 for fd in os.listdir('/proc/self/fd')"
+            " if os.path.exists(f'/proc/self/fd/{fd}')"
+            " and os.readlink(f'/proc/self/fd/{fd}').startswith('socket:')))")
+    out = subprocess.run([sys.executable, "-c", code], close_fds=False, capture_output=True,
+                         text=True, check=True).stdout
+    return int(out)
+
+
+def big_result(megabytes):
+    return b"r" * (megabytes << 20), os.getpid()
+
+
+def fsize_limit():
+    return resource.getrlimit(resource.RLIMIT_FSIZE), os.getpid()
+
+
+def start_thread():
+    event = threading.Event()
+    _kept.append(event)
+    threading.Thread(target=event.wait, name="left-running", daemon=True).start()
+    return os.getpid()
+
+
+def fork_and_stay(seconds):
+    """Fork a child that sleeps (no exec) and return at once; the child's pid."""
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(seconds)
+        os._exit(0)
+    return pid
+
+
+def fork_and_return():
+    """Fork a child that returns from the task into the worker's code."""
+    pid = os.fork()
+    if pid == 0:
+        return "from the child"
+    _pid, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def new_session():
+    os.setsid()
+    return os.getpid()
+
+
+def pid():
+    return os.getpid()
+
+
+def drive(calls: list) -> list:
+    """Run `calls` ([(function name, args)...]) on one real worker forked from this
+    process (standing in for the template); per call: (outcome kind, value or error type,
+    retire reason, worker pid); and last, the number of messages the worker sent after the
+    calls' answers (extra answers would come from a process a task forked)."""
+    import pickle
+    import socket
+    import tempfile
+
+    from hotstart.pool import _protocol, _worker
+
+    mine, theirs = socket.socketpair()
+    out = tempfile.TemporaryFile()  # noqa: SIM115
+    err = tempfile.TemporaryFile()  # noqa: SIM115
+    directory = tempfile.mkdtemp()
+    config = {"spill_dirs": [directory], "spill_threshold": 1 << 20,
+              "spill_prefix": "result-drive-"}
+    template = os.getpid()
+    child = os.fork()
+    if child == 0:
+        mine.close()
+        _worker.start(theirs, "w1", (os.dup(out.fileno()), os.dup(err.fileno())), config,
+                      template)
+    theirs.close()
+    message, _fds = _protocol.recv(mine)
+    worker = message[1]
+    answers = []
+    for number, (name, args) in enumerate(calls):
+        payload = pickle.dumps((globals()[name], tuple(args), {}))
+        _protocol.send(mine, ("task", number, payload))
+        message, _fds = _protocol.recv(mine)
+        _kind, task_id, outcome, metrics = message
+        assert task_id == number, message
+        if outcome[0] == "inline":
+            value = pickle.loads(outcome[1])
+        elif outcome[0] == "error":
+            value = outcome[1]["type"]
+        else:
+            value = outcome[0]
+        answers.append((outcome[0], value, metrics["retire"], worker))
+    _protocol.send(mine, ("exit",))
+    extra = 0
+    mine.settimeout(20)
+    try:
+        while True:
+            _protocol.recv(mine)
+            extra += 1
+    except (_protocol.Closed, OSError):
+        pass
+    os.waitpid(child, 0)
+    answers.append(extra)
+    return answers
+
+
+if __name__ == "__main__":
+    print(json.dumps(drive(json.loads(sys.argv[1]))))
