@@ -32,6 +32,14 @@ may change before a lazy import reads it; an annotation may name any imported na
 expressions or calls of a parameter. Anything else stops the proof, named as
 "file:line in function(): `statement` why".
 
+A module-level call (`cache_cli = typer_factory(help="...")`, `log = get_logger(__name__)`,
+its arguments inert) is proven by the same rules (`Prover.call`), its arguments being
+objects that outlive the call (it may change or rename none of them); it may return a shared
+object, as a module-level name may be bound to one. There, and in decorators, the framework's
+classes (`typer.Typer(help=help, cls=Group)`: they store what they are given, the `built`
+predicate), `logging.getLogger` (a logger got later is the same) and `str` methods of a
+literal or of `__name__` are inert too.
+
 A decorator factory's call (`@_list_option('inspect')`, its arguments inert) is proven when
 the function, its parameters bound to shared objects, only returns what a framework call
 that builds a parameter decorator returns (`click.option(...)`: the predicate is given by
@@ -67,8 +75,8 @@ DEPTH = 6
 
 
 class Prover:
-    """Proves project decorators inert, reading modules with `read` (absolute name ->
-    SourceModule or None); proofs are kept for the prover's life."""
+    """Proves project decorators and module-level project calls inert, reading modules with
+    `read` (absolute name -> SourceModule or None); proofs are kept for the prover's life."""
 
     def __init__(self, read: Callable[[str], SourceModule | None],
                  factory: Callable[[str], bool] = lambda name: False,

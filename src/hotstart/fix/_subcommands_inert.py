@@ -24,7 +24,15 @@ must be one of
 - `if TYPE_CHECKING:` holding imports only, `if __name__ == "__main__":` (not run on import);
 - an assignment of `logging.getLogger(...)`, or of a call to a project function that only
   walks the stack and returns one (`log = get_logger()`): a logger got later is the same;
-  an assignment of `re.compile(...)` of a literal pattern and `re` flags.
+  an assignment of `re.compile(...)` of a literal pattern and `re` flags;
+- in any of the expressions above, a call of a project function proven to only build and
+  return objects, its arguments inert (`_inert_functions.Prover.call`: hf's
+  `typer_factory(help="...")` returning `typer.Typer(...)`, a group its commands may
+  register on, and `logging.get_logger(__name__)`); `sorted` (no `key=`), `tuple`, `list`,
+  `set`, `frozenset`, `len`, `", ".join` and list, set and dict comprehensions over a
+  literal display, such a call or a name the module binds once to one (not an imported
+  name: it may be a generator another import consumes); `typing.get_args`/`get_origin`;
+  `enum.Enum("Name", {...}, type=str)` mixing in a builtin class only.
 Anything else is the module's first effect, named with its line. The imported project modules
 are not read here (the audit's effects of them are, in `_subcommands_effects`).
 """
