@@ -270,3 +270,18 @@ def test_submit_after_the_interpreter_shut_the_pool_down_raises_runtime_error():
         pool.submit(executortasks.pid).result(timeout=30)
     """)
     assert report["raised"] == "BrokenPool" and "shut down" in report["message"]
+
+
+def test_map_with_chunksize_sends_chunks_as_tasks_and_keeps_order(make_pool):
+    pool = make_pool(preload=["executortasks"], workers=2)
+    assert list(pool.map(executortasks.divide, range(10), [1] * 10, chunksize=3)) == \
+        [float(number) for number in range(10)]
+    # 10 calls in chunks of 3 were 4 tasks: the next task is the fifth.
+    assert pool.submit(executortasks.pid).task_id == 5
+    results = pool.map(executortasks.divide, [1, 2, 3, 4], [1, 1, 0, 1], chunksize=2)
+    assert next(results) == 1.0 and next(results) == 2.0
+    with pytest.raises(ZeroDivisionError):  # the second chunk fails, at its place
+        next(results)
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="chunksize"):
+            pool.map(executortasks.divide, [1], [1], chunksize=bad)
