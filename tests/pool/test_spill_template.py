@@ -14,7 +14,10 @@ import sys
 import textwrap
 
 import pytest
+import templatetasks
+from poolhelpers import alive, wait_until
 
+from hotstart.pool import PoolError, TaskTimeout, WarmPool, _startup
 from hotstart.pool.spill import (
     SpillError,
     inline_or_spill,
@@ -170,3 +173,142 @@ def test_an_error_that_is_not_about_room_is_not_retried_elsewhere(tmp_path):
     with pytest.raises(SpillError, match=f"cannot create a spill file in {missing}: No such"):
         write_spill(b"x", missing, fallbacks=[second])
     assert os.listdir(second) == []
+
+
+# --- processes started by tasks ----------------------------------------------------------------
+
+
+def _sleepers(directory: pathlib.Path) -> list[int]:
+    """The pids `templatetasks.start_sleepers` wrote: group, session, daemon."""
+    path = directory / "pids"
+    wait_until(path.exists)
+    return [int(pid) for pid in path.read_text().split()]
+
+
+def test_a_timeout_kills_what_the_task_started_and_shutdown_the_rest(make_pool, tmp_path):
+    pool = make_pool(preload=["templatetasks"], workers=1)
+    future = pool.schedule(templatetasks.start_sleepers, (str(tmp_path), "hang"), timeout=2)
+    group, session, daemon = _sleepers(tmp_path)
+    with pytest.raises(TaskTimeout):
+        future.result(timeout=30)
+    # Killed with the worker: its process group, and its child in a session of its own.
+    wait_until(lambda: not alive(group) and not alive(session))
+    assert alive(daemon)  # orphaned before the kill: the template adopted it
+    pool.shutdown(wait=True)
+    assert not alive(daemon)  # the template killed and reaped it before it exited
+
+
+def test_a_retired_worker_takes_its_process_group_and_shutdown_the_rest(make_pool, tmp_path):
+    pool = make_pool(preload=["templatetasks"], workers=1, max_tasks_per_worker=1)
+    worker = pool.submit(templatetasks.start_sleepers, str(tmp_path)).result(timeout=30)
+    group, session, daemon = _sleepers(tmp_path)
+    wait_until(lambda: not alive(worker))  # retired after its one task
+    wait_until(lambda: not alive(group))
+    pool.shutdown(wait=True)
+    assert not alive(session) and not alive(daemon)
+
+
+def test_a_parent_killed_takes_what_tasks_started(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(SRC)!r}, {str(HERE)!r}]
+        import templatetasks
+        from hotstart.pool import WarmPool
+        pool = WarmPool(preload=["templatetasks"], workers=1, spill_dir={str(tmp_path / 's')!r})
+        worker = pool.submit(templatetasks.start_sleepers, {str(tmp_path)!r}).result()
+        print(pool.template_pid, worker, flush=True)
+        sys.stdin.read()
+    """))
+    parent = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(pid) for pid in parent.stdout.readline().split()] + _sleepers(tmp_path)
+        assert len(pids) == 5 and all(alive(pid) for pid in pids)
+        parent.kill()
+        parent.wait()
+        wait_until(lambda: not any(alive(pid) for pid in pids))
+    finally:
+        parent.kill()
+        parent.stdin.close()
+        parent.stdout.close()
+
+
+# --- starting the template ---------------------------------------------------------------------
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as listing:
+            found += [int(child) for child in listing.read().split()]
+    return found
+
+
+def test_a_parent_killed_while_a_preload_hangs_takes_the_template(tmp_path):
+    (tmp_path / "q3_hangs_at_import.py").write_text("import time\ntime.sleep(1000)\n")
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(SRC)!r}, {str(tmp_path)!r}]
+        from hotstart.pool import WarmPool
+        WarmPool(preload=["q3_hangs_at_import"], spill_dir={str(tmp_path / 's')!r},
+                 start_timeout=600)
+    """))
+    parent = subprocess.Popen([sys.executable, str(script)])
+    try:
+        template = wait_until(lambda: _children_of(parent.pid))[0]
+        parent.kill()
+        parent.wait()
+        wait_until(lambda: not alive(template))
+    finally:
+        parent.kill()
+
+
+HANGS_UNTIL_HUNG_UP = '''
+import os, select, socket, subprocess, pathlib, sys
+child = subprocess.Popen(["sleep", "1000"])
+pathlib.Path({pids!r}).write_text(f"{{os.getpid()}} {{child.pid}}")
+# The template's control socket: a template that is hung up on (and not killed) exits 3.
+sockets = []
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        if os.readlink(f"/proc/self/fd/{{fd}}").startswith("socket:"):
+            sockets.append(int(fd))
+    except OSError:  # the directory listing's own descriptor
+        pass
+select.select(sockets, [], [])
+pathlib.Path({pids!r} + ".hung-up").write_text("given time to leave")
+os._exit(3)
+'''
+
+
+def test_start_timeout_kills_the_template_at_once_with_what_it_started(tmp_path,
+                                                                      monkeypatch):
+    (tmp_path / "q3_hangs_until_hung_up.py").write_text(
+        HANGS_UNTIL_HUNG_UP.format(pids=str(tmp_path / "pids")))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PoolError) as caught:
+        WarmPool(preload=["json", "q3_hangs_until_hung_up"], start_timeout=1,
+                 spill_dir=_spill_dir(tmp_path / "s"))
+    assert str(caught.value) == (
+        "the template process did not finish importing the preload list ['json', "
+        "'q3_hangs_until_hung_up'] within start_timeout=1 s (still importing "
+        "'q3_hangs_until_hung_up') and was killed: raise start_timeout= or fix that module")
+    template, child = (int(pid) for pid in (tmp_path / "pids").read_text().split())
+    # Killed at the deadline, not hung up on and given 5 s more to leave (it would have
+    # left a mark and exited 3).
+    assert not alive(template) and not (tmp_path / "pids.hung-up").exists()
+    wait_until(lambda: not alive(child))  # the preload's own child went with it
+    assert _startup.DEFAULT_START_TIMEOUT == 60.0
+
+
+def test_a_preload_module_that_segfaults_is_named(tmp_path, monkeypatch):
+    (tmp_path / "q3_segfaults.py").write_text("import ctypes\nctypes.string_at(0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PoolError) as caught:
+        WarmPool(preload=["json", "q3_segfaults"], spill_dir=_spill_dir(tmp_path / "s"))
+    assert str(caught.value).startswith(
+        "the template process was killed by signal 11 (SIGSEGV) while importing preload "
+        "module 'q3_segfaults'")
+    assert str(caught.value).endswith(": remove it from the preload list or fix it")

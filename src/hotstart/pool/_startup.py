@@ -5,7 +5,9 @@
 - `cpu_count`: the default number of workers (the CPUs this process may use);
 - `start_template`: start the template process (``python -c`` with its control socket, never
   a fork of the parent) and send it its ``boot`` message;
-- `read_preload`: wait for the template's preload report and apply ``on_preload_error``;
+- `read_preload`: wait for the template's preload report (until `start_timeout` from the
+  start, then the template is killed at once) and apply ``on_preload_error``; a template
+  that dies importing a module (a segfault) is reported with that module's name;
 - `stop_template`: stop a template the constructor gives up on (the manager stops it
   otherwise); `hang_up`: end a socket's connection even if a child holds a copy of it.
 
@@ -28,12 +30,18 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from typing import IO, Any
 
+# How long `WarmPool()` waits for the template to import its preload list by default: long
+# enough for a cold import of the heaviest libraries on a slow disk, short enough that a
+# preload that hangs is reported in a minute rather than left waiting.
+DEFAULT_START_TIMEOUT = 60.0
+
 
 def start_template(modules: list[str], env: Mapping[str, str] | None, python: str,
                    start_timeout: float, spill_dirs: list[str], spill_threshold: int,
                    token: str) -> tuple[socket.socket, subprocess.Popen, IO[bytes]]:
-    """Start the template and send it its boot message: (its control socket, which times out
-    after `start_timeout` until the preload report is read, the process, its log file)."""
+    """Start the template and send it its boot message: (its control socket, the process,
+    its log file). The socket's timeout is `start_timeout`: `read_preload` waits that long
+    in all for the preload report."""
     import subprocess
     import tempfile
 
@@ -48,7 +56,8 @@ def start_template(modules: list[str], env: Mapping[str, str] | None, python: st
     log = tempfile.TemporaryFile(dir=spill_dirs[-1], prefix="template-")  # noqa: SIM115
     try:
         process = subprocess.Popen(
-            [python, "-c", boot, str(theirs.fileno())], pass_fds=[theirs.fileno()],
+            [python, "-c", boot, str(theirs.fileno()), str(os.getpid())],
+            pass_fds=[theirs.fileno()],
             env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True)  # a Ctrl-C in the terminal is the parent's to handle
     except OSError as exc:
@@ -73,23 +82,45 @@ def start_template(modules: list[str], env: Mapping[str, str] | None, python: st
 
 def read_preload(control: socket.socket, process: subprocess.Popen, log: IO[bytes],
                  modules: list[str], policy: str) -> PreloadReport:
-    """The template's preload report; raises `PoolError` (template dead or too slow, stopped)
-    or, with ``policy="fail"``, `PreloadError` for a module that failed (template stopped).
+    """The template's preload report; raises `PoolError` (template dead, or not done within
+    the start timeout: then it is killed at once, with what it started), or, with
+    ``policy="fail"``, `PreloadError` for a module that failed (template stopped).
     Warns (RuntimeWarning, at the constructor's caller) for a failure with ``"warn"`` and
     for a template that has threads after its preload."""
-    try:
-        message, _fds = _protocol.recv(control)
-    except (_protocol.Closed, OSError) as exc:
-        timed_out = isinstance(exc, TimeoutError)
-        stop_template(control, process)
-        tail = _last_line(log)
-        log.close()
-        if timed_out:
-            raise PoolError(f"the template process did not finish importing the preload "
-                            f"list {modules} in time: raise start_timeout=") from None
-        raise PoolError(f"the template process exited (status {process.returncode})"
-                        f" before reporting its preload{': ' + tail if tail else ''}"
-                        ) from None
+    import time
+
+    timeout = control.gettimeout()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    importing = None  # the module the template announced last
+    while True:
+        try:
+            message, _fds = _protocol.recv(control)
+            if message[0] == "preloaded":
+                break
+            importing = message[1]
+            if deadline is not None:
+                control.settimeout(max(deadline - time.monotonic(), 0.001))
+        except (_protocol.Closed, OSError) as exc:
+            timed_out = isinstance(exc, TimeoutError)
+            if timed_out:
+                _kill_template(process)
+            stop_template(control, process)
+            tail = _last_line(log)
+            log.close()
+            if timed_out:
+                where = f" (still importing {importing!r})" if importing else ""
+                raise PoolError(f"the template process did not finish importing the preload "
+                                f"list {modules} within start_timeout={timeout:g} s{where} "
+                                f"and was killed: raise start_timeout= or fix that "
+                                f"module") from None
+            if importing is not None and process.returncode is not None:
+                raise PoolError(f"the template process {_ended(process.returncode)} while "
+                                f"importing preload module {importing!r}"
+                                f"{': ' + tail if tail else ''}: remove it from the preload "
+                                f"list or fix it") from None
+            raise PoolError(f"the template process exited (status {process.returncode})"
+                            f" before reporting its preload{': ' + tail if tail else ''}"
+                            ) from None
     control.settimeout(None)
     report = PreloadReport.from_message(message[1])
     failed = report.failed
@@ -125,8 +156,32 @@ def stop_template(control: socket.socket, process: subprocess.Popen) -> None:
     try:
         process.wait(timeout=5)
     except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired
+        _kill_template(process)
+    process.wait()
+
+
+def _kill_template(process: subprocess.Popen) -> None:
+    """SIGKILL a template that is still starting, with every process in its session's group
+    (a preload module's children; it has no workers yet)."""
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # started with start_new_session: pgid == pid
+    except OSError:
         process.kill()
-        process.wait()
+
+
+def _ended(returncode: int) -> str:
+    """'was killed by signal 11 (SIGSEGV)' or 'exited with status 3'."""
+    if returncode >= 0:
+        return f"exited with status {returncode}"
+    import signal
+
+    try:
+        name = f" ({signal.Signals(-returncode).name})"
+    except ValueError:
+        name = ""
+    return f"was killed by signal {-returncode}{name}"
 
 
 def _last_line(log: IO[bytes]) -> str:

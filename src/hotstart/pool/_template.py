@@ -1,24 +1,43 @@
 """The template process: imports the preload list once, then forks workers on request.
 
 Started by the parent as a fresh interpreter (never forked from the parent, which may hold
-threads and locks), with the scrubbed environment and its control socket as ``argv[1]``:
+threads and locks), in a session of its own, with the scrubbed environment, its control
+socket as ``argv[1]`` and the parent's pid as ``argv[2]``:
 
-    python -c "...; from hotstart.pool._template import main; main()" FD
+    python -c "...; from hotstart.pool._template import main; main()" FD PARENT_PID
 
+0. first of all, makes sure it dies with its parent while it starts: ``PR_SET_PDEATHSIG``
+   (SIGKILL) until the preload report is sent, so a parent killed while a preload module
+   hangs takes the template with it (the thread that started the template waits for that
+   report, so the signal is tied to a thread that lives that long; it is cleared before
+   serving, when the parent may be any thread's); and becomes a child subreaper
+   (``PR_SET_CHILD_SUBREAPER``, Linux), so a process a task orphans comes to it, not init;
 1. reads the ``boot`` message (the parent's ``sys.path`` and cwd, the preload list, the
    spill settings);
-2. imports each preload module and reports, per module, whether it imported, how long it took
-   and how much memory it added, or the real error with its traceback;
+2. imports each preload module (announcing each with ``("importing", module)``, so that a
+   module that crashes the interpreter, a segfault, is named) and reports, per module,
+   whether it imported, how long it took and how much memory it added, or the real error
+   with its traceback;
 3. freezes its heap (``gc.freeze()``, with collection disabled since start-up, as the ``gc``
    documentation advises before forking) so the workers' collections do not write to the
    shared pages;
-4. serves: ``fork`` (with the worker's socket and capture files attached) forks a worker;
-   ``kill`` sends SIGKILL to one (safe: an unreaped child's pid cannot be reused); every
-   child that exits is reaped and reported with its wait status.
+4. serves: ``fork`` (with the worker's socket and capture files attached) forks a worker,
+   in a process group of its own (set by both sides of the fork, so it holds before either
+   runs on); ``kill`` SIGKILLs one with everything it started (`_kill_worker`); every child
+   that exits is reaped and reported with its wait status.
+
+Processes started by tasks (see `_kill_worker`, `_end`): a worker's whole process group is
+killed when the worker ends for any reason (killed for a timeout or a cancel, crashed,
+retired), while its pid still names it (before it is reaped). A kill also takes the
+worker's descendants that left its group (``setsid``, ``start_new_session``) and are still
+below it. A process that left the group and was orphaned (a daemon's double fork) is
+adopted by the template (subreaper) and killed when the template ends.
 
 It stays single-threaded, so forking it is safe. It ends when the parent closes the control
 socket or dies (checked every second, because a child the parent forked may keep the
-socket open), killing its workers first.
+socket open), killing its workers, their groups and every process it adopted first. The
+one case left: a template killed with SIGKILL takes its workers (their PDEATHSIG) but not
+the processes their tasks started.
 """
 
 from __future__ import annotations
@@ -31,15 +50,24 @@ import socket
 import sys
 import time
 
+# Shared with the profiler's supervisor, which ends what its target leaves behind the same way.
+from hotstart.measure._supervisor import _become_subreaper, _children
+
 from . import _protocol
 
-__all__ = ["main"]
+__all__ = ["kill_descendants", "main"]
 
 _LIVENESS_INTERVAL = 1.0
+_PR_SET_PDEATHSIG = 1
 
 
 def main() -> None:
     gc.disable()
+    parent = int(sys.argv[2])
+    _die_with_parent(signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before that took effect
+        os._exit(0)
+    _become_subreaper()
     control = socket.socket(fileno=int(sys.argv[1]))
     control.setblocking(True)
     try:
@@ -53,13 +81,14 @@ def main() -> None:
         os.chdir(config["cwd"])
     except OSError:
         pass
-    report = _preload(config["preload"])
+    report = _preload(config["preload"], control)
     # What every worker needs, imported once here so that forking shares it.
-    from . import _worker  # noqa: F401
     import ctypes  # noqa: F401  (prctl in each worker)
     import faulthandler  # noqa: F401
     import tempfile  # noqa: F401  (spill files)
     import traceback  # noqa: F401  (remote tracebacks)
+
+    from . import _worker  # noqa: F401
 
     try:  # tasks defined in __main__ or as lambdas arrive cloudpickled
         import cloudpickle  # noqa: F401
@@ -72,17 +101,36 @@ def main() -> None:
     threading = sys.modules.get("threading")
     report["threads"] = threading.active_count() if threading is not None else 1
     report["native_threads"] = _thread_count()
+    # From here the parent may be any of its threads (the one that started us may end):
+    # `_serve` watches the parent's pid instead, from before the report is sent.
+    _die_with_parent(0)
+    if os.getppid() != parent:
+        os._exit(0)
     _protocol.send(control, ("preloaded", report))
     gc.freeze()
     _serve(control, config)
 
 
-def _preload(modules: "list[str]") -> dict:
+def _die_with_parent(signum: int) -> None:
+    """Have the kernel send `signum` (0: nothing) to this process when the thread that
+    started it ends (Linux ``PR_SET_PDEATHSIG``; elsewhere nothing: the pid watch remains)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _preload(modules: list[str], control: socket.socket) -> dict:
     import importlib
 
     entries = []
     started = time.perf_counter()
     for name in modules:
+        _protocol.send(control, ("importing", name))
         before_rss = _rss()
         before_modules = len(sys.modules)
         t0 = time.perf_counter()
@@ -108,7 +156,7 @@ def _preload(modules: "list[str]") -> dict:
             "module_count": len(sys.modules)}
 
 
-def _rss() -> "int | None":
+def _rss() -> int | None:
     try:
         with open("/proc/self/statm", "rb") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -116,7 +164,7 @@ def _rss() -> "int | None":
         return None
 
 
-def _thread_count() -> "int | None":
+def _thread_count() -> int | None:
     try:
         return len(os.listdir("/proc/self/task"))
     except OSError:
@@ -151,6 +199,9 @@ def _serve(control: socket.socket, config: dict) -> None:
                     sys.stderr.flush()
                     pid = os.fork()
                     if pid == 0:
+                        # A group of its own, so that whatever its tasks start is killed
+                        # with it (the template sets it too: either may run first).
+                        _own_group(0)
                         # The worker keeps its socket and capture files, nothing of ours.
                         selector.close()
                         control.close()
@@ -160,6 +211,7 @@ def _serve(control: socket.socket, config: dict) -> None:
 
                         _worker.start(socket.socket(fileno=fds[0]), worker_id,
                                       (fds[1], fds[2]), config, template)
+                    _own_group(pid)
                     for fd in fds:
                         os.close(fd)
                     children[pid] = worker_id
@@ -167,22 +219,94 @@ def _serve(control: socket.socket, config: dict) -> None:
                 elif message[0] == "kill":
                     for pid, worker_id in children.items():
                         if worker_id == message[1]:
-                            os.kill(pid, signal.SIGKILL)
+                            _kill_worker(pid)
             _reap(children, control)
             if os.getppid() != parent:  # the parent died; its children keep the socket open
                 return
     finally:
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for pid in list(children):
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        _end(children)
         os._exit(0)
+
+
+def _own_group(pid: int) -> None:
+    """Make `pid` (0: this process) the leader of a new process group."""
+    try:
+        os.setpgid(pid, pid)
+    except OSError:  # it already exited (ESRCH), or it is not ours to move any more
+        pass
+
+
+def _kill_worker(pid: int) -> None:
+    """SIGKILL a worker (not reaped yet, so its pid is still its own), its process group and
+    its descendants that left the group. The group is stopped first, so that nothing in it
+    exits (handing its children to us) or forks behind the walk; see `kill_descendants`."""
+    for target in (pid, -pid):  # the worker itself even if a task moved it out of its group
+        _signal(target, signal.SIGSTOP)
+    kill_descendants(pid)
+    _signal(-pid, signal.SIGKILL)
+    _signal(pid, signal.SIGKILL)
+
+
+def kill_descendants(pid: int) -> int:
+    """SIGKILL every descendant of `pid` (not `pid` itself), found by walking /proc down from
+    it, each stopped as it is found, before its children are read, so that it cannot fork
+    behind the walk; returns how many were found. Also for a worker ending by itself (its
+    children would otherwise be handed to the template, out of reach)."""
+    found: list[int] = []
+    below = _children_of(pid)
+    while below:
+        child = below.pop()
+        if _signal(child, signal.SIGSTOP):
+            found.append(child)
+            below += _children_of(child)
+    for child in found:
+        _signal(child, signal.SIGKILL)
+    return len(found)
+
+
+def _signal(pid: int, signum: int) -> bool:
+    """Send `signum` to `pid` (a negative pid: its process group); False if nobody got it."""
+    try:
+        if pid < 0:
+            os.killpg(-pid, signum)
+        else:
+            os.kill(pid, signum)
+    except OSError:
+        return False
+    return True
+
+
+def _children_of(pid: int) -> list[int]:
+    """The children of every thread of `pid` (Linux's /proc/PID/task/TID/children)."""
+    found = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as listing:
+                found += [int(child) for child in listing.read().split()]
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def _end(children: dict[int, str]) -> None:
+    """The template ends: kill every worker with all it started, then every process it
+    adopted as subreaper, and reap them all (bounded: one that cannot be killed is left)."""
+    for pid in children:
+        _kill_worker(pid)
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        for pid in _children():  # adopted orphans, and workers' children reparented to us
+            _signal(pid, signal.SIGKILL)
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.005)
 
 
 def _drain(fd: int) -> None:
@@ -193,14 +317,23 @@ def _drain(fd: int) -> None:
         pass
 
 
-def _reap(children: "dict[int, str]", control: socket.socket) -> None:
-    while children:
+def _reap(children: dict[int, str], control: socket.socket) -> None:
+    """Reap every child that exited; for a worker, kill its process group first (while the
+    zombie holds its pid, so the group's id cannot name anyone else) and report it. Adopted
+    orphans are only reaped."""
+    while True:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
             return
-        if pid == 0:
+        if exited is None:
             return
+        if exited.si_pid in children:
+            _signal(-exited.si_pid, signal.SIGKILL)
+        try:
+            pid, status = os.waitpid(exited.si_pid, 0)
+        except ChildProcessError:
+            continue
         worker_id = children.pop(pid, None)
         if worker_id is not None:
             try:
