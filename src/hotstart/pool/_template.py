@@ -59,6 +59,9 @@ __all__ = ["kill_descendants", "main"]
 
 _LIVENESS_INTERVAL = 1.0
 _PR_SET_PDEATHSIG = 1
+# Peek at an exited child without reaping it: its pid, and so its process group's id, stays
+# taken while its group is killed.
+_PEEK = hasattr(os, "waitid") and hasattr(os, "WNOWAIT")
 
 
 def main() -> None:
@@ -323,17 +326,21 @@ def _reap(children: dict[int, str], control: socket.socket) -> None:
     orphans are only reaped."""
     while True:
         try:
-            exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            if _PEEK:
+                exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                if exited is None:
+                    return
+                if exited.si_pid in children:
+                    _signal(-exited.si_pid, signal.SIGKILL)
+                pid, status = os.waitpid(exited.si_pid, 0)
+            else:  # no waitid (macOS): the group is killed just after, and may be empty
+                pid, status = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    return
+                if pid in children:
+                    _signal(-pid, signal.SIGKILL)
         except ChildProcessError:
             return
-        if exited is None:
-            return
-        if exited.si_pid in children:
-            _signal(-exited.si_pid, signal.SIGKILL)
-        try:
-            pid, status = os.waitpid(exited.si_pid, 0)
-        except ChildProcessError:
-            continue
         worker_id = children.pop(pid, None)
         if worker_id is not None:
             try:
