@@ -285,3 +285,14 @@ def test_map_with_chunksize_sends_chunks_as_tasks_and_keeps_order(make_pool):
     for bad in (0, -1, 1.5):
         with pytest.raises(ValueError, match="chunksize"):
             pool.map(executortasks.divide, [1], [1], chunksize=bad)
+
+
+def test_the_default_start_timeout_is_the_template_modules_default():
+    """600 s was too long to be a default (issue 12): WarmPool's is _startup's constant,
+    whose value and behaviour test_spill_template.py checks."""
+    import inspect
+
+    from hotstart.pool import _startup
+
+    default = inspect.signature(WarmPool).parameters["start_timeout"].default
+    assert default == _startup.DEFAULT_START_TIMEOUT == 60.0

@@ -79,6 +79,9 @@ class WarmPool(Executor):
     spill_threshold: results whose pickle is larger than this many bytes are spilled.
     on_preload_error: ``"fail"`` (raise `PreloadError`, the default), ``"warn"`` or
     ``"ignore"``: a failing module is in `preload_report` in every case.
+    start_timeout: how long the constructor waits for the preload (seconds, default 60):
+    past it the template is killed with what it started, and `PoolError` names the module
+    it was still importing.
     on_submit / on_complete / on_shutdown: hooks (a callable or a list of them), see `add_hook`.
 
     The constructor returns once the template has imported the preload list.
@@ -90,7 +93,8 @@ class WarmPool(Executor):
                  idle_timeout: float | None = None, timeout: float | None = None,
                  env: Mapping[str, str] | None = None, spill_dir: str | None = None,
                  spill_threshold: int = 1 << 20, on_preload_error: str = "fail",
-                 python: str | None = None, start_timeout: float = 600.0,
+                 python: str | None = None,
+                 start_timeout: float = _startup.DEFAULT_START_TIMEOUT,
                  on_submit: Callable | Iterable[Callable] = (),
                  on_complete: Callable | Iterable[Callable] = (),
                  on_shutdown: Callable | Iterable[Callable] = ()) -> None:
