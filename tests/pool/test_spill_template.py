@@ -312,3 +312,6 @@ def test_a_preload_module_that_segfaults_is_named(tmp_path, monkeypatch):
         "the template process was killed by signal 11 (SIGSEGV) while importing preload "
         "module 'q3_segfaults'")
     assert str(caught.value).endswith(": remove it from the preload list or fix it")
+    # The template's faulthandler traceback, in a note: the line of the module that crashed.
+    assert f'File "{tmp_path / "q3_segfaults.py"}", line 2 in <module>' in \
+        caught.value.__notes__[0]

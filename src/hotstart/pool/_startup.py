@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 # enough for a cold import of the heaviest libraries on a slow disk, short enough that a
 # preload that hangs is reported in a minute rather than left waiting.
 DEFAULT_START_TIMEOUT = 60.0
+_LOG_NOTE_LINES = 40  # of the template's log, in a note of the error when it died starting
 
 
 def start_template(modules: list[str], env: Mapping[str, str] | None, python: str,
@@ -105,7 +106,8 @@ def read_preload(control: socket.socket, process: subprocess.Popen, log: IO[byte
             if timed_out:
                 _kill_template(process)
             stop_template(control, process)
-            tail = _last_line(log)
+            lines = _log_lines(log)
+            tail = lines[-1].strip() if lines else ""
             log.close()
             if timed_out:
                 where = f" (still importing {importing!r})" if importing else ""
@@ -114,10 +116,13 @@ def read_preload(control: socket.socket, process: subprocess.Popen, log: IO[byte
                                 f"and was killed: raise start_timeout= or fix that "
                                 f"module") from None
             if importing is not None and process.returncode is not None:
-                raise PoolError(f"the template process {_ended(process.returncode)} while "
-                                f"importing preload module {importing!r}"
-                                f"{': ' + tail if tail else ''}: remove it from the preload "
-                                f"list or fix it") from None
+                error = PoolError(f"the template process {_ended(process.returncode)} while "
+                                  f"importing preload module {importing!r}: remove it from "
+                                  f"the preload list or fix it")
+                if lines:  # a crash: the template's faulthandler traceback ends the log
+                    error.add_note("the template's log ends with:\n"
+                                   + "\n".join(lines[-_LOG_NOTE_LINES:]))
+                raise error from None
             raise PoolError(f"the template process exited (status {process.returncode})"
                             f" before reporting its preload{': ' + tail if tail else ''}"
                             ) from None
@@ -184,14 +189,13 @@ def _ended(returncode: int) -> str:
     return f"was killed by signal {-returncode}{name}"
 
 
-def _last_line(log: IO[bytes]) -> str:
-    """The last line the template wrote to its log (its error when it died starting)."""
+def _log_lines(log: IO[bytes]) -> list[str]:
+    """The lines the template wrote to its log (its error when it died starting)."""
     try:
         log.seek(0)
-        lines = log.read().decode("utf-8", "replace").strip().splitlines()
+        return log.read().decode("utf-8", "replace").strip().splitlines()
     except (OSError, ValueError):
-        return ""
-    return lines[-1].strip() if lines else ""
+        return []
 
 
 def spill_dirs(explicit: str | None) -> list[str]:

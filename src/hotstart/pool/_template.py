@@ -71,6 +71,9 @@ def main() -> None:
     if os.getppid() != parent:  # the parent died before that took effect
         os._exit(0)
     _become_subreaper()
+    import faulthandler
+
+    faulthandler.enable()  # a preload module that crashes leaves its traceback in our log
     control = socket.socket(fileno=int(sys.argv[1]))
     control.setblocking(True)
     try:
@@ -87,7 +90,6 @@ def main() -> None:
     report = _preload(config["preload"], control)
     # What every worker needs, imported once here so that forking shares it.
     import ctypes  # noqa: F401  (prctl in each worker)
-    import faulthandler  # noqa: F401
     import tempfile  # noqa: F401  (spill files)
     import traceback  # noqa: F401  (remote tracebacks)
 
