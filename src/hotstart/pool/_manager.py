@@ -43,6 +43,7 @@ from concurrent.futures import CancelledError
 from . import _protocol, spill
 from ._startup import hang_up
 from ._tasks import capture_file, crash_text, remote_error, tail, task_metrics
+from ._watch import TemplateWatch, stopped
 from .errors import BrokenPool, RemoteError, TaskTimeout, WorkerCrashed
 
 TYPE_CHECKING = False
@@ -60,19 +61,14 @@ _CONTROL = "control"
 # and an exception's description have room; a header announcing more is a corrupt frame.
 _MESSAGE_MARGIN = 256 << 20
 _CONTROL_LIMIT = 1 << 20  # the template's messages are a few dozen bytes
-# A fork request the template has not answered for this long: look at its state (stopped?).
-_TEMPLATE_PATIENCE = 2.0
-# While no worker can be had, queued tasks' deadlines are checked this often (a scan of the
-# queue, so not at every wake-up).
-_QUEUE_SCAN = 0.05
 
 
 class Worker:
     """A worker as the parent sees it: its socket and capture files, its pid once known, its
     state and the task it runs."""
 
-    __slots__ = ("err_fd", "forked", "id", "idle_since", "out_fd", "pid", "reader", "ready",
-                 "sock", "state", "task", "tasks_done")
+    __slots__ = ("err_fd", "forked", "id", "idle_since", "lost_at", "out_fd", "pid", "reader",
+                 "ready", "sock", "state", "task", "tasks_done")
 
     def __init__(self, worker_id: str, sock: socket.socket, out_fd: int, err_fd: int,
                  limit: int) -> None:
@@ -88,6 +84,7 @@ class Worker:
         self.forked = time.monotonic()
         self.ready: float | None = None
         self.idle_since = 0.0
+        self.lost_at: float | None = None  # when its socket closed (then: its exit report)
 
 
 class Manager:
@@ -123,10 +120,7 @@ class Manager:
 
         self.message_limit = max(spill_threshold, 0) + _MESSAGE_MARGIN
         self.control_reader = _protocol.FrameReader(control, _CONTROL_LIMIT)
-        # Why the template has not answered a fork request (None while it answers), said
-        # once in the log and in the error of every task that could not get a worker.
-        self.stalled: str | None = None
-        self.next_queue_scan = 0.0
+        self.watch = TemplateWatch()  # a template that stops answering
 
         self.lock = threading.Lock()
         self.pending: deque[Task] = deque()
@@ -277,7 +271,7 @@ class Manager:
                     break
                 self._handle_aborts()
                 self._enforce_timeouts()
-                self._watch_template()
+                self.watch.step(self)
                 self._retire_idle()
         except BaseException as exc:  # the pool must not hang its users
             self._break(f"the pool's manager thread failed: {type(exc).__name__}: {exc}")
@@ -344,14 +338,14 @@ class Manager:
             self._break(f"the template process (pid {self.process.pid}) died"
                         f"{_status_text(status)}; its workers died with it")
             return
+        if messages:
+            self.watch.answered(self)
         for message in messages:
             kind = message[0]
             if kind == "forked":
                 worker = self.workers.get(message[1])
                 if worker is not None:
                     worker.pid = message[2]
-                if self.stalled is not None:
-                    self._report_stall(None)
             elif kind == "exited":
                 self._exited(message[1], message[2], message[3])
 
@@ -421,21 +415,33 @@ class Manager:
                 outcome[1].unlink()
             return
         future = task.future
+        # What the worker sent is checked before the worker is free (a message of the wrong
+        # shape is that worker's crash, with its task still on it).
+        kind, data = outcome
+        metrics = task_metrics(task, worker, measured, self.node)
+        retire = measured.get("retire")
         # Read the output before the worker is free: its next task truncates the files.
         future.stdout, future.stderr = self._read_output(worker)
         worker.task = None
-        if self.max_tasks is not None and worker.tasks_done >= self.max_tasks:
+        if retire:
+            # The task left what a worker cannot undo (a thread still running, a child, a
+            # new session): its result is delivered, the worker is never reused.
+            import logging
+
+            logging.getLogger("hotstart.pool").info(
+                "worker %s (pid %s) retired after task %r (#%s): %s", worker.id, worker.pid,
+                task.info.name, task_id, retire)
+            self._retire(worker)
+        elif self.max_tasks is not None and worker.tasks_done >= self.max_tasks:
             self._retire(worker)
         else:
             worker.idle_since = time.monotonic()
             with self.lock:
                 if worker.state == "busy":
                     worker.state = "idle"
-        metrics = task_metrics(task, worker, measured, self.node)
         for name in metrics.imported:
             self.imported[name] = self.imported.get(name, 0) + 1
         future.metrics = metrics
-        kind, data = outcome
         if kind == "error":
             self._complete(task, error=remote_error(task, worker, data, future.stdout,
                                                     future.stderr))
@@ -466,6 +472,8 @@ class Manager:
 
     def _lose(self, worker: Worker) -> None:
         """The worker's socket closed: it is dying; its exit report will say how."""
+        if worker.lost_at is None:
+            worker.lost_at = time.monotonic()
         if worker.sock is not None:
             try:
                 self.selector.unregister(worker.sock)
@@ -478,8 +486,8 @@ class Manager:
                 worker.state = "lost"
 
     def _kill(self, worker: Worker) -> None:
-        """SIGKILL a worker (through the template) and fork its replacement right away,
-        without waiting for the exit report: the pool keeps its size."""
+        """SIGKILL a worker (through the template); its exit report forks its replacement
+        (not before: until then it is a process still, and `workers=` bounds processes)."""
         with self.lock:
             worker.state = "killed"
         self._lose(worker)
@@ -487,17 +495,15 @@ class Manager:
             _protocol.send(self.control, ("kill", worker.id))
         except OSError:
             return
-        if not self.shutdown_requested and not self.broken:
-            self._fork()
 
     def _exited(self, worker_id: str, pid: int, status: int) -> None:
         with self.lock:
             worker = self.workers.pop(worker_id, None)
-        if worker is None:
-            return
+            if worker is None:
+                return
+            task, worker.task = worker.task, None
+        killed = worker.state == "killed"
         self._lose(worker)
-        task = worker.task
-        worker.task = None
         if task is not None:
             code = os.waitstatus_to_exitcode(status)
             stdout, stderr = self._read_output(worker)
@@ -510,10 +516,12 @@ class Manager:
         os.close(worker.out_fd)
         os.close(worker.err_fd)
         self._remove_spills(worker.id)
-        # A worker that died under a task is replaced at once: the pool keeps the size it
-        # had (killed workers were replaced by `_kill`; retired ones are replaced only when
-        # work is waiting).
-        if task is not None and not self.shutdown_requested and not self.broken:
+        # A worker that died under a task or was killed (timeout, cancel) is replaced at
+        # once: the pool keeps the size it had; retired ones are replaced only when work is
+        # waiting (`_dispatch`). Never past `workers=`: its exit report is in, so it no
+        # longer counts.
+        if ((task is not None or killed) and not self.shutdown_requested and not self.broken
+                and len(self.workers) < self.max_workers):
             self._fork()
 
     def _enforce_timeouts(self) -> None:
@@ -571,6 +579,7 @@ class Manager:
     def _next_wake(self) -> float | None:
         times = [w.task.deadline for w in self.workers.values()
                  if w.task is not None and w.task.deadline is not None]
+        times += self.watch.next_wake(self)
         if self.idle_timeout is not None:
             times += [w.idle_since + self.idle_timeout for w in self.workers.values()
                       if w.state == "idle"]
@@ -584,7 +593,9 @@ class Manager:
         with self.lock:
             if not self.shutdown_requested or self.pending:
                 return False
-        return not any(w.task is not None for w in self.workers.values())
+            # A busy worker without a task yet: a submitter claimed it and is sending.
+            return not any(w.task is not None or w.state == "busy"
+                           for w in self.workers.values())
 
     def _break(self, reason: str) -> None:
         """The template is gone: fail everything in flight and everything queued."""
@@ -608,10 +619,25 @@ class Manager:
 
     def _close(self) -> None:
         """Last step of the manager thread: stop workers and template, remove leftovers."""
+        with self.lock:
+            # From here no task goes back on `pending` or onto a worker (`start` checks);
+            # whatever is there now was taken by nobody, and fails rather than stay RUNNING.
+            self.closed = True
+            leftovers = [w.task for w in self.workers.values() if w.task is not None]
+            for worker in self.workers.values():
+                worker.task = None
+            leftovers += self.pending
+            self.pending.clear()
+        for task in leftovers:
+            self._fail_unrun(task)
         for worker in list(self.workers.values()):
             self._lose(worker)
         hang_up(self.control)  # the template SIGKILLs its workers and exits
+        # A stopped template cannot hear the hang-up: SIGKILL it at once (its workers get
+        # SIGKILL from the kernel as it dies).
         try:
+            if stopped(self.process.pid):
+                self.process.kill()
             self.process.wait(timeout=10)
         except Exception:  # noqa: BLE001
             self.process.kill()
@@ -625,7 +651,7 @@ class Manager:
         with self.lock:
             self.workers.clear()
             self.shutdown_requested = True
-        self._remove_spills("")
+        self._remove_spills(None)
         self.selector.close()
         self.wake_read.close()
         self.wake_write.close()
@@ -638,13 +664,23 @@ class Manager:
     def _read_output(self, worker: Worker) -> tuple[str, str]:
         return tail(worker.out_fd), tail(worker.err_fd)
 
-    def _remove_spills(self, worker_id: str) -> None:
+    def _remove_spills(self, worker_id: str | None) -> None:
+        """Remove the spill files of one worker (named ``result-<token>-<worker_id>-...``
+        by the worker: the trailing ``-`` keeps w1's cleanup off w10's files), or of the
+        whole pool (None)."""
+        prefix = f"result-{self.token}-" + (f"{worker_id}-" if worker_id is not None else "")
         for directory in self.spill_dirs:
             try:
-                spill.sweep(directory, older_than=float("-inf"),
-                            prefix=f"result-{self.token}-{worker_id}")
+                spill.sweep(directory, older_than=float("-inf"), prefix=prefix)
             except spill.SpillError:
                 pass
+
+    def _fail_unrun(self, task: Task) -> None:
+        """A task the stopped manager will never run: fail it (never leave it RUNNING)."""
+        reason = self.broken or "the pool was shut down"
+        if task.future.running() or task.future.set_running_or_notify_cancel():
+            self._complete(task, error=BrokenPool(
+                f"task {task.info.name!r} (#{task.info.task_id}) was not run: {reason}"))
 
 
 def _status_text(status: int | None) -> str:

@@ -16,7 +16,14 @@ parent -> worker      ("task", task_id, payload)              payload: pickled (
 worker -> parent      ("ready", pid)
                       ("done", task_id, outcome, metrics)
 
-A closed socket (EOF) means the other side is gone; the reader raises `Closed`.
+A closed socket (EOF) means the other side is gone; the reader raises `Closed`, and
+`Corrupt` (a `Closed`) for a frame that cannot be read: a header announcing more than the
+reader's limit, or a body that does not unpickle to a tuple (whatever unpickling raised,
+``SystemExit`` included). The parent reads its workers and its template with `FrameReader`,
+which never blocks and never allocates more than what arrived: a worker (or a task writing
+to its socket) can end only its own connection, never stall the manager thread. Descriptors
+arrive close-on-exec (``MSG_CMSG_CLOEXEC``), so a worker's socket is not inherited by the
+programs its tasks exec.
 """
 
 from __future__ import annotations
@@ -26,17 +33,24 @@ import pickle
 import socket
 import struct
 
-__all__ = ["Closed", "recv", "send"]
+__all__ = ["Closed", "Corrupt", "FrameReader", "recv", "send"]
 
 _LENGTH = struct.Struct("<Q")
 _MAX_FDS = 8
+_CHUNK = 1 << 18  # the most `FrameReader.read` takes from its socket per call
+# Received descriptors are close-on-exec (Linux); elsewhere the flag does not exist.
+_RECV_FLAGS = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 
 
 class Closed(EOFError):
     """The peer closed its end (it exited, crashed or was killed), possibly mid-message."""
 
 
-def send(sock: socket.socket, message: tuple, fds: "list[int] | None" = None) -> None:
+class Corrupt(Closed):
+    """The peer sent a frame that cannot be read; the connection is unusable from here on."""
+
+
+def send(sock: socket.socket, message: tuple, fds: list[int] | None = None) -> None:
     data = pickle.dumps(message, protocol=5)
     header = _LENGTH.pack(len(data))
     if fds:
@@ -47,13 +61,14 @@ def send(sock: socket.socket, message: tuple, fds: "list[int] | None" = None) ->
         sock.sendall(header + data)
 
 
-def recv(sock: socket.socket) -> "tuple[tuple, list[int]]":
-    """One message and the descriptors that came with it (already owned by the caller)."""
+def recv(sock: socket.socket, limit: int | None = None) -> tuple[tuple, list[int]]:
+    """One message and the descriptors that came with it (already owned by the caller), read
+    blocking; a header announcing more than `limit` bytes raises `Corrupt`."""
     fds: list[int] = []
     header = bytearray()
     while len(header) < _LENGTH.size:
         data, ancdata, _flags, _addr = sock.recvmsg(
-            _LENGTH.size - len(header), socket.CMSG_SPACE(_MAX_FDS * 4))
+            _LENGTH.size - len(header), socket.CMSG_SPACE(_MAX_FDS * 4), _RECV_FLAGS)
         for level, kind, payload in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 received = array.array("i")
@@ -65,6 +80,11 @@ def recv(sock: socket.socket) -> "tuple[tuple, list[int]]":
             raise Closed("connection closed")
         header += data
     (length,) = _LENGTH.unpack(header)
+    if limit is not None and length > limit:
+        for fd in fds:
+            _close(fd)
+        raise Corrupt(f"a message header announces {length} bytes, more than the limit of "
+                      f"{limit}")
     body = bytearray(length)
     view = memoryview(body)
     received_bytes = 0
@@ -75,7 +95,76 @@ def recv(sock: socket.socket) -> "tuple[tuple, list[int]]":
                 _close(fd)
             raise Closed("connection closed in the middle of a message")
         received_bytes += count
-    return pickle.loads(body), fds
+    try:
+        return _message(body), fds
+    except Corrupt:
+        for fd in fds:
+            _close(fd)
+        raise
+
+
+class FrameReader:
+    """The messages a peer sends, read without ever blocking (the parent's side).
+
+    Call `read` when ``select()`` says the socket is readable: it takes what arrived (one
+    ``recv`` of at most 256 KiB, so one busy peer cannot starve the others) and returns the
+    messages completed so far, in order. Raises `Closed` at EOF and `Corrupt` for a frame
+    that announces more than `limit` bytes or does not unpickle; the buffer grows only with
+    the bytes that actually arrived, never with what a header announces. Descriptors sent
+    along are discarded by the kernel (the parent expects none from its peers).
+    """
+
+    __slots__ = ("buffer", "limit", "sock")
+
+    def __init__(self, sock: socket.socket, limit: int) -> None:
+        self.sock = sock
+        self.limit = limit
+        self.buffer = bytearray()
+
+    def read(self) -> list[tuple]:
+        try:
+            data = self.sock.recv(_CHUNK, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return []
+        if not data:
+            raise Closed("connection closed in the middle of a message" if self.buffer
+                         else "connection closed")
+        buffer = self.buffer
+        buffer += data
+        messages = []
+        start = 0
+        size = _LENGTH.size
+        while len(buffer) - start >= size:
+            (length,) = _LENGTH.unpack_from(buffer, start)
+            if length > self.limit:
+                raise Corrupt(f"a message header announces {length} bytes, more than the "
+                              f"limit of {self.limit}")
+            end = start + size + length
+            if end > len(buffer):
+                break
+            with memoryview(buffer) as view:
+                body = view[start + size:end]
+                try:
+                    messages.append(_message(body))
+                finally:
+                    body.release()
+            start = end
+        if start:
+            del buffer[:start]
+        return messages
+
+
+def _message(body: bytes | bytearray | memoryview) -> tuple:
+    """Unpickle one frame's body into a message; `Corrupt` for anything but a tuple with a
+    str kind first. Unpickling runs the sender's reducers: whatever they raise, SystemExit
+    and KeyboardInterrupt included, is the sender's fault, not the reader's."""
+    try:
+        message = pickle.loads(body)
+    except BaseException as exc:  # noqa: BLE001 - a peer's pickle must not stop its reader
+        raise Corrupt(f"a message does not unpickle: {type(exc).__name__}: {exc}") from None
+    if not isinstance(message, tuple) or not message or not isinstance(message[0], str):
+        raise Corrupt(f"a message is not a (kind, ...) tuple: {type(message).__name__}")
+    return message
 
 
 def _close(fd: int) -> None:
