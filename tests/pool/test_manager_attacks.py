@@ -327,3 +327,12 @@ def test_cleaning_up_after_w1_leaves_w10s_spill_files(make_pool, spill_path):
     left = sorted(name[len(prefix):] for name in os.listdir(spill_path)
                   if name.startswith(prefix))
     assert left == ["w10-a.spill", "w11-b.spill"]
+
+
+def test_the_message_limit_leaves_room_for_any_inline_result(make_pool):
+    """A result up to spill_threshold travels inline: the frame limit is above it, whatever
+    the threshold (a corrupt-frame verdict must never hit a result the pool promised)."""
+    pool = make_pool(preload=["managertasks"], workers=1, spill_threshold=1 << 30)
+    assert pool._manager.message_limit > 1 << 30
+    assert pool.submit(managertasks.double_it, b"x" * (4 << 20)).result(timeout=30) == \
+        b"x" * (8 << 20)

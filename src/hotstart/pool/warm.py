@@ -138,7 +138,7 @@ class WarmPool(Executor):
             weakref.ref(self), control=control, process=self._process, log=log, hooks=hooks,
             max_workers=workers or _startup.cpu_count(), max_tasks=max_tasks_per_worker,
             idle_timeout=idle_timeout, spill_dirs=self._spill_dirs, token=self._token,
-            oom_kills=oom_kills, number=self._number)
+            oom_kills=oom_kills, number=self._number, spill_threshold=int(spill_threshold))
         self._manager.thread.start()
         import atexit
 
