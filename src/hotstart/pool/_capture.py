@@ -64,8 +64,11 @@ class Capture:
             for fd, target in ((self.out, 1), (self.err, 2)):
                 try:
                     os.dup2(fd, target)
-                    os.ftruncate(fd, 0)
-                    os.lseek(fd, 0, os.SEEK_SET)  # the offset is shared with 1 and 2
+                    # Truncating costs ~10 µs on ext4 even when empty: only when needed
+                    # (lseek to the end is the cheapest way to read the size).
+                    if os.lseek(fd, 0, os.SEEK_END):
+                        os.ftruncate(fd, 0)
+                        os.lseek(fd, 0, os.SEEK_SET)  # the offset is shared with 1 and 2
                 except OSError:
                     pass
                 self.kept[fd] = 0

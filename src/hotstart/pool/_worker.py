@@ -45,8 +45,8 @@ __all__ = ["run_task", "start"]
 _TRACEBACK_LIMIT = 100
 
 
-def start(sock: socket.socket, worker_id: str, capture: "tuple[int, int]", config: dict,
-          template_pid: int) -> "None":
+def start(sock: socket.socket, worker_id: str, capture: tuple[int, int], config: dict,
+          template_pid: int) -> None:
     """The life of a worker, right after ``os.fork()`` in the template. Never returns."""
     status = 0
     try:
@@ -75,14 +75,14 @@ def start(sock: socket.socket, worker_id: str, capture: "tuple[int, int]", confi
             import traceback
 
             traceback.print_exc()
-        except BaseException:  # noqa: BLE001
+        except BaseException:  # noqa: BLE001, S110 - nowhere left to report it
             pass
     finally:
         _flush()
         os._exit(status)
 
 
-def _become_worker(sock: socket.socket, capture: "tuple[int, int]", template_pid: int) -> None:
+def _become_worker(sock: socket.socket, capture: tuple[int, int], template_pid: int) -> None:
     global _capture, _guard
     # Die with the template (which dies with the parent). PDEATHSIG is tied to the thread
     # that forked us; the template is single-threaded, so that is the template itself.
@@ -124,9 +124,9 @@ def _reset_signals() -> None:
         try:
             if number == signal.SIGINT:
                 signal.signal(number, signal.default_int_handler)
-            elif number == signal.SIGPIPE:  # Python ignores it, so writes raise EPIPE instead
-                signal.signal(number, signal.SIG_IGN)
-            elif number == signal.SIGXFSZ:  # past RLIMIT_FSIZE a write fails with EFBIG
+            elif number in (signal.SIGPIPE, signal.SIGXFSZ):
+                # Ignored, as Python itself sets both at start-up: a write to a closed pipe
+                # raises EPIPE, one past RLIMIT_FSIZE fails with EFBIG (no worker killed).
                 signal.signal(number, signal.SIG_IGN)
             else:
                 signal.signal(number, signal.SIG_DFL)
@@ -163,7 +163,7 @@ class _Probe:
         except OSError:
             return False
 
-    def peak_rss(self) -> "int | None":
+    def peak_rss(self) -> int | None:
         if self.status is None:
             return None
         try:
@@ -173,7 +173,7 @@ class _Probe:
         except (OSError, ValueError):
             return None
 
-    def new_modules(self) -> "tuple[str, ...]":
+    def new_modules(self) -> tuple[str, ...]:
         modules = sys.modules
         if len(modules) == len(self.known_modules):
             return ()
@@ -182,19 +182,19 @@ class _Probe:
         return new
 
 
-def _open_proc(path: str, flags: int) -> "int | None":
+def _open_proc(path: str, flags: int) -> int | None:
     try:
         return os.open(path, flags | os.O_CLOEXEC)
     except OSError:
         return None
 
 
-_probe: "_Probe | None" = None
-_capture: "Capture | None" = None
-_guard: "Guard | None" = None
+_probe: _Probe | None = None
+_capture: Capture | None = None
+_guard: Guard | None = None
 
 
-def _environment_snapshot() -> "dict":
+def _environment_snapshot() -> dict:
     data = getattr(os.environ, "_data", None)  # bytes -> bytes on POSIX
     return data.copy() if isinstance(data, dict) else dict(os.environ)
 
@@ -208,7 +208,7 @@ def _restore_environment(saved: dict) -> None:
     env.apply(saved)
 
 
-def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict]":
+def run_task(payload: bytes, config: dict, worker_id: str) -> tuple[tuple, dict]:
     """Run one pickled ``(fn, args, kwargs)``; returns ``(outcome, metrics)``.
 
     outcome is ``("inline", bytes)``, ``("spill", SpillFile)`` or ``("error", details)``
@@ -278,7 +278,7 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> "tuple[tuple, dict
     return ("error", error), metrics
 
 
-def _spill_target(directories: "list[str]") -> "Callable[[int], str]":
+def _spill_target(directories: list[str]) -> Callable[[int], str]:
     """The first directory with room for `size` bytes and a margin; the last one otherwise
     (a tmpfs such as a container's 64 MB /dev/shm fills up; /tmp is the fallback)."""
     def choose(size: int) -> str:
@@ -314,14 +314,14 @@ def _describe(exc: BaseException, note: str = "") -> dict:
             "note": note}
 
 
-def _getcwd() -> "str | None":
+def _getcwd() -> str | None:
     try:
         return os.getcwd()
     except OSError:
         return None
 
 
-def _restore(cwd: "str | None", path: list, environ: dict) -> None:
+def _restore(cwd: str | None, path: list, environ: dict) -> None:
     if cwd is not None:
         try:
             os.chdir(cwd)
@@ -336,6 +336,6 @@ def _flush() -> None:
         try:
             if stream is not None:
                 stream.flush()
-        except BaseException:  # noqa: BLE001 - a task may have closed or replaced them
+        except BaseException:  # noqa: BLE001, S110 - a task may have closed or replaced them
             pass
 
