@@ -211,13 +211,15 @@ def test_a_retired_worker_takes_its_process_group_and_shutdown_the_rest(make_poo
 def test_a_parent_killed_takes_what_tasks_started(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(textwrap.dedent(f"""
-        import sys
+        import os, sys, time
         sys.path[:0] = [{str(SRC)!r}, {str(HERE)!r}]
         import templatetasks
         from hotstart.pool import WarmPool
         pool = WarmPool(preload=["templatetasks"], workers=1, spill_dir={str(tmp_path / 's')!r})
-        worker = pool.submit(templatetasks.start_sleepers, {str(tmp_path)!r}).result()
-        print(pool.template_pid, worker, flush=True)
+        running = pool.submit(templatetasks.start_sleepers, {str(tmp_path)!r}, "hang")
+        while not os.path.exists({str(tmp_path / 'pids')!r}):
+            time.sleep(0.01)
+        print(pool.template_pid, *pool.worker_pids(), flush=True)
         sys.stdin.read()
     """))
     parent = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,

@@ -88,6 +88,9 @@ def main() -> None:
     except OSError:
         pass
     report = _preload(config["preload"], control)
+    # Off again: a worker resets every signal to its default and then enables faulthandler,
+    # which would do nothing if it were still enabled (inherited) here.
+    faulthandler.disable()
     # What every worker needs, imported once here so that forking shares it.
     import ctypes  # noqa: F401  (prctl in each worker)
     import tempfile  # noqa: F401  (spill files)
