@@ -40,11 +40,11 @@ import time
 from collections import deque
 from concurrent.futures import CancelledError
 
-from . import _protocol, spill
+from . import _protocol, _replies, spill
 from ._startup import hang_up
-from ._tasks import capture_file, crash_text, remote_error, tail, task_metrics
+from ._tasks import capture_file, crash_text, tail
 from ._watch import TemplateWatch, stopped
-from .errors import BrokenPool, RemoteError, TaskTimeout, WorkerCrashed
+from .errors import BrokenPool, TaskTimeout, WorkerCrashed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -264,7 +264,7 @@ class Manager:
                     elif key.data is _CONTROL:
                         self._from_template()
                     else:
-                        self._from_worker(key.data)
+                        _replies.from_worker(self, key.data)
                     if self.broken:
                         break
                 if self.broken:
@@ -348,116 +348,6 @@ class Manager:
                     worker.pid = message[2]
             elif kind == "exited":
                 self._exited(message[1], message[2], message[3])
-
-    def _from_worker(self, worker: Worker) -> None:
-        """Read a worker's socket; what is wrong with what it sent ends that worker alone."""
-        if worker.sock is None:
-            # Gone earlier in this select() batch (its exit report came first): its socket
-            # is closed and its task completed.
-            return
-        try:
-            messages = worker.reader.read()
-        except _protocol.Corrupt as exc:
-            self._corrupt(worker, str(exc))
-            return
-        except (_protocol.Closed, OSError):
-            self._lose(worker)
-            return
-        for message in messages:
-            if worker.sock is None:  # retired or killed by an earlier message
-                return
-            try:
-                self._message(worker, message)
-            except BaseException as exc:  # noqa: BLE001 - a well-framed message of the wrong shape
-                self._corrupt(worker, f"a {message[0]!r} message the pool cannot use: "
-                                      f"{type(exc).__name__}: {exc}")
-                return
-
-    def _message(self, worker: Worker, message: tuple) -> None:
-        kind = message[0]
-        if kind == "ready":
-            pid = message[1]
-            if type(pid) is not int:
-                raise TypeError(f"a pid that is not an int: {type(pid).__name__}")
-            worker.pid = pid
-            worker.ready = worker.idle_since = time.monotonic()
-            with self.lock:
-                if worker.state == "starting":
-                    worker.state = "idle"
-        elif kind == "done":
-            _kind, task_id, outcome, measured = message
-            self._done(worker, task_id, outcome, measured)
-        else:
-            raise ValueError("an unknown kind")
-
-    def _corrupt(self, worker: Worker, why: str) -> None:
-        """A worker sent what the pool cannot read: kill it, as if it had crashed under its
-        task (the pool cannot trust what else it may send), and fail that task."""
-        with self.lock:
-            task, worker.task = worker.task, None
-        self._kill(worker)
-        if task is None:
-            return
-        stdout, stderr = self._read_output(worker)
-        task.future.stdout, task.future.stderr = stdout, stderr
-        error = WorkerCrashed(f"worker {worker.id} (pid {worker.pid}) sent a message the pool "
-                              f"cannot read while running task {task.info.name!r} "
-                              f"(#{task.info.task_id}): {why}; the worker was killed (did "
-                              f"the task write to the worker's socket, or replace a builtin?)")
-        error._attach(stdout, stderr)
-        self._complete(task, error=error)
-
-    def _done(self, worker: Worker, task_id: int, outcome: tuple, measured: dict) -> None:
-        task = worker.task
-        worker.tasks_done += 1
-        if task is None or task.info.task_id != task_id:  # killed meanwhile: drop the result
-            if outcome[0] == "spill":
-                outcome[1].unlink()
-            return
-        future = task.future
-        # What the worker sent is checked before the worker is free (a message of the wrong
-        # shape is that worker's crash, with its task still on it).
-        kind, data = outcome
-        metrics = task_metrics(task, worker, measured, self.node)
-        retire = measured.get("retire")
-        # Read the output before the worker is free: its next task truncates the files.
-        future.stdout, future.stderr = self._read_output(worker)
-        worker.task = None
-        if retire:
-            # The task left what a worker cannot undo (a thread still running, a child, a
-            # new session): its result is delivered, the worker is never reused.
-            import logging
-
-            logging.getLogger("hotstart.pool").info(
-                "worker %s (pid %s) retired after task %r (#%s): %s", worker.id, worker.pid,
-                task.info.name, task_id, retire)
-            self._retire(worker)
-        elif self.max_tasks is not None and worker.tasks_done >= self.max_tasks:
-            self._retire(worker)
-        else:
-            worker.idle_since = time.monotonic()
-            with self.lock:
-                if worker.state == "busy":
-                    worker.state = "idle"
-        for name in metrics.imported:
-            self.imported[name] = self.imported.get(name, 0) + 1
-        future.metrics = metrics
-        if kind == "error":
-            self._complete(task, error=remote_error(task, worker, data, future.stdout,
-                                                    future.stderr))
-        else:
-            try:
-                value = (spill.load_inline(data) if kind == "inline"
-                         else spill.read_spill(data.path))
-            except BaseException as exc:  # noqa: BLE001
-                error = RemoteError(
-                    f"task {task.info.name!r} (#{task_id}) returned a result the parent "
-                    f"cannot load: {type(exc).__name__}: {exc}",
-                    type_name=type(exc).__name__, remote_traceback="", exception=exc)
-                error._attach(future.stdout, future.stderr)
-                self._complete(task, error=error)
-            else:
-                self._complete(task, value=value)
 
     def _complete(self, task: Task, *, value: Any = None,
                   error: BaseException | None = None) -> None:
