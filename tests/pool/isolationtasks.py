@@ -165,22 +165,24 @@ def pid():
     return os.getpid()
 
 
-def drive(calls: list) -> list:
+def drive(calls: list, spill_dirs: list | None = None) -> list:
     """Run `calls` ([(function name, args)...]) on one real worker forked from this
-    process (standing in for the template); per call: (outcome kind, value or error type,
-    retire reason, worker pid); and last, the number of messages the worker sent after the
-    calls' answers (extra answers would come from a process a task forked)."""
+    process (standing in for the template), spilling into `spill_dirs` (made by
+    `spill.spill_dir`; a fresh temporary directory by default); per call: (outcome kind,
+    value, error type or spill file's directory, retire reason, worker pid); and last, the
+    number of messages the worker sent after the calls' answers (extra answers would come
+    from a process a task forked)."""
     import pickle
     import socket
     import tempfile
 
-    from hotstart.pool import _protocol, _worker
+    from hotstart.pool import _protocol, _worker, spill
 
     mine, theirs = socket.socketpair()
     out = tempfile.TemporaryFile()  # noqa: SIM115
     err = tempfile.TemporaryFile()  # noqa: SIM115
-    directory = tempfile.mkdtemp()
-    config = {"spill_dirs": [directory], "spill_threshold": 1 << 20,
+    directories = [spill.spill_dir(path) for path in spill_dirs or [tempfile.mkdtemp()]]
+    config = {"spill_dirs": directories, "spill_threshold": 1 << 20,
               "spill_prefix": "result-drive-"}
     template = os.getpid()
     child = os.fork()
@@ -203,7 +205,8 @@ def drive(calls: list) -> list:
         elif outcome[0] == "error":
             value = outcome[1]["type"]
         else:
-            value = outcome[0]
+            value = os.path.dirname(outcome[1].path)
+            os.unlink(outcome[1].path)
         answers.append((outcome[0], value, metrics["retire"], worker))
     _protocol.send(mine, ("exit",))
     extra = 0
@@ -220,4 +223,4 @@ def drive(calls: list) -> list:
 
 
 if __name__ == "__main__":
-    print(json.dumps(drive(json.loads(sys.argv[1]))))
+    print(json.dumps(drive(*map(json.loads, sys.argv[1:]))))

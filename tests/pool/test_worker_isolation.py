@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,9 +30,17 @@ def one_worker(make_pool):
     return make_pool(preload=["json", "isolationtasks"], workers=1)
 
 
-def drive(calls: list) -> list:
-    done = subprocess.run([sys.executable, str(HERE / "isolationtasks.py"), json.dumps(calls)],
-                          capture_output=True, text=True, timeout=60, check=False,
+def drive(calls: list, spill_dirs: list | None = None, mounts: str = "") -> list:
+    """`isolationtasks.drive(calls, spill_dirs)` in a fresh interpreter; with `mounts` (shell
+    commands), in a user and mount namespace where they ran first."""
+    command = [sys.executable, str(HERE / "isolationtasks.py"), json.dumps(calls)]
+    if spill_dirs:
+        command.append(json.dumps(spill_dirs))
+    if mounts:
+        command = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                   f"{mounts} && exec {subprocess.list2cmdline(command)}"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False,
+                          stdin=subprocess.DEVNULL,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -95,6 +104,22 @@ def test_a_file_size_limit_fails_the_spill_write_not_the_worker(one_worker):
         resource.prlimit(worker, resource.RLIMIT_FSIZE, (soft, hard))
     value, pid = one_worker.submit(isolationtasks.big_result, 4).result(timeout=30)
     assert pid == worker and len(value) == 4 << 20
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None,
+                    reason="needs util-linux's unshare to mount a full tmpfs")
+def test_a_full_spill_directory_falls_back_to_the_next_one_from_the_worker(tmp_path):
+    # A tmpfs with blocks to spare (statvfs says it has room) but no inode left: creating
+    # the spill file fails with ENOSPC, as in a tmpfs that filled up meanwhile.
+    full, roomy = tmp_path / "full", tmp_path / "roomy"
+    full.mkdir()
+    roomy.mkdir()
+    answers = drive([["big_result", [4]]], [str(full / "spill"), str(roomy / "spill")],
+                    f"mount -t tmpfs -o size=256m,nr_inodes=2 none {full} && "
+                    f"mkdir -m 700 {full}/spill")
+    (kind, directory, retire, _worker), extra = answers
+    assert (kind, retire, extra) == ("spill", None, 0)
+    assert directory == str(roomy / "spill")
 
 
 @pytest.mark.parametrize("call, reason", [

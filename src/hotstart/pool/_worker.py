@@ -263,9 +263,13 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> tuple[tuple, dict]
                "spilled": False, "retire": retire}
     if error is None:
         try:
-            kind, data = spill.inline_or_spill(value, _spill_target(config["spill_dirs"]),
+            # The directory with room first; on ENOSPC/EDQUOT/EFBIG (a full tmpfs, a quota,
+            # a file-size limit) the others are tried in order.
+            directories = config["spill_dirs"]
+            kind, data = spill.inline_or_spill(value, _spill_target(directories),
                                                config["spill_threshold"],
-                                               prefix=f"{config['spill_prefix']}{worker_id}-")
+                                               prefix=f"{config['spill_prefix']}{worker_id}-",
+                                               fallbacks=directories)
         except BaseException as exc:  # noqa: BLE001
             error = _describe(exc, note="the task's result could not be sent back")
         else:

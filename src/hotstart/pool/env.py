@@ -66,7 +66,7 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing alone costs millis
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["DEFAULT_ALLOW", "DEFAULT_PREFIXES", "scrubbed", "apply"]
+__all__ = ["DEFAULT_ALLOW", "DEFAULT_PREFIXES", "apply", "scrubbed"]
 
 #: Exact names a worker inherits by default (see the module docstring for the reasons).
 DEFAULT_ALLOW: "frozenset[str]" = frozenset({
