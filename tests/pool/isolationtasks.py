@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -49,7 +50,17 @@ def mess_up():
     builtins.len = lambda obj: 3
     builtins.HS_ADDED = True
     sys.stdout = io.StringIO()
+    socket.setdefaulttimeout(0.001)
+    sys.set_int_max_str_digits(640)
+    threading.excepthook = lambda args: None
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     return "messed up"
+
+
+def close_std_streams():
+    sys.stdout.close()
+    sys.stderr.close()
+    return "closed"
 
 
 def observe():
@@ -74,7 +85,11 @@ def observe():
             "gc": gc.isenabled(), "json": json_now is json and json_now.dumps([1]) == "[1]",
             "isolationtasks": sys.modules.get("isolationtasks") is sys.modules[__name__],
             "len": len("abcdef"), "added": hasattr(builtins, "HS_ADDED"),
-            "stdout": sys.stdout is sys.__stdout__, "putenv_in_shell": shell}
+            "stdout": sys.stdout is sys.__stdout__, "putenv_in_shell": shell,
+            "socket_timeout": socket.getdefaulttimeout(),
+            "int_digits": sys.get_int_max_str_digits(),
+            "thread_hook": threading.excepthook is threading.__excepthook__,
+            "affinity": sorted(os.sched_getaffinity(0))}
 
 
 def replace_len_and_return(size):

@@ -58,6 +58,13 @@ def test_state_a_task_changes_is_put_back_for_the_next_task(one_worker):
     assert "observed" in after.stdout
 
 
+def test_a_task_closing_sys_stdout_and_stderr_does_not_silence_the_next_one(one_worker):
+    assert one_worker.submit(isolationtasks.close_std_streams).result(timeout=30) == "closed"
+    later = one_worker.submit(isolationtasks.say, "still heard")
+    later.result(timeout=30)
+    assert "still heard" in later.stdout and "still heard" in later.stderr
+
+
 def test_a_task_replacing_builtins_len_still_gets_its_result_back(one_worker):
     # inline (small) and spilled (over the 1 MiB threshold) results
     assert one_worker.submit(isolationtasks.replace_len_and_return, 100).result(

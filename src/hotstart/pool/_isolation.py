@@ -2,7 +2,7 @@
 
 A worker runs many tasks in one process, so whatever a task changes in the process is seen
 by the next task on that worker. `Guard` records the worker's state once, when the worker
-starts, and after every task (`Guard.after`):
+starts, and after every task (`Guard.restore`, then `Guard.settle`):
 
 - puts back, each only when the task changed it (so a well-behaved task pays a few
   comparisons, about 5 µs in all): builtins (a task that replaced ``builtins.len`` would
@@ -11,11 +11,14 @@ starts, and after every task (`Guard.after`):
   ``sys.path_hooks``, the hooks and streams of ``sys`` (``excepthook``, ``displayhook``,
   ``unraisablehook``, ``breakpointhook``, ``stdin``/``stdout``/``stderr``), the recursion
   limit, the switch interval, the trace and profile functions, the garbage collector's
-  switch and thresholds, the ``warnings`` filters, the umask, and, through thin wrappers
+  switch and thresholds, the ``warnings`` filters, the umask, ``threading.excepthook``,
+  the default socket timeout, the int-to-str digit limit, a closed ``sys.stdout`` (or
+  ``stderr``/``stdin``: a new object on the same descriptor), and, through thin wrappers
   installed in the worker, what a task set with ``os.putenv``/``os.unsetenv`` (the C
   environment, which ``os.environ`` does not list), ``signal.signal``/``siginterrupt``,
-  ``pthread_sigmask``, ``set_wakeup_fd``, ``alarm``/``setitimer`` and
-  ``resource.setrlimit``/``prlimit`` (soft limits back where the hard limit allows);
+  ``pthread_sigmask``, ``set_wakeup_fd``, ``alarm``/``setitimer``,
+  ``os.sched_setaffinity`` and ``resource.setrlimit``/``prlimit`` (soft limits back
+  where the hard limit allows);
 - returns the reason to retire the worker when the task left what cannot be put back:
   a Python thread still running, a child it forked (``os.fork`` without exec) still
   alive, a changed session or process group. The parent then delivers the task's result
@@ -27,8 +30,11 @@ the parent on its socket: in that child the socket is closed right after the for
 return into the worker's code ends it (`Guard.in_fork_child`), so it can never serve tasks.
 
 Not put back (documented limits): a C extension's own state, ``setenv`` called from C,
-a hard resource limit lowered, file descriptors a task leaves open (other than 1 and 2,
-which `_capture` re-points), module attributes a task patched (``json.dumps = ...``).
+a hard resource limit lowered, a raised nice value, file descriptors a task leaves open
+(other than 1 and 2, which `_capture` re-points), module attributes a task patched
+(``json.dumps = ...``), module-level state such as ``random``'s generator, ``logging``'s
+handlers, ``decimal``'s context or ``locale.setlocale``, and children a task started
+with exec (``subprocess``) that it left running.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ __all__ = ["Guard"]
 
 _SYS_HOOKS = ("excepthook", "displayhook", "unraisablehook", "breakpointhook", "stdin",
               "stdout", "stderr")
+_STREAMS = {"stdin": 0, "stdout": 1, "stderr": 2}
 
 
 class Guard:
@@ -64,6 +71,12 @@ class Guard:
         self.switch = sys.getswitchinterval()
         self.gc_threshold = gc.get_threshold()
         self.hooks = [(name, getattr(sys, name)) for name in _SYS_HOOKS]
+        getter = getattr(sys, "get_int_max_str_digits", None)  # 3.11.0 and later bugfixes
+        self.int_digits = getter() if getter is not None else None
+        threading = sys.modules.get("threading")
+        self.thread_hook = threading.excepthook if threading is not None else None
+        self.affinity: set[int] | None = None
+        self.socket_timeout = _socket_timeout()
         self.meta_path = list(sys.meta_path)
         self.path_hooks = list(sys.path_hooks)
         self.builtins = dict(vars(builtins))
@@ -83,6 +96,7 @@ class Guard:
         self.wakeup_fd = False
         self.timers = False
         self.forked = False
+        self.broken: str | None = None  # why restoring failed: the worker retires
         self._wrap()
         os.register_at_fork(after_in_parent=self._after_fork_parent,
                             after_in_child=self._after_fork_child)
@@ -119,11 +133,16 @@ class Guard:
         wrap(signal, "set_wakeup_fd", lambda args: setattr(self, "wakeup_fd", True))
         wrap(signal, "alarm", lambda args: setattr(self, "timers", True))
         wrap(signal, "setitimer", lambda args: setattr(self, "timers", True))
+        wrap(os, "sched_setaffinity", lambda args: self._affinity())
         wrap(resource, "setrlimit", lambda args: self._limit(args[0]) if args else None)
         wrap(resource, "prlimit",
              lambda args: self._limit(args[1]) if len(args) > 2 and args[0] in (0, self.pid)
              else None)
         self.getrlimit = resource.getrlimit
+
+    def _affinity(self) -> None:
+        if self.affinity is None:
+            self.affinity = os.sched_getaffinity(0)
 
     def _limit(self, which: int) -> None:
         if which not in self.limits:
@@ -154,16 +173,24 @@ class Guard:
     # -- after a task ----------------------------------------------------------------------
 
     def restore(self) -> None:
-        """Put back what the last task changed (first thing after it: builtins included)."""
-        self._restore_builtins_and_modules()
-        self._restore_interpreter()
-        self._restore_recorded()
+        """Put back what the last task changed (first thing after it: builtins included).
+        If that fails (a task can leave the process in states no one foresaw), the worker
+        asks to be retired rather than dying with the task's result."""
+        try:
+            self._restore_builtins_and_modules()
+            self._restore_interpreter()
+            self._restore_recorded()
+        except BaseException as exc:  # noqa: BLE001
+            self.broken = f"its state could not be put back: {type(exc).__name__}: {exc}"
 
     def settle(self) -> str | None:
         """After ``os.environ`` was put back: the C environment made to agree with it; the
         reason to retire the worker, or None."""
-        self._restore_putenv()
-        return self._why_retire()
+        try:
+            self._restore_putenv()
+            return self.broken or self._why_retire()
+        except BaseException as exc:  # noqa: BLE001
+            return f"its state could not be checked: {type(exc).__name__}: {exc}"
 
     def _restore_builtins_and_modules(self) -> None:
         namespace = vars(builtins)
@@ -182,9 +209,16 @@ class Guard:
                 self.modules = dict(modules)
 
     def _restore_interpreter(self) -> None:
-        for name, value in self.hooks:
+        for index, (name, value) in enumerate(self.hooks):
             if getattr(sys, name, None) is not value:
                 setattr(sys, name, value)
+            if name in _STREAMS and getattr(value, "closed", False):
+                # sys.stdout.close() closes the object, not fd 1 (CPython opens the standard
+                # streams with closefd=False): a new object on the same descriptor.
+                value = _reopen(name, value)
+                if value is not None:
+                    setattr(sys, name, value)
+                    self.hooks[index] = (name, value)
         if sys.meta_path != self.meta_path:
             sys.meta_path[:] = self.meta_path
         if sys.path_hooks != self.path_hooks:
@@ -212,6 +246,17 @@ class Guard:
                 if mutated is not None:
                     mutated()
         os.umask(self.umask)  # one call, whatever it was
+        if self.int_digits is not None and sys.get_int_max_str_digits() != self.int_digits:
+            sys.set_int_max_str_digits(self.int_digits)
+        socket = sys.modules.get("socket")
+        if socket is not None and socket.getdefaulttimeout() != self.socket_timeout:
+            socket.setdefaulttimeout(self.socket_timeout)
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            if self.thread_hook is None:
+                self.thread_hook = threading.excepthook
+            elif threading.excepthook is not self.thread_hook:
+                threading.excepthook = self.thread_hook
 
     def _restore_putenv(self) -> None:
         if self.putenv:
@@ -250,6 +295,12 @@ class Guard:
         if self.wakeup_fd:
             self.real["set_wakeup_fd"](-1)
             self.wakeup_fd = False
+        if self.affinity is not None:
+            try:
+                self.real["sched_setaffinity"](0, self.affinity)
+            except OSError:
+                pass
+            self.affinity = None
         if self.limits:
             import resource
 
@@ -279,6 +330,22 @@ class Guard:
                 return f"it forked a child that is still alive (pid {child})"
         if os.getpgid(0) != self.group:
             return "it changed its session"  # or only its process group
+        return None
+
+
+def _socket_timeout() -> float | None:
+    socket = sys.modules.get("socket")
+    return socket.getdefaulttimeout() if socket is not None else None
+
+
+def _reopen(name: str, closed: object) -> object:
+    """A new text stream on the descriptor of closed ``sys.<name>``, made like it."""
+    try:
+        return open(_STREAMS[name], "r" if name == "stdin" else "w",
+                    buffering=1 if getattr(closed, "line_buffering", False) else -1,
+                    encoding=getattr(closed, "encoding", None),
+                    errors=getattr(closed, "errors", None), closefd=False)
+    except (OSError, ValueError, LookupError):
         return None
 
 
