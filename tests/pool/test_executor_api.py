@@ -280,8 +280,11 @@ def test_map_with_chunksize_sends_chunks_as_tasks_and_keeps_order(make_pool):
     assert pool.submit(executortasks.pid).task_id == 5
     results = pool.map(executortasks.divide, [1, 2, 3, 4], [1, 1, 0, 1], chunksize=2)
     assert next(results) == 1.0 and next(results) == 2.0
-    with pytest.raises(ZeroDivisionError):  # the second chunk fails, at its place
+    with pytest.raises(ZeroDivisionError) as caught:  # the second chunk fails, at its place
         next(results)
+    assert "task 'divide (chunk)' (#7) raised ZeroDivisionError" in str(caught.value.__cause__)
+    # Chunks of a lambda travel by value (cloudpickle), as the lambda alone would.
+    assert list(pool.map(lambda x: x + 1, range(5), chunksize=2)) == [1, 2, 3, 4, 5]
     for bad in (0, -1, 1.5):
         with pytest.raises(ValueError, match="chunksize"):
             pool.map(executortasks.divide, [1], [1], chunksize=bad)

@@ -215,11 +215,10 @@ class WarmPool(Executor):
             raise ValueError(f"chunksize={chunksize!r}: expected a positive integer")
         if chunksize == 1:
             return super().map(fn, *iterables, timeout=timeout, **options)
-        from ._chunks import run_chunk
+        from ._chunks import Chunk
 
         chunks = _batched(zip(*iterables), chunksize)
-        results = super().map(run_chunk, itertools.repeat(fn), chunks, timeout=timeout,
-                              **options)
+        results = super().map(Chunk(fn, name_of(fn)), chunks, timeout=timeout, **options)
         return itertools.chain.from_iterable(results)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
