@@ -203,9 +203,27 @@ def test_a_pool_used_in_a_forked_child_refuses_and_the_parents_pool_stays_correc
             rounds.append({"child": said, "parent": held.result(timeout=30),
                            "after": pool.submit(executortasks.divide, number, 1)
                                         .result(timeout=30)})
+        import multiprocessing
+
+        def child_submits(pipe):
+            try:
+                pool.submit(executortasks.pid)
+            except RuntimeError as exc:
+                pipe.send(type(exc).__name__)
+            else:
+                pipe.send("accepted")
+
+        ours, theirs = multiprocessing.Pipe()
+        child = multiprocessing.get_context("fork").Process(target=child_submits,
+                                                            args=(theirs,))
+        child.start()
+        by_multiprocessing = ours.recv()
+        child.join()
         pool.shutdown()
-        print(json.dumps({"rounds": rounds, "worker": parent_worker}))
+        print(json.dumps({"rounds": rounds, "worker": parent_worker,
+                          "multiprocessing": by_multiprocessing}))
     """)
+    assert report["multiprocessing"] == "BrokenPool"
     for number, round_ in enumerate(report["rounds"]):
         assert round_["parent"] == f"parent {number}" and round_["after"] == number
         assert round_["child"].startswith("BrokenPool: this WarmPool was created in process ")
