@@ -40,3 +40,8 @@ def start_sleepers(directory, then="return"):
     if then == "hang":
         time.sleep(1000)
     return os.getpid()
+
+
+def process_group():
+    """(pid, process group, session) of the worker running this."""
+    return os.getpid(), os.getpgid(0), os.getsid(0)

@@ -17,7 +17,7 @@ import pytest
 import templatetasks
 from poolhelpers import alive, wait_until
 
-from hotstart.pool import PoolError, TaskTimeout, WarmPool, _startup
+from hotstart.pool import PoolError, TaskTimeout, WarmPool, _startup, _template
 from hotstart.pool.spill import (
     SpillError,
     inline_or_spill,
@@ -183,6 +183,40 @@ def _sleepers(directory: pathlib.Path) -> list[int]:
     path = directory / "pids"
     wait_until(path.exists)
     return [int(pid) for pid in path.read_text().split()]
+
+
+def test_each_worker_leads_a_process_group_of_its_own_in_the_templates_session(make_pool):
+    pool = make_pool(preload=["templatetasks"], workers=1)
+    pid, group, session = pool.submit(templatetasks.process_group).result(timeout=30)
+    assert group == pid and session == pool.template_pid != os.getsid(0)
+
+
+def test_kill_descendants_takes_the_whole_tree_below_a_process_and_not_it(tmp_path):
+    # A real tree: a Python process with a child in its group and one in a session of its
+    # own, which has a child of its own (a grandchild, out of the group too).
+    code = textwrap.dedent(f"""
+        import os, subprocess, sys
+        group = subprocess.Popen(["sleep", "1000"])
+        session = subprocess.Popen(["sh", "-c", "sleep 1000 & echo $! > {tmp_path}/g; wait"],
+                                   start_new_session=True)
+        while not os.path.exists("{tmp_path}/g") or not open("{tmp_path}/g").read():
+            pass
+        print(group.pid, session.pid, open("{tmp_path}/g").read().strip(), flush=True)
+        sys.stdin.read()
+    """)
+    top = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        below = [int(pid) for pid in top.stdout.readline().split()]
+        assert len(below) == 3 and all(alive(pid) for pid in below)
+        assert _template.kill_descendants(top.pid) == 3
+        wait_until(lambda: not any(alive(pid) for pid in below))
+        assert alive(top.pid)
+    finally:
+        top.kill()
+        top.wait()
+        top.stdin.close()
+        top.stdout.close()
 
 
 def test_a_timeout_kills_what_the_task_started_and_shutdown_the_rest(make_pool, tmp_path):
