@@ -308,16 +308,19 @@ class _Inert:
         return True
 
     def iterable(self, node: ast.expr) -> bool:
-        """A value iterating which runs nothing of the project (a comprehension's, `sorted`'s
-        or `", ".join`'s): a literal display of inert items, the result of a `pure_call`,
-        or a name the module binds once to one (`_SORT_OPTIONS = get_args(Sort_T)`)."""
+        """A value iterating (or sorting, hashing) which runs nothing of the project (a
+        comprehension's, `sorted`'s or `", ".join`'s): a display of literals (`{"a", "b"}`;
+        a name in it may be an object whose `__lt__` or `__hash__` is the project's), the
+        result of a `pure_call`, or a name the module binds once to one (`_SORT_OPTIONS =
+        get_args(Sort_T)`)."""
         if isinstance(node, ast.Name) and len(self.module.globals.binds.get(node.id, [])) == 1:
             bound = self.module.assigned.get(node.id)
             if bound is None or isinstance(bound, ast.Name):
                 return False
             node = bound
         if isinstance(node, (ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Constant)):
-            return self.expression(node)
+            return all(isinstance(n, (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict,
+                                      ast.Load)) for n in ast.walk(node))
         return self.pure_call(node)
 
     def joined(self, node: ast.Call) -> bool:
@@ -388,26 +391,20 @@ class _Inert:
         return "group" if group else "value"
 
     def pure_call(self, node: ast.expr) -> bool:
-        """`sorted(get_args(Kind))`: builtins that only build a new container from what
-        they are given (`sorted` without `key=`, `tuple`, `list`, `set`, `frozenset`, `len`)
-        and `typing`'s `get_args`/`get_origin`, over inert expressions or such calls (their
-        values read now, as any name a module-level expression reads)."""
+        """`sorted(get_args(Kind))`: builtins that only build a new value from the items of
+        an `iterable` (`sorted` without `key=`, `tuple`, `list`, `set`, `frozenset`, `len`),
+        and `typing`'s `get_args`/`get_origin` of an inert expression (read now, as any
+        name a module-level expression reads)."""
         if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
             return False
         name = dotted(node.func) or ""
         if name in _PURE_BUILTINS and name not in self.module.globals.binds:
-            if len(node.args) > 1 or any(k.arg != "reverse" or not isinstance(
-                    k.value, ast.Constant) for k in node.keywords) or \
-                    node.keywords and name != "sorted":
-                return False
-        elif self.resolved(name) in _INTROSPECTION:
-            if len(node.args) != 1 or node.keywords:
-                return False
-        else:
-            return False
-        if name in _PURE_BUILTINS:
-            return all(self.iterable(a) for a in node.args)
-        return all(self.expression(a) for a in node.args)
+            reverse = name == "sorted" and all(k.arg == "reverse" and isinstance(
+                k.value, ast.Constant) for k in node.keywords)
+            return len(node.args) <= 1 and (reverse or not node.keywords) and \
+                all(self.iterable(a) for a in node.args)
+        return self.resolved(name) in _INTROSPECTION and len(node.args) == 1 and \
+            not node.keywords and self.expression(node.args[0])
 
     def pattern(self, node: ast.expr) -> bool:
         """`re.compile(r"...", re.I)` of literals: the same pattern compiled later matches
