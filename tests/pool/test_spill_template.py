@@ -148,6 +148,29 @@ def test_every_directory_full_raises_the_last_error_and_leaves_nothing(tmp_path)
     assert lines[2] == "[] []"
 
 
+@pytest.mark.skipif(UNSHARE is None, reason="needs util-linux's unshare to mount a small tmpfs")
+def test_a_pool_whose_tmpfs_has_no_room_left_spills_to_the_next_directory(tmp_path):
+    # /dev/shm, in a private mount namespace, is a tmpfs with space (200 MB: the worker wants
+    # the result's size and 64 MB more) but no inode left: the worker's free-space check
+    # picks it, and creating the spill file fails with ENOSPC.
+    done = _with_tmpfs({"/dev/shm": "200m,nr_inodes=2"}, f"""
+        import os, sys
+        sys.path.insert(0, {str(HERE)!r})
+        import pooltasks
+        from hotstart.pool import WarmPool
+        pool = WarmPool(preload=["pooltasks"], workers=1, spill_threshold=1 << 10)
+        try:
+            future = pool.submit(pooltasks.identity, b"x" * (1 << 20))
+            print(len(future.result(timeout=30)), future.metrics.spilled,
+                  pool._spill_dirs[0], os.listdir(pool._spill_dirs[0]))
+        finally:
+            pool.shutdown()
+    """)
+    assert done.returncode == 0, done.stderr
+    # (uid 0 in the namespace)
+    assert done.stdout.split() == [str(1 << 20), "True", "/dev/shm/hotstart-0", "[]"]
+
+
 def test_a_file_size_limit_fails_cleanly_in_every_directory(tmp_path):
     first = _spill_dir(tmp_path / "a")
     second = _spill_dir(tmp_path / "b")
