@@ -133,6 +133,7 @@ class Manager:
         self.worker_ids = itertools.count(1)
 
         self.wake_read, self.wake_write = socket.socketpair()
+        self.woken = False  # a wake-up was sent and not yet taken: submits send no more
         self.wake_read.setblocking(False)
         self.wake_write.setblocking(False)
         self.selector = selectors.DefaultSelector()
@@ -200,7 +201,11 @@ class Manager:
             return False
 
     def wake(self) -> None:
-        """Wake the manager thread (a no-op once it has closed its sockets)."""
+        """Wake the manager thread (a no-op once it has closed its sockets, and while a
+        wake-up it has not taken yet is on its way: it reads everything after taking it)."""
+        if self.woken:
+            return
+        self.woken = True
         try:
             self.wake_write.send(b"x")
         except (BlockingIOError, OSError):  # full (already woken) or closed (shut down)
@@ -260,6 +265,9 @@ class Manager:
                     break
                 for key, _events in self.selector.select(self._next_wake()):
                     if key.data is _WAKE:
+                        # Cleared before the queue, the aborts and the flags are read
+                        # (after this round), so a wake() that saw it set lost nothing.
+                        self.woken = False
                         _drain(self.wake_read)
                     elif key.data is _CONTROL:
                         self._from_template()
