@@ -113,19 +113,20 @@ def read_preload(control: socket.socket, process: subprocess.Popen, log: IO[byte
                 where = f" (still importing {importing!r})" if importing else ""
                 raise PoolError(f"the template process did not finish importing the preload "
                                 f"list {modules} within start_timeout={timeout:g} s{where} "
-                                f"and was killed: raise start_timeout= or fix that "
-                                f"module") from None
-            if importing is not None and process.returncode is not None:
+                                f"and was killed: raise start_timeout="
+                                f"{' or fix that module' if importing else ''}") from None
+            if importing is not None:
                 error = PoolError(f"the template process {_ended(process.returncode)} while "
                                   f"importing preload module {importing!r}: remove it from "
                                   f"the preload list or fix it")
-                if lines:  # a crash: the template's faulthandler traceback ends the log
-                    error.add_note("the template's log ends with:\n"
-                                   + "\n".join(lines[-_LOG_NOTE_LINES:]))
-                raise error from None
-            raise PoolError(f"the template process exited (status {process.returncode})"
-                            f" before reporting its preload{': ' + tail if tail else ''}"
-                            ) from None
+            else:
+                error = PoolError(f"the template process exited (status "
+                                  f"{process.returncode}) before reporting its preload"
+                                  f"{': ' + tail if tail else ''}")
+            if lines:  # a crash: the template's faulthandler traceback ends the log
+                error.add_note("the template's log ends with:\n"
+                               + "\n".join(lines[-_LOG_NOTE_LINES:]))
+            raise error from None
     control.settimeout(None)
     report = PreloadReport.from_message(message[1])
     failed = report.failed
