@@ -317,3 +317,19 @@ def test_the_default_start_timeout_is_the_template_modules_default():
 
     default = inspect.signature(WarmPool).parameters["start_timeout"].default
     assert default == _startup.DEFAULT_START_TIMEOUT == 60.0
+
+
+def test_the_example_batch_reports_a_job_that_raised_as_a_failed_row(tmp_path):
+    """jobrunner's batch caught PoolError around result(); a job's own exception now comes
+    back as itself, and must still be a FAILED row with its type, not a traceback."""
+    example = ROOT / "examples" / "jobrunner"
+    spec = json.loads((example / "jobs" / "clean.json").read_text())
+    spec["source"]["path"] = "missing.csv"
+    (tmp_path / "missing.json").write_text(json.dumps(spec))
+    result = subprocess.run(
+        [sys.executable, "-m", "jobrunner", "batch", str(tmp_path / "missing.json")],
+        cwd=example, check=False, text=True, capture_output=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1",
+             "PYTHONPATH": f"{example / 'src'}:{ROOT / 'src'}"})
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert f"FAILED: UsageError: input not found: {tmp_path / 'missing.csv'}" in result.stdout

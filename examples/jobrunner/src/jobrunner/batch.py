@@ -46,9 +46,11 @@ def run_batch(specs: list[str], *, workers: int = 2, repeat: int = 1,
             try:
                 summary = future.result()
                 outcome = f"{summary['rows_in']} -> {summary['rows_out']} rows"
-            except PoolError as exc:
+            except Exception as exc:  # noqa: BLE001 - the job's own exception, or the pool's
                 status = 1
-                outcome = f"FAILED: {str(exc).splitlines()[0]}"
+                first = (str(exc).splitlines() or [""])[0]
+                outcome = (f"FAILED: {first}" if isinstance(exc, PoolError)
+                           else f"FAILED: {type(exc).__name__}: {first}")
             metrics = future.metrics
             rows.append((f"#{future.task_id} {Path(spec).name}", metrics, outcome))
         print()
