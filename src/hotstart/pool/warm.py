@@ -57,6 +57,10 @@ class TaskFuture(Future):
     Set before the future completes: ``metrics`` (`TaskMetrics`, None when the task never ran
     to a result: timeout, crash, cancel), ``stdout`` and ``stderr`` (the task's captured
     output, text, at most the last MiB of each), ``worker_id``.
+
+    ``result()`` raises what the call raised, as itself (its ``__cause__`` a `RemoteError`
+    with the remote traceback), or one of ``hotstart.pool.errors`` for what the pool saw
+    (a timeout, a crash, an exception that cannot be raised as itself).
     """
 
     def __init__(self, info: TaskInfo) -> None:
