@@ -336,3 +336,14 @@ def test_the_message_limit_leaves_room_for_any_inline_result(make_pool):
     assert pool._manager.message_limit > 1 << 30
     assert pool.submit(managertasks.double_it, b"x" * (4 << 20)).result(timeout=30) == \
         b"x" * (8 << 20)
+
+
+def test_a_task_that_closes_its_workers_socket_and_runs_on_is_ended(make_pool):
+    """Its EOF looks like a crash, but no exit report comes: the worker still runs. It is
+    killed and the task fails, instead of waiting forever for the report."""
+    pool = make_pool(preload=["managertasks"], workers=1)
+    future = pool.submit(managertasks.close_socket_and_run_on, 30)
+    with pytest.raises(WorkerCrashed, match="closed its connection to the pool but kept "
+                       "running, and was killed"):
+        future.result(timeout=20)
+    assert pool.submit(managertasks.double_it, 3).result(timeout=30) == 6

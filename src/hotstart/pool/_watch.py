@@ -31,7 +31,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
 
-    from ._manager import Manager
+    from ._manager import Manager, Worker
 
 __all__ = ["PATIENCE", "TemplateWatch", "process_state"]
 
@@ -65,6 +65,10 @@ class TemplateWatch:
         """One round of the manager loop: expire queued tasks that can get no worker, fail
         the tasks of lost workers the template does not report, report a late template."""
         now = time.monotonic()
+        for worker in _lost_with_task(manager, now):
+            if _running(worker.pid):  # it closed its socket but runs on: not the template's
+                self._end_lost(manager, worker, "it closed its connection to the pool but "
+                               "kept running, and was killed")
         waits = _waits(manager)
         if not waits:
             return
@@ -78,7 +82,8 @@ class TemplateWatch:
             _log().warning("%s: no worker can be forked until it answers; queued tasks fail "
                            "at their timeout (SIGCONT resumes a stopped process)",
                            self.stalled)
-        self._fail_lost(manager, now)
+        for worker in _lost_with_task(manager, now):
+            self._end_lost(manager, worker, f"its exit status is unknown: {self.stalled}")
         if manager.shutdown_requested and stopped(manager.process.pid):
             # Shut down while the template is stopped: what is queued cannot get a worker;
             # it fails now rather than holding shutdown() forever.
@@ -93,7 +98,9 @@ class TemplateWatch:
 
     def next_wake(self, manager: Manager) -> list[float]:
         """When `step` has something to do next (monotonic times; none if nothing waits)."""
-        waits = _waits(manager)
+        waits = _waits(manager) + [w.lost_at for w in manager.workers.values()
+                                   if w.task is not None and w.state == "lost"
+                                   and w.lost_at is not None]
         if not waits:
             return []
         times = [min(waits) + PATIENCE]
@@ -117,26 +124,21 @@ class TemplateWatch:
                     f"{task.info.timeout:g} s in the queue and no worker could be had: {why}",
                     timeout=task.info.timeout))
 
-    def _fail_lost(self, manager: Manager, now: float) -> None:
-        """A worker's socket closed under its task and the template, late, did not report
-        its exit: the task fails (exit status unknown) instead of waiting for the report."""
-        for worker in list(manager.workers.values()):
-            if (worker.task is None or worker.state != "lost" or worker.lost_at is None
-                    or now - worker.lost_at < PATIENCE):
-                continue
-            with manager.lock:
-                task, worker.task = worker.task, None
-            if task is None:
-                continue
-            manager._kill(worker)  # should it still live: it closed its socket
-            stdout, stderr = manager._read_output(worker)
-            task.future.stdout, task.future.stderr = stdout, stderr
-            error = WorkerCrashed(f"worker {worker.id} (pid {worker.pid}) closed its connection "
-                                  f"while running task {task.info.name!r} "
-                                  f"(#{task.info.task_id}); its exit status is unknown: "
-                                  f"{self.stalled}")
-            error._attach(stdout, stderr)
-            manager._complete(task, error=error)
+    def _end_lost(self, manager: Manager, worker: Worker, why: str) -> None:
+        """A worker's socket closed under its task PATIENCE ago and no exit report came
+        (the template is late, or the worker runs on): kill it, and the task fails now."""
+        with manager.lock:
+            task, worker.task = worker.task, None
+        if task is None:
+            return
+        manager._kill(worker)
+        stdout, stderr = manager._read_output(worker)
+        task.future.stdout, task.future.stderr = stdout, stderr
+        error = WorkerCrashed(f"worker {worker.id} (pid {worker.pid}) closed its connection "
+                              f"while running task {task.info.name!r} "
+                              f"(#{task.info.task_id}): {why}")
+        error._attach(stdout, stderr)
+        manager._complete(task, error=error)
 
 
 def template_text(manager: Manager, now: float) -> str:
@@ -166,14 +168,30 @@ def process_state(pid: int) -> str:
 
 def _waits(manager: Manager) -> list[float]:
     """Since when the pool waits on the template, per worker: a fork request not answered,
-    an exit report not in for a worker whose socket closed or that was killed or retired."""
+    an exit report not in for a worker whose socket closed or that was killed or retired
+    and that no longer runs (one that runs on is not the template's delay)."""
     waits = []
     for worker in manager.workers.values():
         if worker.state == "starting" and worker.pid is None:
             waits.append(worker.forked)
-        elif worker.state in _GOING and worker.lost_at is not None:
+        elif (worker.state in _GOING and worker.lost_at is not None
+              and not _running(worker.pid)):
             waits.append(worker.lost_at)
     return waits
+
+
+def _lost_with_task(manager: Manager, now: float) -> list[Worker]:
+    """Workers whose socket closed under their task at least PATIENCE ago."""
+    return [w for w in manager.workers.values() if w.task is not None and w.state == "lost"
+            and w.lost_at is not None and now - w.lost_at >= PATIENCE]
+
+
+def _running(pid: int | None) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie has)."""
+    if pid is None:
+        return False
+    state = process_state(pid)
+    return state != "unknown" and not state.startswith("Z")
 
 
 def _no_worker(manager: Manager) -> bool:
