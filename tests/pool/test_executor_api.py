@@ -147,6 +147,10 @@ def test_pools_dropped_without_shutdown_are_finalized():
             del pool
             gc.collect()
             results.append(held.result(timeout=30))
+        # A pool used in one expression is dropped while its task is queued: it still runs.
+        results.append(WarmPool(preload=["executortasks"], workers=1)
+                       .submit(executortasks.sleep_then, 0.1, "one expression")
+                       .result(timeout=30))
         deadline = time.monotonic() + 20  # a bound for a broken finalizer, not a measure
         while (children() or threading.active_count() > before["threads"]
                or fds() > before["fds"]) and time.monotonic() < deadline:
@@ -156,7 +160,7 @@ def test_pools_dropped_without_shutdown_are_finalized():
                           "threads": threading.active_count(), "alive": alive,
                           "results": results, "hooks": hooks}))
     """)
-    assert report["results"] == [0, 1, 2, 3, 4]
+    assert report["results"] == [0, 1, 2, 3, 4, "one expression"]
     assert report["children"] == [] and report["alive"] == []
     assert report["threads"] == report["before"]["threads"]
     assert report["fds"] == report["before"]["fds"]
