@@ -9,24 +9,37 @@ The pool (``warm``) is the API; this module is what runs behind it, as the execu
                |   queued: claim it, send     _dispatch: queued tasks -> idle workers,
                |   "task" itself (start)        "fork" requests to the template for the rest
                +-- else: pending (lock) ----> select(): wake socket | template | each worker
-               +-- wake socket ------------->   template: "forked" (pid), "exited" (-> the
-    abort() (asyncio cancel) -> aborts ----->     task fails WorkerCrashed, a replacement)
-    shutdown() -> shutdown flag, wake ------>   worker: "ready" (-> idle), "done" (-> the
-                 then join the thread             result, or RemoteError; retire if worn)
+               +-- wake socket (unless one    template: "forked" (pid), "exited" (-> the
+    abort() (asyncio cancel)   is on its way)     task fails WorkerCrashed, a replacement)
+               -> aborts ------------------>  worker (_replies): "ready" (-> idle), "done"
+    shutdown() -> shutdown flag, wake ------>     (-> the result or the task's exception;
+                 then join the thread             retire if worn or asked to); a corrupt
+                                                  frame: that worker killed, its task fails
                                               _handle_aborts / _enforce_timeouts: kill the
-                                                worker (through the template), fork another
+                                                worker (through the template); its exit
+                                                report forks another
+                                              TemplateWatch.step (_watch): a template that
+                                                stops answering (queued deadlines, report)
                                               _retire_idle: workers idle past idle_timeout
                                             until shut down with nothing in flight, or the
                                             template died or the loop raised (_break: fail
                                             everything in flight and queued):
-                                              _close: hang up workers and template, remove
-                                                this pool's spill files, shutdown hooks
+                                              _close: fail what is left (never RUNNING
+                                                forever), hang up workers and template,
+                                                remove this pool's spill files, hooks
 
-The lock guards what both sides touch: `pending`, `aborts`, the `shutdown_requested` and
-`broken` flags, the `workers` dict and each worker's `state` (a submitter claims an idle
-worker by setting it busy). Everything else of a worker is the manager's, or the claiming
-thread's between the claim and the send. Timeouts are enforced by asking the template to
-SIGKILL the worker: the template is its parent, so the pid cannot have been reused.
+The lock guards what both sides touch: `pending`, `aborts`, the `shutdown_requested`,
+`broken` and `closed` flags, the `workers` dict, each worker's `state` (a submitter claims an
+idle worker by setting it busy) and `task`. Everything else of a worker is the manager's, or
+the claiming thread's between the claim and the send. Timeouts are enforced by asking the
+template to SIGKILL the worker: the template is its parent, so the pid cannot have been
+reused.
+
+What one worker does ends at most that worker and its task: its socket is read without
+blocking, in bounded frames (`_protocol.FrameReader`); an event of a worker already gone in
+the same ``select()`` batch is skipped; whatever handling its message raises is that
+worker's crash. ``workers=`` bounds processes: a killed or lost worker counts until the
+template reports its exit, and only then is it replaced.
 """
 
 from __future__ import annotations
