@@ -210,7 +210,9 @@ READ_TRIAL = """
 import json, sys
 from hotstart.trial import load_trial
 r = load_trial(sys.argv[1])
+profile = getattr(r, "profile_us", None)
 print(json.dumps({"before_ms": r.before_ms, "bound_ms": r.bound_ms,
+                  "profile_ms": profile / 1e3 if profile else None,
                   "bound_predicted_ms": r.bound_predicted_ms,
                   "project_bound_ms": getattr(r, "project_bound_ms", None),
                   "project_bound_predicted_ms": getattr(r, "project_bound_predicted_ms", None),
