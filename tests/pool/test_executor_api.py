@@ -197,6 +197,10 @@ def test_a_pool_used_in_a_forked_child_refuses_and_the_parents_pool_stays_correc
                     said = f"{type(exc).__name__}: {exc}"
                 else:
                     said = "accepted"
+                try:  # the parent's future: its result never comes here
+                    held.result(timeout=30)
+                except RuntimeError as exc:
+                    said += f" | {type(exc).__name__}: {exc}"
                 pool.shutdown(wait=True)  # the parent's pool: nothing happens in the child
                 os.write(write, said.encode())
                 os._exit(0)
@@ -204,7 +208,8 @@ def test_a_pool_used_in_a_forked_child_refuses_and_the_parents_pool_stays_correc
             said = os.read(read, 4096).decode()
             os.close(read)
             os.waitpid(child, 0)
-            rounds.append({"child": said, "parent": held.result(timeout=30),
+            rounds.append({"child": said, "child_pid": child,
+                           "parent": held.result(timeout=30),
                            "after": pool.submit(executortasks.divide, number, 1)
                                         .result(timeout=30)})
         import multiprocessing
@@ -224,7 +229,7 @@ def test_a_pool_used_in_a_forked_child_refuses_and_the_parents_pool_stays_correc
         by_multiprocessing = ours.recv()
         child.join()
         pool.shutdown()
-        print(json.dumps({"rounds": rounds, "worker": parent_worker,
+        print(json.dumps({"rounds": rounds, "worker": parent_worker, "pid": os.getpid(),
                           "multiprocessing": by_multiprocessing}))
     """)
     assert report["multiprocessing"] == "BrokenPool"
@@ -232,6 +237,11 @@ def test_a_pool_used_in_a_forked_child_refuses_and_the_parents_pool_stays_correc
         assert round_["parent"] == f"parent {number}" and round_["after"] == number
         assert round_["child"].startswith("BrokenPool: this WarmPool was created in process ")
         assert "is a fork of it" in round_["child"]
+        assert round_["child"].endswith(f"| BrokenPool: task 'sleep_then' (#{2 * number + 2}) "
+                                        f"was submitted in process {report['pid']}, and this "
+                                        f"process ({round_['child_pid']}) is a fork of it: "
+                                        f"its result goes to process {report['pid']}, never "
+                                        f"here")
 
 
 def test_shutdown_cancel_futures_cancels_the_queued_and_completes_the_running(make_pool):

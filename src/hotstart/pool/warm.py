@@ -60,7 +60,9 @@ class TaskFuture(Future):
 
     ``result()`` raises what the call raised, as itself (its ``__cause__`` a `RemoteError`
     with the remote traceback), or one of ``hotstart.pool.errors`` for what the pool saw
-    (a timeout, a crash, an exception that cannot be raised as itself).
+    (a timeout, a crash, an exception that cannot be raised as itself). In a process forked
+    from the one that submitted it, a future not done at the fork raises `BrokenPool` at
+    once rather than wait forever: its result goes to the parent.
     """
 
     def __init__(self, info: TaskInfo) -> None:
@@ -70,10 +72,26 @@ class TaskFuture(Future):
         self.stdout = ""
         self.stderr = ""
         self.worker_id: str | None = None
+        self._pid = _process_id
 
     @property
     def task_id(self) -> int:
         return self.info.task_id
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._pid != _process_id and not self.done():
+            raise self._orphaned()
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        if self._pid != _process_id and not self.done():
+            raise self._orphaned()
+        return super().exception(timeout)
+
+    def _orphaned(self) -> BrokenPool:
+        return BrokenPool(f"task {self.info.name!r} (#{self.info.task_id}) was submitted in "
+                          f"process {self._pid}, and this process ({_process_id}) is a fork "
+                          f"of it: its result goes to process {self._pid}, never here")
 
 
 class WarmPool(Executor):
