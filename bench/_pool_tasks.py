@@ -43,6 +43,10 @@ def pid() -> int:
     return os.getpid()
 
 
+def identity(value: object) -> object:
+    return value
+
+
 def ones(n: int, send: bool = True):
     """An array of n float64 ones (8*n bytes, every page written); returned, or dropped in the
     worker when `send` is false (the baseline: same work minus the transport)."""

@@ -1,7 +1,8 @@
 """Warm pool: `hotstart.pool.WarmPool` next to ProcessPoolExecutor, loky, pebble and mp.Pool.
 
-Five measurements, each contender side by side in one run (interleaved rounds where the
-contenders are timed, after one unrecorded warm-up round):
+Six measurements, each contender side by side in one run (interleaved rounds where the
+contenders are timed, after one unrecorded warm-up round; the round trip and throughput
+measure each pool alone):
 
 1. First result of a task that needs pandas (`_pool_tasks.pandas_task`: import pandas, build
    a 3-row DataFrame, return its sum and pandas' version). WarmPool: the constructor returns
@@ -15,21 +16,23 @@ contenders are timed, after one unrecorded warm-up round):
    timeout; once its timeout error arrives, the time of a no-op `submit(...).result()`
    (kill, replacement worker, round trip). One worker per pool, so the no-op must run on the
    replacement. WarmPool vs pebble (`ProcessPool.schedule(timeout=)`).
-3. No-op round trip: sequential `submit(noop).result()` on warm workers, interleaved call by
-   call (each round starts at the next contender).
-4. Large results: a task returning a 200 MB (and 1 GB) float64 array, minus a baseline task
+3. No-op round trip: sequential `submit(noop).result()` on warm workers, and
+4. throughput: N no-op tasks all in flight (`submit` each, and `map(chunksize=)`), µs per
+   task; for both, each pool is created, warmed up, timed and shut down alone, rounds
+   rotating the order (`_pool_dispatch`).
+5. Large results: a task returning a 200 MB (and 1 GB) float64 array, minus a baseline task
    that builds the same array and returns None ("extra time": the transport). WarmPool
    (spill files in its default directory under /tmp, and in a tmpfs directory) vs
    ProcessPoolExecutor(fork). Each round runs in a fresh parent process (`bench_pool.py
    --one ...`), which receives the array twice ("first" and "repeat") and reports its peak
    RSS growth (VmHWM, reset through /proc/self/clear_refs) while it receives the result,
    untouched and after a full `.sum()` over the array.
-5. PSS and USS per idle worker (/proc/PID/smaps_rollup): WarmPool with 4 workers forked from
+6. PSS and USS per idle worker (/proc/PID/smaps_rollup): WarmPool with 4 workers forked from
    a pandas template, vs ProcessPoolExecutor workers (spawn: each imports pandas itself; fork
    and forkserver-with-preload for context). One pool alive at a time.
 
-`--quick` is a smoke run (2 rounds, 50 calls, 200 MB only; about 25 s); the full run takes
-about 2 minutes. `--only first,timeout,noop,large,memory` picks sections.
+`--quick` is a smoke run (2 rounds, 50 calls, 500 tasks, 200 MB only); the full run takes
+a few minutes. `--only first,timeout,noop,throughput,large,memory` picks sections.
 
 Tasks live in `_pool_tasks.py`; bench/ goes on `sys.path` and in `PYTHONPATH` (for spawned
 interpreters) before any pool exists. This module imports only the standard library at top
@@ -51,7 +54,9 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+import _pool_dispatch
 import _pool_tasks as tasks
+from _pool_table import Row, median, paired, print_table, verdict
 from _timing import python_info
 
 MB = 1 << 20
@@ -64,57 +69,6 @@ warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlo
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-class Row:
-    """One contender of a table: its samples (ms unless the table says otherwise)."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.samples: list[float] = []
-        self.notes: dict[str, list[float]] = {}
-
-    def note(self, key: str, value: float) -> None:
-        self.notes.setdefault(key, []).append(value)
-
-    @property
-    def median(self) -> float:
-        return median(self.samples)
-
-
-def paired(row: Row, reference: Row) -> float | None:
-    """Median of the per-round ratios (rows sampled in the same rounds), else None."""
-    if len(row.samples) != len(reference.samples) or not row.samples:
-        return None
-    return median([a / b for a, b in zip(row.samples, reference.samples)])
-
-
-def print_table(rows: list[Row], reference: Row, title: str, unit: str = "ms",
-                digits: int = 1) -> None:
-    print(f"### {title}\n")
-    print(f"| contender | median {unit} | min {unit} | max {unit} | ratio of medians | median of "
-          f"per-round ratios to {reference.label} |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for row in rows:
-        if not row.samples:
-            print(f"| {row.label} | - | - | - | - | - |")
-            continue
-        ratio = paired(row, reference)
-        print(f"| {row.label} | {row.median:.{digits}f} | {min(row.samples):.{digits}f} | "
-              f"{max(row.samples):.{digits}f} | {row.median / reference.median:.3f} | "
-              f"{'-' if ratio is None else f'{ratio:.3f}'} |")
-    print()
-
-
-def verdict(met: bool | None, text: str) -> None:
-    state = "n/a" if met is None else ("met" if met else "NOT met")
-    print(f"- target {state}: {text}")
 
 
 def warm_pool_api():
@@ -428,73 +382,18 @@ def timeout_replacement(args: argparse.Namespace, api) -> None:
     print()
 
 
-# --- 3. no-op round trip --------------------------------------------------------------------------
+# --- 3 and 4. no-op round trip and throughput, each pool alone: `_pool_dispatch` ----------------
 
 
 def noop_round_trip(args: argparse.Namespace, api) -> None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    import loky
-    import pebble
-
-    fork = multiprocessing.get_context("fork")
-    default_method = multiprocessing.get_start_method()
-    # Fork-based pools first, before the other pools' threads exist (PPE forks all its
-    # workers at the first submit; mp.Pool at construction).
-    ppe = ProcessPoolExecutor(2, mp_context=fork)
-    mp_pool = multiprocessing.Pool(2)
-    peb = pebble.ProcessPool(max_workers=2)
-    lok = loky.get_reusable_executor(max_workers=2)
-    calls = []
-    if api is not None:
-        warm = api[0](preload=PRELOAD, workers=2)
-        calls.append(("WarmPool", lambda: warm.submit(tasks.noop).result()))
-    calls += [
-        ("PPE fork", lambda: ppe.submit(tasks.noop).result()),
-        ("loky", lambda: lok.submit(tasks.noop).result()),
-        (f"pebble ProcessPool ({default_method})", lambda: peb.schedule(tasks.noop).result()),
-        (f"mp.Pool ({default_method}) apply", lambda: mp_pool.apply(tasks.noop)),
-    ]
-    rows = {label: Row(label) for label, _ in calls}
-    try:
-        for _ in range(3):  # warm up: both workers started, code paths run
-            for label, call in calls:
-                for _ in range(20):
-                    call()
-        if api is not None:
-            warm.submit(tasks.sleep_pid, 0.1), warm.submit(tasks.sleep_pid, 0.1)
-            time.sleep(0.3)
-        for i in range(args.calls):  # each call round starts at the next contender
-            for label, call in calls[i % len(calls):] + calls[:i % len(calls)]:
-                start = time.perf_counter_ns()
-                call()
-                rows[label].samples.append((time.perf_counter_ns() - start) / 1e3)
-    finally:
-        ppe.shutdown(wait=True)
-        mp_pool.terminate()
-        mp_pool.join()
-        peb.stop()
-        peb.join()
-        lok.shutdown(wait=True)
-        if api is not None:  # last: forked peers alive would hold its control socket
-            warm.shutdown(wait=True)
-    reference = rows["PPE fork"]
-    ordered = [rows[label] for label, _ in calls]
-    print_table(ordered, reference,
-                f"No-op round trip on warm workers ({args.calls} sequential calls per contender, "
-                f"interleaved call by call, rotating which contender goes first; per-call "
-                f"ratios)", unit="µs", digits=0)
-    if api is not None:
-        value = rows["WarmPool"].median
-        mp_median = rows[f"mp.Pool ({default_method}) apply"].median
-        verdict(value <= reference.median,
-                f"WarmPool median {value:.0f} µs vs PPE fork {reference.median:.0f} µs "
-                f"(target: <= PPE; aim: mp.Pool.apply, {mp_median:.0f} µs)")
-    print()
+    _pool_dispatch.noop_round_trip(args, api, PRELOAD)
 
 
-# --- 4. large results ------------------------------------------------------------------------
+def throughput(args: argparse.Namespace, api) -> None:
+    _pool_dispatch.throughput(args, api, PRELOAD)
+
+
+# --- 5. large results ------------------------------------------------------------------------
 
 
 def one_large(contender: str, n: int, passes: int = 2) -> list[dict]:
@@ -647,7 +546,7 @@ def large_results(args: argparse.Namespace, api) -> None:
         pass
 
 
-# --- 5. PSS per idle worker ------------------------------------------------------------------
+# --- 6. PSS per idle worker ------------------------------------------------------------------
 
 
 def idle_memory(args: argparse.Namespace, api) -> None:
@@ -734,6 +633,7 @@ def fmt_mem(m: dict[str, int]) -> str:
 
 
 SECTIONS = {"first": first_result, "timeout": timeout_replacement, "noop": noop_round_trip,
+            "throughput": throughput,
             "large": large_results, "memory": idle_memory}
 
 
@@ -742,10 +642,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 2 rounds, few calls, 200 MB only")
     parser.add_argument("--rounds", type=int, default=None,
-                        help="rounds of the first-result, timeout and 200 MB cases "
-                             "(default 7, 21, 7; 1 GB: min(N, 3))")
+                        help="rounds of the first-result, timeout, round-trip/throughput "
+                             "and 200 MB cases (default 7, 21, 5, 7; 1 GB: min(N, 3))")
     parser.add_argument("--calls", type=int, default=None,
-                        help="no-op calls per contender (default 400)")
+                        help="no-op calls per contender and round (default 200)")
+    parser.add_argument("--tasks", type=int, default=None,
+                        help="tasks in flight per throughput measurement (default 2000)")
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections, among {','.join(SECTIONS)}")
     parser.add_argument("--one", nargs=2, metavar=("CONTENDER", "N"), help=argparse.SUPPRESS)
@@ -759,7 +661,9 @@ def main() -> None:
     args.timeout_rounds = args.rounds or quick or 21
     args.large_rounds = args.rounds or (1 if args.quick else 7)
     args.gb_rounds = min(args.rounds or 3, 3)
-    args.calls = args.calls or (50 if args.quick else 400)
+    args.dispatch_rounds = args.rounds or quick or 5
+    args.calls = args.calls or (50 if args.quick else 200)
+    args.tasks = args.tasks or (500 if args.quick else 2000)
     args.sizes = ["200MB"] if args.quick else list(SIZES)
 
     import numpy
