@@ -244,7 +244,8 @@ def test_kill_descendants_takes_the_whole_tree_below_a_process_and_not_it(tmp_pa
 
 def test_a_timeout_kills_what_the_task_started_and_shutdown_the_rest(make_pool, tmp_path):
     pool = make_pool(preload=["templatetasks"], workers=1)
-    future = pool.schedule(templatetasks.start_sleepers, (str(tmp_path), "hang"), timeout=2)
+    # The deadline leaves the task ample time to start its processes (a loaded machine).
+    future = pool.schedule(templatetasks.start_sleepers, (str(tmp_path), "hang"), timeout=4)
     group, session, daemon = _sleepers(tmp_path)
     with pytest.raises(TaskTimeout):
         future.result(timeout=30)
