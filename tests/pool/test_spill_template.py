@@ -103,37 +103,39 @@ def _with_tmpfs(sizes: dict[str, str], code: str) -> subprocess.CompletedProcess
                           stdin=subprocess.DEVNULL)
 
 
+def _in_two_tmpfs(tmp_path: pathlib.Path, size_a: str, size_b: str,
+                  code: str) -> subprocess.CompletedProcess:
+    """Run `code` (with the spill functions imported) where ``a`` and ``b`` are spill
+    directories, each on a fresh tmpfs of that size."""
+    mounts = {}
+    for name, size in (("a", size_a), ("b", size_b)):
+        (tmp_path / name).mkdir()
+        mounts[str(tmp_path / name)] = size
+    return _with_tmpfs(mounts, textwrap.dedent(f"""
+        import os, pickle
+        from hotstart.pool.spill import (SpillError, inline_or_spill, read_spill, spill_dir,
+                                         write_spill)
+        a = spill_dir({str(tmp_path / 'a' / 'spill')!r})
+        b = spill_dir({str(tmp_path / 'b' / 'spill')!r})
+    """) + textwrap.dedent(code))
+
+
 @pytest.mark.skipif(UNSHARE is None, reason="needs util-linux's unshare to mount a small tmpfs")
 def test_a_full_tmpfs_falls_back_to_the_next_directory(tmp_path):
-    small, big = tmp_path / "shm", tmp_path / "tmp"
-    small.mkdir()
-    big.mkdir()
-    done = _with_tmpfs({str(small): "1m", str(big): "8m"}, f"""
-        import os, pickle
-        from hotstart.pool.spill import inline_or_spill, read_spill, spill_dir
-        small = spill_dir({str(small / 'spill')!r})
-        big = spill_dir({str(big / 'spill')!r})
+    done = _in_two_tmpfs(tmp_path, "1m", "8m", """
         payload = pickle.PickleBuffer(bytearray(3 << 20))  # 3 MiB: the 1 MiB tmpfs is full
-        kind, spilled = inline_or_spill(payload, lambda size: small, 0, prefix="result-t-w1-",
-                                        fallbacks=[small, big])
-        assert kind == "spill", kind
-        print(os.path.dirname(spilled.path) == big, os.listdir(small),
+        kind, spilled = inline_or_spill(payload, lambda size: a, 0, prefix="result-t-w1-",
+                                        fallbacks=[a, b])
+        print(kind, os.path.dirname(spilled.path) == b, os.listdir(a),
               len(read_spill(spilled.path)))
     """)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "[]", str(3 << 20)]  # no partial file left
+    assert done.stdout.split() == ["spill", "True", "[]", str(3 << 20)]  # no partial file
 
 
 @pytest.mark.skipif(UNSHARE is None, reason="needs util-linux's unshare to mount a small tmpfs")
 def test_every_directory_full_raises_the_last_error_and_leaves_nothing(tmp_path):
-    first, second = tmp_path / "a", tmp_path / "b"
-    first.mkdir()
-    second.mkdir()
-    done = _with_tmpfs({str(first): "1m", str(second): "1m"}, f"""
-        import os, pickle
-        from hotstart.pool.spill import SpillError, write_spill, spill_dir
-        a = spill_dir({str(first / 'spill')!r})
-        b = spill_dir({str(second / 'spill')!r})
+    done = _in_two_tmpfs(tmp_path, "1m", "1m", """
         try:
             write_spill(pickle.PickleBuffer(bytearray(3 << 20)), a, fallbacks=[b])
         except SpillError as exc:
@@ -144,7 +146,8 @@ def test_every_directory_full_raises_the_last_error_and_leaves_nothing(tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "True"  # the last directory's error
-    assert lines[1] == f"spill directories tried, in order: {first / 'spill'}, {second / 'spill'}"
+    assert lines[1] == (f"spill directories tried, in order: {tmp_path / 'a' / 'spill'}, "
+                        f"{tmp_path / 'b' / 'spill'}")
     assert lines[2] == "[] []"
 
 
