@@ -79,6 +79,12 @@ def start(sock: socket.socket, worker_id: str, capture: tuple[int, int], config:
             pass
     finally:
         _flush()
+        try:  # what its tasks started ends with it, also what left its process group (Q3)
+            from ._template import kill_descendants
+
+            kill_descendants(os.getpid())
+        except BaseException:  # noqa: BLE001, S110 - leaving anyway
+            pass
         os._exit(status)
 
 
