@@ -30,11 +30,16 @@ is refused with `SpillError`.
 Safety (see case 2 of the problem cases): files live in a per-user directory whose owner, type
 and mode `spill_dir` verifies with ``lstat`` (a directory planted in a shared ``/tmp`` by
 someone else, or opened to group/others, is refused, never chmod-ed); they are created by
-``tempfile.mkstemp`` (mode 0600, ``O_EXCL``); `read_spill` opens them with ``O_NOFOLLOW`` and
+``tempfile.mkstemp`` (``O_EXCL``); `read_spill` opens them with ``O_NOFOLLOW`` and
 checks that the file is a regular file owned by this process's effective uid (the uid that owns
 the files and directories it creates); a failed write leaves no file behind, and `read_spill`
 removes the file on every path, the unpickling error included. Leftovers of killed processes
-are removed by `sweep`.
+are removed by `sweep`, which matches a prefix by whole ``-``-separated parts (worker ``w1``'s
+clean-up never takes ``w10``'s files).
+
+A directory without room (ENOSPC, EDQUOT, EFBIG: a full tmpfs, a quota, a file size limit) is
+not the end: `write_spill` and `inline_or_spill` take ``fallbacks=``, directories tried next,
+in order. The file's mode is set to 0600 explicitly, whatever the umask.
 
 POSIX only (``O_NOFOLLOW``, uids, mapping an unlinked file). Imports only what a bare
 interpreter needs for this (``pickle``, ``mmap``, ``struct``); ``tempfile`` (~10 ms with
