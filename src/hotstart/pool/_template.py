@@ -26,12 +26,14 @@ socket as ``argv[1]`` and the parent's pid as ``argv[2]``:
    runs on); ``kill`` SIGKILLs one with everything it started (`_kill_worker`); every child
    that exits is reaped and reported with its wait status.
 
-Processes started by tasks (see `_kill_worker`, `_end`): a worker's whole process group is
-killed when the worker ends for any reason (killed for a timeout or a cancel, crashed,
-retired), while its pid still names it (before it is reaped). A kill also takes the
-worker's descendants that left its group (``setsid``, ``start_new_session``) and are still
-below it. A process that left the group and was orphaned (a daemon's double fork) is
-adopted by the template (subreaper) and killed when the template ends.
+Processes started by tasks (see `_kill_worker`, `kill_descendants`, `_end`): a worker's
+whole process group is killed when the worker ends for any reason (killed for a timeout or
+a cancel, crashed, retired), while its pid still names it (before it is reaped). Its
+descendants that left the group (``setsid``, ``start_new_session``) and are still below it
+are killed too: by the template on a kill, by the worker itself when it leaves (retired,
+let go); not after a crash (they are then the template's, as below). A process that left
+the group and was orphaned (a daemon's double fork) is adopted by the template (subreaper)
+and killed when the template ends.
 
 It stays single-threaded, so forking it is safe. It ends when the parent closes the control
 socket or dies (checked every second, because a child the parent forked may keep the
