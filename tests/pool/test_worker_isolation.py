@@ -161,6 +161,13 @@ def test_a_forked_child_returning_into_the_worker_ends_and_never_answers():
     assert extra == 0
 
 
+def test_a_fork_that_returns_into_the_worker_never_serves_the_pool(one_worker):
+    worker = one_worker.submit(isolationtasks.pid).result(timeout=30)
+    assert one_worker.submit(isolationtasks.fork_and_return).result(timeout=30) == 0
+    pids = [one_worker.submit(isolationtasks.pid) for _ in range(40)]
+    assert {future.result(timeout=30) for future in pids} == {worker}
+
+
 def test_a_retired_worker_is_not_reused(make_pool):
     pool = make_pool(preload=["isolationtasks"], workers=1)
     first = pool.submit(isolationtasks.start_thread).result(timeout=30)
