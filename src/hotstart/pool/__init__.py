@@ -24,8 +24,8 @@ How tasks and results flow::
          |                 buffers, mapped back with mmap) ----------+
          |
          | timeout / abort:
-         +-- "kill" worker --------->    SIGKILL the child (its pid
-         |                               cannot be reused: unreaped)
+         +-- "kill" worker --------->    SIGKILL the worker's group and
+         |                               descendants (unreaped: no reuse)
          |<-- "exited" + wait status --  reap every child, report
          |                               -> future: TaskTimeout / WorkerCrashed / RemoteError
          +-- "fork" a replacement --->   (one failed task never touches another)
