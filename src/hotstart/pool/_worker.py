@@ -69,6 +69,8 @@ def start(sock: socket.socket, worker_id: str, capture: tuple[int, int], config:
                 if outcome[0] == "spill":
                     outcome[1].unlink()
                 break
+            if _guard is not None:
+                _guard.tidy()  # while the parent reads the answer
     except BaseException:  # noqa: BLE001 - a worker must never fall back into template code
         status = 70
         try:
@@ -248,7 +250,8 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> tuple[tuple, dict]
         if guard.in_fork_child:  # a process the task forked returned here: it ends
             _flush()
             os._exit(1 if raised is not None else 0)
-        guard.restore()  # builtins first: what follows (and _protocol.send) relies on them
+        # Builtins first: what follows (and _protocol.send) relies on them.
+        guard.restore(everything=raised is not None)
     _flush()
     _restore(cwd, path, environ)
     if guard is not None:
