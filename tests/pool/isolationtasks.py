@@ -57,6 +57,12 @@ def mess_up():
     return "messed up"
 
 
+def print_then_replace_stdout(text):
+    print(text)  # buffered in the worker's stdout object...
+    sys.stdout = io.StringIO()  # ...which the task then puts aside
+    return "replaced"
+
+
 def close_std_streams():
     sys.stdout.close()
     sys.stderr.close()

@@ -65,6 +65,12 @@ def test_a_task_closing_sys_stdout_and_stderr_does_not_silence_the_next_one(one_
     assert "still heard" in later.stdout and "still heard" in later.stderr
 
 
+def test_what_a_task_printed_before_replacing_sys_stdout_is_captured(one_worker):
+    future = one_worker.submit(isolationtasks.print_then_replace_stdout, "printed first")
+    assert future.result(timeout=30) == "replaced"
+    assert "printed first" in future.stdout
+
+
 def test_a_task_replacing_builtins_len_still_gets_its_result_back(one_worker):
     # inline (small) and spilled (over the 1 MiB threshold) results
     assert one_worker.submit(isolationtasks.replace_len_and_return, 100).result(

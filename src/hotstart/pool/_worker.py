@@ -345,7 +345,11 @@ def _restore(cwd: str | None, path: list, environ: dict) -> None:
 
 
 def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
+    out, err = sys.stdout, sys.stderr
+    # The original streams too, when a task replaced them: what it printed before that is
+    # still in their buffers, and the parent reads the capture files right after.
+    for stream in (out, err, *(s for s in (sys.__stdout__, sys.__stderr__)
+                               if s is not out and s is not err)):
         try:
             if stream is not None:
                 stream.flush()
