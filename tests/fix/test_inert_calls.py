@@ -287,3 +287,40 @@ def test_hf_option_shapes_over_names_bound_once(tmp_path):
                     "enum.Enum('E', [s.upper() for s in _SORTS])"):
         assert _effect(tmp_path / f"r{len(refused)}", shape.replace("EXPRESSION", refused),
                        helpers) == f"runs `VALUE = {refused}` when imported (line 14)", refused
+
+
+def test_hf_cache_shapes_a_dataclass_and_a_loop_filling_the_modules_own_dict(tmp_path):
+    """huggingface_hub/cli/cache.py's shapes: `@dataclass(frozen=True)` adds methods to its
+    fresh class; a loop setting items of a dict the module built (`table = {}`) changes
+    only what this import made. A loop filling an imported dict, calling anything, or a
+    dataclass option read from a name is refused."""
+    shape = """
+        from dataclasses import dataclass
+        from enum import Enum
+
+        from pkg.helpers import SHARED
+
+        _KEYS = {"size", "name"}
+        FAST = True
+
+
+        @dataclass(frozen=True)
+        class Counts:
+            repo_count: int
+            total: int = 0
+
+
+        table = {}
+        for key in sorted(_KEYS):
+            table[key] = key
+            table[f"{key}_asc"] = f"{key}:asc"
+        Sort = Enum("Sort", table, type=str, module=__name__)
+        """
+    assert _effect(tmp_path / "a", shape, "SHARED = {}\n") is None
+    for old, new, line in (("table[key] = key", "SHARED[key] = key", 17),
+                           ("table[key] = key", "table[key] = print(key)", 17),
+                           ("for key in sorted(_KEYS):", "for key in SHARED:", 17),
+                           ("@dataclass(frozen=True)", "@dataclass(frozen=FAST)", 10)):
+        found = _effect(tmp_path / f"r{len(new)}", shape.replace(old, new), "SHARED = {}\n")
+        assert found is not None and found.startswith("runs `") and \
+            found.endswith(f"when imported (line {line})"), (new, found)

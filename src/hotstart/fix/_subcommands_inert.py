@@ -12,9 +12,10 @@ must be one of
   module or the one it registers on) or project functions proven inert when applied
   (`_inert_functions`: celery's `@handle_preload_options` only wraps the function), whose
   defaults and annotations are inert;
-- `class` with no decorators and no keywords (metaclass), whose bases are builtins, the
-  framework's classes, `enum` classes or inert classes of the module that define no
-  `__init_subclass__`, and whose body is itself inert (methods, constant attributes);
+- `class` with no decorators but `@dataclasses.dataclass` (literal options) and no keywords
+  (metaclass), whose bases are builtins, the framework's classes, `enum` classes or inert
+  classes of the module that define no `__init_subclass__`, and whose body is itself inert
+  (methods, constant attributes);
 - an assignment to plain names (`__all__ +=` too, no other augmented one: `x += [...]`
   extends in place whatever `x` is bound to) of a constant expression, or of a call to a
   framework class (`typer.Typer(...)`, `click.Group(...)`, `click.Choice(...)`) or
@@ -22,6 +23,8 @@ must be one of
 - a call registering on a group or app of the module (`app.add_typer(x)`,
   `cli.add_command(x)`, `app.command()(f)`) with inert arguments;
 - `if TYPE_CHECKING:` holding imports only, `if __name__ == "__main__":` (not run on import);
+- `for NAME in ...:` over an iterable (below) setting only items of a dict display the
+  module binds once (`table[key] = f"{key}:asc"`);
 - an assignment of `logging.getLogger(...)`, or of a call to a project function that only
   walks the stack and returns one (`log = get_logger()`): a logger got later is the same;
   an assignment of `re.compile(...)` of a literal pattern and `re` flags;
@@ -137,7 +140,28 @@ class _Inert:
             return self.assignment(node)
         if isinstance(node, ast.If):
             return self.guarded(node)
+        if isinstance(node, ast.For):
+            return self.filling(node)
         return False
+
+    def filling(self, node: ast.For) -> bool:
+        """`for key in sorted(KEYS): table[key] = ...`: a loop over an `iterable` whose body
+        only sets items of a dict display the module binds once (`table = {}`): an object
+        this import built, which nothing else has seen yet."""
+        if node.orelse or not isinstance(node.target, ast.Name) or \
+                not self.iterable(node.iter):
+            return False
+        for item in node.body:
+            if not isinstance(item, ast.Assign) or len(item.targets) != 1 or \
+                    not isinstance(item.targets[0], ast.Subscript):
+                return False
+            target = item.targets[0]
+            table = target.value.id if isinstance(target.value, ast.Name) else ""
+            if len(self.module.globals.binds.get(table, [])) != 1 or not isinstance(
+                    self.module.assigned.get(table), ast.Dict) or \
+                    not self.expression(target.slice) or not self.expression(item.value):
+                return False
+        return True
 
     def assignment(self, node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> bool:
         if isinstance(node, ast.AugAssign) and dotted(node.target) != "__all__":
@@ -176,7 +200,7 @@ class _Inert:
             main.comparators[0].value == "__main__" and not node.orelse
 
     def klass(self, node: ast.ClassDef) -> bool:
-        if node.decorator_list or node.keywords:
+        if node.keywords or not all(self.dataclass(d) for d in node.decorator_list):
             return False  # a class decorator or metaclass may register it
         for base in node.bases:
             name = dotted(base)
@@ -208,6 +232,15 @@ class _Inert:
                 return False
         self.classes.add(node.name)
         return True
+
+    def dataclass(self, node: ast.expr) -> bool:
+        """`@dataclass` or `@dataclasses.dataclass(frozen=True)` (literal options): it adds
+        methods to the fresh class and registers it nowhere."""
+        call = node if isinstance(node, ast.Call) else None
+        name = dotted(call.func if call else node) or ""
+        return self.resolved(name) == "dataclasses.dataclass" and (call is None or (
+            not call.args and all(k.arg and isinstance(k.value, ast.Constant)
+                                  for k in call.keywords)))
 
     # pieces
     def signature(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
