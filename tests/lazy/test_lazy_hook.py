@@ -637,3 +637,23 @@ def test_the_trial_lets_no_stand_in_outlive_the_next_import(tmp_path):
     lasting = ALL_LAZY.replace("HOOK.stand_ins = False", "HOOK.stand_ins = True")
     assert lines(run_program(tmp_path, files, lasting + program)) == [
         "type caught False False"]
+
+
+def test_a_missing_attribute_runs_pending_imports_only_if_it_may_be_a_submodule(tmp_path):
+    # faker's registry probes `getattr(provider_module, "default_locale", "")` on every
+    # provider package: eagerly a plain AttributeError; it must not run the package's
+    # deferred imports (hashlib, zipfile, ...). `pkg.core`, a submodule another deferred
+    # import would have loaded, still resolves them (see the namespace-readers test).
+    files = {
+        "prov/__init__.py": "import heavy\ndef make():\n    return heavy.VALUE\n",
+        "heavy.py": "print('load heavy')\nVALUE = 1\n",
+        "plain.py": "import heavy\ndef make():\n    return heavy.VALUE\n",
+    }
+    out = lines(run_program(tmp_path, files, ALL_LAZY + """
+        import prov, plain
+        import os
+        print(getattr(prov, "default_locale", "none"), getattr(plain, "other", "none"),
+              "heavy" in sys.modules)
+        print(prov.make())
+        """))
+    assert out == ["none none False", "load heavy", "1"]

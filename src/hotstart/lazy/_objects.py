@@ -31,6 +31,8 @@ import _thread
 import builtins as _builtins
 import sys
 
+_find_spec = sys.modules["_frozen_importlib"]._find_spec  # no import: the system's finders
+
 from hotstart.lazy._stand_ins import (
     LazyFrom,
     LazyModule,
@@ -376,6 +378,19 @@ def _resolve_all(module, name, copy) -> bool:
     return done
 
 
+def _may_be_submodule(namespace: dict, full: str) -> bool:
+    """Whether `full` (``package.attr``) names a submodule the package `namespace` could
+    import: found by the import system's finders on the package's ``__path__``, without
+    importing it (an error of a finder counts as "maybe")."""
+    path = namespace.get("__path__")
+    if path is None:
+        return False
+    try:
+        return _find_spec(full, path) is not None
+    except Exception:  # noqa: BLE001 - a finder's own error: the eager path may import it
+        return True
+
+
 def _loading(name: str) -> bool:
     """Whether module `name` is being imported right now (its eager statement would not
     have finished either)."""
@@ -406,10 +421,12 @@ class ModuleWithLazyNames(_ModuleType):
             return _module_getattribute(self, attr)
         # Not a name of ours. The eager program would have run this module's deferred
         # imports by now, and they may have set the attribute on the way (`typer.core`,
-        # imported by typer.main, which `from .main import Typer` imports): run them, as
-        # eagerly, and look again. A true AttributeError stays one.
+        # imported by typer.main, which `from .main import Typer` imports): if the name is
+        # a submodule of this package, run them, as eagerly, and look again. Any other
+        # missing name (faker's `getattr(provider_module, "default_locale", "")`) is a
+        # true AttributeError, as it would be eagerly: nothing is run for it.
         if not sys._getframe(1).f_code.co_filename.startswith("<frozen importlib") and \
-                _resolve_all(self, name, copy):
+                _may_be_submodule(namespace, full) and _resolve_all(self, name, copy):
             # (not for the import system's own probe in `from pkg import sub`: it imports
             # the submodule next)
             return _module_getattribute(self, attr)
