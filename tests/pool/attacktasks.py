@@ -284,3 +284,35 @@ def flood_stdout(mebibytes):
 def blob(size):
     """`size` bytes: spilled when larger than the pool's spill threshold."""
     return b"z" * size
+
+
+class SlowToUnpickle(Exception):
+    """Pickles fine; unpickling it in the parent sleeps `seconds` (a hostile ``__reduce__``)."""
+
+    def __init__(self, seconds):
+        super().__init__(seconds)
+        self.seconds = seconds
+
+    def __reduce__(self):
+        return (time.sleep, (self.seconds,))
+
+
+def raise_slow_to_unpickle(seconds):
+    raise SlowToUnpickle(seconds)
+
+
+class _ExitOnLoad:
+    def __reduce__(self):
+        return (sys.exit, (5,))
+
+
+def return_exit_on_unpickle():
+    return _ExitOnLoad()
+
+
+def close_own_socket():
+    """Close this worker's connection to the parent, then carry on and return."""
+    for fd in _socket_fds():
+        os.close(fd)
+    time.sleep(0.5)
+    return "after closing"

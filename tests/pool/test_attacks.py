@@ -86,6 +86,20 @@ def test_a_task_replacing_builtins_len_cannot_corrupt_the_workers_messages(hosti
     assert _healthy(pool)
 
 
+def test_a_result_whose_unpickling_raises_systemexit_fails_only_its_task(hostile_pool):
+    pool = hostile_pool(preload=["attacktasks"], workers=1)
+    error = pool.submit(attacktasks.return_exit_on_unpickle).exception(timeout=GUARD)
+    assert isinstance(error, Exception) and not isinstance(error, BrokenPool), repr(error)
+    assert _healthy(pool)
+
+
+def test_a_task_that_closes_its_socket_and_runs_on_fails_alone(hostile_pool):
+    pool = hostile_pool(preload=["attacktasks"], workers=1)
+    error = pool.submit(attacktasks.close_own_socket).exception(timeout=GUARD)
+    assert isinstance(error, PoolError) and not isinstance(error, BrokenPool), repr(error)
+    assert _healthy(pool)
+
+
 def test_the_workers_socket_is_not_inherited_across_exec(hostile_pool):
     pool = hostile_pool(preload=["attacktasks"], workers=1)
     flags = pool.submit(attacktasks.socket_inheritable).result(timeout=GUARD)
@@ -146,11 +160,14 @@ def test_shutdown_with_a_stopped_template_returns(hostile_pool):
         _resume(template)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_crashes_never_grow_the_pool_past_its_size(hostile_pool, workers):
+@pytest.mark.parametrize("workers, storm", [(1, "crashes"), (2, "crashes"), (1, "timeouts")])
+def test_crashes_and_timeouts_never_grow_the_pool_past_its_size(hostile_pool, workers, storm):
     pool = hostile_pool(preload=["attacktasks"], workers=workers)
-    hows = ["exit", "kill", "segv", "ok"] * 6
-    futures = [pool.submit(attacktasks.crash, how, i) for i, how in enumerate(hows)]
+    if storm == "crashes":
+        futures = [pool.submit(attacktasks.crash, how, i)
+                   for i, how in enumerate(["exit", "kill", "segv", "ok"] * 6)]
+    else:  # each timeout kills a worker and forks its replacement at once
+        futures = [pool.schedule(attacktasks.crash, ("hang",), timeout=0.2) for _ in range(8)]
     seen = []
     for future in futures:  # sampled while the queue drains
         future.exception(timeout=GUARD)
@@ -203,6 +220,41 @@ def test_using_a_pool_in_a_forked_child_raises_there_and_the_parent_stays_correc
     said = [line for line in done.stdout.splitlines() if line.startswith("CHILD")]
     assert len(said) == 5 and all("fork" in line.lower() and "no error" not in line
                                   for line in said), said
+
+
+@pytest.mark.parametrize("how", ["shutdown", "exit", "del"])
+def test_a_forked_child_ending_its_copy_of_the_pool_leaves_the_parents_pool_working(
+        tmp_path, how):
+    """The child shuts its copy down, exits through atexit, or drops it: the parent's pool
+    (template, sockets shared with the child) goes on."""
+    script = tmp_path / "forked.py"
+    script.write_text(textwrap.dedent(f"""
+        import gc, os, sys
+        sys.path[:0] = [{str(ROOT / 'src')!r}, {str(HERE)!r}]
+        import attacktasks
+        from hotstart.pool import WarmPool
+        pool = WarmPool(preload=["attacktasks"], workers=1, spill_dir={str(tmp_path)!r})
+        assert pool.submit(attacktasks.square, 2).result(timeout=30) == 4
+        child = os.fork()
+        if child == 0:
+            if {how!r} == "shutdown":
+                try:
+                    pool.shutdown(wait=True)
+                except BaseException:
+                    pass
+                os._exit(0)
+            if {how!r} == "del":
+                del pool
+                gc.collect()
+                os._exit(0)
+            sys.exit(0)  # atexit handlers run in the child
+        os.waitpid(child, 0)
+        print("PARENT", pool.submit(attacktasks.square, 7).result(timeout=30), flush=True)
+        pool.shutdown()
+    """))
+    done = subprocess.run([sys.executable, "-W", "ignore", str(script)], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert "PARENT 49" in done.stdout, (done.stdout, done.stderr[-2000:])
 
 
 # -- nothing lost ------------------------------------------------------------------------------
