@@ -255,34 +255,41 @@ def test_submit_after_shutdown_raises_runtimeerror_and_broken_is_brokenexecutor(
         list(pool.map(attacktasks.square, [1, 2]))
 
 
-def test_submit_racing_shutdown_never_leaves_a_future_running(hostile_pool):
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # interleave the two threads as finely as possible
-    try:
-        stuck = []
-        for _ in range(12):
-            pool = hostile_pool(preload=["attacktasks"], workers=1)
-            pool.submit(attacktasks.square, 1).result(timeout=GUARD)  # an idle worker
-            futures = []
-            go = threading.Event()
+def test_a_submit_paused_between_claiming_a_worker_and_sending_still_completes(hostile_pool):
+    """Force the race of issue 12: the submitting thread has claimed the idle worker and is
+    about to send it the task (``Manager.start``) when ``shutdown(wait=True)`` runs. The
+    thread is held there (a trace function, in that thread only) until the manager thread
+    has ended, or for 2 s if the manager rightly waits for the claimed worker."""
+    pool = hostile_pool(preload=["attacktasks"], workers=1)
+    pool.submit(attacktasks.square, 1).result(timeout=GUARD)  # an idle worker to claim
+    manager = pool._manager
+    at_start, paused = threading.Event(), []
 
-            def submitter(pool=pool, futures=futures, go=go):
-                go.wait()
-                for n in range(50):
-                    try:
-                        futures.append(pool.submit(attacktasks.square, n))
-                    except RuntimeError:
-                        return
+    def trace(frame, event, _arg):
+        code = frame.f_code
+        if event == "call" and code.co_name == "start" and code.co_filename.endswith(
+                "_manager.py") and not paused:
+            paused.append(True)
+            at_start.set()
+            manager.thread.join(2)  # shutdown proceeds meanwhile
 
-            thread = threading.Thread(target=submitter)
-            thread.start()
-            go.set()
-            pool.shutdown(wait=True)
-            thread.join(GUARD)
-            for future in futures:
-                concurrent.futures.wait([future], timeout=GUARD)
-                if not future.done():
-                    stuck.append(future)
-        assert not stuck
-    finally:
-        sys.setswitchinterval(previous)
+    futures = []
+
+    def submitter():
+        sys.settrace(trace)
+        try:
+            futures.append(pool.submit(attacktasks.square, 5))
+        except RuntimeError as exc:  # refused: also a correct outcome
+            futures.append(exc)
+        finally:
+            sys.settrace(None)
+
+    thread = threading.Thread(target=submitter)
+    thread.start()
+    assert at_start.wait(GUARD), "the submit no longer goes through Manager.start"
+    pool.shutdown(wait=False)
+    thread.join(GUARD)
+    outcome = futures[0]
+    if isinstance(outcome, concurrent.futures.Future):
+        done, _ = concurrent.futures.wait([outcome], timeout=GUARD)
+        assert done, f"the future stayed {outcome._state}"
