@@ -316,3 +316,13 @@ def close_own_socket():
         os.close(fd)
     time.sleep(0.5)
     return "after closing"
+
+
+def size_of(data):
+    return len(data)
+
+
+def raise_large(size):
+    """Raise an exception whose message is `size` characters (a validation error quoting a
+    whole document, say): it travels as an error, not a result."""
+    raise ValueError("v" * size)

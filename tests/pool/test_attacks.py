@@ -339,3 +339,18 @@ def test_a_full_spill_directory_falls_back_to_the_next_one(tmp_path):
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == str(roomy) and "[]" in done.stdout, done.stdout
+
+
+# -- large frames are not corrupt ones -----------------------------------------------------
+
+def test_large_inline_results_and_arguments_are_not_mistaken_for_corrupt_frames(hostile_pool):
+    # spill_threshold above the size: the result travels inline, in one frame.
+    pool = hostile_pool(preload=["attacktasks"], workers=1, spill_threshold=200 << 20)
+    assert pool.submit(attacktasks.blob, 80 << 20).result(timeout=GUARD) == b"z" * (80 << 20)
+    assert pool.submit(attacktasks.size_of, b"a" * (80 << 20)).result(timeout=GUARD) == 80 << 20
+
+
+def test_a_large_exception_comes_back_as_itself_not_as_a_crash(hostile_pool):
+    pool = hostile_pool(preload=["attacktasks"], workers=1)  # spill_threshold: 1 MiB
+    error = pool.submit(attacktasks.raise_large, 4 << 20).exception(timeout=GUARD)
+    assert isinstance(error, ValueError) and len(str(error)) >= 4 << 20, repr(error)[:300]
