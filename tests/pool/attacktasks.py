@@ -326,3 +326,10 @@ def raise_large(size):
     """Raise an exception whose message is `size` characters (a validation error quoting a
     whole document, say): it travels as an error, not a result."""
     raise ValueError("v" * size)
+
+
+def square_or_crash(x):
+    """x * x, except that x < 0 kills the worker (os._exit)."""
+    if x < 0:
+        os._exit(4)
+    return x * x

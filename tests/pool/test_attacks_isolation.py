@@ -20,7 +20,7 @@ import pytest
 from attackhelpers import GUARD, hostile_pools, read_pid
 from poolhelpers import alive, wait_until
 
-from hotstart.pool import RemoteError, WarmPool
+from hotstart.pool import RemoteError, WarmPool, WorkerCrashed
 from hotstart.pool.env import scrubbed
 
 hostile_pool = pytest.fixture(hostile_pools)
@@ -253,6 +253,24 @@ def test_submit_after_shutdown_raises_runtimeerror_and_broken_is_brokenexecutor(
         pool.submit(attacktasks.square, 2)
     with pytest.raises(RuntimeError):
         list(pool.map(attacktasks.square, [1, 2]))
+
+
+@pytest.mark.parametrize("chunksize", [1, 3])
+def test_map_raises_at_the_failing_item_and_the_pool_goes_on(hostile_pool, chunksize):
+    pool = hostile_pool(preload=["attacktasks"], workers=2)
+    results = pool.map(attacktasks.reciprocal, [1, 2, 4, 0, 5, 8], chunksize=chunksize,
+                       timeout=GUARD)
+    assert [next(results) for _ in range(3)] == [1, 0.5, 0.25]
+    with pytest.raises(ZeroDivisionError):
+        next(results)
+    # A crash fails its whole chunk (its worker ran them all): none before it.
+    crashed = pool.map(attacktasks.square_or_crash, [1, 2, 3, -1, 4, 5], chunksize=chunksize,
+                       timeout=GUARD)
+    assert [next(crashed) for _ in range(3)] == [1, 4, 9]
+    with pytest.raises(WorkerCrashed):
+        next(crashed)
+    assert list(pool.map(attacktasks.square, range(20), chunksize=chunksize,
+                         timeout=GUARD)) == [n * n for n in range(20)]
 
 
 def test_a_submit_paused_between_claiming_a_worker_and_sending_still_completes(hostile_pool):
