@@ -333,3 +333,19 @@ def square_or_crash(x):
     if x < 0:
         os._exit(4)
     return x * x
+
+
+def redirect_output(path, how):
+    """Send this worker's output elsewhere and leave it so: "dup2" points descriptors 1 and
+    2 at a file of the task's; "streams" replaces sys.stdout and sys.stderr with buffers."""
+    if how == "dup2":
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    else:
+        import io
+
+        sys.stdout = io.StringIO()
+        sys.stderr = io.StringIO()
+    return os.getpid()

@@ -85,6 +85,17 @@ def test_closed_stdout_and_stderr_are_repointed_before_the_next_task(hostile_poo
     assert "meant-for-the-capture" not in pathlib.Path(trap).read_text()
 
 
+@pytest.mark.parametrize("how", ["dup2", "streams"])
+def test_output_redirected_by_a_task_is_captured_again_for_the_next(hostile_pool, tmp_path, how):
+    pool = hostile_pool(preload=["attacktasks"], workers=1)
+    trap = tmp_path / "trap.txt"
+    worker = pool.submit(attacktasks.redirect_output, str(trap), how).result(timeout=GUARD)
+    future = pool.submit(attacktasks.say, "meant-for-the-capture")
+    assert future.result(timeout=GUARD) == worker
+    assert "meant-for-the-capture" in future.stdout
+    assert not trap.exists() or "meant-for-the-capture" not in trap.read_text()
+
+
 @pytest.mark.parametrize("name", ["HOTSTART_DB_PASS", "LC_PASS", "HOTSTART_DB_PWD",
                                   "LC_CREDS", "HOTSTART_SMTP_PASS", "HOTSTART_CREDS"])
 def test_prefix_admitted_names_that_look_secret_are_dropped(name):
