@@ -269,16 +269,23 @@ def say(text):
 # -- output and spills --------------------------------------------------------------------------
 
 def flood_stdout(mebibytes):
-    """Write `mebibytes` MiB to descriptor 1 (as C code would), then an end marker; returns the
-    size of what descriptor 1 holds while the task still runs."""
+    """Write `mebibytes` MiB to descriptor 1 (as C code would), then an end marker; returns
+    the bytes descriptor 1's file occupies on disk while the task still runs (allocated
+    blocks: a cap may punch holes, leaving the size to count every byte), once that is at
+    most 4 MiB or after 5 s."""
     chunk = b"y" * ((1 << 20) - 1) + b"\n"
     for _ in range(mebibytes):
         os.write(1, chunk)
     os.write(1, b"END-OF-FLOOD\n")
-    try:
-        return os.fstat(1).st_size
-    except OSError:
-        return 0
+    deadline = time.monotonic() + 5
+    while True:  # the cap may act a few milliseconds after the last write
+        try:
+            held = os.fstat(1).st_blocks * 512
+        except OSError:
+            return 0
+        if held <= 4 << 20 or time.monotonic() > deadline:
+            return held
+        time.sleep(0.01)
 
 
 def blob(size):

@@ -341,6 +341,15 @@ def test_a_full_spill_directory_falls_back_to_the_next_one(tmp_path):
     assert done.stdout.split()[0] == str(roomy) and "[]" in done.stdout, done.stdout
 
 
+def test_output_is_capped_while_the_task_runs(hostile_pool):
+    pool = hostile_pool(preload=["attacktasks"], workers=1)
+    future = pool.submit(attacktasks.flood_stdout, 64)
+    held = future.result(timeout=GUARD)
+    assert held <= 4 << 20, f"descriptor 1 held {held} bytes on disk while the task ran"
+    assert future.stdout.rstrip().endswith("END-OF-FLOOD")  # the tail is what is kept
+    assert len(future.stdout) <= (1 << 20) + 100
+
+
 # -- large frames are not corrupt ones -----------------------------------------------------
 
 def test_large_inline_results_and_arguments_are_not_mistaken_for_corrupt_frames(hostile_pool):
