@@ -214,6 +214,15 @@ def leave(kind, path=None):
         sys.meta_path.insert(0, _Finder())
     elif kind == "excepthook":
         sys.excepthook = _hook
+    elif kind == "rlimit":
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(
+            resource.RLIMIT_NOFILE)[1]))
+    elif kind == "warnings":
+        import warnings
+
+        warnings.simplefilter("error")  # every later warning would raise
     elif kind == "thread":
         threading.Thread(target=time.sleep, args=(30,), name="left-running",
                          daemon=False).start()
@@ -238,6 +247,16 @@ def leave(kind, path=None):
 _kept = []
 
 
+def _warning_raises():
+    import warnings
+
+    try:
+        warnings.warn("probe", UserWarning, stacklevel=1)
+    except UserWarning:
+        return True
+    return False
+
+
 def state():
     """The state `leave` changes, as a fresh worker has it."""
     import ctypes
@@ -255,6 +274,8 @@ def state():
         "recursion": sys.getrecursionlimit(),
         "meta_path": [type(finder).__name__ for finder in sys.meta_path],
         "excepthook": sys.excepthook is sys.__excepthook__,
+        "rlimit": __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE),
+        "warnings": _warning_raises(),
         "thread": threading.active_count(),
         "setsid": (os.getsid(0) == os.getsid(os.getppid()), os.getpgid(0) == os.getpid()),
         "pid": os.getpid(),
@@ -356,3 +377,15 @@ def redirect_output(path, how):
         sys.stdout = io.StringIO()
         sys.stderr = io.StringIO()
     return os.getpid()
+
+
+class _SlowOnLoad:
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __reduce__(self):
+        return (time.sleep, (self.seconds,))
+
+
+def return_slow_to_unpickle(seconds):
+    return _SlowOnLoad(seconds)

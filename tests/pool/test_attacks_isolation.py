@@ -30,7 +30,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 # -- isolation between tasks on one worker ----------------------------------------------------
 
-RESTORED = ["putenv", "modules", "signal", "umask", "recursion", "meta_path", "excepthook"]
+RESTORED = ["putenv", "modules", "signal", "umask", "recursion", "meta_path", "excepthook",
+            "rlimit", "warnings"]
 
 
 @pytest.fixture(scope="module")
