@@ -314,21 +314,6 @@ def blob(size):
     return b"z" * size
 
 
-class SlowToUnpickle(Exception):
-    """Pickles fine; unpickling it in the parent sleeps `seconds` (a hostile ``__reduce__``)."""
-
-    def __init__(self, seconds):
-        super().__init__(seconds)
-        self.seconds = seconds
-
-    def __reduce__(self):
-        return (time.sleep, (self.seconds,))
-
-
-def raise_slow_to_unpickle(seconds):
-    raise SlowToUnpickle(seconds)
-
-
 class _ExitOnLoad:
     def __reduce__(self):
         return (sys.exit, (5,))
@@ -377,15 +362,3 @@ def redirect_output(path, how):
         sys.stdout = io.StringIO()
         sys.stderr = io.StringIO()
     return os.getpid()
-
-
-class _SlowOnLoad:
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def __reduce__(self):
-        return (time.sleep, (self.seconds,))
-
-
-def return_slow_to_unpickle(seconds):
-    return _SlowOnLoad(seconds)
