@@ -362,3 +362,20 @@ def redirect_output(path, how):
         sys.stdout = io.StringIO()
         sys.stderr = io.StringIO()
     return os.getpid()
+
+
+def replace_pickle_dumps():
+    """Replace pickle.dumps (the worker's own serializer) for the rest of the worker's life."""
+    import pickle
+
+    pickle.dumps = lambda *args, **kwargs: b"not a pickle"
+    return "poisoned"
+
+
+def replace_socket_send():
+    """Mute socket.socket.sendall and sendmsg (the worker's own sends) for good."""
+    import socket
+
+    socket.socket.sendall = lambda self, data, *args: None
+    socket.socket.sendmsg = lambda self, *args: 0
+    return "muted"

@@ -100,6 +100,15 @@ def test_a_task_that_closes_its_socket_and_runs_on_fails_alone(hostile_pool):
     assert _healthy(pool)
 
 
+@pytest.mark.parametrize("task", [attacktasks.replace_pickle_dumps,
+                                  attacktasks.replace_socket_send])
+def test_a_task_poisoning_the_workers_serializer_or_socket_fails_alone(hostile_pool, task):
+    pool = hostile_pool(preload=["attacktasks"], workers=1)
+    error = pool.schedule(task, timeout=1).exception(timeout=GUARD)
+    assert not isinstance(error, BrokenPool), repr(error)
+    assert _healthy(pool)
+
+
 def test_the_workers_socket_is_not_inherited_across_exec(hostile_pool):
     pool = hostile_pool(preload=["attacktasks"], workers=1)
     flags = pool.submit(attacktasks.socket_inheritable).result(timeout=GUARD)
