@@ -278,10 +278,12 @@ class Manager:
                     break
                 for key, _events in self.selector.select(self._next_wake()):
                     if key.data is _WAKE:
-                        # Cleared before the queue, the aborts and the flags are read
-                        # (after this round), so a wake() that saw it set lost nothing.
-                        self.woken = False
+                        # Drained, then cleared: a wake() whose byte the drain took may
+                        # have set the flag again (cleared here, or the next wake() would
+                        # send nothing to nobody); one that saw it set changed its state
+                        # before, and the queue, aborts and flags are read after this.
                         _drain(self.wake_read)
+                        self.woken = False
                     elif key.data is _CONTROL:
                         self._from_template()
                     else:
