@@ -373,3 +373,22 @@ def test_a_wake_up_sent_while_the_manager_drains_is_not_lost(make_pool, monkeypa
     threading.Thread(target=lambda: (pool.shutdown(wait=True), finished.set()),
                      daemon=True).start()
     assert finished.wait(10), "shutdown() waited for a wake-up that was lost"
+
+
+def test_the_next_queued_task_is_sent_before_the_previous_result_is_delivered(make_pool):
+    """Throughput: a freed worker gets the next queued task before the manager loads the
+    finished task's result and completes its future (the worker runs meanwhile)."""
+    pool = make_pool(preload=["managertasks"], workers=1)
+    manager = pool._manager
+    on_worker_at_completion = []
+
+    def look(info, future, metrics):
+        if info.name == "pid_after":
+            on_worker_at_completion.append([w.task.info.name for w in manager.workers.values()
+                                             if w.task is not None])
+
+    pool.add_hook("complete", look)
+    first = pool.submit(managertasks.pid_after, 0.2)
+    second = pool.submit(managertasks.double_it, 4)
+    assert first.result(timeout=30) > 0 and second.result(timeout=30) == 8
+    assert on_worker_at_completion == [["double_it"]]

@@ -6,10 +6,11 @@ handles each message; `corrupt` ends a worker that sent what the pool cannot rea
 that announces more than the limit or does not unpickle (`_protocol.Corrupt`), or a message
 of the wrong shape (anything its handling raised). That worker is killed as if it had
 crashed under its task, which fails with `WorkerCrashed`: one worker, one task, never the
-manager thread. A ``done`` message completes the task (result, spilled result or the task's
-exception), then frees the worker, or retires it: after ``max_tasks_per_worker`` tasks, or
-when the worker asks to (its ``"retire"`` metric: the task left a thread running, a child
-process or a new session behind).
+manager thread. A ``done`` message frees the worker and hands it the next queued task at
+once (it runs while the parent loads this result), or retires it: after
+``max_tasks_per_worker`` tasks, or when the worker asks to (its ``"retire"`` metric: the task
+left a thread running, a child process or a new session behind); then it completes the task
+(result, spilled result or the task's exception).
 
 Functions of the `Manager` (first argument); standard library only.
 """
@@ -124,6 +125,9 @@ def _done(manager: Manager, worker: Worker, task_id: int, outcome: tuple,
         with manager.lock:
             if worker.state == "busy":
                 worker.state = "idle"
+        # The next queued task goes out now, before this one's result is loaded and its
+        # future completed (which wakes the waiting thread): the worker runs meanwhile.
+        manager._dispatch()
     for name in metrics.imported:
         manager.imported[name] = manager.imported.get(name, 0) + 1
     future.metrics = metrics
