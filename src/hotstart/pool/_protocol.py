@@ -61,9 +61,10 @@ def send(sock: socket.socket, message: tuple, fds: list[int] | None = None) -> N
         sock.sendall(header + data)
 
 
-def recv(sock: socket.socket, limit: int | None = None) -> tuple[tuple, list[int]]:
+def recv(sock: socket.socket) -> tuple[tuple, list[int]]:
     """One message and the descriptors that came with it (already owned by the caller), read
-    blocking; a header announcing more than `limit` bytes raises `Corrupt`."""
+    blocking (the template's and a worker's side: their peer is the parent); a body that
+    does not unpickle to a message raises `Corrupt`."""
     fds: list[int] = []
     header = bytearray()
     while len(header) < _LENGTH.size:
@@ -80,11 +81,6 @@ def recv(sock: socket.socket, limit: int | None = None) -> tuple[tuple, list[int
             raise Closed("connection closed")
         header += data
     (length,) = _LENGTH.unpack(header)
-    if limit is not None and length > limit:
-        for fd in fds:
-            _close(fd)
-        raise Corrupt(f"a message header announces {length} bytes, more than the limit of "
-                      f"{limit}")
     body = bytearray(length)
     view = memoryview(body)
     received_bytes = 0
