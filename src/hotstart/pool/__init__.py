@@ -36,12 +36,14 @@ When a worker is idle and nothing is queued, `submit` sends "task" from the call
 itself (one thread hop less); the manager thread still reads the result.
 
 Modules: the parent's side is `warm` (`WarmPool`, `TaskFuture`: the API), ``_manager`` (the
-manager thread: workers, sockets, dispatch, results, timeouts, crashes, shutdown),
-``_startup`` (starting the template, its preload report, spill directories) and ``_tasks``
-(payloads, captured output, what a task ends with); ``_template`` and ``_worker`` are the
-other two processes, ``_protocol`` their messages; `spill` (large results), `env` (the
-scrubbed environment), `memory` (cgroup-aware limits), `records` (reports and metrics),
-`errors`.
+manager thread: workers, sockets, dispatch, results, timeouts, crashes, shutdown) with
+``_replies`` (a worker's messages, corrupt frames) and ``_watch`` (a template that stops
+answering), ``_startup`` (starting the template, its preload report, spill directories) and
+``_tasks`` (payloads, captured output, what a task ends with); ``_template`` and ``_worker``
+are the other two processes (the worker with ``_isolation``: what a task leaves behind,
+``_capture``: its output, ``_chunks``: `map`'s chunks), ``_protocol`` their messages;
+`spill` (large results), `env` (the scrubbed environment), `memory` (cgroup-aware limits),
+`records` (reports and metrics), `errors`.
 Standard library only; cloudpickle is used for lambdas and ``__main__`` functions when
 installed. Importing this package loads nothing until a name is used.
 """
