@@ -17,18 +17,20 @@ How tasks and results flow::
          |    stdout, stderr files]      os.fork() ---------------->  reset signals, PDEATHSIG,
          |                                                           stdout/err -> capture files
          |<------------------------------------------ "ready" -----  wait for a task
-         +-- "task" (pickled fn, args) ------------------------------> run; restore cwd,
-         |                                                           sys.path, environment
+         +-- "task" (pickled fn, args) ------------------------------> run; put back what it
+         |                                                           changed (or ask to retire)
          |<--------------- "done": small result inline --------------+
          |                 or the path of a spill file (protocol 5   |
-         |                 buffers, mapped back with mmap) ----------+
+         |                 buffers, mapped back with mmap), or the   |
+         |                 task's exception -> raised as itself -----+
          |
          | timeout / abort:
          +-- "kill" worker --------->    SIGKILL the worker's group and
          |                               descendants (unreaped: no reuse)
          |<-- "exited" + wait status --  reap every child, report
-         |                               -> future: TaskTimeout / WorkerCrashed / RemoteError
-         +-- "fork" a replacement --->   (one failed task never touches another)
+         |                               -> future: TaskTimeout / WorkerCrashed
+         +-- "fork" a replacement --->   (one failed task never touches another;
+         |                               never more workers than workers=)
     parent dies: the template sees its control socket close (or its parent pid change) and
     SIGKILLs the workers; the template dies: the workers get SIGKILL (PR_SET_PDEATHSIG).
 
