@@ -829,3 +829,22 @@ def test_an_import_marked_noqa_is_needed(tmp_path):
     assert sites["from json import JSONDecoder"].klass == "needed"
     assert "noqa" in sites["from json import JSONDecoder"].reason
     assert sites["import yaml"].klass == "dead"
+
+
+def test_changing_a_container_the_module_built_is_not_an_effect(tmp_path):
+    # sqlite_utils.db: `COLUMN_TYPE_MAPPING: dict = {...}` then `COLUMN_TYPE_MAPPING.update(
+    # {np.int8: ...})` when numpy is there: nothing outside sees that dict before importing
+    # the module, which runs the update. A call inside the arguments, a name bound to
+    # something else, or a container got from elsewhere stay effects.
+    report = audit_tree(tmp_path, {
+        **PKG,
+        "pkg/own.py": "import json\nTYPES: dict = {'int': 'INTEGER'}\nNAMES = []\n"
+                      "if json:\n    TYPES.update({json.dumps: 'TEXT'})\n"
+                      "NAMES.append('x')\nNAMES.extend(['y', 'z'])\n",
+        "pkg/called.py": "import json\nTYPES = {}\nTYPES.update(json.loads('{}'))\n",
+        "pkg/other.py": "import json\nTYPES = json.JSONDecoder().__dict__\nTYPES.update({})\n",
+        "pkg/a.py": "import pkg.own\nimport pkg.called\nimport pkg.other\n",
+    }, "pkg")
+    classes = {s.imported: s.klass for s in sites_in(report, "pkg.a")}
+    assert classes == {"pkg.own": "dead", "pkg.called": "side-effect",
+                       "pkg.other": "side-effect"}

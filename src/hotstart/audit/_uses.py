@@ -15,6 +15,13 @@ from .model import IMPORT_TIME_CONTEXTS, BoundName, Use
 _SELF_LOOKUPS = frozenset({"importlib.import_module", "__import__", "sys.modules.get",
                            "sys.modules.__getitem__"})
 
+#: Containers a module builds itself, and the methods that change one in place.
+_CONTAINER_DISPLAYS = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)
+_CONTAINER_TYPES = frozenset({"dict", "list", "set"})
+_CONTAINER_MUTATORS = frozenset({"update", "setdefault", "append", "extend", "add", "insert",
+                                 "remove", "discard", "sort"})
+
+
 #: Module-level calls whose point is a side effect, by what they change.
 _EFFECT_CALLS = {
     "atexit.register": "registers an atexit handler",
@@ -111,6 +118,9 @@ class UseWalker:
         #: Effect prefixes undone by an enclosing `with` (`warnings.` in catch_warnings).
         self._scoped: list[tuple[str, ...]] = []
         self._handled: set[int] = set()  # globals() calls already read by their parent
+        #: module-level names bound once to a container the module built (`own_containers`)
+        self._containers: set[str] = set()
+        self._rebound: set[str] = set()
 
     def run(self, tree: ast.Module) -> None:
         scope = _Scope("module", "", 0, set(), None)
@@ -252,10 +262,13 @@ class UseWalker:
             self.expr(node.target, scope, base)
             if at_import and not checking:
                 self.assignment_effect([node.target], node.value, node.lineno)
+                self.own_containers([node.target], node.value, scope)
             return
         if isinstance(node, (ast.Assign, ast.AugAssign)) and at_import and not checking:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             self.assignment_effect(targets, node.value, node.lineno)
+            self.own_containers(targets, node.value if isinstance(node, ast.Assign) else None,
+                                scope)
             if scope.kind == "module" and isinstance(node.value, ast.Call):
                 callee = self.resolve(node.value.func) or dotted(node.value.func)
                 for target in targets:
@@ -654,10 +667,37 @@ class UseWalker:
     _function_info: FunctionInfo | None = None
 
     # effects -------------------------------------------------------------------------
+    def own_containers(self, targets: list[ast.expr], value: ast.expr | None,
+                       scope: _Scope) -> None:
+        """Track the module-level names bound to a dict, list or set this module builds
+        (a display, a comprehension, `dict()`...): changing one in place is the module's own
+        business (see `call_effect`). Any other binding of the name forgets it."""
+        if scope.kind != "module":
+            return
+        built = isinstance(value, _CONTAINER_DISPLAYS) or (
+            isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+            and value.func.id in _CONTAINER_TYPES and value.func.id not in self.scan.bindings
+            and not any(isinstance(n, ast.Call) for a in value.args for n in ast.walk(a)))
+        for target in targets:
+            if isinstance(target, ast.Name):
+                if built and target.id not in self._rebound:
+                    self._containers.add(target.id)
+                else:
+                    self._rebound.add(target.id)
+                    self._containers.discard(target.id)
+
     def call_effect(self, call: ast.Call, line: int) -> None:
         callee = self.resolve(call.func) or dotted(call.func) or "(call)"
         if any(callee.startswith(p) for scoped in self._scoped for p in scoped):
             return  # undone when the enclosing `with` block exits
+        owner, _, method = callee.rpartition(".")
+        if (method in _CONTAINER_MUTATORS and owner.startswith(f"{self.scan.name}.")
+                and owner[len(self.scan.name) + 1:] in self._containers
+                and not any(isinstance(n, ast.Call) for a in (*call.args, *call.keywords)
+                            for n in ast.walk(a))):
+            # `COLUMN_TYPE_MAPPING.update({np.int8: ...})` on a dict this module built: no
+            # one sees it before importing the module, which runs it (sqlite_utils.db)
+            return
         what = _EFFECT_CALLS.get(callee)
         if what is None and callee.startswith(("importlib.import_module", "__import__")):
             what = "imports modules by name"
