@@ -140,13 +140,18 @@ def test_processes_started_by_tasks_end_at_shutdown(hostile_pool, tmp_path, task
 def test_processes_started_by_tasks_end_when_the_parent_is_killed(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(textwrap.dedent(f"""
-        import sys, time
+        import os, sys, time
         sys.path[:0] = [{str(ROOT / 'src')!r}, {str(HERE)!r}]
         import attacktasks
         from hotstart.pool import WarmPool
         pool = WarmPool(preload=["attacktasks"], workers=2, spill_dir={str(tmp_path)!r})
-        pool.submit(attacktasks.start_child, {str(tmp_path / 'a')!r}).result(timeout=30)
+        # the first task stays running (a worker whose task left a child and returned
+        # would be retired, its group killed, before the parent is)
+        pool.submit(attacktasks.start_child, {str(tmp_path / 'a')!r}, "hang")
         pool.submit(attacktasks.start_daemon, {str(tmp_path / 'b')!r}).result(timeout=30)
+        deadline = time.monotonic() + 30
+        while not os.path.exists({str(tmp_path / 'a')!r}) and time.monotonic() < deadline:
+            time.sleep(0.01)
         print("ready", flush=True)
         time.sleep(60)
     """))
