@@ -142,9 +142,11 @@ def test_profiler_overhead_is_measured_per_event_and_taken_off(profiled):
     assert python_ns > 0
     burn = calls_of(profiled)["calib:burn"]
     assert burn.events == K  # one call event per noop(); range() is a type, not an event
-    assert burn.overhead_us == pytest.approx(K * python_ns / 1e3)
     raw = burn.cumulative_us - burn.imports_us
-    assert raw - burn.overhead_us < raw
+    # the calibrated cost per event, capped by the time the call took (on a busy machine the
+    # calibration can come out above what the calls themselves cost)
+    assert burn.overhead_us == pytest.approx(min(K * python_ns / 1e3, raw))
+    assert 0 < burn.overhead_us <= raw
     # Round trip keeps the new fields.
     again = Profile.from_dict(profiled.to_dict()).main
     assert again.call_event_ns == process.call_event_ns
