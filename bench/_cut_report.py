@@ -58,6 +58,13 @@ def savings(out: dict) -> dict:
     return found
 
 
+def saved_share(series: dict, name: str) -> float:
+    """The share of `before`'s start-up above the floor that the run `name` saves."""
+    before = series["before"].median
+    above = before - series["floor"].median
+    return (before - series[name].median) / above if above > 0 else 0.0
+
+
 def reached(share: float, bound: float | None) -> str:
     """The variant's share of the start-up saved over a bound's share."""
     if bound is None:
@@ -169,7 +176,6 @@ def summary_tables(outs: list[dict], variants: tuple, rounds: int) -> None:
     for out in outs:
         series, bounds = out["series"], savings(out)
         before = series["before"]
-        above = before.median - series["floor"].median
         for variant in variants:
             fix = out["fixes"][variant]
             cells = [out["target"].name, variant]
@@ -177,7 +183,7 @@ def summary_tables(outs: list[dict], variants: tuple, rounds: int) -> None:
                 print("| " + " | ".join(cells + [fix.get("na", "n/a")]
                                         + [""] * (len(heads) - 3)) + " |")
                 continue
-            share = (before.median - series[variant].median) / above if above > 0 else 0.0
+            share = saved_share(series, variant)
             cells.append(f"{paired_ratio(series[variant], before):.3f}")
             cells += [reached(share, bounds.get(key)) for key, _ in BOUNDS]
             if "tests" in fix:
@@ -214,9 +220,7 @@ def verdicts(outs: list[dict]) -> None:
         if "codemods" not in series:
             print(f"| {out['target'].name} | | | | | | n/a: {fix.get('na', 'not run')} |")
             continue
-        before = series["before"]
-        above = before.median - series["floor"].median
-        share = (before.median - series["codemods"].median) / above if above > 0 else 0.0
+        share = saved_share(series, "codemods")
         measured, predicted = bounds.get("project"), bounds.get("project-predicted")
         tests_ok = "tests" not in fix or passed(fix["tests"][0]) == passed(
             out["tests_before"][0])

@@ -37,15 +37,21 @@ def runs(log) -> int:
     return len(log.read_text().splitlines()) if log.exists() else 0
 
 
-def test_a_state_already_taken_is_not_run_again(tmp_path, monkeypatch):
-    log = tmp_path / "runs.log"
-    monkeypatch.setenv("RUNS_LOG", str(log))
+def _two_command_project(tmp_path, extra: dict | None = None):
+    """A click CLI `tool` with the commands build and serve, written under tmp_path/proj."""
     files = {"tool/__init__.py": "", "tool/heavy.py": "LOADED = True\n",
              "tool/commands/__init__.py": "", "tool/cli.py": CLI,
              "tool/commands/build.py": command_module("build"),
              "tool/commands/serve.py": command_module("serve"),
-             "pyproject.toml": PYPROJECT.format(name="tool", target="tool.cli:cli")}
-    root = write(tmp_path / "proj", files)
+             "pyproject.toml": PYPROJECT.format(name="tool", target="tool.cli:cli"),
+             **(extra or {})}
+    return write(tmp_path / "proj", files)
+
+
+def test_a_state_already_taken_is_not_run_again(tmp_path, monkeypatch):
+    log = tmp_path / "runs.log"
+    monkeypatch.setenv("RUNS_LOG", str(log))
+    root = _two_command_project(tmp_path)
     changes, _skipped = plan(root)
     assert len(changes) == 2
     check = _subcommands.HelpCheck(str(root), changes, [sys.executable], 60)
@@ -75,13 +81,8 @@ def test_the_project_folder_does_not_shadow_the_standard_library(tmp_path, monke
     named like the standard library's (`huggingface_hub/dataclasses.py`) must not be
     imported in their place."""
     monkeypatch.setenv("RUNS_LOG", str(tmp_path / "runs.log"))
-    files = {"tool/__init__.py": "", "tool/heavy.py": "LOADED = True\n",
-             "tool/json.py": "raise ImportError('the wrong json')\n",
-             "tool/commands/__init__.py": "", "tool/cli.py": CLI,
-             "tool/commands/build.py": command_module("build"),
-             "tool/commands/serve.py": command_module("serve"),
-             "pyproject.toml": PYPROJECT.format(name="tool", target="tool.cli:cli")}
-    root = write(tmp_path / "proj", files)
+    root = _two_command_project(
+        tmp_path, {"tool/json.py": "raise ImportError('the wrong json')\n"})
     changes, _skipped = plan(root)
     check = _subcommands.HelpCheck(str(root / "tool"), changes, [sys.executable], 60)
     before = check.take()

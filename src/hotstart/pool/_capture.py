@@ -34,8 +34,7 @@ import time
 
 __all__ = ["Capture"]
 
-OUTPUT_LIMIT = 1 << 20  # as `_tasks.OUTPUT_LIMIT`: what the parent reads back (kept here
-# too because importing `_tasks` in a worker would import `errors` and `records`)
+OUTPUT_LIMIT = 1 << 20  # what the parent reads back of each (`_tasks.tail`), and keeps here
 
 _PAGE = 4096
 _FALLOC_FL_KEEP_SIZE = 1

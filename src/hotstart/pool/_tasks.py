@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import pickle
 
+from ._capture import OUTPUT_LIMIT  # the most of a task's stdout (and stderr) read back
 from .errors import RemoteError
 from .records import TaskMetrics
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from ._manager import Worker
     from .records import TaskInfo
 
-OUTPUT_LIMIT = 1 << 20  # the most of a task's stdout (and of its stderr) the parent reads back
 
 
 class Task:
