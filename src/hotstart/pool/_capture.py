@@ -1,16 +1,19 @@
 """A worker's stdout and stderr capture: descriptors 1 and 2, re-pointed and capped.
 
-The parent creates two anonymous files per worker and reads back the last `OUTPUT_LIMIT`
-bytes of each once a task is over (`_tasks.tail`). Descriptors 1 and 2 write straight into
+The parent creates two anonymous files per worker; once a task is over the worker reads
+back the last `OUTPUT_LIMIT` bytes of each and sends them with its answer (`Capture.take`),
+and the parent reads them itself only from a worker that died under its task
+(`_tasks.tail`). Descriptors 1 and 2 write straight into
 them, so C code, child processes and a crash's last words (``os._exit`` right after a
 write, faulthandler's report of a segfault) are captured without a reader in between.
 
-`Capture` keeps its own copies of the two files, so that before every task it can:
+`Capture` keeps its own copies of the two files, so that between tasks it can:
 
-- point descriptors 1 and 2 back at them (``dup2``): a task that closed fd 1 or 2 freed the
-  number, and the next ``open()`` of that task (or of a later one) took it, so a later
-  task's ``print`` went into that file;
-- truncate them, so a task's output is its own.
+- point descriptors 1 and 2 back at them (``dup2``, after each task): a task that closed
+  fd 1 or 2 freed the number, and the next ``open()`` of that task (or of a later one) took
+  it, so a later task's ``print`` went into that file;
+- read back what a task wrote and truncate them (`take`, after each task), so a task's
+  output is its own; the worker sends it with its answer.
 
 While a task runs, a watcher thread caps what the files hold: every few milliseconds it
 punches a hole (``fallocate(PUNCH_HOLE)``, Linux: tmpfs, ext4, xfs, btrfs) over all but the
@@ -58,19 +61,40 @@ class Capture:
         self._punch = _hole_puncher()
 
     def point(self) -> None:
-        """Descriptors 1 and 2 at the capture files again, both emptied (before a task)."""
+        """Descriptors 1 and 2 at the capture files again (after a task, once its answer is
+        sent: the parent reads the files through its own descriptors)."""
+        for fd, target in ((self.out, 1), (self.err, 2)):
+            try:
+                os.dup2(fd, target)
+            except OSError:
+                pass
+
+    def take(self) -> tuple[bytes, int, bytes, int] | None:
+        """What the task just over wrote (after flushing): the last `limit` bytes of each
+        file and how many bytes before them were cut, ``(out, out_cut, err, err_cut)``, or
+        None when it wrote nothing; both files are emptied for the next task. The worker
+        sends this with its answer, so the parent never reads the files of a worker that
+        has started its next task (only those of a worker that died under its task)."""
+        parts: list = []
+        wrote = False
         with self.lock:
-            for fd, target in ((self.out, 1), (self.err, 2)):
+            for fd in (self.out, self.err):
+                data, start = b"", 0
                 try:
-                    os.dup2(fd, target)
-                    # Truncating costs ~10 µs on ext4 even when empty: only when needed
-                    # (lseek to the end is the cheapest way to read the size).
-                    if os.lseek(fd, 0, os.SEEK_END):
+                    # lseek to the end is the cheapest way to read the size; truncating
+                    # only when needed (~10 µs on ext4 even when empty).
+                    size = os.lseek(fd, 0, os.SEEK_END)
+                    if size:
+                        wrote = True
+                        start = max(0, size - self.limit)
+                        data = os.pread(fd, size - start, start)
                         os.ftruncate(fd, 0)
                         os.lseek(fd, 0, os.SEEK_SET)  # the offset is shared with 1 and 2
                 except OSError:
                     pass
                 self.kept[fd] = 0
+                parts += (data, start)
+        return tuple(parts) if wrote else None  # type: ignore[return-value]
 
     def start_watcher(self) -> None:
         """Start capping the files (once per worker; nothing to do where holes cannot be

@@ -7,7 +7,8 @@ answers, `Guard.tidy` after):
 
 - puts back, each only when the task changed it (a well-behaved task pays comparisons:
   about 3 µs before the worker answers, 4 µs after, with 170 modules; ``sys.modules`` is
-  about 15 ns per module): builtins (a task that replaced ``builtins.len`` would
+  about 15 ns per module; the worker puts back cwd, ``sys.path`` and ``os.environ`` after
+  answering too): builtins (a task that replaced ``builtins.len`` would
   also have corrupted the worker's own messages), ``sys.modules`` entries the task deleted or
   replaced (modules it imported stay: that is the warm part), ``sys.meta_path`` and
   ``sys.path_hooks``, the hooks and streams of ``sys`` (``excepthook``, ``displayhook``,
@@ -186,24 +187,26 @@ class Guard:
             self._restore_recorded()
             os.umask(self.umask)  # one call, whatever it was
             if everything:
-                self.tidy()
+                self._restore_modules()
+                self._restore_interpreter()
         except BaseException as exc:  # noqa: BLE001
             self.broken = f"its state could not be put back: {type(exc).__name__}: {exc}"
 
     def tidy(self) -> None:
-        """Put back the rest (``sys.modules``, import hooks, ``sys`` hooks and streams...):
-        called once the answer is sent, so that it costs the round trip nothing."""
+        """Put back the rest (``sys.modules``, import hooks, ``sys`` hooks and streams, the C
+        environment made to agree with ``os.environ``, which the worker has put back just
+        before): called once the answer is sent, so that it costs the round trip nothing.
+        What fails here retires the worker after its next task."""
         try:
             self._restore_modules()
             self._restore_interpreter()
+            self._restore_putenv()
         except BaseException as exc:  # noqa: BLE001
             self.broken = f"its state could not be put back: {type(exc).__name__}: {exc}"
 
     def settle(self) -> str | None:
-        """After ``os.environ`` was put back: the C environment made to agree with it; the
-        reason to retire the worker, or None."""
+        """The reason to retire the worker after this task, or None."""
         try:
-            self._restore_putenv()
             return self.broken or self._why_retire()
         except BaseException as exc:  # noqa: BLE001
             return f"its state could not be checked: {type(exc).__name__}: {exc}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 
 from . import _protocol, spill
-from ._tasks import remote_error, task_metrics
+from ._tasks import output_of, remote_error, task_metrics
 from .errors import RemoteError, WorkerCrashed
 
 TYPE_CHECKING = False
@@ -106,8 +106,7 @@ def _done(manager: Manager, worker: Worker, task_id: int, outcome: tuple,
     kind, data = outcome
     metrics = task_metrics(task, worker, measured, manager.node)
     retire = measured.get("retire")
-    # Read the output before the worker is free: its next task truncates the files.
-    future.stdout, future.stderr = manager._read_output(worker)
+    future.stdout, future.stderr = output_of(measured.get("output"))
     worker.task = None
     if retire:
         # The task left what a worker cannot undo (a thread still running, a child, a

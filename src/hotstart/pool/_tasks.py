@@ -118,14 +118,12 @@ def remote_error(task: Task, worker: Worker, details: dict, stdout: str,
 
 def task_metrics(task: Task, worker: Worker, measured: dict, node: str) -> TaskMetrics:
     """The `TaskMetrics` of a task that ran to a result, from the worker's measurements."""
-    return TaskMetrics(task_id=task.info.task_id, worker_id=worker.id, pid=worker.pid or 0,
-                       queue_wait=task.dispatched - task.info.submitted,
-                       wall=measured["wall"], cpu=measured["cpu"],
-                       peak_rss=measured["peak_rss"],
-                       peak_rss_scope=measured["peak_rss_scope"],
-                       result_bytes=measured["result_bytes"],
-                       spilled=measured["spilled"], node=node,
-                       imported=measured["imported"])
+    # Positional, every field in order: the record's fast path (this runs once per task).
+    return TaskMetrics(task.info.task_id, worker.id, worker.pid or 0,
+                       task.dispatched - task.info.submitted, measured["wall"],
+                       measured["cpu"], measured["peak_rss"], measured["peak_rss_scope"],
+                       measured["result_bytes"], measured["spilled"], node,
+                       measured["imported"])
 
 
 def crash_text(task: Task, worker: Worker, code: int,
@@ -182,12 +180,28 @@ def capture_file(directory: str) -> int:
 
 
 def tail(fd: int, limit: int = OUTPUT_LIMIT) -> str:
-    """The last `limit` bytes of a capture file as text, marked when the start was cut."""
+    """The last `limit` bytes of a capture file as text, marked when the start was cut (the
+    output of a task whose worker died under it)."""
     try:
         size = os.fstat(fd).st_size
+        if not size:
+            return ""
         start = max(0, size - limit)
         data = os.pread(fd, size - start, start)
     except OSError:
         return ""
+    return output_text(data, start)
+
+
+def output_text(data: bytes, cut: int) -> str:
+    """Captured bytes as text, marked when the `cut` bytes before them were dropped."""
     text = data.decode("utf-8", "replace")
-    return f"[... {start} bytes cut ...]\n{text}" if start else text
+    return f"[... {cut} bytes cut ...]\n{text}" if cut else text
+
+
+def output_of(sent: tuple | None) -> tuple[str, str]:
+    """stdout and stderr of a task from what its worker sent (`_capture.Capture.take`)."""
+    if sent is None:
+        return "", ""
+    out, out_cut, err, err_cut = sent
+    return output_text(out, out_cut), output_text(err, err_cut)

@@ -5,14 +5,16 @@ through ``os._exit`` so that nothing the template inherited from the preload (``
 handlers, buffered files) runs or flushes twice.
 
 Per task (`run_task`): stdout and stderr (descriptors 1 and 2, so C code and child processes
-are captured too) go to two files the parent created and reads, re-pointed and emptied
-before every task and capped while it runs (`_capture`); the peak RSS counter is
-reset (``/proc/self/clear_refs``, Linux) so the figure is this task's own peak rather than
-the worker's lifetime watermark; cwd, ``sys.path`` and the environment are saved before and
-restored after, whatever the task did, and so is the rest of the process state that is
-cheap to put back (`_isolation`); the result is sent inline or through a spill file, with
-``"retire"`` in its metrics when the task left what cannot be put back (a running thread,
-a forked child, a changed session): the parent then never reuses this worker.
+are captured too) go to two files the parent created, capped while a task runs, read back
+and emptied after it (their tail travels with the answer) and re-pointed (`_capture`); the peak RSS counter is reset
+(``/proc/self/clear_refs``, Linux) so the figure is this task's own peak rather than the
+worker's lifetime watermark (``getrusage`` reads the same reset watermark); cwd,
+``sys.path`` and the environment are saved before and restored after, whatever the task
+did (once the answer is sent: the round trip does not wait for it), and so is the rest of
+the process state that is cheap to put back (`_isolation`); the result is sent inline or
+through a spill file, with ``"retire"`` in its metrics when the task left what cannot be
+put back (a running thread, a forked child, a changed session): the parent then never
+reuses this worker.
 
 The worker's socket is close-on-exec (children a task starts do not hold it), and
 ``SIGXFSZ`` is ignored, so a file-size limit makes a spill write fail with ``EFBIG``
@@ -52,13 +54,16 @@ def start(sock: socket.socket, worker_id: str, capture: tuple[int, int], config:
     try:
         _become_worker(sock, capture, template_pid)
         _protocol.send(sock, ("ready", os.getpid()))
+        # The parent sends no descriptors to a worker: plain reads, one per message.
+        reader = _protocol.FrameReader(sock, sys.maxsize)
+        inbox: list[tuple] = []
         while True:
-            try:
-                message, fds = _protocol.recv(sock)
-            except _protocol.Closed:  # the parent is gone or let this worker go
-                break
-            for fd in fds:
-                os.close(fd)
+            while not inbox:
+                try:
+                    inbox = reader.read(wait=True)
+                except _protocol.Closed:  # the parent is gone or let this worker go
+                    inbox = [("exit",)]
+            message = inbox.pop(0)
             if message[0] == "exit":
                 break
             _kind, task_id, payload = message
@@ -69,8 +74,7 @@ def start(sock: socket.socket, worker_id: str, capture: tuple[int, int], config:
                 if outcome[0] == "spill":
                     outcome[1].unlink()
                 break
-            if _guard is not None:
-                _guard.tidy()  # while the parent reads the answer
+            _after_task()  # while the parent reads the answer
     except BaseException:  # noqa: BLE001 - a worker must never fall back into template code
         status = 70
         try:
@@ -152,14 +156,20 @@ class _Probe:
       and restored, through `env.apply`, only when the task changed it;
     - the modules a task imported are found by comparing ``sys.modules`` with the set of
       names known before, only when the count changed;
-    - ``/proc/self/clear_refs`` and ``/proc/self/status`` stay open (procfs regenerates
-      status on every read at offset 0).
+    - ``/proc/self/clear_refs`` stays open; the peak after the task is ``getrusage``'s
+      ``ru_maxrss``, which Linux takes from the same per-process high-water mark that
+      writing ``5`` resets (reading ``VmHWM`` from ``/proc/self/status`` instead cost
+      ~15 µs a task: procfs formats the whole file).
     """
 
     def __init__(self) -> None:
         self.known_modules = set(sys.modules)
         self.clear_refs = _open_proc("/proc/self/clear_refs", os.O_WRONLY)
-        self.status = _open_proc("/proc/self/status", os.O_RDONLY)
+        self.cwd = _getcwd()  # the worker's own: every task starts there
+        # Children's CPU counts in RUSAGE_CHILDREN when they are reaped, which happens only
+        # while a task runs (or in Guard.settle, before the task's figures are read): the
+        # figure after one task is the figure before the next.
+        self.children = resource.getrusage(resource.RUSAGE_CHILDREN)
 
     def reset_peak(self) -> bool:
         """Reset the peak RSS (Linux >= 4.0); False where the kernel does not allow it."""
@@ -170,16 +180,6 @@ class _Probe:
             return True
         except OSError:
             return False
-
-    def peak_rss(self) -> int | None:
-        if self.status is None:
-            return None
-        try:
-            data = os.pread(self.status, 8192, 0)
-            start = data.index(b"VmHWM:")
-            return int(data[start + 6:data.index(b"kB", start)]) * 1024
-        except (OSError, ValueError):
-            return None
 
     def new_modules(self) -> tuple[str, ...]:
         modules = sys.modules
@@ -200,6 +200,7 @@ def _open_proc(path: str, flags: int) -> int | None:
 _probe: _Probe | None = None
 _capture: Capture | None = None
 _guard: Guard | None = None
+_saved: tuple | None = None  # (cwd, sys.path, environ) before the task that just ran
 
 
 def _environment_snapshot() -> dict:
@@ -229,13 +230,11 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> tuple[tuple, dict]
         probe = _probe = _Probe()
     task_peak = probe.reset_peak()
     capture, guard = _capture, _guard
-    if capture is not None:
-        capture.point()
-    cwd = _getcwd()
+    cwd = probe.cwd
     path = list(sys.path)
     environ = _environment_snapshot()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = probe.children
     started = time.perf_counter()
     value = None
     raised = None
@@ -253,7 +252,9 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> tuple[tuple, dict]
         # Builtins first: what follows (and _protocol.send) relies on them.
         guard.restore(everything=raised is not None)
     _flush()
-    _restore(cwd, path, environ)
+    output = capture.take() if capture is not None else None
+    global _saved
+    _saved = (cwd, path, environ)  # put back by `_after_task`, once the answer is sent
     if guard is not None:
         retire = guard.settle()
     error = None
@@ -261,15 +262,15 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> tuple[tuple, dict]
         error = _describe(raised)
         raised = None  # its traceback holds the task's frames
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
-    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children_after = probe.children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = ((usage_after.ru_utime - usage.ru_utime) + (usage_after.ru_stime - usage.ru_stime)
            + (children_after.ru_utime - children.ru_utime)
            + (children_after.ru_stime - children.ru_stime))
-    peak = probe.peak_rss() if task_peak else usage_after.ru_maxrss * 1024
+    peak = usage_after.ru_maxrss * 1024  # since reset_peak, or the worker's lifetime peak
     # Modules the task had to import itself: candidates for the preload list.
     metrics = {"wall": wall, "cpu": cpu, "peak_rss": peak, "imported": probe.new_modules(),
                "peak_rss_scope": "task" if task_peak else "worker", "result_bytes": None,
-               "spilled": False, "retire": retire}
+               "spilled": False, "retire": retire, "output": output}
     if error is None:
         try:
             # The directory with room first; on ENOSPC/EDQUOT/EFBIG (a full tmpfs, a quota,
@@ -327,6 +328,21 @@ def _describe(exc: BaseException, note: str = "") -> dict:
             "note": note}
 
 
+def _after_task() -> None:
+    """What the next task needs put back and the answer did not: descriptors 1 and 2 at
+    the capture files, cwd, ``sys.path`` and ``os.environ`` as they were before the task,
+    then the rest of `Guard.tidy`."""
+    global _saved
+    if _capture is not None:
+        _capture.point()
+    if _saved is not None:
+        cwd, path, environ = _saved
+        _saved = None
+        _restore(cwd, path, environ)
+    if _guard is not None:
+        _guard.tidy()
+
+
 def _getcwd() -> str | None:
     try:
         return os.getcwd()
@@ -335,7 +351,7 @@ def _getcwd() -> str | None:
 
 
 def _restore(cwd: str | None, path: list, environ: dict) -> None:
-    if cwd is not None:
+    if cwd is not None and _getcwd() != cwd:  # getcwd costs half of chdir
         try:
             os.chdir(cwd)
         except OSError:

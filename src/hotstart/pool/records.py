@@ -19,6 +19,10 @@ class _Record:
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         names = self.__slots__
+        if not kwargs and len(args) == len(names):  # every field, in order: the pool's own way
+            for name, value in zip(names, args):
+                object.__setattr__(self, name, value)
+            return
         if len(args) > len(names):
             raise TypeError(f"{type(self).__name__} takes at most {len(names)} fields")
         values = dict(zip(names, args))
