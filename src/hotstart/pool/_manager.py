@@ -7,14 +7,19 @@ The pool (``warm``) is the API; this module is what runs behind it, as the execu
     -----------------------                 ----------------------------
     submit() --+-- idle worker and none     loop:
                |   queued: claim it, send     _dispatch: queued tasks -> idle workers,
-               |   "task" itself (start)        "fork" requests to the template for the rest
+               |   "task" itself (start)        "fork" requests to the template, and at
+               |                                capacity one small task behind a busy
+               |                                worker's (_prefetch)
                +-- else: pending (lock) ----> select(): wake socket | template | each worker
-               +-- wake socket (unless one    template: "forked" (pid), "exited" (-> the
-    abort() (asyncio cancel)   is on its way)     task fails WorkerCrashed, a replacement)
-               -> aborts ------------------>  worker (_replies): "ready" (-> idle), "done"
-    shutdown() -> shutdown flag, wake ------>     (-> the result or the task's exception;
-                 then join the thread             retire if worn or asked to); a corrupt
-                                                  frame: that worker killed, its task fails
+               +-- wake socket (unless one    template: "forked" (pid), "exited" (-> its
+    abort() (asyncio cancel)   is on its way)     last answers read, its task fails
+               -> aborts ------------------>      WorkerCrashed, the one sent behind is
+    shutdown() -> shutdown flag, wake ------>     requeued, a replacement forked)
+                 then join the thread         worker (_replies): "ready" (-> idle), "done"
+                                                  (-> the result or the task's exception;
+                                                  the one sent behind runs next; retire if
+                                                  worn or asked to); a corrupt frame: that
+                                                  worker killed, its task fails
                                               _handle_aborts / _enforce_timeouts: kill the
                                                 worker (through the template); its exit
                                                 report forks another
@@ -53,10 +58,10 @@ import time
 from collections import deque
 from concurrent.futures import CancelledError
 
-from . import _protocol, _replies, spill
+from . import _closing, _prefetch, _protocol, _replies, spill
 from ._startup import hang_up
 from ._tasks import capture_file, crash_text, tail
-from ._watch import TemplateWatch, stopped
+from ._watch import TemplateWatch
 from .errors import BrokenPool, TaskTimeout, WorkerCrashed
 
 TYPE_CHECKING = False
@@ -80,8 +85,9 @@ class Worker:
     """A worker as the parent sees it: its socket and capture files, its pid once known, its
     state and the task it runs."""
 
-    __slots__ = ("err_fd", "forked", "id", "idle_since", "lost_at", "out_fd", "pid", "reader",
-                 "ready", "sock", "state", "task", "tasks_done")
+    __slots__ = ("draining", "err_fd", "forked", "id", "idle_since", "kill_reason",
+                 "killed_task", "lost_at", "out_fd", "past_killed", "pid", "queued", "reader",
+                 "ready", "sock", "state", "task", "tasks_done", "uncertain")
 
     def __init__(self, worker_id: str, sock: socket.socket, out_fd: int, err_fd: int,
                  limit: int) -> None:
@@ -92,8 +98,16 @@ class Worker:
         self.err_fd = err_fd
         self.pid: int | None = None
         self.state = "starting"  # -> idle <-> busy -> exiting | lost | killed -> (gone)
-        self.task: Task | None = None
+        self.task: Task | None = None  # the one it runs, as far as the parent knows
+        self.queued: deque[Task] = deque()  # sent behind it (`_prefetch`)
         self.tasks_done = 0
+        # Set when the pool kills it: the task killed, why, whether its answer to that task
+        # came in, its socket kept to read its last answers, or that they cannot be read.
+        self.killed_task: int | None = None
+        self.kill_reason = ""
+        self.past_killed = False
+        self.draining: socket.socket | None = None
+        self.uncertain = False
         self.forked = time.monotonic()
         self.ready: float | None = None
         self.idle_since = 0.0
@@ -171,12 +185,14 @@ class Manager:
                 return worker
         return None
 
-    def start(self, task: Task, worker: Worker) -> bool:
-        """Send a task to a worker this thread claimed; False (task requeued) if it is gone."""
+    def start(self, task: Task, worker: Worker, behind: bool = False) -> bool:
+        """Send a task to a worker this thread claimed, or (`behind`, the manager thread) to
+        a busy worker after the task it runs; False (task requeued) if it is gone."""
         if not (task.future.running() or task.future.set_running_or_notify_cancel()):
-            with self.lock:  # cancelled while queued: on_complete already fired
-                if worker.state == "busy":
-                    worker.state = "idle"
+            if not behind:
+                with self.lock:  # cancelled while queued: on_complete already fired
+                    if worker.state == "busy":
+                        worker.state = "idle"
             return True
         task.dispatched = time.monotonic()
         task.deadline = (task.dispatched + task.info.timeout
@@ -184,7 +200,11 @@ class Manager:
         task.future.worker_id = worker.id
         with self.lock:  # `_close` sweeps up under the lock what it finds on a worker
             closed = self.closed
-            if not closed:
+            if closed:
+                pass
+            elif behind:
+                worker.queued.append(task)
+            else:
                 worker.task = task
         if closed:
             self._fail_unrun(task)
@@ -194,6 +214,7 @@ class Manager:
             if sock is None:
                 raise OSError("the worker's socket is closed")
             _protocol.send(sock, ("task", task.info.task_id, task.payload))
+            task.sent = True
             return True
         except OSError:
             # The worker died before the task reached it: the task never started, so it
@@ -201,14 +222,19 @@ class Manager:
             # the manager took it from the worker meanwhile (it completed it), or stopped
             # reading the queue (then it fails here, never left RUNNING).
             with self.lock:
-                ours = worker.task is task
-                if ours:
-                    worker.task = None
-                    if worker.state == "busy":
-                        worker.state = "lost"
-                    if not self.closed:
-                        self.pending.appendleft(task)
-                        return False
+                if behind:
+                    ours = task in worker.queued
+                    if ours:
+                        worker.queued.remove(task)
+                else:
+                    ours = worker.task is task
+                    if ours:
+                        worker.task = None
+                        if worker.state == "busy":
+                            worker.state = "lost"
+                if ours and not self.closed:
+                    self.pending.appendleft(task)
+                    return False
             if ours:
                 self._fail_unrun(task)
             return False
@@ -304,6 +330,7 @@ class Manager:
 
     def _dispatch(self) -> None:
         while True:
+            behind = False
             with self.lock:
                 if not self.pending:
                     return
@@ -314,13 +341,16 @@ class Manager:
                     # they are processes still, and `workers=` bounds processes.
                     wanted = min(len(self.pending) - starting,
                                  self.max_workers - len(self.workers))
-                else:
+                    if wanted <= 0 and len(self.pending) > starting:
+                        worker = _prefetch.worker_for(self)  # no worker to be had: queue one
+                        behind = worker is not None
+                if worker is not None:
                     task = self.pending.popleft()
             if worker is None:
                 for _ in range(max(wanted, 0)):
                     self._fork()
                 return
-            if not self.start(task, worker):
+            if not self.start(task, worker, behind):
                 return  # requeued; the dead worker's socket and exit report come next
 
     def _fork(self) -> None:
@@ -359,7 +389,7 @@ class Manager:
                 except Exception:  # noqa: BLE001
                     status = None
             self._break(f"the template process (pid {self.process.pid}) died"
-                        f"{_status_text(status)}; its workers died with it")
+                        f"{_closing.status_text(status)}; its workers died with it")
             return
         if messages:
             self.watch.answered(self)
@@ -387,6 +417,9 @@ class Manager:
         """The worker's socket closed: it is dying; its exit report will say how."""
         if worker.lost_at is None:
             worker.lost_at = time.monotonic()
+        if worker.draining is not None:
+            hang_up(worker.draining)
+            worker.draining = None
         if worker.sock is not None:
             try:
                 self.selector.unregister(worker.sock)
@@ -398,12 +431,28 @@ class Manager:
             if worker.state not in ("killed", "exiting"):
                 worker.state = "lost"
 
-    def _kill(self, worker: Worker) -> None:
-        """SIGKILL a worker (through the template); its exit report forks its replacement
-        (not before: until then it is a process still, and `workers=` bounds processes)."""
+    def _kill(self, worker: Worker, task_id: int | None = None, reason: str = "",
+              drain: bool = True) -> None:
+        """SIGKILL a worker (through the template) for its task `task_id`; its exit report
+        forks its replacement (not before: until then it is a process still, and `workers=`
+        bounds processes). With a task waiting on it, its socket is kept until then: its
+        last answers say whether that task may have started (unless they cannot be read,
+        `drain` False)."""
         with self.lock:
             worker.state = "killed"
-        self._lose(worker)
+        worker.killed_task, worker.kill_reason = task_id, reason
+        if worker.queued and not drain:
+            worker.uncertain = True
+        if worker.queued and drain and worker.sock is not None:
+            try:
+                self.selector.unregister(worker.sock)
+            except (KeyError, ValueError):
+                pass
+            worker.draining, worker.sock = worker.sock, None
+            if worker.lost_at is None:
+                worker.lost_at = time.monotonic()
+        else:
+            self._lose(worker)
         try:
             _protocol.send(self.control, ("kill", worker.id))
         except OSError:
@@ -414,6 +463,9 @@ class Manager:
             worker = self.workers.pop(worker_id, None)
             if worker is None:
                 return
+        # What it answered before it died first: a result that came in is not a crash.
+        _prefetch.drain(self, worker)
+        with self.lock:
             task, worker.task = worker.task, None
         killed = worker.state == "killed"
         self._lose(worker)
@@ -426,6 +478,7 @@ class Manager:
                                   signal=-code if code < 0 else None)
             error._attach(stdout, stderr)
             self._complete(task, error=error)
+        _prefetch.settle(self, worker, killed)
         os.close(worker.out_fd)
         os.close(worker.err_fd)
         self._remove_spills(worker.id)
@@ -444,7 +497,7 @@ class Manager:
             if task is None or task.deadline is None or task.deadline > now:
                 continue
             worker.task = None
-            self._kill(worker)
+            self._kill(worker, task.info.task_id, "the task before it timed out")
             stdout, stderr = self._read_output(worker)
             task.future.stdout, task.future.stderr = stdout, stderr
             error = TaskTimeout(f"task {task.info.name!r} (#{task.info.task_id}) did not finish "
@@ -457,16 +510,24 @@ class Manager:
     def _handle_aborts(self) -> None:
         with self.lock:
             aborts, self.aborts = self.aborts, []
+        later = []
         for future in aborts:
             for worker in list(self.workers.values()):
                 task = worker.task
                 if task is not None and task.future is future:
                     worker.task = None
-                    self._kill(worker)
+                    self._kill(worker, task.info.task_id, "the task before it was cancelled")
                     task.future.stdout, task.future.stderr = self._read_output(worker)
                     self._complete(task, error=CancelledError(
                         f"task {task.info.name!r} (#{task.info.task_id}) was cancelled while "
                         f"running; worker {worker.id} was killed"))
+                    break
+                if any(waiting.future is future for waiting in worker.queued):
+                    later.append(future)  # killed once it runs: the task before it answers
+                    break
+        if later:
+            with self.lock:
+                self.aborts[:0] = later
 
     def _retire(self, worker: Worker) -> None:
         with self.lock:
@@ -507,72 +568,16 @@ class Manager:
             if not self.shutdown_requested or self.pending:
                 return False
             # A busy worker without a task yet: a submitter claimed it and is sending.
-            return not any(w.task is not None or w.state == "busy"
+            return not any(w.task is not None or w.queued or w.state == "busy"
                            for w in self.workers.values())
 
     def _break(self, reason: str) -> None:
         """The template is gone: fail everything in flight and everything queued."""
-        with self.lock:
-            self.broken = reason
-            pending = list(self.pending)
-            self.pending.clear()
-        for worker in list(self.workers.values()):
-            task = worker.task
-            worker.task = None
-            if task is not None:
-                task.future.stdout, task.future.stderr = self._read_output(worker)
-                error = WorkerCrashed(f"task {task.info.name!r} (#{task.info.task_id}) lost "
-                                      f"its worker {worker.id}: {reason}")
-                error._attach(task.future.stdout, task.future.stderr)
-                self._complete(task, error=error)
-        for task in pending:
-            if task.future.set_running_or_notify_cancel():
-                self._complete(task, error=BrokenPool(
-                    f"task {task.info.name!r} (#{task.info.task_id}) was not run: {reason}"))
+        _closing.fail_everything(self, reason)
 
     def _close(self) -> None:
         """Last step of the manager thread: stop workers and template, remove leftovers."""
-        with self.lock:
-            # From here no task goes back on `pending` or onto a worker (`start` checks);
-            # whatever is there now was taken by nobody, and fails rather than stay RUNNING.
-            self.closed = True
-            leftovers = [w.task for w in self.workers.values() if w.task is not None]
-            for worker in self.workers.values():
-                worker.task = None
-            leftovers += self.pending
-            self.pending.clear()
-        for task in leftovers:
-            self._fail_unrun(task)
-        for worker in list(self.workers.values()):
-            self._lose(worker)
-        hang_up(self.control)  # the template SIGKILLs its workers and exits
-        # A stopped template cannot hear the hang-up: SIGKILL it at once (its workers get
-        # SIGKILL from the kernel as it dies).
-        try:
-            if stopped(self.process.pid):
-                self.process.kill()
-            self.process.wait(timeout=10)
-        except Exception:  # noqa: BLE001
-            self.process.kill()
-            self.process.wait()
-        for worker in list(self.workers.values()):
-            for fd in (worker.out_fd, worker.err_fd):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        with self.lock:
-            self.workers.clear()
-            self.shutdown_requested = True
-        self._remove_spills(None)
-        self.selector.close()
-        self.wake_read.close()
-        self.wake_write.close()
-        self.log.close()
-        import atexit
-
-        atexit.unregister(self.at_exit)
-        self.fire("shutdown", self.owner())  # None when the pool was dropped unshut
+        _closing.close(self)
 
     def _read_output(self, worker: Worker) -> tuple[str, str]:
         return tail(worker.out_fd), tail(worker.err_fd)
@@ -594,15 +599,6 @@ class Manager:
         if task.future.running() or task.future.set_running_or_notify_cancel():
             self._complete(task, error=BrokenPool(
                 f"task {task.info.name!r} (#{task.info.task_id}) was not run: {reason}"))
-
-
-def _status_text(status: int | None) -> str:
-    """How the template ended, for the message of a broken pool ("" when unknown)."""
-    if status is None:
-        return ""
-    if status < 0:
-        return f" (killed by signal {-status})"
-    return f" (exit code {status})"
 
 
 def _drain(sock: socket.socket) -> None:

@@ -152,6 +152,28 @@ class FrameReader:
             buffer += memoryview(scratch)[start:count]
         return messages
 
+    def drain(self) -> list[tuple]:
+        """Every whole message left in the socket of a peer that is gone (it can send no
+        more): read until nothing is left, stopping at EOF or at a frame that cannot be read
+        (what came before it is returned)."""
+        messages: list[tuple] = []
+        while True:
+            try:
+                received = self.read()
+            except (Closed, OSError):
+                return messages
+            if not received and not self._readable():
+                return messages
+            messages += received
+
+    def _readable(self) -> bool:
+        try:
+            return bool(self.sock.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK))
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return False
+
     def _parse(self, view: memoryview, end: int, messages: list[tuple]) -> int:
         """Append the whole messages in ``view[:end]``; where the first partial one starts."""
         start = 0

@@ -26,6 +26,7 @@ from .errors import RemoteError, WorkerCrashed
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._manager import Manager, Worker
+    from ._tasks import Task
 
 __all__ = ["corrupt", "from_worker"]
 
@@ -48,14 +49,15 @@ def from_worker(manager: Manager, worker: Worker) -> None:
         if worker.sock is None:  # retired or killed by an earlier message
             return
         try:
-            _message(manager, worker, message)
+            handle(manager, worker, message)
         except BaseException as exc:  # noqa: BLE001 - well framed, of the wrong shape
             corrupt(manager, worker, f"a {message[0]!r} message the pool cannot use: "
                                  f"{type(exc).__name__}: {exc}")
             return
 
 
-def _message(manager: Manager, worker: Worker, message: tuple) -> None:
+def handle(manager: Manager, worker: Worker, message: tuple) -> None:
+    """One message of a worker (what it raises, the caller treats as a corrupt frame)."""
     """Handle one message; raises (anything) for one of the wrong shape."""
     kind = message[0]
     if kind == "ready":
@@ -74,12 +76,25 @@ def _message(manager: Manager, worker: Worker, message: tuple) -> None:
         raise ValueError("an unknown kind")
 
 
+def _late(worker: Worker, task_id: int) -> Task | None:
+    """The task of an answer that is not to the task the parent thought it ran: after the
+    pool killed the worker, its answer to the killed task (then the one behind it may have
+    started) or to the one behind it (it ran to the end before the kill landed)."""
+    if task_id == worker.killed_task:
+        worker.past_killed = True
+        return None
+    if worker.task is None and worker.queued and worker.queued[0].info.task_id == task_id:
+        return worker.queued.popleft()
+    return None
+
+
 def corrupt(manager: Manager, worker: Worker, why: str) -> None:
     """A worker sent what the pool cannot read: kill it, as if it had crashed under its
     task (the pool cannot trust what else it may send), and fail that task."""
     with manager.lock:
         task, worker.task = worker.task, None
-    manager._kill(worker)
+    manager._kill(worker, task.info.task_id if task is not None else None,
+                  "it sent a message the pool cannot read", drain=False)
     if task is None:
         return
     stdout, stderr = manager._read_output(worker)
@@ -95,11 +110,13 @@ def corrupt(manager: Manager, worker: Worker, why: str) -> None:
 def _done(manager: Manager, worker: Worker, task_id: int, outcome: tuple,
           measured: dict) -> None:
     task = worker.task
+    if task is None or task.info.task_id != task_id:
+        task = _late(worker, task_id)
+        if task is None:  # killed meanwhile, or not ours: the result is dropped
+            if outcome[0] == "spill":
+                outcome[1].unlink()
+            return
     worker.tasks_done += 1
-    if task is None or task.info.task_id != task_id:  # killed meanwhile: drop the result
-        if outcome[0] == "spill":
-            outcome[1].unlink()
-        return
     future = task.future
     # What the worker sent is checked before the worker is free (a message of the wrong
     # shape is that worker's crash, with its task still on it).
@@ -108,17 +125,30 @@ def _done(manager: Manager, worker: Worker, task_id: int, outcome: tuple,
     retire = measured.get("retire")
     future.stdout, future.stderr = output_of(measured.get("output"))
     worker.task = None
-    if retire:
-        # The task left what a worker cannot undo (a thread still running, a child, a
-        # new session): its result is delivered, the worker is never reused.
-        import logging
+    if worker.state != "busy":
+        # Dying (its last answers read after its exit report, or killed): the next waiting
+        # task is the one it ran next, as far as the parent knows.
+        if worker.queued:
+            worker.task = worker.queued.popleft()
+    elif retire or (manager.max_tasks is not None
+                    and worker.tasks_done >= manager.max_tasks):
+        if retire:
+            # The task left what a worker cannot undo (a thread still running, a child, a
+            # new session): its result is delivered, the worker is never reused (it runs
+            # nothing after this answer: a task waiting on it goes back to the queue).
+            import logging
 
-        logging.getLogger("hotstart.pool").info(
-            "worker %s (pid %s) retired after task %r (#%s): %s", worker.id, worker.pid,
-            task.info.name, task_id, retire)
+            logging.getLogger("hotstart.pool").info(
+                "worker %s (pid %s) retired after task %r (#%s): %s", worker.id, worker.pid,
+                task.info.name, task_id, retire)
+        with manager.lock:
+            waiting = list(worker.queued)
+            worker.queued.clear()
+            manager.pending.extendleft(reversed(waiting))
         manager._retire(worker)
-    elif manager.max_tasks is not None and worker.tasks_done >= manager.max_tasks:
-        manager._retire(worker)
+    elif worker.queued:
+        worker.task = worker.queued.popleft()  # already in its socket: it runs now
+        manager._dispatch()  # one more behind it, when the queue is long
     else:
         worker.idle_since = time.monotonic()
         with manager.lock:

@@ -31,12 +31,11 @@ if TYPE_CHECKING:
     from .records import TaskInfo
 
 
-
 class Task:
     """A submitted call on the parent's side: its payload, its future and, once a worker has
     it, when it was dispatched and its deadline (monotonic seconds, None without timeout)."""
 
-    __slots__ = ("deadline", "dispatched", "future", "info", "payload")
+    __slots__ = ("deadline", "dispatched", "future", "info", "payload", "sent")
 
     def __init__(self, info: TaskInfo, payload: bytes, future: Future) -> None:
         self.info = info
@@ -44,6 +43,9 @@ class Task:
         self.future = future
         self.dispatched = 0.0
         self.deadline: float | None = None
+        # Its message is wholly in the worker's socket: only then may another follow it (a
+        # submitting thread sends outside the lock; the manager must not send in between).
+        self.sent = False
 
 
 def name_of(fn: Callable) -> str:
@@ -120,7 +122,9 @@ def task_metrics(task: Task, worker: Worker, measured: dict, node: str) -> TaskM
     """The `TaskMetrics` of a task that ran to a result, from the worker's measurements."""
     # Positional, every field in order: the record's fast path (this runs once per task).
     return TaskMetrics(task.info.task_id, worker.id, worker.pid or 0,
-                       task.dispatched - task.info.submitted, measured["wall"],
+                       # Until the worker began it (a task sent behind another waits there).
+                       max(measured.get("began", task.dispatched), task.dispatched)
+                       - task.info.submitted, measured["wall"],
                        measured["cpu"], measured["peak_rss"], measured["peak_rss_scope"],
                        measured["result_bytes"], measured["spilled"], node,
                        measured["imported"])

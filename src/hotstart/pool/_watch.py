@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 
+from . import _prefetch
 from .errors import BrokenPool, TaskTimeout, WorkerCrashed
 
 TYPE_CHECKING = False
@@ -131,7 +132,9 @@ class TemplateWatch:
             task, worker.task = worker.task, None
         if task is None:
             return
-        manager._kill(worker)
+        # Its socket is closed: whether a task waiting on it has started cannot be known.
+        manager._kill(worker, task.info.task_id, "it closed its connection to the pool",
+                      drain=False)
         stdout, stderr = manager._read_output(worker)
         task.future.stdout, task.future.stderr = stdout, stderr
         error = WorkerCrashed(f"worker {worker.id} (pid {worker.pid}) closed its connection "
@@ -139,6 +142,7 @@ class TemplateWatch:
                               f"(#{task.info.task_id}): {why}")
         error._attach(stdout, stderr)
         manager._complete(task, error=error)
+        _prefetch.settle(manager, worker, killed=True)
 
 
 def template_text(manager: Manager, now: float) -> str:

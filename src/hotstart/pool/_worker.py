@@ -75,6 +75,15 @@ def start(sock: socket.socket, worker_id: str, capture: tuple[int, int], config:
                     outcome[1].unlink()
                 break
             _after_task()  # while the parent reads the answer
+            if metrics["retire"]:
+                # Never reused: a task sent behind that one goes back to the parent's
+                # queue, so it must not run here; wait for the parent to let us go.
+                while not any(message[0] == "exit" for message in inbox):
+                    try:
+                        inbox = reader.read(wait=True)
+                    except _protocol.Closed:
+                        break
+                break
     except BaseException:  # noqa: BLE001 - a worker must never fall back into template code
         status = 70
         try:
@@ -235,6 +244,7 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> tuple[tuple, dict]
     environ = _environment_snapshot()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = probe.children
+    began = time.monotonic()  # system-wide: the parent's queue_wait ends here
     started = time.perf_counter()
     value = None
     raised = None
@@ -270,7 +280,7 @@ def run_task(payload: bytes, config: dict, worker_id: str) -> tuple[tuple, dict]
     # Modules the task had to import itself: candidates for the preload list.
     metrics = {"wall": wall, "cpu": cpu, "peak_rss": peak, "imported": probe.new_modules(),
                "peak_rss_scope": "task" if task_peak else "worker", "result_bytes": None,
-               "spilled": False, "retire": retire, "output": output}
+               "spilled": False, "retire": retire, "output": output, "began": began}
     if error is None:
         try:
             # The directory with room first; on ENOSPC/EDQUOT/EFBIG (a full tmpfs, a quota,

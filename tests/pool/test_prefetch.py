@@ -1,0 +1,181 @@
+"""Tasks sent to a busy worker behind the one it runs (`hotstart.pool._prefetch`).
+
+With one worker and tasks queued, the manager sends the next small task without a timeout
+to the busy worker ahead of time. Whatever then happens to that worker (a crash, a retire,
+a cancel), the task waiting on it runs exactly once or fails clearly; it never runs twice
+and is never lost. Executions are counted in a file (`pooltasks.record_call`), by pid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import isolationtasks
+import pooltasks
+import pytest
+
+from hotstart.pool import WarmPool
+from hotstart.pool.errors import TaskTimeout, WorkerCrashed
+
+
+def _calls(path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def _waiting(pool: WarmPool) -> int:
+    with pool._manager.lock:
+        return sum(len(worker.queued) for worker in pool._manager.workers.values())
+
+
+def _until(condition, seconds: float = 10.0) -> None:
+    """Wait for state the manager thread sets (a condition, not a timing)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the manager never got there"
+        time.sleep(0.005)
+
+
+def test_a_task_is_sent_behind_a_busy_worker_and_runs_once(make_pool, tmp_path):
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    marks = tmp_path / "calls"
+    first = pool.submit(pooltasks.sleep, 0.5, "first")
+    _until(lambda: pool._manager.workers and first.running())
+    second = pool.submit(pooltasks.record_call, str(marks))
+    _until(lambda: _waiting(pool) == 1)  # in the worker's socket while `first` runs
+    assert first.result(timeout=30) == "first"
+    assert second.result(timeout=30) == _calls(marks)[0]
+    assert len(_calls(marks)) == 1
+    # Its queue wait ends when the worker began it, not when it was sent.
+    assert second.metrics.queue_wait >= first.metrics.wall * 0.5
+
+
+def test_a_crash_of_the_task_before_it_requeues_the_waiting_task(make_pool, tmp_path):
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    crash_marks, marks = tmp_path / "crash", tmp_path / "calls"
+    crashing = pool.submit(pooltasks.record_call, str(crash_marks), "hang")
+    _until(lambda: len(_calls(crash_marks)) == 1)
+    waiting = pool.submit(pooltasks.record_call, str(marks))
+    _until(lambda: _waiting(pool) == 1)
+    crashed_pid = _calls(crash_marks)[0]
+    import os
+    import signal
+
+    os.kill(crashed_pid, signal.SIGKILL)
+    with pytest.raises(WorkerCrashed, match="SIGKILL"):
+        crashing.result(timeout=30)
+    # The waiting task never started: it runs once, on the replacement.
+    assert waiting.result(timeout=30) != crashed_pid
+    assert _calls(marks) == [waiting.result()]
+
+
+def test_a_worker_that_retires_runs_nothing_after_and_its_waiting_task_runs_once(
+        make_pool, tmp_path):
+    pool = make_pool(preload=["pooltasks", "isolationtasks"], workers=1)
+    marks = tmp_path / "calls"
+    blocker = pool.submit(pooltasks.sleep, 0.3)
+    _until(lambda: blocker.running() and pool._manager.workers)
+    leaves_thread = pool.submit(isolationtasks.start_thread)  # retires its worker
+    after = pool.submit(pooltasks.record_call, str(marks))
+    blocker.result(timeout=30)
+    retired_pid = leaves_thread.result(timeout=30)
+    assert after.result(timeout=30) != retired_pid
+    assert _calls(marks) == [after.result()]
+
+
+def test_cancelling_the_running_task_requeues_the_one_waiting_behind_it(make_pool, tmp_path):
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    started, marks = tmp_path / "started", tmp_path / "calls"
+
+    async def main():
+        running = asyncio.ensure_future(pool.asubmit(pooltasks.record_call, str(started),
+                                                     "hang"))
+        await asyncio.sleep(0)
+        while not _calls(started):
+            await asyncio.sleep(0.01)
+        waiting = pool.submit(pooltasks.record_call, str(marks))
+        while _waiting(pool) != 1:
+            await asyncio.sleep(0.005)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        return waiting.result(timeout=30)
+
+    ran_on = asyncio.run(main())
+    # The killed worker had not answered the cancelled task: the waiting one never started
+    # there, and ran once elsewhere.
+    assert ran_on != _calls(started)[0]
+    assert _calls(marks) == [ran_on]
+
+
+def test_cancelling_a_waiting_task_kills_its_worker_only_once_it_runs(make_pool, tmp_path):
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    marks = tmp_path / "calls"
+
+    async def main():
+        first = pool.submit(pooltasks.sleep, 0.4, "first")
+        while not first.running():
+            await asyncio.sleep(0.005)
+        waiting = asyncio.ensure_future(pool.asubmit(pooltasks.record_call, str(marks),
+                                                     "hang"))
+        while _waiting(pool) != 1:
+            await asyncio.sleep(0.005)
+        waiting.cancel()  # it cannot be taken back from the socket: it is killed later
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        return first.result(timeout=30)
+
+    assert asyncio.run(main()) == "first"  # the task before it is not the one killed
+    assert len(_calls(marks)) <= 1
+    assert pool.submit(pooltasks.double, 4).result(timeout=30) == 8
+
+
+def test_tasks_with_a_timeout_are_never_sent_ahead(make_pool, tmp_path):
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    marks = tmp_path / "calls"
+    first = pool.schedule(pooltasks.record_call, (str(tmp_path / "hang"), "hang"), timeout=1)
+    _until(lambda: first.running() and pool._manager.workers)
+    second = pool.submit(pooltasks.record_call, str(marks))
+    timed = pool.schedule(pooltasks.double, (3,), timeout=30)
+    with pytest.raises(TaskTimeout):
+        first.result(timeout=30)
+    # Nothing waited behind a task with a deadline: the kill took only the timed-out task.
+    assert second.result(timeout=30) and _calls(marks) == [second.result()]
+    assert timed.result(timeout=30) == 6
+
+
+def test_a_large_task_is_not_sent_ahead(make_pool):
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    first = pool.submit(pooltasks.sleep, 0.3, "first")
+    _until(lambda: first.running() and pool._manager.workers)
+    big = pool.submit(pooltasks.identity, b"x" * (1 << 20))
+    small = pool.submit(pooltasks.double, 2)
+    assert first.result(timeout=30) == "first"
+    # A 1 MiB payload would block the manager's send until `first` ended; it waited in the
+    # pool's queue, and the small one behind it kept its place (FIFO).
+    assert big.result(timeout=30) == b"x" * (1 << 20)
+    assert small.result(timeout=30) == 4
+    began = {future: future.info.submitted + future.metrics.queue_wait
+             for future in (big, small)}
+    assert began[big] <= began[small]
+    assert _waiting(pool) == 0
+
+
+def test_many_small_tasks_all_run_exactly_once_under_crashes(make_pool, tmp_path):
+    pool = make_pool(preload=["pooltasks"], workers=2)
+    marks = tmp_path / "calls"
+    futures = []
+    for index in range(200):
+        then = "exit" if index % 17 == 5 else None
+        futures.append(pool.submit(pooltasks.record_call, str(marks), then))
+    results = []
+    for index, future in enumerate(futures):
+        if index % 17 == 5:
+            with pytest.raises(WorkerCrashed):
+                future.result(timeout=60)
+        else:
+            results.append(future.result(timeout=60))
+    crashes = sum(1 for index in range(200) if index % 17 == 5)
+    # Every task ran once: one line per call, crashed ones included (they wrote, then died).
+    assert len(_calls(marks)) == 200
+    assert len(results) == 200 - crashes
