@@ -284,7 +284,10 @@ class Manager:
 
     def fire(self, event: str, *args: Any) -> None:
         """Call the hooks of `event`; one that raises is logged and the others still run."""
-        for handler in list(self.hooks[event]):
+        handlers = self.hooks[event]
+        if not handlers:  # the common case, once or twice per task
+            return
+        for handler in list(handlers):
             try:
                 handler(*args)
             except Exception:  # one bad handler must not break the others
