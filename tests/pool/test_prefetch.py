@@ -1,7 +1,8 @@
 """Tasks sent to a busy worker behind the one it runs (`hotstart.pool._prefetch`).
 
 With one worker and tasks queued, the manager sends the next small task without a timeout
-to the busy worker ahead of time. Whatever then happens to that worker (a crash, a retire,
+to the busy worker ahead of time, when that worker's last task was short (each test warms
+its worker with one). Whatever then happens to that worker (a crash, a retire,
 a cancel), the task waiting on it runs exactly once or fails clearly; it never runs twice
 and is never lost. Executions are counted in a file (`pooltasks.record_call`), by pid.
 """
@@ -9,6 +10,8 @@ and is never lost. Executions are counted in a file (`pooltasks.record_call`), b
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 
 import isolationtasks
@@ -28,6 +31,11 @@ def _waiting(pool: WarmPool) -> int:
         return sum(len(worker.queued) for worker in pool._manager.workers.values())
 
 
+def _warm(pool: WarmPool) -> None:
+    """A first, short task: the worker's last task is then known to be short."""
+    assert pool.submit(pooltasks.double, 1).result(timeout=30) == 2
+
+
 def _until(condition, seconds: float = 10.0) -> None:
     """Wait for state the manager thread sets (a condition, not a timing)."""
     deadline = time.monotonic() + seconds
@@ -38,6 +46,7 @@ def _until(condition, seconds: float = 10.0) -> None:
 
 def test_a_task_is_sent_behind_a_busy_worker_and_runs_once(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
+    _warm(pool)
     marks = tmp_path / "calls"
     first = pool.submit(pooltasks.sleep, 0.5, "first")
     _until(lambda: pool._manager.workers and first.running())
@@ -52,26 +61,28 @@ def test_a_task_is_sent_behind_a_busy_worker_and_runs_once(make_pool, tmp_path):
 
 def test_a_crash_of_the_task_before_it_requeues_the_waiting_task(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
+    _warm(pool)
     crash_marks, marks = tmp_path / "crash", tmp_path / "calls"
     crashing = pool.submit(pooltasks.record_call, str(crash_marks), "hang")
     _until(lambda: len(_calls(crash_marks)) == 1)
-    waiting = pool.submit(pooltasks.record_call, str(marks))
-    _until(lambda: _waiting(pool) == 1)
+    waiting = [pool.submit(pooltasks.record_call, str(marks)) for _ in range(2)]
+    _until(lambda: _waiting(pool) == 2)  # both in the worker's socket
     crashed_pid = _calls(crash_marks)[0]
-    import os
-    import signal
-
     os.kill(crashed_pid, signal.SIGKILL)
     with pytest.raises(WorkerCrashed, match="SIGKILL"):
         crashing.result(timeout=30)
-    # The waiting task never started: it runs once, on the replacement.
-    assert waiting.result(timeout=30) != crashed_pid
-    assert _calls(marks) == [waiting.result()]
+    # The waiting tasks never started: each runs once, on the replacement, in order.
+    ran_on = [future.result(timeout=30) for future in waiting]
+    assert crashed_pid not in ran_on
+    assert _calls(marks) == ran_on
+    assert waiting[0].info.submitted + waiting[0].metrics.queue_wait <= \
+        waiting[1].info.submitted + waiting[1].metrics.queue_wait
 
 
 def test_a_worker_that_retires_runs_nothing_after_and_its_waiting_task_runs_once(
         make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks", "isolationtasks"], workers=1)
+    _warm(pool)
     marks = tmp_path / "calls"
     blocker = pool.submit(pooltasks.sleep, 0.3)
     _until(lambda: blocker.running() and pool._manager.workers)
@@ -85,6 +96,7 @@ def test_a_worker_that_retires_runs_nothing_after_and_its_waiting_task_runs_once
 
 def test_cancelling_the_running_task_requeues_the_one_waiting_behind_it(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
+    _warm(pool)
     started, marks = tmp_path / "started", tmp_path / "calls"
 
     async def main():
@@ -110,6 +122,7 @@ def test_cancelling_the_running_task_requeues_the_one_waiting_behind_it(make_poo
 
 def test_cancelling_a_waiting_task_kills_its_worker_only_once_it_runs(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
+    _warm(pool)
     marks = tmp_path / "calls"
 
     async def main():
@@ -132,6 +145,7 @@ def test_cancelling_a_waiting_task_kills_its_worker_only_once_it_runs(make_pool,
 
 def test_tasks_with_a_timeout_are_never_sent_ahead(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
+    _warm(pool)
     marks = tmp_path / "calls"
     first = pool.schedule(pooltasks.record_call, (str(tmp_path / "hang"), "hang"), timeout=1)
     _until(lambda: first.running() and pool._manager.workers)
@@ -146,6 +160,7 @@ def test_tasks_with_a_timeout_are_never_sent_ahead(make_pool, tmp_path):
 
 def test_a_large_task_is_not_sent_ahead(make_pool):
     pool = make_pool(preload=["pooltasks"], workers=1)
+    _warm(pool)
     first = pool.submit(pooltasks.sleep, 0.3, "first")
     _until(lambda: first.running() and pool._manager.workers)
     big = pool.submit(pooltasks.identity, b"x" * (1 << 20))
@@ -163,6 +178,7 @@ def test_a_large_task_is_not_sent_ahead(make_pool):
 
 def test_many_small_tasks_all_run_exactly_once_under_crashes(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=2)
+    _warm(pool)
     marks = tmp_path / "calls"
     futures = []
     for index in range(200):
@@ -179,3 +195,19 @@ def test_many_small_tasks_all_run_exactly_once_under_crashes(make_pool, tmp_path
     # Every task ran once: one line per call, crashed ones included (they wrote, then died).
     assert len(_calls(marks)) == 200
     assert len(results) == 200 - crashes
+
+
+def test_nothing_waits_behind_a_worker_whose_last_task_was_long(make_pool):
+    pool = make_pool(preload=["pooltasks"], workers=2)
+    warm = [pool.submit(pooltasks.sleep, 0.05) for _ in range(2)]
+    [future.result(timeout=30) for future in warm]
+    assert {future.worker_id for future in warm} == set(pool._manager.workers)
+    long = pool.submit(pooltasks.sleep, 1.0, "long")
+    short = pool.submit(pooltasks.sleep, 0.2, "short")
+    _until(lambda: long.running() and short.running())
+    late = pool.submit(pooltasks.double, 5)
+    assert late.result(timeout=30) == 10
+    # Both workers had just run a 50 ms task: nothing was sent ahead, so the late task
+    # went to the first worker to free up, not behind the long task.
+    assert late.worker_id == short.worker_id != long.worker_id
+    assert long.result(timeout=30) == "long"

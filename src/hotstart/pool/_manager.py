@@ -86,8 +86,9 @@ class Worker:
     state and the task it runs."""
 
     __slots__ = ("draining", "err_fd", "forked", "id", "idle_since", "kill_reason",
-                 "killed_task", "lost_at", "out_fd", "past_killed", "pid", "queued", "reader",
-                 "ready", "sock", "state", "task", "tasks_done", "uncertain")
+                 "killed_task", "last_wall", "lost_at", "out_fd", "past_killed", "pid",
+                 "queued", "reader", "ready", "sock", "state", "task", "tasks_done",
+                 "uncertain")
 
     def __init__(self, worker_id: str, sock: socket.socket, out_fd: int, err_fd: int,
                  limit: int) -> None:
@@ -101,6 +102,7 @@ class Worker:
         self.task: Task | None = None  # the one it runs, as far as the parent knows
         self.queued: deque[Task] = deque()  # sent behind it (`_prefetch`)
         self.tasks_done = 0
+        self.last_wall: float | None = None  # how long its last task ran (seconds)
         # Set when the pool kills it: the task killed, why, whether its answer to that task
         # came in, its socket kept to read its last answers, or that they cannot be read.
         self.killed_task: int | None = None

@@ -3,21 +3,25 @@
 When every worker is busy and the pool has as many as it may, the manager sends the next
 queued task to a busy worker, behind the one it runs (`worker_for`): the worker finds it in
 its socket when it answers, and starts it without waiting for the manager thread to read the
-answer (the throughput of many small tasks). At most one task waits on a worker, its
-pickle at most 32 KiB (it waits in the socket's buffer), and only between tasks without a
-timeout: a timeout is enforced by killing the worker, which must not
-take with it a task that had not started.
+answer (the throughput of many small tasks). At most two tasks wait on a worker (with
+one, the worker often finished the waiting task before the manager thread sent the next),
+each pickled in at most 32 KiB (they wait in the socket's buffer); only behind a worker
+whose last task took under 5 ms (where the round trip counts; a long task would hold them
+while another worker frees up); and only between tasks without a timeout: a timeout is
+enforced by killing the worker, which must not take with it a task that had not started.
 
 The parent learns that a waiting task started only when the worker answers the one before
 it. So when a worker dies:
 
 - its last answers are read first (`drain`: an exit report can be read before them), so the
-  parent's view is exact: the task it ran when it died is the one that crashed, and the one
-  waiting behind it never started: it goes back to the front of the queue (`settle`);
+  parent's view is exact: the task it ran when it died is the one that crashed, and those
+  waiting behind it never started: they go back to the front of the queue, in order
+  (`settle`);
 - when the pool killed it (its task was cancelled) and its answer to that task came in
-  before it died, it may have started the waiting one when the kill landed: that one fails
-  (`WorkerCrashed`) rather than risk running twice; the same holds when its answers cannot
-  be read (a corrupt frame) or it closed its connection and ran on.
+  before it died, it may have started the first waiting one when the kill landed: that one
+  fails (`WorkerCrashed`) rather than risk running twice, and the others go back to the
+  queue; the same holds when its answers cannot be read (a corrupt frame) or it closed its
+  connection and ran on.
 
 Functions of the `Manager` (first argument), run in its thread; standard library only.
 """
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["drain", "settle", "worker_for"]
 
+_DEPTH = 2  # tasks waiting on one worker at most (one left the worker waiting for the next)
+_SHORT = 0.005  # seconds: only behind a worker whose last task was this short
 _SMALL = 32 << 10  # well within a Unix socket's default buffer (~208 KiB on Linux)
 
 
@@ -48,8 +54,10 @@ def worker_for(manager: Manager) -> Worker | None:
     for worker in manager.workers.values():
         task = worker.task
         if (worker.state == "busy" and task is not None and task.sent
-                and task.deadline is None and not worker.queued and worker.sock is not None
-                and (limit is None or worker.tasks_done + 2 <= limit)):
+                and task.deadline is None and len(worker.queued) < _DEPTH
+                and worker.last_wall is not None and worker.last_wall < _SHORT
+                and worker.sock is not None
+                and (limit is None or worker.tasks_done + len(worker.queued) + 2 <= limit)):
             return worker
     return None
 

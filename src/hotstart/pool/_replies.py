@@ -117,6 +117,7 @@ def _done(manager: Manager, worker: Worker, task_id: int, outcome: tuple,
                 outcome[1].unlink()
             return
     worker.tasks_done += 1
+    worker.last_wall = measured["wall"]
     future = task.future
     # What the worker sent is checked before the worker is free (a message of the wrong
     # shape is that worker's crash, with its task still on it).
@@ -126,9 +127,10 @@ def _done(manager: Manager, worker: Worker, task_id: int, outcome: tuple,
     future.stdout, future.stderr = output_of(measured.get("output"))
     worker.task = None
     if worker.state != "busy":
-        # Dying (its last answers read after its exit report, or killed): the next waiting
-        # task is the one it ran next, as far as the parent knows.
-        if worker.queued:
+        # Dying: its last answers, read after its exit report. If it died by itself, the
+        # next waiting task is the one it ran next; if the pool killed it, whether that one
+        # started is for `_prefetch.settle` to say.
+        if worker.queued and worker.state != "killed":
             worker.task = worker.queued.popleft()
     elif retire or (manager.max_tasks is not None
                     and worker.tasks_done >= manager.max_tasks):
