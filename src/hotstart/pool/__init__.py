@@ -22,7 +22,8 @@ How tasks and results flow::
          |<--------------- "done": small result inline --------------+
          |                 or the path of a spill file (protocol 5   |
          |                 buffers, mapped back with mmap), or the   |
-         |                 task's exception -> raised as itself -----+
+         |                 task's exception -> raised as itself;     |
+         |                 its output and metrics beside it ---------+
          |
          | timeout / abort:
          +-- "kill" worker --------->    SIGKILL the worker's group and
@@ -35,12 +36,15 @@ How tasks and results flow::
     SIGKILLs the workers; the template dies: the workers get SIGKILL (PR_SET_PDEATHSIG).
 
 When a worker is idle and nothing is queued, `submit` sends "task" from the calling thread
-itself (one thread hop less); the manager thread still reads the result.
+itself (one thread hop less); the manager thread still reads the result. When every worker
+is busy and no more may be forked, the manager sends up to two small tasks behind a busy
+worker's (it starts them as soon as it answers); a worker's exit report is handled only after
+its last answers are read, so a task waiting on it is requeued or failed, never run twice.
 
 Modules: the parent's side is `warm` (`WarmPool`, `TaskFuture`: the API), ``_manager`` (the
-manager thread: workers, sockets, dispatch, results, timeouts, crashes, shutdown) with
-``_replies`` (a worker's messages, corrupt frames) and ``_watch`` (a template that stops
-answering), ``_startup`` (starting the template, its preload report, spill directories) and
+manager thread: workers, sockets, dispatch, results, timeouts, crashes) with
+``_replies`` (a worker's messages, corrupt frames), ``_prefetch`` (tasks sent ahead),
+``_watch`` (a template that stops answering) and ``_closing`` (how the thread ends), ``_startup`` (starting the template, its preload report, spill directories) and
 ``_tasks`` (payloads, captured output, what a task ends with); ``_template`` and ``_worker``
 are the other two processes (the worker with ``_isolation``: what a task leaves behind,
 ``_capture``: its output, ``_chunks``: `map`'s chunks), ``_protocol`` their messages;
