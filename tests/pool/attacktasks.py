@@ -379,3 +379,23 @@ def replace_socket_send():
     socket.socket.sendall = lambda self, data, *args: None
     socket.socket.sendmsg = lambda self, *args: 0
     return "muted"
+
+
+def garbage_frame_after(seconds):
+    """`garbage_frame`, once the tasks sent behind this one are surely in the socket."""
+    time.sleep(seconds)
+    return garbage_frame()
+
+
+def close_own_socket_after(seconds):
+    """`close_own_socket`, once the tasks sent behind this one are surely in the socket."""
+    time.sleep(seconds)
+    return close_own_socket()
+
+
+def replace_own_socket(path):
+    """Put a file in place of this worker's socket (same descriptor number), and return."""
+    with open(path, "wb") as handle:
+        for fd in _socket_fds():
+            os.dup2(handle.fileno(), fd)
+    return "after replacing"

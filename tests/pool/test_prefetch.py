@@ -211,3 +211,58 @@ def test_nothing_waits_behind_a_worker_whose_last_task_was_long(make_pool):
     # went to the first worker to free up, not behind the long task.
     assert late.worker_id == short.worker_id != long.worker_id
     assert long.result(timeout=30) == "long"
+
+
+def test_a_corrupt_frame_fails_the_waiting_tasks_and_none_runs_twice(make_pool, tmp_path):
+    import attacktasks
+
+    pool = make_pool(preload=["pooltasks", "attacktasks"], workers=1)
+    _warm(pool)
+    marks = [tmp_path / "first", tmp_path / "second"]
+    hostile = pool.submit(attacktasks.garbage_frame_after, 0.5)
+    _until(lambda: hostile.running() and pool._manager.workers)
+    waiting = [pool.submit(pooltasks.record_call, str(path)) for path in marks]
+    _until(lambda: _waiting(pool) == 2)
+    with pytest.raises(WorkerCrashed, match="cannot read"):
+        hostile.result(timeout=30)
+    # Its answers cannot be read, and it ran on until the kill landed (this attack found
+    # it running both): how far it got is unknown, so both fail rather than run twice.
+    for future in waiting:
+        with pytest.raises(WorkerCrashed, match="may already have started"):
+            future.result(timeout=30)
+    assert all(len(_calls(path)) <= 1 for path in marks)
+    assert pool.submit(pooltasks.double, 3).result(timeout=30) == 6
+
+
+def test_a_task_closing_its_workers_socket_requeues_the_waiting_ones(make_pool, tmp_path):
+    import attacktasks
+
+    pool = make_pool(preload=["pooltasks", "attacktasks"], workers=1)
+    _warm(pool)
+    marks = tmp_path / "calls"
+    hostile = pool.submit(attacktasks.close_own_socket_after, 0.5)
+    _until(lambda: hostile.running() and pool._manager.workers)
+    waiting = [pool.submit(pooltasks.record_call, str(marks)) for _ in range(2)]
+    _until(lambda: _waiting(pool) == 2)
+    with pytest.raises(WorkerCrashed):
+        hostile.result(timeout=30)
+    # The worker could not answer, so it ran nothing after: both run once, elsewhere.
+    ran_on = [future.result(timeout=30) for future in waiting]
+    assert _calls(marks) == ran_on
+
+
+def test_a_task_replacing_its_workers_socket_ends_the_worker_before_it_answers(make_pool,
+                                                                               tmp_path):
+    import attacktasks
+
+    pool = make_pool(preload=["pooltasks", "attacktasks"], workers=1)
+    _warm(pool)
+    planted = tmp_path / "planted"
+    hostile = pool.submit(attacktasks.replace_own_socket, str(planted))
+    with pytest.raises(WorkerCrashed) as raised:
+        hostile.result(timeout=30)
+    # The answer did not go into the file that took the socket's number, and the worker
+    # ran nothing more (it would have taken tasks read ahead with it).
+    assert "closed or replaced this worker's connection" in raised.value.stderr
+    assert planted.read_bytes() == b""
+    assert pool.submit(pooltasks.double, 4).result(timeout=30) == 8

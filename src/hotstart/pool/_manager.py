@@ -334,6 +334,8 @@ class Manager:
             self._close()
 
     def _dispatch(self) -> None:
+        if not self.pending:  # read without the lock: who queues a task wakes this thread
+            return
         while True:
             behind = False
             with self.lock:
@@ -513,6 +515,8 @@ class Manager:
             self._complete(task, error=error)
 
     def _handle_aborts(self) -> None:
+        if not self.aborts:  # read without the lock: `abort` wakes this thread
+            return
         with self.lock:
             aborts, self.aborts = self.aborts, []
         later = []
@@ -569,6 +573,8 @@ class Manager:
     def _finished(self) -> bool:
         if self.broken:
             return True
+        if not self.shutdown_requested:  # set before `shutdown` wakes this thread
+            return False
         with self.lock:
             if not self.shutdown_requested or self.pending:
                 return False

@@ -20,8 +20,13 @@ it. So when a worker dies:
 - when the pool killed it (its task was cancelled) and its answer to that task came in
   before it died, it may have started the first waiting one when the kill landed: that one
   fails (`WorkerCrashed`) rather than risk running twice, and the others go back to the
-  queue; the same holds when its answers cannot be read (a corrupt frame) or it closed its
-  connection and ran on.
+  queue;
+- when its answers cannot be read (a corrupt frame: a task wrote to its socket) or it closed
+  its connection and ran on, how far it got is unknown: every waiting task fails.
+
+A worker never runs a task after one that closed or replaced its socket (it checks the
+socket is still its own before answering), so a closed connection cannot hide a task it
+ran.
 
 Functions of the `Manager` (first argument), run in its thread; standard library only.
 """
@@ -87,7 +92,13 @@ def settle(manager: Manager, worker: Worker, killed: bool) -> None:
         worker.queued.clear()
     if not waiting:
         return
-    if worker.uncertain or (killed and worker.past_killed):
+    if worker.uncertain:
+        # Its answers could not be read: how far it got is unknown, so none runs again.
+        for task in waiting:
+            _fail_maybe_started(manager, worker, task)
+        return
+    if killed and worker.past_killed:
+        # Its answers were read: only the one after the last answer may have started.
         _fail_maybe_started(manager, worker, waiting.pop(0))
     with manager.lock:
         if not manager.closed and not manager.broken:

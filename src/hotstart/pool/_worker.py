@@ -56,6 +56,7 @@ def start(sock: socket.socket, worker_id: str, capture: tuple[int, int], config:
         _protocol.send(sock, ("ready", os.getpid()))
         # The parent sends no descriptors to a worker: plain reads, one per message.
         reader = _protocol.FrameReader(sock, sys.maxsize)
+        identity = _identity(sock.fileno())
         inbox: list[tuple] = []
         while True:
             while not inbox:
@@ -68,6 +69,14 @@ def start(sock: socket.socket, worker_id: str, capture: tuple[int, int], config:
                 break
             _kind, task_id, payload = message
             outcome, metrics = run_task(payload, config, worker_id)
+            if not _still_ours(sock, identity):
+                # The task closed or replaced the worker's socket (a descriptor number
+                # reused by a file would take the answer): run nothing more, not even a task
+                # read ahead; the parent sees the connection close and fails this task.
+                os.write(2, b"hotstart worker: the task closed or replaced this worker's "
+                            b"connection to the pool\n")
+                status = 71
+                break
             try:
                 _protocol.send(sock, ("done", task_id, outcome, metrics))
             except OSError:  # the parent is gone; a spill file would be orphaned
@@ -101,6 +110,20 @@ def start(sock: socket.socket, worker_id: str, capture: tuple[int, int], config:
         except BaseException:  # noqa: BLE001, S110 - leaving anyway
             pass
         os._exit(status)
+
+
+def _identity(fd: int) -> tuple[int, int] | None:
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _still_ours(sock: socket.socket, identity: tuple[int, int] | None) -> bool:
+    """Whether the worker's socket descriptor still names its connection to the parent."""
+    fd = sock.fileno()
+    return fd >= 0 and _identity(fd) == identity
 
 
 def _become_worker(sock: socket.socket, capture: tuple[int, int], template_pid: int) -> None:
