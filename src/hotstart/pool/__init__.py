@@ -42,10 +42,11 @@ worker's (it starts them as soon as it answers); a worker's exit report is handl
 its last answers are read, so a task waiting on it is requeued or failed, never run twice.
 
 Modules: the parent's side is `warm` (`WarmPool`, `TaskFuture`: the API), ``_manager`` (the
-manager thread: workers, sockets, dispatch, results, timeouts, crashes) with
-``_replies`` (a worker's messages, corrupt frames), ``_prefetch`` (tasks sent ahead),
-``_watch`` (a template that stops answering) and ``_closing`` (how the thread ends), ``_startup`` (starting the template, its preload report, spill directories) and
-``_tasks`` (payloads, captured output, what a task ends with); ``_template`` and ``_worker``
+manager thread: workers, sockets, dispatch, results, timeouts, crashes) with ``_replies``
+(a worker's messages, corrupt frames), ``_prefetch`` (tasks sent ahead), ``_watch`` (a
+template that stops answering) and ``_closing`` (how the thread ends), ``_startup``
+(starting the template, its preload report, spill directories) and ``_tasks`` (payloads,
+captured output, what a task ends with); ``_template`` and ``_worker``
 are the other two processes (the worker with ``_isolation``: what a task leaves behind,
 ``_capture``: its output, ``_chunks``: `map`'s chunks), ``_protocol`` their messages;
 `spill` (large results), `env` (the scrubbed environment), `memory` (cgroup-aware limits),

@@ -6,15 +6,15 @@ handlers, buffered files) runs or flushes twice.
 
 Per task (`run_task`): stdout and stderr (descriptors 1 and 2, so C code and child processes
 are captured too) go to two files the parent created, capped while a task runs, read back
-and emptied after it (their tail travels with the answer) and re-pointed (`_capture`); the peak RSS counter is reset
-(``/proc/self/clear_refs``, Linux) so the figure is this task's own peak rather than the
-worker's lifetime watermark (``getrusage`` reads the same reset watermark); cwd,
-``sys.path`` and the environment are saved before and restored after, whatever the task
-did (once the answer is sent: the round trip does not wait for it), and so is the rest of
-the process state that is cheap to put back (`_isolation`); the result is sent inline or
-through a spill file, with ``"retire"`` in its metrics when the task left what cannot be
-put back (a running thread, a forked child, a changed session): the parent then never
-reuses this worker.
+and emptied after it (their tail travels with the answer), and re-pointed (`_capture`);
+the peak RSS counter is reset (``/proc/self/clear_refs``, Linux) so the figure is this
+task's own peak rather than the worker's lifetime watermark (``getrusage`` reads the same
+reset watermark); cwd, ``sys.path`` and the environment are saved before and restored
+after, whatever the task did (once the answer is sent: the round trip does not wait for
+it), and so is the rest of the process state that is cheap to put back (`_isolation`); the
+result is sent inline or through a spill file, with ``"retire"`` in its metrics when the
+task left what cannot be put back (a running thread, a forked child, a changed session):
+the parent then never reuses this worker, and the worker runs nothing after that answer.
 
 The worker's socket is close-on-exec (children a task starts do not hold it), and
 ``SIGXFSZ`` is ignored, so a file-size limit makes a spill write fail with ``EFBIG``
@@ -87,7 +87,7 @@ def start(sock: socket.socket, worker_id: str, capture: tuple[int, int], config:
             if metrics["retire"]:
                 # Never reused: a task sent behind that one goes back to the parent's
                 # queue, so it must not run here; wait for the parent to let us go.
-                while not any(message[0] == "exit" for message in inbox):
+                while not any(waiting[0] == "exit" for waiting in inbox):
                     try:
                         inbox = reader.read(wait=True)
                     except _protocol.Closed:
