@@ -10,6 +10,8 @@ import socket
 import struct
 import time
 
+from attacktasks import ExitOnUnpickle, InterruptOnUnpickle
+
 
 def _await_file(path, limit=20.0):
     """Wait (bounded) until `path` exists: the test's signal to go on."""
@@ -71,29 +73,13 @@ def send_garbage_frame():
     time.sleep(30)
 
 
-class _ExitOnUnpickle(Exception):
-    def __reduce__(self):
-        import sys
-
-        return (sys.exit, (7,))
-
-
-class _InterruptOnUnpickle(Exception):
-    def __reduce__(self):
-        return (_raise_keyboard_interrupt, ())
-
-
-def _raise_keyboard_interrupt():
-    raise KeyboardInterrupt
-
-
 def send_frame_that_exits_on_unpickle(kind="exit"):
     """A frame whose unpickling raises SystemExit (or KeyboardInterrupt) in the parent."""
     import pickle
 
     sock = _worker_socket()
-    body = pickle.dumps(("done", 1, ("error", {}), _ExitOnUnpickle() if kind == "exit"
-                        else _InterruptOnUnpickle()), protocol=5)
+    body = pickle.dumps(("done", 1, ("error", {}), ExitOnUnpickle() if kind == "exit"
+                        else InterruptOnUnpickle()), protocol=5)
     sock.sendall(struct.pack("<Q", len(body)) + body)
     time.sleep(30)
 

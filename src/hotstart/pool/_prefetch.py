@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ._manager import Manager, Worker
     from ._tasks import Task
 
-__all__ = ["drain", "settle", "worker_for"]
+__all__ = ["drain", "requeue", "settle", "worker_for"]
 
 _DEPTH = 2  # tasks waiting on one worker at most (one left the worker waiting for the next)
 _SHORT = 0.005  # seconds: only behind a worker whose last task was this short
@@ -100,11 +100,17 @@ def settle(manager: Manager, worker: Worker, killed: bool) -> None:
     if killed and worker.past_killed:
         # Its answers were read: only the one after the last answer may have started.
         _fail_maybe_started(manager, worker, waiting.pop(0))
+    requeue(manager, waiting)
+
+
+def requeue(manager: Manager, tasks: list[Task]) -> None:
+    """Put tasks that never started back at the front of the queue, in order (or fail them,
+    once the manager no longer reads the queue)."""
     with manager.lock:
         if not manager.closed and not manager.broken:
-            manager.pending.extendleft(reversed(waiting))  # at the front, in order
+            manager.pending.extendleft(reversed(tasks))
             return
-    for task in waiting:
+    for task in tasks:
         manager._fail_unrun(task)
 
 

@@ -169,9 +169,7 @@ class FrameReader:
     def _readable(self) -> bool:
         try:
             return bool(self.sock.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK))
-        except (BlockingIOError, InterruptedError):
-            return False
-        except OSError:
+        except OSError:  # nothing there (BlockingIOError), or the socket is unusable
             return False
 
     def _parse(self, view: memoryview, end: int, messages: list[tuple]) -> int:

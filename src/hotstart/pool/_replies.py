@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 
-from . import _protocol, spill
+from . import _prefetch, _protocol, spill
 from ._tasks import output_of, remote_error, task_metrics
 from .errors import RemoteError, WorkerCrashed
 
@@ -146,7 +146,7 @@ def _done(manager: Manager, worker: Worker, task_id: int, outcome: tuple,
         with manager.lock:
             waiting = list(worker.queued)
             worker.queued.clear()
-            manager.pending.extendleft(reversed(waiting))
+        _prefetch.requeue(manager, waiting)
         manager._retire(worker)
     elif worker.queued:
         worker.task = worker.queued.popleft()  # already in its socket: it runs now
