@@ -20,6 +20,15 @@ _CONTAINER_DISPLAYS = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, 
 _CONTAINER_TYPES = frozenset({"dict", "list", "set"})
 _CONTAINER_MUTATORS = frozenset({"update", "setdefault", "append", "extend", "add", "insert",
                                  "remove", "discard", "sort"})
+#: Library classes whose constructor, and these methods, change nothing but the object itself
+#: and what it builds (they store and read their arguments): a module-level object of one,
+#: built by the module, is the module's own business, like its containers. Each entry is
+#: attacked against the installed library by tests/audit/test_confined_calls.py (every module
+#: global and class attribute of the library, and sys.modules, unchanged by the calls).
+CONFINED_METHODS = {
+    "pluggy.PluginManager": frozenset({"add_hookspecs"}),
+    "argparse.ArgumentParser": frozenset({"add_argument", "set_defaults"}),
+}
 
 
 #: Module-level calls whose point is a side effect, by what they change.
@@ -118,8 +127,9 @@ class UseWalker:
         #: Effect prefixes undone by an enclosing `with` (`warnings.` in catch_warnings).
         self._scoped: list[tuple[str, ...]] = []
         self._handled: set[int] = set()  # globals() calls already read by their parent
-        #: module-level names bound once to a container the module built (`own_containers`)
-        self._containers: set[str] = set()
+        #: module-level names bound once to an object the module built (`own_containers`):
+        #: name -> the methods that change only that object
+        self._owned: dict[str, frozenset[str]] = {}
         self._rebound: set[str] = set()
 
     def run(self, tree: ast.Module) -> None:
@@ -669,34 +679,44 @@ class UseWalker:
     # effects -------------------------------------------------------------------------
     def own_containers(self, targets: list[ast.expr], value: ast.expr | None,
                        scope: _Scope) -> None:
-        """Track the module-level names bound to a dict, list or set this module builds
-        (a display, a comprehension, `dict()`...): changing one in place is the module's own
-        business (see `call_effect`). Any other binding of the name forgets it."""
+        """Track the module-level names bound to an object this module builds: a dict, list
+        or set (a display, a comprehension, `dict()`...), or an object of a library class
+        in `CONFINED_METHODS` (`pm = pluggy.PluginManager("x")`), its arguments calling
+        nothing: changing one in place with its methods is the module's own business (see
+        `call_effect`). Any other binding of the name forgets it."""
         if scope.kind != "module":
             return
-        built = isinstance(value, _CONTAINER_DISPLAYS) or (
-            isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-            and value.func.id in _CONTAINER_TYPES and value.func.id not in self.scan.bindings
-            and not any(isinstance(n, ast.Call) for a in value.args for n in ast.walk(a)))
+        methods: frozenset[str] | None = None
+        if isinstance(value, _CONTAINER_DISPLAYS):
+            methods = _CONTAINER_MUTATORS
+        elif isinstance(value, ast.Call) and not any(
+                isinstance(n, ast.Call) for a in (*value.args, *value.keywords)
+                for n in ast.walk(a)):
+            if isinstance(value.func, ast.Name) and value.func.id in _CONTAINER_TYPES and \
+                    value.func.id not in self.scan.bindings:
+                methods = _CONTAINER_MUTATORS
+            else:
+                methods = CONFINED_METHODS.get(self.resolve(value.func) or "")
         for target in targets:
             if isinstance(target, ast.Name):
-                if built and target.id not in self._rebound:
-                    self._containers.add(target.id)
+                if methods is not None and target.id not in self._rebound:
+                    self._owned[target.id] = methods
                 else:
                     self._rebound.add(target.id)
-                    self._containers.discard(target.id)
+                    self._owned.pop(target.id, None)
 
     def call_effect(self, call: ast.Call, line: int) -> None:
         callee = self.resolve(call.func) or dotted(call.func) or "(call)"
         if any(callee.startswith(p) for scoped in self._scoped for p in scoped):
             return  # undone when the enclosing `with` block exits
         owner, _, method = callee.rpartition(".")
-        if (method in _CONTAINER_MUTATORS and owner.startswith(f"{self.scan.name}.")
-                and owner[len(self.scan.name) + 1:] in self._containers
+        if (owner.startswith(f"{self.scan.name}.")
+                and method in self._owned.get(owner[len(self.scan.name) + 1:], ())
                 and not any(isinstance(n, ast.Call) for a in (*call.args, *call.keywords)
                             for n in ast.walk(a))):
-            # `COLUMN_TYPE_MAPPING.update({np.int8: ...})` on a dict this module built: no
-            # one sees it before importing the module, which runs it (sqlite_utils.db)
+            # `COLUMN_TYPE_MAPPING.update({np.int8: ...})` on a dict this module built, or
+            # `pm.add_hookspecs(hookspecs)` on its plugin manager: no one sees the object
+            # before importing the module, which runs the call (sqlite_utils.db, .plugins)
             return
         what = _EFFECT_CALLS.get(callee)
         if what is None and callee.startswith(("importlib.import_module", "__import__")):

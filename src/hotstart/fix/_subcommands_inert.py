@@ -21,7 +21,9 @@ must be one of
   framework class (`typer.Typer(...)`, `click.Group(...)`, `click.Choice(...)`) or
   decorator factory (`click.option(...)`) with inert arguments;
 - a call registering on a group or app of the module (`app.add_typer(x)`,
-  `cli.add_command(x)`, `app.command()(f)`) with inert arguments;
+  `cli.add_command(x)`, `app.command()(f)`) with inert arguments, or of a helper (the project's or a
+  library's) proven to only add its own functions as commands of a group of the module it
+  is given (`register_repl(amqp)`, `_register_helpers`);
 - `if TYPE_CHECKING:` holding imports only, `if __name__ == "__main__":` (not run on import);
 - `for NAME in ...:` over an iterable (below) setting only items of a dict display the
   module binds once (`table[key] = f"{key}:asc"`);
@@ -47,6 +49,7 @@ import builtins
 import os
 
 from ._inert_functions import Prover
+from ._register_helpers import registers_only_on
 from ._subcommands_read import SourceModule, dotted, one_line
 
 __all__ = ["first_effect"]
@@ -94,6 +97,8 @@ class _Inert:
         self.unproven: dict[int, str] = {}
         self.modules: dict[str, SourceModule | None] = {}
         self.prover = Prover(self.read, self.factory, built)
+        #: resolves names to functions of the project or of installed libraries
+        self.anywhere = Prover(self.read_anywhere)
 
     def read(self, name: str) -> SourceModule | None:
         """The project module `name` beside this one, read once."""
@@ -101,6 +106,16 @@ class _Inert:
             self.modules[name] = self.module if name == self.module.name else \
                 _read_module(self.module, name)
         return self.modules[name]
+
+    def read_anywhere(self, name: str) -> SourceModule | None:
+        """The module `name` of the project, else of the installed libraries, read once."""
+        found = self.read(name)
+        if found is None:
+            key = f"installed:{name}"
+            if key not in self.modules:
+                self.modules[key] = _read_installed(name)
+            found = self.modules[key]
+        return found
 
     def body(self, statements: list[ast.stmt]) -> str | None:
         for node in statements:
@@ -126,7 +141,8 @@ class _Inert:
         if isinstance(node, (ast.Import, ast.ImportFrom, ast.Pass)):
             return True
         if isinstance(node, ast.Expr):
-            return isinstance(node.value, ast.Constant) or self.registration(node.value)
+            return isinstance(node.value, ast.Constant) or self.registration(node.value) or \
+                self.helper_registration(node.value)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if not all(self.decorator(d) for d in node.decorator_list) or \
                     not self.signature(node):
@@ -306,6 +322,17 @@ class _Inert:
             return False
         head, _, method = name.rpartition(".")
         return method in _GROUP_METHODS and head in self.groups
+
+    def helper_registration(self, node: ast.expr) -> bool:
+        """`register_repl(amqp)`: a helper of the project or a library that only adds its
+        own functions as commands of a group of the module (`_register_helpers`)."""
+        if not isinstance(node, ast.Call):
+            return False
+        name = dotted(node.func)
+        found = self.anywhere.resolve(self.module, name) if name else None
+        return registers_only_on(
+            node, found, lambda value: isinstance(value, ast.Name) and value.id in self.groups,
+            self.expression, FRAMEWORKS)
 
     def framework_call(self, node: ast.expr) -> str | None:
         """"group" for a call building a group or app, "decorator" for a decorator factory,
@@ -518,6 +545,19 @@ def _read_module(near: SourceModule, name: str) -> SourceModule | None:
             except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
                 return None
     return None
+
+
+def _read_installed(name: str) -> SourceModule | None:
+    """The installed module `name`'s source, found as `import` would (without importing)."""
+    from ..audit._project import decode_source, locate, read_source
+
+    path = locate(name)
+    if path is None:
+        return None
+    try:
+        return SourceModule(name, path, decode_source(read_source(path)))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
 
 
 def _logger_helper(module: SourceModule, function: str) -> bool:
