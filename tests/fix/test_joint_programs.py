@@ -1,7 +1,8 @@
 """The program codemods run inside `hotstart fix`'s pipeline: selected by default, each
-change a group of its own (kept or reverted on its own), rendered with its select name, and
-`--verify` takes the codemod's own equivalence check before the rewrite and after each trial
-(here the caller-name check: the names the helper returns in a real run)."""
+change a group of its own (kept or reverted on its own; lazy CLI registrations whose command
+imports share a statement go together, priced by what leaves), rendered with its select
+name, and `--verify` takes the codemod's own equivalence check before the rewrite and after
+each trial (here the caller-name check: the names the helper returns in a real run)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,52 @@ def test_the_cli_default_select_is_every_selectable_class():
     from hotstart.fix.plan import SELECTABLE
 
     assert _SELECT == ",".join(SELECTABLE)
+
+
+#: A click program: `report` pulls a library of its own (`heavylib`), `sync` one it shares
+#: with a function of the program (used at run time: its import stays), and `tools.py` binds
+#: two commands in one statement (it leaves only when both registrations go).
+CLI = {
+    "heavylib/__init__.py": "import heavylib.core\n",
+    "heavylib/core.py": "import colorsys\nimport quopri\nVALUE = 1\n",
+    "sharedlib/__init__.py": "import sharedlib.core\n",
+    "sharedlib/core.py": "VALUE = 2\n",
+    "tool/__init__.py": "",
+    "tool/report.py": "import click\nimport heavylib\n\n\n@click.command()\ndef report():\n"
+                      "    \"\"\"Print a report.\"\"\"\n    click.echo(heavylib.core.VALUE)\n",
+    "tool/sync.py": "import click\nimport sharedlib\n\n\n@click.command()\ndef sync():\n"
+                    "    \"\"\"Sync.\"\"\"\n    click.echo(sharedlib.core.VALUE)\n",
+    "tool/tools.py": "import click\nimport statistics\n\n\n@click.command()\ndef lint():\n"
+                     "    \"\"\"Lint.\"\"\"\n    click.echo(statistics.mean([1, 2]))\n\n\n"
+                     "@click.command()\ndef fmt():\n    \"\"\"Format.\"\"\"\n",
+    "tool/cli.py": ("import click\n\nfrom tool.report import report\nfrom tool.sync import "
+                    "sync\nfrom tool.tools import fmt, lint\n\n\n@click.group()\ndef cli():\n"
+                    "    \"\"\"The tool.\"\"\"\n\n\ndef helper():\n    return sync.name\n\n\n"
+                    "cli.add_command(report)\ncli.add_command(sync)\ncli.add_command(lint)\n"
+                    "cli.add_command(fmt)\n"),
+}
+
+
+def test_lazy_registrations_are_priced_by_the_command_modules_that_leave(tmp_path,
+                                                                         monkeypatch):
+    """Each lazy registration is priced by what its command module's import takes off the
+    path (after the import groups), the registrations of one statement together, and the
+    re-profile finds every predicted module gone; a command whose name a function reads
+    keeps its import, so nothing is predicted for it."""
+    entry = "-c 'import sys; sys.argv[1:] = [\"--help\"]; from tool.cli import cli; cli()'"
+    _project(tmp_path, monkeypatch, CLI)
+    result = fix("tool", entries=[entry], select=["cli"], runtime="hotstart", write=True,
+                 runs=1)
+    by_name = {tuple(sorted(c.site.data["binding"] for c in g.changes)): g
+               for g in result.groups}
+    assert sorted(by_name) == [("fmt", "lint"), ("report",), ("sync",)]
+    assert set(by_name[("report",)].leaving[entry]) >= {
+        "tool.report", "heavylib", "heavylib.core", "colorsys", "quopri"}
+    assert set(by_name[("fmt", "lint")].leaving[entry]) >= {"tool.tools", "statistics"}
+    assert by_name[("sync",)].leaving == {} and by_name[("sync",)].savings == []
+    for group in by_name.values():
+        assert group.still_loaded.get(entry, []) == [], group.still_loaded
+    assert result.remeasure_reverted == []
+    text = render_fix(result)
+    assert "together, 2 changes take tool.tools" in text, text
+    assert f"predicted on {entry}:" in text

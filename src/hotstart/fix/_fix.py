@@ -210,11 +210,11 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     blocked: set[tuple[str, int]] = set()
     limit = (min_saving_ms or 0.0) * 1e3
     if graphs:
-        def plan_imports(imports: list[Change]):
-            return plan_groups(report, imports, blocked, graphs, limit, include_all)
+        def plan_imports(imports: list[Change], programs: list[Group]):
+            return plan_groups(report, imports, blocked, graphs, limit, include_all, programs)
     else:
-        def plan_imports(imports: list[Change]):
-            return single_groups(imports), []
+        def plan_imports(imports: list[Change], programs: list[Group]):
+            return single_groups(imports) + programs, []
     def pinned(planned: list[Change]) -> list[tuple[Change, str]]:
         return star_pinned(report, planned, observed)
 
@@ -277,8 +277,7 @@ def _settle(changes: list[Change], companions: list[tuple[Change, list[Change]]]
         replaced = {id(r.site) for r, _ in live}  # a live removal replaces a planned move
         imports = [c for c in changes if program_action(c) is None and id(c) not in removals
                    and id(c.site) not in replaced]
-        groups, left = plan_imports(imports)
-        groups += program_groups(programs, live)
+        groups, left = plan_imports(imports, program_groups(programs, live))
         dropped = pinned([c for g in groups for c in g.changes])
         files = []
         if not dropped:

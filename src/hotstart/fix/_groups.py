@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from ..audit.graph import parents
 from ..audit.model import AuditReport, Entry, Saving
 from ..audit.savings import ObservedGraph, observed_graph, site_keys
-from .plan import Change, Skipped
+from .plan import Change, CodeSite, Skipped
 
 __all__ = ["Group", "left_unused", "measured_graphs", "plan_groups", "program_groups",
            "single_groups", "star_pinned"]
@@ -113,7 +113,7 @@ def measured_graphs(report: AuditReport) -> list[tuple[Entry, ObservedGraph]]:
 
 def single_groups(changes: list[Change]) -> list[Group]:
     """One group per change, priced as the audit priced its site (`--plan sites`, and the
-    program codemods, which no import graph prices)."""
+    program codemods before `_price_programs` prices the lazy CLI registrations)."""
     groups = []
     for change in changes:
         group = Group([change], claimed=change.claimed)
@@ -185,11 +185,13 @@ def program_groups(programs: list[Change], companions: list[tuple[Change, list[C
 
 def plan_groups(report: AuditReport, candidates: list[Change], blocked: set[tuple[str, int]],
                 graphs: list[tuple[Entry, ObservedGraph]], min_saving_us: float = 0.0,
-                include_all: bool = False) -> tuple[list[Group], list[Skipped]]:
+                include_all: bool = False, programs: list[Group] | None = None
+                ) -> tuple[list[Group], list[Skipped]]:
     """Group `candidates` (every change the plan could make) by what leaves the measured
     entries' paths. `blocked`: statements (file, line) that stay whatever is planned (a part
     that cannot be made). Returns the groups to make, in the order they were found, and the
-    changes left out, with why.
+    changes left out, with why. `programs`: the program codemods' groups, priced after the
+    import groups (`_price_programs`) and returned after them.
 
     Rounds, to a fixed point, with the statements already taken as gone: first every
     statement that saves on its own (each a group, priced by what it adds); when there is
@@ -235,6 +237,8 @@ def plan_groups(report: AuditReport, candidates: list[Change], blocked: set[tupl
                 break  # what the singles took may split the joint groups: plan them again
         if not progress:
             break
+    if programs:
+        groups += _price_programs(report, programs, entries)
     made = {id(c) for g in groups for c in g.changes}
     skipped: list[Skipped] = []
     for change in candidates:
@@ -334,6 +338,61 @@ def _take(members: list[tuple[str, int]], statements, entries: list[_EntryState]
             group.savings.append(state.graph.saving_of(state.name, more))
             group.leaving[state.name] = sorted(more)
     return group
+
+
+def _price_programs(report: AuditReport, programs: list[Group], entries: list[_EntryState]
+                    ) -> list[Group]:
+    """The program groups, the lazy CLI registrations priced: a registration takes its
+    command's import statement off the path when the registrations of the fix bind every
+    name the statement imports and nothing else reads them (each use is a registration they
+    replace; a use in a function keeps the statement, unpriced). Priced as that statement
+    gone, after the import groups; the groups that share a statement are merged (it leaves
+    only when all of them go)."""
+    lines: dict[tuple[str, str], list[range]] = defaultdict(list)  # (file, name) -> spans
+    owners: dict[tuple[str, str], list[int]] = defaultdict(list)    # -> group indexes
+    for index, group in enumerate(programs):
+        for change in group.changes:
+            site = change.site
+            if isinstance(site, CodeSite) and site.klass == "cli" and site.data.get("binding"):
+                key = (site.file, site.data["binding"])
+                lines[key].append(range(site.line, max(site.end_line, site.line) + 1))
+                owners[key].append(index)
+    statements: dict[tuple[str, int], list] = defaultdict(list)
+    for site in report.sites:
+        if site.guard is None and any((site.file, b.name) in lines for b in site.names):
+            statements[(site.file, site.line)].append(site)
+    union = _Union()
+    removes: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for key, sites in statements.items():
+        bound = [b for s in report.sites if (s.file, s.line) == key for b in s.names]
+        if not all(all(u.file is None and u.scope is None and any(
+                u.line in span for span in lines.get((key[0], b.name), ())) for u in b.uses)
+                and b.uses for b in bound):
+            continue
+        indexes = [i for b in bound for i in owners[(key[0], b.name)]]
+        for index in indexes:
+            union.union(indexes[0], index)
+        removes[indexes[0]].append(key)
+        for state in entries:
+            state.keys.setdefault(key, site_keys(sites[0], report.paths))
+    merged: dict[object, list[int]] = defaultdict(list)
+    for index in range(len(programs)):
+        merged[union.find(index)].append(index)
+    out = []
+    for indexes in merged.values():
+        group = programs[indexes[0]]
+        group.changes = [c for i in indexes for c in programs[i].changes]
+        members = sorted({k for i in indexes for k in removes.get(i, ())})
+        if members:
+            group.savings, group.leaving = [], {}
+            for state in entries:
+                more = state.adds(members)
+                state.take(members, more)
+                if more:
+                    group.savings.append(state.graph.saving_of(state.name, more))
+                    group.leaving[state.name] = sorted(more)
+        out.append(group)
+    return out
 
 
 def _joint(remaining: list[tuple[str, int]], entries: list[_EntryState]

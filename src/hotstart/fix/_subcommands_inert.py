@@ -21,9 +21,9 @@ must be one of
   framework class (`typer.Typer(...)`, `click.Group(...)`, `click.Choice(...)`) or
   decorator factory (`click.option(...)`) with inert arguments;
 - a call registering on a group or app of the module (`app.add_typer(x)`,
-  `cli.add_command(x)`, `app.command()(f)`) with inert arguments, or of a helper (the project's or a
-  library's) proven to only add its own functions as commands of a group of the module it
-  is given (`register_repl(amqp)`, `_register_helpers`);
+  `cli.add_command(x)`, `app.command()(f)`) with inert arguments, or of a helper (the
+  project's or a library's) proven to only add its own functions as commands of a group of
+  the module it is given (`register_repl(amqp)`, `_register_helpers`);
 - `if TYPE_CHECKING:` holding imports only, `if __name__ == "__main__":` (not run on import);
 - `for NAME in ...:` over an iterable (below) setting only items of a dict display the
   module binds once (`table[key] = f"{key}:asc"`);
