@@ -107,3 +107,21 @@ def test_lazy_registrations_are_priced_by_the_command_modules_that_leave(tmp_pat
     text = render_fix(result)
     assert "together, 2 changes take tool.tools" in text, text
     assert f"predicted on {entry}:" in text
+
+
+def test_a_lazy_registration_the_entry_runs_measures_nothing_and_is_reverted(tmp_path,
+                                                                              monkeypatch):
+    """On an entry that runs `report`, its command module loads anyway: the re-profile finds
+    every module predicted for it still loaded, and that registration (only) goes back to
+    eager, as an import group that measured nothing does."""
+    entry = ("-c 'import sys; sys.argv[1:] = [\"report\"]; from tool.cli import cli\n"
+             "try:\n    cli()\nexcept SystemExit:\n    pass'")
+    root = _project(tmp_path, monkeypatch, CLI)
+    result = fix("tool", entries=[entry], select=["cli"], runtime="hotstart", write=True,
+                 runs=1)
+    reverted = [c.site.data["binding"] for g in result.remeasure_reverted for c in g.changes]
+    assert reverted == ["report"], render_fix(result)
+    source = (root / "tool" / "cli.py").read_text()
+    assert "from tool.report import report" in source
+    assert "from tool.tools import fmt, lint" not in source  # still lazy
+    assert "reverted after re-profiling: tool/cli.py" in render_fix(result)

@@ -357,17 +357,19 @@ def _price_programs(report: AuditReport, programs: list[Group], entries: list[_E
                 key = (site.file, site.data["binding"])
                 lines[key].append(range(site.line, max(site.end_line, site.line) + 1))
                 owners[key].append(index)
-    statements: dict[tuple[str, int], list] = defaultdict(list)
+    files = {file for file, _name in lines}
+    statements: dict[tuple[str, int], list] = defaultdict(list)  # every part of each
     for site in report.sites:
-        if site.guard is None and any((site.file, b.name) in lines for b in site.names):
+        if site.file in files:
             statements[(site.file, site.line)].append(site)
     union = _Union()
     removes: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for key, sites in statements.items():
-        bound = [b for s in report.sites if (s.file, s.line) == key for b in s.names]
-        if not all(all(u.file is None and u.scope is None and any(
-                u.line in span for span in lines.get((key[0], b.name), ())) for u in b.uses)
-                and b.uses for b in bound):
+        bound = [b for s in sites for b in s.names]
+        if any(s.guard is not None for s in sites) or not bound or not all(
+                b.uses and all(u.file is None and u.scope is None and any(
+                    u.line in span for span in lines.get((key[0], b.name), ()))
+                    for u in b.uses) for b in bound):
             continue
         indexes = [i for b in bound for i in owners[(key[0], b.name)]]
         for index in indexes:
