@@ -848,3 +848,20 @@ def test_changing_a_container_the_module_built_is_not_an_effect(tmp_path):
     classes = {s.imported: s.klass for s in sites_in(report, "pkg.a")}
     assert classes == {"pkg.own": "dead", "pkg.called": "side-effect",
                        "pkg.other": "side-effect"}
+
+
+def test_a_call_under_the_main_guard_is_not_an_import_effect(tmp_path):
+    """`if __name__ == "__main__": show_versions()` runs when the module is run, never when
+    it is imported (xarray's `util/print_versions.py`): the package's re-export of it stays
+    deferrable. A call in the guard's `else:` does run on import."""
+    report = audit_tree(tmp_path, {
+        "pkg/__init__.py": "from .versions import show\nfrom .other import hello\n",
+        "pkg/versions.py": "def show():\n    print(1)\n\n\nif __name__ == '__main__':\n"
+                           "    show()\n",
+        "pkg/other.py": "def hello():\n    print(2)\n\n\nif __name__ == '__main__':\n"
+                        "    hello()\nelse:\n    hello()\n",
+    }, "pkg")
+    assert site(report, "pkg", "show").klass == "deferrable"
+    other = site(report, "pkg", "hello")
+    assert other.klass == "side-effect"
+    assert other.effects == ["pkg.other: calls pkg.other.hello() at line 8"]

@@ -33,6 +33,9 @@ def scan_module(name: str, file: str, path: str, source: str, *, is_package: boo
         and any(a.name == "annotations" for a in node.names) for node in tree.body)
     _Collector(scan).block(tree.body, guard=None)
     UseWalker(scan, lazy_annotations or scan.future_annotations).run(tree)
+    if scan.main_blocks:  # `if __name__ == "__main__":` runs when the module is run, not imported
+        scan.effects = [e for e in scan.effects
+                        if not any(first <= e.line <= last for first, last in scan.main_blocks)]
     scan.attribute_reads = _attribute_reads(source, scan)
     return scan
 
