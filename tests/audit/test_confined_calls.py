@@ -78,25 +78,39 @@ def test_a_plugin_manager_the_module_built_is_its_own(tmp_path, plugins, effect)
         assert effect in reexport.reason, reexport.reason
 
 
-def test_an_argument_parser_the_module_built_is_its_own(tmp_path):
+@pytest.mark.parametrize(("opts", "effect"), [
+    ('"""Options."""\nimport argparse\n\nparser = argparse.ArgumentParser(prog="app", '
+     'description=__doc__)\nparser.add_argument("--count", type=int, default=1, '
+     'choices=[1, 2])\nparser.add_argument("-v", action="store_true")\n'
+     'parser.set_defaults(mode="fast")\n', None),
+    # argparse instantiates what it is given: an action class, a formatter class
+    ('import argparse\n\nclass Count(argparse.Action):\n    pass\n\n'
+     'parser = argparse.ArgumentParser(prog="app")\n'
+     'parser.add_argument("--count", action=Count)\n',
+     "calls app.opts.parser.add_argument() at line 7"),
+    ('import argparse\n\nclass Wide(argparse.HelpFormatter):\n    pass\n\n'
+     'parser = argparse.ArgumentParser(prog="app", formatter_class=Wide)\n'
+     'parser.add_argument("--count", type=int)\n',
+     "calls app.opts.parser.add_argument() at line 7"),
+    ('import argparse\n\nparser = argparse.ArgumentParser(prog="app")\n'
+     'parser.parse_known_args([])\n', "calls app.opts.parser.parse_known_args() at line 4"),
+    ('import argparse\n\nint = str\nparser = argparse.ArgumentParser(prog="app")\n'
+     'parser.add_argument("--count", type=int)\n',
+     "calls app.opts.parser.add_argument() at line 5"),
+])
+def test_an_argument_parser_the_module_built_is_its_own(tmp_path, opts, effect):
+    """Literal options (a builtin `type=`, a string `action=`, the module's `__doc__`) change
+    only the parser; a class argparse would instantiate, another method, or a rebound `int`
+    keep the call an effect."""
     report = audit_tree(tmp_path, {
-        "app/__init__.py": "from .opts import parse\n",
-        "app/opts.py": """
-            import argparse
-
-            parser = argparse.ArgumentParser(prog="app")
-            parser.add_argument("--count", type=int, default=1)
-            parser.set_defaults(mode="fast")
-            other = argparse.ArgumentParser(prog="other")
-            other.parse_known_args([])
-
-
-            def parse(argv):
-                return parser.parse_args(argv)
-            """}, "app")
-    reexport = site(report, "app", "parse")
-    assert reexport.klass == "side-effect"
-    assert reexport.effects == ["app.opts: calls app.opts.other.parse_known_args() at line 7"]
+        "app/__init__.py": "from .opts import parser\n",
+        "app/opts.py": opts}, "app")
+    reexport = site(report, "app", "parser")
+    if effect is None:
+        assert reexport.klass == "deferrable", reexport.reason
+    else:
+        assert reexport.klass == "side-effect", reexport.reason
+        assert reexport.effects == [f"app.opts: {effect}"], reexport.effects
 
 
 #: For every entry of CONFINED_METHODS: the library modules to watch, the calls to make, and

@@ -29,6 +29,14 @@ CONFINED_METHODS = {
     "pluggy.PluginManager": frozenset({"add_hookspecs"}),
     "argparse.ArgumentParser": frozenset({"add_argument", "set_defaults"}),
 }
+#: Of those, the classes that run code they are given (argparse instantiates an `action=`
+#: or `formatter_class=` class): their constructor's and methods' arguments must be plain
+#: (`_plain`: literals, builtin types, a string `action=`).
+_LITERAL_ARGUMENTS = frozenset({"argparse.ArgumentParser"})
+#: Builtin types an argument may name (stored as a converter, never instantiated there).
+_BUILTIN_TYPES = frozenset({"int", "float", "str", "bool", "bytes", "complex"})
+#: Strings the import system sets before the module runs (`description=__doc__`).
+_MODULE_STRINGS = frozenset({"__doc__", "__name__", "__file__"})
 
 
 #: Module-level calls whose point is a side effect, by what they change.
@@ -76,6 +84,10 @@ _EFFECT_ATTRS = {
 #: Decorator and call names that register the decorated object somewhere else.
 _REGISTERING = ("register", "route", "hookimpl", "receiver", "connect", "subscribe",
                 "listens_for", "command", "implements", "plugin", "add_command")
+
+
+class _Literal(frozenset):
+    """The methods of an object of a `_LITERAL_ARGUMENTS` class: plain arguments only."""
 
 
 # -- pass 2: where names are used, import-time calls, effects -------------------------------
@@ -696,7 +708,13 @@ class UseWalker:
                     value.func.id not in self.scan.bindings:
                 methods = _CONTAINER_MUTATORS
             else:
-                methods = CONFINED_METHODS.get(self.resolve(value.func) or "")
+                built = self.resolve(value.func) or ""
+                methods = CONFINED_METHODS.get(built)
+                if built in _LITERAL_ARGUMENTS:
+                    if not self._plain(value):
+                        methods = None
+                    elif methods is not None:
+                        methods = _Literal(methods)
         for target in targets:
             if isinstance(target, ast.Name):
                 if methods is not None and target.id not in self._rebound:
@@ -705,15 +723,37 @@ class UseWalker:
                     self._rebound.add(target.id)
                     self._owned.pop(target.id, None)
 
+    def _plain(self, call: ast.Call) -> bool:
+        """Every argument a literal (or a display of literals), a builtin type or the
+        module's `__doc__` not rebound here (`type=int`), and `action=` a string: nothing the
+        callee could instantiate or call."""
+        for keyword in call.keywords:
+            if keyword.arg is None or keyword.arg == "action" and not (
+                    isinstance(keyword.value, ast.Constant)
+                    and isinstance(keyword.value.value, str)):
+                return False
+        for argument in (*call.args, *(k.value for k in call.keywords)):
+            for node in ast.walk(argument):
+                if isinstance(node, ast.Name):
+                    if node.id not in _BUILTIN_TYPES and node.id not in _MODULE_STRINGS or \
+                            node.id in self.scan.bindings or node.id in self.module_names:
+                        return False
+                elif not isinstance(node, (ast.Constant, ast.Tuple, ast.List, ast.Set,
+                                           ast.Dict, ast.Load, ast.UnaryOp, ast.USub)):
+                    return False
+        return True
+
     def call_effect(self, call: ast.Call, line: int) -> None:
         callee = self.resolve(call.func) or dotted(call.func) or "(call)"
         if any(callee.startswith(p) for scoped in self._scoped for p in scoped):
             return  # undone when the enclosing `with` block exits
         owner, _, method = callee.rpartition(".")
-        if (owner.startswith(f"{self.scan.name}.")
-                and method in self._owned.get(owner[len(self.scan.name) + 1:], ())
+        owned = self._owned.get(owner[len(self.scan.name) + 1:], ()) \
+            if owner.startswith(f"{self.scan.name}.") else ()
+        if (method in owned
                 and not any(isinstance(n, ast.Call) for a in (*call.args, *call.keywords)
-                            for n in ast.walk(a))):
+                            for n in ast.walk(a))
+                and (not isinstance(owned, _Literal) or self._plain(call))):
             # `COLUMN_TYPE_MAPPING.update({np.int8: ...})` on a dict this module built, or
             # `pm.add_hookspecs(hookspecs)` on its plugin manager: no one sees the object
             # before importing the module, which runs the call (sqlite_utils.db, .plugins)
