@@ -86,10 +86,6 @@ _REGISTERING = ("register", "route", "hookimpl", "receiver", "connect", "subscri
                 "listens_for", "command", "implements", "plugin", "add_command")
 
 
-class _Literal(frozenset):
-    """The methods of an object of a `_LITERAL_ARGUMENTS` class: plain arguments only."""
-
-
 # -- pass 2: where names are used, import-time calls, effects -------------------------------
 
 class _Scope:
@@ -140,8 +136,9 @@ class UseWalker:
         self._scoped: list[tuple[str, ...]] = []
         self._handled: set[int] = set()  # globals() calls already read by their parent
         #: module-level names bound once to an object the module built (`own_containers`):
-        #: name -> the methods that change only that object
-        self._owned: dict[str, frozenset[str]] = {}
+        #: name -> (the methods that change only that object, whether their arguments must
+        #: be `_plain`)
+        self._owned: dict[str, tuple[frozenset[str], bool]] = {}
         self._rebound: set[str] = set()
 
     def run(self, tree: ast.Module) -> None:
@@ -698,27 +695,22 @@ class UseWalker:
         `call_effect`). Any other binding of the name forgets it."""
         if scope.kind != "module":
             return
-        methods: frozenset[str] | None = None
+        owned: tuple[frozenset[str], bool] | None = None
         if isinstance(value, _CONTAINER_DISPLAYS):
-            methods = _CONTAINER_MUTATORS
-        elif isinstance(value, ast.Call) and not any(
-                isinstance(n, ast.Call) for a in (*value.args, *value.keywords)
-                for n in ast.walk(a)):
+            owned = (_CONTAINER_MUTATORS, False)
+        elif isinstance(value, ast.Call) and _calls_nothing(value):
             if isinstance(value.func, ast.Name) and value.func.id in _CONTAINER_TYPES and \
                     value.func.id not in self.scan.bindings:
-                methods = _CONTAINER_MUTATORS
+                owned = (_CONTAINER_MUTATORS, False)
             else:
                 built = self.resolve(value.func) or ""
-                methods = CONFINED_METHODS.get(built)
-                if built in _LITERAL_ARGUMENTS:
-                    if not self._plain(value):
-                        methods = None
-                    elif methods is not None:
-                        methods = _Literal(methods)
+                plain = built in _LITERAL_ARGUMENTS
+                if built in CONFINED_METHODS and (not plain or self._plain(value)):
+                    owned = (CONFINED_METHODS[built], plain)
         for target in targets:
             if isinstance(target, ast.Name):
-                if methods is not None and target.id not in self._rebound:
-                    self._owned[target.id] = methods
+                if owned is not None and target.id not in self._rebound:
+                    self._owned[target.id] = owned
                 else:
                     self._rebound.add(target.id)
                     self._owned.pop(target.id, None)
@@ -748,12 +740,9 @@ class UseWalker:
         if any(callee.startswith(p) for scoped in self._scoped for p in scoped):
             return  # undone when the enclosing `with` block exits
         owner, _, method = callee.rpartition(".")
-        owned = self._owned.get(owner[len(self.scan.name) + 1:], ()) \
-            if owner.startswith(f"{self.scan.name}.") else ()
-        if (method in owned
-                and not any(isinstance(n, ast.Call) for a in (*call.args, *call.keywords)
-                            for n in ast.walk(a))
-                and (not isinstance(owned, _Literal) or self._plain(call))):
+        methods, plain = self._owned.get(owner[len(self.scan.name) + 1:], ((), False)) \
+            if owner.startswith(f"{self.scan.name}.") else ((), False)
+        if method in methods and _calls_nothing(call) and (not plain or self._plain(call)):
             # `COLUMN_TYPE_MAPPING.update({np.int8: ...})` on a dict this module built, or
             # `pm.add_hookspecs(hookspecs)` on its plugin manager: no one sees the object
             # before importing the module, which runs the call (sqlite_utils.db, .plugins)
@@ -812,6 +801,12 @@ class UseWalker:
             self.scan.effects.append(Effect(line, f"registers with @{callee} at line {line}",
                                             True))
 
+
+
+def _calls_nothing(call: ast.Call) -> bool:
+    """No call among `call`'s arguments (what they evaluate to runs nothing at import)."""
+    return not any(isinstance(n, ast.Call) for a in (*call.args, *call.keywords)
+                   for n in ast.walk(a))
 
 
 def _module_bindings(tree: ast.Module, has_global: bool = True

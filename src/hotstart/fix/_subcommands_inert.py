@@ -532,28 +532,27 @@ def built(full: str) -> str | None:
 
 def _read_module(near: SourceModule, name: str) -> SourceModule | None:
     """The project module `name`, found beside `near` (the same source root), or None."""
-    from ..audit._project import decode_source, read_source
-
     root = os.path.dirname(near.path)
     for _ in range(near.name.count(".") + (os.path.basename(near.path) == "__init__.py")):
         root = os.path.dirname(root)
     base = os.path.join(root, *name.split("."))
     for path in (base + ".py", os.path.join(base, "__init__.py")):
         if os.path.isfile(path):
-            try:
-                return SourceModule(name, path, decode_source(read_source(path)))
-            except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
-                return None
+            return _source_module(name, path)
     return None
 
 
 def _read_installed(name: str) -> SourceModule | None:
     """The installed module `name`'s source, found as `import` would (without importing)."""
-    from ..audit._project import decode_source, locate, read_source
+    from ..audit._project import locate
 
     path = locate(name)
-    if path is None:
-        return None
+    return _source_module(name, path) if path is not None else None
+
+
+def _source_module(name: str, path: str) -> SourceModule | None:
+    from ..audit._project import decode_source, read_source
+
     try:
         return SourceModule(name, path, decode_source(read_source(path)))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):

@@ -35,7 +35,7 @@ import _thread
 import os
 import time
 
-__all__ = ["Capture"]
+__all__ = ["Capture", "read_tail"]
 
 OUTPUT_LIMIT = 1 << 20  # what the parent reads back of each (`_tasks.tail`), and keeps here
 
@@ -86,8 +86,7 @@ class Capture:
                     size = os.lseek(fd, 0, os.SEEK_END)
                     if size:
                         wrote = True
-                        start = max(0, size - self.limit)
-                        data = os.pread(fd, size - start, start)
+                        data, start = read_tail(fd, size, self.limit)
                         os.ftruncate(fd, 0)
                         os.lseek(fd, 0, os.SEEK_SET)  # the offset is shared with 1 and 2
                 except OSError:
@@ -165,3 +164,10 @@ def _hole_puncher():
         return fallocate(fd, flags, offset, length) == 0
 
     return punch
+
+
+def read_tail(fd: int, size: int, limit: int) -> tuple[bytes, int]:
+    """The last `limit` bytes of a capture file holding `size`, and how many bytes before
+    them were cut (the worker after each task, the parent for a worker that died)."""
+    start = max(0, size - limit)
+    return os.pread(fd, size - start, start), start

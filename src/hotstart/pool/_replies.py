@@ -58,7 +58,6 @@ def from_worker(manager: Manager, worker: Worker) -> None:
 
 def handle(manager: Manager, worker: Worker, message: tuple) -> None:
     """One message of a worker (what it raises, the caller treats as a corrupt frame)."""
-    """Handle one message; raises (anything) for one of the wrong shape."""
     kind = message[0]
     if kind == "ready":
         pid = message[1]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import pickle
 
-from ._capture import OUTPUT_LIMIT  # the most of a task's stdout (and stderr) read back
+from ._capture import OUTPUT_LIMIT, read_tail  # the most of a task's output read back
 from .errors import RemoteError
 from .records import TaskMetrics
 
@@ -190,8 +190,7 @@ def tail(fd: int, limit: int = OUTPUT_LIMIT) -> str:
         size = os.fstat(fd).st_size
         if not size:
             return ""
-        start = max(0, size - limit)
-        data = os.pread(fd, size - start, start)
+        data, start = read_tail(fd, size, limit)
     except OSError:
         return ""
     return output_text(data, start)
