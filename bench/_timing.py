@@ -16,12 +16,23 @@ class Series:
     argv: list[str]
     env: dict[str, str] | None = None
     samples_ms: list[float] = field(default_factory=list)
+    #: CPU time (user + system) of the child, where the benchmark records it: on a shared
+    #: 2-core machine it moves far less than wall time, which waits for the other core's load
+    cpu_ms: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
-        ordered = sorted(self.samples_ms)
-        mid = len(ordered) // 2
-        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+        return median_of(self.samples_ms)
+
+    @property
+    def cpu_median(self) -> float:
+        return median_of(self.cpu_ms)
+
+
+def median_of(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> float:
@@ -30,6 +41,21 @@ def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> float:
         start = time.perf_counter_ns()
         subprocess.run(argv, stdout=sink, stderr=sink, env=env, check=True)
         return (time.perf_counter_ns() - start) / 1e6
+
+
+def run_once_cpu(argv: Sequence[str], env: dict[str, str] | None = None,
+                 cwd: str | os.PathLike | None = None) -> tuple[float, float]:
+    """Wall ms from spawn to exit, and the child's own CPU ms (user + system, from wait4
+    on that one pid: exact, with no other child counted); output discarded."""
+    with open(os.devnull, "wb") as sink:
+        start = time.perf_counter_ns()
+        child = subprocess.Popen(argv, stdout=sink, stderr=sink, env=env, cwd=cwd)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = (time.perf_counter_ns() - start) / 1e6
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, list(argv))
+    return wall, (usage.ru_utime + usage.ru_stime) * 1e3
 
 
 def interleave(series: Sequence[Series], rounds: int, warmup: int = 2) -> None:
