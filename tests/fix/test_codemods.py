@@ -631,13 +631,18 @@ def test_no_all_and_names_bound_in_blocks_is_skipped(tmp_path):
 
 # -- dead: removed --------------------------------------------------------------------------------
 
-PLUGINS = '''\
+#: a plugin registering into another module's table: an effect (into its own table it
+#: would not be one: tests/audit/test_confined_code.py)
+REGISTRY = '''\
 REGISTRY = []
 
 
 def register(fn):
     REGISTRY.append(fn)
     return fn
+'''
+PLUGINS = '''\
+from pkg.registry import register
 
 
 @register
@@ -685,7 +690,7 @@ x = 1  # the end
 @pytest.mark.parametrize("version", VERSIONS)
 def test_dead_imports_removed(tmp_path, version):
     root = make(tmp_path / "proj", {"pkg/__init__.py": "", "pkg/plugins.py": PLUGINS,
-                                     "pkg/dead.py": DEAD})
+                                     "pkg/registry.py": REGISTRY, "pkg/dead.py": DEAD})
     result = fix_and_write(root, target_version=version, select=("dead",))
 
     assert sorted(c.site.statement for c in result.changes) == [
@@ -707,7 +712,7 @@ def test_dead_imports_removed(tmp_path, version):
         import sys
         import pkg.dead
         assert "readline" in sys.modules
-        assert pkg.dead.pkg.plugins.REGISTRY == [pkg.dead.pkg.plugins.plugin]
+        assert pkg.dead.pkg.registry.REGISTRY == [pkg.dead.pkg.plugins.plugin]
         assert pkg.dead.make() == "a: 1\\n"
         assert pkg.dead.SafeLoader is not None and pkg.dead.YAMLError is not None
         print("ok")
@@ -719,7 +724,8 @@ def test_dead_imports_removed(tmp_path, version):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_class_at_once_is_idempotent(tmp_path, version):
     files = {"pkg/__init__.py": INIT.format(all=""), "pkg/heavy.py": HEAVY,
-             "pkg/plugins.py": PLUGINS, "pkg/dead.py": DEAD, "pkg/mod.py": MOVE_SOURCE,
+             "pkg/plugins.py": PLUGINS, "pkg/registry.py": REGISTRY, "pkg/dead.py": DEAD,
+             "pkg/mod.py": MOVE_SOURCE,
              "pkg/api.py": API.format(future="from __future__ import annotations\n"),
              "pkg/models.py": MODELS, "pkg/alias.py": ALIAS}
     root = make(tmp_path / "proj", files)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 
 from . import safety
+from ._confined import Confinement
 from ._scan_model import (COMPREHENSIONS, FUNCTIONS, Annotated, Effect, FunctionInfo,
                           ModuleScan, is_main_guard, is_type_checking, dotted,
                           resolve_relative)
@@ -140,9 +141,26 @@ class UseWalker:
         #: be `_plain`)
         self._owned: dict[str, tuple[frozenset[str], bool]] = {}
         self._rebound: set[str] = set()
+        #: the module's plain functions bound once at module level (`files_into_own_table`)
+        self._plain_functions: dict[str, ast.FunctionDef] = {}
+        self._constants: set[str] = set()
 
     def run(self, tree: ast.Module) -> None:
         scope = _Scope("module", "", 0, set(), None)
+        bindings, declared = _module_bindings(
+            tree, any(line.lstrip().startswith("global ") for line in self.scan.lines))
+        once = {name for name, lines in bindings.items()
+                if len(lines) == 1 and name not in declared}
+        self._plain_functions = {
+            node.name: node for node in tree.body
+            if isinstance(node, ast.FunctionDef) and not node.decorator_list
+            and node.name in once}
+        #: module-level names bound once to a literal display (`NAMES = ["item", ...]`)
+        self._constants = {
+            target.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+            and isinstance(node.value, (ast.Tuple, ast.List, ast.Set, ast.Dict))
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name) and target.id in once}
         self.block(tree.body, scope, checking=False)
         if self.scan.all_names:
             for name in self.scan.all_names:
@@ -219,10 +237,13 @@ class UseWalker:
                                        self.decorator_names(node.decorator_list),
                                        [self.object_name(b) for b in node.bases])
                 self.scan.annotated.append(inner.info)
-                if "type" in inner.info.bases or any(
-                        isinstance(item, FUNCTIONS) and item.name == "__init_subclass__"
-                        for item in node.body):
+                hooks = [item for item in node.body if isinstance(item, FUNCTIONS)
+                         and item.name == "__init_subclass__"]
+                if "type" in inner.info.bases or hooks:
                     self.scan.subclass_hooks.add(inner.info.qualname)
+                    if "type" not in inner.info.bases and len(hooks) == 1 and isinstance(
+                            hooks[0], ast.FunctionDef) and self.confinement().hook(hooks[0]):
+                        self.scan.confined_hooks.add(inner.info.qualname)
                 for keyword in node.keywords:
                     if keyword.arg == "metaclass":
                         self.scan.metaclasses[inner.info.qualname] = \
@@ -792,11 +813,20 @@ class UseWalker:
             if what is not None:
                 self.scan.effects.append(Effect(line, f"{what} at line {line}", True))
 
+    def confinement(self, tables: set[str] = frozenset()) -> Confinement:
+        return Confinement(self._plain_functions, tables=tables, constants=self._constants,
+                           module_names=self.module_names | set(self.scan.bindings),
+                           bindings=self.scan.bindings)
+
     def registration(self, decorator: ast.expr, line: int) -> None:
         func = decorator.func if isinstance(decorator, ast.Call) else decorator
         name = dotted(func) or ""
         last = name.rsplit(".", 1)[-1].lower()
         if any(r in last for r in _REGISTERING):
+            tables = {name for name, (methods, _) in self._owned.items()
+                      if methods is _CONTAINER_MUTATORS}
+            if tables and self.confinement(tables).files_into_own_table(decorator):
+                return  # `@implements(np.issubdtype)` filing into the module's own dict
             callee = self.resolve(func) or name
             self.scan.effects.append(Effect(line, f"registers with @{callee} at line {line}",
                                             True))

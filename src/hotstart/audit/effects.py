@@ -44,6 +44,8 @@ class EffectModel:
         self.scans = scans
         self.search_path = search_path
         self._memo: dict[str, list[str]] = {}
+        #: (module, packages running) -> what importing it does from within them (`of`)
+        self._within: dict[tuple[str, frozenset[str]], list[str]] = {}
         #: module -> the modules whose own code performs its effects (itself, dependencies).
         self._performers: dict[str, set[str]] = {}
         self._forward: dict[str, list[str]] | None = None
@@ -51,12 +53,32 @@ class EffectModel:
         #: module -> {module it loads unconditionally: the line of the first import that does}
         self._first_loaded: dict[str, dict[str, int]] = {}
 
-    def of(self, module: str) -> list[str]:
-        """What importing `module` does, as short descriptions ([] if nothing known)."""
+    def of(self, module: str, running: frozenset[str] = frozenset()) -> list[str]:
+        """What importing `module` does, as short descriptions ([] if nothing known).
+
+        `running`: packages that have run, or are running, when the import happens (the
+        importing module's own packages, which Python imports before it): a chain back into
+        one of them (`xarray/__init__.py` imports `xarray.coders`, which imports
+        `xarray.coding.times`, whose package `xarray` is the one running) runs nothing."""
+        found = self._of(module)
+        if not found or not running:
+            return found
+        key = (module, running)
+        if key not in self._within:
+            self._within[key] = []  # cycles, as in `_of`
+            self._within[key] = self._compute(module, running, set())
+        return self._within[key]
+
+    def _of(self, module: str) -> list[str]:
         if module in self._memo:
             return self._memo[module]
         self._memo[module] = []  # cycles: a module being computed has no effects yet
         performers = self._performers[module] = set()
+        self._memo[module] = self._compute(module, frozenset(), performers)
+        return self._memo[module]
+
+    def _compute(self, module: str, running: frozenset[str], performers: set[str]
+                 ) -> list[str]:
         found: list[str] = []
         if module in KNOWN_EFFECTS:
             found.append(KNOWN_EFFECTS[module])
@@ -71,8 +93,8 @@ class EffectModel:
                         found.append(f"imports {external}, which {KNOWN_EFFECTS[external]}")
                         performers.add(external)
                 for dependency in self._project_targets(site):
-                    if dependency != module:
-                        inherited = self.of(dependency)
+                    if dependency != module and dependency not in running:
+                        inherited = self.of(dependency, running)
                         if inherited:
                             found.append(f"imports {dependency}, which "
                                          f"{inherited[0]}")
@@ -81,12 +103,11 @@ class EffectModel:
             found.extend(self._external(module))
         if found and (scan is None or scan.effects or module in KNOWN_EFFECTS):
             performers.add(module)  # its own code does something
-        self._memo[module] = found
         return found
 
     def performers(self, module: str) -> set[str]:
         """The modules whose own code performs the effects of importing `module`."""
-        self.of(module)
+        self._of(module)
         return self._performers.get(module, set())
 
     def performed_before(self, module: str, scan: ModuleScan, line: int) -> bool:
@@ -94,7 +115,7 @@ class EffectModel:
         `scan` runs, whoever imports `scan`: the modules whose code performs them are loaded
         by an earlier unconditional module-level import of `scan` (which cannot be a cycle
         back to `scan`, where a module could still be half-run)."""
-        self.of(module)
+        self._of(module)
         performers = self._performers.get(module, set())
         if not performers:
             return False

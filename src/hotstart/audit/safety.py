@@ -189,7 +189,8 @@ def mark_runtime_annotations(scans: dict[str, ModuleScan]) -> None:
 def mark_subclass_hooks(scans: dict[str, ModuleScan]) -> None:
     """A class statement whose project base defines `__init_subclass__` (or whose
     metaclass is a project class) runs that code at import, often a registration: an effect
-    of its module, so importing the module later would register later."""
+    of its module, so importing the module later would register later. Not when every such
+    hook on the way is proved to change nothing but the class (`scan.confined_hooks`)."""
     from ._scan import Effect
 
     index: dict[str, tuple[ModuleScan, Annotated]] = {}
@@ -205,7 +206,9 @@ def mark_subclass_hooks(scans: dict[str, ModuleScan]) -> None:
             scan, info = index[full]
             parents = [_follow(b, scans, index) for b in
                        (*info.bases, scan.metaclasses.get(info.qualname, ""))]
-            memo[full] = info.qualname in scan.subclass_hooks or any(
+            own = info.qualname in scan.subclass_hooks and \
+                info.qualname not in scan.confined_hooks
+            memo[full] = own or any(
                 p is not None and hooked(p) for p in parents)
         return memo[full]
 
