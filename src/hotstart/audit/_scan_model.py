@@ -65,9 +65,6 @@ class ModuleScan:
     #: Classes whose subclassing runs code: they define `__init_subclass__`, or are
     #: metaclasses (derive from `type`); and each class's `metaclass=` (resolved).
     subclass_hooks: set[str] = field(default_factory=set)
-    #: Of those, the classes whose `__init_subclass__` changes nothing but the class it is
-    #: given (`_confined.Confinement.hook`): defining a subclass is no effect.
-    confined_hooks: set[str] = field(default_factory=set)
     metaclasses: dict[str, str] = field(default_factory=dict)
     all_names: set[str] | None = None
     defined: set[str] = field(default_factory=set)

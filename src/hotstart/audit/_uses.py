@@ -142,25 +142,12 @@ class UseWalker:
         self._owned: dict[str, tuple[frozenset[str], bool]] = {}
         self._rebound: set[str] = set()
         #: the module's plain functions bound once at module level (`files_into_own_table`)
-        self._plain_functions: dict[str, ast.FunctionDef] = {}
-        self._constants: set[str] = set()
+        self._tree: ast.Module | None = None
+        self._facts: tuple[set[str], dict[str, ast.FunctionDef], set[str]] | None = None
 
     def run(self, tree: ast.Module) -> None:
         scope = _Scope("module", "", 0, set(), None)
-        bindings, declared = _module_bindings(
-            tree, any(line.lstrip().startswith("global ") for line in self.scan.lines))
-        once = {name for name, lines in bindings.items()
-                if len(lines) == 1 and name not in declared}
-        self._plain_functions = {
-            node.name: node for node in tree.body
-            if isinstance(node, ast.FunctionDef) and not node.decorator_list
-            and node.name in once}
-        #: module-level names bound once to a literal display (`NAMES = ["item", ...]`)
-        self._constants = {
-            target.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
-            and isinstance(node.value, (ast.Tuple, ast.List, ast.Set, ast.Dict))
-            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-            if isinstance(target, ast.Name) and target.id in once}
+        self._tree = tree
         self.block(tree.body, scope, checking=False)
         if self.scan.all_names:
             for name in self.scan.all_names:
@@ -237,13 +224,10 @@ class UseWalker:
                                        self.decorator_names(node.decorator_list),
                                        [self.object_name(b) for b in node.bases])
                 self.scan.annotated.append(inner.info)
-                hooks = [item for item in node.body if isinstance(item, FUNCTIONS)
-                         and item.name == "__init_subclass__"]
-                if "type" in inner.info.bases or hooks:
+                if "type" in inner.info.bases or any(
+                        isinstance(item, FUNCTIONS) and item.name == "__init_subclass__"
+                        for item in node.body):
                     self.scan.subclass_hooks.add(inner.info.qualname)
-                    if "type" not in inner.info.bases and len(hooks) == 1 and isinstance(
-                            hooks[0], ast.FunctionDef) and self.confinement().hook(hooks[0]):
-                        self.scan.confined_hooks.add(inner.info.qualname)
                 for keyword in node.keywords:
                     if keyword.arg == "metaclass":
                         self.scan.metaclasses[inner.info.qualname] = \
@@ -359,7 +343,8 @@ class UseWalker:
         for decorator in node.decorator_list:
             self.expr(decorator, scope, "decorator" if at_import and not checking else outer)
             if at_import and not checking:
-                self.registration(decorator, node.lineno)
+                self.registration(decorator, node.lineno,
+                                  innermost=decorator is node.decorator_list[-1])
         qualname = f"{scope.qualname}{node.name}"
         info = None
         if at_import and not checking:
@@ -813,24 +798,63 @@ class UseWalker:
             if what is not None:
                 self.scan.effects.append(Effect(line, f"{what} at line {line}", True))
 
-    def confinement(self, tables: set[str] = frozenset()) -> Confinement:
-        return Confinement(self._plain_functions, tables=tables, constants=self._constants,
-                           module_names=self.module_names | set(self.scan.bindings),
-                           bindings=self.scan.bindings)
+    def _files_into_own_table(self, decorator: ast.expr) -> bool:
+        """`_confined.Confinement.files_into_own_table`, with what it needs of the module,
+        read once per module and only for one that has such a decorator."""
+        if self._facts is None:
+            tree = self._tree
+            bindings, declared = _module_bindings(
+                tree, any(line.lstrip().startswith("global ") for line in self.scan.lines))
+            once = {name for name, lines in bindings.items()
+                    if len(lines) == 1 and name not in declared}
+            if _rebinds_by_name(tree):
+                once = set()  # `from x import *`, globals(): bindings no statement shows
+            functions = {node.name: node for node in tree.body
+                         if isinstance(node, ast.FunctionDef) and not node.decorator_list
+                         and node.name in once}
+            #: module-level names bound once to a literal display (`NAMES = ["item"]`)
+            constants = {
+                target.id for node in tree.body
+                if isinstance(node, (ast.Assign, ast.AnnAssign))
+                and isinstance(node.value, (ast.Tuple, ast.List, ast.Set, ast.Dict))
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(target, ast.Name) and target.id in once}
+            self._facts = (once, functions, constants)
+        once, functions, constants = self._facts
+        tables = {name for name, (methods, _) in self._owned.items()
+                  if methods is _CONTAINER_MUTATORS and name in once}
+        return bool(tables) and Confinement(
+            functions, tables=tables, constants=constants,
+            module_names=self.module_names | set(self.scan.bindings),
+            bindings=self.scan.bindings, package=self.scan.name.split(".")[0],
+        ).files_into_own_table(decorator)
 
-    def registration(self, decorator: ast.expr, line: int) -> None:
+    def registration(self, decorator: ast.expr, line: int, innermost: bool = False) -> None:
         func = decorator.func if isinstance(decorator, ast.Call) else decorator
         name = dotted(func) or ""
         last = name.rsplit(".", 1)[-1].lower()
         if any(r in last for r in _REGISTERING):
-            tables = {name for name, (methods, _) in self._owned.items()
-                      if methods is _CONTAINER_MUTATORS}
-            if tables and self.confinement(tables).files_into_own_table(decorator):
+            if innermost and isinstance(func, ast.Name) and self._files_into_own_table(
+                    decorator):
                 return  # `@implements(np.issubdtype)` filing into the module's own dict
             callee = self.resolve(func) or name
             self.scan.effects.append(Effect(line, f"registers with @{callee} at line {line}",
                                             True))
 
+
+
+def _rebinds_by_name(tree: ast.Module) -> bool:
+    """Whether the module can bind names no statement shows: a star import, or `globals`,
+    `vars` or `sys.modules` named anywhere."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return True
+        if isinstance(node, ast.Name) and node.id in ("globals", "vars"):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr == "modules" and \
+                isinstance(node.value, ast.Name) and node.value.id == "sys":
+            return True
+    return False
 
 
 def _calls_nothing(call: ast.Call) -> bool:

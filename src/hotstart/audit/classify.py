@@ -251,13 +251,17 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
         return "needed", PUBLIC_INIT_PIN, [PUBLIC_INIT_PIN], []
 
     unused = not (contexts - {"all", "reexport"})
-    modules = [m for m in _effect_modules(scan, site, effects, scans, unused, bound)
+    modules = [m for m in _effect_modules(scan, site, effects, scans, unused)
                if m not in released]
     found: list[str] = []
     # the packages of the importing module have run (or are running) before it
     running = frozenset(parents(scan.name) if scan.is_package else parents(scan.name)[:-1])
     for module in modules:
-        found.extend(f"{module}: {e}" for e in effects.of(module, running))
+        within = running
+        if effects.of(module, running) and effects.cyclic_with(module, scan.name):
+            # it imports this module back, which is half-run then, not run again
+            within = running | {scan.name}
+        found.extend(f"{module}: {e}" for e in effects.of(module, within))
     if found and (unused or any(m in scans for m in modules)):
         if unused:
             reason = f"unused, but importing it has effects ({found[0]})"
@@ -303,16 +307,14 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
 
 
 def _effect_modules(scan: ModuleScan, site: ImportSite, effects: EffectModel,
-                    scans: dict[str, ModuleScan], unused: bool,
-                    bound: BoundName | None = None) -> list[str]:
+                    scans: dict[str, ModuleScan], unused: bool) -> list[str]:
     """The modules whose effects importing at `site` may cause and count: the project's, and
     for an unused name libraries' (a standard-library module only if known for its effect).
     The importing module and its packages have run already: their effects are not this
-    site's; nor are those an earlier import of this module has performed. With `bound`, the
-    modules binding that one name imports (`from pkg import a, b`: `a` imports `pkg.a`,
-    not `pkg.b`), else the whole statement's."""
-    names = [bound] if bound is not None else site.names
-    return [m for m in dict.fromkeys(parents(site.imported) + [b.target for b in names
+    site's; nor are those an earlier import of this module has performed. Every name of
+    `from pkg import a, b` counts the whole statement's: `pkg.b` may rely on `pkg.a` having
+    been imported before it (`pkg.a.register(...)` at its import)."""
+    return [m for m in dict.fromkeys(parents(site.imported) + [b.target for b in site.names
                                                                if b.target in scans])
             if not (scan.name == m or scan.name.startswith(m + "."))
             and (m in scans or unused and not (is_stdlib(m) and m not in KNOWN_EFFECTS))

@@ -39,84 +39,98 @@ KNOWN_EFFECTS = {
 }
 
 
+#: The largest import cycle whose modules are walked again each without itself (what a
+#: module imports that imports it back finds it half-run, and does not run it again); past
+#: it, a module's own effects count against its imports of the cycle (the safe side), so
+#: that a project of thousands of modules in one cycle does not cost their square.
+MAX_CYCLE = 400
+
+
 class EffectModel:
     def __init__(self, scans: dict[str, ModuleScan], search_path: list[str]) -> None:
         self.scans = scans
         self.search_path = search_path
-        self._memo: dict[str, list[str]] = {}
-        #: (module, packages running) -> what importing it does from within them (`of`)
-        self._within: dict[tuple[str, frozenset[str]], list[str]] = {}
-        #: module -> the modules whose own code performs its effects (itself, dependencies).
-        self._performers: dict[str, set[str]] = {}
+        #: packages running -> what importing each module does from within them (`of`)
+        self._closures: dict[frozenset[str], _Closure] = {}
+        self._own: dict[str, tuple[list[str], set[str]]] = {}
         self._forward: dict[str, list[str]] | None = None
         self._reverse: dict[str, list[str]] | None = None
         #: module -> {module it loads unconditionally: the line of the first import that does}
         self._first_loaded: dict[str, dict[str, int]] = {}
 
     def of(self, module: str, running: frozenset[str] = frozenset()) -> list[str]:
-        """What importing `module` does, as short descriptions ([] if nothing known).
+        """What importing `module` does, as short descriptions ([] if nothing known): its
+        own effects, then, per module it imports, the first of that module's.
 
         `running`: packages that have run, or are running, when the import happens (the
         importing module's own packages, which Python imports before it): a chain back into
         one of them (`xarray/__init__.py` imports `xarray.coders`, which imports
         `xarray.coding.times`, whose package `xarray` is the one running) runs nothing."""
-        found = self._of(module)
-        if not found or not running:
-            return found
-        key = (module, running)
-        if key not in self._within:
-            self._within[key] = []  # cycles, as in `_of`
-            self._within[key] = self._compute(module, running, set())
-        return self._within[key]
+        return self._closure(running).effects(module)
 
-    def _of(self, module: str) -> list[str]:
-        if module in self._memo:
-            return self._memo[module]
-        self._memo[module] = []  # cycles: a module being computed has no effects yet
-        performers = self._performers[module] = set()
-        self._memo[module] = self._compute(module, frozenset(), performers)
-        return self._memo[module]
-
-    def _compute(self, module: str, running: frozenset[str], performers: set[str]
-                 ) -> list[str]:
-        found: list[str] = []
-        if module in KNOWN_EFFECTS:
-            found.append(KNOWN_EFFECTS[module])
-        scan = self.scans.get(module)
-        if scan is not None:
-            found.extend(e.what for e in scan.effects)
-            for site in scan.sites:
-                if site.guard in ("TYPE_CHECKING", "lazy"):
-                    continue
-                for external in parents(site.imported):
-                    if external in KNOWN_EFFECTS and external not in self.scans:
-                        found.append(f"imports {external}, which {KNOWN_EFFECTS[external]}")
-                        performers.add(external)
-                for dependency in self._project_targets(site):
-                    if dependency != module and dependency not in running:
-                        inherited = self.of(dependency, running)
-                        if inherited:
-                            found.append(f"imports {dependency}, which "
-                                         f"{inherited[0]}")
-                            performers.update(self._performers.get(dependency, ()))
-        elif module not in KNOWN_EFFECTS:
-            found.extend(self._external(module))
-        if found and (scan is None or scan.effects or module in KNOWN_EFFECTS):
-            performers.add(module)  # its own code does something
-        return found
+    def cyclic_with(self, module: str, importer: str) -> bool:
+        """Whether `module` and `importer` import each other (one cycle of modules that
+        import each other unconditionally), in a cycle small enough to walk again from
+        each of its modules (`MAX_CYCLE`)."""
+        closure = self._closure(frozenset())
+        size, name = closure.component(module)
+        return 1 < size <= MAX_CYCLE and importer in self.scans and \
+            closure.component(importer) == (size, name)
 
     def performers(self, module: str) -> set[str]:
         """The modules whose own code performs the effects of importing `module`."""
-        self._of(module)
-        return self._performers.get(module, set())
+        return self._closure(frozenset()).performers(module)
+
+    def _closure(self, running: frozenset[str]) -> _Closure:
+        if running not in self._closures:
+            self._closures[running] = _Closure(self, running)
+        return self._closures[running]
+
+    def own(self, module: str) -> tuple[list[str], set[str]]:
+        """What `module`'s own code does (its effects, and the known-effect libraries its
+        statements name), and which modules perform that: nothing it inherits."""
+        if module not in self._own:
+            found: list[str] = []
+            performers: set[str] = set()
+            if module in KNOWN_EFFECTS:
+                found.append(KNOWN_EFFECTS[module])
+            scan = self.scans.get(module)
+            if scan is not None:
+                found.extend(e.what for e in scan.effects)
+                if found:
+                    performers.add(module)
+                for site in self._sites(scan):
+                    for external in parents(site.imported):
+                        if external in KNOWN_EFFECTS and external not in self.scans:
+                            found.append(f"imports {external}, which "
+                                         f"{KNOWN_EFFECTS[external]}")
+                            performers.add(external)
+            else:
+                if module not in KNOWN_EFFECTS:
+                    found.extend(self._external(module))
+                if found:
+                    performers.add(module)
+            self._own[module] = (found, performers)
+        return self._own[module]
+
+    def imports(self, module: str) -> list[str]:
+        """The project modules `module` imports unconditionally, in order."""
+        scan = self.scans.get(module)
+        if scan is None:
+            return []
+        return list(dict.fromkeys(d for site in self._sites(scan)
+                                  for d in self._project_targets(site) if d != module))
+
+    @staticmethod
+    def _sites(scan: ModuleScan):
+        return [s for s in scan.sites if s.guard not in ("TYPE_CHECKING", "lazy")]
 
     def performed_before(self, module: str, scan: ModuleScan, line: int) -> bool:
         """Whether every effect of importing `module` has happened before line `line` of
         `scan` runs, whoever imports `scan`: the modules whose code performs them are loaded
         by an earlier unconditional module-level import of `scan` (which cannot be a cycle
         back to `scan`, where a module could still be half-run)."""
-        self._of(module)
-        performers = self._performers.get(module, set())
+        performers = self.performers(module)
         if not performers:
             return False
         first = self._first_loaded.get(scan.name)
@@ -200,3 +214,109 @@ class EffectModel:
         return [f"{e.what} ({os.path.basename(path)})" for e in scan.effects if e.strong]
 
 
+
+
+class _Closure:
+    """What importing each module does, with the packages in `running` taken as already
+    run: computed per strongly connected component of the import graph (Tarjan's
+    algorithm, iterative), in one pass over what a query reaches. In an import cycle,
+    importing any member imports them all, so every member has the effects of all; a
+    depth-first walk that memoized a member while another was half-computed would lose
+    them (`pkg.y` <-> `pkg.z`, where `pkg.z` registers an atexit handler, made
+    `import pkg.y` look dead)."""
+
+    def __init__(self, model: EffectModel, running: frozenset[str]) -> None:
+        self.model = model
+        self.running = running
+        self._effects: dict[str, list[str]] = {}
+        self._performers: dict[str, set[str]] = {}
+        #: module -> the size of its strongly connected component and one member's name
+        self._component: dict[str, tuple[int, str]] = {}
+
+    def component(self, module: str) -> tuple[int, str]:
+        if module not in self._component:
+            self._visit(module)
+        return self._component[module]
+
+    def effects(self, module: str) -> list[str]:
+        if module not in self._effects:
+            self._visit(module)
+        return self._effects[module]
+
+    def performers(self, module: str) -> set[str]:
+        if module not in self._performers:
+            self._visit(module)
+        return self._performers[module]
+
+    def _edges(self, module: str) -> list[str]:
+        return [d for d in self.model.imports(module) if d not in self.running]
+
+    def _visit(self, root: str) -> None:
+        index: dict[str, int] = {}
+        low: dict[str, int] = {}
+        stack: list[str] = []
+        on_stack: set[str] = set()
+        work = [(root, iter(self._edges(root)))]
+        index[root] = low[root] = 0
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            for target in edges:
+                if target in self._effects:
+                    continue  # finished in an earlier walk
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(self._edges(target))))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    self._finish(list(reversed(component)))
+
+    def _finish(self, component: list[str]) -> None:
+        """Every module of `component` (one strongly connected component, all it imports
+        outside it finished) gets its own effects, then one line per module it imports."""
+        members = set(component)
+        for module in component:
+            self._component[module] = (len(component), component[0])
+        outside: dict[str, list[str]] = {}
+        shared: set[str] = set()
+        first: tuple[str, str] | None = None
+        for module in component:
+            own, performers = self.model.own(module)
+            found = list(own)
+            shared |= performers
+            for dependency in self._edges(module):
+                if dependency not in members:
+                    inherited = self._effects[dependency]
+                    if inherited:
+                        found.append(f"imports {dependency}, which {inherited[0]}")
+                        shared |= self._performers[dependency]
+            outside[module] = found
+            if first is None and found:
+                first = (module, found[0])
+        for module in component:
+            found = list(outside[module])
+            if first is not None:
+                for dependency in self._edges(module):
+                    if dependency in members:
+                        mine = outside[dependency]
+                        found.append(f"imports {dependency}, which " + (
+                            mine[0] if mine else f"imports {first[0]}, which {first[1]}"))
+            self._effects[module] = found
+            self._performers[module] = set(shared) if found else set()

@@ -189,8 +189,8 @@ def mark_runtime_annotations(scans: dict[str, ModuleScan]) -> None:
 def mark_subclass_hooks(scans: dict[str, ModuleScan]) -> None:
     """A class statement whose project base defines `__init_subclass__` (or whose
     metaclass is a project class) runs that code at import, often a registration: an effect
-    of its module, so importing the module later would register later. Not when every such
-    hook on the way is proved to change nothing but the class (`scan.confined_hooks`)."""
+    of its module, so importing the module later would register later. In a project that
+    names `__subclasses__` anywhere, defining any subclass of a project class is one."""
     from ._scan import Effect
 
     index: dict[str, tuple[ModuleScan, Annotated]] = {}
@@ -206,12 +206,11 @@ def mark_subclass_hooks(scans: dict[str, ModuleScan]) -> None:
             scan, info = index[full]
             parents = [_follow(b, scans, index) for b in
                        (*info.bases, scan.metaclasses.get(info.qualname, ""))]
-            own = info.qualname in scan.subclass_hooks and \
-                info.qualname not in scan.confined_hooks
-            memo[full] = own or any(
+            memo[full] = info.qualname in scan.subclass_hooks or any(
                 p is not None and hooked(p) for p in parents)
         return memo[full]
 
+    lister = _lists_subclasses(scans)
     for full, (scan, info) in index.items():
         meta = scan.metaclasses.get(info.qualname)
         for base in (*info.bases, meta or ""):
@@ -221,6 +220,23 @@ def mark_subclass_hooks(scans: dict[str, ModuleScan]) -> None:
                 scan.effects.append(Effect(info.line, f"defines {info.qualname}, running the "
                                            f"{hook} {parent} at line {info.line}", True))
                 break
+            if parent is not None and lister is not None:
+                # `Plugin.__subclasses__()` finds the plugins whose modules were imported
+                scan.effects.append(Effect(info.line, f"defines {info.qualname}, a subclass "
+                                           f"of {parent}, which {lister} lists with "
+                                           f"__subclasses__() (line {info.line})", True))
+                break
+
+
+def _lists_subclasses(scans: dict[str, ModuleScan]) -> str | None:
+    """Where a project module names `__subclasses__` (file:line), if one does: then
+    defining a subclass of any project class is visible, and an effect (a plugin found by
+    `Base.__subclasses__()` is there only if its module was imported)."""
+    for scan in scans.values():
+        for number, line in enumerate(scan.lines, 1):
+            if "__subclasses__" in line:
+                return f"{scan.file}:{number}"
+    return None
 
 
 def _follow(target: str, scans: dict[str, ModuleScan],
