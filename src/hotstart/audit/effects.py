@@ -53,6 +53,7 @@ class EffectModel:
         #: packages running -> what importing each module does from within them (`of`)
         self._closures: dict[frozenset[str], _Closure] = {}
         self._own: dict[str, tuple[list[str], set[str]]] = {}
+        self._imports: dict[str, list[str]] = {}
         self._forward: dict[str, list[str]] | None = None
         self._reverse: dict[str, list[str]] | None = None
         #: module -> {module it loads unconditionally: the line of the first import that does}
@@ -115,11 +116,12 @@ class EffectModel:
 
     def imports(self, module: str) -> list[str]:
         """The project modules `module` imports unconditionally, in order."""
-        scan = self.scans.get(module)
-        if scan is None:
-            return []
-        return list(dict.fromkeys(d for site in self._sites(scan)
-                                  for d in self._project_targets(site) if d != module))
+        if module not in self._imports:
+            scan = self.scans.get(module)
+            self._imports[module] = [] if scan is None else list(dict.fromkeys(
+                d for site in self._sites(scan) for d in self._project_targets(site)
+                if d != module))
+        return self._imports[module]
 
     @staticmethod
     def _sites(scan: ModuleScan):
