@@ -65,6 +65,8 @@ class ModuleScan:
     #: Classes whose subclassing runs code: they define `__init_subclass__`, or are
     #: metaclasses (derive from `type`); and each class's `metaclass=` (resolved).
     subclass_hooks: set[str] = field(default_factory=set)
+    #: Module-level names bound to a call's result: name -> the callee (resolved).
+    built: dict[str, str] = field(default_factory=dict)
     metaclasses: dict[str, str] = field(default_factory=dict)
     all_names: set[str] | None = None
     defined: set[str] = field(default_factory=set)

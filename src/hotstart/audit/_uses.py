@@ -701,6 +701,11 @@ class UseWalker:
         `call_effect`). Any other binding of the name forgets it."""
         if scope.kind != "module":
             return
+        if isinstance(value, ast.Call):  # `Base = declarative_base()` (safety.py reads it)
+            callee = self.resolve(value.func) or dotted(value.func)
+            for target in targets:
+                if isinstance(target, ast.Name) and callee:
+                    self.scan.built[target.id] = callee
         owned: tuple[frozenset[str], bool] | None = None
         if isinstance(value, _CONTAINER_DISPLAYS):
             owned = (_CONTAINER_MUTATORS, False)

@@ -214,6 +214,11 @@ def mark_subclass_hooks(scans: dict[str, ModuleScan]) -> None:
     for full, (scan, info) in index.items():
         meta = scan.metaclasses.get(info.qualname)
         for base in (*info.bases, meta or ""):
+            registry = _registering_base(base, scans, index)
+            if registry is not None:
+                scan.effects.append(Effect(info.line, f"defines {info.qualname} on "
+                                           f"{registry} at line {info.line}", True))
+                break
             parent = _follow(base, scans, index)
             if parent is not None and hooked(parent):
                 hook = "metaclass" if base == meta else "__init_subclass__ of"
@@ -236,6 +241,58 @@ def _lists_subclasses(scans: dict[str, ModuleScan]) -> str | None:
         for number, line in enumerate(scan.lines, 1):
             if "__subclasses__" in line:
                 return f"{scan.file}:{number}"
+    return None
+
+
+#: Library bases whose subclasses are registered when defined (their `__init_subclass__` or
+#: metaclass files the class where other code finds it): a models module imported for that.
+REGISTERING_BASES = {
+    "sqlalchemy.orm.DeclarativeBase": "SQLAlchemy's mapper registry",
+    "sqlalchemy.orm.DeclarativeBaseNoMeta": "SQLAlchemy's mapper registry",
+    "sqlalchemy.orm.decl_api.DeclarativeBase": "SQLAlchemy's mapper registry",
+    "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta": "SQLAlchemy's mapper registry",
+    "sqlalchemy.orm.MappedAsDataclass": "SQLAlchemy's mapper registry",
+    "django.db.models.Model": "Django's app registry",
+    "django.db.models.base.Model": "Django's app registry",
+}
+#: Library calls whose result is such a base (`Base = declarative_base()`), or an object
+#: holding one (`db = SQLAlchemy()`, then `class User(db.Model)`).
+REGISTERING_FACTORIES = {
+    "sqlalchemy.orm.declarative_base": "SQLAlchemy's mapper registry",
+    "sqlalchemy.orm.decl_api.declarative_base": "SQLAlchemy's mapper registry",
+    "sqlalchemy.ext.declarative.declarative_base": "SQLAlchemy's mapper registry",
+    "flask_sqlalchemy.SQLAlchemy": "Flask-SQLAlchemy's mapper registry",
+    "flask_sqlalchemy.extension.SQLAlchemy": "Flask-SQLAlchemy's mapper registry",
+}
+
+
+def _registering_base(target: str, scans: dict[str, ModuleScan],
+                      index: dict[str, tuple[ModuleScan, Annotated]]) -> str | None:
+    """What registers a class defined on `target`, if anything does: a library base of
+    `REGISTERING_BASES`, or a name the project binds to the result of a call of
+    `REGISTERING_FACTORIES` (`Base = declarative_base()`; `db = SQLAlchemy()`, then
+    `db.Model`). Library bases are otherwise not read: a table, not a proof."""
+    for _hop in range(8):
+        if target in REGISTERING_BASES:
+            return f"{target} ({REGISTERING_BASES[target]})"
+        if not target or target in index:
+            return None
+        parts = target.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module, name = ".".join(parts[:cut]), parts[cut]
+            scan = scans.get(module)
+            if scan is None:
+                continue
+            if name in scan.bindings:  # an import: follow it
+                target = ".".join([scan.bindings[name], *parts[cut + 1:]])
+                break
+            factory = scan.built.get(name)
+            if factory in REGISTERING_FACTORIES:
+                return f"{'.'.join(parts[:cut + 1])}, built by {factory}() " \
+                    f"({REGISTERING_FACTORIES[factory]})"
+            return None
+        else:
+            return None
     return None
 
 
