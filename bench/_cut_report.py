@@ -54,32 +54,30 @@ def savings(out: dict) -> dict:
     above = series["before"].median - series["floor"].median
     for name in ("lazy-all", "lazy-project"):
         if name in series and above > 0:
-            found[name] = (series["before"].median - lazy_ms(series, name)) / above
+            found[name] = saved_share(series, name)
     return found
 
 
-def saved_share(series: dict, name: str) -> float:
-    """The share of `before`'s start-up above the floor that the run `name` saves."""
-    before = series["before"].median
-    above = before - series["floor"].median
-    return (before - series[name].median) / above if above > 0 else 0.0
+def saved_share(series: dict, name: str, of: str = "median") -> float:
+    """The share of `before`'s start-up above the floor that the run `name` saves (by wall
+    time, or `of="cpu_median"` by CPU time); a lazy run net of its wrapper."""
+    before = getattr(series["before"], of)
+    above = before - getattr(series["floor"], of)
+    after = lazy_ms(series, name, of) if name.startswith("lazy-") else \
+        getattr(series[name], of)
+    return (before - after) / above if above > 0 else 0.0
 
 
 def cpu_shares(series: dict, name: str) -> tuple[float, float | None] | None:
-    """By the children's CPU time: the share of `before`'s CPU above the floor's that the
-    run `name` saves, and the share the lazy-project run saves (net of its wrapper's CPU),
-    or None where the rounds recorded no CPU time (runs older than the CPU column)."""
-    if not series["before"].cpu_ms or not series[name].cpu_ms:
+    """By the children's CPU time: the share the run `name` saves, and the share the
+    lazy-project run saves, or None where the rounds recorded no CPU time (runs older than
+    the CPU column) or `before` costs no CPU above the floor."""
+    if not series["before"].cpu_ms or not series[name].cpu_ms or \
+            series["before"].cpu_median <= series["floor"].cpu_median:
         return None
-    before, floor = series["before"].cpu_median, series["floor"].cpu_median
-    above = before - floor
-    if above <= 0:
-        return None
-    bound = None
-    if "lazy-project" in series and "lazy-floor" in series:
-        wrapper = series["lazy-floor"].cpu_median - floor
-        bound = (before - (series["lazy-project"].cpu_median - wrapper)) / above
-    return (before - series[name].cpu_median) / above, bound
+    bound = saved_share(series, "lazy-project", "cpu_median") \
+        if "lazy-project" in series and "lazy-floor" in series else None
+    return saved_share(series, name, "cpu_median"), bound
 
 
 def reached(share: float, bound: float | None) -> str:
@@ -89,9 +87,10 @@ def reached(share: float, bound: float | None) -> str:
     return "(no room)" if bound <= 0 else f"{share / bound:.2f}"
 
 
-def lazy_ms(series: dict, name: str) -> float:
+def lazy_ms(series: dict, name: str, of: str = "median") -> float:
     """A lazy run's median without the wrapper's fixed cost (lazy-floor minus floor)."""
-    return series[name].median - (series["lazy-floor"].median - series["floor"].median)
+    return getattr(series[name], of) - (getattr(series["lazy-floor"], of)
+                                        - getattr(series["floor"], of))
 
 
 def report_target(out: dict) -> None:

@@ -16,8 +16,8 @@ class Series:
     argv: list[str]
     env: dict[str, str] | None = None
     samples_ms: list[float] = field(default_factory=list)
-    #: CPU time (user + system) of the child, where the benchmark records it: on a shared
-    #: 2-core machine it moves far less than wall time, which waits for the other core's load
+    #: CPU time (user + system) of the child, where the benchmark records it (it does not
+    #: count waiting for the other core; on this VM it moved as much as wall time anyway)
     cpu_ms: list[float] = field(default_factory=list)
 
     @property
@@ -35,12 +35,10 @@ def median_of(values: Sequence[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> float:
-    """Wall time in ms from spawn to exit; output discarded (stderr to a file, not a pipe)."""
-    with open(os.devnull, "wb") as sink:
-        start = time.perf_counter_ns()
-        subprocess.run(argv, stdout=sink, stderr=sink, env=env, check=True)
-        return (time.perf_counter_ns() - start) / 1e6
+def run_once(argv: Sequence[str], env: dict[str, str] | None = None,
+             cwd: str | os.PathLike | None = None) -> float:
+    """Wall time in ms from spawn to exit; output discarded (to a file, not a pipe)."""
+    return run_once_cpu(argv, env, cwd)[0]
 
 
 def run_once_cpu(argv: Sequence[str], env: dict[str, str] | None = None,
@@ -71,9 +69,7 @@ def interleave(series: Sequence[Series], rounds: int, warmup: int = 2) -> None:
 def paired_ratio(series: Series, baseline: Series) -> float:
     """Median of the per-round ratios: each round ran both back to back, so slow drift of
     the machine cancels out (more robust than the ratio of the two medians)."""
-    ratios = sorted(a / b for a, b in zip(series.samples_ms, baseline.samples_ms))
-    mid = len(ratios) // 2
-    return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    return median_of([a / b for a, b in zip(series.samples_ms, baseline.samples_ms)])
 
 
 def table(series: Sequence[Series], baseline: Series, title: str) -> str:

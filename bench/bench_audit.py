@@ -68,7 +68,7 @@ from _audit_checks import (
 )
 from _audit_report import fix_table, measurement_table, median, report_target
 from _audit_targets import TARGETS, Target
-from _timing import Series, python_info
+from _timing import Series, python_info, run_once
 
 MiB = 1 << 20
 PYTEST = ("-m", "pytest", "-q", "-x", "-p", "no:cacheprovider")
@@ -253,11 +253,8 @@ def summary(output: str) -> str:
 
 
 def run_timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
-    """Wall ms from spawn to exit; output discarded (like `_timing.run_once`, with a cwd)."""
-    with open(os.devnull, "wb") as sink:
-        start = time.perf_counter_ns()
-        subprocess.run(argv, stdout=sink, stderr=sink, env=env, cwd=cwd, check=True)
-        return (time.perf_counter_ns() - start) / 1e6
+    """Wall ms from spawn to exit; output discarded."""
+    return run_once(argv, env, cwd)
 
 
 def probe_argv(entry: tuple[str, ...]) -> list[str]:

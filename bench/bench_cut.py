@@ -31,13 +31,13 @@ byte for byte with `before` (CLI targets), and the modules loaded at the entry's
 listed. Then every contender runs alone, interleaved: each round runs `python -c pass` (the
 floor) and every copy's entry once, in an order that reverses every round, after 2 warm-up
 rounds; medians with min/max. Each run records its wall time and the child's own CPU time
-(user + system from `wait4` on its pid): on this shared 2-core VM a run's wall time waits for
-whatever else the machine does, its CPU time much less, so the verdict table shows both and
-says when the goal is met by CPU time only. Ratio = (before - after) / (before - bound) within one setup,
-as shares of the start-up above the floor: the variant's share saved in these rounds over the
-bound's share, from the trial's own interleaved eager and lazy runs (measured and predicted)
-and from the lazy runs in these rounds (all, project). The fixes of a target run two at a time
-(`--jobs`); the timed rounds run alone.
+(user + system from `wait4` on its pid), which does not count waiting for the other core; the
+verdict table shows both and says when the goal is met by CPU time only (on this VM the two
+moved together: the noise is in the CPU, not in waiting). Ratio = (before - after) / (before -
+bound) within one setup, as shares of the start-up above the floor: the variant's share saved
+in these rounds over the bound's share, from the trial's own interleaved eager and lazy runs
+(measured and predicted) and from the lazy runs in these rounds (all, project). The fixes of a
+target run two at a time (`--jobs`); the timed rounds run alone.
 
 hotstart itself is a `git archive` snapshot of a commit (`--rev`, default HEAD) put first on
 PYTHONPATH, so uncommitted work in the tree does not leak in; parts the build lacks (no

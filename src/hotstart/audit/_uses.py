@@ -141,7 +141,8 @@ class UseWalker:
         #: be `_plain`)
         self._owned: dict[str, tuple[frozenset[str], bool]] = {}
         self._rebound: set[str] = set()
-        #: the module's plain functions bound once at module level (`files_into_own_table`)
+        #: the module's tree, and what `_files_into_own_table` reads of it (names bound once,
+        #: plain functions, literal constants), read on first need
         self._tree: ast.Module | None = None
         self._facts: tuple[set[str], dict[str, ast.FunctionDef], set[str]] | None = None
 

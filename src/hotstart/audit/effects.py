@@ -216,8 +216,6 @@ class EffectModel:
         return [f"{e.what} ({os.path.basename(path)})" for e in scan.effects if e.strong]
 
 
-
-
 class _Closure:
     """What importing each module does, with the packages in `running` taken as already
     run: computed per strongly connected component of the import graph (Tarjan's

@@ -211,7 +211,7 @@ def mark_subclass_hooks(scans: dict[str, ModuleScan]) -> None:
         return memo[full]
 
     lister = _lists_subclasses(scans)
-    for full, (scan, info) in index.items():
+    for scan, info in index.values():
         meta = scan.metaclasses.get(info.qualname)
         for base in (*info.bases, meta or ""):
             registry = _registering_base(base, scans, index)
