@@ -63,14 +63,14 @@ __getattr__, __dir__, __all__ = hotstart.lazy.attach(
     attrs={
         "warm": ["WarmPool", "TaskFuture"],
         "errors": ["PoolError", "PreloadError", "BrokenPool", "RemoteError", "TaskTimeout",
-                   "WorkerCrashed"],
+                   "WorkerCrashed", "CodeError"],
         "records": ["ModuleLoad", "PreloadReport", "TaskInfo", "TaskMetrics", "WorkerInfo"],
     },
 )
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing alone costs milliseconds
 if TYPE_CHECKING:
-    from .errors import (BrokenPool, PoolError, PreloadError, RemoteError, TaskTimeout,
-                         WorkerCrashed)
+    from .errors import (BrokenPool, CodeError, PoolError, PreloadError, RemoteError,
+                         TaskTimeout, WorkerCrashed)
     from .records import ModuleLoad, PreloadReport, TaskInfo, TaskMetrics, WorkerInfo
     from .warm import TaskFuture, WarmPool

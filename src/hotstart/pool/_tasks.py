@@ -119,7 +119,10 @@ def remote_error(task: Task, worker: Worker, details: dict, stdout: str,
 
 
 def task_metrics(task: Task, worker: Worker, measured: dict, node: str) -> TaskMetrics:
-    """The `TaskMetrics` of a task that ran to a result, from the worker's measurements."""
+    """The `TaskMetrics` of a task that ran to a result, from the worker's measurements (the
+    memory figure is the parent's: its workers run in its cgroup)."""
+    from . import memory
+
     # Positional, every field in order: the record's fast path (this runs once per task).
     return TaskMetrics(task.info.task_id, worker.id, worker.pid or 0,
                        # Until the worker began it (a task sent behind another waits there).
@@ -127,7 +130,7 @@ def task_metrics(task: Task, worker: Worker, measured: dict, node: str) -> TaskM
                        - task.info.submitted, measured["wall"],
                        measured["cpu"], measured["peak_rss"], measured["peak_rss_scope"],
                        measured["result_bytes"], measured["spilled"], node,
-                       measured["imported"])
+                       measured["imported"], memory.sample())
 
 
 def crash_text(task: Task, worker: Worker, code: int,

@@ -135,43 +135,14 @@ def _die_with_parent(signum: int) -> None:
 
 
 def _preload(modules: list[str], control: socket.socket) -> dict:
-    import importlib
+    from . import _preload as preload
 
     entries = []
     started = time.perf_counter()
     for name in modules:
         _protocol.send(control, ("importing", name))
-        before_rss = _rss()
-        before_modules = len(sys.modules)
-        t0 = time.perf_counter()
-        entry = {"module": name, "ok": True, "seconds": 0.0, "rss": None, "modules": 0,
-                 "error": None, "traceback": None}
-        try:
-            importlib.import_module(name)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit from a module included
-            import traceback
-
-            entry["ok"] = False
-            entry["error"] = f"{type(exc).__name__}: {exc}".rstrip(": ")
-            entry["traceback"] = "".join(traceback.format_exception(type(exc), exc,
-                                                                    exc.__traceback__))
-        entry["seconds"] = time.perf_counter() - t0
-        after_rss = _rss()
-        if before_rss is not None and after_rss is not None:
-            entry["rss"] = after_rss - before_rss
-        entry["modules"] = len(sys.modules) - before_modules
-        entries.append(entry)
-    return {"pid": os.getpid(), "python": sys.version.split()[0], "modules": entries,
-            "seconds": time.perf_counter() - started, "rss": _rss(),
-            "module_count": len(sys.modules)}
-
-
-def _rss() -> int | None:
-    try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
+        entries.append(preload.load(name))
+    return preload.report(entries, started)
 
 
 def _thread_count() -> int | None:

@@ -28,8 +28,8 @@ from concurrent.futures import BrokenExecutor
 
 from hotstart.errors import HotstartError
 
-__all__ = ["BrokenPool", "PoolError", "PreloadError", "RemoteError", "TaskTimeout",
-           "WorkerCrashed"]
+__all__ = ["BrokenPool", "CodeError", "PoolError", "PreloadError", "RemoteError",
+           "TaskTimeout", "WorkerCrashed"]
 
 _TAIL_LINES = 20
 
@@ -80,6 +80,23 @@ class RemoteError(PoolError):
 
     def __str__(self) -> str:
         return f"{self.args[0]}\n\nRemote traceback:\n{self.remote_traceback.rstrip()}"
+
+
+class CodeError(RemoteError):
+    """A source-code task (``run_code``) could not run its function: the code does not
+    compile, its module body raised, or it defines no such function. The message is one line
+    and names the code's line where there is one (``line``)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message, type_name="hotstart.pool.errors.CodeError",
+                         remote_traceback="")
+        self.line = line
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.args[0], self.line)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class TaskTimeout(PoolError, TimeoutError):

@@ -48,7 +48,7 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing alone costs millis
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["oom_kills", "MemoryLimits", "read_limits", "available"]
+__all__ = ["oom_kills", "MemoryLimits", "read_limits", "available", "sample"]
 
 _HUGE = 1 << 60  # at or above: "no limit" (v1 writes LONG_MAX rounded down to a page)
 _UNLIMITED = -1  # internal marker returned by _limit_value
@@ -325,3 +325,19 @@ def available(root: str = "/") -> "int | None":
     """Bytes this process can still allocate before its limit: ``limit - current`` from
     `read_limits` (at least 0), or None when the limit is unlimited or either is unknown."""
     return read_limits(root).available
+
+
+_sampled: "tuple[float, MemoryLimits] | None" = None
+
+
+def sample(max_age: float = 0.25) -> MemoryLimits:
+    """`read_limits()` of this process, read again only when the last reading is older than
+    `max_age` seconds: what every task's metrics carry (``TaskMetrics.memory``) without
+    reading the cgroup's files once per task."""
+    global _sampled
+    import time
+
+    now = time.monotonic()
+    if _sampled is None or now - _sampled[0] > max_age:
+        _sampled = (now, read_limits())
+    return _sampled[1]

@@ -7,6 +7,10 @@ imports ``inspect`` (~10 ms), which a pool's parent should not pay for five smal
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .memory import MemoryLimits
+
 __all__ = ["ModuleLoad", "PreloadReport", "TaskInfo", "TaskMetrics", "WorkerInfo"]
 
 
@@ -126,12 +130,15 @@ class TaskMetrics(_Record):
     else ``"worker"``: the worker's lifetime peak); queue_wait: seconds between submit and
     the moment a worker took the task; result_bytes: size of the pickled result; spilled:
     whether it came back through a spill file; node: the host name; imported: the modules
-    the task imported in its worker (not preloaded: candidates for the preload list).
+    the task imported in its worker (not preloaded: candidates for the preload list);
+    memory: the memory limit that applies where the task ran and the usage it counts
+    (`hotstart.pool.memory.MemoryLimits`: the container's cgroup first), read when the task
+    ended (at most a quarter second old).
     """
 
     __slots__ = ("task_id", "worker_id", "pid", "queue_wait", "wall", "cpu", "peak_rss",
-                 "peak_rss_scope", "result_bytes", "spilled", "node", "imported")
-    _defaults = {"imported": ()}
+                 "peak_rss_scope", "result_bytes", "spilled", "node", "imported", "memory")
+    _defaults = {"imported": (), "memory": None}
     task_id: int
     worker_id: str
     pid: int
@@ -144,6 +151,7 @@ class TaskMetrics(_Record):
     spilled: bool
     node: str
     imported: "tuple[str, ...]"
+    memory: "MemoryLimits | None"
 
 
 class TaskInfo(_Record):

@@ -15,9 +15,10 @@ import os
 import sys
 import time
 import weakref
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 
 from . import _startup, spill
+from .backends._base import DEFAULT, Backend
 from ._manager import Manager
 from ._tasks import Task, dumps, name_of
 from .errors import BrokenPool
@@ -28,11 +29,11 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
     from typing import Any
 
-    from .records import TaskMetrics
+    from .records import PreloadReport, TaskMetrics
 
 __all__ = ["TaskFuture", "WarmPool"]
 
-_DEFAULT = object()
+_DEFAULT = DEFAULT
 _ON_PRELOAD_ERROR = ("fail", "warn", "ignore")
 _pool_numbers = itertools.count(1)
 
@@ -94,7 +95,7 @@ class TaskFuture(Future):
                           f"of it: its result goes to process {self._pid}, never here")
 
 
-class WarmPool(Executor):
+class WarmPool(Backend):
     """A process pool whose workers are forked from a template that preloaded your modules.
 
         >>> with WarmPool(preload=["pandas"], workers=4, timeout=60) as pool:
@@ -122,6 +123,8 @@ class WarmPool(Executor):
 
     The constructor returns once the template has imported the preload list.
     """
+
+    engine = "local"
 
     def __init__(self, preload: Iterable[str] | None = None, *, spec: Any = None,
                  package: str | list[str] | None = None, workers: int | None = None,
@@ -196,9 +199,10 @@ class WarmPool(Executor):
     def preload(self) -> list[str]:
         return [load.module for load in self.preload_report.modules]
 
-    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> TaskFuture:
-        """Run ``fn(*args, **kwargs)`` in a worker, with the pool's default timeout."""
-        return self.schedule(fn, args, kwargs)
+    def preload_reports(self) -> dict[str, PreloadReport]:
+        """``{"template": preload_report}``: the workers are forked from the template, so
+        they have what it preloaded (`Backend`'s surface)."""
+        return {"template": self.preload_report}
 
     def schedule(self, fn: Callable, args: Iterable[Any] = (),
                  kwargs: Mapping[str, Any] | None = None, *, timeout: Any = _DEFAULT,
