@@ -11,9 +11,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The demo verifies its fix with the example's own tests, so it installs their extra (pytest).
+# The demo runs `hotstart fix` (libcst) and draws progress (rich): the tools extra; the
+# example's batch on Dask and Ray: those extras. It verifies its fix with the example's own
+# tests, so it installs their extra (pytest).
+# The dev extra includes the tools extra.
 $(VENV)/.installed-demo: pyproject.toml examples/jobrunner/pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e . -e 'examples/jobrunner[test]'
+	$(BIN)/python -m pip install --quiet -e '.[tools,dask,ray]' -e 'examples/jobrunner[test]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml examples/jobrunner/pyproject.toml | $(BIN)/python
@@ -34,6 +37,10 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/hotstart preload examples/jobrunner/jobs/clean.json --package jobrunner
 	@# The same list preloaded once in a warm pool's template; jobs run on forked workers.
 	cd examples/jobrunner/jobs && ../../../$(BIN)/jobrunner batch clean.json --repeat 3 --workers 2
+	@# Beyond one machine: the same jobs, unchanged, on a Dask LocalCluster and on a local Ray;
+	@# the same preload list reaches every worker (hotstart's worker plugin, Ray's setup hook).
+	cd examples/jobrunner/jobs && ../../../$(BIN)/jobrunner batch clean.json --repeat 2 --workers 2 --backend dask
+	cd examples/jobrunner/jobs && ../../../$(BIN)/jobrunner batch clean.json --repeat 2 --workers 2 --backend ray
 	@# Audit the example's imports against the measured `interface` request: each site's class
 	@# and saving, the chain to pandas, the inspect.stack() hot spot.
 	$(BIN)/hotstart audit examples/jobrunner --entry "-m jobrunner interface" --hide-needed -q

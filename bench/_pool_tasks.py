@@ -101,3 +101,8 @@ def fork_floor_server() -> None:
     for _line in sys.stdin:
         sys.stdout.write(f"{raw_fork_first()!r}\n")
         sys.stdout.flush()
+
+
+def import_pandas() -> None:
+    """A hand-written Ray ``worker_process_setup_hook`` (bench_backends.py): import pandas."""
+    import pandas  # noqa: F401

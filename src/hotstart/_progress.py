@@ -1,4 +1,7 @@
-"""Progress for multi-run work: a live bar on a terminal, plain lines otherwise."""
+"""Progress for multi-run work: a live bar on a terminal, plain lines otherwise.
+
+The bar is drawn with rich (the ``tools`` extra), imported only when a bar is shown; without
+rich, a terminal gets the plain lines too."""
 
 from __future__ import annotations
 
@@ -22,9 +25,12 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.enabled and self.stream.isatty():
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar,
-                                       SpinnerColumn, TextColumn, TimeElapsedColumn)
+            try:
+                from rich.console import Console
+                from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar,
+                                           SpinnerColumn, TextColumn, TimeElapsedColumn)
+            except ImportError:  # installed without the tools extra: plain lines
+                return self
 
             # Not markup: titles quote targets and files ("[/x]" would raise MarkupError).
             self._bar = Bar(SpinnerColumn(), TextColumn("{task.description}", markup=False),

@@ -7,7 +7,7 @@ returns what it measured, and `failure_message()` says how the target failed.
 
 from __future__ import annotations
 
-__all__ = ["HotstartError", "BadInput"]
+__all__ = ["HotstartError", "BadInput", "MissingExtra", "require_extra"]
 
 
 class HotstartError(Exception):
@@ -20,3 +20,20 @@ class BadInput(HotstartError):
     """The user asked for something that cannot be done: missing target, unwritable path."""
 
     exit_code = 2
+
+
+class MissingExtra(BadInput):
+    """A command needs a package of one of hotstart's extras, and it is not installed:
+    ``hotstart fix needs libcst: pip install 'hotstart[tools]'``."""
+
+
+def require_extra(module: str, feature: str, extra: str) -> None:
+    """`MissingExtra` naming the extra unless `module` can be imported (found, not loaded)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise MissingExtra(f"{feature} needs {module}: pip install 'hotstart[{extra}]'")

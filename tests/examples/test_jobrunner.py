@@ -449,3 +449,25 @@ def test_batch_with_a_typo_spec_fails_before_starting_workers() -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "type 'zscroe'" in proc.stdout and "did you mean 'zscore'" in proc.stdout
+
+
+@pytest.mark.parametrize("backend", ["dask", "ray"])
+def test_the_same_batch_runs_unchanged_on_dask_and_ray_with_the_specs_preload(
+        backend: str) -> None:
+    """`jobrunner batch --backend dask|ray`: the job code is the local run's; the preload list
+    (computed from the spec) reaches each engine worker, which reports every module."""
+    proc = jobrunner("batch", "jobs/clean.json", "--repeat", "2", "--workers", "2",
+                     "--backend", backend)
+
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    out = proc.stdout
+    reports = [line for line in out.splitlines() if line.startswith(f"{backend} worker ")]
+    assert reports, out  # at least one engine worker reported its preload
+    assert "jobrunner.plugins.stats" in out and "jobrunner.plugins.aggregate" not in out
+    assert "FAILED" not in out
+    rows = [line for line in out.splitlines() if line.startswith("#")]
+    assert len(rows) == 2 and all("30 -> 26 rows" in line for line in rows)
+    # Each task ran in an engine worker that reported a preload (its pid is in a report).
+    pids = {line.split()[3] for line in rows}
+    reported = {line.split("(pid ")[1].split(")")[0] for line in reports}
+    assert pids <= reported

@@ -24,6 +24,8 @@ commands:
             remove dead), show a diff or write it, verify with the project's tests
   trial     run a target with every import lazy: which modules its path really uses,
             and the start-up a perfect cut of that path reaches (the bound)
+  worker    a container's entrypoint: preload a job's modules (HOTSTART_PRELOAD), report
+            each, then run a Python command in the same process (-- -m MODULE ...)
 
 options:
   -h, --help  show this help and exit
@@ -33,7 +35,7 @@ Run 'hotstart <command> --help' for the options of a command.
 """
 
 # The subcommands, each a module of this package with a `run(args) -> int`.
-COMMANDS = ("profile", "show", "diff", "index", "preload", "audit", "fix", "trial")
+COMMANDS = ("profile", "show", "diff", "index", "preload", "audit", "fix", "trial", "worker")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     from ..errors import BadInput, HotstartError
 
     # A terminal or pipe that cannot encode the output (PYTHONIOENCODING=ascii, a latin-1
-    # locale) gets escapes for the characters it lacks, not a UnicodeEncodeError.
-    if hasattr(sys.stdout, "reconfigure"):
+    # locale) gets escapes for the characters it lacks, not a UnicodeEncodeError. Not for
+    # `worker`: the command it runs gets the streams python would give it.
+    if args[0] != "worker" and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
         import importlib

@@ -10,7 +10,8 @@ _SELECT = "dead,deferrable,typing-only,hot-calls,cli"
 
 
 def run(args: list[str]) -> int:
-    parser = make_parser("fix", "Rewrite a project's imports from its audit with libcst, keeping "
+    parser = make_parser("fix", "Rewrite a project's imports from its audit with libcst (the "
+                         "tools extra: pip install 'hotstart[tools]'), keeping "
                          "comments and formatting: deferrable imports move into the functions "
                          "that use them (or become `lazy import` on 3.15+, or go in "
                          "__lazy_modules__), typing-only ones go under `if TYPE_CHECKING:` with a "
@@ -58,6 +59,9 @@ def run(args: list[str]) -> int:
                              "modules are checked, and a group that measured nothing is "
                              "reverted)")
     namespace = parser.parse_args(args)
+    from ..errors import require_extra
+
+    require_extra("libcst", "hotstart fix", "tools")  # before the audit, which may run the entries
     check_audit_options(namespace)
     select = tuple(s.strip() for s in namespace.select.split(",") if s.strip())
     from ..errors import BadInput

@@ -1,4 +1,5 @@
-"""`hotstart preload`: the modules a job spec needs preloaded."""
+"""`hotstart preload`: the modules a job spec needs preloaded (``--format env``: the
+``HOTSTART_PRELOAD=a,b`` line a master puts in its workers' environment)."""
 
 import sys
 
@@ -20,7 +21,13 @@ def run(args: list[str]) -> int:
     parser.add_argument("--alias", action="append", default=[], metavar="NAME=MODULE",
                         help="a library alias used inside expression strings, e.g. np=numpy "
                              "(repeatable)")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--format", choices=("text", "json", "env"), default="text",
+                        help="text (default): the list and the spec entries that need each "
+                             "module; json: all of it, machine-readable; env: the one line "
+                             "HOTSTART_PRELOAD=a,b, for an env file, a shell or a manifest "
+                             "(nothing, and exit 1, when a type is not registered)")
+    parser.add_argument("--json", action="store_const", const="json", dest="format",
+                        help="same as --format json")
     add_matcher_options(parser)
     namespace = parser.parse_args(args)
     from ..errors import BadInput
@@ -54,11 +61,18 @@ def run(args: list[str]) -> int:
     result = compute_preload(spec, index, type_key=namespace.type_key, always=namespace.always,
                              hints=[table] if table else [])
     packages = ", ".join(namespace.package)
-    if namespace.json:
+    if namespace.format == "json":
         import json
 
         sys.stdout.write(json.dumps({"spec": namespace.spec, "packages": namespace.package,
                                      **result.to_dict()}, indent=1) + "\n")
+    elif namespace.format == "env":
+        from ..registry.spec import PRELOAD_ENV
+
+        # Module names need no quoting in a shell or an env file. With an unknown type the
+        # list is incomplete: nothing is printed, so it cannot reach a worker's environment.
+        if not result.unknown:
+            sys.stdout.write(f"{PRELOAD_ENV}={result.env_value}\n")
     else:
         from ..render.registry import render_preload
 

@@ -127,6 +127,9 @@ def fix(target: str, *, select: Sequence[str] = SELECTABLE, target_version: str 
     entry again (`python`, `runs`: as the audit ran them) and revert a group that measured
     nothing. `trial`: with `write`, the lazy trial runs on each measured entry before the
     write and after it: "fix reached N % of the trial's bound"."""
+    from ..errors import require_extra
+
+    require_extra("libcst", "hotstart fix", "tools")  # `MissingExtra` before the audit runs
     from .codemods import PROGRAM_CODEMODS, program_codemod
 
     low, _high = parse_version(target_version)

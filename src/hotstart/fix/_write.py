@@ -33,7 +33,7 @@ import tokenize
 from dataclasses import dataclass
 
 from ..errors import HotstartError
-from ..measure.io import _mode_for
+from .._files import _mode_for
 
 __all__ = ["Source", "read_source", "Files", "TEMP_SUFFIX"]
 

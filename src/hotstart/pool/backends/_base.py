@@ -83,13 +83,15 @@ class Backend(Executor):
 class _Call:
     """One task in flight on a remote engine."""
 
-    __slots__ = ("future", "handle", "info", "payload")
+    __slots__ = ("future", "handle", "info", "payload", "submitted")
 
     def __init__(self, info, future, payload: bytes) -> None:
         self.info = info
         self.future = future
         self.payload = payload
         self.handle: Any = None
+        # Wall-clock time: the worker's clock, on another host, shares no monotonic origin.
+        self.submitted = time.time()
 
 
 class _Worker:
@@ -189,6 +191,8 @@ class RemoteBackend(Backend):
             with self._lock:
                 self._inflight.pop(info.task_id, None)
                 self._idle.notify_all()
+            if isinstance(exc, BrokenPool):
+                raise
             raise BrokenPool(f"the {self.engine} engine refused task {label!r}: "
                              f"{type(exc).__name__}: {exc}") from exc
         if timeout is not None:
@@ -250,7 +254,7 @@ class RemoteBackend(Backend):
                 kind, body, measured = outcome
                 metrics = TaskMetrics(
                     call.info.task_id, measured["worker_id"], measured["pid"],
-                    max(0.0, measured["began"] - call.info.submitted), measured["wall"],
+                    max(0.0, measured["began"] - call.submitted), measured["wall"],
                     measured["cpu"], measured["peak_rss"], measured["peak_rss_scope"],
                     None, False, measured["node"], tuple(measured["imported"]),
                     _memory(measured.get("memory")))
@@ -295,7 +299,7 @@ class RemoteBackend(Backend):
         self._fire("complete", call.info, future, None)
         try:
             future.set_exception(error)
-        except Exception:  # noqa: BLE001, S110 - completed meanwhile
+        except Exception:  # noqa: BLE001 - completed meanwhile
             return
         if call.handle is not None:
             try:
@@ -324,7 +328,7 @@ class RemoteBackend(Backend):
         for handler in list(self._hooks[event]):
             try:
                 handler(*args)
-            except Exception:  # noqa: BLE001 - one bad handler must not break the others
+            except Exception:
                 import logging
 
                 logging.getLogger("hotstart.pool").exception(

@@ -85,15 +85,16 @@ def run_task(payload: bytes, worker_id: str) -> tuple:
     from .. import memory
 
     node = socket.gethostname()
-    began = time.monotonic()
+    began = time.time()  # wall clock: compared with the client's submit time (queue_wait)
     measured = {"worker_id": worker_id, "pid": os.getpid(), "node": node, "began": began,
                 "wall": 0.0, "cpu": 0.0, "peak_rss": None, "peak_rss_scope": "worker",
                 "imported": (), "memory": None}
     failed = failed_modules()
     if failed:
         first = failed[0]
-        return ("unusable", f"worker {worker_id} on {node} (pid {os.getpid()}) is not used: "
-                f"its preload of {first['module']!r} failed: {first['error']}", measured)
+        why = (f"worker {worker_id} on {node} (pid {os.getpid()}) is not used: its preload "
+               f"of {first['module']!r} failed: {first['error']}")
+        return ("unusable", why, measured)
     global _known
     if _known is None:  # a worker started without `preload_here`: what it has is its own
         _known = set(sys.modules)

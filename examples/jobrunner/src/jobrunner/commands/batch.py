@@ -20,6 +20,9 @@ def register(requests: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="run each spec K times (default 1)")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="limit for each job")
+    parser.add_argument("--backend", choices=("local", "dask", "ray"), default="local",
+                        help="where the jobs run: a local warm pool (default), a Dask "
+                             "LocalCluster or a local Ray; the same preload list on each")
     parser.set_defaults(handler=run)
     return parser
 
@@ -29,4 +32,4 @@ def run(args: argparse.Namespace) -> int:
     from jobrunner.batch import run_batch
 
     return run_batch(args.specs, workers=args.workers, repeat=args.repeat,
-                     timeout=args.timeout)
+                     timeout=args.timeout, backend=args.backend)
