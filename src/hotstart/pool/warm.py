@@ -18,9 +18,9 @@ import weakref
 from concurrent.futures import Future
 
 from . import _startup, spill
-from .backends._base import DEFAULT, Backend
+from .backends._base import DEFAULT, Backend, prepare_call
 from ._manager import Manager
-from ._tasks import Task, dumps, name_of
+from ._tasks import Task, name_of
 from .errors import BrokenPool
 from .records import TaskInfo, WorkerInfo
 
@@ -218,15 +218,7 @@ class WarmPool(Backend):
             raise BrokenPool(f"this WarmPool was created in process {self._pid}, and this "
                              f"process ({_process_id}) is a fork of it: a pool serves only "
                              f"the process that created it; create a new WarmPool here")
-        if timeout is _DEFAULT:
-            timeout = self._timeout
-        elif timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout={timeout!r}: expected a positive number of seconds or "
-                             f"None")
-        args = tuple(args)
-        kwargs = dict(kwargs or {})
-        label = name or name_of(fn)
-        payload = dumps(fn, args, kwargs, label)
+        timeout, label, payload = prepare_call(fn, args, kwargs, timeout, self._timeout, name)
         info = TaskInfo(next(self._task_ids), label, time.monotonic(), timeout)
         future = TaskFuture(info)
         task = Task(info, payload, future)

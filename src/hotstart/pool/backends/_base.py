@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ..records import PreloadReport
     from ..warm import TaskFuture
 
-__all__ = ["DEFAULT", "Backend", "RemoteBackend"]
+__all__ = ["DEFAULT", "Backend", "RemoteBackend", "prepare_call"]
 
 #: "The backend's default timeout" (None means no timeout).
 DEFAULT: Any = type("Default", (), {"__repr__": lambda self: "DEFAULT"})()
@@ -78,6 +78,21 @@ class Backend(Executor):
     def preload_reports(self) -> dict[str, PreloadReport]:
         """What each worker (or the template) preloaded: worker id -> `PreloadReport`."""
         raise NotImplementedError
+
+
+def prepare_call(fn: Callable, args: Iterable[Any], kwargs: Mapping[str, Any] | None,
+                 timeout: Any, default_timeout: float | None,
+                 name: str | None) -> tuple[float | None, str, bytes]:
+    """A call's timeout (`DEFAULT`: the backend's), label and pickled payload, the same on
+    every backend; `ValueError` for a bad timeout, `TypeError` for what cannot be pickled."""
+    from .._tasks import dumps, name_of
+
+    if timeout is DEFAULT:
+        timeout = default_timeout
+    elif timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout={timeout!r}: expected a positive number of seconds or None")
+    label = name or name_of(fn)
+    return timeout, label, dumps(fn, tuple(args), dict(kwargs or {}), label)
 
 
 class _Call:
@@ -163,20 +178,11 @@ class RemoteBackend(Backend):
                  kwargs: Mapping[str, Any] | None = None, *, timeout: Any = DEFAULT,
                  name: str | None = None) -> TaskFuture:
         """`submit` with a per-task `timeout` (seconds, or None) and a `name`."""
-        from .._tasks import dumps, name_of
         from ..errors import BrokenPool
         from ..records import TaskInfo
         from ..warm import TaskFuture
 
-        if timeout is DEFAULT:
-            timeout = self._timeout
-        elif timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout={timeout!r}: expected a positive number of seconds or "
-                             f"None")
-        args = tuple(args)
-        kwargs = dict(kwargs or {})
-        label = name or name_of(fn)
-        payload = dumps(fn, args, kwargs, label)
+        timeout, label, payload = prepare_call(fn, args, kwargs, timeout, self._timeout, name)
         with self._lock:
             if self._closed:
                 raise BrokenPool(f"this {type(self).__name__} was shut down: create a new one")
@@ -212,6 +218,12 @@ class RemoteBackend(Backend):
         """No new tasks; with `cancel_futures`, cancel those not done; with `wait`, return
         once every task is done. The engine itself (a client you passed in) is left running;
         one the backend started is closed."""
+        if wait and not self._engine_alive():
+            # The engine is gone: fail what is in flight (BrokenPool) rather than wait for it.
+            with self._lock:
+                gone = list(self._inflight.values())
+            for call in gone:
+                self._settle(call)
         with self._lock:
             first = not self._closed
             self._closed = True
@@ -231,6 +243,11 @@ class RemoteBackend(Backend):
 
     def _close_engine(self) -> None:
         """Close what the backend started (not what the caller passed in)."""
+
+    def _engine_alive(self) -> bool:
+        """Whether the engine can still complete the calls in flight (a closed Dask client,
+        a Ray shut down under the backend: no completion will come)."""
+        return True
 
     # -- completion -------------------------------------------------------------------------
 

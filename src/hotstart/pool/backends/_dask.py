@@ -333,16 +333,10 @@ class DaskBackend(RemoteBackend):
     def _client_alive(self) -> bool:
         return self._client.status not in ("closing", "closed")
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """As `Backend.shutdown`; tasks still in flight when the client was closed (by you,
-        or because it lost the scheduler for good) fail with `BrokenPool` rather than be
-        waited for: no completion can come from a closed client."""
-        if wait and not self._client_alive():
-            with self._lock:
-                calls = list(self._inflight.values())
-            for call in calls:
-                self._settle(call)
-        super().shutdown(wait, cancel_futures=cancel_futures)
+    def _engine_alive(self) -> bool:
+        # Tasks in flight when the client was closed (by you, or because it lost the
+        # scheduler for good) fail with `BrokenPool` at shutdown: no completion can come.
+        return self._client_alive()
 
     def _engine_error(self, call: _Call, exc: BaseException) -> BaseException:
         from concurrent.futures import CancelledError

@@ -301,16 +301,11 @@ class RayBackend(RemoteBackend):
         """Whether this process is still connected to the Ray the backend started on."""
         return ray.is_initialized() and _connection() == self._connection
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """As `Backend.shutdown`; Ray that was shut down under the backend completes no task,
-        so those in flight then fail with `BrokenPool` rather than be waited for. A Ray the
-        backend started is shut down (not one you started, nor one started after it)."""
-        if wait and not self._connected():
-            with self._lock:
-                calls = list(self._inflight.values())
-            for call in calls:
-                self._settle(call)
-        super().shutdown(wait, cancel_futures=cancel_futures)
+    def _engine_alive(self) -> bool:
+        # A Ray shut down under the backend completes no task: those in flight fail with
+        # `BrokenPool` at shutdown. (`shutdown` ends a Ray the backend started, not one you
+        # started, nor one started after it.)
+        return self._connected()
 
     def _engine_error(self, call: _Call, exc: BaseException) -> BaseException:
         from concurrent.futures import CancelledError
