@@ -248,9 +248,11 @@ def test_as_pid_1_sigterm_ends_the_command_cleanly(project):
     (["--", "hsw-not-a-command"], {}, "is neither a file nor an installed console script"),
     (["--", "missing.py"], {}, "can't open file"),
     (["--", "-u", "hsw_probe.py"], {}, "takes no python options"),
+    (["--", "/bin/ls"], {}, "is not a Python script (a program, not source)"),
+    (["--report", ""], {}, "cannot write '': give a file name"),
 ], ids=["option", "report-dir-missing", "report-is-dir", "broken-spec", "spec-no-package",
         "bad-preload", "bad-env", "empty-command", "not-a-command", "missing-script",
-        "python-option"])
+        "python-option", "a-program", "empty-report"])
 @pytest.mark.parametrize("entry", ["console", "module"])
 def test_bad_input_is_one_line_and_exit_2(project, args, env, message, entry):
     (project / "broken.json").write_text('{"@type": ')

@@ -16,8 +16,11 @@ __all__ = ["check_writable", "write_atomic"]
 
 def check_writable(path: str | os.PathLike[str]) -> None:
     """Fail before doing any work if `path` cannot be written."""
+    if not os.fspath(path):
+        raise BadInput("cannot write '': give a file name")
     target = os.path.abspath(os.fspath(path))
     directory = os.path.dirname(target)
+    _refuse_special(os.fspath(path))
     if os.path.isdir(target):
         raise BadInput(f"cannot write {os.fspath(path)!r}: it is a directory")
     if not os.path.isdir(directory):
@@ -44,6 +47,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     planted beside `path` is never written through; a link at `path` itself is replaced."""
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
+    _refuse_special(target)
     import tempfile
 
     try:
@@ -66,6 +70,29 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         if isinstance(exc, OSError):
             raise BadInput(f"cannot write {target!r}: {exc.strerror or exc}") from None
         raise
+
+
+def _refuse_special(target: str) -> None:
+    """A device, a FIFO or a socket at `target`, or a symbolic link to one (``/dev/stdout``),
+    is never replaced by a file: the rename would put a regular file where /dev/null was. A
+    link to a regular file is replaced (the link itself, never written through)."""
+    import stat
+
+    absolute = os.path.abspath(target)
+    if absolute.startswith(("/dev/", "/proc/", "/sys/")):
+        # /dev/stdout is a link to /proc/self/fd/1, which may be a regular file: replacing
+        # the link would break the system's /dev/stdout.
+        raise BadInput(f"cannot write {target!r}: it is a system path (/dev, /proc, /sys); "
+                       f"give the path of a file")
+    try:
+        mode = os.lstat(target).st_mode
+        if stat.S_ISLNK(mode):
+            mode = os.stat(target).st_mode
+    except OSError:  # missing, or a dangling link: a file is created
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise BadInput(f"cannot write {target!r}: it is not a regular file (a device, a pipe "
+                       f"or a socket); give the path of a file")
 
 
 def _mode_for(target: str) -> int:

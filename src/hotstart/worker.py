@@ -262,6 +262,10 @@ def _target(command: list) -> _Target:
     if os.path.exists(first) or os.sep in first or first.endswith((".py", ".pyz")):
         if not os.path.exists(first):
             raise BadInput(f"can't open file {os.path.abspath(first)!r}: no such file")
+        if not os.path.isdir(first) and not first.endswith(".pyz") and _binary(first):
+            raise BadInput(f"{first!r} is not a Python script (a program, not source): the "
+                           f"worker runs Python commands in its own interpreter; exec the "
+                           f"program directly")
         return _Target("script", first, command[1:])
     from importlib.metadata import entry_points
 
@@ -274,6 +278,15 @@ def _target(command: list) -> _Target:
         raise BadInput(f"{first!r} {what}: the worker runs Python commands in its own "
                        f"interpreter (-m MODULE, SCRIPT, -c CODE or a console script)")
     return _Target("entry", first, command[1:], found[0])
+
+
+def _binary(path: str) -> bool:
+    """Whether `path` starts like a compiled program (NUL bytes: ELF, a zip), not source."""
+    try:
+        with open(path, "rb") as handle:
+            return b"\0" in handle.read(4096)
+    except OSError:
+        return False
 
 
 # -- preloading ------------------------------------------------------------------------------

@@ -72,6 +72,35 @@ def wait_for_file(release, done):
     return "finished"
 
 
+class ExitsWhenLoaded:
+    """A result whose unpickling raises SystemExit in whoever loads it."""
+
+    def __reduce__(self):
+        import sys
+
+        return (sys.exit, (3,))
+
+
+def hostile_result():
+    return ExitsWhenLoaded()
+
+
+def patch_builtin():
+    import builtins
+
+    builtins.divmod = lambda *args: ("pwned",)
+    import sys
+
+    sys.setrecursionlimit(50_000)
+    return divmod(7, 2)
+
+
+def uses_builtin():
+    import sys
+
+    return divmod(7, 2), sys.getrecursionlimit()
+
+
 def getenv(name):
     return os.environ.get(name)
 
@@ -91,6 +120,7 @@ def cluster():
             processes=True, n_workers=2, threads_per_worker=1, dashboard_address=":0",
             scheduler_kwargs={"allowed_failures": 0},
             env={"MY_API_TOKEN": "secret-value", "HOTSTART_X": "visible",
+                 "DASK_API_TOKEN": "secret-too",
                  "HOTSTART_GONE": "present"}) as local:
         yield local
 
@@ -294,29 +324,38 @@ def test_hotstart_preload_variable(client, monkeypatch):
         assert env_backend.submit(add, 1, 2).result() == 3
 
 
-def test_failing_preload_worker_is_reported_and_refuses_tasks(tmp_path, monkeypatch):
-    # The second (and last) cluster: one the backend starts and owns. Its workers are
+def test_failing_preload_worker_is_reported_and_never_used_again(tmp_path, monkeypatch):
+    # The second (and last) cluster: one a good backend starts and owns. Its workers are
     # spawned with this process's sys.path, so the broken module is found there.
     (tmp_path / "hs_dask_broken.py").write_text(
         "import json\nraise RuntimeError('broken on purpose')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.warns(RuntimeWarning, match="preload of 'hs_dask_broken' failed"):
-        owned = DaskBackend(preload=["json", "hs_dask_broken"], n_workers=1,
-                            threads_per_worker=1, dashboard_address=":0")
+    owned = DaskBackend(preload=["json"], n_workers=1, threads_per_worker=1,
+                        dashboard_address=":0")
     try:
-        reports = owned.preload_reports()
-        assert len(reports) == 1
-        (address, report), = reports.items()
-        assert [(load.module, load.ok) for load in report.modules] == \
-            [("json", True), ("hs_dask_broken", False)]
-        failed = report.failed[0]
-        assert failed.error == "RuntimeError: broken on purpose"
-        assert "hs_dask_broken.py" in failed.traceback
-        for _ in range(3):  # never silently run
-            future = owned.submit(add, 1, 2)
-            with pytest.raises(PreloadError, match="hs_dask_broken.*broken on purpose"):
-                future.result(timeout=WAIT)
-            assert address in str(future.exception())
+        assert owned.submit(add, 1, 2).result(timeout=WAIT) == 3
+        with pytest.warns(RuntimeWarning, match="preload of 'hs_dask_broken' failed"):
+            bad = DaskBackend(owned.client, preload=["json", "hs_dask_broken"])
+        try:
+            reports = bad.preload_reports()
+            assert len(reports) == 1
+            (address, report), = reports.items()
+            assert [(load.module, load.ok) for load in report.modules] == \
+                [("json", True), ("hs_dask_broken", False)]
+            failed = report.failed[0]
+            assert failed.error == "RuntimeError: broken on purpose"
+            assert "hs_dask_broken.py" in failed.traceback
+            for each in (bad, owned, bad):  # never silently run, whose ever task it is
+                future = each.submit(add, 1, 2)
+                with pytest.raises(PreloadError, match="hs_dask_broken.*broken on purpose"):
+                    future.result(timeout=WAIT)
+                assert address in str(future.exception())
+        finally:
+            bad.shutdown()
+        # An import cannot be undone: the worker stays unusable once the backend whose
+        # preload failed there is gone.
+        with pytest.raises(PreloadError, match="hs_dask_broken"):
+            owned.submit(add, 1, 2).result(timeout=WAIT)
         # The cluster it started does not retry a task whose worker died.
         assert owned.client.run_on_scheduler(_allowed_failures) == 0
     finally:
@@ -328,28 +367,25 @@ def _allowed_failures(dask_scheduler):
     return dask_scheduler.allowed_failures
 
 
-def test_a_failed_preload_makes_the_worker_unusable_until_its_backend_shuts_down(backend,
-                                                                                 client):
-    # Two more backends on the same workers: one whose preload fails everywhere, then a
-    # good one. Imports cannot be undone, so no hotstart task runs there meanwhile.
-    with pytest.warns(RuntimeWarning, match="preload of 'hs_dask_missing' failed"):
-        bad = DaskBackend(client, preload=["hs_dask_missing"])
-    try:
-        good_after = DaskBackend(client, preload=["json"])
-        try:
-            for each in (bad, good_after, backend):
-                with pytest.raises(PreloadError, match="'hs_dask_missing' failed: "
-                                                       "ModuleNotFoundError"):
-                    each.submit(add, 1, 2).result(timeout=WAIT)
-            # Each backend reports its own list.
-            assert {load.module for report in good_after.preload_reports().values()
-                    for load in report.modules} == {"json"}
-        finally:
-            good_after.shutdown()
-    finally:
-        bad.shutdown()
-    # Its plugin unregistered, the workers serve again.
-    assert backend.submit(add, 1, 2).result(timeout=WAIT) == 3
+def test_a_result_that_attacks_the_client_when_loaded_fails_only_its_task(backend):
+    # Loaded by the backend under its guard (the worker pickles it): not in Dask's comm,
+    # where SystemExit closed the connection and the next tasks were never sent.
+    with pytest.raises(RemoteError, match="answer could not be read: SystemExit"):
+        backend.submit(hostile_result).result(timeout=WAIT)
+    assert backend.submit(add, 2, 3).result(timeout=WAIT) == 5
+
+
+def test_state_a_task_leaves_in_the_worker_does_not_reach_the_next_task(backend):
+    assert backend.submit(patch_builtin).result(timeout=WAIT) == ("pwned",)
+    # One thread per worker, two workers: each worker's next task finds it put back.
+    results = {backend.submit(uses_builtin).result(timeout=WAIT) for _ in range(6)}
+    assert len(results) == 1
+    (quotient, limit), = results
+    assert quotient == (3, 1) and limit < 50_000
+
+
+def test_engine_settings_that_look_secret_are_scrubbed(backend, client):
+    assert set(client.run(getenv, "DASK_API_TOKEN").values()) == {None}
 
 
 # -- hooks, shutdown, a closed client ---------------------------------------------------------

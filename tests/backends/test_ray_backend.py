@@ -73,6 +73,17 @@ def touch(path: str) -> str:
     return "ran"
 
 
+class ExitsWhenLoaded:
+    """A result whose unpickling raises SystemExit in whoever loads it."""
+
+    def __reduce__(self):
+        return (sys.exit, (3,))
+
+
+def hostile_result() -> ExitsWhenLoaded:
+    return ExitsWhenLoaded()
+
+
 def environment() -> dict:
     return {name: os.environ.get(name) for name in ("MY_API_TOKEN", "HOTSTART_X")}
 
@@ -173,6 +184,14 @@ def test_exception_raised_as_itself_with_the_remote_traceback(backend):
 
 
 # -- timeouts, cancels and crashes ---------------------------------------------------------------
+
+def test_a_result_that_attacks_the_client_when_loaded_fails_only_its_task(backend):
+    # The worker pickles the result and the backend loads it under its guard: in Ray's
+    # callback thread, SystemExit left the future pending forever.
+    with pytest.raises(RemoteError, match="answer could not be read: SystemExit"):
+        backend.submit(hostile_result).result(timeout=60)
+    assert backend.submit(square, 4).result(timeout=60) == 16
+
 
 def test_timeout_kills_the_worker(backend, tmp_path):
     backend.submit(square, 1).result(timeout=PATIENCE)  # a started worker, so the task begins

@@ -143,3 +143,36 @@ def test_the_warm_pool_is_the_local_backend_of_the_shared_surface(shared_pool):
     reports = shared_pool.preload_reports()
     assert list(reports) == ["template"]
     assert [load.module for load in reports["template"].modules] == ["json", "pooltasks"]
+
+
+def test_a_relative_python_path_entry_is_dropped_even_after_the_code_changes_directory(
+        make_pool, tmp_path, monkeypatch):
+    for name, value in (("first", "A"), ("second", "B")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "code_helper.py").write_text(f"VALUE = {value!r}\n")
+    monkeypatch.chdir(tmp_path)  # the pool's workers start here
+    pool = make_pool(workers=1)
+    moves = "import os, code_helper\nos.chdir('/')\ndef f():\n    return code_helper.VALUE\n"
+    plain = "import code_helper\ndef f():\n    return code_helper.VALUE\n"
+    assert pool.run_code(moves, "f", python_path=["first"]).result(timeout=60) == "A"
+    assert pool.run_code(plain, "f", python_path=[str(tmp_path / "second")]
+                         ).result(timeout=60) == "B"
+
+
+@pytest.mark.parametrize("code, options, expected", [
+    ("x = " + "-" * 100_000 + "1\ndef f(): pass\n", {}, "the code nests too deeply"),
+    ("import sys\nsys.exit(3)\ndef f(): pass\n", {},
+     "line 2: the code raised SystemExit while it was being run"),
+    (CODE, {"python_path": [5]}, "python_path: 5 is not a directory path"),
+    (CODE, {"python_path": [b"/tmp"]}, "python_path: b'/tmp' is not a directory path"),
+    (CODE, {"env_updates": {"X": "\ud800"}}, "env_updates['X'] must be a str"),
+])
+def test_hostile_inputs_are_one_line_code_errors(shared_pool, code, options, expected):
+    from hotstart.pool import CodeError
+
+    with pytest.raises(CodeError) as caught:
+        shared_pool.run_code(code, "add" if code is CODE else "f", (1,) if code is CODE
+                             else (), **options).result(timeout=60)
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+    # The worker serves on, with nothing of it left.
+    assert shared_pool.run_code(CODE, "add", (1,)).result(timeout=60) == 2

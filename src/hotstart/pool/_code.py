@@ -47,7 +47,8 @@ def code_filename(code: str) -> str:
     """The stable file name tracebacks show for `code`."""
     import hashlib
 
-    return f"<hotstart-code-{hashlib.sha256(code.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}>"
+    digest = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"<hotstart-code-{digest[:12]}>"
 
 
 def run_code_task(code: str, function: str, args: tuple = (), kwargs: Mapping[str, Any] | None
@@ -60,14 +61,24 @@ def run_code_task(code: str, function: str, args: tuple = (), kwargs: Mapping[st
         raise CodeError(f"run_code: code must be a str, not {type(code).__name__}")
     if not isinstance(function, str) or not function.isidentifier():
         raise CodeError(f"run_code: function must be a function name, not {function!r}")
-    paths = [os.fspath(p) for p in python_path]
+    paths = []
+    for entry in python_path:
+        path = os.fspath(entry) if isinstance(entry, (str, os.PathLike)) else entry
+        if not isinstance(path, str) or "\0" in path or not _encodable(path):
+            raise CodeError(f"run_code: python_path: {entry!r} is not a directory path (a str)")
+        # Absolute now: a relative entry must not follow a chdir of the code (the modules
+        # imported from it are found by it afterwards, to be dropped).
+        paths.append(os.path.abspath(path) if path else path)
     updates = dict(env_updates or {})
     for name, value in updates.items():
-        if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+        if (not isinstance(name, str) or not name or "=" in name or "\0" in name
+                or not _encodable(name)):
             raise CodeError(f"run_code: env_updates: {name!r} is not an environment "
                             f"variable name")
-        if value is not None and (not isinstance(value, str) or "\0" in value):
-            raise CodeError(f"run_code: env_updates[{name!r}] must be a str or None")
+        if value is not None and (not isinstance(value, str) or "\0" in value
+                                  or not _encodable(value)):
+            raise CodeError(f"run_code: env_updates[{name!r}] must be a str (encodable, "
+                            f"without NUL) or None")
     filename = code_filename(code)
     _remember_source(filename, code)
     try:
@@ -77,6 +88,9 @@ def run_code_task(code: str, function: str, args: tuple = (), kwargs: Mapping[st
         raise CodeError(f"{where}: SyntaxError: {exc.msg}", line=exc.lineno) from None
     except (ValueError, TypeError) as exc:  # null bytes in the source
         raise CodeError(f"{filename}: cannot compile: {exc}") from None
+    except (RecursionError, MemoryError) as exc:  # nesting deeper than the parser allows
+        raise CodeError(f"{filename}: cannot compile: {type(exc).__name__}: the code nests "
+                        f"too deeply") from None
     saved_path = list(sys.path)
     saved_env = dict(os.environ) if updates else None
     known = set(sys.modules) if paths else None
@@ -93,7 +107,7 @@ def run_code_task(code: str, function: str, args: tuple = (), kwargs: Mapping[st
                                      "__builtins__": __builtins__}
         try:
             exec(compiled, namespace)  # noqa: S102 - running the caller's code is the job
-        except Exception as exc:
+        except BaseException as exc:  # sys.exit() in the module body too
             line = _code_line(exc, filename)
             where = f"{filename} line {line}" if line else filename
             raise CodeError(f"{where}: the code raised {type(exc).__name__} while it was "
@@ -117,6 +131,16 @@ def run_code_task(code: str, function: str, args: tuple = (), kwargs: Mapping[st
             apply(saved_env)
         if known is not None:
             _forget_modules_from(paths, known)
+
+
+def _encodable(text: str) -> bool:
+    """Whether `text` can go into the environment or ``sys.path`` (no lone surrogates the
+    file system encoding cannot write)."""
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        return False
+    return True
 
 
 def _remember_source(filename: str, code: str) -> None:

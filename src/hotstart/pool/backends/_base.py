@@ -253,42 +253,21 @@ class RemoteBackend(Backend):
 
     def _settle(self, call: _Call) -> None:
         """The engine is done with `call`: complete its future (unless a timeout or a cancel
-        did already)."""
-        from .._tasks import remote_error
-        from ..records import TaskMetrics
-
+        did already). Whatever the answer holds, the future completes: an answer that cannot
+        be read fails its own task (`RemoteError`), never the backend."""
         future = call.future
         try:
             if future.done():
                 return
-            metrics = None
             try:
-                outcome = self._outcome(call.handle)
-            except BaseException as exc:  # noqa: BLE001 - the engine's errors, whatever they are
-                error: BaseException | None = self._engine_error(call, exc)
-                value = None
-            else:
-                kind, body, measured = outcome
-                metrics = TaskMetrics(
-                    call.info.task_id, measured["worker_id"], measured["pid"],
-                    max(0.0, measured["began"] - call.submitted), measured["wall"],
-                    measured["cpu"], measured["peak_rss"], measured["peak_rss_scope"],
-                    None, False, measured["node"], tuple(measured["imported"]),
-                    _memory(measured.get("memory")))
-                future.metrics = metrics
-                future.worker_id = measured["worker_id"]
-                future.stdout = measured.get("stdout", "")
-                future.stderr = measured.get("stderr", "")
-                if kind == "ok":
-                    error, value = None, body
-                elif kind == "unusable":
-                    from ..errors import PreloadError
+                error, value, metrics = self._read(call)
+            except BaseException as exc:  # noqa: BLE001 - SystemExit from a hostile pickle too
+                from ..errors import RemoteError
 
-                    error, value = PreloadError(body), None
-                else:
-                    error = remote_error(call, _Worker(measured["worker_id"], measured["pid"]),
-                                         body, future.stdout, future.stderr)
-                    value = None
+                error, value, metrics = RemoteError(
+                    f"task {call.info.name!r} (#{call.info.task_id}): the {self.engine} "
+                    f"worker's answer could not be read: {_describe(exc)}",
+                    type_name=type(exc).__name__, remote_traceback=""), None, None
             self._fire("complete", call.info, future, metrics)
             try:
                 if error is None:
@@ -299,6 +278,46 @@ class RemoteBackend(Backend):
                 pass
         finally:
             self._forget(call)
+
+    def _read(self, call: _Call) -> tuple[BaseException | None, Any, Any]:
+        """``(error, value, metrics)`` of a finished call, from the engine's handle."""
+        import pickle
+
+        from .._tasks import remote_error
+        from ..records import TaskMetrics
+
+        future = call.future
+        try:
+            outcome = self._outcome(call.handle)
+        except BaseException as exc:  # noqa: BLE001 - the engine's errors, whatever they are
+            try:
+                return self._engine_error(call, exc), None, None
+            except BaseException:  # noqa: BLE001 - an exception whose str() raises
+                from ..errors import RemoteError
+
+                return RemoteError(f"task {call.info.name!r} (#{call.info.task_id}) failed in "
+                                   f"the {self.engine} engine: {_describe(exc)}",
+                                   type_name=type(exc).__name__,
+                                   remote_traceback=""), None, None
+        kind, body, measured = outcome
+        metrics = TaskMetrics(
+            call.info.task_id, measured["worker_id"], measured["pid"],
+            max(0.0, measured["began"] - call.submitted), measured["wall"],
+            measured["cpu"], measured["peak_rss"], measured["peak_rss_scope"],
+            len(body) if kind == "ok" else None, False, measured["node"],
+            tuple(measured["imported"]), _memory(measured.get("memory")))
+        future.metrics = metrics
+        future.worker_id = measured["worker_id"]
+        future.stdout = measured.get("stdout", "")
+        future.stderr = measured.get("stderr", "")
+        if kind == "ok":
+            return None, pickle.loads(body), metrics
+        if kind == "unusable":
+            from ..errors import PreloadError
+
+            return PreloadError(body), None, metrics
+        return (remote_error(call, _Worker(measured["worker_id"], measured["pid"]), body,
+                             future.stdout, future.stderr), None, metrics)
 
     def _expire(self, call: _Call) -> None:
         """`call` reached its deadline: fail it with `TaskTimeout` and stop it."""
@@ -318,6 +337,9 @@ class RemoteBackend(Backend):
             future.set_exception(error)
         except Exception:  # noqa: BLE001 - completed meanwhile
             return
+        finally:
+            # Done for the caller (and for shutdown): whatever the engine does with it now.
+            self._forget(call)
         if call.handle is not None:
             try:
                 self._stop(call.handle, kill=True)
@@ -357,7 +379,10 @@ class _Deadlines:
     condition wait with that timeout, woken early when an earlier one is added)."""
 
     def __init__(self, expire: Callable[[_Call], None]) -> None:
-        self._expire = expire
+        import weakref
+
+        # Weakly: a backend dropped without shutdown must not be kept alive by its thread.
+        self._expire = weakref.WeakMethod(expire)
         self._heap: list[tuple[float, int, _Call]] = []
         self._live: set[int] = set()
         self._order = itertools.count()
@@ -401,7 +426,20 @@ class _Deadlines:
                         self._live.discard(id(call))
                         break
                     self._cond.wait(wait)
-            self._expire(call)
+            expire = self._expire()
+            if expire is None:  # the backend is gone
+                return
+            expire(call)
+            del expire, call
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception whose ``str()`` may itself raise."""
+    try:
+        text = str(exc).strip().splitlines()
+    except BaseException:  # noqa: BLE001
+        text = ["<str() failed>"]
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _memory(figure: tuple | None):

@@ -22,7 +22,8 @@ What it guarantees:
   good workers: Dask restrictions (``workers=``, resources) are fixed when a task is sent,
   so a list goes stale as workers come and go, and with no good worker at all a restricted
   task would wait forever instead of failing. If several backends preload on one worker, a
-  failure in any of them makes the worker unusable for all (imports cannot be undone);
+  failure in any of them makes the worker process unusable for all, for the rest of its life
+  (imports cannot be undone; ``_task`` keeps every failure);
 - the task's own exception is raised as itself, its `RemoteError` cause carrying the remote
   traceback (Dask's own serialization of exceptions is not used: ``run_task`` describes it);
 - a worker that dies under a task (``os._exit``, a signal, a segfault, the nanny killing it
@@ -47,10 +48,12 @@ What Dask cannot do (``docs/backends.md`` has the table):
   the Dask future, but the worker thread runs the call to its end and its result is
   dropped (``can_kill`` is False);
 - give a task an environment of its own: workers run tasks in threads of one process, so
-  ``scrub_env`` applies `env.scrubbed`'s rules (plus ``DASK_*`` names and ``allow_env``) to
-  the worker *process* when the plugin is set up (names set through the nanny's ``env=``
-  or ``distributed.nanny.environ`` go too unless allowed), and ``run_code``'s
-  ``env_updates``/``python_path`` and the put-back of ``sys.path``, ``os.environ`` and the
+  ``scrub_env`` applies `env.scrubbed`'s rules (plus ``DASK_*`` names that do not look
+  secret, and ``allow_env``) to the worker *process* when the plugin is set up (names set
+  through the nanny's ``env=`` or ``distributed.nanny.environ`` go too unless allowed; the
+  kernel's ``/proc/PID/environ`` keeps what the process started with), and ``run_code``'s
+  ``env_updates``/``python_path`` and the put-back of builtins, the recursion limit,
+  ``sys.path``, ``os.environ`` and the
   working directory after each task are process-wide: exact with one thread per worker
   (``nthreads=1``), racy between concurrent tasks otherwise. A worker running in this
   process (``processes=False``) is never scrubbed: it would scrub your own environment;
@@ -123,9 +126,9 @@ class DaskPreloadPlugin(distributed.WorkerPlugin):
 
 
 def _combine(worker: distributed.Worker) -> None:
-    """Make ``_task``'s report (what ``run_task`` checks) cover every hotstart plugin on this
-    worker: several backends on one cluster each register one, and a failure in any of them
-    must keep the worker unusable (a later good preload does not undo a failed import)."""
+    """Make ``_task``'s report cover every hotstart plugin on this worker: several backends
+    on one cluster each register one. (What ``run_task`` refuses on is ``_task``'s record of
+    every failed preload of the process, which no plugin's removal clears.)"""
     reports = [plugin.report for plugin in list(worker.plugins.values())
                if isinstance(plugin, DaskPreloadPlugin) and plugin.report is not None]
     if not reports:
@@ -211,8 +214,9 @@ class DaskBackend(RemoteBackend):
 
                 text = str(exc).strip().splitlines()
                 raise PoolError(f"the Dask workers could not set up hotstart's preload "
-                                f"plugin: {type(exc).__name__}: {text[0] if text else ''}: "
-                                f"install hotstart on every worker") from None
+                                f"plugin: {type(exc).__name__}: {text[0] if text else ''} "
+                                f"(a preload module that ends its worker process does this, "
+                                f"and so does a worker without hotstart installed)") from None
             self._warn_failed(self.preload_reports())
         except BaseException:
             self._close_owned()
@@ -385,10 +389,20 @@ class DaskBackend(RemoteBackend):
 
     def _close_engine(self) -> None:
         if self._client.status == "running":
-            try:
-                self._client.unregister_worker_plugin(self._plugin_name)
-            except Exception:  # noqa: BLE001, S110 - workers gone: nothing left to undo
-                pass
+            import threading
+
+            def unregister() -> None:
+                try:
+                    self._client.unregister_worker_plugin(self._plugin_name)
+                except Exception:  # noqa: BLE001, S110 - workers gone: nothing left to undo
+                    pass
+
+            # Bounded: a scheduler that stopped answering must not hang shutdown (Dask's call
+            # has no timeout of its own); the plugin then dies with the workers.
+            thread = threading.Thread(target=unregister, daemon=True,
+                                      name="hotstart-dask-unregister")
+            thread.start()
+            thread.join(10)
         self._close_owned()
 
     def _close_owned(self) -> None:

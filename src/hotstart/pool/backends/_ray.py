@@ -56,8 +56,9 @@ What Ray guarantees here, and what it does not:
   that matters.
 - Metrics: wall and CPU time of the call, the worker's peak RSS (scope ``"worker"``), the
   Ray worker id, the host name and pid, the modules the task imported (not what Ray itself
-  imported around it), and the cgroup-aware memory figure where the worker runs. ``queue_wait`` compares the worker's wall clock with
-  this process's (on another host it carries the clocks' skew).
+  imported around it), and the cgroup-aware memory figure where the worker runs.
+  ``queue_wait`` compares the worker's wall clock with this process's (on another host it
+  carries the clocks' skew).
 - Ray shut down under the backend (``ray.shutdown()``, by you or by another backend that
   owned it): Ray completes none of the tasks in flight and would start a new local Ray at
   the next call, so the backend refuses new tasks and ``shutdown`` fails those in flight

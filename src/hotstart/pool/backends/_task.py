@@ -10,7 +10,8 @@ process's environment with ``env.scrubbed()``'s rules. `run_task(payload, worker
 pickled ``(fn, args, kwargs)`` (pickled by the client as `WarmPool` pickles) and returns
 ``(kind, body, measured)``:
 
-- ``("ok", value, measured)``: the call returned `value`;
+- ``("ok", pickled, measured)``: the call returned a value, pickled here (the client loads
+  it under its guard, so a hostile result fails only its task);
 - ``("error", details, measured)``: it raised; `details` as a `WarmPool` worker describes an
   exception (type, message, traceback text, the exception pickled when it can be);
 - ``("unusable", message, measured)``: this worker's preload failed: the task was not run
@@ -19,7 +20,9 @@ pickled ``(fn, args, kwargs)`` (pickled by the client as `WarmPool` pickles) and
 `measured` holds wall and CPU time (the running thread's: Dask runs tasks in threads), the
 process's peak RSS (scope ``"worker"``: one process runs many tasks), the node, pid, worker
 id, the modules the task imported that were not preloaded, and the cgroup-aware memory
-figure. ``sys.path``, ``os.environ`` and the working directory are put back after each task.
+figure. After each task, builtins, the recursion limit, the ``os.environ`` object,
+``sys.path``, the environment and the working directory are put back; a process where any
+preload failed stays unusable (imports cannot be undone).
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ __all__ = ["preload_here", "preload_report", "run_task"]
 _report: dict | None = None
 #: The modules loaded after the preload: what a task imports beyond them is reported.
 _known: set[str] | None = None
+#: Every preload entry that failed in this process, whoever asked for it: an import cannot
+#: be undone, so a process where one failed stays unusable for its whole life.
+_failed: list[dict] = []
+#: What a task may change and the next task must not see, as the first task found it.
+_baseline: tuple | None = None
 
 
 def preload_here(modules: Iterable[str], *, scrub: bool = False,
@@ -56,11 +64,14 @@ def preload_here(modules: Iterable[str], *, scrub: bool = False,
         kept = env.scrubbed(allow=list(allow), set=dict(set_env or {}))
         prefixes = tuple(prefixes)
         for name, value in os.environ.items():
-            if prefixes and name.startswith(prefixes):
+            # An engine's own settings pass, unless the name looks like a secret (as for
+            # hotstart's own prefixes: DASK_API_TOKEN does not).
+            if prefixes and name.startswith(prefixes) and not env.looks_secret(name):
                 kept.setdefault(name, value)
         env.apply(kept)
     started = time.perf_counter()
     entries = [_preload.load(name) for name in modules]
+    _failed.extend(entry for entry in entries if not entry["ok"])
     _report = _preload.report(entries, started)
     _report["scrubbed"] = bool(scrub)
     _known = set(sys.modules)
@@ -73,7 +84,9 @@ def preload_report() -> dict | None:
 
 
 def failed_modules() -> list[dict]:
-    return [entry for entry in (_report or {}).get("modules", ()) if not entry["ok"]]
+    """Every preload that failed in this process (whatever report is current now)."""
+    reported = [entry for entry in (_report or {}).get("modules", ()) if not entry["ok"]]
+    return _failed + [entry for entry in reported if entry not in _failed]
 
 
 def run_task(payload: bytes, worker_id: str) -> tuple:
@@ -99,6 +112,11 @@ def run_task(payload: bytes, worker_id: str) -> tuple:
     if _known is None:  # a worker started without `preload_here`: what it has is its own
         _known = set(sys.modules)
     known = _known
+    global _baseline
+    if _baseline is None:
+        import builtins
+
+        _baseline = (dict(builtins.__dict__), sys.getrecursionlimit(), os.environ)
     path = list(sys.path)
     environ = dict(os.environ)
     try:
@@ -119,6 +137,19 @@ def run_task(payload: bytes, worker_id: str) -> tuple:
         exc = None
     measured["wall"] = time.perf_counter() - started
     measured["cpu"] = time.thread_time() - cpu
+    _restore_interpreter(_baseline)  # first: what follows relies on the builtins
+    if details is None:
+        # Pickled here, loaded by the client under its guard: a result whose unpickling
+        # raises (SystemExit from a hostile __reduce__) must fail its task, not the
+        # engine's connection or callback thread.
+        try:
+            value = pickle.dumps(value, protocol=5)
+        except BaseException as exc:  # noqa: BLE001
+            from .._worker import _describe
+
+            details = _describe(exc, note="the task's result could not be sent back")
+            value = None
+            exc = None
     try:
         measured["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     except (OSError, ValueError):
@@ -132,6 +163,23 @@ def run_task(payload: bytes, worker_id: str) -> tuple:
     if details is not None:
         return ("error", details, measured)
     return ("ok", value, measured)
+
+
+def _restore_interpreter(baseline: tuple) -> None:
+    """Builtins, the recursion limit and the ``os.environ`` object as the first task found
+    them (a task that patched ``len`` or raised the limit must not reach the next one)."""
+    import builtins
+
+    names, recursion, environ = baseline
+    namespace = builtins.__dict__
+    if namespace != names:
+        namespace.update(names)
+        for name in [name for name in namespace if name not in names]:
+            del namespace[name]
+    if sys.getrecursionlimit() != recursion:
+        sys.setrecursionlimit(recursion)
+    if os.environ is not environ:
+        os.environ = environ  # noqa: B003 - the original object back; its contents follow
 
 
 def _put_back(path: list[str], environ: dict, cwd: str | None) -> None:
