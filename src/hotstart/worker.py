@@ -55,9 +55,11 @@ takes no ``--preload-argv``.
 
 **Ray.** Ray starts its worker processes itself (the raylet), never through this entrypoint:
 hotstart's Ray backend sends its preload list (``HOTSTART_PRELOAD`` in the ``runtime_env`` of
-its tasks) with Ray's worker setup hook naming `hotstart.pool.backends._ray.worker_setup`,
-which runs `preload_here` in every worker process before it takes a task. A Ray pod needs
-hotstart installed, and nothing set: the list travels with the backend's tasks.
+its tasks) with Ray's worker setup hook, which runs `preload_here` in every worker process
+before it takes a task. A Ray pod needs hotstart installed, and nothing set: the list travels
+with the backend's tasks. For Ray tasks of your own, `ray_setup` is the same hook:
+``ray.init(runtime_env={"worker_process_setup_hook": "hotstart.worker.ray_setup",
+"env_vars": {"HOTSTART_PRELOAD": "pandas,jobrunner.pipeline"}})``.
 
 Importing this module loads nothing but ``os`` and ``sys``; the parser, JSON, the registry
 and `runpy` load when they are used.
@@ -66,7 +68,7 @@ and `runpy` load when they are used.
 import os
 import sys
 
-__all__ = ["main", "dask_setup"]
+__all__ = ["dask_setup", "main", "ray_setup"]
 
 PROG = "hotstart worker"
 
@@ -84,9 +86,10 @@ Exit status: the command's; 1: a preload module failed (nothing ran); 2: bad inp
 Dask:  dask worker SCHEDULER --preload hotstart.worker   (HOTSTART_PRELOAD in its environment;
        dask_setup preloads in each worker process and keeps the report for hotstart's backend)
 Ray:   Ray starts its workers itself: hotstart's Ray backend runs the same preload in each
-       worker process through Ray's setup hook, hotstart.pool.backends._ray.worker_setup,
-       with the list it sends in its tasks' runtime_env (RayBackend(preload=...), or the
-       client's HOTSTART_PRELOAD). The Ray pod needs hotstart installed, no entrypoint.
+       worker process through Ray's setup hook, with the list it sends in its tasks'
+       runtime_env (RayBackend(preload=...), or the client's HOTSTART_PRELOAD). The Ray pod
+       needs hotstart installed, no entrypoint. For your own Ray tasks, name the hook
+       hotstart.worker.ray_setup in ray.init's runtime_env, HOTSTART_PRELOAD in its env_vars.
 """
 
 #: The interpreter names a command may start with (``python -m x``): this interpreter.
@@ -489,6 +492,16 @@ def _show(exc: BaseException) -> None:
 
 
 # -- Dask --------------------------------------------------------------------------------------
+
+def ray_setup() -> None:
+    """Ray's ``worker_process_setup_hook`` for your own Ray tasks: preload
+    ``HOTSTART_PRELOAD`` (from the ``runtime_env``'s ``env_vars``) in each worker process and
+    keep the report (`hotstart.pool.backends._task.preload_report()` in a task reads it). The
+    hook `RayBackend` itself uses; never raises (a failure is in the report)."""
+    from .pool.backends._ray import worker_setup
+
+    worker_setup()
+
 
 #: The name of the plugin `dask_setup` adds on each worker (see `dask_setup`).
 DASK_PLUGIN = "hotstart-worker-preload"

@@ -362,3 +362,23 @@ def test_missing_ray_is_one_line():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=PATIENCE, check=False)
     assert result.stdout == "RayBackend needs Ray: pip install 'hotstart[ray]'\n", result.stderr
+
+
+def test_hotstart_worker_ray_setup_preloads_your_own_ray_tasks(ray_session):
+    """After the file's Ray ended: a Ray of your own, its setup hook named
+    ``hotstart.worker.ray_setup`` and HOTSTART_PRELOAD in its env_vars, preloads each worker
+    (a task of your own reads the report)."""
+    from hotstart.pool.backends import _task
+
+    assert not ray.is_initialized()
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+             runtime_env={"worker_process_setup_hook": "hotstart.worker.ray_setup",
+                          "env_vars": {"HOTSTART_PRELOAD": "calendar, json"}})
+    try:
+        report = ray.get(ray.remote(max_retries=0)(_task.preload_report).remote(),
+                         timeout=PATIENCE)
+    finally:
+        ray.shutdown()
+    assert report is not None, "the setup hook did not run"
+    assert [(entry["module"], entry["ok"]) for entry in report["modules"]] == \
+        [("calendar", True), ("json", True)]
