@@ -287,7 +287,7 @@ def test_help_names_dask_and_ray(project):
     assert result.returncode == 0
     assert result.stdout.startswith("usage: python -m hotstart.worker [options] [-- COMMAND")
     assert "dask worker SCHEDULER --preload hotstart.worker" in result.stdout
-    assert "hotstart.pool.backends._ray" in result.stdout
+    assert "hotstart.worker.ray_setup" in result.stdout
 
 
 # -- Dask ------------------------------------------------------------------------------------------
