@@ -214,8 +214,9 @@ def test_as_pid_1_sigterm_ends_the_command_cleanly(project):
     (project / "serve.py").write_text(
         "import atexit, time\n"
         "atexit.register(lambda: print('atexit ran', flush=True))\n"
-        "print('ready', flush=True)\n"
-        "try:\n    time.sleep(600)\nfinally:\n    print('finally ran', flush=True)\n")
+        # 'ready' inside the try: a SIGTERM right after it lands where `finally` holds.
+        "try:\n    print('ready', flush=True)\n    time.sleep(600)\n"
+        "finally:\n    print('finally ran', flush=True)\n")
     process = subprocess.Popen([unshare, "--pid", "--fork", "--kill-child", HOTSTART, "worker",
                                 "-q", "--preload", "hsw_mod", "--", "serve.py"], cwd=project,
                                env=environ(project), stdout=subprocess.PIPE,
