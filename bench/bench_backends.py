@@ -63,6 +63,15 @@ def _per_task_us(submit, result, noop) -> float:
     return (time.perf_counter() - start) * 1e6 / TASKS
 
 
+def _figures(ready: float, first: float, both: float, submit, result, pids: set) -> dict:
+    """One run's figures; the per-task overhead is measured here, last."""
+    import _pool_tasks as tasks
+
+    return {"ready": ready, "first": first, "both": both, "total": ready + both,
+            "per_task_us": _per_task_us(submit, result, tasks.noop),
+            "distinct_workers": len(pids)}
+
+
 def one_dask(name: str) -> dict:
     import _pool_tasks as tasks
     from distributed import Client, LocalCluster
@@ -97,10 +106,7 @@ def one_dask(name: str) -> dict:
         else:
             pair = [backend.submit(tasks.pandas_pid, 0.2) for _ in range(2)]
         pids = {result(f) for f in pair}
-        both = _ms(begin)
-        per_task = _per_task_us(submit, result, tasks.noop)
-        return {"ready": ready, "first": first, "both": both, "total": ready + both,
-                "per_task_us": per_task, "distinct_workers": len(pids)}
+        return _figures(ready, first, _ms(begin), submit, result, pids)
     finally:
         if backend is not None:
             backend.shutdown()
@@ -139,10 +145,7 @@ def one_ray(name: str) -> dict:
         first = _ms(begin)
         begin = time.perf_counter()
         pids = {result(f) for f in [submit(tasks.pandas_pid, 0.2) for _ in range(2)]}
-        both = _ms(begin)
-        per_task = _per_task_us(submit, result, tasks.noop)
-        return {"ready": ready, "first": first, "both": both, "total": ready + both,
-                "per_task_us": per_task, "distinct_workers": len(pids)}
+        return _figures(ready, first, _ms(begin), submit, result, pids)
     finally:
         if backend is not None:
             backend.shutdown()
@@ -163,10 +166,7 @@ def one_local(name: str) -> dict:
         first = _ms(begin)
         begin = time.perf_counter()
         pids = {f.result() for f in [pool.submit(tasks.pandas_pid, 0.2) for _ in range(2)]}
-        both = _ms(begin)
-        per_task = _per_task_us(pool.submit, lambda f: f.result(), tasks.noop)
-        return {"ready": ready, "first": first, "both": both, "total": ready + both,
-                "per_task_us": per_task, "distinct_workers": len(pids)}
+        return _figures(ready, first, _ms(begin), pool.submit, lambda f: f.result(), pids)
     finally:
         pool.shutdown()
 

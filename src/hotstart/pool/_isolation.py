@@ -212,13 +212,7 @@ class Guard:
             return f"its state could not be checked: {type(exc).__name__}: {exc}"
 
     def _restore_builtins(self) -> None:
-        namespace = vars(builtins)
-        if namespace != self.builtins:
-            # Update first, delete after: builtins are never missing (the capture's watcher
-            # thread may be running Python code meanwhile).
-            namespace.update(self.builtins)
-            for name in [name for name in namespace if name not in self.builtins]:
-                del namespace[name]
+        restore_namespace(vars(builtins), self.builtins)
 
     def _restore_modules(self) -> None:
         modules = sys.modules
@@ -351,6 +345,15 @@ class Guard:
         if os.getpgid(0) != self.group:
             return "it changed its session"  # or only its process group
         return None
+
+
+def restore_namespace(namespace: dict, saved: dict) -> None:
+    """Make `namespace` (the builtins') equal to `saved` again. Update first, delete after:
+    a name is never missing meanwhile (another thread may be running Python code)."""
+    if namespace != saved:
+        namespace.update(saved)
+        for name in [name for name in namespace if name not in saved]:
+            del namespace[name]
 
 
 def _socket_timeout() -> float | None:

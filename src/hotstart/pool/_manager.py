@@ -62,6 +62,7 @@ from . import _closing, _prefetch, _protocol, _replies, spill
 from ._startup import hang_up
 from ._tasks import capture_file, crash_text, tail
 from ._watch import TemplateWatch
+from .backends._base import fire_hooks
 from .errors import BrokenPool, TaskTimeout, WorkerCrashed
 
 TYPE_CHECKING = False
@@ -287,16 +288,8 @@ class Manager:
     def fire(self, event: str, *args: Any) -> None:
         """Call the hooks of `event`; one that raises is logged and the others still run."""
         handlers = self.hooks[event]
-        if not handlers:  # the common case, once or twice per task
-            return
-        for handler in list(handlers):
-            try:
-                handler(*args)
-            except Exception:  # one bad handler must not break the others
-                import logging
-
-                logging.getLogger("hotstart.pool").exception(
-                    "%s hook %r raised; the pool carries on", event, handler)
+        if handlers:  # none: the common case, once or twice per task
+            fire_hooks(handlers, event, args)
 
     # -- the manager thread ------------------------------------------------------------------
 

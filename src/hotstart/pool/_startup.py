@@ -236,10 +236,16 @@ def cpu_count() -> int:
 
 
 def resolve_preload(preload: Iterable[str] | None, spec: Any,
-                    package: str | list[str] | None) -> list[str]:
+                    package: str | list[str] | None, *, environment: bool = False) -> list[str]:
     """The modules the template imports: `preload`, then the modules the spec(s)' ``@type``
-    names map to through `package`'s registry index. Raises `TypeError`/`ValueError` for a
-    malformed argument and `PreloadError` for an unreadable spec or an unregistered type."""
+    names map to through `package`'s registry index; with `environment` (the remote
+    backends), ``HOTSTART_PRELOAD`` when neither is given. Raises `TypeError`/`ValueError`
+    for a malformed argument and `PreloadError` for an unreadable spec or an unregistered
+    type."""
+    if environment and preload is None and spec is None:
+        from hotstart.registry.spec import decode_preload
+
+        return decode_preload()
     if isinstance(preload, str):
         raise TypeError(f"preload={preload!r}: expected a list of module names, not a string")
     modules = list(preload or [])

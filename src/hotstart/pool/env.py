@@ -66,7 +66,7 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing alone costs millis
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["DEFAULT_ALLOW", "DEFAULT_PREFIXES", "apply", "looks_secret", "scrubbed"]
+__all__ = ["DEFAULT_ALLOW", "DEFAULT_PREFIXES", "apply", "scrubbed"]
 
 #: Exact names a worker inherits by default (see the module docstring for the reasons).
 DEFAULT_ALLOW: "frozenset[str]" = frozenset({
@@ -100,12 +100,6 @@ DEFAULT_PREFIXES: "tuple[str, ...]" = ("LC_", "HOTSTART_")
 _SECRET_MARKS = ("SECRET", "TOKEN", "PASSW", "PASSPHRASE", "CREDENTIAL", "CREDS", "PRIVATE",
                  "AUTH", "COOKIE", "APIKEY", "PASS_", "_PWD_", "_PW_", "_KEY_", "_KEYS_",
                  "_URL_", "_URI_", "_DSN_")
-
-
-def looks_secret(name: str) -> bool:
-    """Whether `name` looks like a secret's (see the module docstring): what a prefix alone
-    never lets through."""
-    return _looks_secret(name)
 
 
 def _looks_secret(name: str) -> bool:

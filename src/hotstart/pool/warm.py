@@ -18,9 +18,9 @@ import weakref
 from concurrent.futures import Future
 
 from . import _startup, spill
-from .backends._base import DEFAULT, Backend, prepare_call
 from ._manager import Manager
 from ._tasks import Task, name_of
+from .backends._base import DEFAULT, Backend, check_seconds, hook_table, prepare_call
 from .errors import BrokenPool
 from .records import TaskInfo, WorkerInfo
 
@@ -143,13 +143,9 @@ class WarmPool(Backend):
         for name, value in (("workers", workers), ("max_tasks_per_worker", max_tasks_per_worker)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name}={value!r}: expected a positive integer or None")
-        for name, value in (("timeout", timeout), ("idle_timeout", idle_timeout)):
-            if value is not None and not value > 0:
-                raise ValueError(f"{name}={value!r}: expected a positive number of seconds "
-                                 f"or None")
-        hooks: dict[str, list[Callable]] = {
-            "submit": _callables(on_submit), "complete": _callables(on_complete),
-            "shutdown": _callables(on_shutdown)}
+        check_seconds("timeout", timeout)
+        check_seconds("idle_timeout", idle_timeout)
+        hooks = hook_table(on_submit, on_complete, on_shutdown)
         self._timeout = timeout
         self._number = next(_pool_numbers)
         # The process that owns the pool: a child forked from it shares the pool's sockets
@@ -264,17 +260,8 @@ class WarmPool(Backend):
             return
         self._manager.shutdown(wait, cancel_futures)
 
-    def add_hook(self, event: str, handler: Callable) -> None:
-        """Call `handler` on `event`: ``"submit"`` (a `TaskInfo`), ``"complete"`` (the
-        `TaskInfo`, the `TaskFuture` and its `TaskMetrics` or None: fired on every path, after
-        the outcome is known and before the future completes, except for a cancelled queued
-        task, where it follows the cancellation), ``"shutdown"`` (the pool, or None when it was
-        collected without `shutdown`). A handler that
-        raises is logged to the ``hotstart.pool`` logger; the others still run."""
-        if event not in self._manager.hooks:
-            raise ValueError(f"unknown hook event {event!r}: expected 'submit', 'complete' or "
-                             f"'shutdown'")
-        self._manager.hooks[event].append(handler)
+    def _hook_table(self) -> dict[str, list[Callable]]:
+        return self._manager.hooks
 
     def workers(self) -> list[WorkerInfo]:
         """The live workers now (a snapshot)."""
@@ -376,13 +363,6 @@ def _shut_down_dropped(manager: Manager, pid: int) -> None:
     that owned it."""
     if _process_id == pid:
         manager.shutdown(wait=False, cancel_futures=False)
-
-
-def _callables(value: Callable | Iterable[Callable]) -> list[Callable]:
-    """A hook argument as a list: one callable, or an iterable of them."""
-    if callable(value):
-        return [value]
-    return list(value)
 
 
 def _smaps(pid: int) -> dict[str, int | None]:

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from ..records import PreloadReport
     from ..warm import TaskFuture
 
-__all__ = ["DEFAULT", "Backend", "RemoteBackend", "prepare_call"]
+__all__ = ["DEFAULT", "Backend", "RemoteBackend", "check_seconds", "fire_hooks", "hook_table",
+           "prepare_call"]
 
 #: "The backend's default timeout" (None means no timeout).
 DEFAULT: Any = type("Default", (), {"__repr__": lambda self: "DEFAULT"})()
@@ -79,6 +80,49 @@ class Backend(Executor):
         """What each worker (or the template) preloaded: worker id -> `PreloadReport`."""
         raise NotImplementedError
 
+    def _hook_table(self) -> dict[str, list[Callable]]:
+        """The backend's hooks, event -> handlers (made by `hook_table`)."""
+        raise NotImplementedError
+
+    def add_hook(self, event: str, handler: Callable) -> None:
+        """Call `handler` on `event`: ``"submit"`` (a `TaskInfo`), ``"complete"`` (the
+        `TaskInfo`, the `TaskFuture` and its `TaskMetrics` or None: fired on every path, after
+        the outcome is known and before the future completes, except for a cancelled queued
+        task, where it follows the cancellation), ``"shutdown"`` (the backend, or None when a
+        pool was collected without `shutdown`). A handler that raises is logged to the
+        ``hotstart.pool`` logger; the others still run."""
+        hooks = self._hook_table()
+        if event not in hooks:
+            raise ValueError(f"unknown hook event {event!r}: expected 'submit', 'complete' or "
+                             f"'shutdown'")
+        hooks[event].append(handler)
+
+
+def hook_table(on_submit: Callable | Iterable[Callable], on_complete: Callable |
+               Iterable[Callable], on_shutdown: Callable | Iterable[Callable]
+               ) -> dict[str, list[Callable]]:
+    """The hooks a backend's ``on_*`` arguments give (each a callable or several)."""
+    return {"submit": _callables(on_submit), "complete": _callables(on_complete),
+            "shutdown": _callables(on_shutdown)}
+
+
+def fire_hooks(handlers: list[Callable], event: str, args: tuple) -> None:
+    """Call each handler with `args`; one that raises is logged and the others still run."""
+    for handler in list(handlers):
+        try:
+            handler(*args)
+        except Exception:  # one bad handler must not break the others
+            import logging
+
+            logging.getLogger("hotstart.pool").exception(
+                "%s hook %r raised; the backend carries on", event, handler)
+
+
+def check_seconds(name: str, value: Any) -> None:
+    """`ValueError` unless `value` is None or a positive number of seconds."""
+    if value is not None and not value > 0:
+        raise ValueError(f"{name}={value!r}: expected a positive number of seconds or None")
+
 
 def prepare_call(fn: Callable, args: Iterable[Any], kwargs: Mapping[str, Any] | None,
                  timeout: Any, default_timeout: float | None,
@@ -89,8 +133,8 @@ def prepare_call(fn: Callable, args: Iterable[Any], kwargs: Mapping[str, Any] | 
 
     if timeout is DEFAULT:
         timeout = default_timeout
-    elif timeout is not None and not timeout > 0:
-        raise ValueError(f"timeout={timeout!r}: expected a positive number of seconds or None")
+    else:
+        check_seconds("timeout", timeout)
     label = name or name_of(fn)
     return timeout, label, dumps(fn, tuple(args), dict(kwargs or {}), label)
 
@@ -130,14 +174,10 @@ class RemoteBackend(Backend):
                  on_submit: Callable | Iterable[Callable] = (),
                  on_complete: Callable | Iterable[Callable] = (),
                  on_shutdown: Callable | Iterable[Callable] = ()) -> None:
-        if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout={timeout!r}: expected a positive number of seconds or "
-                             f"None")
+        check_seconds("timeout", timeout)
         self._timeout = timeout
         self._task_ids = itertools.count(1)
-        self._hooks: dict[str, list[Callable]] = {
-            "submit": _callables(on_submit), "complete": _callables(on_complete),
-            "shutdown": _callables(on_shutdown)}
+        self._hooks = hook_table(on_submit, on_complete, on_shutdown)
         self._lock = threading.Lock()
         self._inflight: dict[int, _Call] = {}
         self._idle = threading.Condition(self._lock)
@@ -194,9 +234,7 @@ class RemoteBackend(Backend):
         try:
             call.handle = self._launch(call)
         except BaseException as exc:
-            with self._lock:
-                self._inflight.pop(info.task_id, None)
-                self._idle.notify_all()
+            self._forget(call)
             if isinstance(exc, BrokenPool):
                 raise
             raise BrokenPool(f"the {self.engine} engine refused task {label!r}: "
@@ -207,12 +245,8 @@ class RemoteBackend(Backend):
         self._when_done(call.handle, lambda: self._settle(call))
         return future
 
-    def add_hook(self, event: str, handler: Callable) -> None:
-        """As `WarmPool.add_hook`: ``"submit"``, ``"complete"``, ``"shutdown"``."""
-        if event not in self._hooks:
-            raise ValueError(f"unknown hook event {event!r}: expected 'submit', 'complete' or "
-                             f"'shutdown'")
-        self._hooks[event].append(handler)
+    def _hook_table(self) -> dict[str, list[Callable]]:
+        return self._hooks
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """No new tasks; with `cancel_futures`, cancel those not done; with `wait`, return
@@ -262,12 +296,8 @@ class RemoteBackend(Backend):
             try:
                 error, value, metrics = self._read(call)
             except BaseException as exc:  # noqa: BLE001 - SystemExit from a hostile pickle too
-                from ..errors import RemoteError
-
-                error, value, metrics = RemoteError(
-                    f"task {call.info.name!r} (#{call.info.task_id}): the {self.engine} "
-                    f"worker's answer could not be read: {_describe(exc)}",
-                    type_name=type(exc).__name__, remote_traceback=""), None, None
+                error, value, metrics = self._unexplained(
+                    call, f": the {self.engine} worker's answer could not be read", exc), None, None
             self._fire("complete", call.info, future, metrics)
             try:
                 if error is None:
@@ -293,12 +323,8 @@ class RemoteBackend(Backend):
             try:
                 return self._engine_error(call, exc), None, None
             except BaseException:  # noqa: BLE001 - an exception whose str() raises
-                from ..errors import RemoteError
-
-                return RemoteError(f"task {call.info.name!r} (#{call.info.task_id}) failed in "
-                                   f"the {self.engine} engine: {_describe(exc)}",
-                                   type_name=type(exc).__name__,
-                                   remote_traceback=""), None, None
+                return self._unexplained(call, f" failed in the {self.engine} engine",
+                                         exc), None, None
         kind, body, measured = outcome
         metrics = TaskMetrics(
             call.info.task_id, measured["worker_id"], measured["pid"],
@@ -318,6 +344,15 @@ class RemoteBackend(Backend):
             return PreloadError(body), None, metrics
         return (remote_error(call, _Worker(measured["worker_id"], measured["pid"]), body,
                              future.stdout, future.stderr), None, metrics)
+
+    def _unexplained(self, call: _Call, what: str, exc: BaseException) -> BaseException:
+        """A one-line `RemoteError` for `call` (``task 'name' (#N)`` then `what`) when only
+        `exc` says what went wrong."""
+        from ..errors import RemoteError
+
+        return RemoteError(f"task {call.info.name!r} (#{call.info.task_id}){what}: "
+                           f"{_describe(exc)}", type_name=type(exc).__name__,
+                           remote_traceback="")
 
     def _expire(self, call: _Call) -> None:
         """`call` reached its deadline: fail it with `TaskTimeout` and stop it."""
@@ -364,14 +399,7 @@ class RemoteBackend(Backend):
         self._deadlines.discard(call)
 
     def _fire(self, event: str, *args: Any) -> None:
-        for handler in list(self._hooks[event]):
-            try:
-                handler(*args)
-            except Exception:
-                import logging
-
-                logging.getLogger("hotstart.pool").exception(
-                    "%s hook %r raised; the backend carries on", event, handler)
+        fire_hooks(self._hooks[event], event, args)
 
 
 class _Deadlines:

@@ -191,12 +191,7 @@ class DaskBackend(RemoteBackend):
             raise TypeError(f"{', '.join(sorted(local_cluster_kwargs))}: LocalCluster "
                             f"options apply only when DaskBackend starts its own cluster "
                             f"(client_or_address=None)")
-        if preload is None and spec is None:
-            from hotstart.registry.spec import decode_preload
-
-            modules = decode_preload()
-        else:
-            modules = resolve_preload(preload, spec, package)
+        modules = resolve_preload(preload, spec, package, environment=True)
         super().__init__(timeout=timeout, on_submit=on_submit, on_complete=on_complete,
                          on_shutdown=on_shutdown)
         self._owned: list[Any] = []  # what shutdown closes, in order: our client, our cluster

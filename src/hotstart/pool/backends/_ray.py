@@ -221,14 +221,11 @@ class RayBackend(RemoteBackend):
                  on_shutdown: Callable | Iterable[Callable] = (), **init_kwargs: Any) -> None:
         import threading
 
-        from hotstart.registry.spec import decode_preload, encode_preload
+        from hotstart.registry.spec import encode_preload
 
         from .._startup import resolve_preload
 
-        if preload is None and spec is None:
-            modules = decode_preload()
-        else:
-            modules = resolve_preload(preload, spec, package)
+        modules = resolve_preload(preload, spec, package, environment=True)
         if isinstance(allow_env, str):
             raise TypeError(f"allow_env must be a list of names, not a single string; write "
                             f"allow_env=[{allow_env!r}]")

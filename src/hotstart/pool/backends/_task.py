@@ -61,14 +61,10 @@ def preload_here(modules: Iterable[str], *, scrub: bool = False,
     if scrub:
         from .. import env
 
-        kept = env.scrubbed(allow=list(allow), set=dict(set_env or {}))
-        prefixes = tuple(prefixes)
-        for name, value in os.environ.items():
-            # An engine's own settings pass, unless the name looks like a secret (as for
-            # hotstart's own prefixes: DASK_API_TOKEN does not).
-            if prefixes and name.startswith(prefixes) and not env.looks_secret(name):
-                kept.setdefault(name, value)
-        env.apply(kept)
+        # An engine's own settings pass by prefix, unless the name looks like a secret
+        # (as for hotstart's own prefixes: DASK_API_TOKEN does not).
+        env.apply(env.scrubbed(allow=list(allow), prefixes=list(prefixes),
+                               set=dict(set_env or {})))
     started = time.perf_counter()
     entries = [_preload.load(name) for name in modules]
     _failed.extend(entry for entry in entries if not entry["ok"])
@@ -117,12 +113,11 @@ def run_task(payload: bytes, worker_id: str) -> tuple:
         import builtins
 
         _baseline = (dict(builtins.__dict__), sys.getrecursionlimit(), os.environ)
+    from .._worker import _environment_snapshot, _getcwd, _restore
+
     path = list(sys.path)
-    environ = dict(os.environ)
-    try:
-        cwd = os.getcwd()
-    except OSError:
-        cwd = None
+    environ = _environment_snapshot()
+    cwd = _getcwd()
     cpu = time.thread_time()
     started = time.perf_counter()
     value = None
@@ -159,7 +154,7 @@ def run_task(payload: bytes, worker_id: str) -> tuple:
     known.update(imported)  # reported by the first task that paid for them
     limits = memory.sample()
     measured["memory"] = (limits.limit, limits.current, limits.source)
-    _put_back(path, environ, cwd)
+    _restore(cwd, path, environ)
     if details is not None:
         return ("error", details, measured)
     return ("ok", value, measured)
@@ -170,27 +165,11 @@ def _restore_interpreter(baseline: tuple) -> None:
     them (a task that patched ``len`` or raised the limit must not reach the next one)."""
     import builtins
 
+    from .._isolation import restore_namespace
+
     names, recursion, environ = baseline
-    namespace = builtins.__dict__
-    if namespace != names:
-        namespace.update(names)
-        for name in [name for name in namespace if name not in names]:
-            del namespace[name]
+    restore_namespace(builtins.__dict__, names)
     if sys.getrecursionlimit() != recursion:
         sys.setrecursionlimit(recursion)
     if os.environ is not environ:
         os.environ = environ  # noqa: B003 - the original object back; its contents follow
-
-
-def _put_back(path: list[str], environ: dict, cwd: str | None) -> None:
-    sys.path[:] = path
-    if os.environ != environ:
-        from .. import env
-
-        env.apply(environ)
-    if cwd is not None:
-        try:
-            if os.getcwd() != cwd:
-                os.chdir(cwd)
-        except OSError:
-            pass
