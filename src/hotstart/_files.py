@@ -40,11 +40,13 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     os.unlink(tmp)
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+def write_atomic(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> None:
     """Write `text` to a temporary file beside `path`, then rename it into place. The
     temporary file has an unpredictable name and is created by `mkstemp` (`O_EXCL |
     O_NOFOLLOW`, mode 0600 until it gets the target's mode just before the rename), so a link
-    planted beside `path` is never written through; a link at `path` itself is replaced."""
+    planted beside `path` is never written through; a link at `path` itself is replaced.
+    `mode` (e.g. 0o755 for a script) replaces the target's mode, so the file appears with it
+    at once."""
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     _refuse_special(target)
@@ -60,7 +62,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, _mode_for(target))
+        os.chmod(tmp, _mode_for(target) if mode is None else mode)
         os.replace(tmp, target)
     except BaseException as exc:
         try:

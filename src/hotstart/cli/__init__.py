@@ -24,6 +24,13 @@ commands:
             remove dead), show a diff or write it, verify with the project's tests
   trial     run a target with every import lazy: which modules its path really uses,
             and the start-up a perfect cut of that path reaches (the bound)
+  check     guard start-up in CI: forbidden modules (with their chains), the module-set
+            lock, time and memory budgets judged without flaking ([tool.hotstart])
+  lock      record the modules each configured entry loads, for 'check'
+  env       snapshot an environment's activation once (conda: PATH, CONDA_*, env vars,
+            activate.d exports; venv), bake it into a sh entrypoint, verify it live
+  exec      run a command with a snapshot's activation applied, in this process: no
+            'conda run', no second interpreter (hotstart exec SNAPSHOT -- COMMAND ...)
   worker    a container's entrypoint: preload a job's modules (HOTSTART_PRELOAD), report
             each, then run a Python command in the same process (-- -m MODULE ...)
 
@@ -35,7 +42,8 @@ Run 'hotstart <command> --help' for the options of a command.
 """
 
 # The subcommands, each a module of this package with a `run(args) -> int`.
-COMMANDS = ("profile", "show", "diff", "index", "preload", "audit", "fix", "trial", "worker")
+COMMANDS = ("profile", "show", "diff", "index", "preload", "audit", "fix", "trial", "check",
+            "lock", "env", "exec", "worker")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,8 @@ def add_audit_options(parser) -> None:
                          help="an entrypoint to reach and measure, run in the project's "
                               "directory: '-m pkg.cli ARGS', '-c CODE', 'script.py ARGS' (a path "
                               "relative to the project), '-- COMMAND ARGS' (a console script or "
-                              "any command) or a module name (repeatable; quote it). One that "
+                              "any command), a module name, or the name of an entry of the "
+                              "project's [tool.hotstart] (repeatable; quote it). One that "
                               "cannot be measured is an error (or pass --static)")
     measure.add_argument("--profile", action="append", default=[], metavar="FILE.json",
                          help="a saved 'hotstart profile -o' file to take savings from "
@@ -41,7 +42,15 @@ def add_audit_options(parser) -> None:
 
 
 def check_audit_options(namespace) -> None:
-    """The values `audit` and `fix` share, before any work is done."""
+    """The values `audit` and `fix` share, before any work is done. An `--entry` that names
+    an entry of the project's [tool.hotstart] configuration becomes its command."""
+    if namespace.entry:
+        import os
+
+        from ..check.config import resolve_entry
+
+        start = namespace.target if os.path.isdir(namespace.target) else "."
+        namespace.entry = [resolve_entry(text, start) for text in namespace.entry]
     check_number("--runs", namespace.runs, low=1, high=MAX_RUNS, why=FRESH)
     check_number("--min-saving", namespace.min_saving, unit="ms")
     if namespace.trial and namespace.static:

@@ -2,6 +2,8 @@
 options (runs, timeout, interpreter), profile rendering options."""
 
 
+import sys
+
 TARGET_HELP = """\
 target (one of, after the options; everything after it goes to the target):
   -c CODE [ARGS]       python -c CODE
@@ -147,6 +149,42 @@ def render_profile(result, namespace) -> str:
 
     return render_tree(result, process=namespace.process, threshold_ms=namespace.threshold,
                        sort=namespace.sort or "order", depth=namespace.depth)
+
+
+def add_entry_option(group) -> None:
+    group.add_argument("--entry", metavar="NAME",
+                       help="run an entry of the [tool.hotstart] configuration (see 'hotstart "
+                            "check --help') instead of a target given here")
+
+
+def configured_target(name: str, python: str | None):
+    """(Target, cwd, env, python) of the configured entry `name` (the configuration that
+    applies to the current directory): its command, run in the project's root with its
+    `pythonpath`."""
+    from ..check import load
+    from ..check._engine import entry_target
+
+    config = load(".")
+    entry = config.entry(name)
+    interpreter = python or config.python
+    target = entry_target(entry.run, config.root, interpreter or sys.executable)
+    return target, str(config.root), config.environment(), interpreter
+
+
+def split_entry_or_target(parser, args: list[str]):
+    """`split_target`, or no target when the options name a configured `--entry`:
+    (options, target or None)."""
+    from ..errors import BadInput
+
+    try:
+        return split_target(parser, args)
+    except BadInput:
+        if not any(arg == "--entry" or arg.startswith("--entry=") for arg in args):
+            raise
+        namespace = parser.parse_args(args)
+        if getattr(namespace, "entry", None) is None:
+            raise
+        return args, None
 
 
 def split_target(parser, args: list[str]):

@@ -4,13 +4,15 @@ import sys
 
 from ._common import (
     TARGET_HELP,
+    add_entry_option,
     add_render_options,
     add_running_options,
     check_render_options,
     check_running_options,
+    configured_target,
     make_parser,
     render_profile,
-    split_target,
+    split_entry_or_target,
 )
 
 
@@ -19,7 +21,8 @@ def run(args: list[str]) -> int:
                          "where start-up time and memory went, who imported it, and which calls "
                          "burned time during import.",
                          usage="hotstart profile [options] (-c CODE | -m MODULE | SCRIPT | "
-                               "-- COMMAND) [ARGS ...]",
+                               "-- COMMAND) [ARGS ...]\n       hotstart profile --entry "
+                               "NAME [options]",
                          epilog=TARGET_HELP)
     runs = add_running_options(
         parser, runs_help="timed runs; figures are medians with min/max (default 5)",
@@ -41,9 +44,18 @@ def run(args: list[str]) -> int:
                            "'hotstart trial'): the bound a perfect cut of this path reaches, "
                            "and the biggest modules it imports and never uses")
     runs.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_entry_option(runs)
     add_render_options(parser)
-    options, target = split_target(parser, args)
+    options, target = split_entry_or_target(parser, args)
     namespace = parser.parse_args(options)
+    cwd = env = None
+    if namespace.entry is not None:
+        if target is not None:
+            from ..errors import BadInput
+
+            raise BadInput("give a target or --entry NAME, not both")
+        target, cwd, env, namespace.python = configured_target(namespace.entry,
+                                                               namespace.python)
     check_render_options(namespace)
     check_running_options(namespace)
     if namespace.trial and (namespace.format == "json" or namespace.why):
@@ -74,7 +86,8 @@ def run(args: list[str]) -> int:
         result = profile(target, runs=namespace.runs, warmup=namespace.warmup,
                          timeout=namespace.timeout, python=namespace.python,
                          calls=not namespace.no_calls, engine=namespace.engine,
-                         cross_check=namespace.cross_check, progress=progress)
+                         cross_check=namespace.cross_check, progress=progress, cwd=cwd,
+                         env=env)
     if namespace.output:
         save_profile(result, namespace.output)
     if result.processes:
@@ -101,6 +114,7 @@ def run(args: list[str]) -> int:
         with Progress(f"lazy trial of {shlex.join(target.describe())}",
                       enabled=not namespace.quiet) as progress:
             trial = run_trial(target, python=namespace.python, runs=namespace.runs,
-                              timeout=namespace.timeout, progress=progress, profile=result)
+                              timeout=namespace.timeout, progress=progress, profile=result,
+                              cwd=cwd, env=env)
         sys.stdout.write(render_trial_summary(trial, root=os.getcwd()))
     return 0

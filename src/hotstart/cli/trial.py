@@ -5,9 +5,11 @@ import sys
 
 from ._common import (
     TARGET_HELP,
+    add_entry_option,
     add_running_options,
     check_number,
     check_running_options,
+    configured_target,
     make_parser,
     split_target,
 )
@@ -32,6 +34,7 @@ def run(args: list[str]) -> int:
     runs.add_argument("--from", dest="source", metavar="FILE.json",
                       help="render a trial saved with -o instead of running one")
     runs.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_entry_option(runs)
     output = parser.add_argument_group("output")
     output.add_argument("--format", choices=("text", "json"), default="text",
                         help="text (default) or json (the whole trial)")
@@ -43,14 +46,22 @@ def run(args: list[str]) -> int:
 
     try:
         options, target = split_target(parser, args)
-    except BadInput:  # no target: only right with --from
+    except BadInput:  # no target: only right with --from or --entry
         namespace, target = parser.parse_args(args), None
-        if not namespace.source:
+        if not namespace.source and namespace.entry is None:
             raise
     else:
         namespace = parser.parse_args(options)
         if namespace.source:
             raise BadInput("--from renders a saved trial: give it without a target")
+        if namespace.entry is not None:
+            raise BadInput("give a target or --entry NAME, not both")
+    cwd = env = None
+    if namespace.entry is not None:
+        if namespace.source:
+            raise BadInput("--from renders a saved trial: give it without --entry")
+        target, cwd, env, namespace.python = configured_target(namespace.entry,
+                                                               namespace.python)
     check_running_options(namespace)
     check_number("--top", namespace.top, low=1)
     if namespace.output:
@@ -70,7 +81,7 @@ def run(args: list[str]) -> int:
         with Progress(f"lazy trial of {shlex.join(target.describe())}",
                       enabled=not namespace.quiet and namespace.format == "text") as progress:
             report = run_trial(target, python=namespace.python, runs=namespace.runs,
-                               timeout=namespace.timeout, progress=progress)
+                               timeout=namespace.timeout, progress=progress, cwd=cwd, env=env)
     if namespace.output:
         from ..measure.io import write_atomic
 

@@ -12,6 +12,7 @@ file, not an import: it needs nothing but the standard library and must start fa
 3. kills the target's process group and, as subreaper, every descendant still alive, and
    reaps them all;
 4. writes its report to stdout, one line each: ``pid N`` once the target runs, then
+   ``usage MAXRSS_KB USER_NS SYSTEM_NS`` (the target's own resource use, from ``wait4``), then
    ``exit CODE WALL_NS LEFT`` (CODE as `Popen.returncode`: negative for a signal; LEFT the
    processes it had to kill after the target exited), or ``error ERRNO MESSAGE``.
 
@@ -124,10 +125,12 @@ def main(argv: list[str]) -> int:
     os.write(report, f"pid {pid}\n".encode())
     if state["stop"]:  # SIGTERM came while spawning
         _kill_group(pid)
-    _, status, _ = os.wait4(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
     wall_ns = time.perf_counter_ns() - started
     state["target"] = 0
     left = _end_leftovers(pid, subreaper)
+    os.write(report, f"usage {usage.ru_maxrss} {int(usage.ru_utime * 1e9)} "
+                     f"{int(usage.ru_stime * 1e9)}\n".encode())
     os.write(report, f"exit {os.waitstatus_to_exitcode(status)} {wall_ns} {left}\n".encode())
     return 0
 

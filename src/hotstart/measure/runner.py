@@ -43,7 +43,8 @@ from .importtime import ImportTimeLog, parse as parse_importtime
 from .merge import merge_importtime, merge_processes
 from .model import Profile, Stat
 
-__all__ = ["Target", "profile", "prepare_target", "failure_message", "ProgressCallback"]
+__all__ = ["Target", "profile", "prepare_target", "failure_message", "ProgressCallback",
+           "RunResult", "run_once"]
 
 TargetKind = Literal["code", "module", "script", "command"]
 
@@ -82,7 +83,9 @@ class Target:
 
 
 @dataclass
-class _Run:
+class RunResult:
+    """One run of a command under the supervisor: exact wall time and resource use."""
+
     exit_code: int | None
     wall_us: float
     timed_out: bool
@@ -90,6 +93,19 @@ class _Run:
     processes: list[RawProcess] = field(default_factory=list)
     #: Processes the target left running after it exited, which the supervisor killed.
     left_running: int = 0
+    #: The target process's peak RSS (KiB) and CPU time (us), from wait4; None if unknown.
+    max_rss_kb: int | None = None
+    cpu_us: float | None = None
+
+
+_Run = RunResult
+
+
+def run_once(argv: Sequence[str], env: dict[str, str], cwd: str,
+             timeout: float | None) -> RunResult:
+    """Run `argv` once, timed from spawn to a blocking wait4 (no polling); whatever it
+    leaves running is killed. `BadInput` when it cannot be started."""
+    return _spawn(argv, env, cwd, timeout)
 
 
 def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | None = None,
@@ -365,12 +381,17 @@ def _spawn(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float | 
             code, left = supervisor.returncode or 1, 0
             wall_us = (time.perf_counter_ns() - started) / 1e3
         else:
-            code_text, wall_ns, left_text = report["exit"].split()
+            code_text, wall_ns, left_text = report["exit"].split()[:3]
             code, wall_us, left = int(code_text), int(wall_ns) / 1e3, int(left_text)
         size = err.seek(0, os.SEEK_END)
         err.seek(max(0, size - _STDERR_KEEP))
         stderr = err.read().decode("utf-8", "replace")
-    return _Run(None if timed_out else code, wall_us, timed_out, stderr, left_running=left)
+    rss_kb = cpu_us = None
+    usage = report.get("usage", "").split()
+    if len(usage) == 3 and all(part.isdigit() for part in usage):
+        rss_kb, cpu_us = int(usage[0]), (int(usage[1]) + int(usage[2])) / 1e3
+    return _Run(None if timed_out else code, wall_us, timed_out, stderr, left_running=left,
+                max_rss_kb=rss_kb, cpu_us=cpu_us)
 
 
 def _read_report(supervisor: subprocess.Popen, timeout: float | None
