@@ -93,14 +93,9 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 def _foreign(word: object, root) -> bool:
     """`@pytest.mark.startup("slow")` in a project without a hotstart configuration: a
     marker of the project's own with that name, not a request for a check."""
-    import re
+    from hotstart.check.config import find_config, is_entry_name
 
-    if not isinstance(word, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", word) \
-            or word.endswith(".py"):
-        return False
-    from hotstart.check import find_config
-
-    return find_config(root) is None
+    return is_entry_name(word) and find_config(root) is None
 
 
 @pytest.fixture
@@ -162,10 +157,10 @@ def check_entry(root, entry: str, *, forbid=(), budget_ms=None, max_modules=None
 def _run(root, entry, what, *, timing, baseline, **given):
     """Build a configuration holding `entry` alone and check it."""
     import dataclasses
-    import re
     from pathlib import Path
 
     from hotstart import check
+    from hotstart.check.config import is_entry_name
 
     if not isinstance(entry, str) or not entry.strip():
         raise check.ConfigError(f"{what}: entry must be an entry's name or a command "
@@ -174,7 +169,7 @@ def _run(root, entry, what, *, timing, baseline, **given):
     root = Path(root)
     found = check.find_config(root)
     config = check.load_config(found) if found is not None else None
-    if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", entry) and not entry.endswith(".py"):
+    if is_entry_name(entry):
         if config is None or entry not in config.entries:
             known = ", ".join(config.entries) if config is not None else ""
             where = (f"{config.where}: no entry named {entry!r} (entries: {known or 'none'})"
@@ -198,17 +193,15 @@ def _run(root, entry, what, *, timing, baseline, **given):
 
 def _overrides(what, *, forbid, budget_ms, max_modules, max_rss_mb, lock) -> dict:
     """The `EntryConfig` fields the keywords give, checked (`ConfigError` naming one)."""
-    import re
-
     from hotstart.check import ConfigError
+    from hotstart.check.config import is_module_glob
 
     out: dict = {}
     patterns = (forbid,) if isinstance(forbid, str) else forbid
     if not isinstance(patterns, (list, tuple, set, frozenset)):
         raise ConfigError(f"{what}: forbid: expected a list of module globs, got {forbid!r}")
     for pattern in patterns:
-        if not isinstance(pattern, str) or not re.fullmatch(r"[A-Za-z0-9_.*?\[\]!-]+",
-                                                             pattern):
+        if not is_module_glob(pattern):
             raise ConfigError(f"{what}: forbid: {pattern!r} is not a module name or glob "
                               f"(e.g. 'torch', 'pandas.*')")
     if patterns:

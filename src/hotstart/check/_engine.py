@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,24 +80,9 @@ class Side:
 
 def _interpreter(config: CheckConfig, python: str | None) -> tuple[str, str, str]:
     """(path, "3.11", "3.11.7") of the interpreter that runs the entries."""
-    from ..measure.runner import _check_version, _resolve_python
+    from ..measure.runner import interpreter_version
 
-    given = python or config.python
-    env = dict(os.environ)
-    path = _resolve_python(given, env)
-    if given is not None:
-        _check_version(given, path, env)
-    try:
-        out = subprocess.run([path, "-E", "-s", "-S", "-c",
-                              "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                             capture_output=True, text=True, timeout=30,
-                             stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BadInput(f"python {path!r}: cannot run it ({exc})") from None
-    full = out.stdout.strip()
-    if out.returncode != 0 or full.count(".") != 2:
-        raise BadInput(f"python {path!r} did not print its version; pass a Python 3 "
-                       f"interpreter")
+    path, full = interpreter_version(python or config.python, dict(os.environ))
     return path, full.rpartition(".")[0], full
 
 
@@ -118,12 +102,6 @@ def _trace(entry: EntryConfig, side: Side, python: str, timeout: float):
         return None, "it started no Python process hotstart could trace"
     process = result.main
     return (process, ImportTree(process)), None
-
-
-def _load_profile(path: str):
-    from ..measure.io import load_profile
-
-    return load_profile(path)
 
 
 def run_check(config: CheckConfig, *, names: Sequence[str] | None = None,
@@ -146,7 +124,9 @@ def run_check(config: CheckConfig, *, names: Sequence[str] | None = None,
         base_side = base_profile = None
         if baseline is not None:
             if baseline.endswith(".json") and os.path.isfile(baseline):
-                base_profile = _load_profile(baseline)
+                from ..measure.io import load_profile
+
+                base_profile = load_profile(baseline)
             else:
                 checkout = baseline_checkout(config, baseline, Path(workdir))
                 base_side = Side("baseline", checkout, config.environment(checkout))

@@ -4,11 +4,12 @@ comparisons judged with intervals (`stats.py`)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from .config import CheckConfig, EntryConfig
+from .config import NOT_PROJECT_DIRS, CheckConfig, EntryConfig
 from .model import Judgement
 from .stats import judge, median, median_interval, shift_interval
 
@@ -21,9 +22,14 @@ __all__ = ["Progress", "Rounds", "compile_sources", "judgements", "time_rounds"]
 Progress = Callable[[str], None]
 
 
-#: What `compile_sources` leaves alone under a project: hidden directories (.venv, .git, .tox),
-#: installed packages and build output.
-_NOT_PROJECT = r"[/\\](\.[^/\\]+|site-packages|node_modules|build|dist|venv)[/\\]"
+def _not_project(dirs: list[str]) -> str:
+    """compileall's exclusion: what `project_file` says is not the project's (hidden
+    directories, virtual environments, installed packages, build output) below `dirs`,
+    matched under them only, so a project that itself lives below a hidden directory
+    (~/.local/src/proj) is still compiled."""
+    names = "|".join(re.escape(name) for name in sorted(NOT_PROJECT_DIRS))
+    roots = "|".join(re.escape(d.rstrip("/\\")) for d in dirs)
+    return rf"^(?:{roots})[/\\](?:.*[/\\])?(?:\.[^/\\]+|{names})[/\\]"
 
 
 def compile_sources(side: Side, config: CheckConfig, python: str) -> None:
@@ -32,7 +38,7 @@ def compile_sources(side: Side, config: CheckConfig, python: str) -> None:
     fresh checkout has none; PYTHONDONTWRITEBYTECODE keeps a tree from getting them)."""
     dirs = [str(side.root / p) for p in config.pythonpath] or [str(side.root)]
     try:
-        subprocess.run([python, "-m", "compileall", "-q", "-x", _NOT_PROJECT, *dirs],
+        subprocess.run([python, "-m", "compileall", "-q", "-x", _not_project(dirs), *dirs],
                        capture_output=True, timeout=600, stdin=subprocess.DEVNULL,
                        cwd=str(side.root))
     except (OSError, subprocess.TimeoutExpired):
@@ -127,9 +133,9 @@ def judgements(entry: EntryConfig, rounds: Rounds, confidence: float,
     floor_ms, entry_ms = series(rounds.floor, "wall_us"), series(rounds.entry, "wall_us")
     net = [e - f for e, f in zip(entry_ms, floor_ms)]
     have_rss = all(r.max_rss_kb is not None for r in (*rounds.floor, *rounds.entry))
-    rss_net = ([e - f for e, f in zip(series(rounds.entry, "max_rss_kb", 1024),
-                                      series(rounds.floor, "max_rss_kb", 1024))]
-               if have_rss else [])
+    floor_rss = series(rounds.floor, "max_rss_kb", 1024) if have_rss else []
+    entry_rss = series(rounds.entry, "max_rss_kb", 1024) if have_rss else []
+    rss_net = [e - f for e, f in zip(entry_rss, floor_rss)]
     if entry.budget_ms is not None:
         out.append(_judged("time", "ms", net, entry.budget_ms, confidence, interim))
     if entry.max_rss_mb is not None and rss_net:
@@ -153,8 +159,6 @@ def judgements(entry: EntryConfig, rounds: Rounds, confidence: float,
                 shift_interval, baseline=base_cpu_net,
                 value=median([e - f for e, f in zip(entry_cpu, floor_cpu)])))
         if have_rss and all(r.max_rss_kb is not None for r in rounds.base):
-            floor_rss = series(rounds.floor, "max_rss_kb", 1024)
-            entry_rss = series(rounds.entry, "max_rss_kb", 1024)
             base_rss = series(rounds.base, "max_rss_kb", 1024)
             base_rss_net = median([b - f for b, f in zip(base_rss, floor_rss)])
             out.append(_judged(

@@ -35,7 +35,7 @@ from typing import Any
 from ..errors import BadInput
 
 __all__ = ["CheckConfig", "ConfigError", "EntryConfig", "find_config", "load_config",
-           "project_file", "resolve_entry"]
+           "is_entry_name", "is_module_glob", "project_file", "resolve_entry"]
 
 #: Directories under a project's root that hold no file of the project: virtual
 #: environments and installed packages, build output, and hidden directories.
@@ -56,6 +56,20 @@ def project_file(path: str | os.PathLike[str], root: Path) -> str | None:
     return relative.as_posix()
 
 CONFIG_FILES = ("pyproject.toml", "hotstart.toml")
+_ENTRY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_MODULE_GLOB = re.compile(r"[A-Za-z0-9_.*?\[\]!-]+")
+
+
+def is_module_glob(text: object) -> bool:
+    """Whether `text` can be a `forbid` rule: a module name or a glob of names."""
+    return isinstance(text, str) and _MODULE_GLOB.fullmatch(text) is not None
+
+
+def is_entry_name(text: object) -> bool:
+    """Whether `text` reads as an entry's name (`cli-help`), not a command (`-m pkg`, a
+    script `run.py`, several words)."""
+    return isinstance(text, str) and _ENTRY_NAME.fullmatch(text) is not None \
+        and not text.endswith(".py")
 DEFAULT_LOCK_FILE = "hotstart.lock"
 
 
@@ -263,7 +277,7 @@ def _parse(table: Any, file: Path, shown: str, prefix: str) -> CheckConfig:
     entries = {}
     for name, value in entries_table.items():
         entry_where = f"{shown}: [{prefix + '.' if prefix else ''}entries.{name}]"
-        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", name):
+        if not _ENTRY_NAME.fullmatch(name):
             raise ConfigError(f"{entry_where} entry names are letters, digits, '_', '-' and "
                               f"'.' (at most 64); rename {name!r}")
         entries[name] = _entry(name, value, entry_where)
@@ -302,7 +316,7 @@ def _entry(name: str, value: Any, where: str) -> EntryConfig:
     _check_run(run, where)
     forbid = _strings(value, "forbid", where)
     for pattern in forbid:
-        if not re.fullmatch(r"[A-Za-z0-9_.*?\[\]!-]+", pattern):
+        if not is_module_glob(pattern):
             raise ConfigError(f"{where} forbid: {pattern!r} is not a module name or glob "
                               f"(e.g. 'torch', 'pandas.*')")
     lock = value.get("lock", False)
@@ -451,7 +465,7 @@ def resolve_entry(value: str, start: str | os.PathLike[str] = ".") -> str:
 
     A value that reads as a command (``-m pkg``, ``-c ...``, a path, or several words) is
     never looked up, so a project without configuration pays nothing."""
-    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", value) or value.endswith(".py"):
+    if not is_entry_name(value):
         return value
     path = find_config(start)
     if path is None:

@@ -151,6 +151,27 @@ def render_profile(result, namespace) -> str:
                        sort=namespace.sort or "order", depth=namespace.depth)
 
 
+def add_config_options(parser, *, path_help: str, entry_help: str, python_help: str) -> None:
+    """What `check` and `lock` take to find the configuration and its entries: PATH (the
+    project) or --config FILE, --entry NAME (repeatable), --python. Load it with
+    `load_configured`."""
+    parser.add_argument("path", nargs="?", metavar="PATH", help=path_help)
+    parser.add_argument("--config", metavar="FILE", help="read this configuration file")
+    parser.add_argument("--entry", action="append", default=[], metavar="NAME", help=entry_help)
+    parser.add_argument("--python", metavar="PATH", help=python_help)
+
+
+def load_configured(namespace):
+    """The configuration `add_config_options` named: --config FILE, or the one that applies
+    to PATH (default: the current directory)."""
+    from ..check import load
+    from ..errors import BadInput
+
+    if namespace.config is not None and namespace.path is not None:
+        raise BadInput("give the project's PATH or --config FILE, not both")
+    return load(namespace.path or ".", path=namespace.config)
+
+
 def add_entry_option(group) -> None:
     group.add_argument("--entry", metavar="NAME",
                        help="run an entry of the [tool.hotstart] configuration (see 'hotstart "

@@ -3,7 +3,7 @@ budgets judged without flaking). Exit 0 pass, 1 fail, 2 bad input."""
 
 import sys
 
-from ._common import make_parser
+from ._common import add_config_options, load_configured, make_parser
 
 FORMATS = ("text", "json", "github", "markdown", "junit")
 
@@ -36,13 +36,12 @@ def run(args: list[str]) -> int:
         "count, and time and memory budgets judged on rounds interleaved with the bare "
         "interpreter (and with --baseline), with a confidence interval.",
         usage="hotstart check [PATH] [options]", epilog=EPILOG)
-    parser.add_argument("path", nargs="?", metavar="PATH",
-                        help="the project (default: the current directory); its "
-                             "configuration is the nearest pyproject.toml with "
-                             "[tool.hotstart], or hotstart.toml")
-    parser.add_argument("--config", metavar="FILE", help="read this configuration file")
-    parser.add_argument("--entry", action="append", default=[], metavar="NAME",
-                        help="check only this entry (repeat for more)")
+    add_config_options(parser, path_help="the project (default: the current directory); its "
+                                         "configuration is the nearest pyproject.toml with "
+                                         "[tool.hotstart], or hotstart.toml",
+                       entry_help="check only this entry (repeat for more)",
+                       python_help="the interpreter that runs the entries (default: the "
+                                   "configuration's python, else the one running hotstart)")
     parser.add_argument("--baseline", metavar="REF|PROFILE.json",
                         help="compare with the project at a git ref (run interleaved, from "
                              "a temporary checkout) or with a saved 'hotstart profile'")
@@ -51,9 +50,6 @@ def run(args: list[str]) -> int:
                              "pre-commit)")
     parser.add_argument("--update", action="store_true",
                         help="accept the current module sets into the lock file")
-    parser.add_argument("--python", metavar="PATH",
-                        help="the interpreter that runs the entries (default: the "
-                             "configuration's python, else the one running hotstart)")
     parser.add_argument("--format", choices=FORMATS, default="text",
                         help="text (default), json, github (workflow annotations), "
                              "markdown (a PR comment), junit (XML)")
@@ -71,11 +67,7 @@ def run(args: list[str]) -> int:
     for path in (namespace.output, namespace.junit_xml):
         if path is not None:
             check_writable(path)
-    if namespace.config is not None and namespace.path is not None:
-        from ..errors import BadInput
-
-        raise BadInput("give the project's PATH or --config FILE, not both")
-    config = check.load(namespace.path or ".", path=namespace.config)
+    config = load_configured(namespace)
     progress = None if namespace.quiet or not sys.stderr.isatty() else _progress
     report = check.run_check(config, names=namespace.entry or None,
                              baseline=namespace.baseline, timing=namespace.timing,

@@ -3,7 +3,13 @@ in the lock file `hotstart check` compares with."""
 
 import sys
 
-from ._common import MAX_RUNS, check_number, make_parser
+from ._common import (
+    MAX_RUNS,
+    add_config_options,
+    check_number,
+    load_configured,
+    make_parser,
+)
 
 
 def run(args: list[str]) -> int:
@@ -13,14 +19,10 @@ def run(args: list[str]) -> int:
         "under this interpreter's version; other entries and versions are kept. What varies "
         "by platform or installation is left out, and a module only some runs loaded is "
         "recorded as varying.", usage="hotstart lock [PATH] [options]")
-    parser.add_argument("path", nargs="?", metavar="PATH",
-                        help="the project (default: the current directory)")
-    parser.add_argument("--config", metavar="FILE", help="read this configuration file")
-    parser.add_argument("--entry", action="append", default=[], metavar="NAME",
-                        help="lock only this entry (repeat for more)")
-    parser.add_argument("--python", metavar="PATH",
-                        help="the interpreter that runs the entries (its version names the "
-                             "lock's section)")
+    add_config_options(parser, path_help="the project (default: the current directory)",
+                       entry_help="lock only this entry (repeat for more)",
+                       python_help="the interpreter that runs the entries (its version names "
+                                   "the lock's section)")
     parser.add_argument("-n", "--runs", type=int, default=2, metavar="N",
                         help="runs per entry; a module not loaded by all is varying "
                              "(default 2)")
@@ -29,11 +31,7 @@ def run(args: list[str]) -> int:
 
     from .. import check
 
-    if namespace.config is not None and namespace.path is not None:
-        from ..errors import BadInput
-
-        raise BadInput("give the project's PATH or --config FILE, not both")
-    config = check.load(namespace.path or ".", path=namespace.config)
+    config = load_configured(namespace)
     written = check.write_lock(config, names=namespace.entry or None,
                                python=namespace.python, runs=namespace.runs)
     from .._text import printable

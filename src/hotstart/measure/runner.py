@@ -44,7 +44,7 @@ from .merge import merge_importtime, merge_processes
 from .model import Profile, Stat
 
 __all__ = ["Target", "profile", "prepare_target", "failure_message", "ProgressCallback",
-           "RunResult", "run_once"]
+           "RunResult", "run_once", "interpreter_version"]
 
 TargetKind = Literal["code", "module", "script", "command"]
 
@@ -98,8 +98,6 @@ class RunResult:
     cpu_us: float | None = None
 
 
-_Run = RunResult
-
 
 def run_once(argv: Sequence[str], env: dict[str, str], cwd: str,
              timeout: float | None) -> RunResult:
@@ -150,7 +148,7 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | 
         shutil.copyfile(_TRACER, os.path.join(inject, "sitecustomize.py"))
         runs_started = 0
 
-        def run_traced(mode: str) -> _Run:
+        def run_traced(mode: str) -> RunResult:
             nonlocal runs_started
             trace_dir = os.path.join(work, f"run-{runs_started}")
             runs_started += 1
@@ -164,12 +162,12 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | 
             run.processes = read_trace_dir(trace_dir)
             return run
 
-        def run_importtime() -> _Run:
+        def run_importtime() -> RunResult:
             if target.kind == "command":
                 return _spawn(argv, {**base_env, "PYTHONPROFILEIMPORTTIME": "1"}, cwd, timeout)
             return _spawn([argv[0], "-X", "importtime", *argv[1:]], base_env, cwd, timeout)
 
-        untimed: dict[tuple[str, str], _Run] = {}
+        untimed: dict[tuple[str, str], RunResult] = {}
         timed_mode = ""  # clocks only, buffered
         for n, (label, mode) in enumerate(plan):
             tick(label)
@@ -199,9 +197,9 @@ def profile(target: Target, *, runs: int = 5, warmup: int = 0, timeout: float | 
         calls_run = untimed.get(_PROFILING_RUN) if engine == "tracer" else None
         memory_run = untimed.get(_MEMORY_RUN) if engine == "tracer" else None
         floor_python = interpreter or _traced_python(calls_run or memory_run)
-        measured: list[_Run] = []
+        measured: list[RunResult] = []
         floors: list[float] = []
-        checks: list[_Run] = []
+        checks: list[RunResult] = []
         for n in range(runs):
             if floor_python:
                 tick("interpreter floor")
@@ -281,8 +279,16 @@ _VERSION_TIMEOUT = 10
 _VERSION_PROBE = "import sys; sys.stdout.write('%d.%d.%d' % tuple(sys.version_info[:3]))"
 
 
-def _check_version(given: str, interpreter: str, env: dict[str, str]) -> None:
-    """One cheap run of --python: refuse what is not Python, or too old for the tracer."""
+def interpreter_version(python: str | None, env: dict[str, str]) -> tuple[str, str]:
+    """(path, "3.11.7") of `python` (None: the one running hotstart), read by one cheap
+    run of it; `BadInput` for what is not Python or is too old for the tracer."""
+    path = _resolve_python(python, env)
+    return path, _check_version(python or path, path, env)
+
+
+def _check_version(given: str, interpreter: str, env: dict[str, str]) -> str:
+    """One cheap run of --python: refuse what is not Python, or too old for the tracer;
+    the version it printed ("3.11.7")."""
     oldest = "%d.%d" % MIN_TARGET_PYTHON
     try:
         # Its own session: what a fake interpreter starts is killed with it, and cannot hold
@@ -315,6 +321,7 @@ def _check_version(given: str, interpreter: str, env: dict[str, str]) -> None:
         raise BadInput(f"--python {given} is Python {version[0]}.{version[1]}; hotstart "
                        f"profiles Python {oldest}+ targets (its tracer needs "
                        f"time.perf_counter_ns); pass a newer interpreter")
+    return stdout.strip().decode()
 
 
 _MODULE_NAME = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
@@ -355,7 +362,7 @@ def _target_argv(target: Target, python: str | None, env: dict[str, str], cwd: s
 
 
 def _spawn(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float | None, *,
-           stdout: str | None = None) -> _Run:
+           stdout: str | None = None) -> RunResult:
     """Run `argv` once under the supervisor (see `_supervisor.py`): its exact wall time,
     exit status and stderr; the process group and every leftover descendant end with it.
     The target's stdout goes to /dev/null, or to the file `stdout` (created or truncated)."""
@@ -390,7 +397,7 @@ def _spawn(argv: Sequence[str], env: dict[str, str], cwd: str, timeout: float | 
     usage = report.get("usage", "").split()
     if len(usage) == 3 and all(part.isdigit() for part in usage):
         rss_kb, cpu_us = int(usage[0]), (int(usage[1]) + int(usage[2])) / 1e3
-    return _Run(None if timed_out else code, wall_us, timed_out, stderr, left_running=left,
+    return RunResult(None if timed_out else code, wall_us, timed_out, stderr, left_running=left,
                 max_rss_kb=rss_kb, cpu_us=cpu_us)
 
 
@@ -449,16 +456,16 @@ def _signal(supervisor: subprocess.Popen, signum: int) -> None:
         pass
 
 
-def _traced_python(run: _Run | None) -> str | None:
+def _traced_python(run: RunResult | None) -> str | None:
     if run is not None and run.processes:
         return str(run.processes[0].header.get("executable") or "") or None
     return None
 
 
 def _build(target: Target, argv: list[str], python: str | None, engine: str,
-           measured: list[_Run], floors: list[float], calls_run: _Run | None,
-           memory_run: _Run | None, notes: list[str], *, warmup: int,
-           checks: Sequence[_Run] = ()) -> Profile:
+           measured: list[RunResult], floors: list[float], calls_run: RunResult | None,
+           memory_run: RunResult | None, notes: list[str], *, warmup: int,
+           checks: Sequence[RunResult] = ()) -> Profile:
     walls = [run.wall_us for run in measured]
     if engine == "tracer":
         processes = merge_processes([run.processes for run in measured], walls,
