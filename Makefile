@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test check bench clean
+.PHONY: demo test browser check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ demo: $(VENV)/.installed-demo
 	@# Audit the example's imports against the measured `interface` request: each site's class
 	@# and saving, the chain to pandas, the inspect.stack() hot spot.
 	$(BIN)/hotstart audit examples/jobrunner --entry "-m jobrunner interface" --hide-needed -q
+	@# The same profile and audit as a picture: one self-contained HTML page to open in a browser.
+	$(BIN)/hotstart audit examples/jobrunner --profile build/demo-interface.json --format json -q \
+		-o build/demo-audit.json
+	$(BIN)/hotstart report build/demo-interface.json --audit build/demo-audit.json \
+		--title "jobrunner interface" -o build/demo-report.html
 	@# The lazy trial: run `interface` with every import lazy; what it never used is what a
 	@# perfect cut of this path defers, and its start-up then is the bound a fix can reach.
 	$(BIN)/hotstart trial -q -n 3 --top 5 -o build/demo-trial.json -m jobrunner interface
@@ -74,9 +79,31 @@ demo: $(VENV)/.installed-demo
 	PYTHONPATH=build/jobrunner-fixed/src $(BIN)/hotstart profile -q --no-calls --format table --top 3 \
 		-o build/demo-help-fixed.json -m jobrunner --help
 	$(BIN)/hotstart diff build/demo-help.json build/demo-help-fixed.json --top 5
+	@# Before and after the fix, side by side in the report's diff view.
+	$(BIN)/hotstart report build/demo-interface.json build/demo-interface-fixed.json \
+		--title "jobrunner interface: before and after hotstart fix" -o build/demo-diff.html
+	@echo "Open the reports in a browser: file://$(CURDIR)/build/demo-report.html and" \
+		"file://$(CURDIR)/build/demo-diff.html"
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The HTML report's tests open it in Debian's Chromium (driven by playwright, which is told
+# not to download a browser of its own). Installed here where missing and possible (root with
+# apt-get); elsewhere those tests skip and say what is missing. The speedscope, trace and
+# folded outputs are opened in speedscope's own app, from its npm package (MIT), pinned.
+SPEEDSCOPE := speedscope@1.25.0
+browser: | $(BIN)/python
+	@test -f $(VENV)/speedscope/index.html || { command -v npm >/dev/null 2>&1 \
+		&& tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent $(SPEEDSCOPE) >/dev/null 2>&1) \
+		&& mkdir -p $(VENV)/speedscope && tar xzf $$tmp/speedscope-*.tgz -C $(VENV)/speedscope \
+		     --strip-components=3 package/dist/release; rm -rf $$tmp; \
+		test -f $(VENV)/speedscope/index.html; } \
+		|| echo "make: $(SPEEDSCOPE) could not be fetched with npm: the tests that open outputs in speedscope will skip"
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& { apt-get install -y -q chromium >/dev/null 2>&1 \
+		     || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; } \
+		|| echo "make: chromium could not be installed here: the HTML report's browser tests will skip"; }
 
 # hotstart guards its own start-up ([tool.hotstart] in pyproject.toml, hotstart.lock):
 # `hotstart --help` and the runtime imports, and the example's module set.

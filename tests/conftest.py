@@ -102,3 +102,57 @@ def shared_pool(tmp_path_factory):
     pool = WarmPool(preload=["json", "pooltasks"], workers=2, spill_dir=str(directory))
     yield pool
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+# -- the reports: a real headless Chromium, a profile of several processes and threads ----
+
+#: As the machine's notes say: without the background-networking flags Chromium tries to
+#: reach Google's hosts at every start, which a closed network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+MULTI_PROCESS_SCRIPT = """\
+import subprocess, sys, threading
+
+def load():
+    import email.parser, json
+
+worker = threading.Thread(target=load, name="loader")
+worker.start()
+worker.join()
+subprocess.run([sys.executable, "-c", "import decimal, fractions"], check=True)
+import argparse
+"""
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by playwright (never a browser playwright downloads); the
+    test is skipped, saying what is missing, where either is not installed."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("chromium is not installed: 'make test' installs Debian's chromium package "
+                    "where it can (as root with apt-get); or install it by hand")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is not installed: pip install -e '.[dev]'")
+    with sync_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="session")
+def multi_process_profile(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """A real profile of a script that imports in a second thread and starts a second Python
+    process: two processes, the first with two threads."""
+    directory = tmp_path_factory.mktemp("multi")
+    script = directory / "multi.py"
+    script.write_text(MULTI_PROCESS_SCRIPT)
+    out = directory / "multi.json"
+    result = run_hotstart("profile", "-q", "-n", "2", "-o", str(out), "--", sys.executable,
+                          str(script), cwd=directory)
+    assert result.returncode == 0, result.stderr
+    return out

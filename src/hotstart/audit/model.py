@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..measure.model import _known
+from ..measure.model import SchemaError, _decode, _parse_int, _short
 
 __all__ = [
     "SCHEMA",
@@ -291,33 +291,21 @@ class AuditReport:
 
     @classmethod
     def from_dict(cls, data: Any) -> AuditReport:
+        """The report `data` (parsed JSON) describes; `SchemaError` naming the first wrong
+        value by its JSON path, as for profiles (reports are files anyone can hand over)."""
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             found = data.get("schema") if isinstance(data, dict) else type(data).__name__
-            raise ValueError(f"expected a {SCHEMA} document, found {found!r}")
-        values = _known(cls, data)
-        values["sites"] = [_site(s) for s in data.get("sites", [])]
-        values["hotspots"] = [HotSpot(**_known(HotSpot, h)) for h in data.get("hotspots", [])]
-        values["entries"] = [_entry(e) for e in data.get("entries", [])]
-        return cls(**values)
+            raise SchemaError(f"expected a {SCHEMA} document, found {_short(found)}")
+        return _decode(cls, data)
 
+    @classmethod
+    def from_json(cls, text: str) -> AuditReport:
+        """Parse and check a report. Syntax errors raise `json.JSONDecodeError`, everything
+        else `SchemaError`."""
+        import json
 
-def _site(data: dict[str, Any]) -> ImportSite:
-    values = _known(ImportSite, data)
-    values["names"] = [
-        BoundName(**{**_known(BoundName, n), "uses": [Use(**_known(Use, u)) for u in n["uses"]]})
-        for n in data.get("names", [])
-    ]
-    values["savings"] = [Saving(**_known(Saving, s)) for s in data.get("savings", [])]
-    values["trial"] = [TrialEvidence(**_known(TrialEvidence, t)) for t in data.get("trial", [])]
-    return ImportSite(**values)
-
-
-def _entry(data: dict[str, Any]) -> Entry:
-    values = _known(Entry, data)
-    values["reach"] = [
-        Reach(**{**_known(Reach, r), "chain": [Link(**_known(Link, k)) for k in r["chain"]]})
-        for r in data.get("reach", [])
-    ]
-    trial = data.get("trial")
-    values["trial"] = TrialBound(**_known(TrialBound, trial)) if trial else None
-    return Entry(**values)
+        try:
+            data = json.loads(text, parse_int=_parse_int)
+        except RecursionError:
+            raise SchemaError("JSON nested deeper than any audit report") from None
+        return cls.from_dict(data)

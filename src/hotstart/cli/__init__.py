@@ -16,6 +16,9 @@ commands:
   profile   run a target in fresh interpreters; show where start-up time and memory go
   show      render a saved profile again (tree, table, JSON, --why)
   diff      compare two saved profiles
+  report    draw a profile: one self-contained HTML page (icicle chart, module table,
+            chains, hot calls, audit classes, diff), or speedscope, trace (Perfetto) and
+            folded stacks (flamegraph.pl)
   index     list a package's registrations, found in its source without importing it
   preload   the modules a job spec needs preloaded, and which spec entries need them
   audit     classify every import site (dead, side-effect, deferrable, typing-only,
@@ -42,8 +45,8 @@ Run 'hotstart <command> --help' for the options of a command.
 """
 
 # The subcommands, each a module of this package with a `run(args) -> int`.
-COMMANDS = ("profile", "show", "diff", "index", "preload", "audit", "fix", "trial", "check",
-            "lock", "env", "exec", "worker")
+COMMANDS = ("profile", "show", "diff", "report", "index", "preload", "audit", "fix", "trial",
+            "check", "lock", "env", "exec", "worker")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -460,6 +460,21 @@ def _make_reader(hint: Any) -> Callable[[Any], Any]:
                     raise
             return out
         return read_list
+    if origin is dict:
+        key, item = _reader(args[0]), _reader(args[1])
+
+        def read_dict(value: Any) -> dict[Any, Any]:
+            if not isinstance(value, dict):
+                raise _Wrong(f"expected an object, found {_short(value)}")
+            out = {}
+            for name, element in value.items():
+                try:
+                    out[key(name)] = item(element)
+                except _Wrong as wrong:
+                    wrong.path.append(f"[{name!r}]")
+                    raise
+            return out
+        return read_dict
     if hint is str or hint is bool:
         expected = "a string" if hint is str else "true or false"
 
