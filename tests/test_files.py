@@ -68,3 +68,14 @@ def test_the_cli_refuses_a_device_in_one_line(tmp_path):
         f"hotstart worker: error: cannot write {str(fifo)!r}: it is not a regular file (a "
         f"device, a pipe or a socket); give the path of a file"]
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_file_name_of_250_bytes_is_written(tmp_path):
+    """The temporary file beside it is named after it, cut to fit: with mkstemp's random part
+    and the suffix, a name of 235 bytes or more failed with 'File name too long'."""
+    from hotstart._files import write_atomic
+
+    target = tmp_path / ("r" * 246 + ".txt")
+    write_atomic(target, "text")
+    assert target.read_text() == "text"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]

@@ -32,7 +32,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     import tempfile
 
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
+        fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(target),
                                    suffix=".hotstart-tmp", dir=directory)
     except OSError as exc:
         raise BadInput(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}") from None
@@ -53,7 +53,7 @@ def write_atomic(path: str | os.PathLike[str], text: str, *, mode: int | None = 
     import tempfile
 
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
+        fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(target),
                                    suffix=".hotstart-tmp", dir=directory)
     except OSError as exc:
         raise BadInput(f"cannot write {target!r}: {exc.strerror or exc}") from None
@@ -107,3 +107,11 @@ def _mode_for(target: str) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def _temporary_prefix(target: str) -> str:
+    """The temporary file's name starts with the target's, cut so that with mkstemp's random
+    part and the suffix it stays within a file name's 255 bytes (a target name of 235 bytes
+    did not)."""
+    name = os.path.basename(target).encode("utf-8", "surrogateescape")[:200]
+    return "." + name.decode("utf-8", "ignore") + "."

@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from helpers import stat
+
 from hotstart.audit.model import AuditReport, BoundName, ImportSite, Saving
 from hotstart.measure.model import (
     CallLink,
@@ -19,10 +21,6 @@ from hotstart.measure.model import (
 
 HOSTILE = ['</script><img src=x onerror=alert(1)>', "a\"b'c`d", "new\nline\u2028sep", "<!--",
            "]]>&amp;", "ünïcødé.模块", "\u202eevil", "x</style><script>alert(2)</script>"]
-
-
-def stat(value: float) -> Stat:
-    return Stat(value, value * 0.9, value * 1.1)
 
 
 def record(name: str, importer: str | None, order: int, ms: float, **fields: Any) -> ModuleRecord:

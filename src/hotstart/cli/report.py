@@ -84,18 +84,24 @@ def run(args: list[str]) -> int:
         if namespace.audit:
             raise BadInput("--audit adds the audit's findings to the HTML report; use it "
                            "with --format html")
+        if namespace.title is not None:
+            raise BadInput("--title names the HTML report; use it with --format html")
     if namespace.format != "folded" and namespace.metric != "time":
         raise BadInput("--metric chooses the value of folded stacks; use it with "
                        "--format folded (the HTML report switches metric itself)")
     if namespace.output is None and namespace.format == "html" and sys.stdout.isatty():
         raise BadInput("the HTML report is a file to open in a browser: give -o FILE, e.g. "
                        "-o report.html")
-    if namespace.output:
+    if namespace.output is not None:  # `-o ''` is a mistake, not standard output
         from .._files import check_writable
 
         check_writable(namespace.output)
-        for path in files:
-            _refuse_overwriting(namespace.output, path)
+        named = [] if target is None or target.kind in ("code", "module") else [
+            target.value, *target.args]  # a script, or the files a command names
+        for path, what in [*((path, "profile") for path in files),
+                           (namespace.audit, "audit report"),
+                           *((path, "target") for path in named)]:
+            _refuse_overwriting(namespace.output, path, what)
 
     audit = _load_audit(namespace.audit) if namespace.audit else None
     if files:
@@ -110,7 +116,7 @@ def run(args: list[str]) -> int:
     before, after = (profiles[0], profiles[1]) if len(profiles) == 2 else (None, profiles[0])
 
     text = _render(namespace, after, before=before, audit=audit)
-    if namespace.output:
+    if namespace.output is not None:
         from .._files import write_atomic
         from .._text import printable
 
@@ -126,14 +132,19 @@ def run(args: list[str]) -> int:
     return 0
 
 
-def _refuse_overwriting(output: str, path: str) -> None:
+def _refuse_overwriting(output: str, path: str | None, what: str) -> None:
+    """`BadInput` if writing `output` would replace the input `path` (the same file under
+    another name or through a link counts too)."""
     import os
 
     from ..errors import BadInput
 
-    if os.path.exists(path) and os.path.exists(output) and os.path.samefile(output, path):
-        raise BadInput(f"-o {output!r} is the profile being drawn; write the report to "
-                       f"another file, e.g. report.html")
+    if path and os.path.exists(path) and os.path.exists(output) and os.path.samefile(output,
+                                                                                      path):
+        name = {"profile": "the profile being drawn", "target": "a file of the target being "
+                "profiled"}.get(what, f"the {what} being read")
+        raise BadInput(f"-o {output!r} is {name}; write the report to another file, e.g. "
+                       f"report.html")
 
 
 def _load_audit(path: str):

@@ -255,13 +255,13 @@ class ProcessProfile:
         importer = {m.name: m.importer for m in self.modules if m.importer in index_of}
         settled: set[str] = set()
         for start in importer:
-            walked: list[str] = []
+            walked: set[str] = set()  # a set: a chain listed deepest first is long
             name: str | None = start
             while name is not None and name not in settled:  # iterative: trees can be deep
                 if name in walked:
                     raise SchemaError(f"{path}modules[{index_of[name]}].importer: modules "
                                       f"import each other in a cycle through {name!r}")
-                walked.append(name)
+                walked.add(name)
                 name = importer.get(name)
             settled.update(walked)
 

@@ -174,6 +174,7 @@ def _process(process: ProcessProfile, strings: _Strings, kinds: list[str]) -> di
         path, line = strings.site(edge.site)
         edges += (strings(edge.importer), strings(edge.imported), path, line)
     code = process.bytecode
+    total = process.import_us  # a sum over every module: once, not once per hot call
     return {
         "command": shlex.join(process.argv),
         "python": process.python,
@@ -187,19 +188,26 @@ def _process(process: ProcessProfile, strings: _Strings, kinds: list[str]) -> di
         "module_count": process.module_count,
         "imported": len(process.imported()),
         "preloaded": len(process.preloaded),
-        "import_us": _num(process.import_us),
+        "import_us": _num(total),
         "complete": process.complete,
         "bytecode": [code.from_pyc, code.compiled, code.dont_write_bytecode],
         "threads": threads,
         "m": columns,
         "edges": edges,
-        "hot": [_hot_call(process, call) for call in process.hot_calls],
+        "hot": [_hot_call(process, call, total) for call in process.hot_calls],
     }
 
 
-def _hot_call(process: ProcessProfile, call: HotCall) -> dict[str, Any]:
-    estimate = process.estimate_us(call)
-    total = process.import_us
+def _hot_call(process: ProcessProfile, call: HotCall, total: float) -> dict[str, Any]:
+    """One hot call; `total` is `process.import_us`, which the caller computes once (it sums
+    every module: per call, a profile of many modules and hot calls took quadratic time)."""
+    # `ProcessProfile.estimate_us`, with the process's import time given.
+    if call.sampled_us is not None:
+        estimate: float | None = call.sampled_us
+    elif process.profiling_import_us:
+        estimate = call.own_us / process.profiling_import_us * total
+    else:
+        estimate = None
 
     def links(items: list[Any]) -> list[list[Any]]:
         return [[c.function, c.file, c.line, c.calls, _num(c.cumulative_us)]
@@ -290,6 +298,8 @@ def _diff(before: Profile, after: Profile, strings: _Strings) -> dict[str, Any]:
     return {
         "before": {"command": shlex.join(before.target), "created": before.created,
                    "runs": before.runs, "processes": len(before.processes),
-                   "floor": _stat(before.floor_us)},
+                   "floor": _stat(before.floor_us), "failed": before.failed,
+                   "exit_code": before.exit_code, "timed_out": before.timed_out,
+                   "partial": [i for i, p in enumerate(before.processes) if not p.complete]},
         "processes": processes,
     }

@@ -19,6 +19,7 @@ first-load chain, then the others by number of links, then by how early their mo
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ from ..measure.model import ImportTree, Profile
 from ._format import ms, printable, short_site, size
 
 __all__ = ["Link", "Chains", "chains_to", "find_chains", "render_why"]
+
+_DOT = re.compile(r"\.")
 
 #: Chains `--why` prints by default (the first-load chain included).
 DEFAULT_LIMIT = 3
@@ -95,10 +98,16 @@ def find_chains(tree: ImportTree, name: str, limit: int | None = DEFAULT_LIMIT,
         return record.order if record is not None else -1
 
     into: dict[str, list[Link]] = defaultdict(list)
+    # Only a prefix as long as some module's name can be one: slicing every prefix of a name
+    # of many dots would be quadratic in its length.
+    lengths = {len(record.name) for record in tree.process.modules}
     for edge in tree.process.edges:
-        parts = edge.imported.split(".")
-        for cut in range(len(parts), 0, -1):
-            module = ".".join(parts[:cut])
+        imported = edge.imported
+        cuts = [match.start() for match in _DOT.finditer(imported)] + [len(imported)]
+        for cut in cuts:
+            if cut not in lengths:
+                continue
+            module = imported[:cut]
             inside = edge.importer == module or edge.importer.startswith(module + ".")
             # Into a module this process loaded by importing it: not `__main__`, nor a module
             # the interpreter loaded before the target.

@@ -10,10 +10,13 @@ const str = (i) => (i == null || i < 0 ? null : S[i]);
 const siteOf = (p, l) => (p < 0 ? null : l < 0 ? S[p] : S[p] + ":" + l);
 // The chart draws at most MAX_NODES nodes, the shallowest first, none narrower than MIN_PX:
 // a 10,000-module tree stays a few thousand elements. Tables show PAGE rows at a time.
-const ROW = 20, MIN_PX = 2, MAX_NODES = 2500, ABOVE = 30, PAGE = 200, DPAGE = 25, CHAINS = 25;
+// Lists of any length (hot calls, notes, hot spots, processes) show PAGE items at a time, kinds
+// and classes at most FEW: no input makes the page build unbounded elements.
+const ROW = 20, MIN_PX = 2, MAX_NODES = 2500, ABOVE = 30, PAGE = 200, DPAGE = 25, CHAINS = 25, FEW = 40;
 const st = {proc: 0, metric: "cumulative", zoom: -1, sel: -1, search: "", hit: -1,
   sort: "cum", dir: -1, filter: "", kind: "", rows: PAGE,
-  dsort: "dself", ddir: -1, dchange: "", drows: DPAGE, klass: "", arows: PAGE};
+  dsort: "dself", ddir: -1, dchange: "", drows: DPAGE, klass: null, arows: PAGE, hrows: PAGE,
+  nrows: PAGE, prows: PAGE, srows: PAGE};
 
 // Text as shown: control and bidirectional-override characters (which would reorder or hide
 // the text around them) as \u escapes, as the text renderers' `printable` does.
@@ -56,14 +59,19 @@ function shortSite(s, keep = 2) {
   const at = s.lastIndexOf(":"), line = /^:\d+$/.test(s.slice(at)) ? s.slice(at) : "";
   return (line ? s.slice(0, at) : s).split(/[\\/]/).slice(-keep).join("/") + line;
 }
-const plural = (n, w) => `${n} ${w}${n === 1 ? "" : w.endsWith("h") ? "es" : "s"}`;
-// A dotted name that may wrap after its dots.
-const dotted = (name) => h("span", {class: "n"}, name.split(/(?<=\.)/).map((x, k) => [k ? h("wbr", {}) : null, x]));
+const plural = (n, w) => `${n} ${w}${n === 1 ? "" : /(?:h|s)$/.test(w) ? "es" : "s"}`;
+// A dotted name that may wrap after its dots; one of more than FEW parts (no module's) wraps
+// anywhere: a million dots must not make two million elements.
+function dotted(name) {
+  const parts = name.length > 50 * FEW ? [] : name.split(/(?<=\.)/);
+  if (parts.length > FEW || (!parts.length && name)) return h("span", {class: "n long"}, name);
+  return h("span", {class: "n"}, parts.map((x, k) => [k ? h("wbr", {}) : null, x]));
+}
 const kindBadge = (kind) => h("span", {class: "kind", data: {kind}, text: kind});
 const card = (id, title, ...kids) => h("section", {id, class: "card"}, title && t("h2", null, title), kids);
 // A row of toggle buttons, data-`attr` = each key of `items` ([key, label]); `more` adds props.
 const toggles = (id, attr, items, on, pick, more = () => ({})) => h("div", {class: "switch", id}, items.map(([k, x]) =>
-  h("button", {data: {[attr]: k}, "aria-pressed": String(k === on), text: x, onclick: () => pick(k), ...more(k)})));
+  h("button", {data: {[attr]: k ?? ""}, "aria-pressed": String(k === on), text: x, onclick: () => pick(k), ...more(k)})));
 
 // -- one process: its modules and tree, built once ----------------------------------------
 const procs = [];
@@ -73,6 +81,8 @@ function proc(pi) {
   const P = {R, m, n, name: m.name.map((i) => S[i]), importer: m.importer.map(str),
     kind: m.kind.map((k) => D.kinds[k]), site: m.site_path.map((p, i) => siteOf(p, m.site_line[i])),
     srss: m.self_rss, crss: m.cum_rss, byName: new Map(), sites: new Map(), added: new Set()};
+  const present = new Set(m.kind);  // the kinds of this process, in the order of D.kinds
+  P.kinds = D.kinds.filter((k, j) => present.has(j));
   P.name.forEach((x, i) => P.byName.has(x) || P.byName.set(x, i));
   // The chart's tree: node n is the whole process; with several threads, n+1+t each thread.
   const multi = T > 1, total = n + 1 + (multi ? T : 0);
@@ -101,8 +111,8 @@ function proc(pi) {
 }
 const cur = () => proc(st.proc);
 
-// Width of every chart node for a metric: its own figure plus its children's, so children
-// always fit inside their parent (cumulative: the measured figure when larger).
+// Width of every chart node for a metric: its own figure (negative: 0) plus its children's,
+// so children always fit inside their parent (cumulative: the measured figure when larger).
 function widths(P, metric) {
   if (P.wKey === metric) return P.w;
   const w = new Float64Array(P.parent.length), m = P.m;
@@ -111,7 +121,7 @@ function widths(P, metric) {
     let sum = 0;
     for (const c of P.kids[i]) sum += w[c];
     w[i] = i >= P.n ? sum : metric === "cumulative" ? Math.max(m.cum[i], sum) :
-      metric === "self" ? m.self[i] + sum : Math.max(0, (P.srss && P.srss[i]) || 0) + sum;
+      metric === "self" ? Math.max(0, m.self[i]) + sum : Math.max(0, (P.srss && P.srss[i]) || 0) + sum;
   }
   P.wKey = metric;
   return (P.w = w);
@@ -123,12 +133,15 @@ function figure(P, i) {
 }
 
 // -- the summary and the process switcher ---------------------------------------------------
+// The first FEW items, and how many more.
+const few = (list) => (list.length > FEW ? [...list.slice(0, FEW), `… ${list.length - FEW} more`] : list);
 const fact = (label, value, title) => h("div", {class: "fact", title}, t("dt", null, label), t("dd", null, value));
 function renderSummary() {
   const p = D.profile, warn = [], P = N && cur(), R = P && P.R;
   if (p.failed) warn.push(p.timed_out ? "The target timed out" : `The target exited with code ${p.exit_code}`);
   if (!N) warn.push("No Python process was traced");
-  D.processes.forEach((X, i) => X.complete || warn.push(`Process ${i} (pid ${X.pid}) ended before reporting: its figures are partial`));
+  const partial = D.processes.flatMap((X, i) => (X.complete ? [] : [`${i} (pid ${X.pid})`]));
+  if (partial.length) warn.push(`Process ${few(partial).join(", ")} ended before reporting: figures are partial`);
   fill($("summary"), t("h1", null, D.title), h("p", {class: "target"}, t("code", null, p.command)),
     h("dl", {class: "facts", id: "facts"}, fact("Python", p.python || "?"),
       fact("wall", stat(p.wall, msu, ms), "median (min–max)"),
@@ -140,7 +153,7 @@ function renderSummary() {
         fact("peak RSS", stat(R.peak_rss, size)), fact("USS", stat(R.uss, size)),
         fact("modules", `${R.imported} imported · ${R.module_count} at exit`,
           `${R.preloaded} loaded before the target by the interpreter`),
-        R.threads.length > 1 && fact("threads", R.threads.join(", "))],
+        R.threads.length > 1 && fact("threads", few(R.threads).join(", "))],
       p.created && fact("created", p.created)),
     warn.length && h("p", {class: "warn", id: "failed"}, warn.join(". ") + "."),
     h("nav", {}, [["chart-card", "Chart"], ["modules", "Modules"], ["chains", "Chains"], ["hot-calls", "Hot calls"],
@@ -150,17 +163,17 @@ function renderSummary() {
 function renderProcesses() {
   const box = $("processes");
   box.hidden = N < 2;
-  if (N > 1) fill(box, t("h2", null, "Processes"), h("div", {class: "switch"}, D.processes.map((R, i) => {
+  if (N > 1) fill(box, t("h2", null, "Processes"), h("div", {class: "switch"}, D.processes.slice(0, Math.max(st.prows, st.proc + 1)).map((R, i) => {
     const count = R.threads.map(() => 0);
     for (const x of R.m.thread) count[x]++;
     return h("button", {class: "proc", data: {process: i}, "aria-pressed": String(i === st.proc), onclick: () => switchProcess(i)},
       t("b", null, `[${i}] pid ${R.pid}`), t("span", "argv", R.command),
       t("span", "muted", `· ${R.imported} modules · ${stat(R.wall, msu, ms)}`),
-      t("span", "threads", "threads: " + R.threads.map((x, j) => `${x} (${count[j]})`).join(", ")));
-  })));
+      t("span", "threads", "threads: " + few(R.threads.map((x, j) => `${x} (${count[j]})`)).join(", ")));
+  })), moreButton("processes-more", Math.max(st.prows, st.proc + 1), N, () => { st.prows += PAGE; renderProcesses(); }));
 }
 function switchProcess(i) {
-  Object.assign(st, {proc: i, zoom: -1, sel: -1, rows: PAGE, drows: DPAGE});
+  Object.assign(st, {proc: i, zoom: -1, sel: -1, rows: PAGE, drows: DPAGE, hrows: PAGE});
   if (!cur().srss) st.metric = st.metric === "memory" ? "cumulative" : st.metric;
   renderSummary(); renderProcesses(); renderChartTools(); drawChart(); renderTable();
   renderDetails(); renderChains(null); renderHot(); renderDiff();
@@ -168,12 +181,12 @@ function switchProcess(i) {
 
 // -- the icicle chart -----------------------------------------------------------------------
 function renderChartTools() {
-  const P = cur(), kinds = new Set(P.kind);
+  const P = cur();
   $("chart-metric").replaceWith(toggles("chart-metric", "metric",
     [["self", "self time"], ["cumulative", "cumulative time"], ["memory", "memory"]],
     st.metric, (k) => { st.metric = k; renderChartTools(); drawChart(); },
     (k) => (k === "memory" && !P.srss ? {disabled: true, title: "no memory figures in this profile (the memory run was not made)"} : {})));
-  fill($("legend"), D.kinds.filter((k) => kinds.has(k)).map(kindBadge),
+  fill($("legend"), P.kinds.slice(0, FEW).map(kindBadge), P.kinds.length > FEW && t("span", "muted", `+${P.kinds.length - FEW} kinds`),
     P.added.size && t("span", "kind added-mark", "added since before"));
 }
 function drawChart() {
@@ -281,10 +294,11 @@ function renderDetails() {
       row("imported at", P.site[i]), row("file", str(m.file[i])), row("started", msu(m.start[i])),
       row("thread", P.R.threads[m.thread[i]]), row("runs", `${m.runs[i]} of ${D.profile.runs}`),
       row("bytecode", str(m.bytecode[i])), row("loaded", plural(P.kids[i].length, "module"))),
-    P.sites.has(name) && [t("h4", null, "Import sites (audit)"), h("ul", {class: "sites"}, sitesOf(P, name).map((s) => h("li", {},
+    P.sites.has(name) && [t("h4", null, "Import sites (audit)"), h("ul", {class: "sites"}, sitesOf(P, name).slice(0, FEW).map((s) => h("li", {},
       klassBadge(s), " ", t("code", null, s.statement), " ", t("span", "muted", shortSite(`${s.file}:${s.line}`, 3)),
       s.saving && s.saving.us && t("span", "saving", ` saves ~${msu(s.saving.us)}, ${size(s.saving.rss)}`),
-      s.reason && t("div", "muted", s.reason), s.fix && t("div", "fix", "fix: " + s.fix))))],
+      s.reason && t("div", "muted", s.reason), s.fix && t("div", "fix", "fix: " + s.fix)))),
+      P.sites.get(name).length > FEW && muted(`… and ${P.sites.get(name).length - FEW} more in the audit below`)],
     h("button", {class: "action", text: "Zoom the chart here", onclick: () => zoomTo(i)}));
 }
 
@@ -292,14 +306,24 @@ function renderDetails() {
 // for the rule: only real chains; the first-load chain, then the others shortest first).
 function into(P) {
   if (P.into) return P.into;
-  const map = (P.into = new Map()), e = P.R.edges;
-  for (let k = 0; k < e.length; k += 4) {
-    const importer = S[e[k]], named = S[e[k + 1]], site = siteOf(e[k + 2], e[k + 3]), parts = named.split(".");
-    for (let cut = parts.length; cut > 0; cut--) {
-      const module = parts.slice(0, cut).join(".");
-      if (importer !== module && !importer.startsWith(module + ".") && P.byName.has(module))
-        (map.get(module) || map.set(module, []).get(module)).push({importer, module, named, site});
+  const map = (P.into = new Map()), e = P.R.edges, lengths = new Set(P.name.map((x) => x.length)), loads = new Map();
+  // The modules importing `named` loads: it and each prefix at a dot, longest first (why.py's
+  // parts[:cut]); once per name, looking up only prefixes as long as some module's name (a
+  // name of many dots cost the square of its length).
+  const loaded = (named) => {
+    const out = [];
+    for (let cut = named.length; cut >= 0; cut = cut ? named.lastIndexOf(".", cut - 1) : -1) {
+      const module = lengths.has(cut) && (cut === named.length ? named : named.slice(0, cut));
+      if (module !== false && P.byName.has(module)) out.push(module);
     }
+    return out;
+  };
+  for (let k = 0; k < e.length; k += 4) {
+    const importer = S[e[k]], named = S[e[k + 1]], site = siteOf(e[k + 2], e[k + 3]);
+    if (!loads.has(e[k + 1])) loads.set(e[k + 1], loaded(named));
+    for (const module of loads.get(e[k + 1]))
+      if (importer !== module && !(importer[module.length] === "." && importer.startsWith(module)))
+        (map.get(module) || map.set(module, []).get(module)).push({importer, module, named, site});
   }
   return map;
 }
@@ -419,7 +443,7 @@ function renderTable() {
       c.k === "name" ? h("td", {class: "name"}, h("span", {class: "dot", data: {kind: P.kind[i]}}), dotted(name),
         status !== "ok" && t("span", "badge warn", status), P.added.has(name) && t("span", "badge added-mark", "added")) :
         c.k === "site" ? t("td", "site", shortSite(P.site[i]), P.site[i]) :
-          c.k === "audit" ? h("td", {class: "audit"}, [...new Map(sitesOf(P, name).map((s) => [s.klass, s])).values()].map(klassBadge),
+          c.k === "audit" ? h("td", {class: "audit"}, [...new Map(sitesOf(P, name).map((s) => [s.klass, s])).values()].slice(0, FEW).map(klassBadge),
             c.get(i) && t("span", "saving", "~" + ms(c.get(i)))) :
             t("td", c.text ? "" : "num", c.fmt ? c.fmt(c.get(i)) : c.get(i))));
   })));
@@ -430,8 +454,8 @@ function renderTable() {
     () => { st.rows += PAGE; renderTable(); }));
   const sel = $("module-kind");
   if (sel.dataset.proc !== String(st.proc)) {
-    fill(sel, h("option", {value: "", text: "all kinds"}),
-      D.kinds.filter((k) => P.kind.includes(k)).map((k) => h("option", {value: k, text: k})));
+    fill(sel, h("option", {value: "", text: "all kinds"}), P.kinds.slice(0, FEW).map((k) => h("option", {value: k, text: k})),
+      P.kinds.length > FEW && h("option", {disabled: true, text: `… ${P.kinds.length - FEW} more: type one in the filter`}));
     sel.dataset.proc = st.proc;
   }
   sel.value = st.kind;
@@ -450,7 +474,7 @@ function renderHot() {
       "(timed without a profiler); share: of the import time."),
     h("table", {class: "grid", id: "hot-table"},
       h("thead", {}, h("tr", {}, heads.map(([x, tip], k) => t("th", k < 4 ? "num" : "", x, tip)))),
-      h("tbody", {}, calls.map((c) => h("tr", {class: "hot-call", data: {function: c.function}},
+      h("tbody", {}, calls.slice(0, st.hrows).map((c) => h("tr", {class: "hot-call", data: {function: c.function}},
         t("td", "num", c.share == null ? "–" : (c.share * 100).toFixed(1) + "%"),
         t("td", "num", ms(c.estimate)), t("td", "num", ms(c.own)), t("td", "num", String(c.calls)),
         h("td", {}, h("b", {class: "fn"}, dotted(c.function)),
@@ -459,23 +483,27 @@ function renderHot() {
           c.callers_total > 5 && ` and ${c.callers_total - 5} more`),
         h("td", {}, c.chain.length ? ["burns it in ", h("b", {class: "fn"}, dotted(c.chain[c.chain.length - 1][0])),
           t("div", "muted", [c.function, ...c.chain.map((l) => l[0])].join(" → "))]
-          : c.callees.slice(0, 2).map((l, k) => [k ? ", " : "→ ", fn(l)]))))))]);
+          : c.callees.slice(0, 2).map((l, k) => [k ? ", " : "→ ", fn(l)])))))),
+    moreButton("hot-more", Math.min(st.hrows, calls.length), calls.length, () => { st.hrows += PAGE; renderHot(); })]);
 }
 function renderAudit() {
-  const box = $("audit"), counts = {};
+  const box = $("audit"), counts = new Map();
   box.hidden = !A;
   if (!A) return;
-  for (const s of A.sites) counts[s.klass] = (counts[s.klass] || 0) + 1;
+  for (const s of A.sites) counts.set(s.klass, (counts.get(s.klass) || 0) + 1);  // a class may be "constructor"
   const rank = (k) => (D.classes.includes(k) ? D.classes.indexOf(k) : 99), us = (s) => (s.saving && s.saving.us) || 0;
-  const sites = A.sites.filter((s) => !st.klass || s.klass === st.klass)
+  const sites = A.sites.filter((s) => st.klass === null || s.klass === st.klass)
     .sort((a, b) => rank(a.klass) - rank(b.klass) || us(b) - us(a));
   const P = N && cur(), fixes = A.entries.filter((e) => e.fix_us)
     .map((e) => `; fixing ${plural(e.fix_sites, "site")} saves ~${msu(e.fix_us)} on ${e.name}`);
-  const classes = Object.keys(counts).sort((a, b) => rank(a) - rank(b)).map((k) => [k, `${k} (${counts[k]})`]);
+  // hotstart's classes, then at most FEW others (a report may hold any text as a class)
+  const classes = [...D.classes.filter((k) => counts.has(k)), ...[...counts.keys()].filter((k) => rank(k) > 90).slice(0, FEW)]
+    .map((k) => [k, `${k} (${counts.get(k)})`]);
   fill(box, t("h2", null, "Audit: import sites by class"),
     muted(`${plural(A.sites.length, "import site")} in ${plural(A.files, "file")} of ${A.root}${fixes.join("")}`),
-    toggles("audit-classes", "klass", [["", `all (${A.sites.length})`], ...classes], st.klass,
+    toggles("audit-classes", "klass", [[null, `all (${A.sites.length})`], ...classes], st.klass,
       (k) => { st.klass = k; st.arows = PAGE; renderAudit(); }),
+    counts.size > classes.length && muted(`+${counts.size - classes.length} classes`),
     h("table", {class: "grid", id: "audit-table"},
       h("thead", {}, h("tr", {}, ["class", "saving", "imports", "statement", "where", "reason / fix"].map((x) => t("th", null, x)))),
       h("tbody", {}, sites.slice(0, st.arows).map((s) => {
@@ -489,9 +517,10 @@ function renderAudit() {
       }))),
     moreButton("audit-more", Math.min(st.arows, sites.length), sites.length, () => { st.arows += PAGE; renderAudit(); }),
     A.hotspots.length && [t("h3", null, "Hot spots: expensive calls made at import"),
-      h("ul", {class: "hotspots"}, A.hotspots.map((x) => h("li", {}, t("code", null, x.call),
+      h("ul", {class: "hotspots"}, A.hotspots.slice(0, st.srows).map((x) => h("li", {}, t("code", null, x.call),
         ` in ${x.module} (${shortSite(`${x.file}:${x.line}`, 3)})${x.measured_us ? `: ~${msu(x.measured_us)}` : ""}`,
-        t("div", "muted", `${x.why} ${x.advice}`))))]);
+        t("div", "muted", `${x.why} ${x.advice}`)))),
+      moreButton("hotspots-more", Math.min(st.srows, A.hotspots.length), A.hotspots.length, () => { st.srows += PAGE; renderAudit(); })]);
 }
 function renderDiff() {
   const box = $("diff"), B = D.diff && D.diff.before, X = D.diff && D.diff.processes[st.proc], p = D.profile;
@@ -500,6 +529,11 @@ function renderDiff() {
   fill(box, t("h2", null, "Diff: before → after"), h("p", {class: "muted"},
     "before: ", t("code", null, B.command), B.created && ` (${B.created})`, h("br", {}),
     "after: ", t("code", null, p.command), p.created && ` (${p.created})`));
+  // What makes the before profile a weaker reference (the summary says it of the after).
+  const weak = [B.failed && (B.timed_out ? "its target timed out" : `its target exited with code ${B.exit_code}`),
+    B.partial.length && `${plural(B.partial.length, "process")} ended before reporting (figures partial)`,
+    B.processes !== N && `it has ${plural(B.processes, "process")}, the after ${N}: processes are compared by their index`];
+  if (weak.some(Boolean)) box.append(h("p", {class: "warn", id: "diff-before"}, "Before: " + weak.filter(Boolean).join("; ") + "."));
   if (!X) return box.append(muted(`The before profile has no process ${st.proc}.`));
   const fmt = (v, u) => (v == null ? "–" : u === "us" ? msu(v) : u === "bytes" ? size(v) : String(v));
   const change = (a, b, u) => (a == null || b == null ? "–" :
@@ -537,7 +571,8 @@ function renderDiff() {
 function renderNotes() {
   const p = D.profile, c = p.cross_check, r = (x) => (x == null ? "n/a" : x.toFixed(3));
   const items = [...p.notes, ...(A ? [...A.notes, ...A.errors].map((x) => "audit: " + x) : [])];
-  fill($("notes"), t("h2", null, "Notes"), items.length ? h("ul", {}, items.map((x) => t("li", null, x))) : muted("No notes."),
+  fill($("notes"), t("h2", null, "Notes"), items.length ? h("ul", {}, items.slice(0, st.nrows).map((x) => t("li", null, x))) : muted("No notes."),
+    moreButton("notes-more", Math.min(st.nrows, items.length), items.length, () => { st.nrows += PAGE; renderNotes(); }),
     p.stderr_tail.length && [t("h3", null, "stderr (last lines)"), t("pre", null, p.stderr_tail.join("\n"))],
     c && muted(`Cross-checked against -X importtime (${c.runs} runs, ${c.modules} modules): ` +
       `Pearson r ${r(c.pearson)}, Spearman ${r(c.spearman)}.`));
