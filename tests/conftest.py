@@ -126,10 +126,12 @@ import argparse
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium driven by playwright (never a browser playwright downloads); the
-    test is skipped, saying what is missing, where either is not installed."""
+    test is skipped, saying what is missing, where either is not installed. Per module: the
+    driver's threads must not outlive the browser tests (a multi-threaded pytest process
+    makes later tests' forks unsafe)."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         pytest.skip("chromium is not installed: 'make test' installs Debian's chromium package "
@@ -142,6 +144,13 @@ def browser():
             yield launched
         finally:
             launched.close()
+    # The driver's event loop leaves its executor's threads ending on their own: wait for
+    # them, so that no later test forks a multi-threaded process.
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.name.startswith("asyncio_"):
+            thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
