@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..measure.model import SchemaError, _decode, _parse_int, _short
+from ..measure.model import SchemaError, _decode, _load_json, _short
 
 __all__ = [
     "SCHEMA",
@@ -302,10 +302,4 @@ class AuditReport:
     def from_json(cls, text: str) -> AuditReport:
         """Parse and check a report. Syntax errors raise `json.JSONDecodeError`, everything
         else `SchemaError`."""
-        import json
-
-        try:
-            data = json.loads(text, parse_int=_parse_int)
-        except RecursionError:
-            raise SchemaError("JSON nested deeper than any audit report") from None
-        return cls.from_dict(data)
+        return cls.from_dict(_load_json(text, "audit report"))

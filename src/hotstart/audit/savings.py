@@ -253,13 +253,14 @@ def _used_at_run(site: ImportSite, paths: dict[str, str],
 
 def _measure_hotspots(hotspots: list[HotSpot], process: ProcessProfile, entry: str) -> None:
     calls: dict[str, HotCall] = {}
+    total = process.import_us
     for call in process.hot_calls:
         calls.setdefault(call.function.replace(":", "."), call)
     for spot in hotspots:
         call = calls.get(spot.via[0]) if spot.via else calls.get(spot.call)
         if call is None:
             continue
-        estimate = process.estimate_us(call)
+        estimate = process.estimate_us(call, total)
         measured = estimate if estimate is not None else call.own_us
         if spot.measured_us is None or measured > spot.measured_us:
             spot.measured_us, spot.measured_calls, spot.measured_entry = \

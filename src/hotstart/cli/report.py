@@ -119,6 +119,7 @@ def run(args: list[str]) -> int:
     if namespace.output is not None:
         from .._files import write_atomic
         from .._text import printable
+        from ..render._format import size
 
         write_atomic(namespace.output, text)
         processes = len(after.processes)
@@ -126,7 +127,7 @@ def run(args: list[str]) -> int:
         sys.stdout.write(printable(
             f"wrote {namespace.output} ({namespace.format}, {modules:,} modules in "
             f"{processes} process{'es' if processes != 1 else ''}, "
-            f"{_size(len(text.encode()))})") + "\n")
+            f"{size(len(text.encode()))})") + "\n")
     else:
         sys.stdout.write(text)
     return 0
@@ -195,7 +196,3 @@ def _render(namespace, profile, *, before, audit) -> str:
     from ..render.html import render_html
 
     return render_html(profile, audit=audit, before=before, title=namespace.title)
-
-
-def _size(count: int) -> str:
-    return f"{count / 1e6:.1f} MB" if count >= 1e6 else f"{count / 1e3:.0f} kB"

@@ -230,14 +230,17 @@ class ProcessProfile:
         return sum(m.cumulative_us.median for m in self.modules
                    if m.importer is None or m.importer not in names)
 
-    def estimate_us(self, call: HotCall) -> float | None:
+    def estimate_us(self, call: HotCall, import_us: float | None = None) -> float | None:
         """What removing a hot call saves: its sampled time, else its own time scaled from the
-        profiling run to the timed runs."""
+        profiling run to the timed runs. `import_us`: this process's `import_us`, when the
+        caller has it (it sums every module: computed per call, a loop over many hot calls
+        is quadratic)."""
         if call.sampled_us is not None:
             return call.sampled_us
         if not self.profiling_import_us:
             return None
-        return call.own_us / self.profiling_import_us * self.import_us
+        total = self.import_us if import_us is None else import_us
+        return call.own_us / self.profiling_import_us * total
 
     @classmethod
     def from_dict(cls, data: Any) -> ProcessProfile:
@@ -330,14 +333,7 @@ class Profile:
     def from_json(cls, text: str) -> Profile:
         """Parse and check a profile document. Syntax errors raise `json.JSONDecodeError`,
         everything else `SchemaError`."""
-        import json
-
-        try:
-            data = json.loads(text, parse_int=_parse_int)
-        except RecursionError:
-            raise SchemaError("JSON nested deeper than any profile (and than Python's JSON "
-                              "reader allows)") from None
-        return cls.from_dict(data)
+        return cls.from_dict(_load_json(text, "profile"))
 
 
 class ImportTree:
@@ -404,6 +400,19 @@ class _LongInteger:
 
     def __init__(self, digits: int) -> None:
         self.digits = digits
+
+
+def _load_json(text: str, what: str) -> Any:
+    """`text` parsed as untrusted JSON (a hotstart `what`): long integer literals kept
+    unconverted (`_parse_int`); syntax errors raise `json.JSONDecodeError`, nesting deeper than
+    Python's reader allows `SchemaError`."""
+    import json
+
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except RecursionError:
+        raise SchemaError(f"JSON nested deeper than any {what} (and than Python's JSON "
+                          f"reader allows)") from None
 
 
 def _parse_int(text: str) -> int | _LongInteger:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import shlex
+from collections.abc import Iterable
 from typing import Any
 
 from ..audit.model import CLASSES, AuditReport, ImportSite
@@ -32,11 +33,12 @@ _SAVING_MODULES = 10
 
 
 class _Strings:
-    """The string table: each distinct string once, referred to by its index."""
+    """A string table: each distinct string once, referred to by its index (the page's `s`,
+    and the kinds and threads, which start from the known ones)."""
 
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self._index: dict[str, int] = {}
+    def __init__(self, known: Iterable[str] = ()) -> None:
+        self.items: list[str] = list(known)
+        self._index: dict[str, int] = {text: index for index, text in enumerate(self.items)}
 
     def __call__(self, text: str | None) -> int:
         if text is None:
@@ -83,11 +85,11 @@ def report_data(profile: Profile, *, audit: AuditReport | None = None,
                 before: Profile | None = None, title: str | None = None) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data (see the module docstring)."""
     strings = _Strings()
-    kinds = list(KINDS)
+    kinds = _Strings(KINDS)  # a kind a newer profiler wrote is added, and shown in grey
     data: dict[str, Any] = {
         "format": FORMAT,
         "title": title if title is not None else _default_title(profile, before),
-        "kinds": kinds,
+        "kinds": kinds.items,
         "classes": list(CLASSES),
         "profile": _summary(profile),
         "processes": [_process(p, strings, kinds) for p in profile.processes],
@@ -125,24 +127,10 @@ def _summary(profile: Profile) -> dict[str, Any]:
     }
 
 
-def _process(process: ProcessProfile, strings: _Strings, kinds: list[str]) -> dict[str, Any]:
+def _process(process: ProcessProfile, strings: _Strings, kinds: _Strings) -> dict[str, Any]:
     modules = process.modules
-    kind_index = {kind: index for index, kind in enumerate(kinds)}
-
-    def kind_of(kind: str) -> int:
-        if kind not in kind_index:  # a kind a newer profiler wrote: shown, in grey
-            kind_index[kind] = len(kinds)
-            kinds.append(kind)
-        return kind_index[kind]
-
-    threads: list[str] = []
-    thread_index: dict[str, int] = {}
-    thread_of = []
-    for record in modules:
-        if record.thread not in thread_index:
-            thread_index[record.thread] = len(threads)
-            threads.append(record.thread)
-        thread_of.append(thread_index[record.thread])
+    threads = _Strings()
+    thread_of = [threads(m.thread) for m in modules]
     sites = [strings.site(m.site) for m in modules]
     columns: dict[str, Any] = {
         "name": [strings(m.name) for m in modules],
@@ -156,7 +144,7 @@ def _process(process: ProcessProfile, strings: _Strings, kinds: list[str]) -> di
         "cum": [_num(m.cumulative_us.median) for m in modules],
         "cum_lo": [_num(m.cumulative_us.min) for m in modules],
         "cum_hi": [_num(m.cumulative_us.max) for m in modules],
-        "kind": [kind_of(m.kind) for m in modules],
+        "kind": [kinds(m.kind) for m in modules],
         "dist": [strings(m.distribution) for m in modules],
         "file": [strings(m.file) for m in modules],
         "site_path": [site[0] for site in sites],
@@ -191,7 +179,7 @@ def _process(process: ProcessProfile, strings: _Strings, kinds: list[str]) -> di
         "import_us": _num(total),
         "complete": process.complete,
         "bytecode": [code.from_pyc, code.compiled, code.dont_write_bytecode],
-        "threads": threads,
+        "threads": threads.items,
         "m": columns,
         "edges": edges,
         "hot": [_hot_call(process, call, total) for call in process.hot_calls],
@@ -201,13 +189,7 @@ def _process(process: ProcessProfile, strings: _Strings, kinds: list[str]) -> di
 def _hot_call(process: ProcessProfile, call: HotCall, total: float) -> dict[str, Any]:
     """One hot call; `total` is `process.import_us`, which the caller computes once (it sums
     every module: per call, a profile of many modules and hot calls took quadratic time)."""
-    # `ProcessProfile.estimate_us`, with the process's import time given.
-    if call.sampled_us is not None:
-        estimate: float | None = call.sampled_us
-    elif process.profiling_import_us:
-        estimate = call.own_us / process.profiling_import_us * total
-    else:
-        estimate = None
+    estimate = process.estimate_us(call, total)
 
     def links(items: list[Any]) -> list[list[Any]]:
         return [[c.function, c.file, c.line, c.calls, _num(c.cumulative_us)]

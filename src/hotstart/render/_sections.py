@@ -66,7 +66,7 @@ def hot_calls(process: ProcessProfile, top: int = 10) -> list[str]:
     pad = " " * 25
     for call in process.hot_calls[:top]:
         where = f"  {short_site(f'{call.file}:{call.line}')}" if call.file else ""
-        estimate = process.estimate_us(call)
+        estimate = process.estimate_us(call, total)
         share = f"{estimate / total:.1%}" if total and estimate is not None else "-"
         lines.append(f"  {share:>6} {ms(estimate):>7} {call.calls:>6}  "
                      f"{printable(call.function)}{where}")

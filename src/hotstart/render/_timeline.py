@@ -69,12 +69,13 @@ def layout(profile: Profile) -> list[Track]:
     return tracks
 
 
-def chain(track: Track, index: int) -> list[Span]:
-    """The spans from the root of the track down to `track.spans[index]` (inclusive)."""
-    out: list[Span] = []
+def chain(track: Track, index: int) -> list[int]:
+    """The indexes of the spans from the root of the track down to `track.spans[index]`
+    (inclusive): a stack as speedscope's samples and folded lines read it, root first."""
+    out: list[int] = []
     at: int | None = index
     while at is not None:
-        out.append(track.spans[at])
+        out.append(at)
         at = track.spans[at].parent
     return out[::-1]
 

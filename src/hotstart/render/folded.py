@@ -33,7 +33,7 @@ import re
 
 from ..errors import BadInput
 from ..measure.model import ModuleRecord, Profile
-from ._timeline import label, layout, process_names, short_argv, thread_name
+from ._timeline import chain, label, layout, process_names, short_argv, thread_name
 
 __all__ = ["MAX_FOLDED_CHARS", "METRICS", "escape_frame", "render_folded"]
 
@@ -83,13 +83,13 @@ def render_folded(profile: Profile, *, metric: str = "time") -> str:
         frames = [escape_frame(label(span.record)) for span in track.spans]
         values = [_value(span.record, metric) for span in track.spans]
         # The length of each line's stack, from its parent's (spans are in pre-order).
-        chain = [0] * len(frames)
+        stack_length = [0] * len(frames)
         top = sum(len(frame) + 1 for frame in head)
         for index, span in enumerate(track.spans):
-            chain[index] = len(frames[index]) + (top if span.parent is None
-                                                 else chain[span.parent] + 1)
+            stack_length[index] = len(frames[index]) + (
+                top if span.parent is None else stack_length[span.parent] + 1)
             if values[index] > 0:
-                size += chain[index] + len(str(values[index])) + 2
+                size += stack_length[index] + len(str(values[index])) + 2
         drawn.append((track, head, frames, values))
     if size > MAX_FOLDED_CHARS:
         raise BadInput(f"the folded stacks of this profile would take {size / 1e6:,.0f} MB "
@@ -102,12 +102,9 @@ def render_folded(profile: Profile, *, metric: str = "time") -> str:
         for index, value in enumerate(values):
             if value <= 0:
                 continue
-            stack = []
-            at: int | None = index
-            while at is not None:  # up the importers; only for lines written, so the work is
-                stack.append(frames[at])  # the size of the output, however deep the tree
-                at = track.spans[at].parent
-            lines.append(";".join(head + stack[::-1]) + f" {value}\n")
+            # only for lines written: the work is the size of the output, however deep
+            lines.append(";".join(head + [frames[at] for at in chain(track, index)])
+                         + f" {value}\n")
     return "".join(lines)
 
 

@@ -29,6 +29,7 @@ from ..measure.model import ModuleRecord, Profile
 from ._timeline import (
     Span,
     Track,
+    chain,
     label,
     layout,
     nesting,
@@ -76,15 +77,9 @@ def render_speedscope(profile: Profile) -> str:
                 "events": _events(track.spans, ids),
             })
             for index, span in enumerate(track.spans if sampled else ()):
-                rss = span.record.self_rss
-                if rss is not None and rss.median > 0:
-                    stack = []
-                    at: int | None = index
-                    while at is not None:  # up the importers: the stack is read root first
-                        stack.append(ids[at])
-                        at = track.spans[at].parent
-                    samples.append(stack[::-1])
-                    weights.append(rss.median)
+                if _grew(span.record):
+                    samples.append([ids[at] for at in chain(track, index)])
+                    weights.append(span.record.self_rss.median)
         if samples:  # an empty sampled profile is no use, and no RSS was measured or grew
             profiles.append({
                 "type": "sampled",

@@ -21,7 +21,7 @@ import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, make_dataclass
 from typing import Any
 
-from ..measure.model import SchemaError, Stat, _decode, _parse_int, _short
+from ..measure.model import SchemaError, Stat, _decode, _load_json, _short
 
 __all__ = ["SCHEMA", "Deferred", "Saved", "TrialReport", "Use"]
 
@@ -269,11 +269,7 @@ class TrialReport:
     def from_json(cls, text: str) -> TrialReport:
         """Parse and check a trial document. Syntax errors raise `json.JSONDecodeError`,
         everything else `SchemaError`."""
-        try:
-            data = json.loads(text, parse_int=_parse_int)
-        except RecursionError:
-            raise SchemaError("JSON nested deeper than any trial report") from None
-        return cls.from_dict(data)
+        return cls.from_dict(_load_json(text, "trial report"))
 
 
 def _document_type() -> type:
