@@ -1,13 +1,14 @@
 """Code a module runs at import that changes nothing outside what it is given is not an
 import effect (`audit/_confined.py`), so a package re-export that reaches it can be deferred:
 a decorator of the module's own filing what it decorates into the module's own table
-(xarray's `@implements(np.issubdtype)`), and class hooks that only check or complete the new
-class (xarray's `__init_subclass__`s). Every way each proof could be wrong is attacked: a
-table or object that is not the module's, a body that calls or writes anything else, a
-decorator, helper or builtin that is not what it seems, a metaclass. The proved shapes are
-run: importing them in a real interpreter changes no other module's globals. And what a
-package `__init__` imports from itself: a chain back into the running package is no effect,
-and each name of `from pkg import a, b` counts its own module's effects."""
+(xarray's `@implements(np.issubdtype)`); class hooks that only check or complete the new
+class (xarray's `__init_subclass__`s) stay effects (`test_class_hook_attacks.py` says why).
+Every way each proof could be wrong is attacked: a table or object that is not the module's,
+a body that calls or writes anything else, a decorator, helper or builtin that is not what
+it seems, a metaclass. The proved shapes are run: importing them in a real interpreter
+changes no other module's globals. And what a package `__init__` imports from itself: a
+chain back into the running package is no effect, and each name of `from pkg import a, b`
+counts its own module's effects."""
 
 from __future__ import annotations
 

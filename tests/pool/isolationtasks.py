@@ -57,6 +57,36 @@ def mess_up():
     return "messed up"
 
 
+def replace_in_place():
+    """Change entries of ``sys.modules``, the builtins and ``os.environ`` without changing
+    their sizes (only the dicts' version tags say they changed: `_dictversion`)."""
+    import types
+
+    sys.modules["json"] = types.ModuleType("json")
+    builtins.abs = lambda value: "not abs"
+    os.environ["HOME"] = "/changed-in-place"
+    return len(sys.modules), len(vars(builtins)), len(os.environ)
+
+
+def change_and_change_back():
+    """Change the same entries and put them back: the tags move, the contents do not."""
+    json_module, real_abs, home = sys.modules["json"], builtins.abs, os.environ["HOME"]
+    sys.modules["json"] = "not json"
+    builtins.abs = None
+    os.environ["HOME"] = "elsewhere"
+    sys.modules["json"], builtins.abs, os.environ["HOME"] = json_module, real_abs, home
+    return "put back"
+
+
+def observe_in_place():
+    """What `replace_in_place` changed, as the next task sees it."""
+    import json as json_now
+
+    return {"json": json_now.dumps([1]) == "[1]", "abs": abs(-2),
+            "home": os.environ.get("HOME"), "sizes": (len(sys.modules), len(vars(builtins)),
+                                                       len(os.environ))}
+
+
 def print_then_replace_stdout(text):
     print(text)  # buffered in the worker's stdout object...
     sys.stdout = io.StringIO()  # ...which the task then puts aside

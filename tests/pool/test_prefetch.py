@@ -18,7 +18,7 @@ import isolationtasks
 import pooltasks
 import pytest
 
-from hotstart.pool import WarmPool
+from hotstart.pool import WarmPool, _prefetch
 from hotstart.pool.errors import TaskTimeout, WorkerCrashed
 
 
@@ -266,3 +266,42 @@ def test_a_task_replacing_its_workers_socket_ends_the_worker_before_it_answers(m
     assert "closed or replaced this worker's connection" in raised.value.stderr
     assert planted.read_bytes() == b""
     assert pool.submit(pooltasks.double, 4).result(timeout=30) == 8
+
+
+def test_many_small_tasks_wait_behind_a_busy_worker_and_run_once_in_order(make_pool, tmp_path):
+    """Behind a worker whose last task was short, the queue is topped up several tasks at a
+    time, far past one or two (the throughput of small tasks depends on it); each still runs
+    once, in the order submitted."""
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    _warm(pool)
+    marks = tmp_path / "calls"
+    first = pool.submit(pooltasks.sleep, 0.5, "first")
+    _until(lambda: first.running() and pool._manager.workers)
+    waiting = [pool.submit(pooltasks.record_call, str(marks)) for _ in range(40)]
+    (worker,) = pool._manager.workers.values()
+    # As many as its last task's run time allows (all 40 after a task of a few µs; fewer
+    # when a loaded machine stretched that task), and more than the two of before.
+    expected = min(40, _prefetch._cap(worker))
+    _until(lambda: _waiting(pool) == expected)  # in the worker's socket while `first` runs
+    assert expected > 2 or worker.last_wall > 0.001
+    assert first.result(timeout=30) == "first"
+    ran = [future.result(timeout=30) for future in waiting]
+    assert len(_calls(marks)) == 40 and len(set(ran)) == 1  # once each, on that worker
+    began = [future.info.submitted + future.metrics.queue_wait for future in waiting]
+    assert began == sorted(began)
+
+
+def test_no_more_waits_behind_a_worker_than_its_last_task_fits_in_5_ms(make_pool):
+    """A worker whose last task took 3 ms gets at most one task behind the one it runs
+    (two would hold more than 5 ms of work another worker could take)."""
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    pool.submit(pooltasks.sleep, 0.003).result(timeout=30)
+    first = pool.submit(pooltasks.sleep, 0.3, "first")
+    _until(lambda: first.running() and pool._manager.workers)
+    later = [pool.submit(pooltasks.double, index) for index in range(10)]
+    most = 0
+    while not first.done():
+        most = max(most, _waiting(pool))
+        time.sleep(0.002)
+    assert most <= 1
+    assert [future.result(timeout=30) for future in later] == [2 * i for i in range(10)]

@@ -58,6 +58,24 @@ def test_state_a_task_changes_is_put_back_for_the_next_task(one_worker):
     assert "observed" in after.stdout
 
 
+def test_entries_replaced_in_place_are_put_back_whatever_the_sizes(one_worker):
+    """The worker compares ``sys.modules``, the builtins and the environment item by item
+    only when their dicts' version tags moved: a change that keeps every size must still
+    be seen, and a change put back by the task itself must leave nothing to restore."""
+    before = one_worker.submit(isolationtasks.observe_in_place).result(timeout=30)
+    assert before["json"] and before["abs"] == 2
+    sizes = one_worker.submit(isolationtasks.replace_in_place).result(timeout=30)
+    assert sizes == before["sizes"]  # the task changed no size
+    after = one_worker.submit(isolationtasks.observe_in_place).result(timeout=30)
+    assert after == before
+    assert one_worker.submit(isolationtasks.change_and_change_back).result(timeout=30)
+    assert one_worker.submit(isolationtasks.observe_in_place).result(timeout=30) == before
+    # Twice more: the snapshots taken after a restore are the ones checked next.
+    for _ in range(2):
+        one_worker.submit(isolationtasks.replace_in_place).result(timeout=30)
+        assert one_worker.submit(isolationtasks.observe_in_place).result(timeout=30) == before
+
+
 def test_a_task_closing_sys_stdout_and_stderr_does_not_silence_the_next_one(one_worker):
     assert one_worker.submit(isolationtasks.close_std_streams).result(timeout=30) == "closed"
     later = one_worker.submit(isolationtasks.say, "still heard")

@@ -47,9 +47,13 @@ the values involved (`__hash__` of a table key, `__bool__` of a test) are taken 
 nothing.
 
 Class hooks (`__init_subclass__`) that only check the new class looked like the same kind of
-case, and were tried and dropped: defining a subclass is visible to the base anyway
-(`Base.__subclasses__()`, a plugin discovery idiom), `object.__new__(cls)` runs the subclass's
-`__del__`, and when a warning is issued decides which filter it meets.
+case, and were tried and dropped (twice): a hook whose body touches only `cls` still runs
+what the new class brings (`hasattr(object.__new__(cls), "__dict__")` calls its `__getattr__`
+and the `__del__` of its MRO, `cls.attr == ...` a descriptor and an `__eq__`, `setattr(cls,
+...)` a metaclass's `__setattr__`, `super().__init_subclass__()` a sibling base's hook), and
+when its warning is issued decides which filter it meets. `tests/audit/
+test_class_hook_attacks.py` runs each; docs/audit.md says why a proof would not pay on xarray
+either (its `tutorial` chain keeps the statement for the backends' `atexit` handler).
 """
 
 from __future__ import annotations

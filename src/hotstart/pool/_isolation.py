@@ -6,8 +6,9 @@ starts, and after every task (`Guard.restore` and `Guard.settle` before the work
 answers, `Guard.tidy` after):
 
 - puts back, each only when the task changed it (a well-behaved task pays comparisons:
-  about 3 µs before the worker answers, 4 µs after, with 170 modules; ``sys.modules`` is
-  about 15 ns per module; the worker puts back cwd, ``sys.path`` and ``os.environ`` after
+  about 3 µs before the worker answers, 4 µs after; the builtins and ``sys.modules`` are
+  compared item by item only when their dict's version tag moved (`_dictversion`; else
+  about 15 ns per module); the worker puts back cwd, ``sys.path`` and ``os.environ`` after
   answering too): builtins (a task that replaced ``builtins.len`` would
   also have corrupted the worker's own messages), ``sys.modules`` entries the task deleted or
   replaced (modules it imported stay: that is the warm part), ``sys.meta_path`` and
@@ -44,20 +45,25 @@ from __future__ import annotations
 
 import builtins
 import gc
+import operator
 import os
 import signal
 import sys
+
+from . import _dictversion
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
     from collections.abc import Callable
 
-__all__ = ["Guard"]
+__all__ = ["Guard", "module_names", "snapshot_in_template"]
 
 _SYS_HOOKS = ("excepthook", "displayhook", "unraisablehook", "breakpointhook", "stdin",
               "stdout", "stderr")
+_read_hooks = operator.attrgetter(*_SYS_HOOKS)
 _STREAMS = {"stdin": 0, "stdout": 1, "stderr": 2}
+_STREAM_INDEXES = tuple(_SYS_HOOKS.index(name) for name in _STREAMS)
 
 
 class Guard:
@@ -73,7 +79,7 @@ class Guard:
         self.recursion = sys.getrecursionlimit()
         self.switch = sys.getswitchinterval()
         self.gc_threshold = gc.get_threshold()
-        self.hooks = [(name, getattr(sys, name)) for name in _SYS_HOOKS]
+        self.hooks = [getattr(sys, name) for name in _SYS_HOOKS]  # in _SYS_HOOKS' order
         getter = getattr(sys, "get_int_max_str_digits", None)  # 3.11.0 and later bugfixes
         self.int_digits = getter() if getter is not None else None
         threading = sys.modules.get("threading")
@@ -82,8 +88,10 @@ class Guard:
         self.socket_timeout = _socket_timeout()
         self.meta_path = list(sys.meta_path)
         self.path_hooks = list(sys.path_hooks)
-        self.builtins = dict(vars(builtins))
-        self.modules = dict(sys.modules)
+        # Unchanged dicts are not compared item by item (`_dictversion`; None: always).
+        self.version = _dictversion.reader()
+        self.builtins, self.builtins_version = self._snapshot("builtins", vars(builtins))
+        self.modules, self.modules_version = self._snapshot("modules", sys.modules)
         self.warnings_filters: list | None = None
         warnings = sys.modules.get("warnings")
         if warnings is not None:
@@ -211,29 +219,61 @@ class Guard:
         except BaseException as exc:  # noqa: BLE001
             return f"its state could not be checked: {type(exc).__name__}: {exc}"
 
+    def _snapshot(self, key: str, namespace: dict) -> tuple[dict, tuple[int, int] | None]:
+        """A copy of `namespace` and its version: the template's (`snapshot_in_template`)
+        when the dict has not changed since, else a new one."""
+        now = self._version_of(namespace)
+        inherited = _from_template.get(key)
+        if inherited is not None and now is not None and inherited[1] == now:
+            return inherited[0], now
+        return dict(namespace), now
+
+    def _version_of(self, namespace: dict) -> tuple[int, int] | None:
+        """The dict's identity and version tag, or None without `_dictversion`."""
+        version = self.version
+        return (id(namespace), version(namespace)) if version is not None else None
+
     def _restore_builtins(self) -> None:
-        restore_namespace(vars(builtins), self.builtins)
+        namespace = vars(builtins)
+        if self.builtins_version is not None and \
+                self._version_of(namespace) == self.builtins_version:
+            return
+        restore_namespace(namespace, self.builtins)
+        self.builtins_version = self._version_of(namespace)
 
     def _restore_modules(self) -> None:
         modules = sys.modules
+        if self.modules_version is not None and \
+                self._version_of(modules) == self.modules_version:
+            return
         if modules != self.modules:
             for name, module in self.modules.items():
                 if modules.get(name) is not module:
                     modules[name] = module
             if len(modules) != len(self.modules):  # modules the task imported stay
                 self.modules = dict(modules)
+        self.modules_version = self._version_of(modules)
 
     def _restore_interpreter(self) -> None:
-        for index, (name, value) in enumerate(self.hooks):
-            if getattr(sys, name, None) is not value:
-                setattr(sys, name, value)
-            if name in _STREAMS and getattr(value, "closed", False):
+        hooks = self.hooks
+        try:
+            current = _read_hooks(sys)  # one call for all seven
+        except AttributeError:  # a task deleted one
+            current = None
+        if current is None or any(map(operator.is_not, current, hooks)):
+            for name, value in zip(_SYS_HOOKS, hooks):
+                if getattr(sys, name, None) is not value:
+                    setattr(sys, name, value)
+        for index in _STREAM_INDEXES:
+            value = hooks[index]
+            if getattr(value, "closed", False):
                 # sys.stdout.close() closes the object, not fd 1 (CPython opens the standard
                 # streams with closefd=False): a new object on the same descriptor.
+                name = _SYS_HOOKS[index]
                 value = _reopen(name, value)
                 if value is not None:
                     setattr(sys, name, value)
-                    self.hooks[index] = (name, value)
+                    hooks[index] = value
         if sys.meta_path != self.meta_path:
             sys.meta_path[:] = self.meta_path
         if sys.path_hooks != self.path_hooks:
@@ -345,6 +385,35 @@ class Guard:
         if os.getpgid(0) != self.group:
             return "it changed its session"  # or only its process group
         return None
+
+
+# Copies the template made before forking (`snapshot_in_template`): a worker starts from them
+# instead of copying the dicts itself, which in a forked process touches every module object
+# and so copies the memory pages it shares with the template (~2 ms with pandas loaded, on
+# every worker start). Used only where a version tag proves them still exact.
+_from_template: dict[str, tuple] = {}
+
+
+def snapshot_in_template() -> None:
+    """In the template, once its imports are done: copy the builtins and ``sys.modules``
+    for the workers it will fork (nothing where `_dictversion` has no reader)."""
+    version = _dictversion.reader()
+    if version is None:
+        return
+    for key, namespace in (("builtins", vars(builtins)), ("modules", sys.modules)):
+        _from_template[key] = (dict(namespace), (id(namespace), version(namespace)))
+    _from_template["names"] = (set(sys.modules), _from_template["modules"][1])
+
+
+def module_names() -> set[str]:
+    """The names in ``sys.modules``: the template's set while it is still exact (the caller
+    must replace it, never change it), else a new one."""
+    inherited = _from_template.get("names")
+    version = _dictversion.reader()
+    if (inherited is not None and version is not None
+            and inherited[1] == (id(sys.modules), version(sys.modules))):
+        return inherited[0]
+    return set(sys.modules)
 
 
 def restore_namespace(namespace: dict, saved: dict) -> None:

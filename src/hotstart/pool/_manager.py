@@ -188,14 +188,13 @@ class Manager:
                 return worker
         return None
 
-    def start(self, task: Task, worker: Worker, behind: bool = False) -> bool:
-        """Send a task to a worker this thread claimed, or (`behind`, the manager thread) to
-        a busy worker after the task it runs; False (task requeued) if it is gone."""
+    def start(self, task: Task, worker: Worker) -> bool:
+        """Send a task to an idle worker this thread claimed; False (task requeued) if the
+        worker is gone. (Tasks sent behind a busy worker's: `_prefetch.send`.)"""
         if not (task.future.running() or task.future.set_running_or_notify_cancel()):
-            if not behind:
-                with self.lock:  # cancelled while queued: on_complete already fired
-                    if worker.state == "busy":
-                        worker.state = "idle"
+            with self.lock:  # cancelled while queued: on_complete already fired
+                if worker.state == "busy":
+                    worker.state = "idle"
             return True
         task.dispatched = time.monotonic()
         task.deadline = (task.dispatched + task.info.timeout
@@ -203,11 +202,7 @@ class Manager:
         task.future.worker_id = worker.id
         with self.lock:  # `_close` sweeps up under the lock what it finds on a worker
             closed = self.closed
-            if closed:
-                pass
-            elif behind:
-                worker.queued.append(task)
-            else:
+            if not closed:
                 worker.task = task
         if closed:
             self._fail_unrun(task)
@@ -225,16 +220,11 @@ class Manager:
             # the manager took it from the worker meanwhile (it completed it), or stopped
             # reading the queue (then it fails here, never left RUNNING).
             with self.lock:
-                if behind:
-                    ours = task in worker.queued
-                    if ours:
-                        worker.queued.remove(task)
-                else:
-                    ours = worker.task is task
-                    if ours:
-                        worker.task = None
-                        if worker.state == "busy":
-                            worker.state = "lost"
+                ours = worker.task is task
+                if ours:
+                    worker.task = None
+                    if worker.state == "busy":
+                        worker.state = "lost"
                 if ours and not self.closed:
                     self.pending.appendleft(task)
                     return False
@@ -281,9 +271,8 @@ class Manager:
         self.shutdown(wait=True, cancel_futures=False)
 
     def on_cancelled(self, future: Future) -> None:
-        """Done callback of every future: a cancelled one fires the ``complete`` hooks."""
-        if future.cancelled():
-            self.fire("complete", future.info, future, None)
+        """A future was cancelled (`TaskFuture.cancel`): fire the ``complete`` hooks."""
+        self.fire("complete", future.info, future, None)
 
     def fire(self, event: str, *args: Any) -> None:
         """Call the hooks of `event`; one that raises is logged and the others still run."""
@@ -330,7 +319,7 @@ class Manager:
         if not self.pending:  # read without the lock: who queues a task wakes this thread
             return
         while True:
-            behind = False
+            behind: list[Task] = []
             with self.lock:
                 if not self.pending:
                     return
@@ -342,15 +331,17 @@ class Manager:
                     wanted = min(len(self.pending) - starting,
                                  self.max_workers - len(self.workers))
                     if wanted <= 0 and len(self.pending) > starting:
-                        worker = _prefetch.worker_for(self)  # no worker to be had: queue one
-                        behind = worker is not None
-                if worker is not None:
+                        worker = _prefetch.worker_for(self)  # no worker to be had: queue
+                        if worker is not None:
+                            behind = _prefetch.take(self, worker)
+                else:
                     task = self.pending.popleft()
             if worker is None:
                 for _ in range(max(wanted, 0)):
                     self._fork()
                 return
-            if not self.start(task, worker, behind):
+            if not (_prefetch.send(self, worker, behind) if behind
+                    else self.start(task, worker)):
                 return  # requeued; the dead worker's socket and exit report come next
 
     def _fork(self) -> None:

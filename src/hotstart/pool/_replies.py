@@ -149,7 +149,8 @@ def _done(manager: Manager, worker: Worker, task_id: int, outcome: tuple,
         manager._retire(worker)
     elif worker.queued:
         worker.task = worker.queued.popleft()  # already in its socket: it runs now
-        manager._dispatch()  # one more behind it, when the queue is long
+        if _prefetch.hungry(worker):
+            manager._dispatch()  # more behind it, when the queue is long
     else:
         worker.idle_since = time.monotonic()
         with manager.lock:

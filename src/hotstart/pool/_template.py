@@ -55,7 +55,7 @@ import time
 # Shared with the profiler's supervisor, which ends what its target leaves behind the same way.
 from hotstart.measure._supervisor import _become_subreaper, _children
 
-from . import _protocol
+from . import _isolation, _protocol
 
 __all__ = ["kill_descendants", "main"]
 
@@ -98,8 +98,9 @@ def main() -> None:
     import tempfile  # noqa: F401  (spill files)
     import traceback  # noqa: F401  (remote tracebacks)
 
-    from . import _worker  # noqa: F401
+    from . import _dictversion, _worker  # noqa: F401
 
+    _dictversion.reader()  # proved once here: every worker inherits the answer
     try:  # tasks defined in __main__ or as lambdas arrive cloudpickled
         import cloudpickle  # noqa: F401
     except ImportError:
@@ -117,6 +118,7 @@ def main() -> None:
     if os.getppid() != parent:
         os._exit(0)
     _protocol.send(control, ("preloaded", report))
+    _isolation.snapshot_in_template()  # after the last import: what every worker starts from
     gc.freeze()
     _serve(control, config)
 

@@ -32,9 +32,9 @@ import socket
 import sys
 import time
 
-from . import _protocol, env, spill
+from . import _dictversion, _protocol, env, spill
 from ._capture import Capture
-from ._isolation import Guard
+from ._isolation import Guard, module_names
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ class _Probe:
     """
 
     def __init__(self) -> None:
-        self.known_modules = set(sys.modules)
+        self.known_modules = module_names()  # replaced when it changes, never updated
         self.clear_refs = _open_proc("/proc/self/clear_refs", os.O_WRONLY)
         self.cwd = _getcwd()  # the worker's own: every task starts there
         # Children's CPU counts in RUSAGE_CHILDREN when they are reaped, which happens only
@@ -233,20 +233,49 @@ _probe: _Probe | None = None
 _capture: Capture | None = None
 _guard: Guard | None = None
 _saved: tuple | None = None  # (cwd, sys.path, environ) before the task that just ran
+_environment: tuple | None = None  # (raw environ copy, its dict's version when copied)
 
 
 def _environment_snapshot() -> dict:
+    """``os.environ`` before a task: its raw bytes dict, copied only when it changed since
+    the last copy (`_dictversion`)."""
+    global _environment
     data = getattr(os.environ, "_data", None)  # bytes -> bytes on POSIX
-    return data.copy() if isinstance(data, dict) else dict(os.environ)
+    if not isinstance(data, dict):
+        return dict(os.environ)
+    if _environment is not None and _unchanged(data, _environment[1]):
+        return _environment[0]
+    saved = data.copy()
+    _environment = (saved, _version_of(data))
+    return saved
 
 
 def _restore_environment(saved: dict) -> None:
+    global _environment
     data = getattr(os.environ, "_data", None)
     if isinstance(data, dict):
+        if _environment is not None and _environment[0] is saved and \
+                _unchanged(data, _environment[1]):
+            return  # untouched since the snapshot
         if data == saved:
+            _environment = (saved, _version_of(data))
             return
-        saved = {os.fsdecode(name): os.fsdecode(value) for name, value in saved.items()}
+        saved_text = {os.fsdecode(name): os.fsdecode(value) for name, value in saved.items()}
+        env.apply(saved_text)
+        _environment = (saved, _version_of(data)) if data == saved else None
+        return
     env.apply(saved)
+
+
+def _version_of(data: dict) -> tuple[int, int] | None:
+    version = _dictversion.reader()
+    return (id(data), version(data)) if version is not None else None
+
+
+def _unchanged(data: dict, recorded: tuple[int, int] | None) -> bool:
+    """Whether `data` is the dict `recorded` (`_version_of`) and unchanged since; False when
+    versions cannot be read."""
+    return recorded is not None and recorded == _version_of(data)
 
 
 def run_task(payload: bytes, config: dict, worker_id: str) -> tuple[tuple, dict]:

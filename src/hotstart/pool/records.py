@@ -20,12 +20,19 @@ class _Record:
 
     __slots__ = ()
     _defaults: "dict[str, object]" = {}
+    _setters: tuple = ()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # The slots' own setters, bypassing the read-only __setattr__: the pool builds two
+        # records per task, and this is half the cost of object.__setattr__ by name.
+        cls._setters = tuple(getattr(cls, name).__set__ for name in cls.__slots__)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         names = self.__slots__
         if not kwargs and len(args) == len(names):  # every field, in order: the pool's own way
-            for name, value in zip(names, args):
-                object.__setattr__(self, name, value)
+            for set_field, value in zip(self._setters, args):
+                set_field(self, value)
             return
         if len(args) > len(names):
             raise TypeError(f"{type(self).__name__} takes at most {len(names)} fields")

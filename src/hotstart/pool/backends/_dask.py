@@ -280,7 +280,7 @@ class DaskBackend(RemoteBackend):
         from ..errors import BrokenPool
 
         if self._client.status != "running":
-            raise BrokenPool(f"the Dask client is {self._client.status}: create a new "
+            raise BrokenPool(f"the Dask client is {self._client_state()}: create a new "
                              f"DaskBackend once the scheduler is reachable")
         if _scheduler_id(self._client) not in (None, self._scheduler_id):
             # The client reconnected to a new scheduler, which has not got our plugin: its
@@ -332,6 +332,11 @@ class DaskBackend(RemoteBackend):
     def _client_alive(self) -> bool:
         return self._client.status not in ("closing", "closed")
 
+    def _client_state(self) -> str:
+        """The client's status for a message: "closed" once closing (distributed 2026.8.0
+        was seen still "closing" right after ``close()`` returned)."""
+        return "closed" if not self._client_alive() else self._client.status
+
     def _engine_alive(self) -> bool:
         # Tasks in flight when the client was closed (by you, or because it lost the
         # scheduler for good) fail with `BrokenPool` at shutdown: no completion can come.
@@ -356,7 +361,7 @@ class DaskBackend(RemoteBackend):
         elif self._client.status != "running":
             # Whatever fetching the result raised then (CancelledError, or "IOLoop is closed"
             # when the client closed under it), the client is the cause.
-            error = BrokenPool(f"{what} was lost: the Dask client is {self._client.status} "
+            error = BrokenPool(f"{what} was lost: the Dask client is {self._client_state()} "
                                f"(it lost the scheduler or was closed); resubmit it through a "
                                f"new DaskBackend once the scheduler is reachable")
         elif isinstance(exc, CancelledError):
