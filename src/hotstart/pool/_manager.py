@@ -261,7 +261,10 @@ class Manager:
             else:
                 cancelled = []
         for task in cancelled:
-            task.future.cancel()
+            if not task.future.cancel():
+                # RUNNING: it waited on a worker that went before it started (`_prefetch`)
+                # and came back to the queue. It never ran, and will not: it fails.
+                self._fail_unrun(task)
         self.wake()
         if wait and threading.current_thread() is not self.thread:
             self.thread.join()
@@ -505,6 +508,8 @@ class Manager:
             aborts, self.aborts = self.aborts, []
         later = []
         for future in aborts:
+            if self._abort_requeued(future):
+                continue
             for worker in list(self.workers.values()):
                 task = worker.task
                 if task is not None and task.future is future:
@@ -521,6 +526,19 @@ class Manager:
         if later:
             with self.lock:
                 self.aborts[:0] = later
+
+    def _abort_requeued(self, future: Future) -> bool:
+        """Cancel a task back in the queue after it waited on a worker that went (RUNNING,
+        so ``future.cancel()`` refused, and never started): True if it was one."""
+        with self.lock:
+            task = next((task for task in self.pending if task.future is future), None)
+            if task is not None:
+                self.pending.remove(task)
+        if task is None:
+            return False
+        self._complete(task, error=CancelledError(
+            f"task {task.info.name!r} (#{task.info.task_id}) was cancelled before it started"))
+        return True
 
     def _retire(self, worker: Worker) -> None:
         with self.lock:

@@ -47,7 +47,10 @@ class Closed(EOFError):
 
 
 class Corrupt(Closed):
-    """The peer sent a frame that cannot be read; the connection is unusable from here on."""
+    """The peer sent a frame that cannot be read; the connection is unusable from here on.
+    `messages`: the whole messages read before that frame in the same read."""
+
+    messages: list[tuple] = []
 
 
 def send(sock: socket.socket, message: tuple, fds: list[int] | None = None) -> None:
@@ -154,7 +157,11 @@ class FrameReader:
             data, end = scratch, count
         messages: list[tuple] = []
         with memoryview(data) as view:
-            start = self._parse(view, end, messages)
+            try:
+                start = self._parse(view, end, messages)
+            except Corrupt as exc:
+                exc.messages = messages  # the whole ones before the bad frame still count
+                raise
         if data is buffer:
             del buffer[:start]
         elif start < count:

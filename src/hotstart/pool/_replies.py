@@ -37,11 +37,13 @@ def from_worker(manager: Manager, worker: Worker) -> None:
         # Gone earlier in this select() batch (its exit report came first): its socket
         # is closed and its task completed.
         return
+    broken = None
     try:
         messages = worker.reader.read()
     except _protocol.Corrupt as exc:
-        corrupt(manager, worker, str(exc))
-        return
+        # The answers that came before the bad frame in the same read are handled first:
+        # the task that sent it is the one running after them, not one that answered.
+        messages, broken = exc.messages, str(exc)
     except (_protocol.Closed, OSError):
         manager._lose(worker)
         return
@@ -54,6 +56,8 @@ def from_worker(manager: Manager, worker: Worker) -> None:
             corrupt(manager, worker, f"a {message[0]!r} message the pool cannot use: "
                                  f"{type(exc).__name__}: {exc}")
             return
+    if broken is not None and worker.sock is not None:
+        corrupt(manager, worker, broken)
 
 
 def handle(manager: Manager, worker: Worker, message: tuple) -> None:

@@ -80,13 +80,17 @@ class TaskFuture(Future):
         self._on_cancel = on_cancel
 
     def cancel(self) -> bool:
-        """`Future.cancel`; the call that cancels the task fires the pool's ``complete``
-        hooks (once, whoever else cancels it too)."""
-        with self._condition:  # reentrant: Future.cancel takes it as well
-            first = not self.cancelled()
-            cancelled = super().cancel()
-        if first and cancelled and self._on_cancel is not None:
-            self._on_cancel(self)
+        """`Future.cancel`; the first call that finds it cancelled fires the pool's
+        ``complete`` hooks (once, whoever else cancels it too)."""
+        cancelled = super().cancel()
+        if cancelled and self._on_cancel is not None:
+            # Taken under the lock, called outside it (as Future runs its callbacks: a
+            # hook may cancel other futures from this thread while another thread cancels
+            # this one from theirs).
+            with self._condition:
+                on_cancel, self._on_cancel = self._on_cancel, None
+            if on_cancel is not None:
+                on_cancel(self)
         return cancelled
 
     @property
