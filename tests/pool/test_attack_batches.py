@@ -17,29 +17,9 @@ import time
 
 import pooltasks
 import pytest
+from poolhelpers import recorded_calls, tasks_waiting, until, warm
 
-from hotstart.pool import WarmPool
 from hotstart.pool.errors import BrokenPool, WorkerCrashed
-
-
-def _calls(path) -> list[int]:
-    return [int(line) for line in path.read_text().split()] if path.exists() else []
-
-
-def _waiting(pool: WarmPool) -> int:
-    with pool._manager.lock:
-        return sum(len(worker.queued) for worker in pool._manager.workers.values())
-
-
-def _warm(pool: WarmPool) -> None:
-    assert pool.submit(pooltasks.double, 1).result(timeout=30) == 2
-
-
-def _until(condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the manager never got there"
-        time.sleep(0.002)
 
 
 def _hang_then_wait(pool, tmp_path, count, first=None):
@@ -47,14 +27,14 @@ def _hang_then_wait(pool, tmp_path, count, first=None):
     hang = tmp_path / "hang"
     marks = tmp_path / "calls"
     hanging = pool.submit(pooltasks.record_call, str(hang), "hang")
-    _until(lambda: len(_calls(hang)) == 1)
+    until(lambda: len(recorded_calls(hang)) == 1)
     waiting = []
     if first is not None:
         waiting.append(pool.submit(*first))
     waiting += [pool.submit(pooltasks.record_call, str(marks))
                 for _ in range(count - len(waiting))]
-    _until(lambda: _waiting(pool) == count)
-    return hanging, _calls(hang)[0], waiting, marks
+    until(lambda: tasks_waiting(pool) == count)
+    return hanging, recorded_calls(hang)[0], waiting, marks
 
 
 # Found (defect 1, fixed): requeued tasks are RUNNING futures in `pending`;
@@ -62,14 +42,14 @@ def _hang_then_wait(pool, tmp_path, count, first=None):
 # RUNNING future: the tasks are dropped from the queue and their futures stay RUNNING forever.
 def test_shutdown_cancel_futures_after_a_crash_leaves_no_future_running(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     hanging, pid, waiting, marks = _hang_then_wait(
         pool, tmp_path, 10, first=(pooltasks.sleep, 1.5, "slow"))
     os.kill(pid, signal.SIGKILL)
     with pytest.raises(WorkerCrashed):
         hanging.result(timeout=30)
     # waiting[0] now runs on the replacement; waiting[1:] are back in the queue, RUNNING.
-    _until(lambda: waiting[0].running() and pool._manager.workers
+    until(lambda: waiting[0].running() and pool._manager.workers
            and all(w.task is not None for w in pool._manager.workers.values()))
     pool.shutdown(wait=False, cancel_futures=True)
     deadline = time.monotonic() + 5
@@ -80,7 +60,7 @@ def test_shutdown_cancel_futures_after_a_crash_leaves_no_future_running(make_poo
     for future in waiting[1:]:
         assert future.cancelled() or isinstance(future.exception(), (BrokenPool,
                                                                      WorkerCrashed))
-    assert len(_calls(marks)) <= 9
+    assert len(recorded_calls(marks)) <= 9
 
 
 # Found (defect 2, fixed): a requeued task cannot be cancelled: its future is RUNNING, and the
@@ -88,13 +68,13 @@ def test_shutdown_cancel_futures_after_a_crash_leaves_no_future_running(make_poo
 # task runs after its awaiting coroutine was told it was cancelled.
 def test_cancelling_a_requeued_task_either_cancels_it_or_it_never_runs(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     hanging, pid, waiting, marks = _hang_then_wait(
         pool, tmp_path, 3, first=(pooltasks.sleep, 1.0, "slow"))
     os.kill(pid, signal.SIGKILL)
     with pytest.raises(WorkerCrashed):
         hanging.result(timeout=30)
-    _until(lambda: waiting[0].running() and pool._manager.workers
+    until(lambda: waiting[0].running() and pool._manager.workers
            and all(w.task is not None for w in pool._manager.workers.values()))
     target = waiting[2]
     pool._manager.abort(target)  # what asubmit's cancellation does
@@ -104,13 +84,13 @@ def test_cancelling_a_requeued_task_either_cancels_it_or_it_never_runs(make_pool
     except BaseException as exc:  # noqa: BLE001
         outcome = type(exc).__name__
     # Cancelled while it sat in the queue: it must not have run.
-    assert outcome != "ran", f"the cancelled task ran anyway (calls: {_calls(marks)})"
+    assert outcome != "ran", f"the cancelled task ran anyway (calls: {recorded_calls(marks)})"
 
 
 def test_sigkill_storm_with_batches_waiting_every_task_once(make_pool, tmp_path):
     rng = random.Random(1234)
     pool = make_pool(preload=["pooltasks"], workers=2)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
     futures = [pool.submit(pooltasks.record_call, str(marks)) for _ in range(600)]
     stop = threading.Event()
@@ -139,7 +119,7 @@ def test_sigkill_storm_with_batches_waiting_every_task_once(make_pool, tmp_path)
     finally:
         stop.set()
         thread.join()
-    calls = _calls(marks)
+    calls = recorded_calls(marks)
     # Every successful one ran once; a crashed one ran at most once (killed mid-task).
     assert len(ok) + crashed == 600
     from collections import Counter
@@ -153,7 +133,7 @@ def test_sigkill_storm_with_batches_waiting_every_task_once(make_pool, tmp_path)
 
 def test_os_exit_mid_batch_every_task_once(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=2)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
     n = 400
     exits = {i for i in range(n) if i % 23 == 7}
@@ -165,7 +145,7 @@ def test_os_exit_mid_batch_every_task_once(make_pool, tmp_path):
                 future.result(timeout=60)
         else:
             assert future.result(timeout=60) > 0
-    assert len(_calls(marks)) == n
+    assert len(recorded_calls(marks)) == n
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3])
@@ -175,13 +155,13 @@ def test_max_tasks_per_worker_small_every_task_once(make_pool, tmp_path, limit):
     futures = [pool.submit(pooltasks.record_call, str(marks)) for _ in range(60)]
     pids = [future.result(timeout=60) for future in futures]
     from collections import Counter
-    assert Counter(_calls(marks)) == Counter(pids)
+    assert Counter(recorded_calls(marks)) == Counter(pids)
     assert max(Counter(pids).values()) <= limit
 
 
 def test_fifo_with_timeouts_and_large_payloads_mixed_in(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     big = "x" * (40 << 10)
     futures = []
     rng = random.Random(7)
@@ -206,7 +186,7 @@ def test_fifo_with_timeouts_and_large_payloads_mixed_in(make_pool, tmp_path):
 
 def test_submit_from_threads_with_crashes_every_task_once(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=2)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
     results: list = []
     lock = threading.Lock()
@@ -233,12 +213,12 @@ def test_submit_from_threads_with_crashes_every_task_once(make_pool, tmp_path):
             crashed += 1
         else:
             future.result(timeout=60)
-    assert len(_calls(marks)) == 400
+    assert len(recorded_calls(marks)) == 400
 
 
 def test_map_chunksize_1_exception_in_the_middle(make_pool):
     pool = make_pool(preload=["pooltasks"], workers=2)
-    _warm(pool)
+    warm(pool)
     values = list(range(300))
     out = []
     with pytest.raises(ZeroDivisionError):
@@ -257,7 +237,7 @@ def _inverse(v):
 def test_shutdown_cancel_futures_during_batches_nothing_running(make_pool, tmp_path):
     for seed in range(5):
         pool = make_pool(preload=["pooltasks"], workers=2)
-        _warm(pool)
+        warm(pool)
         marks = tmp_path / f"calls{seed}"
         futures = [pool.submit(pooltasks.record_call, str(marks),
                                "exit" if i % 13 == 3 else None) for i in range(500)]
@@ -269,20 +249,20 @@ def test_shutdown_cancel_futures_during_batches_nothing_running(make_pool, tmp_p
         not_done = [f for f in futures if not f.done()]
         assert not not_done, f"{len(not_done)} futures left RUNNING/PENDING"
         ran = sum(1 for f in futures if not f.cancelled() and f.exception() is None)
-        assert len(_calls(marks)) >= ran
-        assert len(_calls(marks)) <= 500
+        assert len(recorded_calls(marks)) >= ran
+        assert len(recorded_calls(marks)) <= 500
 
 
 def test_shutdown_no_wait_during_batches_everything_finishes(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=2)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
     futures = [pool.submit(pooltasks.record_call, str(marks)) for _ in range(500)]
     time.sleep(0.02)
     pool.shutdown(wait=False)
     for future in futures:
         future.result(timeout=60)
-    assert len(_calls(marks)) == 500
+    assert len(recorded_calls(marks)) == 500
 
 
 # Found (defect 3, fixed): the answers read in the same recv as a corrupt frame are dropped
@@ -300,20 +280,20 @@ def test_a_corrupt_frame_does_not_blame_the_task_that_answered_before_it(make_po
 
     pool = make_pool(preload=["pooltasks", "attacktasks"], workers=1,
                      on_complete=slow_hook)
-    _warm(pool)
+    warm(pool)
     first = pool.submit(pooltasks.sleep, 0.3, "first")
-    _until(lambda: first.running() and pool._manager.workers)
+    until(lambda: first.running() and pool._manager.workers)
     innocent = pool.submit(pooltasks.record_call, str(tmp_path / "innocent"))
     hostile = pool.submit(attacktasks.garbage_frame)
-    _until(lambda: _waiting(pool) == 2)
+    until(lambda: tasks_waiting(pool) == 2)
     with pytest.raises(WorkerCrashed):
         hostile.result(timeout=30)
     # Seen under load without the hook: `first` itself blamed, its answer and the
     # innocent one's read in the same recv as the garbage.
     assert first.result(timeout=30) == "first"
-    assert _calls(tmp_path / "innocent"), "it ran"
+    assert recorded_calls(tmp_path / "innocent"), "it ran"
     # It ran to the end and answered before the hostile task wrote its garbage.
-    assert innocent.result(timeout=30) == _calls(tmp_path / "innocent")[0]
+    assert innocent.result(timeout=30) == recorded_calls(tmp_path / "innocent")[0]
 
 
 def _per_task_storm(pool, tmp_path, n, seed, abort_share, exit_share=0.0, kill=False):
@@ -346,25 +326,25 @@ def _per_task_storm(pool, tmp_path, n, seed, abort_share, exit_share=0.0, kill=F
             pass
     stuck = [f.info.task_id for f in futures if not f.done()]
     assert not stuck, f"never completed: {stuck}"
-    twice = [i for i, p in enumerate(paths) if len(_calls(p)) > 1]
+    twice = [i for i, p in enumerate(paths) if len(recorded_calls(p)) > 1]
     assert not twice, f"ran twice: {twice}"
     for i, future in enumerate(futures):
         if not future.cancelled() and future.exception() is None:
-            assert _calls(paths[i]) == [future.result()], i
+            assert recorded_calls(paths[i]) == [future.result()], i
     return futures, plan
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_aborting_waiting_tasks_at_random_none_runs_twice(make_pool, tmp_path, seed):
     pool = make_pool(preload=["pooltasks"], workers=2)
-    _warm(pool)
+    warm(pool)
     _per_task_storm(pool, tmp_path, 300, seed, abort_share=0.15)
 
 
 @pytest.mark.parametrize("seed", [4, 5])
 def test_aborts_exits_and_sigkills_together_none_runs_twice(make_pool, tmp_path, seed):
     pool = make_pool(preload=["pooltasks"], workers=2)
-    _warm(pool)
+    warm(pool)
     _per_task_storm(pool, tmp_path, 400, seed, abort_share=0.1, exit_share=0.02, kill=True)
 
 
@@ -387,13 +367,13 @@ def _thread_then_sleep(seconds):
 def test_shutdown_with_a_stopped_template_after_a_retire_completes_every_task(make_pool,
                                                                               tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     template = pool._manager.process.pid
     first = pool.submit(_thread_then_sleep, 0.5)
-    _until(lambda: first.running() and pool._manager.workers)
+    until(lambda: first.running() and pool._manager.workers)
     marks = tmp_path / "calls"
     waiting = [pool.submit(pooltasks.record_call, str(marks)) for _ in range(5)]
-    _until(lambda: _waiting(pool) == 5)
+    until(lambda: tasks_waiting(pool) == 5)
     os.kill(template, signal.SIGSTOP)
     try:
         assert first.result(timeout=30) > 0  # delivered; the worker retires
@@ -410,5 +390,5 @@ def test_shutdown_with_a_stopped_template_after_a_retire_completes_every_task(ma
         except ProcessLookupError:  # closing the pool killed the stopped template
             pass
     assert not stuck, f"stuck RUNNING: {stuck}; others: {errors}"
-    assert not _calls(marks)
+    assert not recorded_calls(marks)
     assert all("manager thread failed" not in e for e in errors), errors

@@ -17,64 +17,43 @@ import time
 import isolationtasks
 import pooltasks
 import pytest
+from poolhelpers import recorded_calls, tasks_waiting, until, warm
 
-from hotstart.pool import WarmPool, _prefetch
+from hotstart.pool import _prefetch
 from hotstart.pool.errors import TaskTimeout, WorkerCrashed
-
-
-def _calls(path) -> list[int]:
-    return [int(line) for line in path.read_text().split()] if path.exists() else []
-
-
-def _waiting(pool: WarmPool) -> int:
-    with pool._manager.lock:
-        return sum(len(worker.queued) for worker in pool._manager.workers.values())
-
-
-def _warm(pool: WarmPool) -> None:
-    """A first, short task: the worker's last task is then known to be short."""
-    assert pool.submit(pooltasks.double, 1).result(timeout=30) == 2
-
-
-def _until(condition, seconds: float = 10.0) -> None:
-    """Wait for state the manager thread sets (a condition, not a timing)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the manager never got there"
-        time.sleep(0.005)
 
 
 def test_a_task_is_sent_behind_a_busy_worker_and_runs_once(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
     first = pool.submit(pooltasks.sleep, 0.5, "first")
-    _until(lambda: pool._manager.workers and first.running())
+    until(lambda: pool._manager.workers and first.running())
     second = pool.submit(pooltasks.record_call, str(marks))
-    _until(lambda: _waiting(pool) == 1)  # in the worker's socket while `first` runs
+    until(lambda: tasks_waiting(pool) == 1)  # in the worker's socket while `first` runs
     assert first.result(timeout=30) == "first"
-    assert second.result(timeout=30) == _calls(marks)[0]
-    assert len(_calls(marks)) == 1
+    assert second.result(timeout=30) == recorded_calls(marks)[0]
+    assert len(recorded_calls(marks)) == 1
     # Its queue wait ends when the worker began it, not when it was sent.
     assert second.metrics.queue_wait >= first.metrics.wall * 0.5
 
 
 def test_a_crash_of_the_task_before_it_requeues_the_waiting_task(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     crash_marks, marks = tmp_path / "crash", tmp_path / "calls"
     crashing = pool.submit(pooltasks.record_call, str(crash_marks), "hang")
-    _until(lambda: len(_calls(crash_marks)) == 1)
+    until(lambda: len(recorded_calls(crash_marks)) == 1)
     waiting = [pool.submit(pooltasks.record_call, str(marks)) for _ in range(2)]
-    _until(lambda: _waiting(pool) == 2)  # both in the worker's socket
-    crashed_pid = _calls(crash_marks)[0]
+    until(lambda: tasks_waiting(pool) == 2)  # both in the worker's socket
+    crashed_pid = recorded_calls(crash_marks)[0]
     os.kill(crashed_pid, signal.SIGKILL)
     with pytest.raises(WorkerCrashed, match="SIGKILL"):
         crashing.result(timeout=30)
     # The waiting tasks never started: each runs once, on the replacement, in order.
     ran_on = [future.result(timeout=30) for future in waiting]
     assert crashed_pid not in ran_on
-    assert _calls(marks) == ran_on
+    assert recorded_calls(marks) == ran_on
     assert waiting[0].info.submitted + waiting[0].metrics.queue_wait <= \
         waiting[1].info.submitted + waiting[1].metrics.queue_wait
 
@@ -82,31 +61,31 @@ def test_a_crash_of_the_task_before_it_requeues_the_waiting_task(make_pool, tmp_
 def test_a_worker_that_retires_runs_nothing_after_and_its_waiting_task_runs_once(
         make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks", "isolationtasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
     blocker = pool.submit(pooltasks.sleep, 0.3)
-    _until(lambda: blocker.running() and pool._manager.workers)
+    until(lambda: blocker.running() and pool._manager.workers)
     leaves_thread = pool.submit(isolationtasks.start_thread)  # retires its worker
     after = pool.submit(pooltasks.record_call, str(marks))
     blocker.result(timeout=30)
     retired_pid = leaves_thread.result(timeout=30)
     assert after.result(timeout=30) != retired_pid
-    assert _calls(marks) == [after.result()]
+    assert recorded_calls(marks) == [after.result()]
 
 
 def test_cancelling_the_running_task_requeues_the_one_waiting_behind_it(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     started, marks = tmp_path / "started", tmp_path / "calls"
 
     async def main():
         running = asyncio.ensure_future(pool.asubmit(pooltasks.record_call, str(started),
                                                      "hang"))
         await asyncio.sleep(0)
-        while not _calls(started):
+        while not recorded_calls(started):
             await asyncio.sleep(0.01)
         waiting = pool.submit(pooltasks.record_call, str(marks))
-        while _waiting(pool) != 1:
+        while tasks_waiting(pool) != 1:
             await asyncio.sleep(0.005)
         running.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -116,13 +95,13 @@ def test_cancelling_the_running_task_requeues_the_one_waiting_behind_it(make_poo
     ran_on = asyncio.run(main())
     # The killed worker had not answered the cancelled task: the waiting one never started
     # there, and ran once elsewhere.
-    assert ran_on != _calls(started)[0]
-    assert _calls(marks) == [ran_on]
+    assert ran_on != recorded_calls(started)[0]
+    assert recorded_calls(marks) == [ran_on]
 
 
 def test_cancelling_a_waiting_task_kills_its_worker_only_once_it_runs(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
 
     async def main():
@@ -131,7 +110,7 @@ def test_cancelling_a_waiting_task_kills_its_worker_only_once_it_runs(make_pool,
             await asyncio.sleep(0.005)
         waiting = asyncio.ensure_future(pool.asubmit(pooltasks.record_call, str(marks),
                                                      "hang"))
-        while _waiting(pool) != 1:
+        while tasks_waiting(pool) != 1:
             await asyncio.sleep(0.005)
         waiting.cancel()  # it cannot be taken back from the socket: it is killed later
         with pytest.raises(asyncio.CancelledError):
@@ -139,30 +118,30 @@ def test_cancelling_a_waiting_task_kills_its_worker_only_once_it_runs(make_pool,
         return first.result(timeout=30)
 
     assert asyncio.run(main()) == "first"  # the task before it is not the one killed
-    assert len(_calls(marks)) <= 1
+    assert len(recorded_calls(marks)) <= 1
     assert pool.submit(pooltasks.double, 4).result(timeout=30) == 8
 
 
 def test_tasks_with_a_timeout_are_never_sent_ahead(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
     first = pool.schedule(pooltasks.record_call, (str(tmp_path / "hang"), "hang"), timeout=1)
-    _until(lambda: first.running() and pool._manager.workers)
+    until(lambda: first.running() and pool._manager.workers)
     second = pool.submit(pooltasks.record_call, str(marks))
     timed = pool.schedule(pooltasks.double, (3,), timeout=30)
     with pytest.raises(TaskTimeout):
         first.result(timeout=30)
     # Nothing waited behind a task with a deadline: the kill took only the timed-out task.
-    assert second.result(timeout=30) and _calls(marks) == [second.result()]
+    assert second.result(timeout=30) and recorded_calls(marks) == [second.result()]
     assert timed.result(timeout=30) == 6
 
 
 def test_a_large_task_is_not_sent_ahead(make_pool):
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     first = pool.submit(pooltasks.sleep, 0.3, "first")
-    _until(lambda: first.running() and pool._manager.workers)
+    until(lambda: first.running() and pool._manager.workers)
     big = pool.submit(pooltasks.identity, b"x" * (1 << 20))
     small = pool.submit(pooltasks.double, 2)
     assert first.result(timeout=30) == "first"
@@ -173,12 +152,12 @@ def test_a_large_task_is_not_sent_ahead(make_pool):
     began = {future: future.info.submitted + future.metrics.queue_wait
              for future in (big, small)}
     assert began[big] <= began[small]
-    assert _waiting(pool) == 0
+    assert tasks_waiting(pool) == 0
 
 
 def test_many_small_tasks_all_run_exactly_once_under_crashes(make_pool, tmp_path):
     pool = make_pool(preload=["pooltasks"], workers=2)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
     futures = []
     for index in range(200):
@@ -193,7 +172,7 @@ def test_many_small_tasks_all_run_exactly_once_under_crashes(make_pool, tmp_path
             results.append(future.result(timeout=60))
     crashes = sum(1 for index in range(200) if index % 17 == 5)
     # Every task ran once: one line per call, crashed ones included (they wrote, then died).
-    assert len(_calls(marks)) == 200
+    assert len(recorded_calls(marks)) == 200
     assert len(results) == 200 - crashes
 
 
@@ -204,7 +183,7 @@ def test_nothing_waits_behind_a_worker_whose_last_task_was_long(make_pool):
     assert {future.worker_id for future in warm} == set(pool._manager.workers)
     long = pool.submit(pooltasks.sleep, 1.0, "long")
     short = pool.submit(pooltasks.sleep, 0.2, "short")
-    _until(lambda: long.running() and short.running())
+    until(lambda: long.running() and short.running())
     late = pool.submit(pooltasks.double, 5)
     assert late.result(timeout=30) == 10
     # Both workers had just run a 50 ms task: nothing was sent ahead, so the late task
@@ -217,12 +196,12 @@ def test_a_corrupt_frame_fails_the_waiting_tasks_and_none_runs_twice(make_pool, 
     import attacktasks
 
     pool = make_pool(preload=["pooltasks", "attacktasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     marks = [tmp_path / "first", tmp_path / "second"]
     hostile = pool.submit(attacktasks.garbage_frame_after, 0.5)
-    _until(lambda: hostile.running() and pool._manager.workers)
+    until(lambda: hostile.running() and pool._manager.workers)
     waiting = [pool.submit(pooltasks.record_call, str(path)) for path in marks]
-    _until(lambda: _waiting(pool) == 2)
+    until(lambda: tasks_waiting(pool) == 2)
     with pytest.raises(WorkerCrashed, match="cannot read"):
         hostile.result(timeout=30)
     # Its answers cannot be read, and it ran on until the kill landed (this attack found
@@ -230,7 +209,7 @@ def test_a_corrupt_frame_fails_the_waiting_tasks_and_none_runs_twice(make_pool, 
     for future in waiting:
         with pytest.raises(WorkerCrashed, match="may already have started"):
             future.result(timeout=30)
-    assert all(len(_calls(path)) <= 1 for path in marks)
+    assert all(len(recorded_calls(path)) <= 1 for path in marks)
     assert pool.submit(pooltasks.double, 3).result(timeout=30) == 6
 
 
@@ -238,17 +217,17 @@ def test_a_task_closing_its_workers_socket_requeues_the_waiting_ones(make_pool, 
     import attacktasks
 
     pool = make_pool(preload=["pooltasks", "attacktasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
     hostile = pool.submit(attacktasks.close_own_socket_after, 0.5)
-    _until(lambda: hostile.running() and pool._manager.workers)
+    until(lambda: hostile.running() and pool._manager.workers)
     waiting = [pool.submit(pooltasks.record_call, str(marks)) for _ in range(2)]
-    _until(lambda: _waiting(pool) == 2)
+    until(lambda: tasks_waiting(pool) == 2)
     with pytest.raises(WorkerCrashed):
         hostile.result(timeout=30)
     # The worker could not answer, so it ran nothing after: both run once, elsewhere.
     ran_on = [future.result(timeout=30) for future in waiting]
-    assert _calls(marks) == ran_on
+    assert recorded_calls(marks) == ran_on
 
 
 def test_a_task_replacing_its_workers_socket_ends_the_worker_before_it_answers(make_pool,
@@ -256,7 +235,7 @@ def test_a_task_replacing_its_workers_socket_ends_the_worker_before_it_answers(m
     import attacktasks
 
     pool = make_pool(preload=["pooltasks", "attacktasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     planted = tmp_path / "planted"
     hostile = pool.submit(attacktasks.replace_own_socket, str(planted))
     with pytest.raises(WorkerCrashed) as raised:
@@ -273,20 +252,20 @@ def test_many_small_tasks_wait_behind_a_busy_worker_and_run_once_in_order(make_p
     time, far past one or two (the throughput of small tasks depends on it); each still runs
     once, in the order submitted."""
     pool = make_pool(preload=["pooltasks"], workers=1)
-    _warm(pool)
+    warm(pool)
     marks = tmp_path / "calls"
     first = pool.submit(pooltasks.sleep, 0.5, "first")
-    _until(lambda: first.running() and pool._manager.workers)
+    until(lambda: first.running() and pool._manager.workers)
     waiting = [pool.submit(pooltasks.record_call, str(marks)) for _ in range(40)]
     (worker,) = pool._manager.workers.values()
     # As many as its last task's run time allows (all 40 after a task of a few µs; fewer
     # when a loaded machine stretched that task), and more than the two of before.
     expected = min(40, _prefetch._cap(worker))
-    _until(lambda: _waiting(pool) == expected)  # in the worker's socket while `first` runs
+    until(lambda: tasks_waiting(pool) == expected)  # in the worker's socket while `first` runs
     assert expected > 2 or worker.last_wall > 0.001
     assert first.result(timeout=30) == "first"
     ran = [future.result(timeout=30) for future in waiting]
-    assert len(_calls(marks)) == 40 and len(set(ran)) == 1  # once each, on that worker
+    assert len(recorded_calls(marks)) == 40 and len(set(ran)) == 1  # once each, on that worker
     began = [future.info.submitted + future.metrics.queue_wait for future in waiting]
     assert began == sorted(began)
 
@@ -297,11 +276,11 @@ def test_no_more_waits_behind_a_worker_than_its_last_task_fits_in_5_ms(make_pool
     pool = make_pool(preload=["pooltasks"], workers=1)
     pool.submit(pooltasks.sleep, 0.003).result(timeout=30)
     first = pool.submit(pooltasks.sleep, 0.3, "first")
-    _until(lambda: first.running() and pool._manager.workers)
+    until(lambda: first.running() and pool._manager.workers)
     later = [pool.submit(pooltasks.double, index) for index in range(10)]
     most = 0
     while not first.done():
-        most = max(most, _waiting(pool))
+        most = max(most, tasks_waiting(pool))
         time.sleep(0.002)
     assert most <= 1
     assert [future.result(timeout=30) for future in later] == [2 * i for i in range(10)]
