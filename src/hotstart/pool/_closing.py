@@ -38,7 +38,7 @@ def fail_everything(manager: Manager, reason: str) -> None:
             error._attach(task.future.stdout, task.future.stderr)
             manager._complete(task, error=error)
     for task in pending:
-        if task.future.running() or task.future.set_running_or_notify_cancel():
+        if task.mark_running():
             manager._complete(task, error=BrokenPool(
                 f"task {task.info.name!r} (#{task.info.task_id}) was not run: {reason}"))
 

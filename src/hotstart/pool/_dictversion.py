@@ -9,7 +9,7 @@ replacement and deletion, whatever the caller (Python code, ``dict.update``, C c
 same tag means the same contents, and the item-by-item comparison runs only when it moved.
 
 `reader` returns the function that reads the tag, or None where it cannot be trusted, and
-then every check compares items as before:
+then every check compares items as before; `stamp` and `unchanged` are what the checks use:
 
 - the tag is read at a fixed offset (after the object header and ``ma_used``), so `reader`
   first proves the layout on scratch dicts: ``ma_used`` read there must equal ``len()``
@@ -27,7 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["reader"]
+__all__ = ["reader", "stamp", "unchanged"]
 
 _checked: list = []  # [reader or None] once proved (one answer per process)
 
@@ -37,6 +37,19 @@ def reader() -> Callable[[dict], int] | None:
     if not _checked:
         _checked.append(_prove())
     return _checked[0]
+
+
+def stamp(d: dict) -> tuple[int, int] | None:
+    """The dict's identity and version tag, to compare with a later stamp (`unchanged`);
+    None where tags cannot be read."""
+    version = _checked[0] if _checked else reader()
+    return (id(d), version(d)) if version is not None else None
+
+
+def unchanged(d: dict, recorded: tuple[int, int] | None) -> bool:
+    """Whether `d` is the dict `recorded` was stamped from, unchanged since; False when
+    there is no stamp (tags cannot be read: compare the items)."""
+    return recorded is not None and recorded == stamp(d)
 
 
 def _prove() -> Callable[[dict], int] | None:

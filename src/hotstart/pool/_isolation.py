@@ -88,8 +88,7 @@ class Guard:
         self.socket_timeout = _socket_timeout()
         self.meta_path = list(sys.meta_path)
         self.path_hooks = list(sys.path_hooks)
-        # Unchanged dicts are not compared item by item (`_dictversion`; None: always).
-        self.version = _dictversion.reader()
+        # Unchanged dicts are not compared item by item (`_dictversion`).
         self.builtins, self.builtins_version = self._snapshot("builtins", vars(builtins))
         self.modules, self.modules_version = self._snapshot("modules", sys.modules)
         self.warnings_filters: list | None = None
@@ -222,29 +221,21 @@ class Guard:
     def _snapshot(self, key: str, namespace: dict) -> tuple[dict, tuple[int, int] | None]:
         """A copy of `namespace` and its version: the template's (`snapshot_in_template`)
         when the dict has not changed since, else a new one."""
-        now = self._version_of(namespace)
         inherited = _from_template.get(key)
-        if inherited is not None and now is not None and inherited[1] == now:
-            return inherited[0], now
-        return dict(namespace), now
-
-    def _version_of(self, namespace: dict) -> tuple[int, int] | None:
-        """The dict's identity and version tag, or None without `_dictversion`."""
-        version = self.version
-        return (id(namespace), version(namespace)) if version is not None else None
+        if inherited is not None and _dictversion.unchanged(namespace, inherited[1]):
+            return inherited
+        return dict(namespace), _dictversion.stamp(namespace)
 
     def _restore_builtins(self) -> None:
         namespace = vars(builtins)
-        if self.builtins_version is not None and \
-                self._version_of(namespace) == self.builtins_version:
+        if _dictversion.unchanged(namespace, self.builtins_version):
             return
         restore_namespace(namespace, self.builtins)
-        self.builtins_version = self._version_of(namespace)
+        self.builtins_version = _dictversion.stamp(namespace)
 
     def _restore_modules(self) -> None:
         modules = sys.modules
-        if self.modules_version is not None and \
-                self._version_of(modules) == self.modules_version:
+        if _dictversion.unchanged(modules, self.modules_version):
             return
         if modules != self.modules:
             for name, module in self.modules.items():
@@ -252,7 +243,7 @@ class Guard:
                     modules[name] = module
             if len(modules) != len(self.modules):  # modules the task imported stay
                 self.modules = dict(modules)
-        self.modules_version = self._version_of(modules)
+        self.modules_version = _dictversion.stamp(modules)
 
     def _restore_interpreter(self) -> None:
         hooks = self.hooks
@@ -397,11 +388,10 @@ _from_template: dict[str, tuple] = {}
 def snapshot_in_template() -> None:
     """In the template, once its imports are done: copy the builtins and ``sys.modules``
     for the workers it will fork (nothing where `_dictversion` has no reader)."""
-    version = _dictversion.reader()
-    if version is None:
+    if _dictversion.reader() is None:
         return
     for key, namespace in (("builtins", vars(builtins)), ("modules", sys.modules)):
-        _from_template[key] = (dict(namespace), (id(namespace), version(namespace)))
+        _from_template[key] = (dict(namespace), _dictversion.stamp(namespace))
     _from_template["names"] = (set(sys.modules), _from_template["modules"][1])
 
 
@@ -409,9 +399,7 @@ def module_names() -> set[str]:
     """The names in ``sys.modules``: the template's set while it is still exact (the caller
     must replace it, never change it), else a new one."""
     inherited = _from_template.get("names")
-    version = _dictversion.reader()
-    if (inherited is not None and version is not None
-            and inherited[1] == (id(sys.modules), version(sys.modules))):
+    if inherited is not None and _dictversion.unchanged(sys.modules, inherited[1]):
         return inherited[0]
     return set(sys.modules)
 

@@ -191,7 +191,7 @@ class Manager:
     def start(self, task: Task, worker: Worker) -> bool:
         """Send a task to an idle worker this thread claimed; False (task requeued) if the
         worker is gone. (Tasks sent behind a busy worker's: `_prefetch.send`.)"""
-        if not (task.future.running() or task.future.set_running_or_notify_cancel()):
+        if not task.mark_running():
             with self.lock:  # cancelled while queued: on_complete already fired
                 if worker.state == "busy":
                     worker.state = "idle"
@@ -609,7 +609,7 @@ class Manager:
     def _fail_unrun(self, task: Task) -> None:
         """A task the stopped manager will never run: fail it (never leave it RUNNING)."""
         reason = self.broken or "the pool was shut down"
-        if task.future.running() or task.future.set_running_or_notify_cancel():
+        if task.mark_running():
             self._complete(task, error=BrokenPool(
                 f"task {task.info.name!r} (#{task.info.task_id}) was not run: {reason}"))
 

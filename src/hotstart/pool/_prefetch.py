@@ -127,10 +127,8 @@ def take(manager: Manager, worker: Worker) -> list[Task]:
 def send(manager: Manager, worker: Worker, tasks: list[Task]) -> bool:
     """Send `tasks` (from `take`) behind the task `worker` runs, in one write; False when
     the worker is gone (those that had not started go back to the front of the queue)."""
-    running: list[Task] = []
-    for task in tasks:
-        if task.future.running() or task.future.set_running_or_notify_cancel():
-            running.append(task)  # else cancelled while queued: on_complete already fired
+    # The others were cancelled while queued: their on_complete has fired.
+    running = [task for task in tasks if task.mark_running()]
     if not running:
         return True
     now = time.monotonic()

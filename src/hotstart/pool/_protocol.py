@@ -50,7 +50,7 @@ class Corrupt(Closed):
     """The peer sent a frame that cannot be read; the connection is unusable from here on.
     `messages`: the whole messages read before that frame in the same read."""
 
-    messages: list[tuple] = []
+    messages: list[tuple] | tuple = ()
 
 
 def send(sock: socket.socket, message: tuple, fds: list[int] | None = None) -> None:

@@ -47,6 +47,13 @@ class Task:
         # submitting thread sends outside the lock; the manager must not send in between).
         self.sent = False
 
+    def mark_running(self) -> bool:
+        """Set its future RUNNING before it is sent or failed for good; False when it was
+        cancelled while queued (a task sent ahead to a worker that went, and put back in
+        the queue, is RUNNING already)."""
+        future = self.future
+        return future.running() or future.set_running_or_notify_cancel()
+
 
 def name_of(fn: Callable) -> str:
     """The label of a task whose caller gave none: the function's qualified name."""

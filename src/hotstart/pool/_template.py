@@ -98,9 +98,8 @@ def main() -> None:
     import tempfile  # noqa: F401  (spill files)
     import traceback  # noqa: F401  (remote tracebacks)
 
-    from . import _dictversion, _worker  # noqa: F401
+    from . import _worker  # noqa: F401
 
-    _dictversion.reader()  # proved once here: every worker inherits the answer
     try:  # tasks defined in __main__ or as lambdas arrive cloudpickled
         import cloudpickle  # noqa: F401
     except ImportError:
@@ -118,7 +117,9 @@ def main() -> None:
     if os.getppid() != parent:
         os._exit(0)
     _protocol.send(control, ("preloaded", report))
-    _isolation.snapshot_in_template()  # after the last import: what every worker starts from
+    # After the last import: what every worker starts from (and the version tags' proof,
+    # made once here for all of them).
+    _isolation.snapshot_in_template()
     gc.freeze()
     _serve(control, config)
 

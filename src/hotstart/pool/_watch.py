@@ -92,8 +92,7 @@ class TemplateWatch:
                 pending = list(manager.pending)
                 manager.pending.clear()
             for task in pending:
-                # A task put back after it waited on a worker that went is RUNNING already.
-                if task.future.running() or task.future.set_running_or_notify_cancel():
+                if task.mark_running():
                     manager._complete(task, error=BrokenPool(
                         f"task {task.info.name!r} (#{task.info.task_id}) was not run: the "
                         f"pool was shut down while {self.stalled}"))
@@ -120,7 +119,7 @@ class TemplateWatch:
             return
         why = self.stalled or template_text(manager, now)
         for task in expired:
-            if task.future.running() or task.future.set_running_or_notify_cancel():
+            if task.mark_running():
                 manager._complete(task, error=TaskTimeout(
                     f"task {task.info.name!r} (#{task.info.task_id}) waited its timeout of "
                     f"{task.info.timeout:g} s in the queue and no worker could be had: {why}",

@@ -243,10 +243,10 @@ def _environment_snapshot() -> dict:
     data = getattr(os.environ, "_data", None)  # bytes -> bytes on POSIX
     if not isinstance(data, dict):
         return dict(os.environ)
-    if _environment is not None and _unchanged(data, _environment[1]):
+    if _environment is not None and _dictversion.unchanged(data, _environment[1]):
         return _environment[0]
     saved = data.copy()
-    _environment = (saved, _version_of(data))
+    _environment = (saved, _dictversion.stamp(data))
     return saved
 
 
@@ -255,27 +255,16 @@ def _restore_environment(saved: dict) -> None:
     data = getattr(os.environ, "_data", None)
     if isinstance(data, dict):
         if _environment is not None and _environment[0] is saved and \
-                _unchanged(data, _environment[1]):
+                _dictversion.unchanged(data, _environment[1]):
             return  # untouched since the snapshot
         if data == saved:
-            _environment = (saved, _version_of(data))
+            _environment = (saved, _dictversion.stamp(data))
             return
         saved_text = {os.fsdecode(name): os.fsdecode(value) for name, value in saved.items()}
         env.apply(saved_text)
-        _environment = (saved, _version_of(data)) if data == saved else None
+        _environment = (saved, _dictversion.stamp(data)) if data == saved else None
         return
     env.apply(saved)
-
-
-def _version_of(data: dict) -> tuple[int, int] | None:
-    version = _dictversion.reader()
-    return (id(data), version(data)) if version is not None else None
-
-
-def _unchanged(data: dict, recorded: tuple[int, int] | None) -> bool:
-    """Whether `data` is the dict `recorded` (`_version_of`) and unchanged since; False when
-    versions cannot be read."""
-    return recorded is not None and recorded == _version_of(data)
 
 
 def run_task(payload: bytes, config: dict, worker_id: str) -> tuple[tuple, dict]:
