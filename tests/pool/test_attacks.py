@@ -169,6 +169,48 @@ def test_shutdown_with_a_stopped_template_returns(hostile_pool):
         _resume(template)
 
 
+def _retired_while_stopped(hostile_pool):
+    """A pool whose only worker the manager retired (idle) while that worker was stopped, with
+    the template stopped too: the worker is going, still a process, and nobody will report
+    its exit. Returns the pool, the template's pid and the worker's."""
+    pool = hostile_pool(preload=["attacktasks"], workers=1, idle_timeout=0.3)
+    assert pool.submit(attacktasks.square, 2).result(timeout=GUARD) == 4
+    (worker,) = pool._manager.workers.values()
+    template, pid = pool.template_pid, worker.pid
+    _stop(template)
+    _stop(pid)
+    wait_until(lambda: worker.state == "exiting")  # retired; "exit" waits in its socket
+    return pool, template, pid
+
+
+# Found (CI, 1 run in 10): the manager looked at a retiring worker only when something woke
+# it; if it still ran then, and the stopped template never reported its exit, nothing did:
+# shutdown() left the queued tasks RUNNING forever, and queued deadlines went unchecked.
+def test_shutdown_after_a_stopped_template_misses_a_retired_workers_exit(hostile_pool):
+    pool, template, pid = _retired_while_stopped(hostile_pool)
+    try:
+        queued = [pool.submit(attacktasks.square, n) for n in range(3)]
+        pool.shutdown(wait=False)  # the worker still runs: the manager cannot fail them yet
+        _resume(pid)  # reads "exit" and exits; its stopped parent cannot report it
+        wait_until(lambda: process_state(pid).startswith("Z"))
+        for future in queued:
+            assert isinstance(future.exception(timeout=GUARD), BrokenPool)
+    finally:
+        _resume(template)
+
+
+def test_a_queued_deadline_holds_while_a_retired_workers_exit_goes_unreported(hostile_pool):
+    pool, template, pid = _retired_while_stopped(hostile_pool)
+    try:
+        future = pool.schedule(attacktasks.square, (3,), timeout=1.5)
+        _resume(pid)
+        wait_until(lambda: process_state(pid).startswith("Z"))
+        assert isinstance(future.exception(timeout=GUARD), TimeoutError)
+        assert shutdown_returns(pool)
+    finally:
+        _resume(template)
+
+
 @pytest.mark.parametrize("workers, storm", [(1, "crashes"), (2, "crashes"), (1, "timeouts")])
 def test_crashes_and_timeouts_never_grow_the_pool_past_its_size(hostile_pool, workers, storm):
     pool = hostile_pool(preload=["attacktasks"], workers=workers)

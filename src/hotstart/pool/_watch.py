@@ -41,6 +41,8 @@ PATIENCE = 2.0
 # While no worker can be had, queued tasks' deadlines are checked this often (a scan of the
 # queue, so not at every wake-up of the manager).
 _QUEUE_SCAN = 0.05
+# How often a going worker the template has not reported is looked at again while it runs.
+_RECHECK = 0.25
 # States in which a worker waits for the template's exit report.
 _GOING = ("lost", "killed", "exiting")
 
@@ -99,14 +101,18 @@ class TemplateWatch:
 
     def next_wake(self, manager: Manager) -> list[float]:
         """When `step` has something to do next (monotonic times; none if nothing waits)."""
-        waits = _waits(manager) + [w.lost_at for w in manager.workers.values()
-                                   if w.task is not None and w.state == "lost"
-                                   and w.lost_at is not None]
-        if not waits:
-            return []
-        times = [min(waits) + PATIENCE]
-        if manager.pending and _no_worker(manager):
-            times.append(max(self.next_queue_scan, time.monotonic() + _QUEUE_SCAN / 5))
+        now = time.monotonic()
+        waits = _waits(manager)
+        times = [min(waits) + PATIENCE] if waits else []
+        # A going worker that still ran when `_waits` looked is not among them, and if the
+        # template does not report its exit nothing else will wake the manager: look again at
+        # its PATIENCE, then every _RECHECK while it runs on.
+        for worker in manager.workers.values():
+            if worker.state in _GOING and worker.lost_at is not None:
+                due = worker.lost_at + PATIENCE
+                times.append(due if due > now else now + _RECHECK)
+        if times and manager.pending and _no_worker(manager):
+            times.append(max(self.next_queue_scan, now + _QUEUE_SCAN / 5))
         return times
 
     def _expire_queued(self, manager: Manager, now: float) -> None:
