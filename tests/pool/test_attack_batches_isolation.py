@@ -60,6 +60,32 @@ def _env_posix_putenv():
     return os.getpid()
 
 
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None)
+
+
+def _env_setenv_from_c():
+    libc = _libc()
+    libc.setenv(b"ATTACK_C", b"c", 1)  # as a C library would: os.environ never hears of it
+    libc.setenv(b"HOME", b"/from-c", 1)
+    libc.unsetenv(b"PATH")
+    return os.getpid()
+
+
+def _env_clearenv_from_c():
+    libc = _libc()
+    libc.clearenv()  # environ is NULL afterwards
+    libc.setenv(b"ATTACK_C", b"c", 1)
+    return os.getpid()
+
+
+def _env_same_value_again():
+    os.putenv("HOME", os.environ["HOME"])  # a new string in HOME's slot, the same value
+    return os.getpid()
+
+
 def _env_clear_and_restore_same():
     saved = dict(os.environ)
     os.environ.clear()
@@ -83,10 +109,13 @@ def _env_through_environb():
 
 def _look():
     return (os.getpid(), {name: _env(name) for name in
-                          ("ATTACK_A", "HOME", "PATH", "ATTACK_P", "ATTACK_T")})
+                          ("ATTACK_A", "HOME", "PATH", "ATTACK_P", "ATTACK_T", "ATTACK_X",
+                           "ATTACK_C")})
 
 
 @pytest.mark.parametrize("attack", [_env_update, _env_delete, _env_putenv_only,
+                                    _env_posix_putenv, _env_setenv_from_c,
+                                    _env_clearenv_from_c, _env_same_value_again,
                                     _env_clear_and_restore_same, _env_set_in_thread_joined,
                                     _env_through_environb])
 def test_environment_changes_are_put_back(one, attack):

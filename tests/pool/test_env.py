@@ -219,6 +219,25 @@ def test_apply_scrubs_the_c_level_environment_seen_by_children() -> None:
         assert child["OMP_NUM_THREADS"] == "1"
 
 
+def test_apply_deletes_what_was_put_at_the_c_level_only() -> None:
+    # Not in os.environ: put by os.putenv and by a C library's setenv (ctypes here).
+    code = """
+        import ctypes, os, subprocess
+        from hotstart.pool.env import apply, scrubbed
+        os.putenv("PUT_BEHIND_PYTHON", "hunter2")
+        ctypes.CDLL(None).setenv(b"SET_FROM_C", b"hunter3", 1)
+        assert "SET_FROM_C" not in os.environ and "PUT_BEHIND_PYTHON" not in os.environ
+        apply(scrubbed(set={"HOTSTART_MARK": "applied"}))
+        subprocess.run(["env"], check=True)
+        """
+    result = run_python(code, ENVIRON)
+    assert result.returncode == 0, result.stderr
+    child = parse_env_output(result.stdout)
+    assert child.get("HOTSTART_MARK") == "applied"
+    assert not {"PUT_BEHIND_PYTHON", "SET_FROM_C"} & set(child)
+    assert "hunter2" not in result.stdout and "hunter3" not in result.stdout
+
+
 def test_the_lesson_adding_variables_does_not_remove_inherited_ones() -> None:
     # What went wrong in case 2: updating the environment leaves the inherited secrets.
     code = """

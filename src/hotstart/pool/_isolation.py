@@ -17,9 +17,10 @@ answers, `Guard.tidy` after):
   limit, the switch interval, the trace and profile functions, the garbage collector's
   switch and thresholds, the ``warnings`` filters, the umask, ``threading.excepthook``,
   the default socket timeout, the int-to-str digit limit, a closed ``sys.stdout`` (or
-  ``stderr``/``stdin``: a new object on the same descriptor), and, through thin wrappers
-  installed in the worker, what a task set with ``os.putenv``/``os.unsetenv`` (the C
-  environment, which ``os.environ`` does not list), ``signal.signal``/``siginterrupt``,
+  ``stderr``/``stdin``: a new object on the same descriptor), the C environment, which
+  ``os.environ`` does not list, however a task changed it (``os.putenv``, ``setenv`` through
+  ctypes or from a C library: `_cenviron` reads the array itself), and, through thin
+  wrappers installed in the worker, what a task set with ``signal.signal``/``siginterrupt``,
   ``pthread_sigmask``, ``set_wakeup_fd``, ``alarm``/``setitimer``,
   ``os.sched_setaffinity`` and ``resource.setrlimit``/``prlimit`` (soft limits back
   where the hard limit allows);
@@ -33,7 +34,7 @@ worker's memory, including the code that would return into the worker's loop and
 the parent on its socket: in that child the socket is closed right after the fork, and a
 return into the worker's code ends it (`Guard.in_fork_child`), so it can never serve tasks.
 
-Not put back (documented limits): a C extension's own state, ``setenv`` called from C,
+Not put back (documented limits): a C extension's own state,
 a hard resource limit lowered, a raised nice value, file descriptors a task leaves open
 (other than 1 and 2, which `_capture` re-points), module attributes a task patched
 (``json.dumps = ...``), module-level state such as ``random``'s generator, ``logging``'s
@@ -50,7 +51,7 @@ import os
 import signal
 import sys
 
-from . import _dictversion
+from . import _cenviron, _dictversion
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -100,6 +101,10 @@ class Guard:
         self.limits: dict[int, tuple[int, int]] = {}
         # Set by the wrappers below: what a task touched that the guard cannot read cheaply.
         self.putenv: set = set()
+        # The C environment as the worker started, and a stamp to tell it unchanged
+        # (`_cenviron`: whatever changed it, os.putenv, ctypes or a C library's setenv).
+        self.c_environ = _cenviron.entries()
+        self.c_stamp = _cenviron.stamp() if self.c_environ is not None else None
         self.signals: set[int] = set()
         self.interrupting: set[int] = set()
         self.sigmask = False
@@ -134,8 +139,11 @@ class Guard:
             self.real[name] = real
 
         self.real: dict[str, Callable] = {}
-        for name in ("putenv", "unsetenv"):
-            wrap(os, name, lambda args: self.putenv.add(args[0]) if args else None)
+        if self.c_environ is None:  # the C environment cannot be read: record the calls
+            for name in ("putenv", "unsetenv"):
+                wrap(os, name, lambda args: self.putenv.add(args[0]) if args else None)
+        else:
+            self.real.update(putenv=os.putenv, unsetenv=os.unsetenv)
         wrap(signal, "signal", lambda args: self.signals.add(int(args[0])) if args else None)
         wrap(signal, "siginterrupt",
              lambda args: self.interrupting.add(int(args[0])) if args else None)
@@ -207,7 +215,7 @@ class Guard:
         try:
             self._restore_modules()
             self._restore_interpreter()
-            self._restore_putenv()
+            self._restore_c_environment()
         except BaseException as exc:  # noqa: BLE001
             self.broken = f"its state could not be put back: {type(exc).__name__}: {exc}"
 
@@ -303,7 +311,12 @@ class Guard:
             elif threading.excepthook is not self.thread_hook:
                 threading.excepthook = self.thread_hook
 
-    def _restore_putenv(self) -> None:
+    def _restore_c_environment(self) -> None:
+        if self.c_environ is not None:
+            if not _cenviron.unchanged(self.c_stamp):
+                _cenviron.restore(self.c_environ, self.real["putenv"], self.real["unsetenv"])
+                self.c_stamp = _cenviron.stamp()
+            return
         if self.putenv:
             # os.environ was put back already; make the C environment agree with it.
             environ = os.environ

@@ -175,10 +175,11 @@ def apply(env: "Mapping[str, str]") -> None:
     ``set``) leaves the environment untouched. `env` may be ``os.environ`` itself or a
     snapshot of it (``apply(dict(os.environ))`` restores a saved environment).
 
-    Limit: a variable put at the C level behind Python's back (``os.putenv`` called directly,
-    or ``setenv`` in an extension module) is not listed in ``os.environ``, and the standard
-    library cannot enumerate the C environment, so such a variable is not deleted. Call
-    `apply` before importing code that might do that (the template does so first thing).
+    A variable put at the C level behind Python's back (``os.putenv`` called directly, or
+    ``setenv`` in an extension module) is not listed in ``os.environ``: it is found in the
+    C array itself (`_cenviron`) and deleted too. Where that array cannot be read (no
+    ctypes), such a variable stays: call `apply` before importing code that might put one
+    (the template does so first thing).
     """
     target = dict(env)
     for name, value in target.items():
@@ -192,3 +193,18 @@ def apply(env: "Mapping[str, str]") -> None:
     for name, value in target.items():
         if environ.get(name) != value:
             environ[name] = value
+    _unset_c_only(target)
+
+
+def _unset_c_only(target: dict[str, str]) -> None:
+    """Delete the variables of the C environment that `apply`'s `target` does not name."""
+    from . import _cenviron
+
+    wanted = {os.fsencode(name) for name in target}
+    for entry in _cenviron.entries() or ():
+        name = entry.partition(b"=")[0]
+        if name and name not in wanted:
+            try:
+                os.unsetenv(name)
+            except (OSError, ValueError):  # a name unsetenv refuses ("=" in it, from C)
+                pass
