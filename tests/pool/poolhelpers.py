@@ -41,11 +41,33 @@ def tasks_waiting(pool) -> int:
         return sum(len(worker.queued) for worker in pool._manager.workers.values())
 
 
+# What the tests that count tasks waiting behind a worker need its last task to have measured:
+# 10 waiting need a cap (`_prefetch._cap`) of about 18 or more, so a wall under ~0.2 ms.
+_WARM_WALL = 0.0002
+
+
 def warm(pool) -> None:
-    """A first, short task: the worker's last task is then known to be short."""
+    """A first, short task: the worker's last task is then known to be short.
+
+    Short as the worker measured it: the manager sizes what it sends ahead behind a worker
+    from its last task's wall time (`_prefetch._cap`: 5 ms / (wall + 50 us)), and a worker
+    descheduled during this task (a loaded machine) measures it stretched (1 ms: 4 may wait
+    behind it, not ~60; 5 ms: none), so that a test waiting for N tasks behind it
+    (``until(lambda: tasks_waiting(pool) == N)``) would never see them. Repeated, a bounded
+    number of times, until the worker that ran it measured it short (~40 us here).
+    """
     import pooltasks
 
-    assert pool.submit(pooltasks.double, 1).result(timeout=30) == 2
+    for _ in range(50):
+        future = pool.submit(pooltasks.double, 1)
+        assert future.result(timeout=30) == 2
+        with pool._manager.lock:
+            worker = pool._manager.workers.get(future.worker_id)
+            wall = worker.last_wall if worker is not None else None
+        if wall is not None and wall < _WARM_WALL:
+            return
+    raise AssertionError(f"the warm-up task never ran in under {_WARM_WALL * 1e6:.0f} us "
+                         f"(last: {wall})")
 
 
 def until(condition, seconds: float = 10.0) -> None:

@@ -280,6 +280,15 @@ class RayBackend(RemoteBackend):
     def _outcome(self, handle: _Handle) -> tuple:
         if not handle.future.done():
             raise _RayGone  # from `shutdown`: Ray is gone and will not complete it
+        if not self._connected():
+            # Completed after Ray was shut down under the backend: ray.shutdown() marks the
+            # driver disconnected, then tears down its core worker while the raylet
+            # SIGTERMs the job's workers; Ray's SIGTERM handler raises SystemExit inside the
+            # running task, which `_task.run_task` reports as the task's own exception, and
+            # that reply can still reach the driver before its core worker is gone. Whether it
+            # does is timing: the task was lost either way (BrokenPool, never the task's
+            # "raised SystemExit: 1").
+            raise _RayGone
         kind, body, measured = handle.future.result()
         report = measured.pop("preload", None)
         if report is not None:
