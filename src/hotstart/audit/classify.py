@@ -188,10 +188,12 @@ def release_preloaded_effects(sites: list[ImportSite], scans: dict[str, ModuleSc
         keys = {f"{os.path.realpath(paths.get(site.file, site.file))}:{line}"
                 for line in range(site.line, site.end_line + 1)}
         ran = [first for first in loads if first.executed & keys]
+        earlier = _earlier_targets(scan, site)
         released = frozenset(
-            module for module in _effect_modules(scan, site, effects, scans, True)
+            module for module in _effect_modules(scan, site, effects, scans, True,
+                                                 site.names[0] if site.names else None)
             if ran and effects.performers(module)
-            and all(first.before(effects.performers(module), keys) for first in ran))
+            and all(first.before(effects.performers(module), keys, earlier) for first in ran))
         out.extend(_classify_site(scan, site, effects, scans, target, released)
                    if released else [site])
     return out
@@ -206,14 +208,18 @@ class _FirstLoads:
         self.executed = {key for key in (_norm(e.site) for e in process.edges) if key}
         self.executed |= {key for key in (_norm(m.site) for m in self.modules.values()) if key}
 
-    def before(self, performers: set[str], keys: set[str]) -> bool:
-        """No performer was first loaded through the statement at `keys`."""
+    def before(self, performers: set[str], keys: set[str],
+               earlier: frozenset[str] = frozenset()) -> bool:
+        """No performer was first loaded through the statement at `keys`, other than through
+        `earlier` (the modules its names before the site's import, run before it)."""
         for name in performers:
             record = self.modules.get(name)
             seen: set[str] = set()
             while record is not None and record.name not in seen:
                 seen.add(record.name)
                 if _norm(record.site) in keys:
+                    if record.name in earlier:
+                        break
                     return False
                 record = self.modules.get(record.importer) if record.importer else None
         return True
@@ -251,7 +257,7 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
         return "needed", PUBLIC_INIT_PIN, [PUBLIC_INIT_PIN], []
 
     unused = not (contexts - {"all", "reexport"})
-    modules = [m for m in _effect_modules(scan, site, effects, scans, unused)
+    modules = [m for m in _effect_modules(scan, site, effects, scans, unused, bound)
                if m not in released]
     found: list[str] = []
     # the packages of the importing module have run (or are running) before it
@@ -307,18 +313,47 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
 
 
 def _effect_modules(scan: ModuleScan, site: ImportSite, effects: EffectModel,
-                    scans: dict[str, ModuleScan], unused: bool) -> list[str]:
+                    scans: dict[str, ModuleScan], unused: bool,
+                    bound: BoundName | None = None) -> list[str]:
     """The modules whose effects importing at `site` may cause and count: the project's, and
     for an unused name libraries' (a standard-library module only if known for its effect).
     The importing module and its packages have run already: their effects are not this
-    site's; nor are those an earlier import of this module has performed. Every name of
-    `from pkg import a, b` counts the whole statement's: `pkg.b` may rely on `pkg.a` having
-    been imported before it (`pkg.a.register(...)` at its import)."""
-    return [m for m in dict.fromkeys(parents(site.imported) + [b.target for b in site.names
+    site's; nor are those an earlier import of this module has performed. A name of
+    `from pkg import a, b` counts its own and those of every name after it in the statement
+    (all of them without `bound`): `pkg.b` may rely on `pkg.a` having been imported before
+    it (`pkg.a.register(...)` at its import), so `a` may not go while `b` stays; `a` ran
+    before `b` was imported, so `b` may go while `a` stays."""
+    names = _from_here(scan, site, bound) if bound is not None else site.names
+    return [m for m in dict.fromkeys(parents(site.imported) + [b.target for b in names
                                                                if b.target in scans])
             if not (scan.name == m or scan.name.startswith(m + "."))
             and (m in scans or unused and not (is_stdlib(m) and m not in KNOWN_EFFECTS))
             and not effects.performed_before(m, scan, site.line)]
+
+
+def _earlier_targets(scan: ModuleScan, site: ImportSite) -> frozenset[str]:
+    """The modules the names of `site`'s whole statement before `site`'s first name import
+    (`from pkg import a, b`: `pkg.a` for the part `b`)."""
+    names = _statement_names(scan, site, site.names[0]) if site.names else []
+    first = next((i for i, name in enumerate(names) if name is site.names[0]), 0)
+    return frozenset(b.target for b in names[:first] if b.target)
+
+
+def _from_here(scan: ModuleScan, site: ImportSite, bound: BoundName) -> list[BoundName]:
+    """The names of `site`'s whole statement (before it was split by class) from `bound` on."""
+    names = _statement_names(scan, site, bound)
+    index = next((i for i, name in enumerate(names) if name is bound), 0)
+    return names[index:]
+
+
+def _statement_names(scan: ModuleScan, site: ImportSite, bound: BoundName) -> list[BoundName]:
+    """Every name of the statement `site` is (a part of) and `bound` is in, in order; the
+    site's own names if it is not found."""
+    for whole in scan.sites:
+        if whole.line == site.line and whole.imported == site.imported and \
+                any(name is bound for name in whole.names):
+            return whole.names
+    return site.names
 
 
 def _named_in_a_string(scan: ModuleScan, module: str) -> int | None:

@@ -9,6 +9,8 @@ module imports pandas anyway, and the finding says who does.
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
 from collections import defaultdict
 
@@ -16,7 +18,8 @@ from ..measure.model import HotCall, ProcessProfile
 from .graph import parents
 from .model import Entry, HotSpot, ImportSite, Saving
 
-__all__ = ["FIXABLE", "ObservedGraph", "apply_savings", "observed_graph", "site_keys"]
+__all__ = ["EDGE", "FIXABLE", "ObservedGraph", "apply_savings", "observed_graph", "site_keys",
+           "trailing_part"]
 
 #: Classes `hotstart fix` changes (so their sites leave the start-up path together).
 FIXABLE = ("dead", "deferrable", "typing-only")
@@ -26,6 +29,11 @@ _KEEP_GRAPHS = 32
 #: run's data, not a finding: it stays out of the report (and its JSON), and `hotstart fix`
 #: plans jointly from it. Keyed by the entry object (its id, checked by identity).
 _GRAPHS: dict[int, tuple[Entry, ObservedGraph]] = {}
+
+
+#: Between a statement's `file:line` key and a module it imports: the key of that one edge
+#: (a trailing part of `from pkg import a, b` owns only its own submodules' edges).
+EDGE = "\x00"
 
 
 def _norm(site: str | None) -> str | None:
@@ -65,16 +73,19 @@ class ObservedGraph:
         self.baseline = self.reachable(frozenset())
 
     def reachable(self, removed: frozenset[str]) -> set[str]:
-        """The modules (and `__main__`) that load when the statements at `removed` are gone."""
+        """The modules (and `__main__`) that load when the statements at `removed` are gone
+        (a key `file:line` + EDGE + module removes only that statement's edge to it)."""
         seen: set[str] = set()
         stack = list(self.roots)
+        edges = {tuple(k.split(EDGE, 1)) for k in removed if EDGE in k}
         while stack:
             name = stack.pop()
             if name in seen:
                 continue
             seen.add(name)
             for target, site in self.adjacency.get(name, ()):
-                if site is None or site not in removed:
+                if site is None or site not in removed and not (
+                        edges and (site, target) in edges):
                     stack.append(target)
         return seen
 
@@ -99,10 +110,48 @@ def observed_graph(entry: Entry) -> ObservedGraph | None:
     return found[1] if found is not None and found[0] is entry else None
 
 
-def site_keys(site: ImportSite, paths: dict[str, str]) -> set[str]:
-    """The `file:line` keys of the graph's edges the statement of `site` makes."""
+def site_keys(site: ImportSite, paths: dict[str, str], trailing: bool = False) -> set[str]:
+    """The `file:line` keys of the graph's edges the statement of `site` makes; with
+    `trailing` (a part that goes while the statement's earlier names stay, `trailing_part`),
+    the keys of its own submodules' edges only."""
     path = os.path.realpath(paths.get(site.file, site.file))
-    return {f"{path}:{line}" for line in range(site.line, site.end_line + 1)}
+    lines = [f"{path}:{line}" for line in range(site.line, site.end_line + 1)]
+    if trailing:
+        return {f"{key}{EDGE}{bound.target}" for key in lines for bound in site.names}
+    return set(lines)
+
+
+def trailing_part(sites: list[ImportSite], parts: list[ImportSite]) -> bool:
+    """Whether `sites`, parts of one `from pkg import ...` statement whose other `parts`
+    stay, may go alone: each of their names is a submodule of the project, and every one
+    comes after every name that stays. A later name may rely on an earlier one having been
+    imported (`pkg.b` runs `pkg.a.register(...)`), never the other way round: the earlier
+    ran first (the audit counts a name's effects with those of the names after it)."""
+    if not sites or any(s.kind != "from" or not all(b.is_module for b in s.names)
+                        for s in sites):
+        return False
+    order = statement_names(sites[0].statement)
+    if order is None:
+        return False
+    going = {b.name for s in sites for b in s.names}
+    staying = {b.name for p in parts if not any(p is s for s in sites) for b in p.names}
+    if not staying or going & staying or set(order) != going | staying:
+        return False
+    positions = {name: index for index, name in enumerate(order)}
+    return min(positions[n] for n in going) > max(positions[n] for n in staying)
+
+
+@functools.lru_cache(maxsize=1024)
+def statement_names(statement: str) -> tuple[str, ...] | None:
+    """The names a `from ... import a, b as c` statement binds, in order (None if the text
+    is not one such statement)."""
+    try:
+        tree = ast.parse(statement.strip())
+    except (SyntaxError, ValueError):
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.ImportFrom):
+        return None
+    return tuple(alias.asname or alias.name for alias in tree.body[0].names)
 
 
 def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry,
@@ -128,8 +177,14 @@ def apply_savings(sites: list[ImportSite], hotspots: list[HotSpot], entry: Entry
         siblings = statements[(site.file, site.line)]
         whole = all(s.klass in FIXABLE and s.fix for s in siblings)
         ran = _used_at_run(site, paths, executed)
-        keys = site_keys(site, paths)
-        if len(siblings) > 1 and not whole:
+        going = [s for s in siblings if s.klass in FIXABLE and s.fix]
+        trailing = not whole and site.klass in FIXABLE and bool(site.fix) and \
+            trailing_part(going, siblings)
+        keys = site_keys(site, paths, trailing)
+        if trailing:
+            saving = graph.saving(entry.name, keys)
+            whole = True  # its own edges leave with it
+        elif len(siblings) > 1 and not whole:
             saving = Saving(entry.name, 0.0, 0, 0,
                             also_imported_by=["the same statement imports names that stay"])
         else:

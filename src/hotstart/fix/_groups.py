@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from ..audit.graph import parents
 from ..audit.model import AuditReport, Entry, Saving
-from ..audit.savings import ObservedGraph, observed_graph, site_keys
+from ..audit.savings import EDGE, ObservedGraph, observed_graph, site_keys, trailing_part
 from .plan import Change, CodeSite, Skipped
 
 __all__ = ["Group", "left_unused", "measured_graphs", "plan_groups", "program_groups",
@@ -265,14 +265,14 @@ class _EntryState:
 
     def __init__(self, entry: Entry, graph: ObservedGraph, report: AuditReport,
                  statements: dict[tuple[str, int], list[Change]],
-                 whole: set[tuple[str, int]]) -> None:
+                 whole: dict[tuple[str, int], set[str]]) -> None:
         self.name = entry.name
         self.graph = graph
         self.keys: dict[tuple[str, int], set[str]] = {}
-        for key in whole:
+        for key, edge_keys in whole.items():
             changes = statements[key]
             if not any(_used_on(c, entry.name) for c in changes):  # else: only delayed
-                self.keys[key] = site_keys(changes[0].site, report.paths)
+                self.keys[key] = edge_keys
         self.removed: set[str] = set()
         self.gone: set[str] = set()
         # Set by each round of `_entry_groups`: what loads now, and what loads with every
@@ -286,8 +286,9 @@ class _EntryState:
         for importer, edges in graph.adjacency.items():
             for target, edge_key in edges:
                 self.preds[target].append((importer, edge_key))
-                if edge_key in owner:
-                    self.edges[owner[edge_key]].append((importer, target, edge_key))
+                key = _owned(owner, edge_key, target)
+                if key is not None:
+                    self.edges[owner[key]].append((importer, target, key))
 
     def alone(self, statement: tuple[str, int]) -> bool:
         """Whether `statement` going alone takes some module off the path: one of its
@@ -300,9 +301,11 @@ class _EntryState:
         for target in targets - self.stays:
             seen, stack, reached = {target}, [target], False
             while stack and not reached:
-                for importer, edge_key in self.preds.get(stack.pop(), ()):
-                    if importer not in self.now or importer in seen or edge_key in own \
-                            or edge_key in self.removed:
+                module = stack.pop()
+                for importer, edge_key in self.preds.get(module, ()):
+                    if importer not in self.now or importer in seen or \
+                            _removes(own, edge_key, module) or \
+                            _removes(self.removed, edge_key, module):
                         continue
                     if importer in self.stays:
                         reached = True
@@ -417,13 +420,23 @@ def _joint(remaining: list[tuple[str, int]], entries: list[_EntryState]
 
 
 def _whole_statements(report: AuditReport, statements: dict[tuple[str, int], list[Change]],
-                      blocked: set[tuple[str, int]]) -> set[tuple[str, int]]:
-    """The statements every part of which is planned: only those leave the path."""
-    parts: dict[tuple[str, int], int] = defaultdict(int)
+                      blocked: set[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
+    """The statements that can leave the path, with the keys of the edges that leave: every
+    part planned (all its edges), or the planned parts are the statement's last names, each
+    a submodule, after every name that stays (`trailing_part`: their own edges only)."""
+    parts: dict[tuple[str, int], list] = defaultdict(list)
     for site in report.sites:
-        parts[(site.file, site.line)] += 1
-    return {key for key, changes in statements.items()
-            if key not in blocked and len(changes) == parts[key]}
+        parts[(site.file, site.line)].append(site)
+    out: dict[tuple[str, int], set[str]] = {}
+    for key, changes in statements.items():
+        if key in blocked:
+            continue
+        sites = [c.site for c in changes]
+        if len(changes) == len(parts[key]):
+            out[key] = site_keys(sites[0], report.paths)
+        elif trailing_part(sites, parts[key]):
+            out[key] = {k for site in sites for k in site_keys(site, report.paths, True)}
+    return out
 
 
 def _entry_groups(state: _EntryState, remaining: list[tuple[str, int]]
@@ -444,9 +457,11 @@ def _entry_groups(state: _EntryState, remaining: list[tuple[str, int]]
     stays = state.stays = graph.reachable(frozenset(state.removed | set(owner)))
     for importer in now:
         for target, edge_key in graph.adjacency.get(importer, ()):
-            if target in stays or target not in graph.modules or edge_key in state.removed:
+            if target in stays or target not in graph.modules or \
+                    _removes(state.removed, edge_key, target):
                 continue
-            statement = owner.get(edge_key) if edge_key is not None else None
+            found = _owned(owner, edge_key, target)
+            statement = owner[found] if found is not None else None
             if statement is not None:
                 union.union(("s", statement), ("m", target))
             elif importer not in stays:
@@ -461,6 +476,22 @@ def _entry_groups(state: _EntryState, remaining: list[tuple[str, int]]
         else:
             members[root].append(name)
     return [sorted(found) for root, found in members.items() if root in with_modules]
+
+
+def _owned(owner: dict[str, object], edge_key: str | None, target: str) -> str | None:
+    """The key under which `owner` holds the edge `edge_key` to `target`: the statement's
+    own (every edge of it), or that edge alone (a trailing part's), or None."""
+    if edge_key is None:
+        return None
+    if edge_key in owner:
+        return edge_key
+    alone = f"{edge_key}{EDGE}{target}"
+    return alone if alone in owner else None
+
+
+def _removes(keys: set[str], edge_key: str | None, target: str) -> bool:
+    """Whether `keys` take away the edge `edge_key` to `target`."""
+    return edge_key is not None and (edge_key in keys or f"{edge_key}{EDGE}{target}" in keys)
 
 
 def star_pinned(report: AuditReport, changes: list[Change],
