@@ -231,7 +231,23 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
     contexts = {u.context for u in bound.uses} - {"rebound"}  # a binding, not a use
     own_package = site.package_init and not site.external and (
         site.imported == scan.name or site.imported.startswith(scan.name + "."))
-    lazy_reexport = own_package and not bound.name.startswith("_")
+    # Not a lazy re-export: one chosen by try/except ImportError (its fallback must be
+    # chosen at import: needed below).
+    lazy_reexport = own_package and not bound.name.startswith("_") and site.guard != "try"
+    if own_package and site.kind == "from" and bound.is_module:
+        # The import also sets `pkg.sub` on the package: kept where a lazy table would not
+        # give the same, a submodule bound under another name (`from pkg import sub as s`:
+        # `pkg.sub` too), or a name the module binds again (`def sub()` later: the
+        # submodule's first load, deferred, would overwrite it on the package).
+        sub = bound.target.rpartition(".")[2]
+        if sub != bound.name:
+            pin = f"binds submodule `{bound.target}` as `{bound.name}`, and sets `{sub}` on " \
+                  "the package too"
+            return "needed", pin, [pin], []
+        if any(u.context == "rebound" for u in bound.uses):
+            pin = f"`{bound.name}` is bound again in the module: a deferred first load of " \
+                  f"`{bound.target}` would overwrite that binding on the package"
+            return "needed", pin, [pin], []
     pins = [_pin(u, site) for u in bound.uses
             # a second binding matters to a moved import only (try/except: pinned below)
             if (u.context in PINNING_CONTEXTS and not (u.context == "rebound" and (

@@ -122,21 +122,28 @@ def site_keys(site: ImportSite, paths: dict[str, str], trailing: bool = False) -
 
 
 def trailing_part(sites: list[ImportSite], parts: list[ImportSite]) -> bool:
-    """Whether `sites`, parts of one `from pkg import ...` statement whose other `parts`
-    stay, may go alone: each of their names is a submodule of the project, and every one
+    """Whether `sites`, parts of one `from pkg import ...` statement in a package
+    `__init__` whose other `parts` stay, may go alone (as lazy re-exports): each of their
+    names is a submodule of the project that no name that stays imports too, and every one
     comes after every name that stays. A later name may rely on an earlier one having been
-    imported (`pkg.b` runs `pkg.a.register(...)`), never the other way round: the earlier
-    ran first (the audit counts a name's effects with those of the names after it)."""
-    if not sites or any(s.kind != "from" or not all(b.is_module for b in s.names)
-                        for s in sites):
+    imported (`pkg.b` runs `pkg.a.register(...)`), never the other way round while the
+    statement runs: the earlier ran first (the audit counts a name's effects with those of
+    the names after it). Only in a package `__init__`: there `pkg.b` stays an attribute of
+    the package (its lazy `__getattr__`) for whatever reads it later, where a `from pkg
+    import b` moved into a function of another module would no longer set it at import."""
+    if not sites or any(s.kind != "from" or not s.package_init
+                        or not all(b.is_module for b in s.names) for s in sites):
         return False
     order = statement_names(sites[0].statement)
     if order is None:
         return False
     going = {b.name for s in sites for b in s.names}
-    staying = {b.name for p in parts if not any(p is s for s in sites) for b in p.names}
+    kept = [b for p in parts if not any(p is s for s in sites) for b in p.names]
+    staying = {b.name for b in kept}
     if not staying or going & staying or set(order) != going | staying:
         return False
+    if {b.target for s in sites for b in s.names} & {b.target for b in kept}:
+        return False  # `from pkg import b as _b, a, b`: `_b` keeps pkg.b's edge
     positions = {name: index for index, name in enumerate(order)}
     return min(positions[n] for n in going) > max(positions[n] for n in staying)
 
