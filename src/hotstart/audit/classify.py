@@ -365,11 +365,27 @@ def _from_here(scan: ModuleScan, site: ImportSite, bound: BoundName) -> list[Bou
 def _statement_names(scan: ModuleScan, site: ImportSite, bound: BoundName) -> list[BoundName]:
     """Every name of the statement `site` is (a part of) and `bound` is in, in order; the
     site's own names if it is not found."""
-    for whole in scan.sites:
-        if whole.line == site.line and whole.imported == site.imported and \
-                any(name is bound for name in whole.names):
+    for whole in _sites_at(scan, site.line):
+        if whole.imported == site.imported and any(name is bound for name in whole.names):
             return whole.names
     return site.names
+
+
+#: id(scan) -> (the scan, its statements by line): one index per module, not a scan of
+#: every statement for every name (a module with thousands of imports stays linear).
+_BY_LINE: dict[int, tuple[ModuleScan, dict[int, list[ImportSite]]]] = {}
+
+
+def _sites_at(scan: ModuleScan, line: int) -> list[ImportSite]:
+    cached = _BY_LINE.get(id(scan))
+    if cached is None or cached[0] is not scan:
+        index: dict[int, list[ImportSite]] = {}
+        for whole in scan.sites:
+            index.setdefault(whole.line, []).append(whole)
+        if len(_BY_LINE) > 4096:
+            _BY_LINE.clear()
+        cached = _BY_LINE[id(scan)] = (scan, index)
+    return cached[1].get(line, [])
 
 
 def _named_in_a_string(scan: ModuleScan, module: str) -> int | None:
