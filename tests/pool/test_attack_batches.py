@@ -37,20 +37,27 @@ def _hang_then_wait(pool, tmp_path, count, first=None):
     return hanging, recorded_calls(hang)[0], waiting, marks
 
 
+def _requeued_after_a_crash(make_pool, tmp_path, count, seconds):
+    """One worker killed under its task with `count` tasks waiting behind it (the first a
+    `seconds` sleep): that one runs on the replacement, the rest are back in the queue,
+    RUNNING."""
+    pool = make_pool(preload=["pooltasks"], workers=1)
+    warm(pool)
+    hanging, pid, waiting, marks = _hang_then_wait(
+        pool, tmp_path, count, first=(pooltasks.sleep, seconds, "slow"))
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(WorkerCrashed):
+        hanging.result(timeout=30)
+    until(lambda: waiting[0].running() and pool._manager.workers
+          and all(w.task is not None for w in pool._manager.workers.values()))
+    return pool, waiting, marks
+
+
 # Found (defect 1, fixed): requeued tasks are RUNNING futures in `pending`;
 # shutdown(cancel_futures=True) clears `pending` and calls future.cancel(), which fails on a
 # RUNNING future: the tasks are dropped from the queue and their futures stay RUNNING forever.
 def test_shutdown_cancel_futures_after_a_crash_leaves_no_future_running(make_pool, tmp_path):
-    pool = make_pool(preload=["pooltasks"], workers=1)
-    warm(pool)
-    hanging, pid, waiting, marks = _hang_then_wait(
-        pool, tmp_path, 10, first=(pooltasks.sleep, 1.5, "slow"))
-    os.kill(pid, signal.SIGKILL)
-    with pytest.raises(WorkerCrashed):
-        hanging.result(timeout=30)
-    # waiting[0] now runs on the replacement; waiting[1:] are back in the queue, RUNNING.
-    until(lambda: waiting[0].running() and pool._manager.workers
-           and all(w.task is not None for w in pool._manager.workers.values()))
+    pool, waiting, marks = _requeued_after_a_crash(make_pool, tmp_path, 10, 1.5)
     pool.shutdown(wait=False, cancel_futures=True)
     deadline = time.monotonic() + 5
     while not all(f.done() for f in waiting) and time.monotonic() < deadline:
@@ -67,15 +74,7 @@ def test_shutdown_cancel_futures_after_a_crash_leaves_no_future_running(make_poo
 # abort finds it neither on a worker nor waiting on one, so the abort is dropped and the
 # task runs after its awaiting coroutine was told it was cancelled.
 def test_cancelling_a_requeued_task_either_cancels_it_or_it_never_runs(make_pool, tmp_path):
-    pool = make_pool(preload=["pooltasks"], workers=1)
-    warm(pool)
-    hanging, pid, waiting, marks = _hang_then_wait(
-        pool, tmp_path, 3, first=(pooltasks.sleep, 1.0, "slow"))
-    os.kill(pid, signal.SIGKILL)
-    with pytest.raises(WorkerCrashed):
-        hanging.result(timeout=30)
-    until(lambda: waiting[0].running() and pool._manager.workers
-           and all(w.task is not None for w in pool._manager.workers.values()))
+    pool, waiting, marks = _requeued_after_a_crash(make_pool, tmp_path, 3, 1.0)
     target = waiting[2]
     pool._manager.abort(target)  # what asubmit's cancellation does
     try:
