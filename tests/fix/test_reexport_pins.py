@@ -58,14 +58,29 @@ def test_a_reexport_read_at_import_is_pinned_the_other_leaves(tmp_path, monkeypa
                       ).strip() == "[2]"
 
 
-@pytest.mark.parametrize("plan", ["sites", "joint"])
-def test_a_reader_the_plan_leaves_in_place_pins_the_reexport(tmp_path, monkeypatch, plan):
-    # chunk_iterable's part of api.py's statement could move into f(), but the statement
-    # stays (its other part is needed): it still reads both names at import
+def test_a_reader_the_plan_leaves_in_place_pins_the_reexport(tmp_path, monkeypatch):
+    # chunk_iterable's part of api.py's statement could move into f(), but planned site by
+    # site the statement stays (its other part is needed): it still reads both names
     _project(tmp_path, monkeypatch, SPLIT)
-    result = fix("hub", entries=[ENTRY], plan=plan, write=True, runs=1)
+    result = fix("hub", entries=[ENTRY], plan="sites", write=True, runs=1)
     assert result.changes == [] and result.remeasure_reverted == []
     assert _pins(result) == [PINNED.format("chunk_iterable"), PINNED.format("other")]
+
+
+def test_the_joint_plan_moves_the_reading_name_with_the_reexport(tmp_path, monkeypatch):
+    """Planned jointly, `chunk_iterable` leaves the statement (into f()) together with its
+    lazy re-export: the statement keeps `other`, which still pins its own re-export."""
+    root = _project(tmp_path, monkeypatch, SPLIT)
+    result = fix("hub", entries=[ENTRY], write=True, runs=1)
+    assert sorted((c.site.file, c.action, c.site.names[0].name) for c in result.changes) == [
+        ("hub/api.py", "move", "chunk_iterable"),
+        ("hub/utils/__init__.py", "lazy-init", "chunk_iterable")]
+    assert _pins(result) == [PINNED.format("other")]
+    [group] = result.groups
+    assert group.leaving == {ENTRY: ["hub.utils._chunk"]} and result.remeasure_reverted == []
+    assert (root / "hub/api.py").read_text().startswith("from .utils import (\n    other,\n)\n")
+    assert run_python(root, LOADED).strip() == "['hub.api', 'hub.utils', 'hub.utils._other']"
+    assert run_python(root, "import hub; print(hub.api.f())").strip() == "[1]"
 
 
 def test_groups_name_the_outermost_modules_that_leave(tmp_path, monkeypatch):

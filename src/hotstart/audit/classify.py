@@ -165,6 +165,8 @@ def _classify_site(scan: ModuleScan, site: ImportSite, effects: EffectModel,
         part.klass, part.reason = klass, reason
         part.pins = [p for m in members for p in m[2]]
         part.effects = members[0][3]
+        part.load_only = klass == "side-effect" and all(
+            _load_only(scan, site, m[0], effects, scans, released) for m in members)
         part.fix = _fix_text(part, target)
         out.append(part)
     return out
@@ -345,6 +347,31 @@ def _effect_modules(scan: ModuleScan, site: ImportSite, effects: EffectModel,
             if not (scan.name == m or scan.name.startswith(m + "."))
             and (m in scans or unused and not (is_stdlib(m) and m not in KNOWN_EFFECTS))
             and not effects.performed_before(m, scan, site.line)]
+
+
+def _load_only(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: EffectModel,
+               scans: dict[str, ModuleScan], released: frozenset[str]) -> bool:
+    """Whether the effects of importing `bound` at `site` are all of loading the statement's
+    module (or its packages), and `bound` is a plain attribute that module binds at its top
+    level (a def, class, assignment or import there, not a submodule, not a module
+    `__getattr__`'s), used only inside functions: moved there while the load stays in place
+    (the statement's other names, or a bare load), it delays none of them. A later name of
+    the statement that is a submodule with effects of its own makes it no."""
+    if site.kind != "from" or site.guard is not None or site.noqa or site.package_init \
+            or bound.is_module or bound.explicit_reexport:
+        return False
+    if {u.context for u in bound.uses} != {"function"}:
+        return False
+    attr = bound.target.rpartition(".")[2]
+    source = scans.get(site.imported)
+    if source is None or f"{site.imported}.{attr}" in scans or \
+            not (attr in source.defined or attr in source.bindings):
+        return False
+    loads = set(parents(site.imported))
+    running = frozenset(parents(scan.name) if scan.is_package else parents(scan.name)[:-1])
+    return all(module in loads or not effects.of(module, running)
+               for module in _effect_modules(scan, site, effects, scans, False, bound)
+               if module not in released)
 
 
 def _earlier_targets(scan: ModuleScan, site: ImportSite) -> frozenset[str]:

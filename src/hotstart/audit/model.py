@@ -173,6 +173,12 @@ class ImportSite:
     fix: str = ""
     #: For side-effect sites: what importing the module does.
     effects: list[str] = field(default_factory=list)
+    #: For side-effect sites of `from m import name`: every effect is of loading `m` (or its
+    #: packages), and the names are attributes `m` binds at its top level, used only in
+    #: functions. `fix` may move the names into those functions while the statement's other
+    #: names, or a bare load of `m`, keep the load where it was (`fix` does it only where
+    #: that lets a lazy re-export leave the path).
+    load_only: bool = False
     #: For needed sites pinned by a module-level computation: the rewrite by hand, one per
     #: statement (`audit._pinning`).
     advice: list[str] = field(default_factory=list)

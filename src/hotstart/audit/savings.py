@@ -10,6 +10,7 @@ module imports pandas anyway, and the finding says who does.
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import os
 from collections import defaultdict
@@ -88,6 +89,20 @@ class ObservedGraph:
                         edges and (site, target) in edges):
                     stack.append(target)
         return seen
+
+    def with_edges(self, extra: list[tuple[str, str, str]]) -> ObservedGraph:
+        """A copy with `extra` edges (importer, module, statement key) besides the observed
+        ones: what a statement would import once the plan changes what it reads (a lazy
+        re-export loads its submodule where its name is read). They reach modules that load
+        already, so what loads today is the same."""
+        graph = copy.copy(self)
+        graph.adjacency = defaultdict(list, {k: list(v) for k, v in self.adjacency.items()})
+        graph.importers = defaultdict(set, {k: set(v) for k, v in self.importers.items()})
+        for importer, target, key in extra:
+            if target in self.modules and (target, key) not in graph.adjacency[importer]:
+                graph.adjacency[importer].append((target, key))
+                graph.importers[target].add(importer)
+        return graph
 
     def gone(self, removed: set[str]) -> set[str]:
         """The modules that no longer load once the statements at `removed` are gone."""
@@ -306,7 +321,7 @@ def _other_importers(graph: ObservedGraph, site: ImportSite) -> list[str]:
 
 def _used_at_run(site: ImportSite, paths: dict[str, str],
                  executed: set[tuple[str, str]] | None) -> list[str]:
-    if not executed or site.klass != "deferrable":
+    if not executed or not (site.klass == "deferrable" or site.load_only):
         return []
     path = os.path.realpath(paths.get(site.file, site.file))
     scopes = {u.scope for b in site.names for u in b.uses if u.scope}

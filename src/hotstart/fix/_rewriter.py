@@ -8,7 +8,7 @@ from libcst.metadata import PositionProvider
 
 from ._imports import Sections, format_block, parse_statements
 
-__all__ = ["Aliases", "Rewriter", "bound_name", "statement_text", "MARK"]
+__all__ = ["Aliases", "Rewriter", "bound_name", "load_statement", "statement_text", "MARK"]
 
 #: Above imports moved into a function, so that tidy-up tools and people leave them there. A
 #: line of its own: a trailing comment would push the import past the line length, and isort
@@ -57,13 +57,28 @@ def statement_text(kind: str, module: str, texts: list[str], lazy: bool = False)
     return f"{prefix}from {module} import {', '.join(texts)}"
 
 
+def load_statement(module: str) -> str:
+    """A statement that loads `module` (as `from module import ...` names it, `..pkg.sub`
+    relative) and binds nothing: what `from module import name` does before it reads
+    `name`."""
+    name = module.lstrip(".")
+    level = len(module) - len(name)
+    if not level:
+        return f'__import__("{name}")'
+    return f'__import__("{name}", globals(), level={level})'
+
+
 class Rewriter(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, leaving, lazy_after, moves, sections: Sections, limit: int) -> None:
+    def __init__(self, leaving, lazy_after, moves, sections: Sections, limit: int,
+                 keep_load: dict[int, tuple[str, list[str]]] | None = None) -> None:
         super().__init__()
         self.leaving = leaving
         self.lazy_after = lazy_after
+        #: line -> (module text, names): a statement whose names all move still loads the
+        #: module there (importing it has effects), through a bare load.
+        self.keep_load = keep_load or {}
         self.moves = moves
         self.sections = sections
         self.limit = limit
@@ -139,18 +154,34 @@ class Rewriter(cst.CSTTransformer):
         if not names and not lazy:
             return updated
         kept = []
+        load = self.keep_load.get(line)
+        loaded = False
         for small in updated.body:
             if isinstance(small, (cst.Import, cst.ImportFrom)) and names and not isinstance(
                     small.names, cst.ImportStar):
                 kind = "import" if isinstance(small, cst.Import) else "from"
                 rest = [a for a in small.names if bound_name(a, kind) not in names]
+                if not rest and load is not None and kind == "from" and not loaded:
+                    # in its place, the load it made (its effects keep their moment)
+                    kept.append(cst.parse_statement(load_statement(load[0]) + "\n").body[0])
+                    loaded = True
+                    continue
                 if not rest:
                     continue
                 if len(rest) != len(small.names):
-                    last = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                    # the statement's own ending: a trailing comma (one name a line) stays
+                    last = rest[-1].with_changes(comma=small.names[-1].comma)
                     small = small.with_changes(names=[*rest[:-1], last])
             kept.append(small)
         out: list[cst.BaseStatement] = []
+        if loaded:
+            moved = ", ".join(load[1])  # type: ignore[index]
+            text = f"# loads {load[0]} here, as before; {moved} imported where used " \
+                   "(hotstart fix)"  # type: ignore[index]
+            if len(text) > self.limit:
+                text = f"# loads {load[0]} here, as before (hotstart fix)"  # type: ignore
+            updated = updated.with_changes(leading_lines=[
+                *updated.leading_lines, cst.EmptyLine(comment=cst.Comment(text))])
         if kept:
             kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
             out.append(updated.with_changes(body=kept))

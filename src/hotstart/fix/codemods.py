@@ -187,6 +187,7 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
 
     leaving: dict[int, set[str]] = defaultdict(set)
     lazy_after: dict[int, list[str]] = defaultdict(list)
+    keep_load: dict[int, tuple[str, list[str]]] = {}  # line -> (module text, names moved)
     moves: dict[str, list[str]] = defaultdict(list)
     checking: list[str] = []
     runtime_aliases: list[str] = []
@@ -255,6 +256,19 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
                     moves[scope].append(statement_text(kind, module_text, [text]))
                 module_name, _, attr = bound.target.rpartition(".")
                 outside.append((bound.name, module_name, attr))
+        elif change.action == "move-keep-load":
+            clash = sorted({"__import__", "globals"} & top)
+            if clash:
+                skipped.append((change, f"the module binds its own `{clash[0]}`, which the "
+                                        "load left in place would call"))
+                leaving[site.line].difference_update(names)
+                continue
+            unbound.update(names)
+            for bound, text in zip(site.names, texts):
+                for scope in sorted({u.scope for u in bound.uses
+                                     if u.scope and u.context == "function"}):
+                    moves[scope].append(statement_text(kind, module_text, [text]))
+            keep_load[site.line] = (module_text, names)
         elif change.action == "move":
             unbound.update(n for n in names if n not in change.annotated)  # else: aliased
             for bound, text in zip(site.names, texts):
@@ -292,7 +306,7 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
     # that never imported pkg.m itself must keep working (loaded on access, not in __all__)
     bound_subs = [sub for sub in dict.fromkeys(k.split(".")[0] for _n, k, a in lazy_init if a)
                   if sub not in {name for name, _k, _a in lazy_init} and sub not in top]
-    transformer = Rewriter(leaving, lazy_after, moves, sections, limit)
+    transformer = Rewriter(leaving, lazy_after, moves, sections, limit, keep_load)
     updated = wrapper.visit(transformer)
     blocks: list[str] = []
     top_imports: list[Statement] = []

@@ -51,7 +51,8 @@ class CodeSite:
 class Change:
     site: ImportSite | CodeSite
     action: str      # "remove", "move", "lazy", "lazy-modules", "type-checking", "lazy-init",
-    #                  "move-lazy-init" (moved into its functions and re-exported lazily)
+    #                  "move-lazy-init" (moved into its functions and re-exported lazily),
+    #                  "move-keep-load" (names moved; the statement still loads the module)
     path: str        # absolute path of the file it changes
     description: str
     #: Names (of the site) whose annotation uses need a TYPE_CHECKING import too ("move").
@@ -90,7 +91,12 @@ def plan_changes(report: AuditReport, paths: dict[str, str], *, select: tuple[st
         # a public name of a package __init__ used only in its functions: moved and
         # re-exported lazily, as a deferrable import is moved
         klass = "deferrable" if movable_public(site) else site.klass
-        if klass not in select or not site.fix:
+        # names moved while the statement keeps loading their module: only where the joint
+        # plan can tell that this lets a lazy re-export leave the path (alone, it saves
+        # nothing)
+        keep_load = joint and site.klass == "side-effect" and site.load_only and \
+            "deferrable" in select
+        if not keep_load and (klass not in select or not site.fix):
             continue
         usable = [s for s in site.savings if not s.used_at_run]
         best = max(usable, key=lambda s: (s.us, s.rss), default=None)
@@ -119,7 +125,8 @@ def plan_changes(report: AuditReport, paths: dict[str, str], *, select: tuple[st
         path = paths.get(site.file)
         if path is None:
             continue
-        change = _choose(site, path, target, defer, runtime)
+        change = _keep_load(site, path, target, defer) if keep_load else \
+            _choose(site, path, target, defer, runtime)
         if isinstance(change, Skipped):
             skipped.append(change)
         else:
@@ -152,6 +159,20 @@ def _importers(site: ImportSite) -> str:
     found = sorted({f"{u.scope} ({u.file}:{u.line})" for b in site.names for u in b.uses
                     if u.context == "reexport"})
     return ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+
+
+def _keep_load(site: ImportSite, path: str, target: tuple[int, int], defer: str
+               ) -> Change | Skipped:
+    """Names of a side-effect `from m import ...` moved into the functions that use them,
+    while the statement (its other names, or a bare load) still loads `m` where it did: the
+    effects of loading `m` keep their place (`ImportSite.load_only`)."""
+    if defer not in ("auto", "local") or target >= (3, 15):
+        return Skipped(site, f"{site.reason}; its names can move only with --defer local "
+                             "(a `lazy` import would delay the module's load)")
+    scopes = sorted({u.scope for b in site.names for u in b.uses if u.scope})
+    return Change(site, "move-keep-load", path,
+                  "moved into " + ", ".join(f"{s}()" for s in scopes) +
+                  f"; {site.imported} still loads here (importing it has effects)")
 
 
 def _choose(site: ImportSite, path: str, target: tuple[int, int], defer: str,
