@@ -20,8 +20,8 @@ from ._groups import (
     plan_groups,
     program_groups,
     single_groups,
-    star_pinned,
 )
+from ._lazy_reads import star_pinned
 from ._write import Files, Source, read_source
 from .plan import PLANS, SELECTABLE, Change, Skipped, plan_changes
 from .verify import CommandResult, Verification, find_culprits, run_command

@@ -27,19 +27,18 @@ are merged (a change is kept or reverted once). A group is kept or reverted as a
 
 from __future__ import annotations
 
-import ast
-import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..audit.graph import parents
-from ..audit.model import AuditReport, Entry, ImportSite, Saving
+from ..audit.model import AuditReport, Entry, Saving
 from ..audit.savings import EDGE, ObservedGraph, observed_graph, site_keys, trailing_part
+from ._lazy_reads import lazy_read_unit, lazy_reexports, pins, with_lazy_reads
 from .plan import Change, CodeSite, Skipped
 
 __all__ = ["Group", "left_unused", "measured_graphs", "plan_groups", "program_groups",
-           "single_groups", "star_pinned"]
+           "single_groups"]
 
 
 @dataclass(slots=True)
@@ -202,8 +201,8 @@ def plan_groups(report: AuditReport, candidates: list[Change], blocked: set[tupl
     statements: dict[tuple[str, int], list[Change]] = defaultdict(list)
     for change in candidates:
         statements[(change.site.file, change.site.line)].append(change)
-    reexports = _lazy_reexports(candidates)
-    observed, graphs = graphs, _with_lazy_reads(graphs, reexports)
+    reexports = lazy_reexports(candidates)
+    observed, graphs = graphs, with_lazy_reads(graphs, reexports)
     whole = _whole_statements(report, statements, blocked, reexports)
     in_units = {id(c) for key in whole for c in statements[key]}
     entries = [_EntryState(entry, graph, report, statements, whole) for entry, graph in graphs]
@@ -273,7 +272,7 @@ def _name_pins(report: AuditReport, skipped: list[Skipped], candidates: list[Cha
             and c.action in ("lazy-init", "move-lazy-init")]
     if lazy:
         planned = [c for c in candidates if id(c) in made]
-        for change, why in _pins(report, lazy, planned, graphs):
+        for change, why in pins(report, lazy, planned, graphs):
             skipped[generic[id(change.site)]] = Skipped(change.site, why)
 
 
@@ -443,7 +442,7 @@ def _whole_statements(report: AuditReport, statements: dict[tuple[str, int], lis
     """The statements that can leave the path, with the keys of the edges that leave: every
     part planned (all its edges), or the planned parts are the statement's last names, each
     a submodule, after every name that stays (`trailing_part`: their own edges only), or
-    the planned parts stop reading lazily re-exported names (`_lazy_read_unit`: only the
+    the planned parts stop reading lazily re-exported names (`lazy_read_unit`: only the
     edges those reads would make; `statements[key]` is narrowed to those parts)."""
     parts: dict[tuple[str, int], list] = defaultdict(list)
     for site in report.sites:
@@ -459,86 +458,11 @@ def _whole_statements(report: AuditReport, statements: dict[tuple[str, int], lis
         elif not loads and trailing_part(sites, parts[key]):
             out[key] = {k for site in sites for k in site_keys(site, report.paths, True)}
         elif reexports:
-            unit, keys = _lazy_read_unit(report, changes, parts[key], reexports)
+            unit, keys = lazy_read_unit(report, changes, parts[key], reexports)
             if unit:
                 statements[key] = unit
                 out[key] = keys
     return out
-
-
-def _lazy_reexports(candidates: list[Change]) -> dict[tuple[str, str], str]:
-    """(package, name) -> the module whose load reading `package.name` causes, for every
-    name a planned change re-exports lazily (`lazy-init`, `move-lazy-init`)."""
-    found: dict[tuple[str, str], str] = {}
-    for change in candidates:
-        site = change.site
-        if change.action not in ("lazy-init", "move-lazy-init"):
-            continue
-        for bound in site.names:
-            if change.action == "move-lazy-init":
-                module = bound.target.rpartition(".")[0]
-            elif site.imported == site.module or bound.is_module:
-                module = bound.target  # a submodule
-            else:
-                module = site.imported
-            found[(site.module, bound.name)] = module
-    return found
-
-
-def _with_lazy_reads(graphs: list[tuple[Entry, ObservedGraph]],
-                     reexports: dict[tuple[str, str], str]
-                     ) -> list[tuple[Entry, ObservedGraph]]:
-    """Each graph with the edges the lazy re-exports would add: a `from package import name`
-    that ran on the path loads, once `name` is re-exported lazily, the module `name` comes
-    from, at that statement (`from package import *` reads them all). Today those modules
-    load anyway (the package imports them), so these edges change nothing until the plan
-    takes the package's own import of them away: then the module leaves only with every
-    statement that reads one of its names (`_lazy_read_unit`)."""
-    if not reexports:
-        return graphs
-    by_package: dict[str, dict[str, str]] = defaultdict(dict)
-    for (package, name), module in reexports.items():
-        by_package[package][name] = module
-    cache: dict[str, dict[int, ast.ImportFrom]] = {}
-    out = []
-    for entry, graph in graphs:
-        extra: list[tuple[str, str, str]] = []
-        for package, names in by_package.items():
-            for importer, key, node in _from_imports(graph, package, cache, True):
-                read = [a.name for a in node.names]
-                modules = names.values() if read == ["*"] else \
-                    [names[n] for n in read if n in names]
-                extra.extend((importer, module, key) for module in dict.fromkeys(modules))
-        out.append((entry, graph.with_edges(extra) if extra else graph))
-    return out
-
-
-def _lazy_read_unit(report: AuditReport, changes: list[Change], parts: list,
-                    reexports: dict[tuple[str, str], str]) -> tuple[list[Change], set[str]]:
-    """The planned parts of a `from package import ...` statement whose names stay in part
-    that stop reading lazily re-exported names, and the keys of the edges (statement to
-    module) that leave with them: a module's edge leaves only when every name of the
-    statement that reads it goes (moved into functions, with or without the load kept, or
-    removed). A part that moves a submodule, or needs an annotation alias, is not one."""
-    def module_of(site, bound) -> str | None:
-        if site.kind != "from" or bound.is_module:
-            return None
-        return reexports.get((site.imported, bound.target.rpartition(".")[2]))
-
-    going = [c for c in changes if c.action in ("move", "move-keep-load", "remove")
-             and not c.annotated and not any(b.is_module for b in c.site.names)]
-    moving = {id(c.site) for c in going}
-    readers: dict[str, list[object]] = defaultdict(list)
-    for part in parts:
-        for bound in part.names:
-            module = module_of(part, bound)
-            if module is not None:
-                readers[module].append(part)
-    owned = {m for m, sites in readers.items() if all(id(s) in moving for s in sites)}
-    unit = [c for c in going if any(module_of(c.site, b) in owned for b in c.site.names)]
-    keys = {f"{key}{EDGE}{module}" for c in unit[:1]
-            for key in site_keys(c.site, report.paths) for module in owned}
-    return unit, keys
 
 
 def _entry_groups(state: _EntryState, remaining: list[tuple[str, int]]
@@ -594,148 +518,6 @@ def _owned(owner: dict[str, object], edge_key: str | None, target: str) -> str |
 def _removes(keys: set[str], edge_key: str | None, target: str) -> bool:
     """Whether `keys` take away the edge `edge_key` to `target`."""
     return edge_key is not None and (edge_key in keys or f"{edge_key}{EDGE}{target}" in keys)
-
-
-def star_pinned(report: AuditReport, changes: list[Change],
-                graphs: list[tuple[Entry, ObservedGraph]]) -> list[tuple[Change, str]]:
-    """The lazy re-exports (`lazy-init`) that would load at once anyway, because a module on
-    an entry's path reads the name at import time:
-
-    - `from package import *` reads every name of the package's `__all__`, so its
-      `__getattr__` loads them all (seen on networkx: the prediction said the module leaves,
-      the re-profile found it loaded);
-    - `from package import name` (huggingface_hub's `hf_api.py` reads `chunk_iterable` from
-      `huggingface_hub.utils`) loads the submodule that holds `name`, unless that statement
-      part is itself changed by this fix (then it no longer runs at import)."""
-    return _pins(report, changes, changes, graphs)
-
-
-def _pins(report: AuditReport, lazy: list[Change], planned: list[Change],
-          graphs: list[tuple[Entry, ObservedGraph]]) -> list[tuple[Change, str]]:
-    """`star_pinned` for the lazy re-exports among `lazy`, with `planned` made."""
-    pinned: list[tuple[Change, str]] = []
-    cache: dict[str, dict[int, ast.ImportFrom]] = {}
-    shown = {os.path.realpath(path): file for file, path in report.paths.items()}
-    # a reader that leaves the path with what is planned reads nothing at start-up (counted
-    # by the whole statements planned only: what else leaves is not, so it may still pin)
-    alive = {id(graph): graph.reachable(frozenset(_planned_edges(report, planned)))
-             for _entry, graph in graphs}
-    # the names each changed import statement no longer binds at import (file:line, name)
-    changed = {(f"{os.path.realpath(c.path)}:{c.site.line}", b.name) for c in planned
-               for b in getattr(c.site, "names", ())}
-    listed_by: dict[str, set[str]] = {}
-    for change in lazy:
-        if change.action not in ("lazy-init", "move-lazy-init"):
-            continue
-        package = change.site.module
-        if change.path not in listed_by:
-            listed_by[change.path] = _dunder_all(change.path)
-        listed = listed_by[change.path]
-        names = {b.name for b in change.site.names}
-        why = None
-        for importer, key, node in (found for _entry, graph in graphs
-                                    for found in _from_imports(graph, package, cache, True)
-                                    if found[0] in alive[id(graph)]):
-            path, _, line = key.rpartition(":")
-            where = f"{shown.get(path, path)}:{line}"
-            read = [a.name for a in node.names]
-            if read == ["*"]:
-                if listed and names & listed:
-                    why = (f"pinned by: `from {package} import *` ({where}) reads every name "
-                           f"of its __all__, so a lazy re-export would load at once")
-                    break
-            elif names & (still := _still_read(node, path, changed)):
-                name = min(names & still)
-                why = (f"pinned by: `from {package} import {name}` ({where}) runs on the path "
-                       f"and reads the name at import, so a lazy re-export would load at once")
-                break
-        if why is not None:
-            pinned.append((change, why))
-    return pinned
-
-
-#: The changes that take their statement's import edges away (with every part planned).
-_EDGE_TAKERS = ("remove", "move", "type-checking", "lazy-init", "move-lazy-init")
-
-
-def _planned_edges(report: AuditReport, changes: list[Change]) -> set[str]:
-    """The edge keys of the statements `changes` take off the path whole."""
-    parts: dict[tuple[str, int], int] = defaultdict(int)
-    for site in report.sites:
-        parts[(site.file, site.line)] += 1
-    planned: dict[tuple[str, int], list[Change]] = defaultdict(list)
-    for change in changes:
-        if isinstance(change.site, ImportSite):
-            planned[(change.site.file, change.site.line)].append(change)
-    keys: set[str] = set()
-    for key, found in planned.items():
-        if len(found) == parts[key] and all(c.action in _EDGE_TAKERS and c.claimed
-                                            for c in found):
-            keys |= site_keys(found[0].site, report.paths)
-    return keys
-
-
-def _still_read(node: ast.ImportFrom, path: str, changed: set[tuple[str, str]]) -> set[str]:
-    """The names the statement `node` (of the file at `path`) still reads at import once
-    this fix is made: each name but those whose binding a change takes from module level
-    (the other parts of a split statement stay)."""
-    key = f"{path}:{node.lineno}"
-    return {a.name for a in node.names if (key, a.asname or a.name) not in changed}
-
-
-def _from_imports(graph: ObservedGraph, package: str,
-                  cache: dict[str, dict[int, ast.ImportFrom]], importers: bool = False):
-    """(`file:line`, statement) of each observed `from package import ...` statement
-    (with `importers`: (importer, `file:line`, statement))."""
-    for importer in sorted(graph.importers.get(package, ())):
-        for target, key in graph.adjacency.get(importer, ()):
-            if target != package or key is None:
-                continue
-            path, _, number = key.rpartition(":")
-            if path not in cache:
-                cache[path] = _from_statements(path)
-            node = cache[path].get(int(number))
-            if node is None:
-                continue
-            name = node.module or ""
-            if node.level:  # relative: resolved against the importing module's package
-                base = importer.split(".")
-                keep = len(base) - node.level + (1 if path.endswith("__init__.py") else 0)
-                name = ".".join(base[:keep] + ([name] if name else []))
-            if name == package:
-                yield (importer, key, node) if importers else (key, node)
-
-
-def _from_statements(path: str) -> dict[int, ast.ImportFrom]:
-    """Each line of a file's `from ... import ...` statements -> the statement."""
-    try:
-        with open(path, "rb") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError):
-        return {}
-    lines: dict[int, ast.ImportFrom] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
-                lines[line] = node
-    return lines
-
-
-def _dunder_all(path: str) -> set[str]:
-    """The names a module's literal `__all__` lists (empty when it has none)."""
-    try:
-        with open(path, "rb") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError):
-        return set()
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
-            try:
-                return set(ast.literal_eval(node.value))
-            except ValueError:
-                return set()
-    return set()
 
 
 def _used_on(change: Change, entry: str) -> bool:
