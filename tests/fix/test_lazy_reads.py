@@ -184,3 +184,53 @@ def test_the_load_left_in_place_is_the_statement_s_own(tmp_path):
                                           "sorted(set(globals()) - before - {'before', "
                                           "'sys'}))\n"})
     assert run_python(tmp_path, "import pkg.sub.m") == "True []\n"
+
+
+def _loads_kept(tmp_path, monkeypatch, folder: str, extra: dict[str, str] | None = None):
+    """The example with `pkg/folder.py` replaced: fixed, it must behave the same."""
+    root = _project(tmp_path, monkeypatch, {**PACKAGE, **(extra or {}), "pkg/folder.py": folder})
+    before = run_python(root, USE)
+    result = fix("pkg", entries=[ENTRY], write=True, runs=1, runtime="stdlib")
+    assert run_python(root, USE) == before
+    return root, result
+
+
+def test_two_statements_on_one_line_each_keep_their_load(tmp_path, monkeypatch):
+    """A helper's attack: `from .utils import Lock; from .other import Thing`, both loads
+    with effects; one `__import__` per line dropped the other module's load."""
+    other = {"pkg/other/__init__.py": "import atexit\n\natexit.register(print, 'other exit')\n"
+                                      "\nfrom ._heavy import Thing\n",
+             "pkg/other/_heavy.py": "import fractions\n\nHALF = fractions.Fraction(1, 2)\n\n\n"
+                                    "class Thing:\n    pass\n"}
+    folder = ("import atexit\n\nfrom .utils import Lock; from .other import Thing\n\n"
+              "atexit.register(print, 'folder exit')\n\n\ndef locked():\n"
+              "    with Lock() as state:\n        return state, Thing.__name__\n")
+    root, result = _loads_kept(tmp_path, monkeypatch, folder, other)
+    text = (root / "pkg/folder.py").read_text()
+    assert '__import__("utils", globals(), level=1); __import__("other", globals(), ' \
+           'level=1)\n' in text, text
+    assert "'locked', 'Thing'" in run_python(root, USE)
+
+
+def test_a_module_name_written_with_spaces_or_a_continuation(tmp_path, monkeypatch):
+    """`from pkg . utils import Lock` and `from pkg.\\` + newline: the load names the module
+    without them (it was `__import__("pkg . utils")`, and a libcst error for the comment)."""
+    for n, statement in enumerate(("from pkg . utils import Lock\n",
+                                   "from pkg.\\\n    utils import Lock\n")):
+        folder = (f"import atexit\n\n{statement}\natexit.register(print, 'folder exit')\n\n\n"
+                  "def locked():\n    with Lock() as state:\n        return state\n")
+        root, result = _loads_kept(tmp_path / str(n), monkeypatch, folder)
+        assert '__import__("pkg.utils")\n' in (root / "pkg/folder.py").read_text()
+        assert any(c.action == "move-keep-load" for c in result.changes)
+
+
+def test_a_module_that_binds_globals_in_a_block_keeps_its_statement(tmp_path, monkeypatch):
+    """`globals` (or `__import__`) bound anywhere in the module, even inside an `if`: the
+    load left in place would call it."""
+    folder = ("import atexit\nimport sys\n\nif sys.version_info >= (3,):\n"
+              "    def globals():\n        return {}\n\nfrom .utils import Lock\n\n"
+              "atexit.register(print, 'folder exit')\n\n\ndef locked():\n"
+              "    with Lock() as state:\n        return state\n")
+    root, result = _loads_kept(tmp_path, monkeypatch, folder)
+    assert (root / "pkg/folder.py").read_text() == folder
+    assert not [c for c in result.changes if c.action == "move-keep-load"]

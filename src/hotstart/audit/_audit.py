@@ -81,7 +81,7 @@ def audit(target: str, *, entries: Sequence[str] = (), profiles: Sequence[str] =
                 scan = ModuleScan(source_file.module, source_file.shown, source_file.path,
                                   source_file.is_package, [])
                 scan.patches = scan_patches(source)
-                scan.attribute_reads = scan_test_attribute_reads(source)
+                scan.attribute_reads = scan_test_attribute_reads(source, scan.attribute_writes)
                 test_scans.append(scan)
                 continue
             scan = scan_module(source_file.module, source_file.shown, source_file.path, source,
@@ -261,6 +261,8 @@ def _link_aliases(scans: dict[str, ModuleScan], tests: list[ModuleScan],
     for reader in (*scans.values(), *tests):
         reader.attribute_reads.extend((name, line) for dotted, line in
                                       list(reader.attribute_reads) for name in canonical(dotted))
+        reader.attribute_writes.extend((name, line) for dotted, line in
+                                       list(reader.attribute_writes) for name in canonical(dotted))
     for scan in scans.values():
         scan.from_imports.extend((name, imported, line)
                                  for module, imported, line in list(scan.from_imports)

@@ -47,7 +47,7 @@ def _attribute_reads(source: str, scan: ModuleScan) -> list[tuple[str, int]]:
     comment, or a local name that only looks like an import, adds a pin, never a move."""
     aliases = import_aliases(source, scan)
     aliases.update(scan.bindings)
-    return attribute_chains(source, aliases)
+    return attribute_chains(source, aliases, scan.attribute_writes)
 
 
 # -- pass 1: module-level import sites and bindings ----------------------------------------
@@ -81,6 +81,16 @@ class _Collector:
                 self.block(node.body, "try" if suppress else guard)
             elif isinstance(node, (*FUNCTIONS, ast.ClassDef)):
                 self.scan.defined.add(node.name)
+            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
+                    isinstance(node.value.func, ast.Attribute) and \
+                    isinstance(node.value.func.value, ast.Name) and \
+                    node.value.func.value.id == "__all__" and node.value.args:
+                # `__all__.append("x")`, `.extend([...])`, `.insert(0, "x")`
+                call, method = node.value, node.value.func.attr
+                if method == "extend":
+                    self.all_names(call.args[0])
+                elif method in ("append", "insert"):
+                    self.all_names(ast.List(elts=[call.args[-1]], ctx=ast.Load()))
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
@@ -99,6 +109,9 @@ class _Collector:
         elif isinstance(value, ast.BinOp):
             self.all_names(value.left)
             self.all_names(value.right)
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and \
+                value.func.id in ("list", "tuple", "set", "sorted") and value.args:
+            self.all_names(value.args[0])  # `__all__ = list((...))`
 
     def site(self, node: ast.Import | ast.ImportFrom, guard: str | None) -> None:
         scan = self.scan

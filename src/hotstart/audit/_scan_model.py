@@ -82,6 +82,11 @@ class ModuleScan:
     #: ("module.Name", line) for each `alias.Name` read through an imported name (tests too):
     #: moving `Name` out of `module` would break the read.
     attribute_reads: list[tuple[str, int]] = field(default_factory=list)
+    #: Those of `attribute_reads` assigned to (`pkg.mod.Name = ...`): `mod.Name` changes
+    #: after import, so a `from pkg.mod import Name` moved into a function would see it.
+    attribute_writes: list[tuple[str, int]] = field(default_factory=list)
+    #: Module-level names a function of the module binds again through `global` -> how.
+    rebinders: dict[str, str] = field(default_factory=dict)
     #: Names deleted at module level (`del sub`) -> line: a package __init__ that deletes
     #: the submodule attribute an import bound needs that import where it is.
     deleted: dict[str, int] = field(default_factory=dict)

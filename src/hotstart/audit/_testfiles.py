@@ -38,23 +38,35 @@ def scan_patches(source: str) -> list[tuple[str, int]]:
     return found
 
 
-def scan_test_attribute_reads(source: str) -> list[tuple[str, int]]:
+def scan_test_attribute_reads(source: str, writes: list[tuple[str, int]] | None = None
+                              ) -> list[tuple[str, int]]:
     """`("module.Name", line)` for each `alias.Name` a test file reads through an imported
-    name (`from jobrunner import cli` ... `cli.SpecError`): the test needs `Name` there."""
-    return attribute_chains(source, import_aliases(source))
+    name (`from jobrunner import cli` ... `cli.SpecError`): the test needs `Name` there.
+    `writes` gets those assigned to (`cli.SpecError = Fake`)."""
+    return attribute_chains(source, import_aliases(source), writes)
 
 
-def attribute_chains(source: str, aliases: dict[str, str]) -> list[tuple[str, int]]:
-    """`("target.attr.attr", line)` for each `alias.attr.attr` in `source`."""
+def attribute_chains(source: str, aliases: dict[str, str],
+                     writes: list[tuple[str, int]] | None = None) -> list[tuple[str, int]]:
+    """`("target.attr.attr", line)` for each `alias.attr.attr` in `source`; `writes` gets
+    those assigned to (`alias.attr = ...`, `alias.attr += ...`)."""
     if not aliases:
         return []
     lines = _LineCounter(source)
-    return [(aliases[match.group(1)] + match.group(2), lines.at(match.start()))
-            for match in _CHAIN.finditer(source) if match.group(1) in aliases]
+    found = []
+    for match in _CHAIN.finditer(source):
+        if match.group(1) in aliases:
+            chain = (aliases[match.group(1)] + match.group(2), lines.at(match.start()))
+            found.append(chain)
+            if writes is not None and _ASSIGNED.match(source, match.end()):
+                writes.append(chain)
+    return found
 
 
 # `name.attr.attr`, not preceded by a dot (`x.name.attr` is an attribute of something else)
 _CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)+)")
+# what follows a chain that is assigned to (not `==`)
+_ASSIGNED = re.compile(r"[ \t]*(?:[-+*/%&|^@]|//|\*\*|<<|>>)?=(?!=)")
 
 
 class _LineCounter:

@@ -173,6 +173,9 @@ class UseWalker:
         bindings, declared = _module_bindings(
             tree, any(line.lstrip().startswith("global ") for line in self.scan.lines))
         where = self.scan.file
+        for name, (function, line) in declared.items():
+            self.scan.rebinders[name] = f"rebound by `global {name}` in {function}() " \
+                                        f"({where}:{line})"
         for name, bounds in self.by_name.items():
             lines = bindings.get(name, [])
             if len(lines) - lines.count(-1) > 1:
@@ -273,6 +276,9 @@ class UseWalker:
                             alias.name if alias.asname else alias.name.split(".")[0]
                     else:
                         function.imports[alias.asname or alias.name] = f"{module}.{alias.name}"
+                        # it needs `module.name` when the function runs: the name must stay
+                        # bound in `module` (a module-level import of it stays there)
+                        self.scan.from_imports.append((module, alias.name, node.lineno))
             return
         if isinstance(node, ast.AnnAssign):
             annotation_context = ("annotation" if scope.kind == "function" or
@@ -785,6 +791,18 @@ class UseWalker:
                 owner = target.value if isinstance(target, ast.Subscript) else target
                 name = dotted(owner if isinstance(target, ast.Subscript) else target.value)
                 if name is None:
+                    # `decimal.getcontext().prec = 5`, `threading.current_thread().name = ...`:
+                    # what a call returns may be shared state (found by a helper's attack)
+                    base = target.value
+                    while isinstance(base, (ast.Attribute, ast.Subscript)):
+                        base = base.value
+                    if isinstance(base, ast.Call) and not (  # the module's own namespace
+                            isinstance(base.func, ast.Name) and
+                            base.func.id in ("globals", "locals", "vars")):
+                        callee = self.resolve(base.func) or dotted(base.func) or "a call"
+                        self.scan.effects.append(Effect(
+                            line, f"sets state on what {callee}() returns at line {line}",
+                            True))
                     continue
                 head = name.split(".")[0]
                 resolved = self.resolve(ast.parse(name, mode="eval").body) or name

@@ -78,6 +78,7 @@ def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]
             if owner is not None:
                 for bound in bound_names.get(*owner):
                     bound.uses.append(Use("test-patch", line, scope=dotted, file=test.file))
+    _pin_rebound_sources(scans, tests)
     # `alias.Name` read through an import (toolz.curried reading `toolz.partial`, a test
     # reading `cli.SpecError`) needs `Name` in its module as an `import ... from` would. One
     # pin per (name, reading file): pandas' modules read each other's names thousands of times.
@@ -94,6 +95,34 @@ def link_cross_module_uses(scans: dict[str, ModuleScan], tests: list[ModuleScan]
                 bound.uses.append(Use("reexport", line, scope=reader.name, file=reader.file,
                                       detail=f"read as {dotted} by {reader.name} "
                                              f"({reader.file}:{line})"))
+
+
+def _pin_rebound_sources(scans: dict[str, ModuleScan], tests: list[ModuleScan]) -> None:
+    """`from mod import Name` where `mod.Name` changes after import (a function of `mod`
+    rebinds it through `global`, or some module or test assigns `mod.Name = ...`): the
+    import keeps the value it had then, where one moved into a function would read the new
+    one. Pinned as a rebinding of the name (a helper's attack: `use_soft_locks()` swapping
+    `Lock` made a moved import return the other class)."""
+    writes: dict[str, str] = {}
+    for reader in (*scans.values(), *tests):
+        for dotted, line in reader.attribute_writes:
+            writes.setdefault(dotted, f"assigned as {dotted} by {reader.name} "
+                                      f"({reader.file}:{line})")
+    for scan in scans.values():
+        for site in scan.sites:
+            if site.kind != "from":
+                continue
+            source = scans.get(site.imported)
+            for bound in site.names:
+                if bound.is_module:
+                    continue
+                attr = bound.target.rpartition(".")[2]
+                how = writes.get(bound.target) or (source.rebinders.get(attr)
+                                                   if source is not None else None)
+                if how is not None:
+                    bound.uses.append(Use("changed", site.line,
+                                          detail=f"`{bound.target}` changes after import "
+                                                 f"({how})"))
 
 
 class _BoundIndex:
@@ -230,7 +259,7 @@ class _FirstLoads:
 def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: EffectModel,
               scans: dict[str, ModuleScan], released: frozenset[str] = frozenset()
               ) -> tuple[str, str, list[str], list[str]]:
-    contexts = {u.context for u in bound.uses} - {"rebound"}  # a binding, not a use
+    contexts = {u.context for u in bound.uses} - {"rebound", "changed"}  # not uses
     own_package = site.package_init and not site.external and (
         site.imported == scan.name or site.imported.startswith(scan.name + "."))
     # Not a lazy re-export: one chosen by try/except ImportError (its fallback must be
@@ -253,7 +282,9 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
     pins = [_pin(u, site) for u in bound.uses
             # a second binding matters to a moved import only (try/except: pinned below)
             if (u.context in PINNING_CONTEXTS and not (u.context == "rebound" and (
-                site.guard == "try" or not contexts - {"all", "reexport"})))
+                site.guard == "try" or not contexts - {"all", "reexport"}))
+                # a value read late matters to any use, a lazy re-export's too
+                and not (u.context == "changed" and not contexts))
             or (u.context == "reexport" and not lazy_reexport)]
     if site.noqa:
         pins.append("marked `# noqa`: kept on purpose")

@@ -62,12 +62,14 @@ USE_CONTEXTS = {
     "unmovable": "a function an import cannot move into (compiled, a stub, a setter)",
     "annotation-read": "an annotation a library reads at run time (pydantic, attrs, ...)",
     "rebound": "a name the module rebinds (`global name` in a function, a second binding)",
+    "changed": "a name its source module's attribute changes after import (a `global` "
+               "rebinding there, `mod.Name = ...` elsewhere)",
 }
 IMPORT_TIME_CONTEXTS = frozenset({"module", "call", "class-base", "class-body", "decorator",
                                   "default", "annotation-runtime"})
 #: Uses that pin an import where it is: import-time ones, and those a move would break.
 PINNING_CONTEXTS = IMPORT_TIME_CONTEXTS | {"test-patch", "namespace", "unmovable",
-                                           "annotation-read", "rebound"}
+                                           "annotation-read", "rebound", "changed"}
 
 
 @dataclass(slots=True)

@@ -30,6 +30,9 @@ class Aliases(cst.CSTVisitor):
 
     def __init__(self) -> None:
         self.found: dict[tuple[int, str], tuple[str, str, str]] = {}
+        #: (line, name) bound by more than one alias of the line (`import pkg.a, pkg.b`) ->
+        #: how many: the rewrite drops names by what they bind, so not one of them alone.
+        self.repeated: dict[tuple[int, str], int] = {}
         self.code = cst.Module([]).code_for_node
 
     def visit_Import(self, node: cst.Import) -> None:
@@ -37,7 +40,10 @@ class Aliases(cst.CSTVisitor):
         for alias in node.names:
             text = self.code(alias.name) + (f" as {alias.asname.name.value}"  # type: ignore
                                             if alias.asname else "")
-            self.found[(line, bound_name(alias, "import"))] = ("import", "", text)
+            key = (line, bound_name(alias, "import"))
+            if key in self.found:
+                self.repeated[key] = self.repeated.get(key, 1) + 1
+            self.found[key] = ("import", "", text)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):
@@ -47,7 +53,10 @@ class Aliases(cst.CSTVisitor):
         for alias in node.names:
             text = self.code(alias.name) + (f" as {alias.asname.name.value}"  # type: ignore
                                             if alias.asname else "")
-            self.found[(line, bound_name(alias, "from"))] = ("from", module, text)
+            key = (line, bound_name(alias, "from"))
+            if key in self.found:
+                self.repeated[key] = self.repeated.get(key, 1) + 1
+            self.found[key] = ("from", module, text)
 
 
 def statement_text(kind: str, module: str, texts: list[str], lazy: bool = False) -> str:
@@ -55,6 +64,12 @@ def statement_text(kind: str, module: str, texts: list[str], lazy: bool = False)
     if kind == "import":
         return f"{prefix}import {', '.join(texts)}"
     return f"{prefix}from {module} import {', '.join(texts)}"
+
+
+def _module_of(node: cst.ImportFrom) -> str:
+    """The module a `from` statement names, as written but without spaces or line breaks."""
+    text = cst.Module([]).code_for_node(node.module) if node.module else ""
+    return "." * len(node.relative) + "".join(text.split()).replace("\\", "")
 
 
 def load_statement(module: str) -> str:
@@ -72,12 +87,12 @@ class Rewriter(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(self, leaving, lazy_after, moves, sections: Sections, limit: int,
-                 keep_load: dict[int, tuple[str, list[str]]] | None = None) -> None:
+                 keep_load: dict[int, list[tuple[str, list[str]]]] | None = None) -> None:
         super().__init__()
         self.leaving = leaving
         self.lazy_after = lazy_after
-        #: line -> (module text, names): a statement whose names all move still loads the
-        #: module there (importing it has effects), through a bare load.
+        #: line -> (module, names) of each statement there whose names all move but whose
+        #: module still loads there (importing it has effects), through a bare load.
         self.keep_load = keep_load or {}
         self.moves = moves
         self.sections = sections
@@ -154,17 +169,20 @@ class Rewriter(cst.CSTTransformer):
         if not names and not lazy:
             return updated
         kept = []
-        load = self.keep_load.get(line)
-        loaded = False
+        loads = list(self.keep_load.get(line, ()))
+        loaded: list[tuple[str, list[str]]] = []
         for small in updated.body:
             if isinstance(small, (cst.Import, cst.ImportFrom)) and names and not isinstance(
                     small.names, cst.ImportStar):
                 kind = "import" if isinstance(small, cst.Import) else "from"
                 rest = [a for a in small.names if bound_name(a, kind) not in names]
-                if not rest and load is not None and kind == "from" and not loaded:
+                load = next((item for item in loads if kind == "from" and
+                             item[0] == _module_of(small)), None) if not rest else None
+                if load is not None:
                     # in its place, the load it made (its effects keep their moment)
+                    loads.remove(load)
+                    loaded.append(load)
                     kept.append(cst.parse_statement(load_statement(load[0]) + "\n").body[0])
-                    loaded = True
                     continue
                 if not rest:
                     continue
@@ -175,11 +193,12 @@ class Rewriter(cst.CSTTransformer):
             kept.append(small)
         out: list[cst.BaseStatement] = []
         if loaded:
-            moved = ", ".join(load[1])  # type: ignore[index]
-            text = f"# loads {load[0]} here, as before; {moved} imported where used " \
-                   "(hotstart fix)"  # type: ignore[index]
+            modules = ", ".join(module for module, _names in loaded)
+            moved = ", ".join(name for _module, names in loaded for name in names)
+            text = f"# loads {modules} here, as before; {moved} imported where used " \
+                   "(hotstart fix)"
             if len(text) > self.limit:
-                text = f"# loads {load[0]} here, as before (hotstart fix)"  # type: ignore
+                text = f"# loads {modules} here, as before (hotstart fix)"
             updated = updated.with_changes(leading_lines=[
                 *updated.leading_lines, cst.EmptyLine(comment=cst.Comment(text))])
         if kept:

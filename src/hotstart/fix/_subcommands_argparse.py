@@ -63,7 +63,7 @@ ACTION = "lazy-subcommand"
 RUNTIME_MODULE = "hotstart.lazy.cli"
 RUNTIME_NAME = "add_lazy_parser"
 #: Uses of a name (audit contexts) that keep its import where it is.
-_PINS = ("all", "reexport", "test-patch", "namespace", "rebound", "unmovable")
+_PINS = ("all", "reexport", "test-patch", "namespace", "rebound", "changed", "unmovable")
 
 
 @dataclass(slots=True)

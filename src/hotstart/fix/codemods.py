@@ -187,7 +187,8 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
 
     leaving: dict[int, set[str]] = defaultdict(set)
     lazy_after: dict[int, list[str]] = defaultdict(list)
-    keep_load: dict[int, tuple[str, list[str]]] = {}  # line -> (module text, names moved)
+    # line -> (module, names moved) of each statement there whose load stays in place
+    keep_load: dict[int, list[tuple[str, list[str]]]] = defaultdict(list)
     moves: dict[str, list[str]] = defaultdict(list)
     checking: list[str] = []
     runtime_aliases: list[str] = []
@@ -203,6 +204,11 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
     problems = alias_problems(tree, {b.name for c in changes for b in _forward_refs(c)},
                               changes[0].site.file)
     own = _own_generated_names(tree)
+    going: dict[tuple[int, str], int] = defaultdict(int)  # aliases each (line, name) loses
+    for change in changes:
+        if change.action != "lazy-modules":
+            for bound in change.site.names:
+                going[(change.site.line, bound.name)] += 1
     for change in changes:
         site = change.site
         names = [b.name for b in site.names]
@@ -215,6 +221,12 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
         if pinned:
             skipped.append((change, f"pinned by: {pinned[0]}; a ForwardRef alias cannot "
                                     f"stand for it there, so the import stays"))
+            continue
+        twice = [n for n in names if going[(site.line, n)] < aliases.repeated.get(
+            (site.line, n), 0)]
+        if twice:
+            skipped.append((change, f"the line binds `{twice[0]}` twice (`import a.b, a.c`): "
+                                    "one of them cannot go alone; split the statement first"))
             continue
         if change.action != "lazy-modules":  # the only change that keeps the statement
             leaving[site.line].update(names)
@@ -257,7 +269,7 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
                 module_name, _, attr = bound.target.rpartition(".")
                 outside.append((bound.name, module_name, attr))
         elif change.action == "move-keep-load":
-            clash = sorted({"__import__", "globals"} & top)
+            clash = sorted({"__import__", "globals"} & _bound_anywhere(tree))
             if clash:
                 skipped.append((change, f"the module binds its own `{clash[0]}`, which the "
                                         "load left in place would call"))
@@ -268,7 +280,8 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
                 for scope in sorted({u.scope for u in bound.uses
                                      if u.scope and u.context == "function"}):
                     moves[scope].append(statement_text(kind, module_text, [text]))
-            keep_load[site.line] = (module_text, names)
+            # a module name may be written with spaces or a line continuation
+            keep_load[site.line].append((re.sub(r"[\s\\]", "", module_text), names))
         elif change.action == "move":
             unbound.update(n for n in names if n not in change.annotated)  # else: aliased
             for bound, text in zip(site.names, texts):
@@ -470,6 +483,22 @@ def _own_generated_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             found.add(node.id)
     return found & wanted
+
+
+def _bound_anywhere(tree: ast.Module) -> set[str]:
+    """Every name the module binds anywhere (any block, any function: the safe side for a
+    builtin that generated code calls at module level)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(a.asname or a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+    return names
 
 
 def _top_bindings(tree: ast.Module) -> set[str]:
