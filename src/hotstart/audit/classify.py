@@ -309,8 +309,7 @@ def _classify(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Eff
     modules = [m for m in _effect_modules(scan, site, effects, scans, unused, bound)
                if m not in released]
     found: list[str] = []
-    # the packages of the importing module have run (or are running) before it
-    running = frozenset(parents(scan.name) if scan.is_package else parents(scan.name)[:-1])
+    running = _running(scan)
     for module in modules:
         within = running
         if effects.of(module, running) and effects.cyclic_with(module, scan.name):
@@ -399,10 +398,15 @@ def _load_only(scan: ModuleScan, site: ImportSite, bound: BoundName, effects: Ef
             not (attr in source.defined or attr in source.bindings):
         return False
     loads = set(parents(site.imported))
-    running = frozenset(parents(scan.name) if scan.is_package else parents(scan.name)[:-1])
+    running = _running(scan)
     return all(module in loads or not effects.of(module, running)
                for module in _effect_modules(scan, site, effects, scans, False, bound)
                if module not in released)
+
+
+def _running(scan: ModuleScan) -> frozenset[str]:
+    """The packages of the importing module: they have run (or are running) before it."""
+    return frozenset(parents(scan.name) if scan.is_package else parents(scan.name)[:-1])
 
 
 def _earlier_targets(scan: ModuleScan, site: ImportSite) -> frozenset[str]:

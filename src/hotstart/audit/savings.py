@@ -98,8 +98,14 @@ class ObservedGraph:
         graph = copy.copy(self)
         graph.adjacency = defaultdict(list, {k: list(v) for k, v in self.adjacency.items()})
         graph.importers = defaultdict(set, {k: set(v) for k, v in self.importers.items()})
+        present: set[tuple[str, str, str | None]] = set()
         for importer, target, key in extra:
-            if target in self.modules and (target, key) not in graph.adjacency[importer]:
+            if target not in self.modules:
+                continue
+            if not present:  # built once, only when something is added
+                present = {(i, t, k) for i, edges in self.adjacency.items() for t, k in edges}
+            if (importer, target, key) not in present:
+                present.add((importer, target, key))
                 graph.adjacency[importer].append((target, key))
                 graph.importers[target].add(importer)
         return graph

@@ -8,7 +8,8 @@ from libcst.metadata import PositionProvider
 
 from ._imports import Sections, format_block, parse_statements
 
-__all__ = ["Aliases", "Rewriter", "bound_name", "load_statement", "statement_text", "MARK"]
+__all__ = ["Aliases", "Rewriter", "bound_name", "load_statement", "plain_module",
+           "statement_text", "MARK"]
 
 #: Above imports moved into a function, so that tidy-up tools and people leave them there. A
 #: line of its own: a trailing comment would push the import past the line length, and isort
@@ -40,10 +41,7 @@ class Aliases(cst.CSTVisitor):
         for alias in node.names:
             text = self.code(alias.name) + (f" as {alias.asname.name.value}"  # type: ignore
                                             if alias.asname else "")
-            key = (line, bound_name(alias, "import"))
-            if key in self.found:
-                self.repeated[key] = self.repeated.get(key, 1) + 1
-            self.found[key] = ("import", "", text)
+            self._add((line, bound_name(alias, "import")), ("import", "", text))
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):
@@ -53,10 +51,12 @@ class Aliases(cst.CSTVisitor):
         for alias in node.names:
             text = self.code(alias.name) + (f" as {alias.asname.name.value}"  # type: ignore
                                             if alias.asname else "")
-            key = (line, bound_name(alias, "from"))
-            if key in self.found:
-                self.repeated[key] = self.repeated.get(key, 1) + 1
-            self.found[key] = ("from", module, text)
+            self._add((line, bound_name(alias, "from")), ("from", module, text))
+
+    def _add(self, key: tuple[int, str], found: tuple[str, str, str]) -> None:
+        if key in self.found:
+            self.repeated[key] = self.repeated.get(key, 1) + 1
+        self.found[key] = found
 
 
 def statement_text(kind: str, module: str, texts: list[str], lazy: bool = False) -> str:
@@ -66,10 +66,16 @@ def statement_text(kind: str, module: str, texts: list[str], lazy: bool = False)
     return f"{prefix}from {module} import {', '.join(texts)}"
 
 
+def plain_module(text: str) -> str:
+    """A module name as a `from` statement writes it (`..pkg . sub`, a line continuation
+    inside), without the spaces and line breaks."""
+    return "".join(text.split()).replace("\\", "")
+
+
 def _module_of(node: cst.ImportFrom) -> str:
-    """The module a `from` statement names, as written but without spaces or line breaks."""
+    """The module a `from` statement names, without spaces or line breaks."""
     text = cst.Module([]).code_for_node(node.module) if node.module else ""
-    return "." * len(node.relative) + "".join(text.split()).replace("\\", "")
+    return plain_module("." * len(node.relative) + text)
 
 
 def load_statement(module: str) -> str:

@@ -38,7 +38,7 @@ from ._reexport import (
     lazy_init_code,
     stub,
 )
-from ._rewriter import MARK, Aliases, Rewriter, statement_text
+from ._rewriter import MARK, Aliases, Rewriter, plain_module, statement_text
 from ._typing_alias import alias_problems, runtime_alias
 from .plan import Change, CodeSite
 
@@ -262,10 +262,8 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
             # moved into the functions that use it, and re-exported lazily from where it
             # comes: `from package import name` of other code still gets the same object
             unbound.update(names)
-            for bound, text in zip(site.names, texts):
-                for scope in sorted({u.scope for u in bound.uses
-                                     if u.scope and u.context == "function"}):
-                    moves[scope].append(statement_text(kind, module_text, [text]))
+            _into_functions(site, kind, module_text, texts, moves)
+            for bound in site.names:
                 module_name, _, attr = bound.target.rpartition(".")
                 outside.append((bound.name, module_name, attr))
         elif change.action == "move-keep-load":
@@ -276,18 +274,11 @@ def _rewrite_imports(source: str, changes: list[Change], *, runtime: str,
                 leaving[site.line].difference_update(names)
                 continue
             unbound.update(names)
-            for bound, text in zip(site.names, texts):
-                for scope in sorted({u.scope for u in bound.uses
-                                     if u.scope and u.context == "function"}):
-                    moves[scope].append(statement_text(kind, module_text, [text]))
-            # a module name may be written with spaces or a line continuation
-            keep_load[site.line].append((re.sub(r"[\s\\]", "", module_text), names))
+            _into_functions(site, kind, module_text, texts, moves)
+            keep_load[site.line].append((plain_module(module_text), names))
         elif change.action == "move":
             unbound.update(n for n in names if n not in change.annotated)  # else: aliased
-            for bound, text in zip(site.names, texts):
-                for scope in sorted({u.scope for u in bound.uses
-                                     if u.scope and u.context == "function"}):
-                    moves[scope].append(statement_text(kind, module_text, [text]))
+            _into_functions(site, kind, module_text, texts, moves)
             annotated = [t for b, t in zip(site.names, texts) if b.name in change.annotated]
             if annotated:
                 checking.append(statement_text(kind, module_text, annotated))
@@ -483,6 +474,15 @@ def _own_generated_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             found.add(node.id)
     return found & wanted
+
+
+def _into_functions(site, kind: str, module_text: str, texts: list[str],
+                    moves: dict[str, list[str]]) -> None:
+    """The import of each of the site's names, put at the top of each function using it."""
+    for bound, text in zip(site.names, texts):
+        for scope in sorted({u.scope for u in bound.uses
+                             if u.scope and u.context == "function"}):
+            moves[scope].append(statement_text(kind, module_text, [text]))
 
 
 def _bound_anywhere(tree: ast.Module) -> set[str]:
